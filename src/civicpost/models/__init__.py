@@ -1,0 +1,35 @@
+"""ORM models; importing this package registers every table on Base.metadata."""
+
+from civicpost.models.announcement import (
+    Announcement,
+    AnnouncementMedia,
+    Media,
+    Target,
+    Translation,
+)
+from civicpost.models.audit import AuditEvent
+from civicpost.models.channel import Channel
+from civicpost.models.delivery import Delivery
+from civicpost.models.department import Department, user_departments
+from civicpost.models.enums import OPEN_DELIVERY, DeliveryStatus, Platform, Role, State
+from civicpost.models.user import ApiToken, User
+
+__all__ = [
+    "OPEN_DELIVERY",
+    "Announcement",
+    "AnnouncementMedia",
+    "ApiToken",
+    "AuditEvent",
+    "Channel",
+    "Delivery",
+    "DeliveryStatus",
+    "Department",
+    "Media",
+    "Platform",
+    "Role",
+    "State",
+    "Target",
+    "Translation",
+    "User",
+    "user_departments",
+]

@@ -1,0 +1,113 @@
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from civicpost.db import Base, UTCDateTime, utcnow
+from civicpost.models.channel import Channel
+from civicpost.models.department import Department
+from civicpost.models.enums import State
+from civicpost.models.user import User
+
+
+class Media(Base):
+    """An uploaded image, stored content-addressed under media_dir/<sha256>."""
+
+    __tablename__ = "media"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mime_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int]
+    height: Mapped[int]
+    size_bytes: Mapped[int]
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Announcement(Base):
+    __tablename__ = "announcements"
+    __table_args__ = (
+        Index("ix_announcements_state_id", "state", "id"),
+        Index("ix_announcements_department_id_id", "department_id", "id"),
+        Index("ix_announcements_department_state_id", "department_id", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="RESTRICT"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(2048))
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    emergency: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(String(16), default=State.draft)
+    # Bumped on every change; a transition checks it so two approvers racing
+    # cannot both win (compare-and-set in the UPDATE's WHERE clause).
+    version: Mapped[int] = mapped_column(default=1)
+
+    approved_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    department: Mapped[Department] = relationship(lazy="joined")
+    author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
+    translations: Mapped[list["Translation"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="Translation.language"
+    )
+    targets: Mapped[list["Target"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="Target.channel_id"
+    )
+    media: Mapped[list["AnnouncementMedia"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="AnnouncementMedia.position"
+    )
+
+
+class Translation(Base):
+    __tablename__ = "announcement_translations"
+    __table_args__ = (UniqueConstraint("announcement_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(
+        ForeignKey("announcements.id", ondelete="CASCADE")
+    )
+    language: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+
+
+class Target(Base):
+    """A channel an announcement goes to, with its optional verbatim override."""
+
+    __tablename__ = "announcement_targets"
+    __table_args__ = (UniqueConstraint("announcement_id", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(
+        ForeignKey("announcements.id", ondelete="CASCADE")
+    )
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="RESTRICT"), index=True)
+    override_text: Mapped[str | None] = mapped_column(Text)
+
+    channel: Mapped[Channel] = relationship(lazy="joined")
+
+
+class AnnouncementMedia(Base):
+    __tablename__ = "announcement_media"
+    __table_args__ = (UniqueConstraint("announcement_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(
+        ForeignKey("announcements.id", ondelete="CASCADE")
+    )
+    media_id: Mapped[str] = mapped_column(ForeignKey("media.id", ondelete="RESTRICT"), index=True)
+    position: Mapped[int]
+    alt_text: Mapped[str] = mapped_column(Text, default="")
+
+    file: Mapped[Media] = relationship(lazy="joined")

@@ -1,0 +1,46 @@
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from civicpost.db import Base, UTCDateTime, utcnow
+from civicpost.models.announcement import Announcement
+from civicpost.models.channel import Channel
+from civicpost.models.enums import DeliveryStatus
+
+
+class Delivery(Base):
+    """One rendition's trip to one channel; its retry state is data on this row."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        # The worker's claim query: open deliveries by due time.
+        Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_deliveries_announcement_id", "announcement_id"),
+        UniqueConstraint("key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Sent as the idempotency key / record key so a retry cannot post twice.
+    key: Mapped[str] = mapped_column(String(36))
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="RESTRICT"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.pending)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    # The exact rendition approved for this channel: what the worker sends.
+    rendition: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(default=0)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remote_id: Mapped[str | None] = mapped_column(String(300))
+    remote_url: Mapped[str | None] = mapped_column(String(2048))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    announcement: Mapped[Announcement] = relationship(lazy="raise_on_sql")
+    channel: Mapped[Channel] = relationship(lazy="joined")

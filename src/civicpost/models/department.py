@@ -1,0 +1,22 @@
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Table, Column
+from sqlalchemy.orm import Mapped, mapped_column
+
+from civicpost.db import Base, UTCDateTime, utcnow
+
+user_departments = Table(
+    "user_departments",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Department(Base):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

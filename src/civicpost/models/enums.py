@@ -1,0 +1,44 @@
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    staff = "staff"
+    approver = "approver"
+    admin = "admin"
+
+
+class Platform(StrEnum):
+    x = "x"
+    facebook = "facebook"
+    mastodon = "mastodon"
+    bluesky = "bluesky"
+    email = "email"
+    webhook = "webhook"
+    feed = "feed"
+
+
+class State(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    rejected = "rejected"
+    scheduled = "scheduled"
+    publishing = "publishing"
+    published = "published"
+    failed = "failed"
+    cancelled = "cancelled"
+    retracted = "retracted"
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    sending = "sending"
+    retrying = "retrying"
+    published = "published"
+    failed = "failed"
+    unknown = "unknown"
+    cancelled = "cancelled"
+    retracted = "retracted"
+
+
+# Deliveries a worker may still pick up; cancelling or voiding stops these.
+OPEN_DELIVERY = (DeliveryStatus.pending, DeliveryStatus.retrying)
