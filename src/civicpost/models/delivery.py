@@ -39,6 +39,8 @@ class Delivery(Base):
     remote_url: Mapped[str | None] = mapped_column(String(2048))
     last_error: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by `retract`: the worker deletes the post, then the status becomes retracted.
+    retract_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -5,6 +5,7 @@ no sleeping. They turn each SDK's exceptions into the three errors below, which
 tell the worker what to do next.
 """
 
+import importlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -47,7 +48,13 @@ class Receipt:
 
 
 class PlatformError(Exception):
-    """Base for what an adapter raises; the message is the platform's own words."""
+    """Base for what an adapter raises; the message is the platform's own words.
+
+    `partial` is set when a thread failed after some parts went out: the worker
+    must not post those parts again.
+    """
+
+    partial: "Receipt | None" = None
 
 
 class TransientError(PlatformError):
@@ -90,3 +97,36 @@ class Adapter(Protocol):
     def check(self) -> dict[str, Any]:
         """Verify the credentials; return facts worth storing (e.g. max_characters)."""
         ...
+
+
+# Module and class of each platform's adapter, imported only when a channel of
+# that platform is used, so a city without Mastodon never imports Mastodon.py.
+_ADAPTERS: dict[str, tuple[str, str]] = {
+    "x": ("civicpost.platforms.x", "XAdapter"),
+    "facebook": ("civicpost.platforms.facebook", "FacebookAdapter"),
+    "mastodon": ("civicpost.platforms.mastodon", "MastodonAdapter"),
+    "bluesky": ("civicpost.platforms.bluesky", "BlueskyAdapter"),
+    "email": ("civicpost.platforms.email", "EmailAdapter"),
+    "webhook": ("civicpost.platforms.webhook", "WebhookAdapter"),
+    "feed": ("civicpost.platforms.feed", "FeedAdapter"),
+}
+
+PLATFORMS: frozenset[str] = frozenset(_ADAPTERS)
+
+# Where `delete` can take a post down (retract); an email cannot be unsent.
+DELETABLE: frozenset[str] = PLATFORMS - {"email"}
+
+# Where `find` can tell whether a post is there. Elsewhere it returns None, so
+# a MaybePosted delivery there needs a person (email) or is safe to re-send
+# because the receiver deduplicates on Idempotency-Key (webhook).
+RECONCILABLE: frozenset[str] = PLATFORMS - {"email", "webhook"}
+
+
+def build_adapter(
+    platform: str, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float
+) -> Adapter:
+    """The adapter for one channel; raises KeyError for an unknown platform."""
+    module_name, class_name = _ADAPTERS[platform]
+    adapter_class = getattr(importlib.import_module(module_name), class_name)
+    adapter: Adapter = adapter_class(credentials, settings, timeout=timeout)
+    return adapter

@@ -1,0 +1,115 @@
+"""Departments, users and API tokens."""
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from civicpost import audit
+from civicpost.errors import Conflict, Invalid, NotFound
+from civicpost.models import ApiToken, Department, Role, User
+from civicpost.security import hash_password, hash_token, new_token, verify_password
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_department(session: Session, *, actor: User | None, slug: str, name: str) -> Department:
+    if session.scalar(select(Department.id).where(Department.slug == slug)) is not None:
+        raise Conflict(f"a department with slug '{slug}' already exists")
+    department = Department(slug=slug, name=name)
+    session.add(department)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="department.create", object_type="department",
+        object_id=department.id, detail={"slug": slug, "name": name},
+    )
+    return department
+
+
+def departments_by_slug(session: Session, slugs: list[str]) -> list[Department]:
+    wanted = list(dict.fromkeys(slugs))
+    found = {d.slug: d for d in session.scalars(select(Department).where(Department.slug.in_(wanted)))}
+    missing = [s for s in wanted if s not in found]
+    if missing:
+        raise Invalid(
+            f"unknown department {', '.join(repr(m) for m in missing)}; create it first",
+            errors=[{"field": "departments", "message": f"unknown department '{m}'"} for m in missing],
+        )
+    return [found[s] for s in wanted]
+
+
+def department_by_slug(session: Session, slug: str) -> Department:
+    department = session.scalar(select(Department).where(Department.slug == slug))
+    if department is None:
+        raise NotFound(f"no department with slug '{slug}'")
+    return department
+
+
+def create_user(
+    session: Session,
+    *,
+    actor: User | None,
+    email: str,
+    name: str,
+    role: Role,
+    departments: list[str],
+    password: str,
+) -> User:
+    email = normalise_email(email)
+    if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
+        raise Conflict(f"a user with email '{email}' already exists")
+    if role == Role.staff and not departments:
+        raise Invalid(
+            "a staff member must belong to at least one department",
+            errors=[{"field": "departments", "message": "name at least one department"}],
+        )
+    user = User(
+        email=email,
+        name=name,
+        role=role,
+        password_hash=hash_password(password),
+        departments=departments_by_slug(session, departments),
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="user.create", object_type="user", object_id=user.id,
+        detail={"email": email, "role": str(role), "departments": departments},
+    )
+    return user
+
+
+def user_by_email(session: Session, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise NotFound(f"no user with email '{normalise_email(email)}'")
+    return user
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User | None:
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None or not user.active or not verify_password(user.password_hash, password):
+        return None
+    return user
+
+
+def create_token(session: Session, *, user: User, name: str = "") -> str:
+    """Make a token for `user`; returns the token itself, which is never stored."""
+    token = new_token()
+    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), prefix=token[:10], name=name))
+    session.flush()
+    audit.record(
+        session, actor=user, action="token.create", object_type="user", object_id=user.id,
+        detail={"prefix": token[:10], "name": name},
+    )
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+    )
+    if row is None or not row.user.active:
+        return None
+    return row.user
+

@@ -1,0 +1,146 @@
+"""The `civicpost` command (SPEC §6)."""
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from civicpost.config import ConfigError, get_settings
+from civicpost.models import Role
+
+app = typer.Typer(help="civicpost: one approved draft, every channel, on time, on the record.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="Users.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+def _sessions():
+    from civicpost.db import make_engine, make_sessionmaker
+
+    return make_sessionmaker(make_engine(get_settings().database_url))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the schema to the newest version."""
+    from civicpost import migrate
+
+    migrate.upgrade(get_settings().database_url)
+    typer.echo("database is up to date")
+
+
+@user_app.command("create")
+def user_create(
+    email: str,
+    name: Annotated[str, typer.Option(help="Full name, as shown in the record.")],
+    role: Annotated[Role, typer.Option(help="staff, approver or admin.")] = Role.staff,
+    department: Annotated[list[str] | None, typer.Option(help="Department slug; repeat for several.")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+) -> None:
+    """Create a user (the first admin of a fresh install, for instance)."""
+    from pydantic import ValidationError
+
+    from civicpost import accounts
+    from civicpost.db import transaction
+    from civicpost.errors import ServiceError
+    from civicpost.schemas import UserIn
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        data = UserIn(email=email, name=name, role=role, departments=department or [], password=password)
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    try:
+        with transaction(_sessions()) as session:
+            user = accounts.create_user(
+                session, actor=None, email=data.email, name=data.name, role=data.role,
+                departments=data.departments, password=data.password,
+            )
+            typer.echo(f"created {user.role} {user.email} (id {user.id})")
+    except ServiceError as exc:
+        _fail(exc.detail)
+
+
+@app.command("department")
+def department_create(slug: str, name: str) -> None:
+    """Create a department (also possible through the API as an admin)."""
+    from pydantic import ValidationError
+
+    from civicpost import accounts
+    from civicpost.db import transaction
+    from civicpost.errors import ServiceError
+    from civicpost.schemas import DepartmentIn
+
+    try:
+        data = DepartmentIn(slug=slug, name=name)
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    try:
+        with transaction(_sessions()) as session:
+            department = accounts.create_department(session, actor=None, slug=data.slug, name=data.name)
+            typer.echo(f"created department {department.slug} (id {department.id})")
+    except ServiceError as exc:
+        _fail(exc.detail)
+
+
+@token_app.command("create")
+def token_create(email: str, name: Annotated[str, typer.Option(help="What the token is for.")] = "") -> None:
+    """Make an API token for a user; the token is printed once, as the last line."""
+    from civicpost import accounts
+    from civicpost.db import transaction
+    from civicpost.errors import ServiceError
+
+    try:
+        with transaction(_sessions()) as session:
+            user = accounts.user_by_email(session, email)
+            token = accounts.create_token(session, user=user, name=name)
+    except ServiceError as exc:
+        _fail(exc.detail)
+    typer.echo(f"token for {user.email} (shown once; store it now):", err=True)
+    typer.echo(token)
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    with_worker: Annotated[bool, typer.Option("--with-worker", help="Also run the publishing worker in this process.")] = False,
+) -> None:
+    """Run the web service and API (applies migrations first)."""
+    import uvicorn
+
+    from civicpost import migrate
+    from civicpost.web import create_app
+
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    try:
+        web = create_app(settings)
+    except ConfigError as exc:
+        _fail(str(exc))
+    if with_worker:
+        from civicpost.worker import attach_worker
+
+        attach_worker(web, settings)
+    uvicorn.run(web, host=host, port=port, log_level="info")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except ConfigError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None

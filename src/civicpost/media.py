@@ -1,0 +1,217 @@
+"""Uploaded images: checked by decoding, stripped of metadata, stored by content.
+
+Staff upload photos straight from their phones, and phone photos carry the
+GPS position where they were taken. Every upload is decoded and re-encoded
+from its pixels, so nothing but the picture (and its colour profile and
+animation timing) reaches the platforms.
+"""
+
+import hashlib
+import io
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from civicpost.content import MediaRef, Problem
+
+FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
+# A 200-megapixel phone photo is the largest honest upload; beyond this a
+# small file that expands to gigabytes of pixels is an attack.
+MAX_PIXELS = 200_000_000
+# Animated GIFs stay animated up to this many pixels over all frames;
+# larger ones keep their first frame so decoding stays bounded.
+MAX_ANIMATION_PIXELS = 100_000_000
+# What survives re-encoding: how to show the image, nothing about who made it or where.
+KEPT_INFO = ("transparency", "duration", "loop", "background", "disposal", "icc_profile")
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+class MediaError(ValueError):
+    """An upload refused; `status` is the HTTP status the API answers with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class StoredMedia:
+    id: str
+    mime_type: str
+    width: int
+    height: int
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    max_count: int | None
+    max_image_bytes: int | None
+    max_alt_chars: int | None
+    # Re-encode an oversized image at publish time instead of refusing it.
+    shrink_to_fit: bool = False
+
+
+X_ALT_TEXT_LIMIT = 1_000
+MASTODON_ALT_TEXT_LIMIT = 1_500  # MediaAttachment::MAX_DESCRIPTION_LENGTH
+BLUESKY_ALT_TEXT_LIMIT = 2_000  # social-app MAX_ALT_TEXT, counted in graphemes
+BLUESKY_IMAGE_BYTES = 1_000_000  # app.bsky.embed.images blob maxSize
+MEDIA_LIMITS = {
+    "x": MediaLimits(4, 5 * 1024 * 1024, X_ALT_TEXT_LIMIT),
+    "mastodon": MediaLimits(4, 16 * 1024 * 1024, MASTODON_ALT_TEXT_LIMIT),
+    "bluesky": MediaLimits(4, BLUESKY_IMAGE_BYTES, BLUESKY_ALT_TEXT_LIMIT, shrink_to_fit=True),
+    "facebook": MediaLimits(10, 4 * 1024 * 1024, None),
+}
+NO_LIMITS = MediaLimits(None, None, None)
+PLATFORM_NAMES = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky", "facebook": "Facebook"}
+
+
+def limits_for(platform: str) -> MediaLimits:
+    return MEDIA_LIMITS.get(platform, NO_LIMITS)
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def store_upload(data: bytes, *, media_dir: Path, max_bytes: int) -> StoredMedia:
+    """Validate an upload, strip its metadata and store it at media_dir/<sha256 of stored bytes>."""
+    if len(data) > max_bytes:
+        raise MediaError(413, f"The file is {megabytes(len(data))}; uploads may be at most "
+                              f"{megabytes(max_bytes)}. Save a smaller copy and try again.")
+    image = _decode(data)
+    mime_type = FORMATS[image.format or ""]
+    clean, (width, height) = _reencode(image)
+    media_id = hashlib.sha256(clean).hexdigest()
+    _write_once(Path(media_dir), media_id, clean)
+    return StoredMedia(media_id, mime_type, width, height, len(clean))
+
+
+def _decode(data: bytes) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.format not in FORMATS:
+                raise MediaError(415, f"{image.format} files are not accepted; upload a JPEG, "
+                                      "PNG, GIF or WebP image.")
+            if image.width * image.height > MAX_PIXELS:
+                raise _bomb()
+            image.load()
+    except MediaError:
+        raise
+    except UnidentifiedImageError:
+        raise MediaError(415, "This file is not an image we accept; upload a JPEG, PNG, GIF "
+                              "or WebP image.") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _bomb() from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise MediaError(422, f"The image could not be read; it may be damaged or incomplete "
+                              f"({exc}). Export it again and retry.") from None
+    return image
+
+
+def _bomb() -> MediaError:
+    return MediaError(422, f"The image has more than {MAX_PIXELS // 1_000_000} million pixels; "
+                           "resize it before uploading.")
+
+
+def _reencode(image: Image.Image) -> tuple[bytes, tuple[int, int]]:
+    """Bytes from the pixels alone, and the size the picture is shown at."""
+    kept = {k: image.info[k] for k in KEPT_INFO if k in image.info}
+    out = io.BytesIO()
+    fmt = image.format or "PNG"
+    if fmt == "JPEG":
+        if image.getexif().get(0x0112, 1) != 1:
+            # Dropping EXIF drops the orientation tag: turn the pixels instead.
+            image, options = ImageOps.exif_transpose(image), {"quality": 90}
+        else:
+            # Same quantisation tables: re-encoding loses next to nothing.
+            options = {"quality": "keep", "subsampling": "keep"}
+        image.info = kept
+        image.save(out, "JPEG", icc_profile=kept.get("icc_profile"), **options)
+        return out.getvalue(), image.size
+    frames = getattr(image, "n_frames", 1)
+    animated = frames > 1 and frames * image.width * image.height <= MAX_ANIMATION_PIXELS
+    image.info = kept
+    options = {k: v for k, v in kept.items() if k != "duration"}
+    if fmt == "WEBP":
+        options["quality"] = 90
+    image.save(out, fmt, save_all=animated, **options)
+    return out.getvalue(), image.size
+
+
+def _write_once(media_dir: Path, media_id: str, data: bytes) -> None:
+    media_dir.mkdir(parents=True, exist_ok=True)
+    target = media_dir / media_id
+    if target.exists():
+        return  # Same bytes, same name: the upload is already stored.
+    fd, tmp = tempfile.mkstemp(dir=media_dir, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def fit_image(path: Path, max_bytes: int) -> bytes:
+    """The image's bytes, re-encoded as a smaller JPEG when it is over `max_bytes`.
+
+    Used at publish time for platforms that take small images (Bluesky, 1 MB):
+    first the long side is capped at 2000 px (what Bluesky shows anyway), then
+    JPEG quality steps down, then the size shrinks, until it fits.
+    """
+    data = Path(path).read_bytes()
+    if len(data) <= max_bytes:
+        return data
+    image = Image.open(io.BytesIO(data))
+    image.seek(0)
+    image = ImageOps.exif_transpose(image.convert("RGBA"))
+    flat = Image.new("RGB", image.size, "white")
+    flat.paste(image, mask=image.getchannel("A"))
+    flat.thumbnail((2000, 2000))
+    while min(flat.size) >= 64:
+        for quality in (85, 75, 65, 50):
+            out = io.BytesIO()
+            flat.save(out, "JPEG", quality=quality, optimize=True)
+            if out.tell() <= max_bytes:
+                return out.getvalue()
+        flat = flat.resize((int(flat.width * 0.7), int(flat.height * 0.7)), Image.Resampling.LANCZOS)
+    raise MediaError(422, f"The image cannot be made smaller than {megabytes(max_bytes)}.")
+
+
+def check_media(platform: str, media: list[MediaRef]) -> tuple[list[Problem], list[str]]:
+    """Count and size problems of a post's images on one platform, and notes on what will change.
+
+    Alt text is checked with the accessibility lint (civicpost.text.lint).
+    """
+    limits, name = limits_for(platform), PLATFORM_NAMES.get(platform, platform)
+    problems: list[Problem] = []
+    notes: list[str] = []
+    if limits.max_count is not None and len(media) > limits.max_count:
+        extra = len(media) - limits.max_count
+        problems.append(Problem(
+            "too_many_images", "error",
+            f"{name} takes at most {limits.max_count} images in a post; this one has {len(media)}.",
+            f"Remove {extra} image{'s' if extra > 1 else ''} for this channel."))
+    for number, ref in enumerate(media, start=1):
+        if limits.max_image_bytes is None or ref.size_bytes <= limits.max_image_bytes:
+            continue
+        size, limit = megabytes(ref.size_bytes), megabytes(limits.max_image_bytes)
+        if limits.shrink_to_fit:
+            notes.append(f"Image {number} ({size}) will be sent to {name} as a smaller JPEG "
+                         f"to fit its {limit} limit.")
+        else:
+            problems.append(Problem(
+                "image_too_large", "error",
+                f"Image {number} is {size}; {name} takes images of at most {limit}.",
+                "Upload a smaller copy (for example 2000 pixels on the long side)."))
+    return problems, notes

@@ -1,0 +1,69 @@
+"""What the adapters share: reading network failures and comparing posted text."""
+
+import html
+import re
+from datetime import datetime, timedelta
+
+import httpx
+import requests
+import urllib3.exceptions
+
+# A delivery's post cannot predate the delivery, but clocks differ a little.
+CLOCK_SLACK = timedelta(minutes=5)
+
+_URL = re.compile(r"https?://\S+|\b(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/\S*)?", re.IGNORECASE)
+_BREAK = re.compile(r"<br\s*/?>|</p>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def comparable(text: str) -> str:
+    """A key for "is this the same post?": platforms hand text back changed.
+
+    X swaps every link (bare domains too) for t.co, Mastodon and Facebook wrap
+    or trim them, and X escapes `&`; so links are dropped, entities decoded and
+    whitespace collapsed before comparing.
+    """
+    text = _URL.sub(" ", html.unescape(text))
+    return " ".join(text.split()).casefold()
+
+
+def html_to_text(content: str) -> str:
+    """Mastodon's status HTML as text; entities stay for `comparable` to decode."""
+    return _TAG.sub("", _BREAK.sub("\n", content))
+
+
+def posted_since(posted_at: datetime | None, since: datetime | None) -> bool:
+    """Whether a post is recent enough to belong to this delivery.
+
+    Without it a yearly "Pools open today" would match last year's post.
+    """
+    if posted_at is None or since is None:
+        return True
+    return posted_at >= since - CLOCK_SLACK
+
+
+def requests_reached_server(exc: requests.RequestException) -> bool:
+    """False only when the request certainly never left (refused, unresolvable).
+
+    Anything else (read timeout, connection reset mid-answer) may have been
+    acted on, so a write must be reconciled before it is retried.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        cause = exc.args[0] if exc.args else None
+        reason = getattr(cause, "reason", cause)
+        return not isinstance(reason, urllib3.exceptions.NewConnectionError)
+    return True
+
+
+def httpx_reached_server(exc: BaseException) -> bool:
+    """As `requests_reached_server`, for httpx (and SDKs built on it)."""
+    unsent = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+    return not isinstance(exc, unsent)
+
+
+def seconds_until(epoch: float | None, now: float) -> float | None:
+    if epoch is None:
+        return None
+    return max(0.0, float(epoch) - now)

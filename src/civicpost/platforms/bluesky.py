@@ -1,0 +1,225 @@
+"""Bluesky through the atproto SDK, with record keys that make retries safe.
+
+Each post's record key (rkey) is a TID derived from the delivery's key and
+creation time, so a retry writes to the same address: the PDS refuses the
+second create, and the adapter answers with the post that is already there.
+`find` is then a single getRecord, exact rather than a text search.
+"""
+
+import hashlib
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+import pydantic
+from atproto import Client, models
+from atproto_client.client.session import Session, SessionEvent
+from atproto_client.exceptions import (
+    BadRequestError,
+    NetworkError,
+    RateLimitExceededError,
+    RequestErrorBase,
+    UnauthorizedError,
+)
+from atproto_client.request import Request
+from atproto_client.utils.facet_detection import detect_facets
+from atproto_core.exceptions import AtProtocolError
+
+from civicpost.platforms import (
+    CredentialsError,
+    MaybePosted,
+    MediaItem,
+    Outgoing,
+    PermanentError,
+    RateLimited,
+    Receipt,
+    TransientError,
+)
+from civicpost.platforms._support import httpx_reached_server
+
+DEFAULT_API_BASE = "https://bsky.social"
+COLLECTION = "app.bsky.feed.post"
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+# XRPC errors that mean "log in again", not "this post is bad".
+TOKEN_ERRORS = {"ExpiredToken", "InvalidToken", "AuthenticationRequired", "AccountTakedown"}
+
+
+def deterministic_tid(key: str, created_at: datetime, part: int = 0) -> str:
+    """A valid TID (atproto record key) that is the same on every retry.
+
+    53 bits of microseconds since the epoch (from `created_at`, plus `part` so
+    a thread's posts sort in order) and a 10-bit clock id hashed from `key`,
+    in base32-sortable: 13 characters, first one 2..j.
+    """
+    if created_at.tzinfo is None:
+        raise ValueError("created_at must be timezone-aware")
+    micros = int(created_at.timestamp() * 1_000_000) + part
+    clock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:2], "big") & 0x3FF
+    value = (micros & ((1 << 53) - 1)) << 10 | clock_id
+    return "".join(TID_ALPHABET[(value >> shift) & 31] for shift in range(60, -1, -5))
+
+
+class BlueskyAdapter:
+    def __init__(self, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float) -> None:
+        if not credentials.get("handle") or not credentials.get("app_password"):
+            raise CredentialsError("Bluesky channel needs handle and app_password")
+        self._credentials = credentials
+        base_url = settings.get("api_base") or DEFAULT_API_BASE
+        self._client = Client(base_url=base_url, request=Request(timeout=timeout))
+        self._client.on_session_change(self._remember)
+        self._session: Session | None = None
+
+    def publish(self, outgoing: Outgoing) -> Receipt:
+        created_at = _creation_time(outgoing)
+        texts = outgoing.parts or [outgoing.text]
+        posted: list[models.ComAtprotoRepoStrongRef.Main] = []
+        with self._errors(writing=True, posted=posted):
+            session = self._login()
+            embed = self._images(outgoing.media) if outgoing.media else None
+            for n, text in enumerate(texts):
+                reply = None
+                if posted:
+                    reply = models.AppBskyFeedPost.ReplyRef(root=posted[0], parent=posted[-1])
+                record = models.AppBskyFeedPost.Record(
+                    text=text,
+                    created_at=self._client.get_current_time_iso(),
+                    facets=detect_facets(text) or None,
+                    embed=embed if n == 0 else None,
+                    reply=reply,
+                    langs=[outgoing.extra["language"]] if outgoing.extra.get("language") else None,
+                )
+                posted.append(self._create(session.did, deterministic_tid(outgoing.key, created_at, n), record))
+        return self._receipt([ref.uri for ref in posted])
+
+    def delete(self, remote_id: str) -> None:
+        with self._errors(writing=False):
+            session = self._login()
+            # deleteRecord succeeds when the record is already gone.
+            self._client.app.bsky.feed.post.delete(session.did, _rkey(remote_id))
+
+    def find(self, outgoing: Outgoing) -> Receipt | None:
+        created_at = _creation_time(outgoing)
+        uris: list[str] = []
+        with self._errors(writing=False):
+            session = self._login()
+            for n in range(len(outgoing.parts or [outgoing.text])):
+                ref = self._existing(session.did, deterministic_tid(outgoing.key, created_at, n))
+                if ref is None:
+                    break
+                uris.append(ref.uri)
+        return self._receipt(uris) if uris else None
+
+    def check(self) -> dict[str, Any]:
+        with self._errors(writing=False):
+            session = self._login()
+        return {"did": session.did, "handle": session.handle}
+
+    def _remember(self, event: SessionEvent, session: Session) -> None:
+        self._session = session
+
+    def _login(self) -> Session:
+        if self._session is None:
+            self._client.login(
+                self._credentials["handle"], self._credentials["app_password"], fetch_bsky_profile=False
+            )
+        assert self._session is not None
+        return self._session
+
+    def _create(self, did: str, rkey: str, record: models.AppBskyFeedPost.Record) -> models.ComAtprotoRepoStrongRef.Main:
+        try:
+            created = self._client.app.bsky.feed.post.create(did, record, rkey=rkey)
+            return models.ComAtprotoRepoStrongRef.Main(uri=created.uri, cid=created.cid)
+        except RequestErrorBase as exc:
+            # A taken rkey means an earlier attempt got through. PDSes answer it
+            # with 409, 400 or (the reference PDS, today) 500, so look it up.
+            if exc.response is None or exc.response.status_code not in {400, 409, 500}:
+                raise
+            existing = self._existing(did, rkey)
+            if existing is None:
+                raise
+            return existing
+
+    def _existing(self, did: str, rkey: str) -> models.ComAtprotoRepoStrongRef.Main | None:
+        try:
+            found = self._client.app.bsky.feed.post.get(did, rkey)
+        except BadRequestError as exc:
+            if _xrpc_error(exc) == "RecordNotFound":
+                return None
+            raise
+        return models.ComAtprotoRepoStrongRef.Main(uri=found.uri, cid=found.cid or "")
+
+    def _images(self, media: list[MediaItem]) -> models.AppBskyEmbedImages.Main:
+        images = []
+        for item in media:
+            data = item.path.read_bytes()
+            blob = self._client.upload_blob(data).blob
+            images.append(models.AppBskyEmbedImages.Image(alt=item.alt_text, image=blob, aspect_ratio=_aspect(data)))
+        return models.AppBskyEmbedImages.Main(images=images)
+
+    def _receipt(self, uris: list[str]) -> Receipt:
+        handle = self._session.handle if self._session else self._credentials["handle"]
+        url = f"https://bsky.app/profile/{handle}/post/{_rkey(uris[0])}"
+        return Receipt(remote_id=uris[0], remote_url=url, part_ids=uris)
+
+    @contextmanager
+    def _errors(self, *, writing: bool, posted: list[Any] | None = None) -> Iterator[None]:
+        try:
+            yield
+        except (AtProtocolError, pydantic.ValidationError) as exc:
+            error = _map(exc, writing=writing)
+            if posted:
+                error.partial = self._receipt([ref.uri for ref in posted])
+            raise error from exc
+
+
+def _map(exc: Exception, *, writing: bool) -> CredentialsError | PermanentError | TransientError:
+    if isinstance(exc, pydantic.ValidationError):
+        return PermanentError(f"Bluesky would refuse this post: {exc}")
+    if isinstance(exc, RateLimitExceededError):
+        retry_after = exc.retry_after
+        if retry_after is None and exc.reset_at is not None:
+            retry_after = max(0.0, (exc.reset_at - datetime.now(timezone.utc)).total_seconds())
+        return RateLimited(str(exc), retry_after=retry_after)
+    if isinstance(exc, UnauthorizedError) or _xrpc_error(exc) in TOKEN_ERRORS:
+        return CredentialsError(str(exc))
+    if isinstance(exc, RequestErrorBase) and exc.response is None:
+        # A transport failure (timeout, refused, reset); httpx's error is the cause.
+        sent = exc.__cause__ is None or httpx_reached_server(exc.__cause__)
+        if writing and sent:
+            return MaybePosted(f"no answer from Bluesky: {exc.__cause__!r}")
+        return TransientError(f"cannot reach Bluesky: {exc.__cause__!r}")
+    status = exc.response.status_code if isinstance(exc, RequestErrorBase) and exc.response else None
+    if status is not None and (status >= 500 or (isinstance(exc, NetworkError) and status != 413)):
+        return TransientError(str(exc))
+    return PermanentError(str(exc))
+
+
+def _xrpc_error(exc: Exception) -> str | None:
+    response = getattr(exc, "response", None)
+    content = getattr(response, "content", None)
+    return getattr(content, "error", None)
+
+
+def _creation_time(outgoing: Outgoing) -> datetime:
+    if outgoing.created_at is None:
+        # Without a stable time the record key would change between retries.
+        raise ValueError("Bluesky needs Outgoing.created_at (the delivery's creation time)")
+    return outgoing.created_at
+
+
+def _rkey(uri: str) -> str:
+    return uri.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _aspect(data: bytes) -> models.AppBskyEmbedDefs.AspectRatio | None:
+    """Width and height let apps lay out the image before it loads."""
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except Exception:  # an unreadable image still posts, only without the hint
+        return None
+    return models.AppBskyEmbedDefs.AspectRatio(width=width, height=height)

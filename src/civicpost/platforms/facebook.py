@@ -1,0 +1,179 @@
+"""Facebook Pages through a thin httpx Graph API client.
+
+Not facebook-sdk: its last release refuses every Graph version Meta still
+serves, puts the token in URLs and hides the HTTP status. Here the Page token
+travels only in the Authorization header.
+"""
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from civicpost.platforms import (
+    CredentialsError,
+    MaybePosted,
+    MediaItem,
+    Outgoing,
+    PermanentError,
+    RateLimited,
+    Receipt,
+    TransientError,
+)
+from civicpost.platforms._support import CLOCK_SLACK, comparable, httpx_reached_server, posted_since
+
+DEFAULT_API_BASE = "https://graph.facebook.com"
+DEFAULT_GRAPH_VERSION = "v25.0"
+# Graph error codes (developers.facebook.com/docs/graph-api/guides/error-handling).
+RATE_LIMIT_CODES = {4, 17, 32, 613} | set(range(80001, 80015))
+CREDENTIAL_CODES = {102, 190}
+# Missing permission (pages_manage_posts ...): the channel, not the post, needs fixing.
+PERMISSION_CODES = {10} | set(range(200, 300))
+TRANSIENT_CODES = {1, 2}
+DUPLICATE_POST = 506
+GONE_SUBCODE = 33
+
+
+class GraphError(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        self.status = response.status_code
+        self.headers = response.headers
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        error = body.get("error") if isinstance(body, dict) else None
+        self.error: dict[str, Any] = error if isinstance(error, dict) else {}
+        message = self.error.get("message") or response.reason_phrase
+        super().__init__(f"{self.status} {message} (code {self.error.get('code')})")
+
+    @property
+    def code(self) -> int | None:
+        return self.error.get("code")
+
+
+class FacebookAdapter:
+    def __init__(self, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float) -> None:
+        if not credentials.get("page_access_token"):
+            raise CredentialsError("Facebook channel has no page_access_token")
+        if not settings.get("page_id"):
+            raise PermanentError("Facebook channel has no page_id setting")
+        self._page_id = str(settings["page_id"])
+        api_base = (settings.get("api_base") or DEFAULT_API_BASE).rstrip("/")
+        version = settings.get("graph_version") or DEFAULT_GRAPH_VERSION
+        self._http = httpx.Client(
+            base_url=f"{api_base}/{version}",
+            timeout=timeout,
+            headers={"Authorization": f"Bearer {credentials['page_access_token']}"},
+        )
+
+    def publish(self, outgoing: Outgoing) -> Receipt:
+        with self._errors(writing=True):
+            form: dict[str, str] = {"message": outgoing.text}
+            if outgoing.media:
+                # Unpublished photos attached to one feed post: a single post
+                # with all images and its own alt text per image.
+                for n, item in enumerate(outgoing.media):
+                    form[f"attached_media[{n}]"] = json.dumps({"media_fbid": self._upload(item)})
+            elif outgoing.link:
+                form["link"] = outgoing.link
+            post_id = str(self._call("POST", f"/{self._page_id}/feed", data=form)["id"])
+        return Receipt(remote_id=post_id, remote_url=_permalink(post_id), part_ids=[post_id])
+
+    def delete(self, remote_id: str) -> None:
+        try:
+            with self._errors(writing=False):
+                self._call("DELETE", f"/{remote_id}")
+        except PermanentError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, GraphError) and cause.error.get("error_subcode") == GONE_SUBCODE:
+                return
+            raise
+
+    def find(self, outgoing: Outgoing) -> Receipt | None:
+        params: dict[str, Any] = {"fields": "id,message,permalink_url,created_time", "limit": 25}
+        if outgoing.created_at is not None:
+            params["since"] = int((outgoing.created_at - CLOCK_SLACK).timestamp())
+        with self._errors(writing=False):
+            posts = self._call("GET", f"/{self._page_id}/posts", params=params).get("data", [])
+        wanted = comparable(outgoing.text)
+        for post in posts:
+            created = post.get("created_time")
+            when = datetime.strptime(created, "%Y-%m-%dT%H:%M:%S%z") if created else None
+            if comparable(post.get("message", "")) == wanted and posted_since(when, outgoing.created_at):
+                url = post.get("permalink_url") or _permalink(post["id"])
+                return Receipt(remote_id=post["id"], remote_url=url, part_ids=[post["id"]])
+        return None
+
+    def check(self) -> dict[str, Any]:
+        with self._errors(writing=False):
+            me = self._call("GET", "/me", params={"fields": "id,name"})
+        # A Page token speaks as the Page; a user token answers with the user,
+        # and posting with it would publish as a person (or fail later).
+        if str(me.get("id")) != self._page_id:
+            raise CredentialsError(f"token speaks for {me.get('id')}, not Page {self._page_id}: use a Page token")
+        return {"page_id": self._page_id, "name": me.get("name")}
+
+    def _upload(self, item: MediaItem) -> str:
+        answer = self._call(
+            "POST",
+            f"/{self._page_id}/photos",
+            data={"published": "false", "alt_text_custom": item.alt_text},
+            files={"source": (item.path.name, item.path.read_bytes(), item.mime_type)},
+        )
+        return str(answer["id"])
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self._http.request(method, path, **kwargs)
+        if response.is_error:
+            raise GraphError(response)
+        body: dict[str, Any] = response.json()
+        # Graph sometimes answers 200 with an error object.
+        if isinstance(body, dict) and "error" in body:
+            raise GraphError(response)
+        return body
+
+    @contextmanager
+    def _errors(self, *, writing: bool) -> Iterator[None]:
+        try:
+            yield
+        except GraphError as exc:
+            raise _map(exc) from exc
+        except httpx.HTTPError as exc:
+            if writing and httpx_reached_server(exc):
+                raise MaybePosted(f"no answer from Facebook: {exc!r}") from exc
+            raise TransientError(f"cannot reach Facebook: {exc!r}") from exc
+
+
+def _map(exc: GraphError) -> Exception:
+    code, message = exc.code, str(exc)
+    if code in CREDENTIAL_CODES or code in PERMISSION_CODES or exc.status == 401:
+        return CredentialsError(message)
+    if code in RATE_LIMIT_CODES or exc.status == 429:
+        return RateLimited(message, retry_after=_regain_access(exc.headers))
+    if code == DUPLICATE_POST:
+        return MaybePosted(message)
+    if exc.error.get("is_transient") or code in TRANSIENT_CODES or exc.status >= 500:
+        return TransientError(message)
+    return PermanentError(message)
+
+
+def _regain_access(headers: httpx.Headers) -> float | None:
+    """Seconds from Meta's usage headers (they count in minutes)."""
+    minutes: list[float] = []
+    for name in ("x-business-use-case-usage", "x-page-usage", "x-app-usage"):
+        try:
+            usage = json.loads(headers.get(name, "{}"))
+        except ValueError:
+            continue
+        entries = [e for v in usage.values() if isinstance(v, list) for e in v] if isinstance(usage, dict) else []
+        minutes += [float(e["estimated_time_to_regain_access"]) for e in entries if "estimated_time_to_regain_access" in e]
+    return max(minutes) * 60 if minutes else None
+
+
+def _permalink(post_id: str) -> str:
+    page, _, post = post_id.partition("_")
+    return f"https://www.facebook.com/{page}/posts/{post}" if post else f"https://www.facebook.com/{post_id}"

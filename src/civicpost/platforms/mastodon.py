@@ -1,0 +1,162 @@
+"""Mastodon through Mastodon.py 2.x, built so that it never waits or probes."""
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+from mastodon import (
+    Mastodon,
+    MastodonAPIError,
+    MastodonError,
+    MastodonNetworkError,
+    MastodonNotFoundError,
+    MastodonRatelimitError,
+    MastodonServerError,
+    MastodonUnauthorizedError,
+)
+
+from civicpost.platforms import (
+    CredentialsError,
+    MaybePosted,
+    Outgoing,
+    PermanentError,
+    RateLimited,
+    Receipt,
+    TransientError,
+)
+from civicpost.platforms._support import comparable, html_to_text, posted_since, requests_reached_server
+
+DEFAULT_MAX_CHARACTERS = 500
+# Mastodon refuses a status whose media is still being processed; a moment later it works.
+STILL_PROCESSING = "not finished processing"
+
+
+class MastodonAdapter:
+    def __init__(self, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float) -> None:
+        if not settings.get("api_base"):
+            raise PermanentError("Mastodon channel needs settings.api_base (the instance URL)")
+        if not credentials.get("access_token"):
+            raise CredentialsError("Mastodon channel has no access_token")
+        self._api = Mastodon(
+            access_token=credentials["access_token"],
+            api_base_url=settings["api_base"],
+            # A stated version and "created" checking: otherwise media_post
+            # probes the server and, if the probe fails, recurses without end.
+            mastodon_version="4.3.0",
+            version_check_mode="created",
+            # The default "wait" sleeps inside the call; the worker reschedules instead.
+            ratelimit_method="throw",
+            request_timeout=timeout,
+        )
+        self._account_id: str | None = None
+
+    def publish(self, outgoing: Outgoing) -> Receipt:
+        texts = outgoing.parts or [outgoing.text]
+        posted: list[dict[str, Any]] = []
+        with self._errors(writing=True, posted=posted):
+            media_ids = [
+                self._api.media_post(item.path, mime_type=item.mime_type, description=item.alt_text)["id"]
+                for item in outgoing.media
+            ]
+            for n, text in enumerate(texts):
+                status = self._api.status_post(
+                    text,
+                    in_reply_to_id=posted[-1]["id"] if posted else None,
+                    media_ids=(media_ids or None) if n == 0 else None,
+                    # Mastodon answers a repeated key with the status it already
+                    # made, so a retried thread resumes instead of doubling.
+                    idempotency_key=outgoing.key if n == 0 else f"{outgoing.key}-{n}",
+                )
+                posted.append(status)
+        return _receipt(posted)
+
+    def delete(self, remote_id: str) -> None:
+        try:
+            with self._errors(writing=False):
+                self._api.status_delete(remote_id)
+        except PermanentError as exc:
+            if isinstance(exc.__cause__, MastodonNotFoundError):
+                return
+            raise
+
+    def find(self, outgoing: Outgoing) -> Receipt | None:
+        wanted = [comparable(text) for text in outgoing.parts or [outgoing.text]]
+        with self._errors(writing=False):
+            statuses = self._api.account_statuses(self._me(), limit=40, exclude_reblogs=True)
+        found: list[dict[str, Any]] = []
+        for status in reversed(statuses):  # newest first on the wire; threads read oldest first
+            if not posted_since(status.get("created_at"), outgoing.created_at):
+                continue
+            if len(found) < len(wanted) and comparable(html_to_text(status["content"])) == wanted[len(found)]:
+                found.append(status)
+        return _receipt(found) if found else None
+
+    def check(self) -> dict[str, Any]:
+        with self._errors(writing=False):
+            account = self._api.account_verify_credentials()
+            self._account_id = str(account["id"])
+            max_characters = self._max_characters()
+        return {"account": account.get("acct"), "max_characters": max_characters}
+
+    def _me(self) -> str:
+        if self._account_id is None:
+            self._account_id = str(self._api.account_verify_credentials()["id"])
+        return self._account_id
+
+    def _max_characters(self) -> int:
+        try:
+            instance = self._api.instance_v2()
+            return int(instance["configuration"]["statuses"]["max_characters"])
+        except (MastodonNotFoundError, KeyError, TypeError):
+            # Older servers and some forks have no v2 instance endpoint or field.
+            try:
+                legacy = self._api.instance_v1()
+                return int(legacy.get("configuration", {}).get("statuses", {}).get("max_characters"))
+            except (MastodonNotFoundError, KeyError, TypeError, AttributeError):
+                return DEFAULT_MAX_CHARACTERS
+
+    @contextmanager
+    def _errors(self, *, writing: bool, posted: list[dict[str, Any]] | None = None) -> Iterator[None]:
+        try:
+            yield
+        except MastodonError as exc:
+            error = self._map(exc, writing=writing)
+            if posted:
+                error.partial = _receipt(list(posted))
+            raise error from exc
+
+    def _map(self, exc: MastodonError, *, writing: bool) -> CredentialsError | PermanentError | TransientError:
+        if isinstance(exc, MastodonRatelimitError):
+            reset = self._api.ratelimit_reset
+            retry_after = max(0.0, reset - time.time()) if reset else None
+            return RateLimited(str(exc), retry_after=retry_after)
+        if isinstance(exc, MastodonUnauthorizedError):
+            return CredentialsError(str(exc))
+        if isinstance(exc, MastodonNetworkError):
+            # Mastodon.py wraps the requests error; it stays as the context.
+            cause = exc.__context__
+            sent = not isinstance(cause, requests.RequestException) or requests_reached_server(cause)
+            if writing and sent:
+                return MaybePosted(str(exc))
+            return TransientError(str(exc))
+        if isinstance(exc, MastodonServerError):
+            return TransientError(str(exc))
+        if isinstance(exc, MastodonAPIError):
+            status = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+            if status == 403:
+                # Suspended account or a token without write scope: the channel needs a person.
+                return CredentialsError(str(exc))
+            if status == 422 and STILL_PROCESSING in str(exc):
+                return TransientError(str(exc))
+            if status is not None and status >= 500:
+                return TransientError(str(exc))
+            return PermanentError(str(exc))
+        return PermanentError(str(exc))
+
+
+def _receipt(statuses: list[dict[str, Any]]) -> Receipt:
+    ids = [str(status["id"]) for status in statuses]
+    first = statuses[0]
+    return Receipt(remote_id=ids[0], remote_url=first.get("url") or first.get("uri"), part_ids=ids)

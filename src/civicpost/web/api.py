@@ -1,0 +1,242 @@
+"""The JSON API under /api/v1 (SPEC §5). Handlers are thin: parse, call a service, shape."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy import select
+
+from civicpost import accounts, announcements, audit, channels, workflow
+from civicpost.content import Draft, MediaRef, fingerprint
+from civicpost.db import utcnow
+from civicpost.errors import Invalid
+from civicpost.models import Channel, Department, Media, State
+from civicpost.schemas import (
+    AnnouncementIn,
+    AnnouncementPatch,
+    ApproveIn,
+    ChannelIn,
+    CredentialsIn,
+    DepartmentIn,
+    RejectIn,
+    UserIn,
+)
+from civicpost.web import views
+from civicpost.web.deps import AdminUser, BoxDep, CurrentUser, RendererDep, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api/v1")
+
+
+@router.post("/departments", status_code=201)
+def create_department(body: DepartmentIn, session: SessionDep, admin: AdminUser) -> dict[str, Any]:
+    return views.department(accounts.create_department(session, actor=admin, slug=body.slug, name=body.name))
+
+
+@router.get("/departments")
+def list_departments(session: SessionDep, _: CurrentUser) -> dict[str, Any]:
+    rows = session.scalars(select(Department).order_by(Department.slug))
+    return {"items": [views.department(d) for d in rows]}
+
+
+@router.post("/users", status_code=201)
+def create_user(body: UserIn, session: SessionDep, admin: AdminUser) -> dict[str, Any]:
+    user = accounts.create_user(
+        session, actor=admin, email=body.email, name=body.name, role=body.role,
+        departments=body.departments, password=body.password,
+    )
+    return views.user(user)
+
+
+@router.get("/users/me")
+def me(user: CurrentUser) -> dict[str, Any]:
+    return views.user(user)
+
+
+@router.post("/channels", status_code=201)
+def create_channel(body: ChannelIn, session: SessionDep, admin: AdminUser, box: BoxDep, settings: SettingsDep) -> dict[str, Any]:
+    department = accounts.department_by_slug(session, body.department)
+    channel = channels.create_channel(
+        session, actor=admin, box=box, department=department, platform=body.platform, name=body.name,
+        language=body.language, credentials=body.credentials, settings=body.settings,
+    )
+    return views.channel(channel, settings.zone)
+
+
+@router.get("/channels")
+def list_channels(
+    session: SessionDep, user: CurrentUser, settings: SettingsDep, department: str | None = None
+) -> dict[str, Any]:
+    department_id = accounts.department_by_slug(session, department).id if department else None
+    rows = channels.list_channels(session, department_id=department_id)
+    return {"items": [views.channel(c, settings.zone) for c in rows]}
+
+
+@router.get("/channels/{channel_id}")
+def get_channel(channel_id: int, session: SessionDep, _: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
+    return views.channel(channels.get_channel(session, channel_id), settings.zone)
+
+
+@router.put("/channels/{channel_id}/credentials")
+def replace_credentials(
+    channel_id: int, body: CredentialsIn, session: SessionDep, admin: AdminUser, box: BoxDep, settings: SettingsDep
+) -> dict[str, Any]:
+    channel = channels.get_channel(session, channel_id)
+    channels.replace_credentials(session, actor=admin, box=box, channel=channel, credentials=body.credentials)
+    return views.channel(channel, settings.zone)
+
+
+def _full(session, announcement, renderer, settings) -> dict[str, Any]:
+    renditions = workflow.render(renderer, announcement)
+    return views.announcement(
+        announcement,
+        settings.zone,
+        renditions=renditions,
+        deliveries=workflow.deliveries_of(session, announcement),
+        fingerprint=fingerprint(renditions, publish_at=announcement.publish_at),
+    )
+
+
+@router.post("/announcements", status_code=201)
+def create_announcement(
+    body: AnnouncementIn, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
+) -> dict[str, Any]:
+    announcement = announcements.create(session, author=user, data=body, zone=settings.zone)
+    return _full(session, announcement, renderer, settings)
+
+
+@router.get("/announcements")
+def list_announcements(
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    state: State | None = None,
+    department: str | None = None,
+    emergency: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    dept = accounts.department_by_slug(session, department) if department else None
+    page = announcements.list_page(
+        session, user=user, state=state, department=dept, emergency=emergency, limit=limit, cursor=cursor
+    )
+    return {"items": [views.announcement_summary(a, settings.zone) for a in page.items], "next_cursor": page.next_cursor}
+
+
+@router.get("/announcements/{announcement_id}")
+def get_announcement(
+    announcement_id: int, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
+) -> dict[str, Any]:
+    announcement = announcements.get(session, announcement_id)
+    announcements.ensure_can_view(user, announcement)
+    return _full(session, announcement, renderer, settings)
+
+
+@router.patch("/announcements/{announcement_id}")
+def edit_announcement(
+    announcement_id: int,
+    body: AnnouncementPatch,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    renderer: RendererDep,
+) -> dict[str, Any]:
+    announcement = announcements.get(session, announcement_id)
+    workflow.edit(session, actor=user, announcement=announcement, patch=body, zone=settings.zone, renderer=renderer)
+    return _full(session, announcement, renderer, settings)
+
+
+@router.post("/announcements/{announcement_id}/submit")
+def submit(announcement_id: int, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep) -> dict[str, Any]:
+    announcement = announcements.get(session, announcement_id)
+    workflow.submit(session, actor=user, announcement=announcement, renderer=renderer)
+    return _full(session, announcement, renderer, settings)
+
+
+@router.post("/announcements/{announcement_id}/approve")
+def approve(
+    announcement_id: int,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    renderer: RendererDep,
+    body: ApproveIn | None = None,
+) -> dict[str, Any]:
+    announcement = announcements.get(session, announcement_id)
+    workflow.approve(
+        session, actor=user, announcement=announcement, renderer=renderer,
+        expected_fingerprint=body.fingerprint if body else None,
+    )
+    return _full(session, announcement, renderer, settings)
+
+
+@router.post("/announcements/{announcement_id}/reject")
+def reject(
+    announcement_id: int, body: RejectIn, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
+) -> dict[str, Any]:
+    announcement = announcements.get(session, announcement_id)
+    workflow.reject(session, actor=user, announcement=announcement, reason=body.reason)
+    return _full(session, announcement, renderer, settings)
+
+
+@router.post("/announcements/{announcement_id}/cancel")
+def cancel(announcement_id: int, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep) -> dict[str, Any]:
+    announcement = announcements.get(session, announcement_id)
+    workflow.cancel(session, actor=user, announcement=announcement)
+    return _full(session, announcement, renderer, settings)
+
+
+@router.post("/announcements/{announcement_id}/retract", status_code=202)
+def retract(announcement_id: int, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep) -> dict[str, Any]:
+    announcement = announcements.get(session, announcement_id)
+    workflow.retract(session, actor=user, announcement=announcement)
+    return _full(session, announcement, renderer, settings)
+
+
+@router.get("/announcements/{announcement_id}/audit")
+def audit_trail(announcement_id: int, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
+    announcement = announcements.get(session, announcement_id)
+    announcements.ensure_can_view(user, announcement)
+    events = audit.trail(session, object_type="announcement", object_id=announcement.id)
+    return {"items": [views.audit_event(e, settings.zone) for e in events]}
+
+
+@router.post("/previews")
+def preview(
+    body: AnnouncementIn, session: SessionDep, user: CurrentUser, renderer: RendererDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """Render what each channel would receive; nothing is stored."""
+    department = session.scalar(select(Department).where(Department.slug == body.department))
+    if department is None:
+        raise Invalid(f"unknown department '{body.department}'", errors=[{"field": "department", "message": "unknown"}])
+    if not user.can_approve:
+        announcements.ensure_can_draft_for(user, department)
+    rows = {c.id: c for c in session.scalars(select(Channel).where(Channel.id.in_(body.channels)))}
+    errors = [
+        {"field": "channels", "message": f"no channel {cid} in {department.name}"}
+        for cid in body.channels
+        if cid not in rows or rows[cid].department_id != department.id
+    ]
+    if errors:
+        raise Invalid("some target channels cannot be used", errors=errors)
+    media = {m.id: m for m in session.scalars(select(Media).where(Media.id.in_([m.id for m in body.media])))}
+    missing = [m.id for m in body.media if m.id not in media]
+    if missing:
+        raise Invalid("some media were never uploaded", errors=[{"field": "media", "message": f"no media with id {i}"} for i in missing])
+    draft = Draft(
+        title=body.title,
+        body=body.body,
+        department=department.name,
+        language=body.language,
+        link=body.link,
+        translations={lang: (t.title, t.body) for lang, t in body.translations.items()},
+        media=[
+            MediaRef(id=m.id, alt_text=m.alt_text.strip(), mime_type=media[m.id].mime_type,
+                     size_bytes=media[m.id].size_bytes, width=media[m.id].width, height=media[m.id].height)
+            for m in body.media
+        ],
+        emergency=body.emergency,
+        publish_at=announcements.to_instant(body.publish_at, settings.zone, now=utcnow()),
+    )
+    views_ = [announcements.channel_view(rows[cid], body.overrides.get(str(cid))) for cid in dict.fromkeys(body.channels)]
+    return {"renditions": [r.as_dict() for r in renderer.render_all(draft, views_)]}
+
+

@@ -1,0 +1,102 @@
+"""Objects to JSON: times in the city's zone as RFC 3339 with offset; never a secret."""
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from civicpost.content import Rendition
+from civicpost.models import Announcement, AuditEvent, Channel, Delivery, Department, User
+
+
+def instant(value: datetime | None, zone: ZoneInfo) -> str | None:
+    return value.astimezone(zone).isoformat() if value else None
+
+
+def department(d: Department) -> dict[str, Any]:
+    return {"id": d.id, "slug": d.slug, "name": d.name}
+
+
+def user(u: User) -> dict[str, Any]:
+    return {"id": u.id, "email": u.email, "name": u.name, "role": u.role, "departments": u.department_slugs}
+
+
+def channel(c: Channel, zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "department": c.department.slug,
+        "platform": c.platform,
+        "name": c.name,
+        "language": c.language,
+        "settings": c.settings,
+        "has_credentials": c.credentials_encrypted is not None,
+        "active": c.active,
+        "health": {
+            "status": c.health_status,
+            "last_success_at": instant(c.last_success_at, zone),
+            "last_error": c.last_error,
+            "last_error_at": instant(c.last_error_at, zone),
+            "paused_until": instant(c.paused_until, zone),
+        },
+    }
+
+
+def announcement_summary(a: Announcement, zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "department": a.department.slug,
+        "title": a.title,
+        "state": a.state,
+        "emergency": a.emergency,
+        "language": a.language,
+        "author": a.author.email,
+        "publish_at": instant(a.publish_at, zone),
+        "created_at": instant(a.created_at, zone),
+        "updated_at": instant(a.updated_at, zone),
+    }
+
+
+def delivery(d: Delivery, zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "channel_id": d.channel_id,
+        "platform": d.channel.platform,
+        "status": d.status,
+        "attempts": d.attempts,
+        "due_at": instant(d.due_at, zone),
+        "next_attempt_at": instant(d.next_attempt_at, zone),
+        "published_at": instant(d.published_at, zone),
+        "remote_id": d.remote_id,
+        "remote_url": d.remote_url,
+        "last_error": d.last_error,
+    }
+
+
+def announcement(
+    a: Announcement, zone: ZoneInfo, *, renditions: list[Rendition], deliveries: list[Delivery], fingerprint: str
+) -> dict[str, Any]:
+    data = announcement_summary(a, zone)
+    data.update(
+        body=a.body,
+        link=a.link,
+        translations={t.language: {"title": t.title, "body": t.body} for t in a.translations},
+        channels=[t.channel_id for t in a.targets],
+        overrides={str(t.channel_id): t.override_text for t in a.targets if t.override_text is not None},
+        media=[{"id": m.media_id, "alt_text": m.alt_text} for m in a.media],
+        rejection_reason=a.rejection_reason,
+        fingerprint=fingerprint,
+        approved_fingerprint=a.approved_fingerprint,
+        approved_by=a.approved_by.email if a.approved_by else None,
+        approved_at=instant(a.approved_at, zone),
+        renditions=[r.as_dict() for r in renditions],
+        deliveries=[delivery(d, zone) for d in deliveries],
+    )
+    return data
+
+
+def audit_event(e: AuditEvent, zone: ZoneInfo) -> dict[str, Any]:
+    data: dict[str, Any] = {"at": instant(e.at, zone), "actor": e.actor, "action": e.action}
+    if e.fingerprint:
+        data["fingerprint"] = e.fingerprint
+    if e.detail:
+        data["detail"] = e.detail
+    return data

@@ -1,0 +1,223 @@
+"""The state machine (SPEC §3): submit, approve, reject, cancel, retract, and
+what an edit does to an approval. Every transition writes an audit event.
+
+Two approvers racing: the announcement row carries a version that every UPDATE
+checks (SQLAlchemy's version_id_col), so the second writer updates no row and
+gets a 409 instead of a second set of deliveries.
+"""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from civicpost import announcements, audit
+from civicpost.content import Rendition, fingerprint
+from civicpost.db import utcnow
+from civicpost.errors import Conflict, Forbidden, Invalid
+from civicpost.models import OPEN_DELIVERY, Announcement, Delivery, DeliveryStatus, State, User
+from civicpost.rendering import Renderer
+
+EDITABLE = (State.draft, State.submitted, State.rejected, State.scheduled)
+
+
+def _require_state(announcement: Announcement, *allowed: State, action: str) -> None:
+    if announcement.state not in allowed:
+        wanted = " or ".join(s.value for s in allowed)
+        raise Conflict(
+            f"cannot {action} announcement {announcement.id}: it is {announcement.state}, "
+            f"and only a {wanted} announcement can be"
+        )
+
+
+def render(renderer: Renderer, announcement: Announcement) -> list[Rendition]:
+    return renderer.render_all(announcements.to_draft(announcement), announcements.channel_views(announcement))
+
+
+def current_fingerprint(renderer: Renderer, announcement: Announcement) -> str:
+    return fingerprint(render(renderer, announcement), publish_at=announcement.publish_at)
+
+
+def edit(session: Session, *, actor: User, announcement: Announcement, patch, zone, renderer: Renderer) -> list[str]:
+    announcements.ensure_can_edit(actor, announcement)
+    _require_state(announcement, *EDITABLE, action="edit")
+    changed = announcements.apply_patch(session, announcement=announcement, patch=patch, zone=zone)
+    if not changed:
+        return changed
+    previous = announcement.state
+    if previous == State.rejected:
+        announcement.state = State.draft
+    elif previous in (State.submitted, State.scheduled):
+        _void_approval(session, announcement)
+        announcement.state = State.submitted
+    announcement.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session, actor=actor, action="edit", object_type="announcement", object_id=announcement.id,
+        fingerprint=current_fingerprint(renderer, announcement),
+        detail={"changed": changed, "from_state": previous, "to_state": announcement.state},
+    )
+    return changed
+
+
+def _void_approval(session: Session, announcement: Announcement) -> None:
+    if announcement.approved_fingerprint is None:
+        return
+    voided = session.execute(
+        update(Delivery)
+        .where(Delivery.announcement_id == announcement.id, Delivery.status.in_(OPEN_DELIVERY))
+        .values(status=DeliveryStatus.cancelled, last_error="approval voided: the announcement was edited")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    audit.record(
+        session, actor=None, actor_label="civicpost", action="approval_voided", object_type="announcement",
+        object_id=announcement.id, fingerprint=announcement.approved_fingerprint,
+        detail={"deliveries_stopped": voided},
+    )
+    announcement.approved_fingerprint = None
+    announcement.approved_by_id = None
+    announcement.approved_at = None
+
+
+def submit(session: Session, *, actor: User, announcement: Announcement, renderer: Renderer) -> None:
+    announcements.ensure_can_edit(actor, announcement)
+    _require_state(announcement, State.draft, action="submit")
+    if not announcement.targets:
+        raise Invalid(
+            "choose at least one channel before submitting",
+            errors=[{"field": "channels", "message": "no target channels"}],
+        )
+    announcement.state = State.submitted
+    announcement.rejection_reason = None
+    session.flush()
+    audit.record(
+        session, actor=actor, action="submit", object_type="announcement", object_id=announcement.id,
+        fingerprint=current_fingerprint(renderer, announcement),
+    )
+
+
+def approve(
+    session: Session,
+    *,
+    actor: User,
+    announcement: Announcement,
+    renderer: Renderer,
+    expected_fingerprint: str | None = None,
+    now: datetime | None = None,
+) -> list[Delivery]:
+    if not actor.can_approve:
+        raise Forbidden("only approvers and admins may approve announcements")
+    if announcement.author_id == actor.id:
+        raise Forbidden("you wrote this announcement; a second person must approve it")
+    _require_state(announcement, State.submitted, action="approve")
+    renditions = render(renderer, announcement)
+    blocking = [(r, p) for r in renditions for p in r.blocking]
+    if blocking:
+        raise Invalid(
+            "this announcement cannot be approved until these problems are fixed",
+            errors=[
+                {"field": f"renditions.{r.channel_id}", "code": p.code, "message": p.message, "suggestion": p.suggestion}
+                for r, p in blocking
+            ],
+        )
+    signed = fingerprint(renditions, publish_at=announcement.publish_at)
+    if expected_fingerprint is not None and expected_fingerprint != signed:
+        raise Conflict("the announcement changed after you looked at it; review it again before approving")
+    now = now or utcnow()
+    due = max(announcement.publish_at or now, now)
+    announcement.state = State.scheduled
+    announcement.approved_fingerprint = signed
+    announcement.approved_by_id = actor.id
+    announcement.approved_at = now
+    deliveries = [
+        Delivery(
+            key=str(uuid.uuid4()),
+            announcement_id=announcement.id,
+            channel_id=r.channel_id,
+            status=DeliveryStatus.pending,
+            fingerprint=signed,
+            rendition=r.payload(),
+            due_at=due,
+            next_attempt_at=due,
+        )
+        for r in renditions
+    ]
+    session.add_all(deliveries)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="approve", object_type="announcement", object_id=announcement.id,
+        fingerprint=signed, detail={"due_at": due.isoformat(), "deliveries": len(deliveries)},
+    )
+    return deliveries
+
+
+def reject(session: Session, *, actor: User, announcement: Announcement, reason: str) -> None:
+    if not actor.can_approve:
+        raise Forbidden("only approvers and admins may reject announcements")
+    _require_state(announcement, State.submitted, action="reject")
+    announcement.state = State.rejected
+    announcement.rejection_reason = reason
+    session.flush()
+    audit.record(
+        session, actor=actor, action="reject", object_type="announcement", object_id=announcement.id,
+        detail={"reason": reason},
+    )
+
+
+def cancel(session: Session, *, actor: User, announcement: Announcement) -> int:
+    """Stop the announcement before it publishes; returns how many deliveries were stopped."""
+    announcements.ensure_can_view(actor, announcement)
+    if actor.can_approve:
+        _require_state(announcement, State.draft, State.submitted, State.rejected, State.scheduled, action="cancel")
+    elif announcement.author_id == actor.id:
+        _require_state(announcement, State.draft, State.submitted, State.rejected, action="cancel")
+    else:
+        raise Forbidden("only the author (before approval) or an approver may cancel")
+    stopped = session.execute(
+        update(Delivery)
+        .where(Delivery.announcement_id == announcement.id, Delivery.status.in_(OPEN_DELIVERY))
+        .values(status=DeliveryStatus.cancelled, last_error="cancelled before publishing")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    previous = announcement.state
+    announcement.state = State.cancelled
+    session.flush()
+    audit.record(
+        session, actor=actor, action="cancel", object_type="announcement", object_id=announcement.id,
+        fingerprint=announcement.approved_fingerprint, detail={"from_state": previous, "deliveries_stopped": stopped},
+    )
+    return stopped
+
+
+def retract(session: Session, *, actor: User, announcement: Announcement) -> int:
+    """Ask the worker to delete every published post; the record stays."""
+    if not actor.can_approve:
+        raise Forbidden("only approvers and admins may retract announcements")
+    _require_state(announcement, State.publishing, State.published, State.failed, action="retract")
+    now = utcnow()
+    session.execute(
+        update(Delivery)
+        .where(Delivery.announcement_id == announcement.id, Delivery.status.in_(OPEN_DELIVERY))
+        .values(status=DeliveryStatus.cancelled, last_error="announcement retracted before this channel published")
+        .execution_options(synchronize_session=False)
+    )
+    marked = session.execute(
+        update(Delivery)
+        .where(Delivery.announcement_id == announcement.id, Delivery.status == DeliveryStatus.published)
+        .values(retract_requested_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    announcement.state = State.retracted
+    session.flush()
+    audit.record(
+        session, actor=actor, action="retract", object_type="announcement", object_id=announcement.id,
+        fingerprint=announcement.approved_fingerprint, detail={"posts_to_delete": marked},
+    )
+    return marked
+
+
+def deliveries_of(session: Session, announcement: Announcement) -> list[Delivery]:
+    return list(
+        session.scalars(select(Delivery).where(Delivery.announcement_id == announcement.id).order_by(Delivery.id))
+    )
