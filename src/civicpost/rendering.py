@@ -1,19 +1,30 @@
 """Announcement + channel -> Rendition: the exact text a channel will receive.
 
 Wording lives in templates/posts/<platform>.txt.j2, rendered in a sandboxed
-Jinja environment with StrictUndefined. Every template is compiled when the
-service starts, so a broken one stops the start with its file and line.
+Jinja environment with StrictUndefined. Every template is compiled, and
+rendered once with sample values, when the service starts: a broken one (or
+one naming a variable that does not exist) stops the start with its file
+and line, not a publish at 3 a.m.
 """
 
 import json
+import traceback
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateSyntaxError, select_autoescape
+from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from civicpost.content import ChannelView, Draft, Problem, Rendition
+from civicpost.content import ChannelView, Draft, MediaRef, Problem, Rendition
+from civicpost.media import PLATFORM_NAMES, check_media
+from civicpost.text.lengths import COUNTING_NOTES, Measure, measure
+from civicpost.text.lint import lint_media, lint_text, warm_up
+from civicpost.text.splitting import split_thread
 
 PLATFORMS = ("x", "facebook", "mastodon", "bluesky", "feed", "email", "webhook")
+# Platforms where a reply chain reads as one message.
+THREADABLE = frozenset({"x", "mastodon", "bluesky"})
 
 
 class TemplateConfigError(RuntimeError):
@@ -22,26 +33,19 @@ class TemplateConfigError(RuntimeError):
 
 class Renderer:
     def __init__(self, templates_dir: Path) -> None:
-        posts = Path(templates_dir) / "posts"
+        self.posts = Path(templates_dir) / "posts"
         self.env = ImmutableSandboxedEnvironment(
-            loader=FileSystemLoader(posts),
+            loader=FileSystemLoader(self.posts),
             undefined=StrictUndefined,
+            # Only HTML is escaped: "<b>&" in a title is what X should show.
             autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
             keep_trailing_newline=False,
             trim_blocks=True,
             lstrip_blocks=True,
         )
         self.env.filters["tojson"] = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True)
-        self.templates = {}
-        for name in self._names():
-            try:
-                self.templates[name] = self.env.get_template(name)
-            except TemplateSyntaxError as exc:
-                raise TemplateConfigError(
-                    f"template {posts / (exc.name or name)} line {exc.lineno}: {exc.message}"
-                ) from None
-            except OSError as exc:
-                raise TemplateConfigError(f"template {posts / name} is missing: {exc}") from None
+        self.templates: dict[str, Template] = {name: self._load(name) for name in self._names()}
+        warm_up()
 
     @staticmethod
     def _names() -> list[str]:
@@ -49,53 +53,69 @@ class Renderer:
         names += ["email_subject.txt.j2", "email.html.j2", "feed.html.j2"]
         return names
 
+    def _load(self, name: str) -> Template:
+        path = self.posts / name
+        try:
+            template = self.env.get_template(name)
+            for sample in _samples():
+                template.render(sample)
+        except TemplateError as exc:
+            line = getattr(exc, "lineno", None) or _template_line(exc, path)
+            raise TemplateConfigError(f"template {path} line {line}: {exc}") from None
+        except OSError as exc:
+            raise TemplateConfigError(f"template {path} cannot be read: {exc}") from None
+        return template
+
     def render(self, draft: Draft, channel: ChannelView) -> Rendition:
+        """The rendition of `draft` on `channel`, measured and checked.
+
+        When a too-long post is threaded, `text` stays the whole text and
+        `length` its whole length (what the drafter wrote), `parts` holds the
+        posts as sent, and `fits` is True when every part fits the platform.
+        """
         language = channel.language
-        wording = draft.wording(language)
         problems: list[Problem] = []
+        wording = draft.wording(language)
         if wording is None:
-            problems.append(
-                Problem(
-                    "missing_translation",
-                    "error",
-                    f"The channel {channel.name} publishes in '{language}', but the "
-                    f"announcement has no '{language}' translation.",
-                    f"Add a '{language}' translation or remove this channel.",
-                )
-            )
+            problems.append(Problem(
+                "missing_translation", "error",
+                f"The channel {channel.name} publishes in '{language}', but the "
+                f"announcement has no '{language}' translation.",
+                f"Add a '{language}' translation or remove this channel.",
+            ))
             wording = (draft.title, draft.body)
-        title, body = wording
-        context = {
-            "title": title,
-            "body": body,
-            "link": draft.link,
-            "department": draft.department,
-            "emergency": draft.emergency,
-            "language": language,
-            "channel": {"name": channel.name, "platform": channel.platform},
-            "media": [{"id": m.id, "alt_text": m.alt_text} for m in draft.media],
-            "publish_at": draft.publish_at.isoformat() if draft.publish_at else None,
-            "announcement_id": draft.announcement_id,
-        }
+        context = _context(draft, channel, *wording)
         if channel.override is not None:
             text = channel.override
         else:
-            text = self.templates[f"{channel.platform}.txt.j2"].render(context).strip()
-        extra: dict = {}
+            text = self._render(f"{channel.platform}.txt.j2", context).strip()
+        extra: dict[str, Any] = {}
         if channel.platform == "email":
-            extra["subject"] = self.templates["email_subject.txt.j2"].render(context).strip()
-            extra["html"] = self.templates["email.html.j2"].render(context)
+            extra["subject"] = self._render("email_subject.txt.j2", context).strip()
+            extra["html"] = self._render("email.html.j2", context)
         elif channel.platform == "feed":
-            extra["html"] = self.templates["feed.html.j2"].render(context)
-        length = len(text)
+            extra["html"] = self._render("feed.html.j2", context)
+
+        size = measure(channel.platform, text, channel.settings)
+        parts, fits, length_problems = _fit(text, size, channel, draft.link)
+        problems += length_problems
+        media_problems, notes = check_media(channel.platform, draft.media)
+        problems += media_problems
+        problems += lint_media(channel.platform, draft.media)
+        # A webhook's text is JSON for machines; people read its title and body.
+        readable = f"{wording[0]}\n\n{wording[1]}" if channel.platform == "webhook" else text
+        problems += lint_text(readable, language)
+        if notes:
+            extra["notes"] = notes
         return Rendition(
             channel_id=channel.id,
             platform=channel.platform,
             language=language,
             text=text,
-            length=length,
-            limit=None,
-            fits=True,
+            length=size.length,
+            limit=size.limit,
+            fits=fits,
+            parts=parts,
             media=list(draft.media),
             extra=extra,
             problems=problems,
@@ -103,3 +123,91 @@ class Renderer:
 
     def render_all(self, draft: Draft, channels: list[ChannelView]) -> list[Rendition]:
         return [self.render(draft, channel) for channel in channels]
+
+    def _render(self, name: str, context: dict[str, Any]) -> str:
+        return self.templates[name].render(context)
+
+
+def _context(draft: Draft, channel: ChannelView, title: str, body: str) -> dict[str, Any]:
+    return {
+        "title": title,
+        "body": body,
+        "link": draft.link,
+        "department": draft.department,
+        "emergency": draft.emergency,
+        "language": channel.language,
+        "channel": {"name": channel.name, "platform": channel.platform},
+        "media": [{"id": m.id, "alt_text": m.alt_text} for m in draft.media],
+        "publish_at": draft.publish_at.isoformat() if draft.publish_at else None,
+        "announcement_id": draft.announcement_id,
+    }
+
+
+def _fit(text: str, size: Measure, channel: ChannelView,
+         link: str | None) -> tuple[list[str] | None, bool, list[Problem]]:
+    """(parts, fits, problems) for a text measured at `size` on `channel`."""
+    if size.fits:
+        return None, True, []
+    platform = channel.platform
+    if channel.settings.get("overflow", "refuse") == "thread" and platform in THREADABLE:
+        parts = split_thread(text, lambda s: measure(platform, s, channel.settings).fits,
+                             keep_first=link)
+        sizes = [measure(platform, p, channel.settings) for p in parts]
+        if all(s.fits for s in sizes):
+            return parts, True, []
+        worst = next(i for i, s in enumerate(sizes, start=1) if not s.fits)
+        return parts, False, [Problem(
+            "too_long", "error",
+            f"This post is too long for {_name(platform)} even as a thread: part {worst} holds a "
+            f"single word or link longer than {_name(platform)} allows.",
+            "Shorten that word or link (for example with a shorter page address).",
+        )]
+    return None, False, _too_long(size, platform)
+
+
+def _too_long(size: Measure, platform: str) -> list[Problem]:
+    name = _name(platform)
+    problems = []
+    if size.over_length:
+        cut = size.length - (size.limit or 0)
+        problems.append(Problem(
+            "too_long", "error",
+            f"This post is {size.length} characters long{COUNTING_NOTES.get(platform, '')}; "
+            f"{name} allows {size.limit}. Cut {cut} character{'s' if cut > 1 else ''}.",
+            "Shorten the text, write a shorter version for this channel"
+            + (", or set the channel to post long text as a thread." if platform in THREADABLE else "."),
+        ))
+    if size.over_bytes:
+        cut = (size.size_bytes or 0) - (size.byte_limit or 0)
+        problems.append(Problem(
+            "too_many_bytes", "error",
+            f"This post takes {size.size_bytes} bytes; {name} allows {size.byte_limit} bytes. "
+            "Letters outside the basic Latin alphabet and emoji take 2 to 4 bytes each.",
+            f"Cut about {cut} bytes, or write a shorter version for this channel.",
+        ))
+    return problems
+
+
+def _name(platform: str) -> str:
+    return PLATFORM_NAMES.get(platform, platform)
+
+
+def _samples() -> list[dict[str, Any]]:
+    """Contexts that exercise every branch a post template can take."""
+    full = Draft(
+        title="Sample title", body="First paragraph.\n\nSecond paragraph.", department="Parks",
+        link="https://city.example/sample", emergency=True, announcement_id=1,
+        media=[MediaRef(id="0" * 64, alt_text="A sample picture")],
+        publish_at=datetime(2030, 1, 1, tzinfo=UTC),
+    )
+    bare = Draft(title="Sample title", body="Body.", department="Parks")
+    channel = ChannelView(id=1, platform="x", name="Sample channel")
+    return [_context(d, channel, d.title, d.body) for d in (full, bare)]
+
+
+def _template_line(exc: BaseException, path: Path) -> int | str:
+    # Jinja rewrites tracebacks so template frames carry the template's own file and line.
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if Path(frame.filename) == path:
+            return frame.lineno or "?"
+    return "?"

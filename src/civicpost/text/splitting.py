@@ -37,19 +37,33 @@ def _sentences(text: str) -> list[str]:
 
 
 def _pack(pieces: list[str], fits: Callable[[str], bool], first_tail: str) -> list[str]:
-    """Greedy packing: add pieces to a part while the part (and its tail) fits."""
+    """Greedy packing: each part takes as many pieces as fit (found by bisection).
+
+    A sentence too long for a part of its own is broken into words when it
+    comes up, so short sentences are never measured word by word.
+    """
+    pieces = list(pieces)
     parts: list[str] = []
-    current = ""
-    for piece in pieces:
+    start = 0
+    while start < len(pieces):
         tail = first_tail if not parts else ""
-        candidate = current + piece
-        if not current or fits(candidate.strip() + tail):
-            current = candidate
-            continue
-        parts.append(current.strip() + tail)
-        current = piece
-    if current.strip() or not parts:
-        parts.append(current.strip() + (first_tail if not parts else ""))
+
+        def part(end: int) -> str:
+            return "".join(pieces[start:end]).strip() + tail
+
+        if not fits(part(start + 1)):
+            words = _WORD.findall(pieces[start])
+            if len(words) > 1:
+                pieces[start:start + 1] = words
+                continue
+            end = start + 1  # One word longer than a whole post: kept whole, reported by the caller.
+        else:
+            end, too_far = start + 1, len(pieces) + 1
+            while too_far - end > 1:
+                middle = (end + too_far) // 2
+                end, too_far = (middle, too_far) if fits(part(middle)) else (end, middle)
+        parts.append(part(end))
+        start = end
     return parts
 
 
@@ -61,6 +75,7 @@ def split_thread(text: str, fits: Callable[[str], bool], *, keep_first: str | No
     cannot fit (a single overlong word), that part is returned anyway and
     `fits` on it is False: the caller decides what to tell the drafter.
     """
+    text = text.strip()
     first_tail = ""
     if keep_first and keep_first in text:
         text = text.replace(keep_first, "", 1).strip()
@@ -78,12 +93,4 @@ def split_thread(text: str, fits: Callable[[str], bool], *, keep_first: str | No
 
 
 def _split(text: str, fits: Callable[[str], bool], first_tail: str) -> list[str]:
-    pieces: list[str] = []
-    for sentence in _sentences(text):
-        tail = first_tail if not pieces else ""
-        if fits(sentence.strip() + tail):
-            pieces.append(sentence)
-        else:
-            # A sentence too long for a part of its own is packed word by word.
-            pieces.extend(_WORD.findall(sentence) or [sentence])
-    return _pack(pieces, fits, first_tail)
+    return _pack(_sentences(text), fits, first_tail) or [first_tail.strip()]

@@ -1,0 +1,3 @@
+from civicpost.cli import main
+
+main()

@@ -1,0 +1,159 @@
+"""Passwords, tokens, roles and department scoping."""
+
+import logging
+
+from sqlalchemy import select, text
+
+from civicpost.models import ApiToken, User
+
+
+def test_passwords_are_stored_as_argon2_hashes(city, sessions):
+    with sessions() as session:
+        user = session.scalar(select(User).where(User.email == city.parks_staff.email))
+        assert user.password_hash.startswith("$argon2id$")
+        assert "correct horse" not in user.password_hash
+
+
+def test_tokens_are_stored_hashed_and_the_token_itself_is_nowhere_in_the_database(city, sessions, engine):
+    with sessions() as session:
+        hashes = session.scalars(select(ApiToken.token_hash)).all()
+    assert city.parks_staff.token not in hashes
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT token_hash, prefix FROM api_tokens")).all()
+    assert all(city.parks_staff.token not in (h + p) for h, p in rows)
+
+
+def test_a_request_without_a_token_is_told_how_to_get_one(client, city):
+    r = client.get("/api/v1/announcements")
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "civicpost token create" in r.json()["detail"]
+    assert r.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_an_unknown_token_is_refused(client, city):
+    r = client.get("/api/v1/announcements", headers={"Authorization": "Bearer cp_not-a-real-token"})
+    assert r.status_code == 401
+
+
+def test_parks_staff_get_403_on_police_drafts(client, city):
+    r = client.post(
+        "/api/v1/announcements", headers=city.police_staff.auth,
+        json={"department": "police", "title": "Road closure", "body": "Main St closed.", "channels": city.police_channels},
+    )
+    police_id = r.json()["id"]
+    for method, path in [
+        ("get", f"/api/v1/announcements/{police_id}"),
+        ("get", f"/api/v1/announcements/{police_id}/audit"),
+        ("patch", f"/api/v1/announcements/{police_id}"),
+        ("post", f"/api/v1/announcements/{police_id}/submit"),
+        ("post", f"/api/v1/announcements/{police_id}/cancel"),
+    ]:
+        kwargs = {"json": {"title": "x"}} if method == "patch" else {}
+        r = getattr(client, method)(path, headers=city.parks_staff.auth, **kwargs)
+        assert r.status_code == 403, (method, path, r.text)
+    assert client.get("/api/v1/announcements?department=police", headers=city.parks_staff.auth).status_code == 403
+
+
+def test_staff_cannot_draft_for_another_department_or_target_its_channels(client, city):
+    r = client.post(
+        "/api/v1/announcements", headers=city.parks_staff.auth,
+        json={"department": "police", "title": "x", "body": "y"},
+    )
+    assert r.status_code == 403
+    r = client.post(
+        "/api/v1/announcements", headers=city.parks_staff.auth,
+        json={"department": "parks", "title": "x", "body": "y", "channels": city.police_channels},
+    )
+    assert r.status_code == 422
+    assert "another department" in r.json()["errors"][0]["message"]
+
+
+def test_staff_lists_only_their_departments_and_approvers_see_all(client, city, draft):
+    draft()
+    client.post(
+        "/api/v1/announcements", headers=city.police_staff.auth,
+        json={"department": "police", "title": "Road closure", "body": "Main St closed."},
+    )
+    parks_view = client.get("/api/v1/announcements", headers=city.parks_staff.auth).json()["items"]
+    assert {a["department"] for a in parks_view} == {"parks"}
+    all_view = client.get("/api/v1/announcements", headers=city.approver.auth).json()["items"]
+    assert {a["department"] for a in all_view} == {"parks", "police"}
+
+
+def test_only_admins_manage_departments_users_and_channels(client, city):
+    for path, body in [
+        ("/api/v1/departments", {"slug": "library", "name": "Library"}),
+        ("/api/v1/users", {"email": "new@city.example", "name": "New", "password": "long enough password"}),
+        ("/api/v1/channels", {"department": "parks", "platform": "feed", "name": "Feed"}),
+    ]:
+        assert client.post(path, headers=city.approver.auth, json=body).status_code == 403
+        assert client.post(path, headers=city.parks_staff.auth, json=body).status_code == 403
+
+
+def test_admin_creates_departments_and_users_and_duplicates_are_conflicts(client, city):
+    r = client.post("/api/v1/departments", headers=city.admin.auth, json={"slug": "library", "name": "Public Library"})
+    assert r.status_code == 201 and r.json()["slug"] == "library" and "id" in r.json()
+    assert client.post("/api/v1/departments", headers=city.admin.auth, json={"slug": "library", "name": "Again"}).status_code == 409
+    body = {"email": "Lee@City.Example", "name": "Lee", "role": "staff", "departments": ["library"], "password": "a long password here"}
+    r = client.post("/api/v1/users", headers=city.admin.auth, json=body)
+    assert r.status_code == 201
+    assert r.json() == {"id": r.json()["id"], "email": "lee@city.example", "name": "Lee", "role": "staff", "departments": ["library"]}
+    assert client.post("/api/v1/users", headers=city.admin.auth, json=body).status_code == 409
+    body["email"] = "other@city.example"
+    body["departments"] = ["nowhere"]
+    r = client.post("/api/v1/users", headers=city.admin.auth, json=body)
+    assert r.status_code == 422 and "nowhere" in r.json()["detail"]
+
+
+def test_channel_credentials_are_encrypted_at_rest_and_never_returned_or_logged(client, city, engine, caplog):
+    caplog.set_level(logging.DEBUG)
+    secret = "EAAB-page-token-very-secret-123"
+    r = client.post(
+        "/api/v1/channels", headers=city.admin.auth,
+        json={"department": "parks", "platform": "facebook", "name": "Parks on Facebook",
+              "credentials": {"page_access_token": secret}, "settings": {"page_id": "1234"}},
+    )
+    assert r.status_code == 201, r.text
+    assert secret not in r.text and "credentials" not in r.json()
+    assert r.json()["has_credentials"] is True
+    listed = client.get("/api/v1/channels?department=parks", headers=city.parks_staff.auth)
+    assert secret not in listed.text
+    assert {c["health"]["status"] for c in listed.json()["items"]} == {"unknown"}
+    with engine.connect() as connection:
+        raw = connection.execute(text("SELECT credentials_encrypted FROM channels WHERE platform = 'facebook'")).scalar()
+    assert secret.encode() not in bytes(raw)
+    assert secret not in caplog.text
+
+
+def test_stored_credentials_open_with_the_key_and_not_without_it(client, city, sessions, settings):
+    import pytest
+
+    from civicpost.models import Channel
+    from civicpost.security import CredentialBox, CredentialsUnreadable
+
+    key = settings.secret_key.get_secret_value()
+
+    with sessions() as session:
+        channel = session.scalar(select(Channel).where(Channel.platform == "webhook"))
+        assert CredentialBox(key).open(channel.credentials_encrypted) == {"secret": "hook-secret-value"}
+        with pytest.raises(CredentialsUnreadable, match="CIVICPOST_SECRET_KEY"):
+            CredentialBox("another-key-entirely-0123456789abcdef").open(channel.credentials_encrypted)
+
+
+def test_a_channel_with_missing_or_unknown_credentials_is_refused_field_by_field(client, city):
+    r = client.post(
+        "/api/v1/channels", headers=city.admin.auth,
+        json={"department": "parks", "platform": "x", "name": "Parks on X",
+              "credentials": {"consumer_key": "a", "password": "b"}, "settings": {"colour": "green"}},
+    )
+    assert r.status_code == 422
+    fields = {e["field"] for e in r.json()["errors"]}
+    assert {"credentials.password", "credentials", "settings.colour"} <= fields
+
+
+def test_replacing_credentials_clears_needs_attention_and_shows_nothing(client, city):
+    hook = city.parks_channels[1]
+    r = client.put(f"/api/v1/channels/{hook}/credentials", headers=city.admin.auth, json={"credentials": {"secret": "new-secret-xyz"}})
+    assert r.status_code == 200
+    assert "new-secret-xyz" not in r.text

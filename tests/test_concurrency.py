@@ -1,0 +1,71 @@
+"""Two approvers approving at the same moment: exactly one wins, the other gets 409."""
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from civicpost import announcements, workflow
+from civicpost.errors import Conflict
+from civicpost.models import AuditEvent, Delivery, User
+from civicpost.rendering import Renderer
+
+
+def test_two_approvers_at_the_same_moment_exactly_one_wins(client, city, draft, people, sessions, settings, is_postgres):
+    if not is_postgres:
+        pytest.skip("real concurrent writers need PostgreSQL; this runs in the suite's PostgreSQL pass")
+    second = people.person("approver", email="deputy@city.example")
+    a = draft()
+    client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)
+    renderer = Renderer(settings.templates_dir)
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def approve(approver_id: int, name: str) -> None:
+        session = sessions()
+        try:
+            with session.begin():
+                actor = session.get(User, approver_id)
+                announcement = announcements.get(session, a["id"])
+                barrier.wait(timeout=10)  # both have read 'submitted' before either writes
+                workflow.approve(session, actor=actor, announcement=announcement, renderer=renderer)
+            outcomes[name] = "approved"
+        except Exception as exc:  # noqa: BLE001 - the loser's error is the point of the test
+            outcomes[name] = type(exc).__name__
+        finally:
+            session.close()
+
+    threads = [
+        threading.Thread(target=approve, args=(city.approver.id, "first")),
+        threading.Thread(target=approve, args=(second.id, "second")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes.values()) == ["StaleDataError", "approved"]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Delivery)) == len(city.parks_channels)
+        assert session.scalar(select(func.count()).where(AuditEvent.action == "approve")) == 1
+
+
+def test_racing_approvals_over_http_give_one_200_and_the_rest_409(client, city, draft, people):
+    deputies = [people.person("approver") for _ in range(4)]
+    a = draft()
+    client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)
+    codes: list[int] = []
+    lock = threading.Lock()
+
+    def go(person) -> None:
+        r = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=person.auth)
+        with lock:
+            codes.append(r.status_code)
+
+    threads = [threading.Thread(target=go, args=(p,)) for p in deputies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(codes) == [200, 409, 409, 409]
+
+
