@@ -115,6 +115,9 @@ def smtp_server() -> Iterator[SmtpServer]:
         port=port,
         authenticator=_authenticator,
         auth_require_tls=False,
+        # smtplib falls back from PLAIN to LOGIN with an initial response,
+        # which aiosmtpd 1.4 leaves waiting; PLAIN alone fails fast.
+        auth_exclude_mechanism=["LOGIN"],
     )
     controller.start()
     try:

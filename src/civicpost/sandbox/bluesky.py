@@ -60,10 +60,11 @@ class BlueskyFake(PlatformFake):
         super().__init__(hub)
         self.access_ttl_s = access_ttl_s
         self._tids = TidClock()
+        # Accounts outlive a reset, so a running engine's sessions stay valid.
+        self.handles: dict[str, str] = {}  # did -> handle
         self.reset()
 
     def reset(self) -> None:
-        self.handles: dict[str, str] = {}  # did -> handle
         self.records: dict[tuple[str, str, str], StoredRecord] = {}
         self.revoked: set[str] = set()
 
@@ -101,7 +102,11 @@ class BlueskyFake(PlatformFake):
 
     def authenticate(self, call: Call) -> Response | None:
         claims = self._claims(call, "com.atproto.access")
-        return claims if isinstance(claims, Response) else None
+        if isinstance(claims, Response):
+            return claims
+        if claims.get("sub") not in self.handles:
+            return xrpc_error(400, "InvalidToken", "Token could not be verified")
+        return None
 
     def error_response(self, status: int) -> Response:
         names = {500: "InternalServerError", 502: "UpstreamFailure", 503: "NotEnoughResources", 504: "UpstreamTimeout"}

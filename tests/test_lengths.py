@@ -1,0 +1,105 @@
+"""Post lengths are measured the way each platform measures them, never short."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twitter_text import parse_tweet
+
+from civicpost.text.lengths import graphemes, mastodon_length, measure, utf8_bytes, x_length
+
+FAMILY = "\U0001F468\u200D\U0001F469\u200D\U0001F467"  # one emoji, five code points
+LONG_URL = "https://city.example.gov/public-works/road-resurfacing/2025/main-street-phase-two"
+
+plain_words = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc"),
+                           blacklist_characters=".:/@#．。"),
+    min_size=1, max_size=12,
+)
+urls = st.from_regex(r"https://[a-z]{1,12}\.(?:gov|org|com)(?:/[a-z0-9-]{1,40}){0,3}", fullmatch=True)
+
+
+def test_x_counts_every_link_as_23_and_cjk_and_emoji_as_2() -> None:
+    assert x_length(LONG_URL) == 23
+    assert x_length("日本") == 4
+    assert x_length("🎉") == 2
+    assert x_length(FAMILY) == 2
+    assert x_length("Parade 🎉 " + LONG_URL) == 7 + 2 + 1 + 23
+
+
+def test_x_allows_280_weighted_characters_and_not_one_more() -> None:
+    assert measure("x", "a" * 280).fits
+    assert not measure("x", "a" * 281).fits
+    assert not measure("x", "日" * 141).fits
+    assert measure("x", "a" * 280).limit == 280
+
+
+@settings(max_examples=300)
+@given(st.lists(st.one_of(
+    st.sampled_from(["a", "Z", " ", "\n", "\r\n", "é", "e\u0301", "ñ", "я", "©", "®", ".", "example.com",
+                     "https://city.gov/x", "#tag", "@who", "ß", "\u05d0", "\u0627", "日", "🎉", "\u2018"]),
+    st.text(max_size=5),
+), max_size=40).map("".join))
+def test_x_length_always_equals_twitter_text_parse_tweet(text: str) -> None:
+    assert x_length(text) == parse_tweet(text).weightedLength
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters=".:")))
+def test_x_never_counts_fewer_than_the_characters_people_see(text: str) -> None:
+    # Without a dot or colon nothing is a link, and every visible character weighs at least 1.
+    assert x_length(text) >= graphemes(text.replace("\r\n", "\n"))
+
+
+@given(st.lists(plain_words, max_size=8), urls)
+def test_a_link_of_any_length_counts_23_on_x_and_mastodon(words: list[str], url: str) -> None:
+    prefix = " ".join(words)
+    text = f"{prefix} {url}" if prefix else url
+    assert mastodon_length(text) == mastodon_length(prefix) + (1 if prefix else 0) + 23
+    if prefix.isascii():
+        assert x_length(text) == x_length(prefix) + (1 if prefix else 0) + 23
+
+
+@given(st.lists(st.one_of(plain_words.map(lambda w: ("word", w)), urls.map(lambda u: ("url", u))), max_size=30))
+def test_mastodon_count_equals_mastodons_rule_computed_from_the_pieces(pieces: list[tuple[str, str]]) -> None:
+    text = " ".join(value for _, value in pieces)
+    expected = max(len(pieces) - 1, 0) + sum(23 if kind == "url" else len(value) for kind, value in pieces)
+    assert mastodon_length(text) == expected
+
+
+def test_mastodon_counts_a_domain_without_scheme_as_plain_text() -> None:
+    assert mastodon_length("see example.com") == len("see example.com")
+
+
+def test_mastodon_limit_comes_from_the_instance_setting_with_500_by_default() -> None:
+    assert measure("mastodon", "a" * 500).fits
+    assert not measure("mastodon", "a" * 501).fits
+    big = measure("mastodon", "a" * 501, {"max_characters": 5000})
+    assert big.fits and big.limit == 5000
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",))))
+def test_bluesky_graphemes_never_exceed_code_points_and_bytes_are_utf8(text: str) -> None:
+    size = measure("bluesky", text)
+    assert size.length == graphemes(text) <= len(text)
+    assert size.size_bytes == utf8_bytes(text) == len(text.encode("utf-8"))
+
+
+def test_bluesky_counts_a_family_emoji_as_one_character_but_eighteen_bytes() -> None:
+    size = measure("bluesky", FAMILY * 250)
+    assert size.length == 250 and size.size_bytes == 18 * 250
+    assert not size.over_length and size.over_bytes and not size.fits
+
+
+def test_bluesky_allows_300_graphemes() -> None:
+    assert measure("bluesky", "é" * 300).fits
+    assert not measure("bluesky", "e" * 301).fits
+
+
+def test_facebook_allows_63206_characters() -> None:
+    assert measure("facebook", "a" * 63_206).fits
+    assert not measure("facebook", "a" * 63_207).fits
+
+
+@pytest.mark.parametrize("platform", ["email", "webhook", "feed"])
+def test_own_channels_have_no_length_limit(platform: str) -> None:
+    size = measure(platform, "a" * 100_000)
+    assert size.limit is None and size.fits
