@@ -127,18 +127,29 @@ def serve(
     settings = get_settings()
     migrate.upgrade(settings.database_url)
     try:
-        web = create_app(settings)
+        web = create_app(settings, with_worker=with_worker)
     except ConfigError as exc:
         _fail(str(exc))
-    if with_worker:
-        from civicpost.worker import attach_worker
-
-        attach_worker(web, settings)
     uvicorn.run(web, host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int | None, typer.Option(help="Sends at once (default CIVICPOST_WORKER_CONCURRENCY).")] = None,
+) -> None:
+    """Run the publishing worker until SIGTERM (run as many as you like on PostgreSQL)."""
+    from civicpost import migrate
+    from civicpost.worker import Worker
+
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    Worker(settings, concurrency=concurrency).run_forever()
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("alembic", "apscheduler", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         app()
     except ConfigError as exc:

@@ -19,16 +19,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from civicpost.content import MediaRef, Problem
 
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
-# A 200-megapixel phone photo is the largest honest upload; beyond this a
-# small file that expands to gigabytes of pixels is an attack.
-MAX_PIXELS = 200_000_000
+# Phone cameras save up to about 50 megapixels by default; beyond that a
+# small file can expand to gigabytes of memory. Pillow's own bomb check
+# (89 MP warns, twice that refuses) stays on as well.
+MAX_PIXELS = 50_000_000
 # Animated GIFs stay animated up to this many pixels over all frames;
 # larger ones keep their first frame so decoding stays bounded.
 MAX_ANIMATION_PIXELS = 100_000_000
 # What survives re-encoding: how to show the image, nothing about who made it or where.
 KEPT_INFO = ("transparency", "duration", "loop", "background", "disposal", "icc_profile")
-
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 class MediaError(ValueError):

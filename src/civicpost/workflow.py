@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from civicpost import announcements, audit
+from civicpost import announcements, audit, publishing
 from civicpost.content import Rendition, fingerprint
 from civicpost.db import utcnow
 from civicpost.errors import Conflict, Forbidden, Invalid
@@ -145,6 +145,7 @@ def approve(
     ]
     session.add_all(deliveries)
     session.flush()
+    publishing.notify_due(session)
     audit.record(
         session, actor=actor, action="approve", object_type="announcement", object_id=announcement.id,
         fingerprint=signed, detail={"due_at": due.isoformat(), "deliveries": len(deliveries)},
@@ -210,6 +211,7 @@ def retract(session: Session, *, actor: User, announcement: Announcement) -> int
     ).rowcount
     announcement.state = State.retracted
     session.flush()
+    publishing.notify_due(session)
     audit.record(
         session, actor=actor, action="retract", object_type="announcement", object_id=announcement.id,
         fingerprint=announcement.approved_fingerprint, detail={"posts_to_delete": marked},

@@ -83,7 +83,8 @@ class _Handler:
 
 def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
     ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"comms", b"right")
-    return AuthResult(success=ok)
+    # handled=False: aiosmtpd then answers 535 itself (handled=True would stay silent).
+    return AuthResult(success=ok, handled=False)
 
 
 @dataclass
@@ -115,9 +116,6 @@ def smtp_server() -> Iterator[SmtpServer]:
         port=port,
         authenticator=_authenticator,
         auth_require_tls=False,
-        # smtplib falls back from PLAIN to LOGIN with an initial response,
-        # which aiosmtpd 1.4 leaves waiting; PLAIN alone fails fast.
-        auth_exclude_mechanism=["LOGIN"],
     )
     controller.start()
     try:

@@ -13,6 +13,7 @@ from civicpost.models.delivery import Delivery
 from civicpost.models.department import Department, user_departments
 from civicpost.models.enums import OPEN_DELIVERY, DeliveryStatus, Platform, Role, State
 from civicpost.models.user import ApiToken, User
+from civicpost.models.worker import WorkerHeartbeat
 
 __all__ = [
     "OPEN_DELIVERY",
@@ -32,4 +33,5 @@ __all__ = [
     "Translation",
     "User",
     "user_departments",
+    "WorkerHeartbeat",
 ]

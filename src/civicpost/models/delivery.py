@@ -39,6 +39,9 @@ class Delivery(Base):
     remote_url: Mapped[str | None] = mapped_column(String(2048))
     last_error: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last attempt may have reached the platform (a timeout after sending,
+    # a worker that died mid-request): look for the post before any retry.
+    reconcile: Mapped[bool] = mapped_column(default=False)
     # Set by `retract`: the worker deletes the post, then the status becomes retracted.
     retract_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

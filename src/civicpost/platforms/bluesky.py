@@ -134,7 +134,7 @@ class BlueskyAdapter:
         except RequestErrorBase as exc:
             # A taken rkey means an earlier attempt got through. PDSes answer it
             # with 409, 400 or (the reference PDS, today) 500, so look it up.
-            if exc.response is None or exc.response.status_code not in {400, 409, 500}:
+            if exc.response is None or exc.response.status_code not in {400, 409, 500} or _xrpc_error(exc) in TOKEN_ERRORS:
                 raise
             existing = self._existing(did, rkey)
             if existing is None:

@@ -6,12 +6,14 @@ accessibility checks the rest of civicpost's pages go through.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from html import escape
 
 from .core import PlatformFake, TimelinePost
 from .ids import iso_millis
 
+SHOWN = 100  # after a benchmark a platform may hold 100,000 posts; a page of them helps no one
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem;line-height:1.5;color:#1a1a1a}
 h1{font-size:1.6rem}h2{font-size:1.25rem;border-bottom:2px solid #444;margin-top:2rem}
@@ -38,10 +40,12 @@ def render_timelines(platforms: Sequence[PlatformFake], *, recorded: int) -> str
 
 
 def _section(title: str, anchor: str, posts: list[TimelinePost]) -> str:
-    heading = f'<h2 id="{anchor}">{escape(title)} <span class="meta">({len(posts)} posts)</span></h2>'
+    shown = f"newest {SHOWN} of {len(posts)}" if len(posts) > SHOWN else str(len(posts))
+    heading = f'<h2 id="{anchor}">{escape(title)} <span class="meta">({shown} posts)</span></h2>'
     if not posts:
         return f"<section aria-labelledby=\"{anchor}\">{heading}<p>No posts yet.</p></section>"
-    items = "".join(_item(p) for p in sorted(posts, key=lambda p: p.created_at, reverse=True))
+    newest = heapq.nlargest(SHOWN, posts, key=lambda p: p.created_at)
+    items = "".join(_item(p) for p in newest)
     return f'<section aria-labelledby="{anchor}">{heading}<ol>{items}</ol></section>'
 
 

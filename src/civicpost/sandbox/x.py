@@ -12,7 +12,6 @@ import binascii
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import ClassVar
 
 from starlette.responses import Response
 from starlette.routing import Route
@@ -77,6 +76,8 @@ class XFake(PlatformFake):
     def reset(self) -> None:
         self.tweets: dict[str, Tweet] = {}
         self.media: dict[str, Media] = {}
+        # text -> newest live tweet with it: the duplicate check stays O(1) under load.
+        self._by_text: dict[str, str] = {}
 
     def routes(self) -> list[Route]:
         return [
@@ -139,14 +140,19 @@ class XFake(PlatformFake):
             return problem(403, "You are not allowed to create a Tweet with duplicate content.")
         tweet = Tweet(self._ids.next(), text or "", moment, str(reply_to) if reply_to else None, media_ids)
         self.tweets[tweet.id] = tweet
+        if tweet.text:
+            self._by_text[tweet.text] = tweet.id
         return json_response({"data": tweet.as_json()}, 201)
 
     def _is_duplicate(self, text: str, moment: datetime) -> bool:
-        return any(t.text == text and moment - t.created_at < DUPLICATE_WINDOW for t in self.tweets.values())
+        earlier = self.tweets.get(self._by_text.get(text, ""))
+        return earlier is not None and moment - earlier.created_at < DUPLICATE_WINDOW
 
     def delete_tweet(self, call: Call) -> Response:
         # X answers deleted: true for a tweet it can no longer find as well.
-        self.tweets.pop(call.path_params["id"], None)
+        tweet = self.tweets.pop(call.path_params["id"], None)
+        if tweet is not None and self._by_text.get(tweet.text) == tweet.id:
+            del self._by_text[tweet.text]
         return json_response({"data": {"deleted": True}})
 
     def get_tweet(self, call: Call) -> Response:

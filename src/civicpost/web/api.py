@@ -2,14 +2,14 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from sqlalchemy import select
 
-from civicpost import accounts, announcements, audit, channels, workflow
+from civicpost import accounts, announcements, audit, channels, publishing, workflow
 from civicpost.content import Draft, MediaRef, fingerprint
 from civicpost.db import utcnow
-from civicpost.errors import Invalid
-from civicpost.models import Channel, Department, Media, State
+from civicpost.errors import Invalid, NotFound
+from civicpost.models import Channel, Delivery, Department, Media, State
 from civicpost.schemas import (
     AnnouncementIn,
     AnnouncementPatch,
@@ -24,6 +24,14 @@ from civicpost.web import views
 from civicpost.web.deps import AdminUser, BoxDep, CurrentUser, RendererDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1")
+
+
+def _wake_worker(request: Request, background: BackgroundTasks) -> None:
+    """After the commit (background tasks run after the response), nudge an
+    in-process worker; separate workers hear of it through the database."""
+    worker = getattr(request.app.state, "worker", None)
+    if worker is not None:
+        background.add_task(worker.wake)
 
 
 @router.post("/departments", status_code=201)
@@ -154,6 +162,8 @@ def submit(announcement_id: int, session: SessionDep, user: CurrentUser, setting
 @router.post("/announcements/{announcement_id}/approve")
 def approve(
     announcement_id: int,
+    request: Request,
+    background: BackgroundTasks,
     session: SessionDep,
     user: CurrentUser,
     settings: SettingsDep,
@@ -165,6 +175,7 @@ def approve(
         session, actor=user, announcement=announcement, renderer=renderer,
         expected_fingerprint=body.fingerprint if body else None,
     )
+    _wake_worker(request, background)
     return _full(session, announcement, renderer, settings)
 
 
@@ -185,9 +196,13 @@ def cancel(announcement_id: int, session: SessionDep, user: CurrentUser, setting
 
 
 @router.post("/announcements/{announcement_id}/retract", status_code=202)
-def retract(announcement_id: int, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep) -> dict[str, Any]:
+def retract(
+    announcement_id: int, request: Request, background: BackgroundTasks, session: SessionDep, user: CurrentUser,
+    settings: SettingsDep, renderer: RendererDep,
+) -> dict[str, Any]:
     announcement = announcements.get(session, announcement_id)
     workflow.retract(session, actor=user, announcement=announcement)
+    _wake_worker(request, background)
     return _full(session, announcement, renderer, settings)
 
 
@@ -197,6 +212,20 @@ def audit_trail(announcement_id: int, session: SessionDep, user: CurrentUser, se
     announcements.ensure_can_view(user, announcement)
     events = audit.trail(session, object_type="announcement", object_id=announcement.id)
     return {"items": [views.audit_event(e, settings.zone) for e in events]}
+
+
+@router.post("/deliveries/{delivery_id}/retry")
+def retry_delivery(
+    delivery_id: int, request: Request, background: BackgroundTasks, session: SessionDep, user: CurrentUser,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound(f"no delivery with id {delivery_id}")
+    publishing.retry(session, delivery, actor=user)
+    session.flush()
+    _wake_worker(request, background)
+    return views.delivery(delivery, settings.zone)
 
 
 @router.post("/previews")

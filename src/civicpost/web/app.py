@@ -1,9 +1,11 @@
 """create_app(): the web service (API now; pages and feeds join here)."""
 
 import logging
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
+from starlette.concurrency import run_in_threadpool
 
 from civicpost import __version__
 from civicpost.config import Settings, get_settings
@@ -16,7 +18,7 @@ from civicpost.web.limits import BodyLimit
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None, with_worker: bool = False) -> FastAPI:
     settings = settings or get_settings()
     # Fail at start, with a message that says what to fix, rather than at the
     # first request: a missing key or a broken template stops the service here.
@@ -24,7 +26,21 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     renderer = Renderer(settings.templates_dir)
     engine = engine or make_engine(settings.database_url)
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        worker = None
+        if with_worker:
+            from civicpost.worker import Worker
+
+            worker = Worker(settings, engine=engine)
+            worker.start()
+        app.state.worker = worker
+        yield
+        if worker is not None:
+            await run_in_threadpool(worker.stop, settings.publish_timeout_seconds + 5)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="civicpost",
         version=__version__,
         description="Publish a city's announcements to every channel from one approved draft.",

@@ -1,0 +1,87 @@
+"""Run an ASGI app under uvicorn in its own process, and read its memory."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Server:
+    pid: int
+    base_url: str
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(app: str, *, env: dict[str, str], workdir: Path, app_dir: Path | None = None) -> Iterator[Server]:
+    """`app` is a factory "module:function"; one worker, so the pid is the server itself."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", app,
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        # An access log line per request would measure the log pipe, not the app.
+        "--no-access-log", "--log-level", "warning",
+    ]
+    if app_dir is not None:
+        command += ["--app-dir", str(app_dir)]
+    log_path = workdir / f"uvicorn-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, env={**os.environ, **env}, cwd=workdir, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        _wait_healthy(process, f"{base_url}/healthz", log_path)
+        yield Server(pid=process.pid, base_url=base_url)
+    finally:
+        _stop(process)
+
+
+def _wait_healthy(process: subprocess.Popen[bytes], url: str, log_path: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s:\n{log_path.read_text()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """VmRSS (now) and VmHWM (peak resident) from /proc, in MB."""
+    found: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            found[name] = int(value.split()[0]) / 1024
+    return found

@@ -1,0 +1,194 @@
+"""API list and create under open-loop load, on SQLite and PostgreSQL, beside a bare baseline.
+
+    python bench/api.py --db both [--rate 200] [--seconds 20] [--rows 100000]
+
+Seeds a fresh database, serves the real app with uvicorn in its own process,
+drives a fixed-rate mix (80% list pages, 20% creates) and prints latency
+percentiles, errors and the server's memory; then serves the same list query
+from a bare Starlette + sqlite3 app on the same data and prints the ratio.
+The aims (issue 2): p99 under 25 ms at 200 requests/s, no errors, under 150 MB.
+Prints figures, not pass or fail. Modules beside this one are its helpers.
+"""
+
+import argparse
+import os
+import platform
+import random
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from _explain import explain, queries_per_request
+from _load import Summary, format_table, run_open_loop, summarise
+from _mix import KINDS, Mix
+from _seed import Seeded, seed
+from _server import memory_mb, serving
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+BENCH_DIR = Path(__file__).resolve().parent
+WARM_UP_SECONDS = 1.0
+AIM_P99_MS = 25.0
+AIM_MEMORY_MB = 150.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    label: str
+    rows: list[Summary]
+    memory: dict[str, float]
+    errors: list[str]
+
+    def row(self, kind: str) -> Summary | None:
+        return next((r for r in self.rows if r.kind == kind), None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--rate", type=float, default=200, help="requests per second, fixed schedule")
+    parser.add_argument("--seconds", type=float, default=20, help="length of the measured run")
+    parser.add_argument("--rows", type=int, default=100_000, help="announcements to seed")
+    parser.add_argument(
+        "--pg-admin-url",
+        default=os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+        help="a database to connect to while creating and dropping the scratch one",
+    )
+    args = parser.parse_args()
+    print(_machine())
+    print(f"load: {args.rate:g} requests/s for {args.seconds:g} s, open loop; {args.rows:,} announcements\n")
+
+    outcomes: list[Outcome] = []
+    workdir = Path(tempfile.mkdtemp(prefix="civicpost-bench-"))
+    try:
+        if args.db in ("sqlite", "both"):
+            url = f"sqlite:///{workdir / 'bench.db'}"
+            outcomes += _bench_database("sqlite", url, args, workdir, bare=True)
+        if args.db in ("postgres", "both"):
+            with _scratch_postgres(args.pg_admin_url) as url:
+                outcomes += _bench_database("postgres", url, args, workdir, bare=False)
+        _print_comparison(outcomes)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _bench_database(name: str, url: str, args: argparse.Namespace, workdir: Path, *, bare: bool) -> list[Outcome]:
+    rng = random.Random(2)
+    print(f"== {name}: seeding")
+    seeded = seed(url, rows=args.rows, rng=rng)
+    print(f"  {args.rows:,} announcements in {seeded.seconds:.1f} s (ids {seeded.min_id}..{seeded.max_id})")
+    secret = secrets.token_urlsafe(40)
+
+    print(f"\n== {name}: statements per request (counted in-process)")
+    print(queries_per_request(url, seeded, workdir, secret))
+    print(f"\n== {name}: plans of the list query")
+    print(explain(url, seeded))
+
+    env = {
+        "CIVICPOST_DATABASE_URL": url,
+        "CIVICPOST_SECRET_KEY": secret,
+        "CIVICPOST_ENV": "test",
+        "CIVICPOST_MEDIA_DIR": str(workdir / "media"),
+    }
+    outcomes = [_drive(f"civicpost {name}", "civicpost.web:create_app", env, seeded, args, workdir, creates=True)]
+    if bare:
+        path = make_url(url).database
+        outcomes.append(
+            _drive("bare sqlite3", "bare_list:create_app", {"BENCH_SQLITE_PATH": str(path)}, seeded, args, workdir,
+                   creates=False, app_dir=BENCH_DIR)
+        )
+    return outcomes
+
+
+def _drive(
+    label: str, app: str, env: dict[str, str], seeded: Seeded, args: argparse.Namespace, workdir: Path,
+    *, creates: bool, app_dir: Path | None = None,
+) -> Outcome:
+    with serving(app, env=env, workdir=workdir, app_dir=app_dir) as server:
+        # Warm-up: first requests pay for imports, template compiling and
+        # connection set-up; they are not what a running service does.
+        run_open_loop(server.base_url, Mix(seeded, random.Random(3), creates=creates),
+                      rate=args.rate, seconds=WARM_UP_SECONDS)
+        run = run_open_loop(server.base_url, Mix(seeded, random.Random(4), creates=creates),
+                            rate=args.rate, seconds=args.seconds)
+        memory = memory_mb(server.pid)
+    outcome = Outcome(label, summarise(run, KINDS), memory, run.errors)
+    print()
+    print(format_table(f"== {label}: {args.rate:g}/s for {args.seconds:g} s", outcome.rows))
+    print(f"  server memory after the run: VmRSS {memory['VmRSS']:.0f} MB, VmHWM (peak) {memory['VmHWM']:.0f} MB")
+    for error in sorted(set(outcome.errors))[:5]:
+        print(f"  error: {error}")
+    return outcome
+
+
+def _print_comparison(outcomes: list[Outcome]) -> None:
+    print("\n== summary (list = all list pages; all = lists and creates)")
+    print(f"  {'run':<20}{'kind':<8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}{'rate/s':>9}{'RSS MB':>8}{'HWM MB':>8}")
+    for o in outcomes:
+        for kind in ("list", "create", "all"):
+            r = o.row(kind)
+            if r is None or (kind == "all" and o.row("create") is None):
+                continue
+            print(
+                f"  {o.label:<20}{kind:<8}{r.p50:>9.1f}{r.p99:>9.1f}{r.max:>9.1f}{r.errors:>8}{r.rate:>9.1f}"
+                f"{o.memory['VmRSS']:>8.0f}{o.memory['VmHWM']:>8.0f}"
+            )
+    bare = next((o for o in outcomes if o.label.startswith("bare")), None)
+    if bare is not None and (floor := bare.row("list")) is not None:
+        print("\n== list pages against the bare baseline (x times slower)")
+        for o in outcomes:
+            ours = o.row("list")
+            if o is not bare and ours is not None:
+                print(f"  {o.label:<20} p50 {ours.p50 / floor.p50:>5.1f}x   p99 {ours.p99 / floor.p99:>5.1f}x")
+    print(f"\n== aims: p99 < {AIM_P99_MS:g} ms, no errors, server memory < {AIM_MEMORY_MB:g} MB")
+    for o in outcomes:
+        if o.label.startswith("bare") or (total := o.row("all")) is None:
+            continue
+        print(
+            f"  {o.label:<20} p99 {total.p99:.1f} ms {'meets' if total.p99 < AIM_P99_MS else 'MISSES'}; "
+            f"errors {total.errors}; peak memory {o.memory['VmHWM']:.0f} MB "
+            f"{'meets' if o.memory['VmHWM'] < AIM_MEMORY_MB else 'MISSES'}"
+        )
+
+
+@contextmanager
+def _scratch_postgres(admin_url: str) -> Iterator[str]:
+    name = f"civicpost_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def _machine() -> str:
+    cores = len(os.sched_getaffinity(0))  # what nproc reports
+    memory = subprocess.run(["free", "-m"], capture_output=True, text=True).stdout.splitlines()
+    total = memory[1].split()[1] if len(memory) > 1 else "?"
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )
+    return f"machine: {cores} cores ({cpu}), {total} MB RAM, Python {platform.python_version()}"
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    try:
+        main()
+    finally:
+        print(f"\n(total {time.perf_counter() - started:.0f} s)")

@@ -1,0 +1,330 @@
+"""`civicpost worker`: APScheduler is the clock, the deliveries table the queue.
+
+One loop thread claims due work under a lease and hands it to a bounded pool
+that makes the (blocking) platform calls. The loop sleeps until the next due
+time (an APScheduler date job wakes it), or until something new may be due:
+an approval in this process, a NOTIFY from PostgreSQL, a commit seen through
+SQLite's data_version, or a finished job freeing a slot. SIGTERM stops
+claiming, lets calls in flight finish, and releases what never started.
+"""
+
+import hashlib
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import sessionmaker
+
+from civicpost import publishing
+from civicpost.config import Settings
+from civicpost.db import make_engine, make_sessionmaker, transaction, utcnow
+from civicpost.models import Delivery, DeliveryStatus, WorkerHeartbeat
+from civicpost.platforms import DELETABLE, Adapter, PlatformError, TransientError, build_adapter
+from civicpost.security import CredentialBox, CredentialsUnreadable
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 10
+# However quiet it seems, look again this often (a missed wake-up costs at most this).
+SAFETY_POLL_SECONDS = 30
+
+
+class Worker:
+    def __init__(self, settings: Settings, *, engine: Engine | None = None, name: str | None = None,
+                 concurrency: int | None = None) -> None:
+        self.settings = settings
+        self.concurrency = concurrency or settings.worker_concurrency
+        # Every send thread may hold a connection briefly to record its outcome.
+        self.engine = engine or make_engine(settings.database_url, pool_size=self.concurrency + 4, max_overflow=8)
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self) & 0xFFFF:x}"
+        self.sessions = make_sessionmaker(self.engine)
+        write = self.engine.execution_options(sqlite_begin="IMMEDIATE") if settings.is_sqlite else self.engine
+        self.write_sessions: sessionmaker = make_sessionmaker(write)
+        self.box = CredentialBox(settings.fernet_key())
+        self.pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="publish")
+        self.scheduler = BackgroundScheduler(timezone=UTC)
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._adapters: dict[int, tuple[str, Adapter]] = {}
+        self._thread: threading.Thread | None = None
+
+    # -- control -------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        """Run in background threads (for `serve --with-worker` and tests)."""
+        self._heartbeat()
+        self.scheduler.add_job(self._heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat")
+        self.scheduler.start()
+        threading.Thread(target=self._watch_commits, name="watch-commits", daemon=True).start()
+        self._thread = threading.Thread(target=self._loop, name="claim-loop", daemon=True)
+        self._thread.start()
+        log.info("worker %s started (%d concurrent sends)", self.name, self.concurrency)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop claiming, let sends in flight finish, release what never started."""
+        if self._stopping.is_set():
+            self._stopped.wait(timeout)
+            return
+        self._stopping.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)
+        # Jobs still queued run `_run`, see the stop and give their claim back.
+        self.pool.shutdown(wait=True)
+        self._release_unstarted()
+        try:
+            self.scheduler.shutdown(wait=False)
+        except Exception:  # noqa: BLE001 - never started
+            pass
+        with transaction(self.write_sessions) as session:
+            beat = session.get(WorkerHeartbeat, self.name)
+            if beat:
+                beat.stopped_at = utcnow()
+                beat.in_flight = 0
+        self._stopped.set()
+        log.info("worker %s stopped", self.name)
+
+    def run_forever(self) -> None:
+        """The `civicpost worker` command: run until SIGTERM or SIGINT."""
+        done = threading.Event()
+
+        def _signal(signum, _frame) -> None:
+            log.info("worker %s: %s received, finishing what is in flight", self.name, signal.Signals(signum).name)
+            done.set()
+
+        signal.signal(signal.SIGTERM, _signal)
+        signal.signal(signal.SIGINT, _signal)
+        self.start()
+        while not done.wait(1):
+            pass
+        self.stop(timeout=self.settings.publish_timeout_seconds + 5)
+
+    # -- the loop ------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                claimed = self._claim()
+            except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
+                log.exception("worker %s: claiming failed; trying again shortly", self.name)
+                self._wake.wait(2)
+                continue
+            if claimed and self._free_slots() > 0:
+                continue  # there may be more due right now
+            self._sleep_until_next_due()
+
+    def _free_slots(self) -> int:
+        with self._lock:
+            return self.concurrency - self._in_flight
+
+    def _claim(self) -> int:
+        free = self._free_slots()
+        if free <= 0:
+            return 0
+        with transaction(self.write_sessions) as session:
+            jobs = publishing.claim_due(session, owner=self.name, now=utcnow(), limit=min(free, 200),
+                                        lease_seconds=self.settings.lease_seconds)
+        with self._lock:
+            self._in_flight += len(jobs)
+        for job in jobs:
+            self.pool.submit(self._run, job)
+        return len(jobs)
+
+    def _sleep_until_next_due(self) -> None:
+        with self.sessions() as session:
+            due = publishing.next_due(session, now=utcnow())
+        now = utcnow()
+        limit = now + timedelta(seconds=SAFETY_POLL_SECONDS)
+        if due is not None and due < limit:
+            if due <= now:
+                # Due but nothing claimable (pool full, channel paused): wait for a slot or a moment.
+                self._wake.wait(0.2)
+                return
+            self.scheduler.add_job(self.wake, "date", run_date=due, id="next-due", replace_existing=True)
+        self._wake.wait(SAFETY_POLL_SECONDS)
+
+    # -- one job -------------------------------------------------------------
+
+    def _run(self, job: publishing.Job) -> None:
+        try:
+            if self._stopping.is_set() and job.kind == "publish":
+                self._release(job)
+                return
+            self._process(job)
+        except Exception:  # noqa: BLE001 - keep the worker alive; the lease will expire and reconcile
+            log.exception("worker %s: delivery %s crashed in processing", self.name, job.delivery_id)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+            self._wake.set()
+
+    def _process(self, job: publishing.Job) -> None:
+        settings, owner = self.settings, self.name
+        with transaction(self.write_sessions) as session:
+            prepared = publishing.prepare(session, job, owner=owner, settings=settings)
+        if prepared is None:
+            return
+        try:
+            adapter = self._adapter(prepared)
+        except (PlatformError, CredentialsUnreadable) as exc:
+            with transaction(self.write_sessions) as session:
+                publishing.record_failure(session, _attach(session, prepared), _as_permanent(exc), owner=owner, settings=settings)
+            return
+        if job.kind == "retract":
+            self._retract(prepared, adapter)
+            return
+        outgoing = prepared.outgoing
+        try:
+            if job.reconcile:
+                if publishing.reconcilable(prepared.channel.platform):
+                    found = adapter.find(outgoing)
+                    if found is not None:
+                        with transaction(self.write_sessions) as session:
+                            publishing.record_published(session, _attach(session, prepared), found, owner=owner,
+                                                        settings=settings, found=True)
+                        return
+                elif prepared.channel.platform == "email":
+                    with transaction(self.write_sessions) as session:
+                        publishing.record_unknown(
+                            session, _attach(session, prepared),
+                            "a send was interrupted and an email cannot be looked up: check the list's archive, "
+                            "then retry only if it did not go out", owner=owner)
+                    return
+            receipt = adapter.publish(outgoing)
+        except Exception as exc:  # noqa: BLE001 - every error is mapped to retry, fail or unknown
+            with transaction(self.write_sessions) as session:
+                status = publishing.record_failure(session, _attach(session, prepared), exc, owner=owner, settings=settings)
+            log.info("delivery %s on %s: %s (%s)", job.delivery_id, prepared.channel.platform, status, exc)
+            return
+        with transaction(self.write_sessions) as session:
+            publishing.record_published(session, _attach(session, prepared), receipt, owner=owner, settings=settings)
+
+    def _retract(self, prepared: publishing.Prepared, adapter: Adapter) -> None:
+        error: Exception | None = None
+        if prepared.channel.platform not in DELETABLE:
+            error = PlatformError(f"a {prepared.channel.platform} post cannot be taken back")
+        else:
+            ids = prepared.delivery.rendition.get("remote_part_ids") or [prepared.delivery.remote_id]
+            try:
+                for remote_id in reversed(ids):
+                    adapter.delete(remote_id)
+            except Exception as exc:  # noqa: BLE001
+                error = exc if isinstance(exc, PlatformError) else TransientError(str(exc))
+        with transaction(self.write_sessions) as session:
+            publishing.record_retracted(session, _attach(session, prepared), owner=self.name, error=error, settings=self.settings)
+
+    def _adapter(self, prepared: publishing.Prepared) -> Adapter:
+        """One adapter per channel, kept while its credentials and settings stay the same."""
+        channel = prepared.channel
+        version = hashlib.sha256(
+            (channel.credentials_encrypted or b"") + json.dumps(channel.settings, sort_keys=True).encode()
+        ).hexdigest()
+        cached = self._adapters.get(channel.id)
+        if cached and cached[0] == version:
+            return cached[1]
+        adapter = build_adapter(channel.platform, self.box.open(channel.credentials_encrypted), dict(channel.settings),
+                                timeout=self.settings.publish_timeout_seconds)
+        self._adapters[channel.id] = (version, adapter)
+        return adapter
+
+    def _release(self, job: publishing.Job) -> None:
+        """Give back a claim that never reached the platform."""
+        with transaction(self.write_sessions) as session:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id == job.delivery_id, Delivery.lease_owner == self.name,
+                       Delivery.status == DeliveryStatus.sending)
+                .values(status=DeliveryStatus.retrying if job.reconcile else DeliveryStatus.pending,
+                        lease_owner=None, lease_expires_at=None, attempts=Delivery.attempts - 1)
+                .execution_options(synchronize_session=False)
+            )
+
+    def _release_unstarted(self) -> None:
+        """Anything still leased to us crashed mid-job: it may have been sent, so reconcile."""
+        with transaction(self.write_sessions) as session:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.lease_owner == self.name, Delivery.status == DeliveryStatus.sending)
+                .values(status=DeliveryStatus.retrying, lease_owner=None, lease_expires_at=None, reconcile=True)
+                .execution_options(synchronize_session=False)
+            )
+
+    # -- liveness ------------------------------------------------------------
+
+    def _heartbeat(self) -> None:
+        try:
+            with transaction(self.write_sessions) as session:
+                beat = session.get(WorkerHeartbeat, self.name)
+                if beat is None:
+                    beat = WorkerHeartbeat(name=self.name)
+                    session.add(beat)
+                beat.last_seen_at = utcnow()
+                beat.in_flight = self._in_flight
+                beat.stopped_at = None
+        except Exception:  # noqa: BLE001
+            log.exception("worker %s: heartbeat failed", self.name)
+        self._wake.set()  # also a chance to see expired leases
+
+    def _watch_commits(self) -> None:
+        """Wake when another process commits: LISTEN on PostgreSQL, data_version on SQLite."""
+        if self.engine.dialect.name == "postgresql":
+            self._listen_postgres()
+            return
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            last = None
+            while not self._stopping.is_set():
+                version = cursor.execute("PRAGMA data_version").fetchone()[0]
+                if last is not None and version != last:
+                    self._wake.set()
+                last = version
+                self._stopping.wait(0.05)
+        finally:
+            raw.close()
+
+    def _listen_postgres(self) -> None:
+        import psycopg
+
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(url, autocommit=True) as connection:
+                    connection.execute(f"LISTEN {publishing.NOTIFY_CHANNEL}")
+                    while not self._stopping.is_set():
+                        for _ in connection.notifies(timeout=1.0):
+                            self._wake.set()
+            except Exception:  # noqa: BLE001 - reconnect; the safety poll covers the gap
+                log.exception("worker %s: LISTEN connection lost", self.name)
+                self._stopping.wait(2)
+
+
+def _attach(session, prepared: publishing.Prepared) -> publishing.Prepared:
+    """The prepared rows, attached to this outcome's session."""
+    return publishing.Prepared(
+        delivery=session.get(Delivery, prepared.delivery.id),
+        channel=session.get(type(prepared.channel), prepared.channel.id),
+        outgoing=prepared.outgoing,
+    )
+
+
+def _as_permanent(exc: Exception) -> Exception:
+    from civicpost.platforms import CredentialsError
+
+    if isinstance(exc, PlatformError):
+        return exc
+    return CredentialsError(str(exc))

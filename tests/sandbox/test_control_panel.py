@@ -1,0 +1,67 @@
+"""The sandbox's own surface: the request log, reset, and the timeline page."""
+
+import httpx
+from atproto import Client
+
+from .test_mastodon import mastodon_client
+from .test_x import x_client
+
+
+def test_recorded_requests_keep_the_body_and_auth_scheme_but_not_the_secrets(sandbox):
+    Client(base_url=f"{sandbox.url}/bluesky").login("city.bsky.social", "s3cret-app-password")
+    mastodon_client(sandbox.url, token="s3cret-token").status_post("Hello", idempotency_key="k-1")
+
+    log = sandbox.requests()
+    flat = str(log)
+
+    assert "s3cret" not in flat
+    session = next(r for r in log if r["path"].endswith("createSession"))
+    assert session["body"] == {"identifier": "city.bsky.social", "password": "[redacted]"}
+    status = next(r for r in log if r["path"] == "/mastodon/api/v1/statuses")
+    assert status["headers"]["authorization"] == "Bearer [redacted]"
+    assert status["headers"]["idempotency-key"] == "k-1"
+    assert status["body"]["status"] == "Hello"
+
+
+def test_the_log_can_be_read_per_platform_and_after_a_sequence_number(sandbox):
+    client = x_client(sandbox.url)
+    client.create_tweet(text="one")
+    first = sandbox.requests("x")[-1]["seq"]
+    client.create_tweet(text="two")
+
+    later = sandbox.http.get("/_sandbox/requests", params={"platform": "x", "since": first}).json()["requests"]
+
+    assert [r["body"]["text"] for r in later] == ["two"]
+    assert sandbox.requests("graph") == []
+
+
+def test_reset_forgets_posts_and_requests(sandbox):
+    x_client(sandbox.url).create_tweet(text="before reset")
+
+    sandbox.http.post("/_sandbox/reset")
+
+    assert sandbox.requests() == []
+    assert sandbox.state.x.tweets == {}
+
+
+def test_the_page_lists_each_platforms_posts_with_alt_text_escaped(sandbox):
+    client = mastodon_client(sandbox.url)
+    media = client.media_post(b"\x89PNG", mime_type="image/png", description="Map <of> the route")
+    client.status_post("Parade <b>route</b> & times", media_ids=[media])
+    x_client(sandbox.url).create_tweet(text="Parade today")
+
+    page = httpx.get(f"{sandbox.url}/").text
+
+    assert '<html lang="en">' in page
+    assert "Parade &lt;b&gt;route&lt;/b&gt; &amp; times" in page
+    assert "Image 1 alt text: Map &lt;of&gt; the route" in page
+    assert "Parade today" in page
+    assert page.count("<section") == 4
+
+
+def test_the_page_points_out_an_image_without_alt_text(sandbox):
+    client = mastodon_client(sandbox.url)
+    media = client.media_post(b"\x89PNG", mime_type="image/png")
+    client.status_post("No description", media_ids=[media])
+
+    assert "missing alt text" in httpx.get(f"{sandbox.url}/").text
