@@ -22,7 +22,8 @@ def renderer() -> Renderer:
 
 def draft(**changes) -> Draft:
     values = dict(title="Parade on Saturday", body="Main Street is closed from 9 to 5.",
-                  department="Parks", link=LINK, translations={"es": ("Desfile el sábado", "La calle Main está cerrada.")},
+                  department="Parks", link=LINK,
+                  translations={"es": ("Desfile el sábado", "La calle Main está cerrada.")},
                   media=[MediaRef("m1", "Marching band on Main Street", size_bytes=300_000)])
     values.update(changes)
     return Draft(**values)
@@ -95,12 +96,14 @@ def test_a_thread_channel_gets_numbered_parts_that_all_fit(renderer: Renderer) -
     assert rendition.length > 280  # the whole text, as written
     assert rendition.parts and len(rendition.parts) > 1
     assert rendition.text.startswith("Parade on Saturday") and rendition.text.endswith(LINK)
-    assert LINK in rendition.parts[0] and rendition.parts[-1].endswith(f" {len(rendition.parts)}/{len(rendition.parts)}")
+    count = len(rendition.parts)
+    assert LINK in rendition.parts[0] and rendition.parts[-1].endswith(f" {count}/{count}")
     assert rendition.as_dict()["parts"] == rendition.parts
 
 
 def test_bluesky_threads_by_graphemes_and_bytes(renderer: Renderer) -> None:
-    rendition = renderer.render(draft(body=f"{FAMILY} " * 200), channel("bluesky", settings={"overflow": "thread"}))
+    thread = channel("bluesky", settings={"overflow": "thread"})
+    rendition = renderer.render(draft(body=f"{FAMILY} " * 200), thread)
     assert rendition.fits and rendition.parts
     assert all(len(p.encode()) <= 3000 for p in rendition.parts)
 

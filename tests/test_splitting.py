@@ -21,7 +21,8 @@ def fits_x(s: str) -> bool:
 
 words = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Z", "Cc")), min_size=1, max_size=15)
 endings = st.sampled_from(["", "", "", ".", "!", "?", ",", "。"])
-prose = st.lists(st.tuples(words, endings, st.sampled_from([" ", " ", "\n", "\n\n"])), min_size=1, max_size=80).map(
+separators = st.sampled_from([" ", " ", "\n", "\n\n"])
+prose = st.lists(st.tuples(words, endings, separators), min_size=1, max_size=80).map(
     lambda items: "".join(w + e + sep for w, e, sep in items).strip()
 )
 
@@ -37,9 +38,10 @@ def test_joining_the_parts_gives_back_every_word_in_order(text: str, limit: int)
 @settings(max_examples=100)
 @given(prose)
 def test_threads_fit_x_as_x_counts_them(text: str) -> None:
-    parts = split_thread(text * 3, fits_x)
+    long_text = " ".join([text] * 3)
+    parts = split_thread(long_text, fits_x)
     assert all(fits_x(part) for part in parts)
-    assert " ".join(strip_numbering(p) for p in parts).split() == (text * 3).split()
+    assert " ".join(strip_numbering(p) for p in parts).split() == long_text.split()
 
 
 def test_parts_are_numbered_one_of_n_and_the_numbering_is_counted() -> None:
@@ -65,6 +67,15 @@ def test_a_sentence_longer_than_a_part_is_split_between_words() -> None:
     assert len(parts) > 2
     assert all(re.fullmatch(r"\S(.*\S)? \d+/\d+", p, re.S) for p in parts)
     assert " ".join(strip_numbering(p) for p in parts).split() == text.split()
+
+
+def test_chinese_text_breaks_after_full_stops_which_take_no_space() -> None:
+    sentence = "主街周六因春季游行封闭，公交车改走橡树大道。"
+    text = sentence * 20
+    parts = split_thread(text, fits_x)
+    assert len(parts) > 1 and all(fits_x(p) for p in parts)
+    assert all(strip_numbering(p).endswith("。") for p in parts)
+    assert "".join(strip_numbering(p) for p in parts) == text
 
 
 def test_the_link_goes_in_the_first_part() -> None:

@@ -146,6 +146,60 @@ def worker(
     Worker(settings, concurrency=concurrency).run_forever()
 
 
+@app.command()
+def sandbox(
+    host: str = "127.0.0.1",
+    port: int = 8025,
+    latency_ms: Annotated[float, typer.Option(help="Delay every platform answer by this much.")] = 0,
+) -> None:
+    """Play X, the Graph API, Mastodon and Bluesky on this machine (for demos and tests)."""
+    from civicpost.sandbox import run_sandbox
+
+    typer.echo(f"sandbox on http://{host}:{port}/ (timelines), faults at /_sandbox/faults")
+    run_sandbox(host=host, port=port, latency_ms=latency_ms)
+
+
+@app.command()
+def demo(
+    port: int = 8000,
+    sandbox_port: int = 8025,
+    database: Annotated[str, typer.Option(help="Where the demo keeps its data.")] = "sqlite:///./civicpost-demo.db",
+    walk_through: Annotated[bool, typer.Option(help="Post one example announcement once started.")] = True,
+) -> None:
+    """Seeded city + sandbox channels + the service with its worker: a first look, no credentials."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from civicpost import demo as demo_city
+    from civicpost import migrate
+    from civicpost.sandbox import create_sandbox_app
+    from civicpost.web import create_app
+
+    settings = get_settings().model_copy(update={"database_url": database, "base_url": f"http://127.0.0.1:{port}"})
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", sandbox_port)) == 0:
+            _fail(f"port {sandbox_port} is taken; pass --sandbox-port")
+    sandbox_server = uvicorn.Server(uvicorn.Config(create_sandbox_app(), host="127.0.0.1", port=sandbox_port,
+                                                   log_level="warning", access_log=False, lifespan="off"))
+    threading.Thread(target=sandbox_server.run, name="sandbox", daemon=True).start()
+    migrate.upgrade(settings.database_url)
+    seeded = demo_city.seed(settings, sandbox_url=sandbox_url)
+    typer.echo(f"""
+civicpost demo
+  service   http://127.0.0.1:{port}/docs     (API; the staff pages come with the web issue)
+  sandbox   {sandbox_url}/           (what each fake platform received)
+  password  {demo_city.PASSWORD} for every demo user
+""")
+    for email, token in seeded.tokens.items():
+        typer.echo(f"  {email:<18} token {token}")
+    if walk_through:
+        demo_city.start_walk_through_later(f"http://127.0.0.1:{port}", seeded, typer.echo)
+    uvicorn.run(create_app(settings, with_worker=True), host="127.0.0.1", port=port, log_level="warning")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("alembic", "apscheduler", "httpx"):

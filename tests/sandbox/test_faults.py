@@ -32,7 +32,9 @@ def test_mastodon_rate_limit_is_thrown_with_an_iso_reset_header(sandbox):
     with pytest.raises(MastodonRatelimitError):
         mastodon_client(sandbox.url).status_post("throttled")
     sandbox.faults(mastodon={"rate_limit_next": 1})
-    raw = requests.post(f"{sandbox.url}/mastodon/api/v1/statuses", data={"status": "x"}, headers={"Authorization": "Bearer t"})
+    raw = requests.post(
+        f"{sandbox.url}/mastodon/api/v1/statuses", data={"status": "x"}, headers={"Authorization": "Bearer t"}
+    )
 
     assert raw.status_code == 429
     assert raw.headers["X-RateLimit-Remaining"] == "0"

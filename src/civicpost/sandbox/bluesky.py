@@ -72,8 +72,10 @@ class BlueskyFake(PlatformFake):
         r = self.route
         x = "/xrpc/"
         return [
-            r(x + "com.atproto.server.createSession", self.create_session, methods=["POST"], kind=Kind.AUTH, auth=False),
-            r(x + "com.atproto.server.refreshSession", self.refresh_session, methods=["POST"], kind=Kind.AUTH, auth=False),
+            r(x + "com.atproto.server.createSession", self.create_session, methods=["POST"], kind=Kind.AUTH,
+              auth=False),  # fmt: skip
+            r(x + "com.atproto.server.refreshSession", self.refresh_session, methods=["POST"], kind=Kind.AUTH,
+              auth=False),  # fmt: skip
             r(x + "com.atproto.server.getSession", self.get_session, methods=["GET"], kind=Kind.AUTH),
             r(x + "com.atproto.repo.createRecord", self.create_record, methods=["POST"], kind=Kind.CREATE),
             r(x + "com.atproto.repo.putRecord", self.put_record, methods=["POST"], kind=Kind.CREATE),
@@ -195,7 +197,8 @@ class BlueskyFake(PlatformFake):
             # Today's PDS fails inside its MST ("There is already a value at key")
             # and answers 500 (bluesky-social/atproto#3718), not a 4xx.
             return xrpc_error(500, "InternalServerError", "Internal Server Error")
-        stored = StoredRecord(did, collection, rkey, record, cid_for(json.dumps(record, sort_keys=True).encode()), now())
+        cid = cid_for(json.dumps(record, sort_keys=True).encode())
+        stored = StoredRecord(did, collection, rkey, record, cid, now())
         self.records[key] = stored
         commit = {"cid": cid_for(f"{stored.uri}@{self._tids.next()}".encode()), "rev": self._tids.next()}
         return json_response({"uri": stored.uri, "cid": stored.cid, "commit": commit, "validationStatus": "valid"})

@@ -153,8 +153,9 @@ class GraphFake(PlatformFake):
 
     def quota_headers(self, limit: int, remaining: int, reset_at: int) -> dict[str, str]:
         percent = round(100 * (limit - remaining) / limit) if limit else 0
-        usage = {"type": "pages", "call_count": percent, "total_cputime": 0, "total_time": percent}
-        return {"x-business-use-case-usage": json.dumps({PAGE["id"]: [{**usage, "estimated_time_to_regain_access": 0}]})}
+        usage = {"type": "pages", "call_count": percent, "total_cputime": 0, "total_time": percent,
+                 "estimated_time_to_regain_access": 0}  # fmt: skip
+        return {"x-business-use-case-usage": json.dumps({PAGE["id"]: [usage]})}
 
     # --- the Page --------------------------------------------------------------------
     def get_me(self, call: Call) -> Response:

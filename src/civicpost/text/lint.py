@@ -63,7 +63,7 @@ def _lint_text(text: str, language: str) -> tuple[Problem, ...]:
     found = [
         _link_text(text),
         _all_caps(prose),
-        *_emoji(text),
+        *_emoji(prose),
     ]
     if language == "en":
         # Word splitting and the grade formula are English-only.
@@ -139,8 +139,8 @@ def _link_text(text: str) -> Problem | None:
     )
 
 
-def _emoji(text: str) -> list[Problem | None]:
-    found = list(_EMOJI.finditer(text))
+def _emoji(prose: str) -> list[Problem | None]:
+    found = list(_EMOJI.finditer(prose))
     too_many = None
     if len(found) > MAX_EMOJI:
         too_many = Problem(
@@ -151,10 +151,9 @@ def _emoji(text: str) -> list[Problem | None]:
         )
     inside = None
     for match in found:
-        line_start = text.rfind("\n", 0, match.start()) + 1
-        line_end = text.find("\n", match.end())
-        before = text[line_start:match.start()]
-        after = text[match.end():line_end if line_end != -1 else len(text)]
+        # Words on both sides within one sentence; hashtags after it do not count.
+        before = _SENTENCE_BREAK.split(prose[:match.start()])[-1]
+        after = _HASHTAG.sub("", _SENTENCE_BREAK.split(prose[match.end():], maxsplit=1)[0])
         if regex.search(r"\w", before) and regex.search(r"\w", after):
             inside = Problem(
                 "emoji_in_sentence", "warning",
@@ -200,10 +199,11 @@ def lint_media(platform: str, media: list[MediaRef]) -> list[Problem]:
         # Bluesky counts graphemes; X and Mastodon count characters, never fewer.
         length = graphemes(alt) if platform == "bluesky" else len(alt)
         if limit is not None and length > limit:
+            cut = length - limit
             problems.append(Problem(
                 "alt_text_too_long", "error",
                 f"Image {number}'s alt text is {length} characters; {name} allows {limit}.",
-                f"Cut {length - limit} character{'s' if length - limit > 1 else ''}; put the rest in the post or on the linked page.",
+                f"Cut {cut} character{'s' if cut > 1 else ''}; put the rest in the post or on the linked page.",
             ))
         generic = regex.sub(r"^(?:an?|the)\s+", "", alt.lower().strip(" .!:"))
         if _FILE_NAME.match(alt) or generic in _GENERIC_ALT:

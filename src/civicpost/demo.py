@@ -1,0 +1,118 @@
+"""`civicpost demo`: seeded departments, people and sandbox channels, then the
+service with its worker, so a newcomer sees a post go from draft to four
+platforms in a minute with no credentials at all."""
+
+import json
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from civicpost import accounts, channels
+from civicpost.config import Settings
+from civicpost.db import make_engine, make_sessionmaker, transaction
+from civicpost.models import Department, Role
+from civicpost.security import CredentialBox
+
+PASSWORD = "civicpost-demo-password"
+PEOPLE = [
+    ("admin@demo.city", "Ada Admin", Role.admin, []),
+    ("pat@demo.city", "Pat Parks", Role.staff, ["parks"]),
+    ("sam@demo.city", "Sam Safety", Role.staff, ["police"]),
+    ("comms@demo.city", "Casey Comms", Role.approver, []),
+]
+SANDBOX_CREDENTIALS = {
+    "x": {"consumer_key": "demo", "consumer_secret": "demo", "access_token": "demo", "access_token_secret": "demo"},
+    "facebook": {"page_access_token": "demo-page-token"},
+    "mastodon": {"access_token": "demo"},
+    "bluesky": {"handle": "parks.demo.city", "app_password": "demo-demo-demo-demo"},
+}
+
+
+@dataclass
+class Seeded:
+    tokens: dict[str, str]
+    parks_channels: list[int]
+
+
+def seed(settings: Settings, *, sandbox_url: str) -> Seeded:
+    """Fill an empty database with the demo city; returns a token per person."""
+    sessions = make_sessionmaker(make_engine(settings.database_url))
+    box = CredentialBox(settings.fernet_key())
+    with transaction(sessions) as session:
+        if session.scalar(select(Department.id).limit(1)) is None:
+            for slug, name in (("parks", "Parks and Recreation"), ("police", "Police Department")):
+                accounts.create_department(session, actor=None, slug=slug, name=name)
+            for email, name, role, departments in PEOPLE:
+                accounts.create_user(session, actor=None, email=email, name=name, role=role,
+                                     departments=departments, password=PASSWORD)
+            for slug in ("parks", "police"):
+                department = accounts.department_by_slug(session, slug)
+                sandbox_settings = {
+                    "x": {"api_base": f"{sandbox_url}/x"},
+                    "facebook": {"api_base": f"{sandbox_url}/graph", "page_id": "102030405060708"},
+                    "mastodon": {"api_base": f"{sandbox_url}/mastodon"},
+                    "bluesky": {"api_base": f"{sandbox_url}/bluesky"},
+                }
+                channels.create_channel(session, actor=None, box=box, department=department, platform="feed",
+                                        name=f"{department.name} on the city website", language="en",
+                                        credentials={}, settings={})
+                for platform, platform_settings in sandbox_settings.items():
+                    credentials = dict(SANDBOX_CREDENTIALS[platform])
+                    if platform == "bluesky":
+                        credentials["handle"] = f"{slug}.demo.city"
+                    channels.create_channel(session, actor=None, box=box, department=department, platform=platform,
+                                            name=f"{department.name} on {platform} (sandbox)", language="en",
+                                            credentials=credentials, settings=platform_settings)
+        tokens = {email: accounts.create_token(session, user=accounts.user_by_email(session, email), name="demo")
+                  for email, *_ in PEOPLE}
+        parks = accounts.department_by_slug(session, "parks")
+        parks_channels = [c.id for c in channels.list_channels(session, department_id=parks.id)]
+    return Seeded(tokens=tokens, parks_channels=parks_channels)
+
+
+def walk_through(base_url: str, seeded: Seeded, *, wait_seconds: float = 60) -> dict:
+    """Draft, submit and approve one announcement through the API, then wait for it."""
+
+    def call(method: str, path: str, email: str, body: dict | None = None) -> dict:
+        request = urllib.request.Request(
+            base_url + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {seeded.tokens[email]}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    draft = call("POST", "/api/v1/announcements", "pat@demo.city", {
+        "department": "parks",
+        "title": "Elm Street pool opens Saturday",
+        "body": "The Elm Street pool opens for the season on Saturday at 9 a.m. Lifeguards are on duty until 7 p.m.",
+        "link": "https://demo.city/parks/pools",
+        "channels": seeded.parks_channels,
+    })
+    call("POST", f"/api/v1/announcements/{draft['id']}/submit", "pat@demo.city")
+    call("POST", f"/api/v1/announcements/{draft['id']}/approve", "comms@demo.city")
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        got = call("GET", f"/api/v1/announcements/{draft['id']}", "comms@demo.city")
+        if got["state"] in ("published", "failed"):
+            return got
+        time.sleep(0.5)
+    return call("GET", f"/api/v1/announcements/{draft['id']}", "comms@demo.city")
+
+
+def start_walk_through_later(base_url: str, seeded: Seeded, echo) -> None:
+    def run() -> None:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base_url + "/healthz", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.2)
+        result = walk_through(base_url, seeded)
+        echo(f"\nThe example announcement is {result['state']}:")
+        for d in result["deliveries"]:
+            echo(f"  {d['platform']:<9} {d['status']:<10} {d['remote_url'] or d['last_error'] or ''}")
+
+    threading.Thread(target=run, name="demo-walk-through", daemon=True).start()
