@@ -51,6 +51,18 @@ def test_a_sideways_phone_photo_is_turned_upright_before_its_tag_is_dropped(tmp_
     assert b"Jane's phone" not in (tmp_path / stored.id).read_bytes()
 
 
+def test_a_multi_picture_phone_jpeg_is_stored_as_its_first_picture_without_gps(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update({1: "N", 2: (40.0, 42.0, 51.0)})
+    pictures = [Image.new("RGB", (60, 40), "red"), Image.new("RGB", (30, 20), "blue")]
+    data = encoded(pictures[0], "MPO", save_all=True, append_images=pictures[1:], exif=exif.tobytes())
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+    stored = store_upload(data, media_dir=tmp_path, max_bytes=MAX)
+    image = Image.open(tmp_path / stored.id)
+    assert image.format == "JPEG" and stored.mime_type == "image/jpeg" and image.size == (60, 40)
+    assert not image.getexif()
+
+
 def test_png_text_chunks_are_stripped_and_transparency_kept(tmp_path: Path) -> None:
     info = PngImagePlugin.PngInfo()
     info.add_text("Author", "Jane Staffer, 12 Elm St")

@@ -136,6 +136,7 @@ def serve(
 @app.command()
 def worker(
     concurrency: Annotated[int | None, typer.Option(help="Sends at once (default CIVICPOST_WORKER_CONCURRENCY).")] = None,
+    metrics_port: Annotated[int | None, typer.Option(help="Serve this worker's Prometheus metrics on 127.0.0.1.")] = None,
 ) -> None:
     """Run the publishing worker until SIGTERM (run as many as you like on PostgreSQL)."""
     from civicpost import migrate
@@ -143,6 +144,10 @@ def worker(
 
     settings = get_settings()
     migrate.upgrade(settings.database_url)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")
     Worker(settings, concurrency=concurrency).run_forever()
 
 

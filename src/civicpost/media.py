@@ -18,7 +18,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from civicpost.content import MediaRef, Problem
 
-FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
+# Phones save some photos as MPO (a JPEG with extra pictures, e.g. depth maps): its first picture is the photo.
+FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "GIF": "image/gif",
+           "WEBP": "image/webp"}
 # Phone cameras save up to about 50 megapixels by default; beyond that a
 # small file can expand to gigabytes of memory. Pillow's own bomb check
 # (89 MP warns, twice that refuses) stays on as well.
@@ -86,7 +88,10 @@ def store_upload(data: bytes, *, media_dir: Path, max_bytes: int) -> StoredMedia
                               f"{megabytes(max_bytes)}. Save a smaller copy and try again.")
     image = _decode(data)
     mime_type = FORMATS[image.format or ""]
-    clean, (width, height) = _reencode(image)
+    try:
+        clean, (width, height) = _reencode(image)
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise _damaged(exc) from None  # A later animation frame can be broken too.
     media_id = hashlib.sha256(clean).hexdigest()
     _write_once(Path(media_dir), media_id, clean)
     return StoredMedia(media_id, mime_type, width, height, len(clean))
@@ -111,9 +116,13 @@ def _decode(data: bytes) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _bomb() from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise MediaError(422, f"The image could not be read; it may be damaged or incomplete "
-                              f"({exc}). Export it again and retry.") from None
+        raise _damaged(exc) from None
     return image
+
+
+def _damaged(exc: BaseException) -> MediaError:
+    return MediaError(422, f"The image could not be read; it may be damaged or incomplete "
+                           f"({exc}). Export it again and retry.")
 
 
 def _bomb() -> MediaError:
@@ -126,8 +135,8 @@ def _reencode(image: Image.Image) -> tuple[bytes, tuple[int, int]]:
     kept = {k: image.info[k] for k in KEPT_INFO if k in image.info}
     out = io.BytesIO()
     fmt = image.format or "PNG"
-    if fmt == "JPEG":
-        if image.getexif().get(0x0112, 1) != 1:
+    if fmt in ("JPEG", "MPO"):
+        if fmt == "MPO" or image.getexif().get(0x0112, 1) != 1:
             # Dropping EXIF drops the orientation tag: turn the pixels instead.
             image, options = ImageOps.exif_transpose(image), {"quality": 90}
         else:
@@ -173,7 +182,7 @@ def fit_image(path: Path, max_bytes: int) -> bytes:
         return data
     image = Image.open(io.BytesIO(data))
     image.seek(0)
-    image = ImageOps.exif_transpose(image.convert("RGBA"))
+    image = ImageOps.exif_transpose(image).convert("RGBA")
     flat = Image.new("RGB", image.size, "white")
     flat.paste(image, mask=image.getchannel("A"))
     flat.thumbnail((2000, 2000))

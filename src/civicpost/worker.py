@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, timedelta
 
@@ -22,7 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import sessionmaker
 
-from civicpost import publishing
+from civicpost import metrics, publishing
 from civicpost.config import Settings
 from civicpost.db import make_engine, make_sessionmaker, transaction, utcnow
 from civicpost.models import Delivery, DeliveryStatus, WorkerHeartbeat
@@ -188,6 +189,7 @@ class Worker:
             self._retract(prepared, adapter)
             return
         outgoing = prepared.outgoing
+        started = time.perf_counter()
         try:
             if job.reconcile:
                 if publishing.reconcilable(prepared.channel.platform):
@@ -204,10 +206,13 @@ class Worker:
                             "a send was interrupted and an email cannot be looked up: check the list's archive, "
                             "then retry only if it did not go out", owner=owner)
                     return
+            started = time.perf_counter()
             receipt = adapter.publish(outgoing)
+            metrics.PUBLISH_SECONDS.labels(prepared.channel.platform, "published").observe(time.perf_counter() - started)
         except Exception as exc:  # noqa: BLE001 - every error is mapped to retry, fail or unknown
             with transaction(self.write_sessions) as session:
                 status = publishing.record_failure(session, _attach(session, prepared), exc, owner=owner, settings=settings)
+            metrics.PUBLISH_SECONDS.labels(prepared.channel.platform, "error").observe(time.perf_counter() - started)
             log.info("delivery %s on %s: %s (%s)", job.delivery_id, prepared.channel.platform, status, exc)
             return
         with transaction(self.write_sessions) as session:

@@ -210,3 +210,33 @@ def test_sigterm_style_stop_releases_claims_that_never_started(client, city, rec
         delivery = session.get(Delivery, jobs[0].delivery_id)
         assert delivery.status == "pending" and delivery.lease_owner is None and delivery.attempts == 0
     assert receiver.received == []
+
+
+def test_readyz_reports_no_worker_then_a_running_one_then_a_silent_one(client, city, worker_factory, sessions):
+    r = client.get("/readyz")
+    assert r.status_code == 503 and "no worker is running" in r.json()["problems"][0]
+    worker = worker_factory()
+    worker.start()
+    r = client.get("/readyz")
+    assert r.status_code == 200 and r.json()["workers"] == [worker.name]
+    # The worker goes silent (a hung process): its last check-in ages past the limit.
+    from civicpost.models import WorkerHeartbeat
+
+    worker.scheduler.pause()
+    with transaction(sessions) as session:
+        session.get(WorkerHeartbeat, worker.name).last_seen_at = utcnow() - timedelta(minutes=5)
+    r = client.get("/readyz")
+    assert r.status_code == 503 and worker.name in r.json()["problems"][0]
+
+
+def test_metrics_count_deliveries_by_status_and_report_lag(client, city, receiver, worker_factory):
+    hook = hook_channel(client, city, receiver)
+    a = approved(client, city, [hook, city.parks_channels[0]])
+    text = client.get("/metrics").text
+    assert 'civicpost_deliveries{status="pending"} 2.0' in text
+    worker_factory().start()
+    wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")
+    text = client.get("/metrics").text
+    assert 'civicpost_deliveries{status="published"} 2.0' in text
+    assert 'civicpost_delivery_lag_seconds{quantile="0.99"}' in text
+    assert 'civicpost_publish_seconds_count{outcome="published",platform="webhook"}' in text

@@ -103,18 +103,15 @@ def _all_caps(prose: str) -> Problem | None:
     # A run of capitalised words within one sentence, at least two of them
     # long enough not to be acronyms (NYC, DPW, ADA), is shouting.
     plain = _MENTION.sub(" ", _HASHTAG.sub(" ", prose))
-    run: list[str] = []
-    last_end = 0
-    for match in [*_WORD.finditer(plain), None]:
-        word = match.group(0) if match else ""
-        same_sentence = match is not None and not _SENTENCE_BREAK.search(plain, last_end, match.start())
-        if word == word.upper() and word != word.lower() and (same_sentence or not run):
-            run.append(word)
-        else:
+    for sentence in _SENTENCE_BREAK.split(plain):
+        run: list[str] = []
+        for word in [*_WORD.findall(sentence), ""]:
+            if word.isupper():
+                run.append(word)
+                continue
             if sum(len(w) >= 4 for w in run) >= 2:
                 return _shouting(" ".join(run))
-            run = [word] if word == word.upper() and word != word.lower() else []
-        last_end = match.end() if match else last_end
+            run = []
     return None
 
 
@@ -123,7 +120,8 @@ def _shouting(shouted: str) -> Problem:
         "all_caps", "warning",
         f'Text in capitals ("{shouted}") is harder to read, and some screen readers '
         "spell it out letter by letter.",
-        f'Write it in sentence case ("{shouted.capitalize()}"); keep capitals for acronyms such as ADA.',
+        f'Write it in sentence case ("{shouted.capitalize()}"); keep capitals for acronyms '
+        "such as ADA.",
     )
 
 

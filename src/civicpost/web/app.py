@@ -3,11 +3,18 @@
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from sqlalchemy import Engine, text
+from datetime import timedelta
+
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from civicpost import __version__
+from civicpost import __version__, metrics
+from civicpost.db import utcnow
+from civicpost.models import WorkerHeartbeat
 from civicpost.config import Settings, get_settings
 from civicpost.db import make_engine, make_sessionmaker
 from civicpost.rendering import Renderer
@@ -16,6 +23,22 @@ from civicpost.web import api, problems
 from civicpost.web.limits import BodyLimit
 
 log = logging.getLogger(__name__)
+
+# A worker checks in every 10 s; three missed beats and it is reported.
+STALE_AFTER = timedelta(seconds=30)
+
+
+def worker_report(session: Session) -> dict:
+    now = utcnow()
+    beats = session.scalars(select(WorkerHeartbeat).where(WorkerHeartbeat.stopped_at.is_(None))).all()
+    live = [b.name for b in beats if now - b.last_seen_at <= STALE_AFTER]
+    stale = {b.name: b.last_seen_at.isoformat() for b in beats if now - b.last_seen_at > STALE_AFTER}
+    problems = []
+    if stale:
+        problems.append("worker(s) stopped checking in: " + ", ".join(f"{n} (last seen {t})" for n, t in stale.items()))
+    if not live:
+        problems.append("no worker is running: approved posts will not go out; start `civicpost worker`")
+    return {"status": "not ready" if problems else "ready", "workers": live, "problems": problems}
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None, with_worker: bool = False) -> FastAPI:
@@ -66,9 +89,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         return {"status": "ok"}
 
     @app.get("/readyz", include_in_schema=False)
-    def readyz() -> dict[str, str]:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return {"status": "ready"}
+    def readyz() -> JSONResponse:
+        """Ready when the database answers and a worker has checked in lately."""
+        with app.state.read_sessions() as session:
+            session.execute(text("SELECT 1"))
+            report = worker_report(session)
+        return JSONResponse(report, status_code=200 if report["status"] == "ready" else 503)
+
+    metrics_registry = metrics.registry_for(app.state.read_sessions)
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        return Response(generate_latest(metrics_registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
