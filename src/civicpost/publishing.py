@@ -325,13 +325,17 @@ def settle(session: Session, announcement_id: int) -> None:
     The announcement row is locked first so two workers finishing its last two
     deliveries at once cannot both miss that it is complete.
     """
-    announcement = session.scalar(select(Announcement).where(Announcement.id == announcement_id).with_for_update())
-    if announcement is None or announcement.state not in LIVE_STATES:
+    row = session.execute(
+        select(Announcement.state, Announcement.approved_fingerprint)
+        .where(Announcement.id == announcement_id)
+        .with_for_update()
+    ).one_or_none()
+    if row is None or row.state not in LIVE_STATES:
         return
     statuses = set(
         session.scalars(
             select(Delivery.status).where(
-                Delivery.announcement_id == announcement_id, Delivery.fingerprint == announcement.approved_fingerprint
+                Delivery.announcement_id == announcement_id, Delivery.fingerprint == row.approved_fingerprint
             )
         )
     )
@@ -341,9 +345,14 @@ def settle(session: Session, announcement_id: int) -> None:
         new = State.failed if DeliveryStatus.failed in statuses else State.published
     else:
         return
-    announcement.state = new
+    session.execute(
+        update(Announcement)
+        .where(Announcement.id == announcement_id)
+        .values(state=new, version=Announcement.version + 1)
+        .execution_options(synchronize_session=False)
+    )
     audit.record(session, actor=None, action=new.value, object_type="announcement", object_id=announcement_id,
-                 fingerprint=announcement.approved_fingerprint)
+                 fingerprint=row.approved_fingerprint)
 
 
 def reconcilable(platform: str) -> bool:

@@ -1,0 +1,166 @@
+"""The worker as real processes: killed mid-request, stopped with SIGTERM,
+run four at a time on PostgreSQL, and beside the web process on SQLite."""
+
+import threading
+import time
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from civicpost import announcements, workflow
+from civicpost.db import transaction
+from civicpost.models import AuditEvent, Delivery, User
+from civicpost.rendering import Renderer
+from civicpost.sandbox.testing import running_sandbox
+from civicpost.schemas import AnnouncementIn
+from tests.engine.conftest import wait_for
+from tests.engine.processes import WorkerProcess
+from tests.engine.test_worker import approved, hook_channel, state_of
+
+pytestmark = pytest.mark.slow
+
+SANDBOX_CHANNELS = {
+    "x": ({"consumer_key": "k", "consumer_secret": "s", "access_token": "t", "access_token_secret": "ts"}, {"api_base": "{base}/x"}),
+    "facebook": ({"page_access_token": "page-token"}, {"api_base": "{base}/graph", "page_id": "102030405060708"}),
+    "mastodon": ({"access_token": "tok"}, {"api_base": "{base}/mastodon"}),
+    "bluesky": ({"handle": "parks.test.city", "app_password": "pw-pw-pw-pw"}, {"api_base": "{base}/bluesky"}),
+}
+CREATE_PATHS = {"x": "/x/2/tweets", "facebook": "/feed", "mastodon": "/api/v1/statuses", "bluesky": "createRecord"}
+
+
+@pytest.fixture
+def sandbox():
+    with running_sandbox() as base:
+        yield base
+
+
+@pytest.fixture
+def processes(database_url, settings, tmp_path):
+    started: list[WorkerProcess] = []
+
+    def start(**kwargs) -> WorkerProcess:
+        defaults = {"lease_seconds": 3, "publish_timeout_seconds": 60, "retry_base_seconds": 0.1, "retry_max_seconds": 0.5}
+        p = WorkerProcess(database_url=database_url, secret_key=settings.secret_key.get_secret_value(),
+                          workdir=tmp_path, **{**defaults, **kwargs})
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        p.close()
+
+
+def sandbox_channels(client, city, base: str) -> dict[str, int]:
+    ids = {}
+    for platform, (credentials, settings) in SANDBOX_CHANNELS.items():
+        r = client.post(
+            "/api/v1/channels", headers=city.admin.auth,
+            json={"department": "parks", "platform": platform, "name": f"Parks on {platform}",
+                  "credentials": credentials, "settings": {k: v.format(base=base) for k, v in settings.items()}},
+        )
+        assert r.status_code == 201, r.text
+        ids[platform] = r.json()["id"]
+    return ids
+
+
+def creates(base: str, platform: str) -> list[dict]:
+    name = "graph" if platform == "facebook" else platform
+    entries = httpx.get(f"{base}/_sandbox/requests", params={"platform": name}).json()["requests"]
+    return [e for e in entries if e["method"] == "POST" and e["path"].endswith(CREATE_PATHS[platform])]
+
+
+def test_a_worker_killed_mid_request_leaves_posts_that_the_next_worker_finds_not_reposts(client, city, sandbox, processes, sessions):
+    channels = sandbox_channels(client, city, sandbox)
+    # Every platform accepts the post, then never answers: the worker is mid-request.
+    httpx.post(f"{sandbox}/_sandbox/faults", json={"*": {"hang_next": 1, "hang_max_s": 120}}).raise_for_status()
+    a = approved(client, city, list(channels.values()))
+    first = processes()
+    wait_for(lambda: all(creates(sandbox, p) for p in channels), timeout=60)
+    first.kill()
+
+    second = processes()
+    got = wait_for(lambda: (s := state_of(client, city, a["id"]))["state"] == "published" and s, timeout=60)
+    for platform in channels:
+        assert len(creates(sandbox, platform)) == 1, (platform, second.output())
+    assert all(d["remote_id"] for d in got["deliveries"])
+    with sessions() as session:
+        found = [e.detail for e in session.scalars(select(AuditEvent).where(AuditEvent.action == "delivery.published"))]
+    assert all(d["found_on_platform"] for d in found) and len(found) == 4
+
+
+def test_sigterm_finishes_what_is_in_flight_and_exits_cleanly(client, city, sandbox, processes, sessions):
+    channels = sandbox_channels(client, city, sandbox)
+    httpx.post(f"{sandbox}/_sandbox/faults", json={"*": {"latency_ms": 1500}}).raise_for_status()
+    a = approved(client, city, list(channels.values()))
+    worker = processes(concurrency=2)
+    wait_for(lambda: sum(len(creates(sandbox, p)) for p in channels) >= 1, timeout=60)
+    assert worker.terminate(timeout=60) == 0, worker.output()
+    with sessions() as session:
+        statuses = session.scalars(select(Delivery.status).where(Delivery.announcement_id == a["id"])).all()
+    # Sends in flight finished; claims that never started were given back.
+    assert "sending" not in statuses
+    assert statuses.count("published") >= 1
+    assert sum(len(creates(sandbox, p)) for p in channels) == statuses.count("published")
+    processes()
+    wait_for(lambda: state_of(client, city, a["id"])["state"] == "published", timeout=60)
+    assert all(len(creates(sandbox, p)) == 1 for p in channels)
+
+
+def test_four_workers_on_postgresql_publish_two_thousand_deliveries_each_exactly_once(
+    client, city, receiver, processes, sessions, settings, is_postgres
+):
+    if not is_postgres:
+        pytest.skip("scale-out is PostgreSQL's job; this runs in the suite's PostgreSQL pass")
+    hooks = [hook_channel(client, city, receiver, name=f"Hook {n}") for n in range(10)]
+    renderer = Renderer(settings.templates_dir)
+    with transaction(sessions) as session:
+        author = session.get(User, city.parks_staff.id)
+        approver = session.get(User, city.approver.id)
+        for n in range(200):
+            a = announcements.create(
+                session, author=author, zone=settings.zone,
+                data=AnnouncementIn(department="parks", title=f"Notice {n}", body=f"Body {n}.", channels=hooks),
+            )
+            workflow.submit(session, actor=author, announcement=a, renderer=renderer)
+            workflow.approve(session, actor=approver, announcement=a, renderer=renderer)
+    workers = [processes(concurrency=8) for _ in range(4)]
+
+    def done() -> bool:
+        with sessions() as session:
+            return session.scalar(select(func.count()).where(Delivery.status == "published")) == 2000
+
+    wait_for(done, timeout=240, interval=0.5)
+    keys = [r.headers["idempotency-key"] for r in receiver.received]
+    assert len(keys) == 2000 and len(set(keys)) == 2000
+    with sessions() as session:
+        owners = session.scalars(
+            select(AuditEvent.detail).where(AuditEvent.action == "delivery.published")
+        ).all()
+    assert len(owners) == 2000
+    for w in workers:
+        assert w.terminate() == 0
+
+
+def test_a_worker_on_sqlite_publishes_while_the_web_process_keeps_writing(client, city, receiver, processes, is_postgres):
+    if is_postgres:
+        pytest.skip("this is the SQLite pairing")
+    hook = hook_channel(client, city, receiver)
+    processes(concurrency=4)
+    errors: list[str] = []
+    ids: list[int] = []
+
+    def drafting() -> None:
+        for n in range(30):
+            try:
+                ids.append(approved(client, city, [hook, city.parks_channels[0]], title=f"Notice {n}")["id"])
+            except Exception as exc:  # noqa: BLE001
+                errors.append(repr(exc))
+
+    t = threading.Thread(target=drafting)
+    t.start()
+    t.join(timeout=120)
+    assert errors == []
+    wait_for(lambda: all(state_of(client, city, i)["state"] == "published" for i in ids), timeout=60, interval=0.5)
+    assert len(receiver.published()) == 30
+    assert len({r.headers["idempotency-key"] for r in receiver.published()}) == 30
