@@ -12,6 +12,13 @@ class ServiceError(Exception):
         self.detail = detail
         self.errors = errors
 
+    @classmethod
+    def with_status(cls, status: int, detail: str) -> "ServiceError":
+        error = cls(detail)
+        error.status = status
+        error.title = {413: "Content too large", 415: "Unsupported media type", 422: "Unprocessable content"}.get(status, cls.title)
+        return error
+
 
 class NotFound(ServiceError):
     status = 404

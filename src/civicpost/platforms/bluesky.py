@@ -27,6 +27,7 @@ from atproto_client.request import Request
 from atproto_client.utils.facet_detection import detect_facets
 from atproto_core.exceptions import AtProtocolError
 
+from civicpost.media import BLUESKY_IMAGE_BYTES, fit_image
 from civicpost.platforms import (
     CredentialsError,
     MaybePosted,
@@ -154,6 +155,9 @@ class BlueskyAdapter:
         images = []
         for item in media:
             data = item.path.read_bytes()
+            if len(data) > BLUESKY_IMAGE_BYTES:
+                # Bluesky refuses images over 1 MB; a smaller copy beats no post.
+                data = fit_image(item.path, BLUESKY_IMAGE_BYTES)
             blob = self._client.upload_blob(data).blob
             images.append(models.AppBskyEmbedImages.Image(alt=item.alt_text, image=blob, aspect_ratio=_aspect(data)))
         return models.AppBskyEmbedImages.Main(images=images)

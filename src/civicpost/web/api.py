@@ -2,13 +2,13 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi import APIRouter, BackgroundTasks, File, Query, Request, UploadFile
 from sqlalchemy import select
 
-from civicpost import accounts, announcements, audit, channels, publishing, workflow
+from civicpost import accounts, announcements, audit, channels, media, publishing, workflow
 from civicpost.content import Draft, MediaRef, fingerprint
 from civicpost.db import utcnow
-from civicpost.errors import Invalid, NotFound
+from civicpost.errors import Forbidden, Invalid, NotFound, ServiceError
 from civicpost.models import Channel, Delivery, Department, Media, State
 from civicpost.schemas import (
     AnnouncementIn,
@@ -226,6 +226,25 @@ def retry_delivery(
     session.flush()
     _wake_worker(request, background)
     return views.delivery(delivery, settings.zone)
+
+
+@router.post("/media", status_code=201)
+def upload_media(
+    session: SessionDep, user: CurrentUser, settings: SettingsDep, file: Annotated[UploadFile, File(description="a JPEG, PNG, GIF or WebP image")]
+) -> dict[str, Any]:
+    """Validate an image by decoding it, strip its metadata (GPS!), store it by content."""
+    if not (user.can_approve or user.departments):
+        raise Forbidden("only staff of a department may upload images")
+    data = file.file.read(settings.max_upload_bytes + 1)
+    try:
+        stored = media.store_upload(data, media_dir=settings.media_dir, max_bytes=settings.max_upload_bytes)
+    except media.MediaError as exc:
+        raise ServiceError.with_status(exc.status, exc.message) from None
+    if session.get(Media, stored.id) is None:
+        session.add(Media(id=stored.id, mime_type=stored.mime_type, width=stored.width, height=stored.height,
+                          size_bytes=stored.size_bytes, uploaded_by_id=user.id))
+    return {"id": stored.id, "mime_type": stored.mime_type, "width": stored.width, "height": stored.height,
+            "size_bytes": stored.size_bytes}
 
 
 @router.post("/previews")
