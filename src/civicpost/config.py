@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     timezone: str = "UTC"
     base_url: str = "http://127.0.0.1:8000"
+    city_name: str = "Our City"
     templates_dir: Path = PROJECT_ROOT / "templates"
     media_dir: Path = Path("./media")
 

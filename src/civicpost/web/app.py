@@ -1,12 +1,16 @@
 """create_app(): the web service (API now; pages and feeds join here)."""
 
 import logging
+from pathlib import Path
 from contextlib import asynccontextmanager
 
 from datetime import timedelta
 
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
@@ -19,7 +23,7 @@ from civicpost.config import Settings, get_settings
 from civicpost.db import make_engine, make_sessionmaker
 from civicpost.rendering import Renderer
 from civicpost.security import CredentialBox
-from civicpost.web import api, problems
+from civicpost.web import api, problems, public
 from civicpost.web.limits import BodyLimit
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,11 @@ def worker_report(session: Session) -> dict:
     if not live:
         problems.append("no worker is running: approved posts will not go out; start `civicpost worker`")
     return {"status": "not ready" if problems else "ready", "workers": live, "problems": problems}
+
+
+def page_environment(directory: Path) -> Environment:
+    # Pages are always autoescaped: they show what staff and residents typed.
+    return Environment(loader=FileSystemLoader(directory), autoescape=select_autoescape(default=True, default_for_string=True))
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None, with_worker: bool = False) -> FastAPI:
@@ -76,8 +85,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.renderer = renderer
     app.state.box = box
 
+    pages = Jinja2Templates(env=page_environment(settings.templates_dir / "pages"))
+    pages.env.globals["city_name"] = settings.city_name
+    app.state.pages = pages
+
     problems.install(app)
     app.include_router(api.router)
+    app.include_router(public.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_body_bytes,

@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -28,6 +28,18 @@ TITLES = {
 }
 
 
+def wants_html(request: Request) -> bool:
+    """People reading pages get a page; programs get problem JSON."""
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
+    pages = request.app.state.pages
+    return pages.TemplateResponse(
+        request, "error.html", {"status": status, "title": TITLES.get(status, "Error"), "detail": detail}, status_code=status
+    )
+
+
 def problem(
     status: int, detail: str, *, errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
@@ -44,7 +56,9 @@ def _field(loc: tuple) -> str:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
-    async def _service(_: Request, exc: ServiceError) -> JSONResponse:
+    async def _service(request: Request, exc: ServiceError) -> Response:
+        if wants_html(request):
+            return error_page(request, exc.status, exc.detail)
         return problem(exc.status, exc.detail, errors=exc.errors)
 
     @app.exception_handler(StaleDataError)
@@ -67,11 +81,17 @@ def install(app: FastAPI) -> None:
         return problem(422, f"the request has invalid fields: {fields}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
+        if wants_html(request):
+            if exc.status_code == 404 and detail == "Not Found":
+                detail = "There is no page at this address."
+            return error_page(request, exc.status_code, detail)
         return problem(exc.status_code, detail, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+    async def _crash(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if wants_html(request):
+            return error_page(request, 500, "Something went wrong on our side, and nothing was saved. Please try again.")
         return problem(500, "something went wrong on our side; nothing was saved. Try again, and tell the administrator if it keeps happening")

@@ -1,0 +1,104 @@
+"""The city's own copy of every announcement: what the public site and its
+Atom and JSON feeds show. An announcement is there once its feed delivery is
+published, and leaves at once when it is retracted."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, State
+
+LANGUAGE_NAMES = {
+    "en": "English", "es": "Español", "fr": "Français", "pt": "Português", "zh": "中文", "vi": "Tiếng Việt",
+    "ar": "العربية", "ht": "Kreyòl ayisyen", "ru": "Русский", "ko": "한국어", "so": "Soomaali", "ne": "नेपाली",
+}
+
+
+@dataclass
+class PublicItem:
+    id: int
+    title: str
+    text: str
+    html: str
+    language: str
+    link: str | None
+    department: str
+    emergency: bool
+    published_at: datetime
+    media: list[dict[str, Any]]
+
+
+def _visible(query):
+    return query.where(
+        Channel.platform == "feed",
+        Delivery.status == DeliveryStatus.published,
+        Announcement.state.not_in([State.retracted, State.cancelled]),
+    )
+
+
+def latest(session: Session, *, limit: int = 50) -> list[PublicItem]:
+    rows = session.execute(
+        _visible(
+            select(Delivery, Announcement)
+            .join(Channel, Channel.id == Delivery.channel_id)
+            .join(Announcement, Announcement.id == Delivery.announcement_id)
+        )
+        .order_by(Delivery.published_at.desc(), Delivery.id.desc())
+        .limit(limit * 3)
+    ).all()
+    items: dict[int, PublicItem] = {}
+    for delivery, announcement in rows:
+        if announcement.id not in items:
+            items[announcement.id] = _item(delivery, announcement)
+    return list(items.values())[:limit]
+
+
+def one(session: Session, announcement_id: int) -> tuple[PublicItem, Announcement] | None:
+    row = session.execute(
+        _visible(
+            select(Delivery, Announcement)
+            .join(Channel, Channel.id == Delivery.channel_id)
+            .join(Announcement, Announcement.id == Delivery.announcement_id)
+        )
+        .where(Announcement.id == announcement_id)
+        .order_by(Delivery.published_at)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return _item(*row), row[1]
+
+
+def elsewhere(session: Session, announcement_id: int) -> list[dict[str, str]]:
+    """Links to the announcement's live posts on other platforms."""
+    rows = session.execute(
+        select(Delivery.remote_url, Channel.name)
+        .join(Channel, Channel.id == Delivery.channel_id)
+        .where(
+            Delivery.announcement_id == announcement_id,
+            Delivery.status == DeliveryStatus.published,
+            Channel.platform != "feed",
+            Delivery.remote_url.is_not(None),
+        )
+        .order_by(Channel.name)
+    ).all()
+    return [{"url": url, "label": name} for url, name in rows]
+
+
+def _item(delivery: Delivery, announcement: Announcement) -> PublicItem:
+    rendition = delivery.rendition
+    return PublicItem(
+        id=announcement.id,
+        title=announcement.title,
+        text=rendition.get("text", ""),
+        html=(rendition.get("extra") or {}).get("html", ""),
+        language=rendition.get("language", announcement.language),
+        link=announcement.link,
+        department=announcement.department.name,
+        emergency=announcement.emergency,
+        published_at=delivery.published_at,
+        media=rendition.get("media", []),
+    )

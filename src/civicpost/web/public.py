@@ -1,0 +1,125 @@
+"""Public pages and feeds: no sign-in (SPEC §5)."""
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from feedgen.feed import FeedGenerator
+from sqlalchemy import select
+
+from civicpost import feed
+from civicpost.errors import NotFound
+from civicpost.models import Media
+from civicpost.web.deps import SessionDep, SettingsDep
+
+router = APIRouter(include_in_schema=False)
+
+
+def _display(item: feed.PublicItem, zone) -> dict:
+    local = item.published_at.astimezone(zone)
+    return {
+        **item.__dict__,
+        "published_iso": local.isoformat(),
+        "published_display": local.strftime("%B %-d, %Y, %-I:%M %p %Z"),
+        "summary": item.text if len(item.text) <= 280 else item.text[:277].rsplit(" ", 1)[0] + "…",
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    items = [_display(i, settings.zone) for i in feed.latest(session)]
+    return request.app.state.pages.TemplateResponse(request, "public/index.html", {"items": items})
+
+
+@router.get("/announcements/{announcement_id}", response_class=HTMLResponse)
+def announcement_page(
+    announcement_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    lang: Annotated[str | None, Query(max_length=16)] = None,
+) -> HTMLResponse:
+    found = feed.one(session, announcement_id)
+    if found is None:
+        raise NotFound("there is no published announcement at this address")
+    item, announcement = found
+    wording = {announcement.language: (announcement.title, announcement.body)}
+    wording.update({t.language: (t.title, t.body) for t in announcement.translations})
+    chosen = lang if lang in wording else item.language if item.language in wording else announcement.language
+    title, body = wording[chosen]
+    media_rows = {m.id: m for m in session.scalars(select(Media).where(Media.id.in_([m["id"] for m in item.media])))}
+    images = [
+        {"id": m["id"], "alt_text": m.get("alt_text", ""), "width": media_rows[m["id"]].width, "height": media_rows[m["id"]].height}
+        for m in item.media if m["id"] in media_rows
+    ]
+    context = {
+        "item": {**_display(item, settings.zone), "title": title},
+        "lang": chosen,
+        "paragraphs": [p.strip() for p in body.split("\n\n") if p.strip()],
+        "languages": [(code, feed.LANGUAGE_NAMES.get(code, code)) for code in sorted(wording)],
+        "images": images,
+        "elsewhere": feed.elsewhere(session, announcement_id),
+    }
+    return request.app.state.pages.TemplateResponse(request, "public/announcement.html", context)
+
+
+@router.get("/media/{media_id}")
+def media_file(media_id: str, session: SessionDep, settings: SettingsDep) -> FileResponse:
+    row = session.get(Media, media_id) if len(media_id) == 64 else None
+    path = Path(settings.media_dir) / media_id
+    if row is None or not path.is_file():
+        raise NotFound("no such image")
+    return FileResponse(path, media_type=row.mime_type, headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+
+@router.get("/feed.atom")
+def atom(session: SessionDep, settings: SettingsDep) -> Response:
+    base = settings.base_url.rstrip("/")
+    generator = FeedGenerator()
+    generator.id(f"{base}/")
+    generator.title(f"{settings.city_name} announcements")
+    generator.link(href=f"{base}/", rel="alternate")
+    generator.link(href=f"{base}/feed.atom", rel="self")
+    generator.language("en")
+    items = feed.latest(session)
+    if items:
+        generator.updated(items[0].published_at)
+    for item in reversed(items):  # feedgen prepends
+        entry = generator.add_entry()
+        entry.id(f"{base}/announcements/{item.id}")
+        entry.title(item.title)
+        entry.link(href=f"{base}/announcements/{item.id}")
+        entry.published(item.published_at)
+        entry.updated(item.published_at)
+        entry.author({"name": item.department})
+        entry.content(item.html or item.text, type="html" if item.html else "text")
+    return Response(generator.atom_str(pretty=True), media_type="application/atom+xml")
+
+
+@router.get("/feed.json")
+def json_feed(session: SessionDep, settings: SettingsDep) -> JSONResponse:
+    base = settings.base_url.rstrip("/")
+    items = [
+        {
+            "id": f"{base}/announcements/{item.id}",
+            "url": f"{base}/announcements/{item.id}",
+            "title": item.title,
+            "content_html": item.html or None,
+            "content_text": item.text,
+            "date_published": item.published_at.isoformat(),
+            "language": item.language,
+            "authors": [{"name": item.department}],
+            "tags": ["emergency"] if item.emergency else [],
+            **({"external_url": item.link} if item.link else {}),
+        }
+        for item in feed.latest(session)
+    ]
+    body = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": f"{settings.city_name} announcements",
+        "home_page_url": f"{base}/",
+        "feed_url": f"{base}/feed.json",
+        "items": items,
+    }
+    return JSONResponse(body, media_type="application/feed+json")

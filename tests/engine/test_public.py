@@ -1,0 +1,58 @@
+"""The built-in feed: the public page, Atom and JSON Feed show published announcements."""
+
+import xml.etree.ElementTree as ET
+
+from tests.engine.conftest import wait_for
+from tests.engine.test_worker import approved, state_of
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def publish(client, city, worker_factory, **body) -> dict:
+    a = approved(client, city, [city.parks_channels[0]], **body)
+    worker_factory().start()
+    wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")
+    return a
+
+
+def test_a_published_announcement_is_on_the_public_page_atom_and_json_feed(client, city, worker_factory):
+    a = publish(client, city, worker_factory, title="Leaf pickup starts Monday", body="Rake leaves to the curb.\n\nPickup runs two weeks.",
+                translations={"es": {"title": "Recogida de hojas", "body": "Rastrille las hojas."}})
+    home = client.get("/", headers={"accept": "text/html"})
+    assert home.status_code == 200 and "Leaf pickup starts Monday" in home.text
+    page = client.get(f"/announcements/{a['id']}")
+    assert page.status_code == 200
+    assert "<p>Pickup runs two weeks.</p>" in page.text and 'href="?lang=es"' in page.text
+    spanish = client.get(f"/announcements/{a['id']}?lang=es")
+    assert "Recogida de hojas" in spanish.text and 'lang="es"' in spanish.text
+    root = ET.fromstring(client.get("/feed.atom").content)
+    entries = root.findall(f"{ATOM}entry")
+    assert [e.find(f"{ATOM}title").text for e in entries] == ["Leaf pickup starts Monday"]
+    assert entries[0].find(f"{ATOM}link").get("href").endswith(f"/announcements/{a['id']}")
+    data = client.get("/feed.json")
+    assert data.headers["content-type"].startswith("application/feed+json")
+    assert data.json()["version"] == "https://jsonfeed.org/version/1.1"
+    assert data.json()["items"][0]["title"] == "Leaf pickup starts Monday"
+
+
+def test_a_retracted_announcement_leaves_the_public_site_at_once(client, city, worker_factory):
+    a = publish(client, city, worker_factory, title="Wrong date for leaf pickup")
+    client.post(f"/api/v1/announcements/{a['id']}/retract", headers=city.approver.auth)
+    assert client.get(f"/announcements/{a['id']}").status_code == 404
+    assert "Wrong date" not in client.get("/").text
+    assert client.get("/feed.json").json()["items"] == []
+
+
+def test_drafts_are_never_public_and_the_404_is_a_friendly_page(client, city, draft):
+    a = draft(title="Secret draft")
+    r = client.get(f"/announcements/{a['id']}", headers={"accept": "text/html"})
+    assert r.status_code == 404 and "text/html" in r.headers["content-type"]
+    assert "Secret draft" not in r.text and "no published announcement" in r.text
+    assert "Secret draft" not in client.get("/feed.atom").text
+
+
+def test_announcement_text_is_escaped_on_the_public_page(client, city, worker_factory):
+    a = publish(client, city, worker_factory, title="<script>alert(1)</script> Pool", body="Fish & chips <b>tonight</b>")
+    page = client.get(f"/announcements/{a['id']}").text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert "Fish &amp; chips &lt;b&gt;tonight&lt;/b&gt;" in page
