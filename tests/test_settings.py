@@ -42,3 +42,21 @@ def test_development_makes_and_keeps_a_key_beside_the_database(tmp_path, monkeyp
 def test_an_unknown_time_zone_is_refused_with_an_example():
     with pytest.raises(ValueError, match="America/New_York"):
         Settings(timezone="Mars/Olympus")
+
+
+def test_a_broken_post_template_stops_the_start_with_its_file_and_line(tmp_path):
+    import shutil
+
+    from civicpost import PROJECT_ROOT
+
+    custom = tmp_path / "templates"
+    shutil.copytree(PROJECT_ROOT / "templates", custom)
+    (custom / "posts" / "x.txt.j2").write_text("{{ title }}\n{% if body %}\n{{ body }\n")
+    env = {"CIVICPOST_DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "CIVICPOST_TEMPLATES_DIR": str(custom), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "civicpost", "serve", "--port", "0"], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0
+    assert "x.txt.j2" in result.stderr and "line 3" in result.stderr
+    assert "Traceback" not in result.stderr

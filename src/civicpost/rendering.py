@@ -16,6 +16,7 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from civicpost.config import ConfigError
 from civicpost.content import ChannelView, Draft, MediaRef, Problem, Rendition
 from civicpost.media import PLATFORM_NAMES, check_media
 from civicpost.text.lengths import COUNTING_NOTES, Measure, measure
@@ -27,8 +28,8 @@ PLATFORMS = ("x", "facebook", "mastodon", "bluesky", "feed", "email", "webhook")
 THREADABLE = frozenset({"x", "mastodon", "bluesky"})
 
 
-class TemplateConfigError(RuntimeError):
-    pass
+class TemplateConfigError(ConfigError):
+    """A broken post template: the service refuses to start, naming file and line."""
 
 
 class Renderer:
