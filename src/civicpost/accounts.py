@@ -1,9 +1,13 @@
 """Departments, users and API tokens."""
 
+from dataclasses import dataclass
+from datetime import timedelta
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from civicpost import audit
+from civicpost.db import utcnow
 from civicpost.errors import Conflict, Invalid, NotFound
 from civicpost.models import ApiToken, Department, Role, User
 from civicpost.security import hash_password, hash_token, new_token, verify_password
@@ -86,11 +90,39 @@ def user_by_email(session: Session, email: str) -> User:
     return user
 
 
-def authenticate(session: Session, *, email: str, password: str) -> User | None:
+MAX_FAILED_SIGN_INS = 5
+LOCK_FOR = timedelta(minutes=15)
+# Verifying against this when the email is unknown keeps both answers equally slow.
+_DUMMY_HASH = hash_password("civicpost-no-such-user")
+
+
+@dataclass
+class SignIn:
+    user: User | None
+    error: str | None = None
+
+
+def sign_in(session: Session, *, email: str, password: str) -> SignIn:
+    """Check a password, counting failures; the caller commits either way."""
+    now = utcnow()
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None or not user.active or not verify_password(user.password_hash, password):
-        return None
-    return user
+    if user is None or not user.active:
+        verify_password(_DUMMY_HASH, password)
+        return SignIn(None, "That email and password do not match an account. Check both and try again.")
+    if user.locked_until and user.locked_until > now:
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        return SignIn(None, f"Too many failed sign-ins for this account. Wait {minutes} minutes and try again.")
+    if not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED_SIGN_INS:
+            user.failed_logins = 0
+            user.locked_until = now + LOCK_FOR
+            audit.record(session, actor=None, actor_label="civicpost", action="user.locked", object_type="user",
+                         object_id=user.id, detail={"minutes": int(LOCK_FOR.total_seconds() // 60)})
+        return SignIn(None, "That email and password do not match an account. Check both and try again.")
+    user.failed_logins = 0
+    user.locked_until = None
+    return SignIn(user)
 
 
 def create_token(session: Session, *, user: User, name: str = "") -> str:

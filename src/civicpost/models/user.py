@@ -18,6 +18,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default=Role.staff)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Sign-in throttling: after repeated failures the account waits a while.
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     departments: Mapped[list[Department]] = relationship(
         secondary=user_departments, lazy="selectin", order_by=Department.slug

@@ -1,5 +1,6 @@
 """create_app(): the web service (API now; pages and feeds join here)."""
 
+import hashlib
 import logging
 from pathlib import Path
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.sessions import SessionMiddleware
 
 from civicpost import __version__, metrics
 from civicpost.db import utcnow
@@ -23,7 +25,8 @@ from civicpost.config import Settings, get_settings
 from civicpost.db import make_engine, make_sessionmaker
 from civicpost.rendering import Renderer
 from civicpost.security import CredentialBox
-from civicpost.web import api, problems, public
+from civicpost.web import api, directory, problems, public
+from civicpost.web import pages as staff_pages
 from civicpost.web.limits import BodyLimit
 
 log = logging.getLogger(__name__)
@@ -54,7 +57,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     settings = settings or get_settings()
     # Fail at start, with a message that says what to fix, rather than at the
     # first request: a missing key or a broken template stops the service here.
-    box = CredentialBox(settings.fernet_key())
+    box_key = settings.fernet_key()
+    box = CredentialBox(box_key)
     renderer = Renderer(settings.templates_dir)
     engine = engine or make_engine(settings.database_url)
 
@@ -92,7 +96,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     problems.install(app)
     app.include_router(api.router)
     app.include_router(public.router)
+    app.include_router(directory.router)
+    staff_pages.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=hashlib.sha256(b"civicpost-session\x00" + box_key.encode()).hexdigest(),
+        session_cookie="civicpost_session",
+        max_age=8 * 3600,
+        same_site="lax",
+        https_only=settings.base_url.startswith("https://"),
+    )
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_body_bytes,

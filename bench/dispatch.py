@@ -1,0 +1,357 @@
+"""Publishing engine dispatch against the sandbox with platform latency, beside bare clients.
+
+    python bench/dispatch.py                 # the full run (about 7 minutes on 2 cores)
+    python bench/dispatch.py --quick         # a smaller one (about 2 minutes)
+
+The sandbox runs in its own process with 50 ms added to every platform answer;
+real `civicpost worker` processes drain queues put straight into a scratch
+PostgreSQL database (and once into SQLite). Measured, each beside a bare client
+at the same concurrency: throughput for announcements x {X, Mastodon, Bluesky}
+all due at once (vs aiohttp), X alone (vs tweepy's Client in a thread pool),
+lag from due time to the sandbox receiving the post at a steady rate, a burst
+due in the same second (drain time vs aiohttp), and the worker's memory.
+Bare and engine runs alternate so a busy neighbour on the machine hurts both.
+Prints figures and ratios, not pass or fail. Modules beside it named
+_dispatch_* are its helpers.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import _dispatch_seed as queue
+from _dispatch_bare import BareResult, aiohttp_mix, tweepy_threads
+from _dispatch_stack import cpu_seconds, http_json, postgres_cpu_seconds, sandbox_process, scratch_postgres, workers
+from sqlalchemy import Engine
+
+from civicpost.db import make_engine
+
+LATENCY_MS = 50
+AIM = {"mix": 0.7, "x": 0.9, "p50_ms": 100, "p99_ms": 500, "burst": 1.5, "idle_mb": 120}
+TERMINAL = ("published", "failed", "unknown", "cancelled")
+CREATE_PATHS = ("/x/2/tweets", "/api/v1/statuses", "com.atproto.repo.createRecord")
+TAG = re.compile(r"\[([a-z0-9]+-\d+)\]")
+
+
+@dataclass
+class EngineResult:
+    label: str
+    deliveries: int
+    statuses: Counter
+    seconds: float  # commit of the queue -> last delivery published
+    idle_rss_mb: list[float]
+    after_rss_mb: list[float]
+    cpu: dict[str, float]
+    lag_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def published(self) -> int:
+        return self.statuses.get("published", 0)
+
+    @property
+    def rate(self) -> float:
+        return self.published / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class Database:
+    label: str
+    url: str
+    engine: Engine
+    city: queue.City
+    worker_count: int
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small counts and a short lag run")
+    parser.add_argument("--announcements", type=int, help="announcements for the throughput run (x3 deliveries)")
+    parser.add_argument("--x-deliveries", type=int, help="deliveries for X alone vs tweepy")
+    parser.add_argument("--burst", type=int, help="deliveries due in the same second")
+    parser.add_argument("--lag-rate", type=float, default=300, help="new due deliveries per second")
+    parser.add_argument("--lag-seconds", type=float, help="length of the steady-rate run")
+    parser.add_argument("--concurrency", type=int, default=32, help="sends in flight, engine and bare clients alike")
+    parser.add_argument("--workers", type=int, default=1, help="`civicpost worker` processes on PostgreSQL")
+    parser.add_argument("--sqlite-announcements", type=int, help="announcements for the SQLite throughput run (0: skip)")
+    parser.add_argument("--repeat", type=int, default=1, help="alternate bare/engine pairs this many times")
+    parser.add_argument("--only", default="mix,x,lag,burst,sqlite", help="comma-separated scenarios")
+    parser.add_argument("--pg-admin-url", default=os.environ.get(
+        "BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    args = parser.parse_args()
+    quick = args.quick
+    args.announcements = args.announcements or (600 if quick else 2_000)
+    args.x_deliveries = args.x_deliveries or (1_500 if quick else 4_000)
+    args.burst = args.burst or (3_000 if quick else 9_000)
+    args.lag_seconds = args.lag_seconds or (8 if quick else 20)
+    if args.sqlite_announcements is None:
+        args.sqlite_announcements = 300 if quick else 1_000
+    only = set(args.only.split(","))
+
+    print(_machine())
+    print(f"sandbox latency {LATENCY_MS} ms per platform request; concurrency {args.concurrency} "
+          f"(engine: --concurrency, bare clients: requests in flight); {args.workers} worker process(es) on PostgreSQL\n")
+    workdir = Path(tempfile.mkdtemp(prefix="civicpost-dispatch-"))
+    results: dict[str, EngineResult | BareResult] = {}
+    try:
+        with sandbox_process(latency_ms=LATENCY_MS, workdir=workdir) as (sandbox, sandbox_pid), \
+                scratch_postgres(args.pg_admin_url) as pg_url:
+            run = Runner(sandbox, sandbox_pid, workdir, args.concurrency)
+            pg = run.database("postgres", pg_url, args.workers)
+            try:
+                if "mix" in only:
+                    n = args.announcements * 3
+                    run.pairs(results, args.repeat, "mix", lambda: run.bare_mix(n),
+                              lambda: run.engine(pg, f"mix {args.announcements:,} x 3", n, queue.PLATFORMS))
+                if "x" in only:
+                    n = args.x_deliveries
+                    run.pairs(results, args.repeat, "x", lambda: run.bare_tweepy(n),
+                              lambda: run.engine(pg, f"X alone {n:,}", n, ("x",)))
+                if "lag" in only:
+                    results["lag"] = run.lag(pg, rate=args.lag_rate, seconds=args.lag_seconds)
+                if "burst" in only:
+                    n = args.burst
+                    run.pairs(results, args.repeat, "burst", lambda: run.bare_mix(n),
+                              lambda: run.engine(pg, f"burst {n:,}", n, queue.PLATFORMS))
+            finally:
+                pg.engine.dispose()
+            if "sqlite" in only and args.sqlite_announcements:
+                lite = run.database("sqlite", f"sqlite:///{workdir / 'dispatch.db'}", 1)
+                try:
+                    n = args.sqlite_announcements * 3
+                    results["sqlite:engine"] = run.engine(lite, f"SQLite mix {args.sqlite_announcements:,} x 3", n,
+                                                          queue.PLATFORMS)
+                    results["sqlite:bare"] = run.bare_mix(n)
+                finally:
+                    lite.engine.dispose()
+        _summary(results, args)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+class Runner:
+    def __init__(self, sandbox: str, sandbox_pid: int, workdir: Path, concurrency: int) -> None:
+        self.sandbox, self.sandbox_pid, self.workdir, self.concurrency = sandbox, sandbox_pid, workdir, concurrency
+        self.runs = 0
+
+    def database(self, label: str, url: str, worker_count: int) -> Database:
+        engine = make_engine(url)
+        return Database(label, url, engine, queue.prepare(engine, sandbox_url=self.sandbox), worker_count)
+
+    def pairs(self, results: dict, repeat: int, name: str, bare, engine) -> None:
+        """Bare and engine runs alternate (ABBA...); the summary takes each side's median."""
+        for r in range(repeat):
+            for side in (("bare", "engine") if r % 2 == 0 else ("engine", "bare")):
+                got = bare() if side == "bare" else engine()
+                results.setdefault(f"{name}:{side}", []).append(got)
+
+    def _reset_sandbox(self) -> None:
+        http_json("POST", f"{self.sandbox}/_sandbox/reset", {})
+
+    def _tag(self) -> str:
+        self.runs += 1
+        return f"r{self.runs}{os.getpid() % 1000}"
+
+    # -- bare clients ----------------------------------------------------------
+
+    def bare_mix(self, n: int) -> BareResult:
+        self._reset_sandbox()
+        tag = self._tag()
+        texts = [(queue.PLATFORMS[i % 3], f"[{tag}-{i}] {queue.WORDING}") for i in range(n)]
+        got, cpu = self._measured(lambda: aiohttp_mix(self.sandbox, texts, concurrency=self.concurrency))
+        got.cpu = cpu
+        _print_bare(f"aiohttp, {n:,} across X/Mastodon/Bluesky", got)
+        return got
+
+    def bare_tweepy(self, n: int) -> BareResult:
+        self._reset_sandbox()
+        tag = self._tag()
+        texts = [f"[{tag}-{i}] {queue.WORDING}" for i in range(n)]
+        got, cpu = self._measured(lambda: tweepy_threads(self.sandbox, texts, concurrency=self.concurrency))
+        got.cpu = cpu
+        _print_bare(f"tweepy Client x {self.concurrency} threads, {n:,} to X", got)
+        return got
+
+    def _measured(self, action):
+        before = self._cpu(os.getpid())
+        got = action()
+        after = self._cpu(os.getpid())
+        return got, {k: after[k] - before[k] for k in before}
+
+    def _cpu(self, client_pid: int | list[int]) -> dict[str, float]:
+        pids = client_pid if isinstance(client_pid, list) else [client_pid]
+        return {"client": sum(cpu_seconds(p) for p in pids), "sandbox": cpu_seconds(self.sandbox_pid),
+                "postgres": postgres_cpu_seconds()}
+
+    # -- the engine ------------------------------------------------------------
+
+    def engine(self, db: Database, label: str, n: int, platforms: tuple[str, ...], *, due=None,
+               lag_tags: bool = False) -> EngineResult:
+        queue.clear(db.engine)
+        self._reset_sandbox()
+        tag = self._tag()
+        with workers(database_url=db.url, workdir=self.workdir, count=db.worker_count,
+                     concurrency=self.concurrency) as started:
+            deadline = time.monotonic() + 60
+            while queue.heartbeats(db.engine) < db.worker_count:
+                started.check_alive()
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"workers did not start:\n{started.output_tail()}")
+                time.sleep(0.1)
+            time.sleep(2)  # settled: imports done, LISTEN connected
+            idle = started.rss_mb()
+            before = self._cpu(started.pids)
+            now = datetime.now(UTC)
+            seeded = queue.seed_due(db.engine, db.city, deliveries=n, platforms=platforms,
+                                    due=due or (lambda i: now), tag=tag)
+            timeout = max(60.0, n / 40) + (max(seeded.due_by_tag.values()) - now).total_seconds()
+            counts = self._wait(db, started, n, timeout)
+            after = self._cpu(started.pids)
+            after_rss = started.rss_mb()
+        times = queue.published_times(db.engine)
+        last = max((p for _, p in times), default=seeded.committed_at)
+        result = EngineResult(
+            label=f"engine on {db.label}, {label}", deliveries=n, statuses=counts,
+            seconds=(last - seeded.committed_at).total_seconds(), idle_rss_mb=idle, after_rss_mb=after_rss,
+            cpu={k: after[k] - before[k] for k in before},
+        )
+        if lag_tags:
+            result.lag_ms = self._lags(seeded.due_by_tag, times)
+        _print_engine(result)
+        return result
+
+    def _wait(self, db: Database, started, n: int, timeout: float) -> Counter:
+        deadline = time.monotonic() + timeout
+        while True:
+            counts = queue.statuses(db.engine)
+            if sum(counts.get(s, 0) for s in TERMINAL) >= n:
+                return counts
+            started.check_alive()
+            if time.monotonic() > deadline:
+                print(f"  ! stopped waiting after {timeout:.0f} s: {dict(counts)}")
+                return counts
+            time.sleep(0.2)
+
+    def lag(self, db: Database, *, rate: float, seconds: float) -> EngineResult:
+        n = int(rate * seconds)
+        # Far enough ahead that the whole schedule is committed before the first is due.
+        start = datetime.now(UTC) + timedelta(seconds=5 + n / 20_000)
+        return self.engine(db, f"steady {rate:g}/s for {seconds:g} s", n, queue.PLATFORMS,
+                           due=lambda i: start + timedelta(seconds=i / rate), lag_tags=True)
+
+    def _lags(self, due_by_tag: dict[str, datetime], times: list[tuple[datetime, datetime]]) -> dict[str, float]:
+        """Due -> the sandbox receiving the create (its `at`, ms), and due -> published_at as a bound."""
+        received = []
+        for entry in http_json("GET", f"{self.sandbox}/_sandbox/requests")["requests"]:
+            if entry["method"] != "POST" or not entry["path"].endswith(CREATE_PATHS):
+                continue
+            found = TAG.search(json.dumps(entry["body"]))
+            if found and found.group(1) in due_by_tag:
+                at = datetime.fromisoformat(entry["at"].replace("Z", "+00:00"))
+                received.append((at - due_by_tag[found.group(1)]).total_seconds() * 1000)
+        recorded = [(p - d).total_seconds() * 1000 for d, p in times]
+        return {**_percentiles("received", received), **_percentiles("published", recorded)}
+
+
+def _percentiles(prefix: str, values: list[float]) -> dict[str, float]:
+    if not values:
+        return {f"{prefix}_n": 0}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return {f"{prefix}_n": len(ordered), f"{prefix}_p50": at(0.50), f"{prefix}_p90": at(0.90),
+            f"{prefix}_p99": at(0.99), f"{prefix}_max": ordered[-1]}
+
+
+def _print_bare(label: str, got: BareResult) -> None:
+    cpu = got.cpu
+    print(f"{label:<58} {got.rate:8.0f}/s  {got.requests:>7,} in {got.seconds:6.1f} s  "
+          f"cpu ms/request: client {cpu['client'] / got.requests * 1000:.2f}, "
+          f"sandbox {cpu['sandbox'] / got.requests * 1000:.2f}, postgres {cpu['postgres'] / got.requests * 1000:.2f}"
+          f"  answers {dict(got.statuses)}")
+
+
+def _print_engine(r: EngineResult) -> None:
+    done = max(1, r.published)
+    print(f"{r.label:<58} {r.rate:8.0f}/s  {r.published:>7,} in {r.seconds:6.1f} s  "
+          f"cpu ms/delivery: worker {r.cpu['client'] / done * 1000:.2f}, sandbox {r.cpu['sandbox'] / done * 1000:.2f}, "
+          f"postgres {r.cpu['postgres'] / done * 1000:.2f}  rss idle {_mb(r.idle_rss_mb)} after {_mb(r.after_rss_mb)}"
+          + ("" if r.published == r.deliveries else f"  statuses {dict(r.statuses)}"))
+    if r.lag_ms:
+        lag = r.lag_ms
+        print(f"{'':<58} lag due->sandbox received (n={lag.get('received_n', 0):,}): p50 {lag.get('received_p50', 0):.0f} ms, "
+              f"p90 {lag.get('received_p90', 0):.0f}, p99 {lag.get('received_p99', 0):.0f}, max {lag.get('received_max', 0):.0f}; "
+              f"due->published_at p50 {lag.get('published_p50', 0):.0f}, p99 {lag.get('published_p99', 0):.0f}")
+
+
+def _mb(values: list[float]) -> str:
+    return "/".join(f"{v:.0f}" for v in values) + " MB"
+
+
+def _median(results: dict, key: str, attr: str) -> float | None:
+    got = results.get(key)
+    if not got:
+        return None
+    got = got if isinstance(got, list) else [got]
+    return statistics.median(getattr(g, attr) for g in got)
+
+
+def _summary(results: dict, args) -> None:
+    print("\n| measure | engine | bare | engine / bare | aim |")
+    print("|---|---|---|---|---|")
+
+    def ratio_row(name: str, key: str, bare_label: str, aim: float) -> None:
+        engine, bare = _median(results, f"{key}:engine", "rate"), _median(results, f"{key}:bare", "rate")
+        if engine is None or bare is None:
+            return
+        print(f"| {name} | {engine:,.0f}/s | {bare:,.0f}/s ({bare_label}) | {engine / bare:.2f} | {aim:g} |")
+
+    ratio_row(f"throughput, {args.announcements:,} x 3 due at once, PostgreSQL", "mix", "aiohttp", AIM["mix"])
+    ratio_row(f"X alone, {args.x_deliveries:,}, PostgreSQL", "x", "tweepy threads", AIM["x"])
+    ratio_row(f"throughput, {args.sqlite_announcements:,} x 3, SQLite", "sqlite", "aiohttp", AIM["mix"])
+    engine, bare = _median(results, "burst:engine", "seconds"), _median(results, "burst:bare", "seconds")
+    if engine is not None and bare is not None:
+        print(f"| burst of {args.burst:,} due in one second: drain | {engine:.1f} s | {bare:.1f} s (aiohttp) "
+              f"| {engine / bare:.2f}x the time | within {AIM['burst']:g}x |")
+    lag = results.get("lag")
+    if lag is not None:
+        print(f"| lag due -> sandbox received, {args.lag_rate:g}/s for {args.lag_seconds:g} s: p50 / p99 "
+              f"| {lag.lag_ms.get('received_p50', 0):.0f} / {lag.lag_ms.get('received_p99', 0):.0f} ms | | "
+              f"| < {AIM['p50_ms']} / < {AIM['p99_ms']} ms |")
+    engines = [r for k, v in results.items() if k.endswith(":engine") or k == "lag"
+               for r in (v if isinstance(v, list) else [v])]
+    if engines:
+        idle = max(max(r.idle_rss_mb) for r in engines)
+        after = max(max(r.after_rss_mb) for r in engines)
+        print(f"| worker memory (VmRSS): idle after start / largest after a run | {idle:.0f} / {after:.0f} MB | | "
+              f"| idle < {AIM['idle_mb']} MB |")
+
+
+def _machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    return (f"{platform.node()}: {os.cpu_count()} cores ({cpu}), Python {sys.version.split()[0]}, "
+            f"load average {load} at start")
+
+
+if __name__ == "__main__":
+    main()

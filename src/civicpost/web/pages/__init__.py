@@ -1,0 +1,24 @@
+"""Server-rendered staff pages under /staff (SPEC §5), on the same services as the API."""
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from civicpost.web.pages import admin, announcements, approvals, auth, calendar, dashboard
+from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sign_in_url
+
+ROUTERS = [auth.router, dashboard.router, announcements.router, approvals.router, calendar.router, admin.router]
+
+
+def install(app: FastAPI) -> None:
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        return redirect(sign_in_url(exc.next_url))
+
+    @app.exception_handler(CsrfFailed)
+    async def _csrf(request: Request, exc: CsrfFailed) -> Response:
+        from civicpost.web.problems import error_page
+
+        return error_page(request, 403, "This form had expired or did not come from civicpost. Go back, reload the page and try again.")
