@@ -5,6 +5,8 @@
     fake accepts: the machine's limit, not an SDK's.
 (b) tweepy's `Client` shared by a thread pool, as the engine's X adapter
     uses it (OAuth 1.0a, requests' default pool): the SDK's limit for X.
+(c) civicpost's adapters in a thread pool with no database: a diagnostic
+    that splits the engine's cost into "the SDKs under one GIL" and the rest.
 """
 
 import asyncio
