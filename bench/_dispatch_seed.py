@@ -57,14 +57,16 @@ def prepare(engine: Engine, *, sandbox_url: str) -> City:
         return City(department_id=department.id, author_id=author.id, channels=ids)
 
 
-def clear(engine: Engine) -> None:
+def clear(engine: Engine, *, heartbeats: bool = True) -> None:
     """Forget the last run's queue and outcomes; keep the city and its channels."""
+    tables = ["deliveries", "announcement_targets", "announcements", "audit_events"]
+    if heartbeats:
+        tables.append("worker_heartbeats")
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            connection.execute(text("TRUNCATE deliveries, announcement_targets, announcements, audit_events, "
-                                    "worker_heartbeats CASCADE"))
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
         else:
-            for table in ("deliveries", "announcement_targets", "announcements", "audit_events", "worker_heartbeats"):
+            for table in tables:
                 connection.execute(text(f"DELETE FROM {table}"))
         connection.execute(text("UPDATE channels SET last_success_at = NULL, last_error = NULL, last_error_at = NULL, "
                                 "needs_attention = false, paused_until = NULL"))

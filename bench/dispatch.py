@@ -231,6 +231,7 @@ class Runner:
                 time.sleep(0.1)
             time.sleep(2)  # settled: imports done, LISTEN connected
             idle = started.rss_mb()
+            self._warm_up(db, started, platforms, tag)
             before = self._cpu(started.pids)
             now = datetime.now(UTC)
             seeded = queue.seed_due(db.engine, db.city, deliveries=n, platforms=platforms,
@@ -250,6 +251,15 @@ class Runner:
             result.lag_ms = self._lags(seeded.due_by_tag, times)
         _print_engine(result)
         return result
+
+    def _warm_up(self, db: Database, started, platforms: tuple[str, ...], tag: str) -> None:
+        """One delivery per platform first: adapters are imported and Bluesky signed in
+        on first use, once per process, and that second belongs to no steady state."""
+        now = datetime.now(UTC)
+        count = len(platforms) * max(1, db.worker_count)
+        queue.seed_due(db.engine, db.city, deliveries=count, platforms=platforms, due=lambda i: now, tag=f"{tag}w")
+        self._wait(db, started, count, 60)
+        queue.clear(db.engine, heartbeats=False)
 
     def _wait(self, db: Database, started, n: int, timeout: float) -> Counter:
         deadline = time.monotonic() + timeout

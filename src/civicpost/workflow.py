@@ -61,15 +61,21 @@ def edit(session: Session, *, actor: User, announcement: Announcement, patch, zo
     return changed
 
 
+def _stop_open_deliveries(session: Session, announcement: Announcement, reason: str) -> int:
+    """Cancel every delivery a worker has not picked up; one already leased is
+    stopped by the worker's guard before it sends."""
+    return session.execute(
+        update(Delivery)
+        .where(Delivery.announcement_id == announcement.id, Delivery.status.in_(OPEN_DELIVERY))
+        .values(status=DeliveryStatus.cancelled, last_error=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
 def _void_approval(session: Session, announcement: Announcement) -> None:
     if announcement.approved_fingerprint is None:
         return
-    voided = session.execute(
-        update(Delivery)
-        .where(Delivery.announcement_id == announcement.id, Delivery.status.in_(OPEN_DELIVERY))
-        .values(status=DeliveryStatus.cancelled, last_error="approval voided: the announcement was edited")
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    voided = _stop_open_deliveries(session, announcement, "approval voided: the announcement was edited")
     audit.record(
         session, actor=None, actor_label="civicpost", action="approval_voided", object_type="announcement",
         object_id=announcement.id, fingerprint=announcement.approved_fingerprint,
@@ -175,12 +181,7 @@ def cancel(session: Session, *, actor: User, announcement: Announcement) -> int:
         _require_state(announcement, State.draft, State.submitted, State.rejected, action="cancel")
     else:
         raise Forbidden("only the author (before approval) or an approver may cancel")
-    stopped = session.execute(
-        update(Delivery)
-        .where(Delivery.announcement_id == announcement.id, Delivery.status.in_(OPEN_DELIVERY))
-        .values(status=DeliveryStatus.cancelled, last_error="cancelled before publishing")
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    stopped = _stop_open_deliveries(session, announcement, "cancelled before publishing")
     previous = announcement.state
     announcement.state = State.cancelled
     session.flush()
@@ -197,12 +198,7 @@ def retract(session: Session, *, actor: User, announcement: Announcement) -> int
         raise Forbidden("only approvers and admins may retract announcements")
     _require_state(announcement, State.publishing, State.published, State.failed, action="retract")
     now = utcnow()
-    session.execute(
-        update(Delivery)
-        .where(Delivery.announcement_id == announcement.id, Delivery.status.in_(OPEN_DELIVERY))
-        .values(status=DeliveryStatus.cancelled, last_error="announcement retracted before this channel published")
-        .execution_options(synchronize_session=False)
-    )
+    _stop_open_deliveries(session, announcement, "announcement retracted before this channel published")
     marked = session.execute(
         update(Delivery)
         .where(Delivery.announcement_id == announcement.id, Delivery.status == DeliveryStatus.published)
