@@ -157,3 +157,12 @@ def test_replacing_credentials_clears_needs_attention_and_shows_nothing(client, 
     r = client.put(f"/api/v1/channels/{hook}/credentials", headers=city.admin.auth, json={"credentials": {"secret": "new-secret-xyz"}})
     assert r.status_code == 200
     assert "new-secret-xyz" not in r.text
+
+
+def test_channel_settings_values_have_limits(client, city):
+    r = client.post(
+        "/api/v1/channels", headers=city.admin.auth,
+        json={"department": "parks", "platform": "webhook", "name": "Hook", "credentials": {"secret": "s"},
+              "settings": {"url": "http://127.0.0.1/" + "a" * 3000}},
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "settings.url"

@@ -67,6 +67,9 @@ def validate(platform: str, credentials: dict[str, Any], settings: dict[str, Any
         errors.append(_problem(f"settings.{key}", f"not a {platform} setting; allowed: {', '.join(sorted(allowed_settings))}"))
     for key in sorted(REQUIRED_SETTINGS.get(platform, set()) - set(settings)):
         errors.append(_problem(f"settings.{key}", f"{platform} channels need '{key}'"))
+    for key, value in settings.items():
+        if not _small_value(value):
+            errors.append(_problem(f"settings.{key}", "must be text of at most 2048 characters, a number, true/false, or a list of up to 100 such texts"))
     for key in ("api_base", "url"):
         if key in settings and not _is_http_url(settings[key]):
             errors.append(_problem(f"settings.{key}", "must be an http:// or https:// URL"))
@@ -82,6 +85,16 @@ def validate(platform: str, credentials: dict[str, Any], settings: dict[str, Any
         errors.append(_problem("settings.to", "must be a list of email addresses"))
     if errors:
         raise Invalid("the channel's credentials or settings are not right", errors=errors)
+
+
+def _small_value(value: Any) -> bool:
+    if isinstance(value, bool | int | float) or value is None:
+        return True
+    if isinstance(value, str):
+        return len(value) <= 2048
+    if isinstance(value, list):
+        return len(value) <= 100 and all(isinstance(v, str) and len(v) <= 2048 for v in value)
+    return False
 
 
 def _is_http_url(value: Any) -> bool:
