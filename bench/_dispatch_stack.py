@@ -40,18 +40,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def postgres_cpu_seconds() -> float:
-    """CPU of every postgres process on the machine (the server is local and ours to read)."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
-                total += cpu_seconds(int(entry.name))
-        except (OSError, IndexError):
-            continue
-    return total
+def backend_cpu(engine) -> dict[int, float]:
+    """CPU so far of each PostgreSQL backend serving this database (the server is local)."""
+    with engine.connect() as connection:
+        pids = connection.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars()
+        found = {}
+        for pid in pids:
+            try:
+                found[pid] = cpu_seconds(pid)
+            except (OSError, IndexError):
+                continue
+        return found
+
+
+def backend_cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    # A backend that appeared meanwhile started from nothing; one that left is lost (rare: pools persist).
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def http_json(method: str, url: str, body: dict | None = None, timeout: float = 60) -> dict:

@@ -96,6 +96,24 @@ async def _open_loop(
     return Run(results=list(results), seconds=ended - start, errors=errors)
 
 
+def run_sequential(base_url: str, plan: Callable[[int], Call], *, count: int, timeout: float = 10) -> Run:
+    """One request at a time (a closed loop, on purpose): the service time of
+    each request with nothing queued, and a warm-up that cannot overload."""
+    coroutine = _sequential(base_url, plan, count=count, timeout=timeout)
+    if uvloop is None:
+        return asyncio.run(coroutine)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coroutine)
+
+
+async def _sequential(base_url: str, plan: Callable[[int], Call], *, count: int, timeout: float) -> Run:
+    async with aiohttp.ClientSession(base_url, timeout=aiohttp.ClientTimeout(total=timeout)) as http:
+        start = time.perf_counter()
+        results = [await _send(http, plan(i), time.perf_counter()) for i in range(count)]
+        seconds = time.perf_counter() - start
+    return Run(results=results, seconds=seconds, errors=[r.error for r in results if r.error])
+
+
 async def _send(http: aiohttp.ClientSession, call: Call, due: float) -> Result:
     headers = {"Authorization": f"Bearer {call.token}"} if call.token else {}
     try:

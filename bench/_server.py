@@ -1,6 +1,7 @@
 """Run an ASGI app under uvicorn in its own process, and read its memory."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -8,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +20,19 @@ from pathlib import Path
 class Server:
     pid: int
     base_url: str
+    log_path: Path
+
+    def errors(self) -> Counter[str]:
+        """The exception lines the server logged, counted: what a failed request hit."""
+        found: Counter[str] = Counter()
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            if _EXCEPTION.match(line):
+                found[line[:160]] += 1
+        return found
+
+
+# The last line of a traceback: "sqlalchemy.exc.TimeoutError: QueuePool limit ...".
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Timeout)\b.*:")
 
 
 def free_port() -> int:
@@ -46,7 +61,7 @@ def serving(app: str, *, env: dict[str, str], workdir: Path, app_dir: Path | Non
     try:
         base_url = f"http://127.0.0.1:{port}"
         _wait_healthy(process, f"{base_url}/healthz", log_path)
-        yield Server(pid=process.pid, base_url=base_url)
+        yield Server(pid=process.pid, base_url=base_url, log_path=log_path)
     finally:
         _stop(process)
 
@@ -75,6 +90,13 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    # utime and stime are fields 14 and 15 of stat(5); the split starts at field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def memory_mb(pid: int) -> dict[str, float]:

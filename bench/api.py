@@ -26,15 +26,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from _explain import explain, queries_per_request
-from _load import Summary, format_table, run_open_loop, summarise
+from _load import Summary, format_table, run_open_loop, run_sequential, summarise
 from _mix import KINDS, Mix
 from _seed import Seeded, seed
-from _server import memory_mb, serving
+from _server import cpu_seconds, memory_mb, serving
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 BENCH_DIR = Path(__file__).resolve().parent
-WARM_UP_SECONDS = 1.0
+# Before the timed run, requests one at a time: the first ones warm a cold
+# server (imports, first connections, statement caches), which hit at full
+# rate at once would measure the cold start rather than the service; the
+# rest give each request's service time and the server CPU it costs, a
+# figure that other work on a shared machine disturbs far less than latency.
+WARM_UP_REQUESTS = 100
+SEQUENTIAL_REQUESTS = 300
 AIM_P99_MS = 25.0
 AIM_MEMORY_MB = 150.0
 
@@ -45,6 +51,7 @@ class Outcome:
     rows: list[Summary]
     memory: dict[str, float]
     errors: list[str]
+    cpu_ms: float  # server CPU per request, measured one request at a time
 
     def row(self, kind: str) -> Summary | None:
         return next((r for r in self.rows if r.kind == kind), None)
@@ -114,23 +121,36 @@ def _drive(
     with serving(app, env=env, workdir=workdir, app_dir=app_dir) as server:
         # Warm-up: first requests pay for imports, template compiling and
         # connection set-up; they are not what a running service does.
-        run_open_loop(server.base_url, Mix(seeded, random.Random(3), creates=creates),
-                      rate=args.rate, seconds=WARM_UP_SECONDS)
+        run_sequential(server.base_url, Mix(seeded, random.Random(3), creates=creates), count=WARM_UP_REQUESTS)
+        cpu_before = cpu_seconds(server.pid)
+        alone = run_sequential(server.base_url, Mix(seeded, random.Random(5), creates=creates),
+                               count=SEQUENTIAL_REQUESTS)
+        cpu_ms = (cpu_seconds(server.pid) - cpu_before) * 1000 / len(alone.results)
+        load_before = _loadavg()
         run = run_open_loop(server.base_url, Mix(seeded, random.Random(4), creates=creates),
                             rate=args.rate, seconds=args.seconds)
         memory = memory_mb(server.pid)
-    outcome = Outcome(label, summarise(run, KINDS), memory, run.errors)
+        server_errors = server.errors()
+    outcome = Outcome(label, summarise(run, KINDS), memory, run.errors, cpu_ms)
+    print()
+    print(format_table(f"== {label}: {SEQUENTIAL_REQUESTS} requests one at a time (service time)",
+                       [r for r in summarise(alone, KINDS) if r.kind in ("list", "create", "all")]))
+    print(f"  server CPU per request: {cpu_ms:.1f} ms, so one process saturates near {1000 / cpu_ms:.0f} requests/s")
     print()
     print(format_table(f"== {label}: {args.rate:g}/s for {args.seconds:g} s", outcome.rows))
     print(f"  server memory after the run: VmRSS {memory['VmRSS']:.0f} MB, VmHWM (peak) {memory['VmHWM']:.0f} MB")
+    # Other work on the machine shows up as latency here; say how busy it was.
+    print(f"  load average (1 min) before the run {load_before:.2f}, after {_loadavg():.2f}")
     for error in sorted(set(outcome.errors))[:5]:
-        print(f"  error: {error}")
+        print(f"  client saw: {error}")
+    for line, count in server_errors.most_common(5):
+        print(f"  server logged {count}x: {line}")
     return outcome
 
 
 def _print_comparison(outcomes: list[Outcome]) -> None:
     print("\n== summary (list = all list pages; all = lists and creates)")
-    print(f"  {'run':<20}{'kind':<8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}{'rate/s':>9}{'RSS MB':>8}{'HWM MB':>8}")
+    print(f"  {'run':<20}{'kind':<8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}{'rate/s':>9}{'RSS MB':>8}{'HWM MB':>8}{'CPU ms/req':>11}")
     for o in outcomes:
         for kind in ("list", "create", "all"):
             r = o.row(kind)
@@ -138,7 +158,7 @@ def _print_comparison(outcomes: list[Outcome]) -> None:
                 continue
             print(
                 f"  {o.label:<20}{kind:<8}{r.p50:>9.1f}{r.p99:>9.1f}{r.max:>9.1f}{r.errors:>8}{r.rate:>9.1f}"
-                f"{o.memory['VmRSS']:>8.0f}{o.memory['VmHWM']:>8.0f}"
+                f"{o.memory['VmRSS']:>8.0f}{o.memory['VmHWM']:>8.0f}{o.cpu_ms:>11.1f}"
             )
     bare = next((o for o in outcomes if o.label.startswith("bare")), None)
     if bare is not None and (floor := bare.row("list")) is not None:
@@ -146,7 +166,10 @@ def _print_comparison(outcomes: list[Outcome]) -> None:
         for o in outcomes:
             ours = o.row("list")
             if o is not bare and ours is not None:
-                print(f"  {o.label:<20} p50 {ours.p50 / floor.p50:>5.1f}x   p99 {ours.p99 / floor.p99:>5.1f}x")
+                print(
+                    f"  {o.label:<20} p50 {ours.p50 / floor.p50:>5.1f}x   p99 {ours.p99 / floor.p99:>5.1f}x"
+                    f"   server CPU per request {o.cpu_ms / bare.cpu_ms:>4.1f}x (mix with creates vs lists only)"
+                )
     print(f"\n== aims: p99 < {AIM_P99_MS:g} ms, no errors, server memory < {AIM_MEMORY_MB:g} MB")
     for o in outcomes:
         if o.label.startswith("bare") or (total := o.row("all")) is None:
@@ -174,6 +197,20 @@ def _scratch_postgres(admin_url: str) -> Iterator[str]:
         admin.dispose()
 
 
+def _loadavg() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def _revision() -> str:
+    """The commit measured, and whether src/ differs from it (read-only git)."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=BENCH_DIR.parent, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + (" with uncommitted changes in src/" if git("status", "--porcelain", "--", "src") else "")
+
+
 def _machine() -> str:
     cores = len(os.sched_getaffinity(0))  # what nproc reports
     memory = subprocess.run(["free", "-m"], capture_output=True, text=True).stdout.splitlines()
@@ -183,7 +220,10 @@ def _machine() -> str:
          if line.startswith("model name")),
         platform.processor(),
     )
-    return f"machine: {cores} cores ({cpu}), {total} MB RAM, Python {platform.python_version()}"
+    return (
+        f"machine: {cores} cores ({cpu}), {total} MB RAM, Python {platform.python_version()}, "
+        f"load average {_loadavg():.2f}\ncivicpost: {_revision()}"
+    )
 
 
 if __name__ == "__main__":

@@ -172,23 +172,27 @@ class Prepared:
     outgoing: Outgoing
 
 
-def prepare(session: Session, job: Job, *, owner: str, settings: Settings) -> Prepared | None:
-    """The guard before sending: None when this delivery must not be sent now."""
+def prepare(session: Session, job: Job, *, owner: str, settings: Settings) -> Prepared | None | Literal["stop"]:
+    """The guard before sending: what to send, None to leave it, or "stop" when the
+    announcement was cancelled, retracted or edited after the claim.
+
+    Reads only: two small queries (a third with media), so it runs in a read
+    transaction and does not queue behind SQLite's write lock.
+    """
     delivery = session.get(Delivery, job.delivery_id)
     if delivery is None or delivery.lease_owner != owner:
         return None
+    announcement = session.execute(
+        select(Announcement.state, Announcement.approved_fingerprint, Announcement.title, Announcement.link)
+        .where(Announcement.id == delivery.announcement_id)
+    ).one()
     if job.kind == "publish":
         if delivery.status != DeliveryStatus.sending:
             return None
-        announcement = session.get(Announcement, delivery.announcement_id)
         if announcement.state not in LIVE_STATES or announcement.approved_fingerprint != delivery.fingerprint:
-            # Cancelled, retracted or edited after this worker claimed it.
-            _finish(session, delivery, owner, status=DeliveryStatus.cancelled,
-                    last_error="stopped before sending: the announcement was cancelled or changed")
-            return None
+            return "stop"
     elif delivery.status != DeliveryStatus.published or delivery.retract_requested_at is None:
         return None
-    announcement = session.get(Announcement, delivery.announcement_id)
     rendition: dict[str, Any] = delivery.rendition
     media_ids = [m["id"] for m in rendition.get("media", [])]
     mime = dict(session.execute(select(Media.id, Media.mime_type).where(Media.id.in_(media_ids))).all()) if media_ids else {}
@@ -206,6 +210,20 @@ def prepare(session: Session, job: Job, *, owner: str, settings: Settings) -> Pr
         created_at=delivery.created_at,
     )
     return Prepared(delivery=delivery, channel=delivery.channel, outgoing=outgoing)
+
+
+def stop_before_sending(session: Session, delivery: Delivery, *, owner: str) -> None:
+    _finish(session, delivery, owner, status=DeliveryStatus.cancelled,
+            last_error="stopped before sending: the announcement was cancelled or changed")
+
+
+def _channel(session: Session, channel_id: int, **values: Any) -> None:
+    session.execute(update(Channel).where(Channel.id == channel_id).values(**values).execution_options(synchronize_session=False))
+
+
+# Writing a channel's last success on every delivery would hold that channel's
+# row lock through each outcome and serialise a busy channel's workers.
+HEALTH_EVERY = timedelta(seconds=5)
 
 
 def _finish(session: Session, delivery: Delivery, owner: str, **values: Any) -> bool:
@@ -243,8 +261,8 @@ def record_published(session: Session, prepared: Prepared, receipt: Receipt, *, 
     if not _finish(session, delivery, owner, status=DeliveryStatus.published, remote_id=receipt.remote_id,
                    remote_url=remote_url, published_at=now, last_error=None, reconcile=False, rendition=rendition):
         return
-    channel.last_success_at = now
-    channel.needs_attention = False
+    if channel.needs_attention or channel.last_success_at is None or now - channel.last_success_at > HEALTH_EVERY:
+        _channel(session, channel.id, last_success_at=now, needs_attention=False)
     audit.record(
         session, actor=None, action="delivery.published", object_type="announcement", object_id=delivery.announcement_id,
         fingerprint=delivery.fingerprint,
@@ -261,21 +279,21 @@ def record_failure(session: Session, prepared: Prepared, error: Exception, *, ow
     message = str(error) or type(error).__name__
     if isinstance(error, RateLimited):
         wait = error.retry_after if error.retry_after is not None else backoff(delivery.attempts, settings)
-        channel.paused_until = now + timedelta(seconds=wait)
+        paused_until = now + timedelta(seconds=wait)
+        _channel(session, channel.id, paused_until=paused_until)
         # Waiting out a rate limit is not the post's fault: it costs no attempt.
         _finish(session, delivery, owner, status=DeliveryStatus.retrying, attempts=max(0, delivery.attempts - 1),
-                next_attempt_at=channel.paused_until, last_error=f"rate limited: {message}")
+                next_attempt_at=paused_until, last_error=f"rate limited: {message}")
         return DeliveryStatus.retrying
     if isinstance(error, PermanentError):
-        channel.last_error, channel.last_error_at = message, now
-        if isinstance(error, CredentialsError):
-            channel.needs_attention = True
+        _channel(session, channel.id, last_error=message, last_error_at=now,
+                 **({"needs_attention": True} if isinstance(error, CredentialsError) else {}))
         _finish(session, delivery, owner, status=DeliveryStatus.failed, last_error=message, reconcile=False)
         _audit_outcome(session, delivery, channel, "delivery.failed", message)
         settle(session, delivery.announcement_id)
         return DeliveryStatus.failed
     maybe_posted = isinstance(error, MaybePosted) or not isinstance(error, TransientError)
-    channel.last_error, channel.last_error_at = message, now
+    _channel(session, channel.id, last_error=message, last_error_at=now)
     if delivery.attempts >= settings.max_attempts:
         status = DeliveryStatus.unknown if maybe_posted else DeliveryStatus.failed
         note = f"gave up after {delivery.attempts} attempts: {message}"

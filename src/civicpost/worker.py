@@ -57,6 +57,7 @@ class Worker:
         self._lock = threading.Lock()
         self._in_flight = 0
         self._adapters: dict[int, tuple[str, Adapter]] = {}
+        self._adapter_locks: dict[int, threading.Lock] = {}
         self._thread: threading.Thread | None = None
 
     # -- control -------------------------------------------------------------
@@ -152,8 +153,11 @@ class Worker:
         limit = now + timedelta(seconds=SAFETY_POLL_SECONDS)
         if due is not None and due < limit:
             if due <= now:
-                # Due but nothing claimable (pool full, channel paused): wait for a slot or a moment.
+                # Due but nothing claimable (pool full, channel paused): wait for a slot or a moment,
+                # then let a few more slots free up so one claim takes several rows.
                 self._wake.wait(0.2)
+                if 0 < self._free_slots() < max(2, self.concurrency // 4):
+                    time.sleep(0.01)
                 return
             self.scheduler.add_job(self.wake, "date", run_date=due, id="next-due", replace_existing=True)
         self._wake.wait(SAFETY_POLL_SECONDS)
@@ -175,15 +179,19 @@ class Worker:
 
     def _process(self, job: publishing.Job) -> None:
         settings, owner = self.settings, self.name
-        with transaction(self.write_sessions) as session:
+        with transaction(self.sessions) as session:
             prepared = publishing.prepare(session, job, owner=owner, settings=settings)
+        if prepared == "stop":
+            with transaction(self.write_sessions) as session:
+                publishing.stop_before_sending(session, session.get(Delivery, job.delivery_id), owner=owner)
+            return
         if prepared is None:
             return
         try:
             adapter = self._adapter(prepared)
         except (PlatformError, CredentialsUnreadable) as exc:
             with transaction(self.write_sessions) as session:
-                publishing.record_failure(session, _attach(session, prepared), _as_permanent(exc), owner=owner, settings=settings)
+                publishing.record_failure(session, prepared, _as_permanent(exc), owner=owner, settings=settings)
             return
         if job.kind == "retract":
             self._retract(prepared, adapter)
@@ -196,13 +204,13 @@ class Worker:
                     found = adapter.find(outgoing)
                     if found is not None:
                         with transaction(self.write_sessions) as session:
-                            publishing.record_published(session, _attach(session, prepared), found, owner=owner,
+                            publishing.record_published(session, prepared, found, owner=owner,
                                                         settings=settings, found=True)
                         return
                 elif prepared.channel.platform == "email":
                     with transaction(self.write_sessions) as session:
                         publishing.record_unknown(
-                            session, _attach(session, prepared),
+                            session, prepared,
                             "a send was interrupted and an email cannot be looked up: check the list's archive, "
                             "then retry only if it did not go out", owner=owner)
                     return
@@ -211,12 +219,12 @@ class Worker:
             metrics.PUBLISH_SECONDS.labels(prepared.channel.platform, "published").observe(time.perf_counter() - started)
         except Exception as exc:  # noqa: BLE001 - every error is mapped to retry, fail or unknown
             with transaction(self.write_sessions) as session:
-                status = publishing.record_failure(session, _attach(session, prepared), exc, owner=owner, settings=settings)
+                status = publishing.record_failure(session, prepared, exc, owner=owner, settings=settings)
             metrics.PUBLISH_SECONDS.labels(prepared.channel.platform, "error").observe(time.perf_counter() - started)
             log.info("delivery %s on %s: %s (%s)", job.delivery_id, prepared.channel.platform, status, exc)
             return
         with transaction(self.write_sessions) as session:
-            publishing.record_published(session, _attach(session, prepared), receipt, owner=owner, settings=settings)
+            publishing.record_published(session, prepared, receipt, owner=owner, settings=settings)
 
     def _retract(self, prepared: publishing.Prepared, adapter: Adapter) -> None:
         error: Exception | None = None
@@ -230,7 +238,7 @@ class Worker:
             except Exception as exc:  # noqa: BLE001
                 error = exc if isinstance(exc, PlatformError) else TransientError(str(exc))
         with transaction(self.write_sessions) as session:
-            publishing.record_retracted(session, _attach(session, prepared), owner=self.name, error=error, settings=self.settings)
+            publishing.record_retracted(session, prepared, owner=self.name, error=error, settings=self.settings)
 
     def _adapter(self, prepared: publishing.Prepared) -> Adapter:
         """One adapter per channel, kept while its credentials and settings stay the same."""
@@ -241,10 +249,16 @@ class Worker:
         cached = self._adapters.get(channel.id)
         if cached and cached[0] == version:
             return cached[1]
-        adapter = build_adapter(channel.platform, self.box.open(channel.credentials_encrypted), dict(channel.settings),
-                                timeout=self.settings.publish_timeout_seconds)
-        self._adapters[channel.id] = (version, adapter)
-        return adapter
+        # One build per channel even when many sends start at once: each build
+        # may sign in (Bluesky allows 30 sign-ins per account per 5 minutes).
+        with self._adapter_locks.setdefault(channel.id, threading.Lock()):
+            cached = self._adapters.get(channel.id)
+            if cached and cached[0] == version:
+                return cached[1]
+            adapter = build_adapter(channel.platform, self.box.open(channel.credentials_encrypted), dict(channel.settings),
+                                    timeout=self.settings.publish_timeout_seconds)
+            self._adapters[channel.id] = (version, adapter)
+            return adapter
 
     def _release(self, job: publishing.Job) -> None:
         """Give back a claim that never reached the platform."""
@@ -316,15 +330,6 @@ class Worker:
             except Exception:  # noqa: BLE001 - reconnect; the safety poll covers the gap
                 log.exception("worker %s: LISTEN connection lost", self.name)
                 self._stopping.wait(2)
-
-
-def _attach(session, prepared: publishing.Prepared) -> publishing.Prepared:
-    """The prepared rows, attached to this outcome's session."""
-    return publishing.Prepared(
-        delivery=session.get(Delivery, prepared.delivery.id),
-        channel=session.get(type(prepared.channel), prepared.channel.id),
-        outgoing=prepared.outgoing,
-    )
 
 
 def _as_permanent(exc: Exception) -> Exception:

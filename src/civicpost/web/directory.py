@@ -1,3 +1,137 @@
-from fastapi import APIRouter
+"""The public directory of the city's official accounts, printable, with a QR code to itself."""
+
+import io
+import re
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlparse
+
+import segno
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from civicpost.models import Channel, Delivery, DeliveryStatus, Department
+from civicpost.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(include_in_schema=False)
+
+# Accounts a resident can follow, in the order they are listed; email lists and
+# webhooks are plumbing, not public accounts.
+LISTED = ("feed", "mastodon", "bluesky", "facebook", "x")
+PLATFORM_NAMES = {"feed": "City website", "mastodon": "Mastodon", "bluesky": "Bluesky", "facebook": "Facebook", "x": "X"}
+QR_SCALE = 4
+
+# A post's address with the account's part in group 1.
+PROFILE_IN_POST = {
+    "x": re.compile(r"^(https://(?:www\.)?(?:x|twitter)\.com/(?!i/)[A-Za-z0-9_]{1,15})/status/\d+"),
+    "bluesky": re.compile(r"^(https://bsky\.app/profile/[^/?#]+)/post/[^/?#]+$"),
+    "mastodon": re.compile(r"^(https?://[^/?#]+(?:/[^?#]*)?/@[^/?#]+)/[^/?#]+$"),
+    "facebook": re.compile(r"^(https://(?:www\.)?facebook\.com/[^/?#]+)/posts/[^/?#]+$"),
+}
+
+
+@dataclass
+class Link:
+    label: str
+    url: str
+
+    @property
+    def shown(self) -> str:
+        parsed = urlparse(self.url)
+        return (parsed.netloc + parsed.path).rstrip("/")
+
+
+@dataclass
+class Account:
+    name: str
+    platform: str
+    links: list[Link] = field(default_factory=list)
+
+
+@dataclass
+class Section:
+    department: str
+    accounts: list[Account]
+
+
+def directory_url(base_url: str) -> str:
+    return base_url.rstrip("/") + "/directory"
+
+
+def qr_code(base_url: str) -> segno.QRCode:
+    return segno.make(directory_url(base_url), error="m", micro=False)
+
+
+def qr_svg(base_url: str) -> str:
+    out = io.BytesIO()
+    qr_code(base_url).save(out, kind="svg", scale=QR_SCALE, border=4, dark="#000000", light="#ffffff",
+                           title="QR code: " + directory_url(base_url), xmldecl=True)
+    return out.getvalue().decode()
+
+
+def _http(url: str | None) -> bool:
+    return bool(url) and urlparse(url).scheme in ("http", "https") and bool(urlparse(url).netloc)
+
+
+def profile_url(platform: str, settings: dict, remote_url: str | None) -> str | None:
+    """The account's public page, where what civicpost knows reveals it; else None."""
+    if platform == "facebook" and settings.get("page_id"):
+        return f"https://www.facebook.com/{quote(str(settings['page_id']), safe='')}"
+    pattern = PROFILE_IN_POST.get(platform)
+    match = pattern.match(remote_url) if pattern and remote_url and _http(remote_url) else None
+    return match.group(1) if match else None
+
+
+def latest_post_urls(session: Session, channel_ids: list[int]) -> dict[int, str]:
+    newest = (
+        select(func.max(Delivery.id))
+        .where(Delivery.channel_id.in_(channel_ids), Delivery.status == DeliveryStatus.published,
+               Delivery.remote_url.is_not(None))
+        .group_by(Delivery.channel_id)
+    )
+    rows = session.execute(select(Delivery.channel_id, Delivery.remote_url).where(Delivery.id.in_(newest))).all()
+    return dict(rows)
+
+
+def sections(session: Session, *, base_url: str) -> list[Section]:
+    base = base_url.rstrip("/")
+    rows = session.execute(
+        select(Channel, Department)
+        .join(Department, Department.id == Channel.department_id)
+        .where(Channel.active.is_(True), Channel.platform.in_(LISTED))
+        .order_by(Department.name, Department.id)
+    ).all()
+    posts = latest_post_urls(session, [c.id for c, _ in rows]) if rows else {}
+    grouped: dict[int, Section] = {}
+    for channel, department in rows:
+        section = grouped.setdefault(department.id, Section(department.name, []))
+        account = Account(channel.name, PLATFORM_NAMES[channel.platform])
+        if channel.platform == "feed":
+            site = channel.settings.get("url") if _http(channel.settings.get("url")) else f"{base}/"
+            account.links = [Link("Website", site), Link("Atom feed", f"{base}/feed.atom")]
+        elif url := profile_url(channel.platform, channel.settings, posts.get(channel.id)):
+            account.links = [Link("Profile", url)]
+        section.accounts.append(account)
+    for section in grouped.values():
+        section.accounts.sort(key=lambda a: (list(PLATFORM_NAMES.values()).index(a.platform), a.name))
+    return list(grouped.values())
+
+
+@router.get("/directory", response_class=HTMLResponse)
+def directory(request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    qr = qr_code(settings.base_url)
+    width, height = qr.symbol_size(scale=QR_SCALE, border=4)
+    context = {
+        "sections": sections(session, base_url=settings.base_url),
+        "directory_url": directory_url(settings.base_url),
+        "qr_width": width,
+        "qr_height": height,
+    }
+    return request.app.state.pages.TemplateResponse(request, "public/directory.html", context)
+
+
+@router.get("/directory/qr.svg")
+def directory_qr(settings: SettingsDep) -> Response:
+    return Response(qr_svg(settings.base_url), media_type="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=86400"})

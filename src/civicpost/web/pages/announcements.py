@@ -1,3 +1,210 @@
-from fastapi import APIRouter
+"""Staff pages for one announcement: write it (with a live preview), read it, and move it along."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
+
+from civicpost import announcements, audit, publishing, workflow
+from civicpost.content import fingerprint
+from civicpost.errors import NotFound, ServiceError
+from civicpost.models import Delivery, DeliveryStatus, State, User
+from civicpost.web.deps import SessionDep
+from civicpost.web.pages import _draft_page as page
+from civicpost.web.pages._draft_diff import changes_since_approval
+from civicpost.web.pages._draft_form import DraftForm, from_announcement, from_form
+from civicpost.web.pages._draft_preview import announcement_cards, cards_for, drafting_departments, form_cards
+from civicpost.web.pages._draft_time import human
+from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
+
+RETRACTABLE = (State.publishing, State.published, State.failed)
+RETRYABLE = (DeliveryStatus.failed, DeliveryStatus.unknown)
+
+
+async def posted_form(request: Request) -> FormData:
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(posted_form)]
+
+
+def wake_worker(request: Request, background: BackgroundTasks) -> None:
+    worker = getattr(request.app.state, "worker", None)
+    if worker is not None:
+        background.add_task(worker.wake)
+
+
+@router.get("/announcements/new", response_class=HTMLResponse)
+def new_form(request: Request, session: SessionDep, user: StaffUser) -> HTMLResponse:
+    departments = drafting_departments(session, user)
+    form = DraftForm(department=departments[0].slug if len(departments) == 1 else "")
+    return page.form_page(request, session, user, form)
+
+
+@router.post("/announcements/new", dependencies=[Csrf])
+def create(request: Request, session: SessionDep, user: StaffUser, posted: PostedForm) -> Response:
+    settings, renderer = request.app.state.settings, request.app.state.renderer
+    form = from_form(posted, zone=settings.zone)
+    page.attach_upload(session, settings, user, form)
+    action = str(posted.get("action", "save"))
+    if action == "preview":
+        return page.form_page(request, session, user, form, cards=form_cards(session, renderer, user, form))
+    announcement = page.create(session, settings=settings, renderer=renderer, user=user, form=form,
+                               submit=action == "submit")
+    if announcement is None:
+        cards = form_cards(session, renderer, user, form)
+        return page.form_page(request, session, user, form, cards=cards, status_code=422)
+    return _saved(request, announcement, form)
+
+
+@router.get("/announcements/{announcement_id:int}/edit", response_class=HTMLResponse)
+def edit_form(announcement_id: int, request: Request, session: SessionDep, user: StaffUser) -> HTMLResponse:
+    announcement = page.editable(user, announcements.get(session, announcement_id))
+    form = from_announcement(announcement, zone=request.app.state.settings.zone)
+    cards = announcement_cards(request.app.state.renderer, announcement)
+    return page.form_page(request, session, user, form, announcement=announcement, cards=cards)
+
+
+@router.post("/announcements/{announcement_id:int}/edit", dependencies=[Csrf])
+def edit(announcement_id: int, request: Request, session: SessionDep, user: StaffUser, posted: PostedForm) -> Response:
+    settings, renderer = request.app.state.settings, request.app.state.renderer
+    announcement = page.editable(user, announcements.get(session, announcement_id))
+    form = from_form(posted, zone=settings.zone)
+    form.department = announcement.department.slug
+    page.attach_upload(session, settings, user, form)
+    action = str(posted.get("action", "save"))
+    if action == "preview":
+        cards = form_cards(session, renderer, user, form)
+        return page.form_page(request, session, user, form, announcement=announcement, cards=cards)
+    if not page.update(session, settings=settings, renderer=renderer, user=user, announcement=announcement,
+                       form=form, submit=action == "submit"):
+        cards = form_cards(session, renderer, user, form)
+        return page.form_page(request, session, user, form, announcement=announcement, cards=cards, status_code=422)
+    return _saved(request, announcement, form)
+
+
+def _saved(request: Request, announcement, form: DraftForm) -> Response:
+    if announcement.state == State.submitted:
+        flash(request, "Submitted for approval. An approver in the communications office will review it.")
+    else:
+        flash(request, "Saved as a draft.")
+    if form.time.note:
+        flash(request, form.time.note, "info")
+    return redirect(f"/staff/announcements/{announcement.id}")
+
+
+@router.post("/announcements/preview", dependencies=[Csrf], response_class=HTMLResponse)
+def preview(request: Request, session: SessionDep, user: StaffUser, posted: PostedForm) -> HTMLResponse:
+    """The preview cards as an HTML fragment for drafting.js; nothing is stored (uploads are ignored)."""
+    form = from_form(posted, zone=request.app.state.settings.zone)
+    cards = form_cards(session, request.app.state.renderer, user, form)
+    context = {"cards": cards, "heading_level": 3, "previewed": True}
+    return request.app.state.pages.TemplateResponse(request, "staff/_preview_cards.html", context)
+
+
+def viewable(session, user: User, announcement_id: int):
+    announcement = announcements.get(session, announcement_id)
+    announcements.ensure_can_view(user, announcement)
+    return announcement
+
+
+def show_page(request: Request, session, user: User, announcement, *, confirm: str | None = None,
+              refusal=None, status_code: int = 200) -> HTMLResponse:
+    zone = request.app.state.settings.zone
+    renditions = workflow.render(request.app.state.renderer, announcement)
+    cards = cards_for(renditions, {t.channel_id: t.channel for t in announcement.targets})
+    is_author = announcement.author_id == user.id
+    may_edit = is_author or user.can_approve
+    context = {
+        "a": announcement,
+        "cards": cards,
+        "fingerprint": fingerprint(renditions, publish_at=announcement.publish_at),
+        "deliveries": workflow.deliveries_of(session, announcement),
+        "events": audit.trail(session, object_type="announcement", object_id=announcement.id),
+        "changes": changes_since_approval(session, announcement, cards) if announcement.state == State.submitted else None,
+        "when": lambda value: human(value, zone),
+        "confirm": confirm,
+        "refusal": refusal,
+        "can": {
+            "edit": may_edit and announcement.state in workflow.EDITABLE,
+            "submit": may_edit and announcement.state == State.draft,
+            "cancel": announcement.state in (
+                (State.draft, State.submitted, State.rejected, State.scheduled) if user.can_approve
+                else (State.draft, State.submitted, State.rejected) if is_author else ()
+            ),
+            "retract": user.can_approve and announcement.state in RETRACTABLE,
+            "approve": user.can_approve and not is_author and announcement.state == State.submitted,
+            "retry": user.can_approve,
+        },
+        "retryable": RETRYABLE,
+    }
+    return render(request, "staff/announcement.html", context, status_code=status_code, user=user)
+
+
+@router.get("/announcements/{announcement_id:int}", response_class=HTMLResponse)
+def show(announcement_id: int, request: Request, session: SessionDep, user: StaffUser) -> HTMLResponse:
+    return show_page(request, session, user, viewable(session, user, announcement_id))
+
+
+def act(request: Request, session, announcement, step, done: str) -> Response:
+    """Run one workflow step; a refusal is a message on the announcement page, not an error page."""
+    try:
+        with session.begin_nested():
+            step()
+    except ServiceError as exc:
+        flash(request, exc.detail[:1].upper() + exc.detail[1:], "error")
+    else:
+        flash(request, done)
+    return redirect(f"/staff/announcements/{announcement.id}")
+
+
+@router.post("/announcements/{announcement_id:int}/submit", dependencies=[Csrf])
+def submit(announcement_id: int, request: Request, session: SessionDep, user: StaffUser) -> Response:
+    a = viewable(session, user, announcement_id)
+    step = lambda: workflow.submit(session, actor=user, announcement=a, renderer=request.app.state.renderer)  # noqa: E731
+    return act(request, session, a, step, "Submitted for approval.")
+
+
+@router.get("/announcements/{announcement_id:int}/cancel", response_class=HTMLResponse)
+def cancel_confirm(announcement_id: int, request: Request, session: SessionDep, user: StaffUser) -> HTMLResponse:
+    return show_page(request, session, user, viewable(session, user, announcement_id), confirm="cancel")
+
+
+@router.post("/announcements/{announcement_id:int}/cancel", dependencies=[Csrf])
+def cancel(announcement_id: int, request: Request, session: SessionDep, user: StaffUser, posted: PostedForm) -> Response:
+    a = viewable(session, user, announcement_id)
+    if posted.get("confirmed") != "yes":
+        return show_page(request, session, user, a, confirm="cancel")
+    step = lambda: workflow.cancel(session, actor=user, announcement=a)  # noqa: E731
+    return act(request, session, a, step, "Cancelled. Nothing more will be published for it.")
+
+
+@router.get("/announcements/{announcement_id:int}/retract", response_class=HTMLResponse)
+def retract_confirm(announcement_id: int, request: Request, session: SessionDep, user: StaffUser) -> HTMLResponse:
+    return show_page(request, session, user, viewable(session, user, announcement_id), confirm="retract")
+
+
+@router.post("/announcements/{announcement_id:int}/retract", dependencies=[Csrf])
+def retract(announcement_id: int, request: Request, background: BackgroundTasks, session: SessionDep,
+            user: StaffUser, posted: PostedForm) -> Response:
+    a = viewable(session, user, announcement_id)
+    if posted.get("confirmed") != "yes":
+        return show_page(request, session, user, a, confirm="retract")
+    wake_worker(request, background)
+    step = lambda: workflow.retract(session, actor=user, announcement=a)  # noqa: E731
+    return act(request, session, a, step, "Retracted. The posts are being deleted; the record stays.")
+
+
+@router.post("/deliveries/{delivery_id:int}/retry", dependencies=[Csrf])
+def retry(delivery_id: int, request: Request, background: BackgroundTasks, session: SessionDep,
+          user: StaffUser) -> Response:
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound(f"There is no delivery {delivery_id}.")
+    a = viewable(session, user, delivery.announcement_id)
+    wake_worker(request, background)
+    step = lambda: publishing.retry(session, delivery, actor=user)  # noqa: E731
+    return act(request, session, a, step, f"Delivery to {delivery.channel.name} will be tried again.")

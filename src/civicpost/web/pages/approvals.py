@@ -1,3 +1,103 @@
-from fastapi import APIRouter
+"""The approval queue (communications office): review, approve, or send back with a reason."""
+
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from civicpost import workflow
+from civicpost.content import fingerprint
+from civicpost.errors import Invalid, ServiceError
+from civicpost.models import Announcement, State, User
+from civicpost.web.deps import SessionDep
+from civicpost.web.pages._draft_diff import changes_since_approval
+from civicpost.web.pages._draft_preview import cards_for
+from civicpost.web.pages._draft_time import human
+from civicpost.web.pages.announcements import PostedForm, show_page, viewable, wake_worker
+from civicpost.web.pages.common import ApproverUser, Csrf, StaffUser, flash, redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
+
+
+def review(session, renderer, announcement: Announcement) -> dict[str, Any]:
+    renditions = workflow.render(renderer, announcement)
+    cards = cards_for(renditions, {t.channel_id: t.channel for t in announcement.targets})
+    return {
+        "a": announcement,
+        "cards": cards,
+        "fingerprint": fingerprint(renditions, publish_at=announcement.publish_at),
+        "changes": changes_since_approval(session, announcement, cards),
+    }
+
+
+def queue_page(request: Request, session, user: User, *, refusal: dict | None = None,
+               status_code: int = 200) -> HTMLResponse:
+    rows = session.scalars(
+        select(Announcement)
+        .where(Announcement.state == State.submitted)
+        .order_by(Announcement.emergency.desc(), Announcement.publish_at.asc().nulls_first(), Announcement.id)
+        .limit(100)
+    ).all()
+    zone = request.app.state.settings.zone
+    items = [review(session, request.app.state.renderer, a) for a in rows]
+    context = {"items": items, "refusal": refusal, "when": lambda value: human(value, zone)}
+    return render(request, "staff/approvals.html", context, status_code=status_code, user=user)
+
+
+@router.get("/approvals", response_class=HTMLResponse)
+def queue(request: Request, session: SessionDep, user: ApproverUser) -> HTMLResponse:
+    return queue_page(request, session, user)
+
+
+def _back(request: Request, session, user: User, a: Announcement, posted, refusal: dict | None = None) -> Response:
+    from_page = posted.get("back") == "announcement"
+    if refusal is not None:
+        if from_page:
+            return show_page(request, session, user, a, refusal=refusal, status_code=422)
+        return queue_page(request, session, user, refusal=refusal, status_code=422)
+    return redirect(f"/staff/announcements/{a.id}" if from_page else "/staff/approvals")
+
+
+@router.post("/announcements/{announcement_id:int}/approve", dependencies=[Csrf])
+def approve(announcement_id: int, request: Request, background: BackgroundTasks, session: SessionDep,
+            user: StaffUser, posted: PostedForm) -> Response:
+    a = viewable(session, user, announcement_id)
+    expected = str(posted.get("fingerprint") or "") or None
+    try:
+        with session.begin_nested():
+            deliveries = workflow.approve(session, actor=user, announcement=a, renderer=request.app.state.renderer,
+                                          expected_fingerprint=expected)
+    except Invalid as exc:
+        if not exc.errors or not any("code" in e for e in exc.errors):
+            flash(request, exc.detail, "error")
+            return _back(request, session, user, a, posted)
+        refusal = {"id": a.id, "kind": "approve", "detail": exc.detail, "errors": exc.errors}
+        return _back(request, session, user, a, posted, refusal)
+    except ServiceError as exc:
+        flash(request, exc.detail[:1].upper() + exc.detail[1:], "error")
+        return _back(request, session, user, a, posted)
+    wake_worker(request, background)
+    when = human(deliveries[0].due_at, request.app.state.settings.zone) if deliveries else ""
+    flash(request, f"Approved “{a.title}”. It will publish {'at ' + when if when else 'now'}.")
+    return _back(request, session, user, a, posted)
+
+
+@router.post("/announcements/{announcement_id:int}/reject", dependencies=[Csrf])
+def reject(announcement_id: int, request: Request, session: SessionDep, user: StaffUser, posted: PostedForm) -> Response:
+    a = viewable(session, user, announcement_id)
+    reason = str(posted.get("reason") or "").strip()
+    if not reason:
+        refusal = {"id": a.id, "kind": "reject", "detail": "Write why it goes back, so the author knows what to change."}
+        return _back(request, session, user, a, posted, refusal)
+    if len(reason) > 2000:
+        refusal = {"id": a.id, "kind": "reject", "detail": "Keep the reason to 2,000 characters.", "reason": reason}
+        return _back(request, session, user, a, posted, refusal)
+    try:
+        with session.begin_nested():
+            workflow.reject(session, actor=user, announcement=a, reason=reason)
+    except ServiceError as exc:
+        flash(request, exc.detail[:1].upper() + exc.detail[1:], "error")
+    else:
+        flash(request, f"Sent “{a.title}” back to {a.author.name} with your reason.")
+    return _back(request, session, user, a, posted)

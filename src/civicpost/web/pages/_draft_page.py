@@ -1,0 +1,115 @@
+"""Saving the announcement form through the same services as the JSON API, and showing it again."""
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from civicpost import announcements, media, workflow
+from civicpost.errors import Conflict, ServiceError
+from civicpost.models import Announcement, Media, State, User
+from civicpost.schemas import AnnouncementIn, AnnouncementPatch
+from civicpost.web.pages._draft_form import DraftForm
+from civicpost.web.pages._draft_preview import Card, channel_groups, drafting_departments, media_rows
+from civicpost.web.pages._draft_time import human, to_local_input, zone_label
+from civicpost.web.pages.common import render
+
+
+def form_page(request: Request, session: Session, user: User, form: DraftForm, *,
+              announcement: Announcement | None = None, cards: list[Card] | None = None,
+              status_code: int = 200) -> HTMLResponse:
+    settings = request.app.state.settings
+    departments = [announcement.department] if announcement else drafting_departments(session, user)
+    context = {
+        "form": form,
+        "announcement": announcement,
+        "departments": departments,
+        "groups": channel_groups(session, departments),
+        "files": media_rows(session, [m["id"] for m in form.media]),
+        "zone_label": zone_label(settings.zone),
+        "publish_human": human(form.time.instant, settings.zone),
+        "cards": cards,
+        "previewed": cards is not None,
+    }
+    return render(request, "staff/announcement_form.html", context, status_code=status_code, user=user)
+
+
+def attach_upload(session: Session, settings, user: User, form: DraftForm) -> None:
+    """Store a chosen image as POST /api/v1/media does, and add it to the form's images.
+
+    The Media row is written even when the rest of the form is refused: the
+    re-shown form refers to the stored image, so it need not be chosen again.
+    """
+    if form.upload is None:
+        return
+    if not (user.can_approve or user.departments):
+        form.add_error("image_file", "Only staff of a department may upload images.")
+        return
+    data = form.upload.file.read(settings.max_upload_bytes + 1)
+    try:
+        stored = media.store_upload(data, media_dir=settings.media_dir, max_bytes=settings.max_upload_bytes)
+    except media.MediaError as exc:
+        form.add_error("image_file", exc.message)
+        return
+    if session.get(Media, stored.id) is None:
+        session.add(Media(id=stored.id, mime_type=stored.mime_type, width=stored.width, height=stored.height,
+                          size_bytes=stored.size_bytes, uploaded_by_id=user.id))
+        session.flush()
+    form.media.append({"id": stored.id, "alt_text": form.image_alt})
+    form.image_alt = ""
+
+
+def create(session: Session, *, settings, renderer, user: User, form: DraftForm, submit: bool) -> Announcement | None:
+    """The new announcement, or None with the form's errors filled in and nothing written."""
+    try:
+        body = AnnouncementIn.model_validate(form.payload())
+    except ValidationError as exc:
+        form.take_validation_error(exc)
+        return None
+    if form.has_errors:
+        return None
+    try:
+        # A savepoint: if submitting fails, the draft is not left behind either.
+        with session.begin_nested():
+            announcement = announcements.create(session, author=user, data=body, zone=settings.zone)
+            if submit:
+                workflow.submit(session, actor=user, announcement=announcement, renderer=renderer)
+    except ServiceError as exc:
+        form.take_service_error(exc)
+        return None
+    return announcement
+
+
+def update(session: Session, *, settings, renderer, user: User, announcement: Announcement, form: DraftForm,
+           submit: bool) -> bool:
+    payload = form.payload(with_department=False)
+    if form.publish_at.strip() == to_local_input(announcement.publish_at, settings.zone):
+        # Unchanged: a time that has passed since it was set is not an error now.
+        payload.pop("publish_at")
+    try:
+        patch = AnnouncementPatch.model_validate(payload)
+    except ValidationError as exc:
+        form.take_validation_error(exc)
+        return False
+    if form.has_errors:
+        return False
+    try:
+        with session.begin_nested():
+            workflow.edit(session, actor=user, announcement=announcement, patch=patch, zone=settings.zone,
+                          renderer=renderer)
+            if submit and announcement.state == State.rejected:
+                raise ServiceError("Nothing changed. Change the announcement to answer the reason it was sent "
+                                   "back, then submit it again.")
+            if submit and announcement.state == State.draft:
+                workflow.submit(session, actor=user, announcement=announcement, renderer=renderer)
+    except ServiceError as exc:
+        form.take_service_error(exc)
+        return False
+    return True
+
+
+def editable(user: User, announcement: Announcement) -> Announcement:
+    announcements.ensure_can_edit(user, announcement)
+    if announcement.state not in workflow.EDITABLE:
+        raise Conflict(f"This announcement is {announcement.state} and can no longer be edited.")
+    return announcement

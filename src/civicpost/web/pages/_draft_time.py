@@ -1,0 +1,67 @@
+"""Wall-clock times in the city's zone, both ways, with daylight saving handled on purpose.
+
+A <input type=datetime-local> sends a time without a zone; it means the city's
+zone. Twice a year a wall-clock time is odd: in the spring gap it never
+happens, and in the autumn overlap it happens twice.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+@dataclass(frozen=True)
+class LocalTime:
+    instant: datetime | None = None  # aware UTC
+    error: str | None = None
+    note: str | None = None
+
+
+def zone_label(zone: ZoneInfo, at: datetime | None = None) -> str:
+    """'America/New_York (EST)': the name people configure, the abbreviation they know."""
+    at = at or datetime.now(UTC)
+    return f"{zone.key} ({at.astimezone(zone).tzname()})"
+
+
+def human(value: datetime | None, zone: ZoneInfo) -> str:
+    """'Sun 1 Nov 2026, 1:30 a.m. EST': unambiguous for people, even in the overlap hour."""
+    if value is None:
+        return ""
+    local = value.astimezone(zone)
+    hour = local.hour % 12 or 12
+    half = "a.m." if local.hour < 12 else "p.m."
+    return f"{local:%a} {local.day} {local:%b %Y}, {hour}:{local:%M} {half} {local.tzname()}"
+
+
+def to_local_input(value: datetime | None, zone: ZoneInfo) -> str:
+    return value.astimezone(zone).strftime(LOCAL_FORMAT) if value else ""
+
+
+def from_local_input(text: str, zone: ZoneInfo) -> LocalTime:
+    text = text.strip()
+    if not text:
+        return LocalTime()
+    try:
+        naive = datetime.fromisoformat(text)
+    except ValueError:
+        return LocalTime(error="Enter a date and time, for example 2026-12-01 09:00.")
+    if naive.tzinfo is not None:
+        naive = naive.replace(tzinfo=None)
+    first = naive.replace(tzinfo=zone, fold=0)
+    second = naive.replace(tzinfo=zone, fold=1)
+    round_trip = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    if round_trip != naive:
+        # The spring gap: guessing an hour either way could publish at the wrong time, so ask.
+        return LocalTime(error=(
+            f"{naive:%H:%M} does not exist on {naive.day} {naive:%B %Y} in {zone.key}: the clocks jump "
+            "forward an hour that night. Choose a time outside the skipped hour."
+        ))
+    instant = first.astimezone(UTC)
+    if first.utcoffset() != second.utcoffset():
+        return LocalTime(instant=instant, note=(
+            f"{naive:%H:%M} happens twice on {naive.day} {naive:%B %Y} in {zone.key}, because the clocks go "
+            f"back that night; civicpost uses the first one, {first.tzname()} ({instant:%H:%M} UTC)."
+        ))
+    return LocalTime(instant=instant)

@@ -1,0 +1,225 @@
+"""Channel pages for admins: list with health, create, detail, replace credentials, test connection."""
+
+import logging
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from civicpost import accounts, audit, channels
+from civicpost.db import transaction, utcnow
+from civicpost.errors import Invalid, NotFound, ServiceError
+from civicpost.models import Channel, Department, User
+from civicpost.platforms import PLATFORMS, CredentialsError, PlatformError, build_adapter
+from civicpost.schemas import ChannelIn
+from civicpost.security import CredentialBox, CredentialsUnreadable
+from civicpost.web.deps import BoxDep, SessionDep, SettingsDep
+from civicpost.web.pages import admin_forms as fields
+from civicpost.web.pages.admin_forms import service_errors, validation_errors
+from civicpost.web.pages.common import AdminPageUser, Csrf, admin_only, flash, redirect, render, staff_user
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False)
+
+CHECK_TIMEOUT = 10
+
+
+async def form_data(request: Request) -> FormData:
+    # Starlette caches the parsed form, so the CSRF check and the handler share it.
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(form_data)]
+
+
+def channels_page(request: Request, session: Session, user: User, zone, *, platform: str | None = None,
+                  form: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+                  status_code: int = 200) -> HTMLResponse:
+    rows = session.scalars(select(Channel).join(Department).order_by(Department.name, Channel.name, Channel.id)).all()
+    chosen = platform if platform in PLATFORMS else None
+    context = {
+        "channels": rows,
+        "departments": session.scalars(select(Department).order_by(Department.name)).all(),
+        "platforms": fields.PLATFORM_LABELS,
+        "platform": chosen,
+        "credential_inputs": fields.CREDENTIALS.get(chosen or "", []),
+        "setting_inputs": fields.SETTINGS.get(chosen or "", []),
+        "form": form or {"department": "", "name": "", "language": "en"},
+        "errors": errors or {},
+        "zone": zone,
+    }
+    return render(request, "staff/channels.html", context, user=user, status_code=status_code)
+
+
+@router.get("/channels", response_class=HTMLResponse)
+def list_channels(request: Request, session: SessionDep, settings: SettingsDep, user: AdminPageUser,
+                  platform: str | None = None) -> HTMLResponse:
+    return channels_page(request, session, user, settings.zone, platform=platform)
+
+
+@router.post("/channels", dependencies=[Csrf])
+def create_channel(request: Request, session: SessionDep, settings: SettingsDep, box: BoxDep, user: AdminPageUser,
+                   form: FormDep) -> Response:
+    platform = str(form.get("platform", ""))
+    values = {key: str(form.get(key, "")) for key in ("department", "name", "language")}
+    values.update(fields.settings_form_values(form, platform))
+
+    def again(errors: dict[str, str], status: int) -> HTMLResponse:
+        return channels_page(request, session, user, settings.zone, platform=platform, form=values, errors=errors,
+                             status_code=status)
+
+    if platform not in PLATFORMS:
+        return again({"platform": "Choose a platform"}, 422)
+    credentials, channel_settings, errors = fields.read(form, platform)
+    body = None
+    try:
+        body = ChannelIn(department=values["department"], platform=platform, name=values["name"],
+                         language=values["language"].strip() or "en", credentials=credentials, settings=channel_settings)
+    except ValidationError as exc:
+        errors = {**validation_errors(exc), **errors}
+    try:
+        # The platform's own rules too, so one round trip shows every problem.
+        channels.validate(platform, credentials, channel_settings)
+    except Invalid as exc:
+        for name, message in _credential_words(service_errors(exc, field="form"), platform).items():
+            errors.setdefault(name, message)
+    if errors or body is None:
+        return again(errors, 422)
+    try:
+        department = accounts.department_by_slug(session, body.department)
+        channel = channels.create_channel(
+            session, actor=user, box=box, department=department, platform=body.platform, name=body.name,
+            language=body.language, credentials=body.credentials, settings=body.settings,
+        )
+    except NotFound:
+        return again({"department": "Choose a department from the list"}, 422)
+    except ServiceError as exc:
+        return again(_credential_words(service_errors(exc, field="form"), platform), exc.status)
+    flash(request, f"Added the channel {channel.name}. Use Test connection to check its credentials.")
+    return redirect(f"/staff/channels/{channel.id}")
+
+
+def _credential_words(errors: dict[str, str], platform: str) -> dict[str, str]:
+    """The service's messages name keys; the form names its labels."""
+    if errors.get("credentials", "").lower().startswith(f"{platform} needs"):
+        errors["credentials"] = fields.missing_credentials(platform)
+    for name, message in errors.items():
+        if name.startswith("settings.") and "channels need" in message:
+            errors[name] = "Fill this in"
+    return errors
+
+
+def credential_status(box: CredentialBox, channel: Channel) -> tuple[list[tuple[str, bool]], str | None]:
+    """Which credential keys are set (never their values), or why they cannot be read."""
+    try:
+        stored = set(box.open(channel.credentials_encrypted))
+    except CredentialsUnreadable as exc:
+        return [], str(exc)
+    inputs = fields.CREDENTIALS.get(channel.platform, [])
+    known = [(i.label, i.key in stored) for i in inputs]
+    others = sorted(stored - {i.key for i in inputs})
+    return known + [(key, True) for key in others], None
+
+
+def channel_page(request: Request, session: Session, user: User, box: CredentialBox, zone, channel: Channel, *,
+                 errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
+    status, unreadable = credential_status(box, channel)
+    labels = {i.key: i.label for i in fields.SETTINGS.get(channel.platform, [])}
+    context = {
+        "channel": channel,
+        "platform_label": fields.PLATFORM_LABELS.get(channel.platform, channel.platform),
+        "settings_shown": [(labels.get(k, k), fields.shown(v)) for k, v in sorted(channel.settings.items())],
+        "credential_status": status,
+        "unreadable": unreadable,
+        "credential_inputs": fields.CREDENTIALS.get(channel.platform, []),
+        "errors": errors or {},
+        "zone": zone,
+    }
+    return render(request, "staff/channel.html", context, user=user, status_code=status_code)
+
+
+@router.get("/channels/{channel_id}", response_class=HTMLResponse)
+def show_channel(channel_id: int, request: Request, session: SessionDep, settings: SettingsDep, box: BoxDep,
+                 user: AdminPageUser) -> HTMLResponse:
+    return channel_page(request, session, user, box, settings.zone, channels.get_channel(session, channel_id))
+
+
+@router.post("/channels/{channel_id}/credentials", dependencies=[Csrf])
+def replace_credentials(channel_id: int, request: Request, session: SessionDep, settings: SettingsDep, box: BoxDep,
+                        user: AdminPageUser, form: FormDep) -> Response:
+    channel = channels.get_channel(session, channel_id)
+    try:
+        channels.replace_credentials(session, actor=user, box=box, channel=channel,
+                                     credentials=fields.read_credentials(form, channel.platform))
+    except ServiceError as exc:
+        return channel_page(request, session, user, box, settings.zone, channel,
+                            errors=_credential_words(service_errors(exc, field="credentials"), channel.platform),
+                            status_code=exc.status)
+    flash(request, "Replaced the credentials. Use Test connection to check them.")
+    return redirect(f"/staff/channels/{channel.id}")
+
+
+@dataclass
+class CheckOutcome:
+    ok: bool
+    message: str = ""
+    credentials_problem: bool = False
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def run_check(box: CredentialBox, platform: str, sealed: bytes | None, settings: dict[str, Any]) -> CheckOutcome:
+    try:
+        adapter = build_adapter(platform, box.open(sealed), settings, timeout=CHECK_TIMEOUT)
+        return CheckOutcome(True, facts=adapter.check() or {})
+    except (CredentialsUnreadable, CredentialsError) as exc:
+        return CheckOutcome(False, str(exc) or type(exc).__name__, credentials_problem=True)
+    except PlatformError as exc:
+        return CheckOutcome(False, str(exc) or type(exc).__name__)
+    except Exception as exc:  # a diagnostic button reports whatever went wrong
+        log.warning("test connection of a %s channel failed", platform, exc_info=True)
+        return CheckOutcome(False, f"{type(exc).__name__}: {exc}")
+
+
+def record_check(session: Session, channel: Channel, outcome: CheckOutcome, *, actor: User | None) -> None:
+    now = utcnow()
+    if outcome.ok:
+        channel.last_success_at = now
+        channel.needs_attention = False
+        limit = outcome.facts.get("max_characters")
+        if channel.platform == "mastodon" and isinstance(limit, int) and 1 <= limit <= 100_000:
+            channel.settings = {**channel.settings, "max_characters": limit}
+    else:
+        channel.last_error, channel.last_error_at = outcome.message, now
+        channel.needs_attention = channel.needs_attention or outcome.credentials_problem
+    audit.record(session, actor=actor, action="channel.checked", object_type="channel", object_id=channel.id,
+                 detail={"ok": outcome.ok, **({} if outcome.ok else {"error": outcome.message})})
+
+
+def check_message(outcome: CheckOutcome) -> str:
+    if not outcome.ok:
+        advice = " Replace the credentials, then test again." if outcome.credentials_problem else ""
+        return f"The connection test failed: {outcome.message}.{advice}"
+    account, limit = outcome.facts.get("account"), outcome.facts.get("max_characters")
+    return "The connection works." + (f" Signed in as {account}." if account else "") + (
+        f" Posts may be up to {limit} characters." if limit else "")
+
+
+@router.post("/channels/{channel_id}/test", dependencies=[Csrf])
+def test_connection(channel_id: int, request: Request) -> Response:
+    """Ask the platform whether the credentials work, holding no transaction while it answers."""
+    state = request.app.state
+    with state.read_sessions() as session:
+        actor_id = admin_only(staff_user(request, session)).id
+        channel = channels.get_channel(session, channel_id)
+        platform, sealed, channel_settings = channel.platform, channel.credentials_encrypted, dict(channel.settings)
+    outcome = run_check(state.box, platform, sealed, channel_settings)
+    with transaction(state.write_sessions) as session:
+        record_check(session, channels.get_channel(session, channel_id), outcome, actor=session.get(User, actor_id))
+    flash(request, check_message(outcome), "success" if outcome.ok else "error")
+    return redirect(f"/staff/channels/{channel_id}")
