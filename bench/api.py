@@ -25,11 +25,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from _explain import explain, queries_per_request
-from _load import Summary, format_table, run_open_loop, run_sequential, summarise
-from _mix import KINDS, Mix
-from _seed import Seeded, seed
-from _server import cpu_seconds, memory_mb, serving
+from _api_explain import explain, queries_per_request
+from _api_load import Summary, format_table, run_open_loop, run_sequential, summarise
+from _api_mix import KINDS, Mix
+from _api_seed import Seeded, seed
+from _api_server import cpu_seconds, memory_mb, serving
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 

@@ -39,8 +39,9 @@ def make_outgoing(**changes: Any) -> Outgoing:
 
 @pytest.fixture
 def image(tmp_path: Path) -> MediaItem:
-    path = tmp_path / "pool.png"
-    Image.new("RGB", (40, 30), "blue").save(path)
+    # Stored as civicpost stores uploads: named by content hash, no extension.
+    path = tmp_path / ("ab" * 32)
+    Image.new("RGB", (40, 30), "blue").save(path, "PNG")
     return MediaItem(path=path, mime_type="image/png", alt_text="An empty outdoor pool under a blue sky")
 
 

@@ -56,10 +56,14 @@ class MastodonAdapter:
         texts = outgoing.parts or [outgoing.text]
         posted: list[dict[str, Any]] = []
         with self._errors(writing=True, posted=posted):
-            media_ids = [
-                self._api.media_post(item.path, mime_type=item.mime_type, description=item.alt_text)["id"]
-                for item in outgoing.media
-            ]
+            media_ids = []
+            for item in outgoing.media:
+                # Given a path, Mastodon.py ignores mime_type and guesses from the file
+                # name; ours are content hashes with no extension. A file object keeps it.
+                with item.path.open("rb") as data:
+                    media_ids.append(
+                        self._api.media_post(data, mime_type=item.mime_type, description=item.alt_text)["id"]
+                    )
             for n, text in enumerate(texts):
                 status = self._api.status_post(
                     text,

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from _load import Call
-from _seed import Seeded
+from _api_load import Call
+from _api_seed import Seeded
 
 from civicpost.announcements import encode_cursor
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
-from _seed import Seeded
+from _api_seed import Seeded
 
 from civicpost import accounts, announcements
 from civicpost.config import Settings
