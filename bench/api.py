@@ -150,7 +150,7 @@ def _drive(
 
 def _print_comparison(outcomes: list[Outcome]) -> None:
     print("\n== summary (list = all list pages; all = lists and creates)")
-    print(f"  {'run':<20}{'kind':<8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}{'rate/s':>9}{'RSS MB':>8}{'HWM MB':>8}{'CPU ms/req':>11}")
+    print(f"  {'run':<20}{'kind':<8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}{'ok/s':>9}{'RSS MB':>8}{'HWM MB':>8}{'CPU ms/req':>11}")
     for o in outcomes:
         for kind in ("list", "create", "all"):
             r = o.row(kind)

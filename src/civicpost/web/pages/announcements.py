@@ -5,6 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from civicpost import announcements, audit, publishing, workflow
 from civicpost.content import fingerprint
@@ -25,7 +27,11 @@ RETRYABLE = (DeliveryStatus.failed, DeliveryStatus.unknown)
 
 
 async def posted_form(request: Request) -> FormData:
-    return await request.form()
+    try:
+        return await request.form()
+    except ClientDisconnect:
+        # The browser left mid-upload (often a live preview overtaken by a real submit): nobody to answer.
+        raise HTTPException(400, "The browser stopped sending the form.") from None
 
 
 PostedForm = Annotated[FormData, Depends(posted_form)]

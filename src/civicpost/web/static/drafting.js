@@ -86,14 +86,18 @@
   var url = form.getAttribute("data-preview-url");
   var timer = null;
   var latest = 0;
+  var pending = null;
   function refresh() {
     var data = new FormData(form);
     data.delete("image_file");
     var ticket = ++latest;
+    if (pending) pending.abort();
+    pending = window.AbortController ? new AbortController() : null;
     cards.setAttribute("aria-busy", "true");
     fetch(url, {
       method: "POST",
       body: data,
+      signal: pending ? pending.signal : undefined,
       credentials: "same-origin",
       headers: { "X-CSRF-Token": csrfToken(), "Accept": "text/html" }
     }).then(function (response) {
@@ -118,5 +122,11 @@
   if (cards && url && window.fetch && window.FormData) {
     form.addEventListener("input", schedule);
     form.addEventListener("change", schedule);
+    // A real submit replaces the page: a preview still on its way would only be cut off.
+    form.addEventListener("submit", function () {
+      window.clearTimeout(timer);
+      latest++;
+      if (pending) pending.abort();
+    });
   }
 })();
