@@ -7,7 +7,7 @@ drives a fixed-rate mix (80% list pages, 20% creates) and prints latency
 percentiles, errors and the server's memory; then serves the same list query
 from a bare Starlette + sqlite3 app on the same data and prints the ratio.
 The aims (issue 2): p99 under 25 ms at 200 requests/s, no errors, under 150 MB.
-Prints figures, not pass or fail. Modules beside this one are its helpers.
+Prints figures, not pass or fail. The _api_*.py modules beside it are its helpers.
 """
 
 import argparse

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from civicpost import audit
 from civicpost.content import ChannelView, Draft, MediaRef
@@ -247,8 +247,23 @@ def channel_views(announcement: Announcement) -> list[ChannelView]:
 
 @dataclass
 class Page:
-    items: list[Announcement]
+    items: list  # rows with the summary's columns (see SUMMARY)
     next_cursor: str | None
+
+
+# A list page reads only what a summary shows: plain rows, no ORM objects.
+SUMMARY = (
+    Announcement.id,
+    Announcement.title,
+    Announcement.state,
+    Announcement.emergency,
+    Announcement.language,
+    Announcement.publish_at,
+    Announcement.created_at,
+    Announcement.updated_at,
+    Department.slug.label("department"),
+    User.email.label("author"),
+)
 
 
 def encode_cursor(last_id: int) -> str:
@@ -281,8 +296,9 @@ def list_page(
 ) -> Page:
     """Newest first, by keyset on id: each page is one index range scan."""
     query = (
-        select(Announcement)
-        .options(lazyload(Announcement.translations), lazyload(Announcement.targets), lazyload(Announcement.media))
+        select(*SUMMARY)
+        .join(Department, Department.id == Announcement.department_id)
+        .join(User, User.id == Announcement.author_id)
         .order_by(Announcement.id.desc())
         .limit(limit + 1)
     )
@@ -298,7 +314,7 @@ def list_page(
         query = query.where(Announcement.emergency == emergency)
     if cursor:
         query = query.where(Announcement.id < decode_cursor(cursor))
-    rows = list(session.scalars(query))
+    rows = list(session.execute(query))
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(items=rows, next_cursor=encode_cursor(rows[-1].id) if more and rows else None)

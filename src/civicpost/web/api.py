@@ -126,7 +126,7 @@ def list_announcements(
     page = announcements.list_page(
         session, user=user, state=state, department=dept, emergency=emergency, limit=limit, cursor=cursor
     )
-    return {"items": [views.announcement_summary(a, settings.zone) for a in page.items], "next_cursor": page.next_cursor}
+    return {"items": [views.summary_row(row, settings.zone) for row in page.items], "next_cursor": page.next_cursor}
 
 
 @router.get("/announcements/{announcement_id}")

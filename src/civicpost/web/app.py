@@ -27,7 +27,7 @@ from civicpost.rendering import Renderer
 from civicpost.security import CredentialBox
 from civicpost.web import api, directory, problems, public
 from civicpost.web import pages as staff_pages
-from civicpost.web.limits import BodyLimit
+from civicpost.web.limits import BodyLimit, ConcurrencyLimit
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     box_key = settings.fernet_key()
     box = CredentialBox(box_key)
     renderer = Renderer(settings.templates_dir)
-    engine = engine or make_engine(settings.database_url)
+    # Sync handlers and dependencies run on AnyIO's pool of 40 threads, each
+    # holding a connection from its first query to the commit: with fewer
+    # connections than threads, a burst leaves every thread waiting for a
+    # connection held by a request that waits for a thread.
+    engine = engine or make_engine(settings.database_url, pool_size=20, max_overflow=30, pool_timeout=10)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -110,8 +114,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_body_bytes,
-        upload_paths={"/api/v1/media": settings.max_upload_bytes},
+        upload_paths={
+            "/api/v1/media": settings.max_upload_bytes,
+            r"/staff/announcements/(new|\d+/edit)": settings.max_upload_bytes + settings.max_body_bytes,
+        },
     )
+    # Outermost: fewer requests inside than threads (40) and connections (50).
+    app.add_middleware(ConcurrencyLimit, limit=32, queue_timeout=10)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -33,18 +33,19 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_renderer(request: Request) -> Renderer:
+async def get_renderer(request: Request) -> Renderer:
     return request.app.state.renderer
 
 
-def get_box(request: Request) -> CredentialBox:
+async def get_box(request: Request) -> CredentialBox:
     return request.app.state.box
 
 
+# These three only read app state: async, so they cost no trip through the thread pool.
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RendererDep = Annotated[Renderer, Depends(get_renderer)]
 BoxDep = Annotated[CredentialBox, Depends(get_box)]

@@ -55,6 +55,22 @@ def announcement_summary(a: Announcement, zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
+def summary_row(row, zone: ZoneInfo) -> dict[str, Any]:
+    """A list item from announcements.SUMMARY's columns."""
+    return {
+        "id": row.id,
+        "department": row.department,
+        "title": row.title,
+        "state": row.state,
+        "emergency": row.emergency,
+        "language": row.language,
+        "author": row.author,
+        "publish_at": instant(row.publish_at, zone),
+        "created_at": instant(row.created_at, zone),
+        "updated_at": instant(row.updated_at, zone),
+    }
+
+
 def delivery(d: Delivery, zone: ZoneInfo) -> dict[str, Any]:
     return {
         "id": d.id,

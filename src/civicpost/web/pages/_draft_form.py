@@ -109,7 +109,7 @@ class DraftForm:
                 message = f"{error.detail}: {message}"
             if item.get("suggestion"):
                 message = f"{message} {item['suggestion']}"
-            self.add_error(self.field_for(loc), _sentence(message, loc))
+            self.add_error(self.field_for(loc), _sentence(message))
 
     def field_for(self, loc: tuple) -> str | None:
         head = loc[0] if loc else None
@@ -137,7 +137,7 @@ def _page_position(field_id: str) -> tuple[int, int, str]:
     return rank, int(number) if number.isdigit() else 0, field_id
 
 
-def _sentence(message: str, loc: tuple) -> str:
+def _sentence(message: str) -> str:
     message = message[0].upper() + message[1:] if message else message
     return message if message.endswith((".", "!", "?")) else message + "."
 
@@ -160,11 +160,13 @@ def friendly(item: dict[str, Any]) -> str:
             return "Use a language tag such as en, es or pt-BR."
         return "This is not in the expected form."
     message = str(item["msg"]).removeprefix("Value error, ")
-    return _sentence(message, loc)
+    return _sentence(message)
 
 
 def from_form(form: FormData, *, zone: ZoneInfo) -> DraftForm:
-    text = lambda name: str(form.get(name) or "")  # noqa: E731
+    def text(name: str) -> str:
+        return str(form.get(name) or "")
+
     draft = DraftForm(
         department=text("department"),
         title=text("title"),

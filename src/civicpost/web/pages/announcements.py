@@ -1,5 +1,6 @@
 """Staff pages for one announcement: write it (with a live preview), read it, and move it along."""
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
@@ -170,7 +171,7 @@ def act(request: Request, session, announcement, step, done: str) -> Response:
 @router.post("/announcements/{announcement_id:int}/submit", dependencies=[Csrf])
 def submit(announcement_id: int, request: Request, session: SessionDep, user: StaffUser) -> Response:
     a = viewable(session, user, announcement_id)
-    step = lambda: workflow.submit(session, actor=user, announcement=a, renderer=request.app.state.renderer)  # noqa: E731
+    step = partial(workflow.submit, session, actor=user, announcement=a, renderer=request.app.state.renderer)
     return act(request, session, a, step, "Submitted for approval.")
 
 
@@ -184,7 +185,7 @@ def cancel(announcement_id: int, request: Request, session: SessionDep, user: St
     a = viewable(session, user, announcement_id)
     if posted.get("confirmed") != "yes":
         return show_page(request, session, user, a, confirm="cancel")
-    step = lambda: workflow.cancel(session, actor=user, announcement=a)  # noqa: E731
+    step = partial(workflow.cancel, session, actor=user, announcement=a)
     return act(request, session, a, step, "Cancelled. Nothing more will be published for it.")
 
 
@@ -200,7 +201,7 @@ def retract(announcement_id: int, request: Request, background: BackgroundTasks,
     if posted.get("confirmed") != "yes":
         return show_page(request, session, user, a, confirm="retract")
     wake_worker(request, background)
-    step = lambda: workflow.retract(session, actor=user, announcement=a)  # noqa: E731
+    step = partial(workflow.retract, session, actor=user, announcement=a)
     return act(request, session, a, step, "Retracted. The posts are being deleted; the record stays.")
 
 
@@ -212,5 +213,5 @@ def retry(delivery_id: int, request: Request, background: BackgroundTasks, sessi
         raise NotFound(f"There is no delivery {delivery_id}.")
     a = viewable(session, user, delivery.announcement_id)
     wake_worker(request, background)
-    step = lambda: publishing.retry(session, delivery, actor=user)  # noqa: E731
+    step = partial(publishing.retry, session, delivery, actor=user)
     return act(request, session, a, step, f"Delivery to {delivery.channel.name} will be tried again.")

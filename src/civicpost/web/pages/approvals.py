@@ -66,7 +66,7 @@ def approve(announcement_id: int, request: Request, background: BackgroundTasks,
     expected = str(posted.get("fingerprint") or "") or None
     try:
         with session.begin_nested():
-            deliveries = workflow.approve(session, actor=user, announcement=a, renderer=request.app.state.renderer,
+            workflow.approve(session, actor=user, announcement=a, renderer=request.app.state.renderer,
                                           expected_fingerprint=expected)
     except Invalid as exc:
         if not exc.errors or not any("code" in e for e in exc.errors):
@@ -78,8 +78,8 @@ def approve(announcement_id: int, request: Request, background: BackgroundTasks,
         flash(request, exc.detail[:1].upper() + exc.detail[1:], "error")
         return _back(request, session, user, a, posted)
     wake_worker(request, background)
-    when = human(deliveries[0].due_at, request.app.state.settings.zone) if deliveries else ""
-    flash(request, f"Approved “{a.title}”. It will publish {'at ' + when if when else 'now'}.")
+    when = human(a.publish_at, request.app.state.settings.zone) if a.publish_at else None
+    flash(request, f"Approved “{a.title}”. It will publish {'on ' + when if when else 'now'}.")
     return _back(request, session, user, a, posted)
 
 
