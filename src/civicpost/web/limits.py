@@ -59,7 +59,7 @@ async def _refuse(send: Send, limit: int, *, html: bool = False) -> None:
             "<link rel=\"stylesheet\" href=\"/static/site.css\"></head><body><main id=\"main\">"
             f"<h1>That was too large to send</h1><p>The form and its files may be at most {limit / 1048576:.0f} MB "
             "together. Go back, choose a smaller image (or fewer at once) and send the form again.</p>"
-            "<p><a href=\"javascript:history.back()\">Go back to the form</a></p></main></body></html>"
+            "<p><a href=\"/staff/\">Back to the dashboard</a></p></main></body></html>"
         ).encode()
         content_type = b"text/html; charset=utf-8"
     else:
