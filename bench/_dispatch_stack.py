@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from _server import free_port
+from _api_server import free_port
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
