@@ -45,3 +45,20 @@ def test_signing_out_ends_the_session(sign_in, city):
     r = browser.post("/staff/logout", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False)
     assert r.status_code == 303
     assert browser.get("/staff/", follow_redirects=False).status_code == 303
+
+
+def test_an_unexpected_error_is_a_friendly_page_that_says_nothing_was_saved(app, city, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from civicpost import feed
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(feed, "latest", broken)
+    with TestClient(app, raise_server_exceptions=False) as browser:
+        r = browser.get("/", headers={"accept": "text/html"})
+        assert r.status_code == 500 and "text/html" in r.headers["content-type"]
+        assert "nothing was saved" in r.text and "database on fire" not in r.text
+        api = browser.get("/feed.json")
+        assert api.status_code == 500 and api.headers["content-type"] == "application/problem+json"
