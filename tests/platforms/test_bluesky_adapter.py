@@ -196,3 +196,24 @@ def test_publishing_without_a_creation_time_is_refused_rather_than_risking_a_dou
     with pytest.raises(ValueError):
         adapter().publish(make_outgoing(created_at=None))
     assert not router.calls
+
+
+def test_an_image_over_bluesky_1_mb_limit_is_sent_re_encoded_under_it_not_refused(router: respx.MockRouter, tmp_path) -> None:
+    import io
+    import os
+
+    from PIL import Image
+
+    path = tmp_path / ("cd" * 32)
+    Image.frombytes("RGB", (1400, 1000), os.urandom(1400 * 1000 * 3)).save(path, "PNG")
+    assert path.stat().st_size > 1_000_000
+    router.post(f"{XRPC}/com.atproto.repo.uploadBlob").respond(
+        json={"blob": {"$type": "blob", "ref": {"$link": "bafkreibabalobzn6cd366ukcsjycp4yymjymgfxcv6xczmlgpemzkz3cfa"}, "mimeType": "image/jpeg", "size": 900000}}
+    )
+    router.post(f"{XRPC}/com.atproto.repo.createRecord").mock(side_effect=echo_created)
+
+    adapter().publish(make_outgoing(text="Noise", media=[MediaItem(path=path, mime_type="image/png", alt_text="Static")]))
+
+    (upload,) = [c.request for c in router.calls if c.request.url.path.endswith("uploadBlob")]
+    assert len(upload.content) <= 1_000_000
+    assert Image.open(io.BytesIO(upload.content)).size[0] > 0
