@@ -22,8 +22,9 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # Loaded when first read: an approver's request never needs them.
     departments: Mapped[list[Department]] = relationship(
-        secondary=user_departments, lazy="selectin", order_by=Department.slug
+        secondary=user_departments, order_by=Department.slug
     )
 
     @property

@@ -1,10 +1,11 @@
 """Request-scoped dependencies: one session (one commit point) and the caller."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from civicpost import accounts
@@ -16,18 +17,35 @@ from civicpost.security import CredentialBox
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """Commits once when the handler returns; rolls back if it raises.
 
     Scope "function" makes FastAPI run the commit before the response is sent,
     so a failed commit is an error answer, never a 200 for unsaved work.
-    On SQLite a writing request takes the write lock up front (BEGIN
-    IMMEDIATE), so two writers queue instead of failing on upgrade.
+    Making a session touches no database, so only the commit (or rollback)
+    takes a trip through the thread pool. On SQLite a writing request takes
+    the write lock at its first statement (BEGIN IMMEDIATE), so two writers
+    queue instead of failing on upgrade.
     """
     state = request.app.state
     factory = state.read_sessions if request.method in SAFE_METHODS else state.write_sessions
-    with factory() as session, session.begin():
+    session = factory()
+    try:
         yield session
+    except BaseException:
+        await run_in_threadpool(_end, session, commit=False)
+        raise
+    await run_in_threadpool(_end, session, commit=True)
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
