@@ -119,8 +119,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             r"/staff/announcements/(new|\d+/edit)": settings.max_upload_bytes + settings.max_body_bytes,
         },
     )
-    # Outermost: fewer requests inside than threads (40) and connections (50).
-    app.add_middleware(ConcurrencyLimit, limit=32, queue_timeout=10)
+    # Outermost: fewer requests inside than threads (40) and connections (50);
+    # more than 16 at once only adds GIL contention (measured: same throughput at 8 and 32).
+    app.add_middleware(ConcurrencyLimit, limit=16, queue_timeout=10)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
