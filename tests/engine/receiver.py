@@ -42,8 +42,9 @@ def start_receiver(secret: str) -> tuple[Receiver, ThreadingHTTPServer]:
 
         def do_POST(self) -> None:  # noqa: N802
             raw = self.rfile.read(int(self.headers.get("content-length", 0)))
-            expected = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
             headers = {k.lower(): v for k, v in self.headers.items()}
+            signed = headers.get("x-civicpost-timestamp", "").encode() + b"." + raw
+            expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
             ok = hmac.compare_digest(expected, headers.get("x-civicpost-signature", ""))
             with lock:
                 status, extra, hang = receiver.answer()

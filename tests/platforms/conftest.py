@@ -142,7 +142,8 @@ def _receiver_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            expected = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+            signed = self.headers.get("X-Civicpost-Timestamp", "").encode() + b"." + body
+            expected = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), signed, hashlib.sha256).hexdigest()
             valid = hmac.compare_digest(expected, self.headers.get("X-Civicpost-Signature", ""))
             receiver.received.append({"headers": dict(self.headers), "json": json.loads(body), "valid": valid})
             status, headers, payload = receiver.reply if valid else (401, {}, b'{"error": "bad signature"}')

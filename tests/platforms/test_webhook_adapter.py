@@ -79,3 +79,11 @@ def test_an_unreachable_receiver_is_transient_because_the_idempotency_key_makes_
         url = f"http://127.0.0.1:{closed.getsockname()[1]}/hook"
     with pytest.raises(TransientError):
         WebhookAdapter({"secret": WEBHOOK_SECRET}, {"url": url}, timeout=5).publish(make_outgoing(text=PAYLOAD))
+
+
+def test_the_signature_covers_the_timestamp_so_a_replayed_request_cannot_be_re_dated() -> None:
+    from civicpost.platforms.webhook import signature
+
+    body = b'{"title":"Pools open"}'
+    assert signature(WEBHOOK_SECRET, "1700000000", body) != signature(WEBHOOK_SECRET, "1700000300", body)
+    assert signature(WEBHOOK_SECRET, "1700000000", body) != signature("another-secret", "1700000000", body)

@@ -3,8 +3,10 @@
 The convention a receiver implements:
 
 - Each request is a POST of JSON to `settings.url` with
-  `X-Civicpost-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with
-  the channel secret>`, `X-Civicpost-Timestamp` (Unix seconds),
+  `X-Civicpost-Timestamp` (Unix seconds) and `X-Civicpost-Signature:
+  sha256=<hex HMAC-SHA256, keyed with the channel secret, of the timestamp,
+  a ".", and the raw body>`; signing the time lets a receiver refuse replays
+  (say, anything older than five minutes),
   `X-Civicpost-Event` (`publish` or `retract`) and `Idempotency-Key`.
 - `publish` sends the rendered announcement JSON. Answer 2xx, optionally with
   `{"id": "...", "url": "..."}`; without an id the delivery key is the id.
@@ -36,8 +38,8 @@ from civicpost.platforms import (
 )
 
 
-def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
 class WebhookAdapter:
@@ -78,10 +80,11 @@ class WebhookAdapter:
 
     def _post(self, payload: Any, *, event: str, idempotency_key: str) -> httpx.Response:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
-            "X-Civicpost-Signature": signature(self._secret, body),
-            "X-Civicpost-Timestamp": str(int(time.time())),
+            "X-Civicpost-Signature": signature(self._secret, timestamp, body),
+            "X-Civicpost-Timestamp": timestamp,
             "X-Civicpost-Event": event,
             "Idempotency-Key": idempotency_key,
         }
