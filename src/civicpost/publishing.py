@@ -208,6 +208,7 @@ def prepare(session: Session, job: Job, *, owner: str, settings: Settings) -> Pr
         link=announcement.link,
         extra=rendition.get("extra") or {},
         created_at=delivery.created_at,
+        already_posted=list(rendition.get("remote_part_ids") or []) if job.kind == "publish" else [],
     )
     return Prepared(delivery=delivery, channel=delivery.channel, outgoing=outgoing)
 
@@ -277,18 +278,19 @@ def record_failure(session: Session, prepared: Prepared, error: Exception, *, ow
     delivery, channel = prepared.delivery, prepared.channel
     now = utcnow()
     message = str(error) or type(error).__name__
+    partial = _partial_values(delivery, getattr(error, "partial", None))
     if isinstance(error, RateLimited):
         wait = error.retry_after if error.retry_after is not None else backoff(delivery.attempts, settings)
         paused_until = now + timedelta(seconds=wait)
         _channel(session, channel.id, paused_until=paused_until)
         # Waiting out a rate limit is not the post's fault: it costs no attempt.
         _finish(session, delivery, owner, status=DeliveryStatus.retrying, attempts=max(0, delivery.attempts - 1),
-                next_attempt_at=paused_until, last_error=f"rate limited: {message}")
+                next_attempt_at=paused_until, last_error=f"rate limited: {message}", **partial)
         return DeliveryStatus.retrying
     if isinstance(error, PermanentError):
         _channel(session, channel.id, last_error=message, last_error_at=now,
                  **({"needs_attention": True} if isinstance(error, CredentialsError) else {}))
-        _finish(session, delivery, owner, status=DeliveryStatus.failed, last_error=message, reconcile=False)
+        _finish(session, delivery, owner, status=DeliveryStatus.failed, last_error=message, reconcile=False, **partial)
         _audit_outcome(session, delivery, channel, "delivery.failed", message)
         settle(session, delivery.announcement_id)
         return DeliveryStatus.failed
@@ -297,15 +299,24 @@ def record_failure(session: Session, prepared: Prepared, error: Exception, *, ow
     if delivery.attempts >= settings.max_attempts:
         status = DeliveryStatus.unknown if maybe_posted else DeliveryStatus.failed
         note = f"gave up after {delivery.attempts} attempts: {message}"
-        _finish(session, delivery, owner, status=status, last_error=note)
+        _finish(session, delivery, owner, status=status, last_error=note, **partial)
         _audit_outcome(session, delivery, channel, f"delivery.{status}", note)
         settle(session, delivery.announcement_id)
         return status
     retry_after = getattr(error, "retry_after", None)
     _finish(session, delivery, owner, status=DeliveryStatus.retrying, last_error=message,
             next_attempt_at=now + timedelta(seconds=backoff(delivery.attempts, settings, at_least=retry_after)),
-            reconcile=delivery.reconcile or maybe_posted)
+            reconcile=delivery.reconcile or maybe_posted, **partial)
     return DeliveryStatus.retrying
+
+
+def _partial_values(delivery: Delivery, partial: Receipt | None) -> dict[str, Any]:
+    """Keep the ids of the parts a failed thread did post: the next attempt
+    continues after them, and a retract can delete them."""
+    known = list(delivery.rendition.get("remote_part_ids") or [])
+    if partial is None or len(partial.part_ids) <= len(known):
+        return {}
+    return {"rendition": {**delivery.rendition, "remote_part_ids": list(partial.part_ids)}, "remote_id": partial.part_ids[0]}
 
 
 def record_unknown(session: Session, prepared: Prepared, reason: str, *, owner: str) -> None:

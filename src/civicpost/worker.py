@@ -8,6 +8,7 @@ SQLite's data_version, or a finished job freeing a slot. SIGTERM stops
 claiming, lets calls in flight finish, and releases what never started.
 """
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -202,7 +203,11 @@ class Worker:
             if job.reconcile:
                 if publishing.reconcilable(prepared.channel.platform):
                     found = adapter.find(outgoing)
-                    if found is not None:
+                    if found is not None and len(found.part_ids) < len(outgoing.parts or [outgoing.text]):
+                        # Part of a thread is there: continue after it rather than start again.
+                        outgoing = dataclasses.replace(outgoing, already_posted=list(found.part_ids))
+                        found = None
+                    elif found is not None:
                         with transaction(self.write_sessions) as session:
                             publishing.record_published(session, prepared, found, owner=owner,
                                                         settings=settings, found=True)

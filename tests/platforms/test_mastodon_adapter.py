@@ -56,6 +56,17 @@ def test_a_thread_replies_part_by_part_with_one_idempotency_key_per_part(mock: r
     assert receipt.part_ids == ["1", "2"]
 
 
+def test_a_resumed_thread_does_not_resend_parts_an_earlier_attempt_posted(mock: responses.RequestsMock) -> None:
+    mock.post(STATUSES, json=mastodon_status("3", "<p>three</p>"))
+
+    receipt = adapter().publish(make_outgoing(parts=["one", "two", "three"], already_posted=["1", "2"]))
+
+    (call,) = mock.calls
+    assert form(call)["in_reply_to_id"] == ["2"]
+    assert call.request.headers["Idempotency-Key"] == f"{KEY}-2"
+    assert receipt.part_ids == ["1", "2", "3"]
+
+
 def test_an_image_is_uploaded_with_its_alt_text_as_description(mock: responses.RequestsMock, image: MediaItem) -> None:
     mock.post(f"{MASTODON_BASE}/api/v2/media", json={"id": "22348641", "type": "image", "url": "https://files.sandbox.test/pool.png", "preview_url": "https://files.sandbox.test/small/pool.png", "description": image.alt_text, "blurhash": "UFBWY:8_0Jxv"})
     mock.post(STATUSES, json=mastodon_status("1", "<p>Pools open</p>"))

@@ -63,6 +63,22 @@ def test_each_part_of_a_thread_replies_to_the_part_before(mock: responses.Reques
     assert receipt.part_ids == ["1880000000000000001", "1880000000000000002", "1880000000000000003"]
 
 
+def test_a_resumed_thread_posts_only_the_missing_parts_replying_to_the_last_posted(
+    mock: responses.RequestsMock, image: MediaItem
+) -> None:
+    mock.post(TWEETS, json=x_tweet("1880000000000000003", "part 3"), status=201)
+
+    receipt = adapter().publish(
+        make_outgoing(parts=["part 1", "part 2", "part 3"], media=[image],
+                      already_posted=["1880000000000000001", "1880000000000000002"])
+    )
+
+    (call,) = mock.calls  # no second copy of parts 1 and 2, no image upload again
+    assert sent_json(call)["text"] == "part 3"
+    assert sent_json(call)["reply"] == {"in_reply_to_tweet_id": "1880000000000000002"}
+    assert receipt.part_ids == ["1880000000000000001", "1880000000000000002", "1880000000000000003"]
+
+
 def test_an_image_is_uploaded_with_v2_media_upload_and_given_its_alt_text_before_the_tweet(
     mock: responses.RequestsMock, image: MediaItem
 ) -> None:

@@ -37,6 +37,9 @@ class Outgoing:
     # Platform-specific rendered pieces (email subject and HTML, feed HTML, webhook JSON).
     extra: dict[str, Any] = field(default_factory=dict)
     created_at: datetime | None = None
+    # Ids of the thread's first parts, posted by an earlier attempt: an adapter
+    # that threads continues after them instead of posting them again.
+    already_posted: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

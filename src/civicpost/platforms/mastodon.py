@@ -54,10 +54,12 @@ class MastodonAdapter:
 
     def publish(self, outgoing: Outgoing) -> Receipt:
         texts = outgoing.parts or [outgoing.text]
-        posted: list[dict[str, Any]] = []
+        # Idempotency keys last about an hour on Mastodon; retries can outlast
+        # that, so parts an earlier attempt posted are not sent again at all.
+        posted: list[dict[str, Any]] = [{"id": i} for i in outgoing.already_posted[: len(texts)]]
         with self._errors(writing=True, posted=posted):
             media_ids = []
-            for item in outgoing.media:
+            for item in outgoing.media if not posted else []:
                 # Given a path, Mastodon.py ignores mime_type and guesses from the file
                 # name; ours are content hashes with no extension. A file object keeps it.
                 with item.path.open("rb") as data:
@@ -65,6 +67,8 @@ class MastodonAdapter:
                         self._api.media_post(data, mime_type=item.mime_type, description=item.alt_text)["id"]
                     )
             for n, text in enumerate(texts):
+                if n < len(outgoing.already_posted):
+                    continue
                 status = self._api.status_post(
                     text,
                     in_reply_to_id=posted[-1]["id"] if posted else None,

@@ -79,10 +79,14 @@ class XAdapter:
 
     def publish(self, outgoing: Outgoing) -> Receipt:
         texts = outgoing.parts or [outgoing.text]
-        posted: list[str] = []
+        posted: list[str] = list(outgoing.already_posted[: len(texts)])
         with self._errors(writing=True, posted=posted):
-            media_ids = [self._upload(item.path.read_bytes(), item.mime_type, item.alt_text) for item in outgoing.media]
+            # Images go with the first part; a resumed thread has posted it already.
+            media = outgoing.media if not posted else []
+            media_ids = [self._upload(item.path.read_bytes(), item.mime_type, item.alt_text) for item in media]
             for n, text in enumerate(texts):
+                if n < len(outgoing.already_posted):
+                    continue
                 answer = self._client.create_tweet(
                     text=text,
                     media_ids=(media_ids or None) if n == 0 else None,
