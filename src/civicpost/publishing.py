@@ -10,7 +10,7 @@ delivery becomes `unknown` for a person. Nothing is ever blindly re-posted.
 
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -218,8 +218,49 @@ def stop_before_sending(session: Session, delivery: Delivery, *, owner: str) -> 
             last_error="stopped before sending: the announcement was cancelled or changed")
 
 
+BATCH = "civicpost.batch"
+
+
+@dataclass
+class Batch:
+    """Work that a batch of outcomes defers to its end, done once and in id
+    order: two workers' batches then lock channels and announcements in the
+    same order and cannot deadlock."""
+
+    channels: dict[int, dict[str, Any]] = field(default_factory=dict)
+    announcements: set[int] = field(default_factory=set)
+
+
+def begin_batch(session: Session) -> None:
+    session.info[BATCH] = Batch()
+
+
+def end_batch(session: Session) -> None:
+    batch: Batch = session.info.pop(BATCH)
+    for channel_id in sorted(batch.channels):
+        _update_channel(session, channel_id, batch.channels[channel_id])
+    for announcement_id in sorted(batch.announcements):
+        settle(session, announcement_id)
+
+
 def _channel(session: Session, channel_id: int, **values: Any) -> None:
+    batch: Batch | None = session.info.get(BATCH)
+    if batch is None:
+        _update_channel(session, channel_id, values)
+    else:
+        batch.channels.setdefault(channel_id, {}).update(values)
+
+
+def _update_channel(session: Session, channel_id: int, values: dict[str, Any]) -> None:
     session.execute(update(Channel).where(Channel.id == channel_id).values(**values).execution_options(synchronize_session=False))
+
+
+def _settle_soon(session: Session, announcement_id: int) -> None:
+    batch: Batch | None = session.info.get(BATCH)
+    if batch is None:
+        settle(session, announcement_id)
+    else:
+        batch.announcements.add(announcement_id)
 
 
 # Writing a channel's last success on every delivery would hold that channel's
@@ -270,7 +311,7 @@ def record_published(session: Session, prepared: Prepared, receipt: Receipt, *, 
         detail={"delivery": delivery.id, "channel": channel.id, "platform": channel.platform, "remote_url": remote_url,
                 "found_on_platform": found},
     )
-    settle(session, delivery.announcement_id)
+    _settle_soon(session, delivery.announcement_id)
 
 
 def record_failure(session: Session, prepared: Prepared, error: Exception, *, owner: str, settings: Settings) -> str:
@@ -292,7 +333,7 @@ def record_failure(session: Session, prepared: Prepared, error: Exception, *, ow
                  **({"needs_attention": True} if isinstance(error, CredentialsError) else {}))
         _finish(session, delivery, owner, status=DeliveryStatus.failed, last_error=message, reconcile=False, **partial)
         _audit_outcome(session, delivery, channel, "delivery.failed", message)
-        settle(session, delivery.announcement_id)
+        _settle_soon(session, delivery.announcement_id)
         return DeliveryStatus.failed
     maybe_posted = isinstance(error, MaybePosted) or not isinstance(error, TransientError)
     _channel(session, channel.id, last_error=message, last_error_at=now)
@@ -301,7 +342,7 @@ def record_failure(session: Session, prepared: Prepared, error: Exception, *, ow
         note = f"gave up after {delivery.attempts} attempts: {message}"
         _finish(session, delivery, owner, status=status, last_error=note, **partial)
         _audit_outcome(session, delivery, channel, f"delivery.{status}", note)
-        settle(session, delivery.announcement_id)
+        _settle_soon(session, delivery.announcement_id)
         return status
     retry_after = getattr(error, "retry_after", None)
     _finish(session, delivery, owner, status=DeliveryStatus.retrying, last_error=message,
@@ -323,7 +364,7 @@ def record_unknown(session: Session, prepared: Prepared, reason: str, *, owner: 
     delivery = prepared.delivery
     _finish(session, delivery, owner, status=DeliveryStatus.unknown, last_error=reason)
     _audit_outcome(session, delivery, prepared.channel, "delivery.unknown", reason)
-    settle(session, delivery.announcement_id)
+    _settle_soon(session, delivery.announcement_id)
 
 
 def record_retracted(session: Session, prepared: Prepared, *, owner: str, error: Exception | None = None, settings: Settings) -> None:

@@ -13,16 +13,18 @@ import hashlib
 import json
 import logging
 import os
+import queue
 import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, update
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from civicpost import metrics, publishing
 from civicpost.config import Settings
@@ -57,6 +59,9 @@ class Worker:
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._outcomes: queue.Queue[Callable[[Session], object] | None] = queue.Queue()
+        self._handed_off = _Count()
+        self._recorder: threading.Thread | None = None
         self._adapters: dict[int, tuple[str, Adapter]] = {}
         self._adapter_locks: dict[int, threading.Lock] = {}
         self._thread: threading.Thread | None = None
@@ -72,6 +77,8 @@ class Worker:
         self.scheduler.add_job(self._heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat")
         self.scheduler.start()
         threading.Thread(target=self._watch_commits, name="watch-commits", daemon=True).start()
+        self._recorder = threading.Thread(target=self._record_loop, name="recorder", daemon=True)
+        self._recorder.start()
         self._thread = threading.Thread(target=self._loop, name="claim-loop", daemon=True)
         self._thread.start()
         log.info("worker %s started (%d concurrent sends)", self.name, self.concurrency)
@@ -87,6 +94,9 @@ class Worker:
             self._thread.join(timeout)
         # Jobs still queued run `_run`, see the stop and give their claim back.
         self.pool.shutdown(wait=True)
+        if self._recorder is not None:
+            self._outcomes.put(None)
+            self._recorder.join(timeout)
         self._release_unstarted()
         try:
             self.scheduler.shutdown(wait=False)
@@ -166,6 +176,9 @@ class Worker:
     # -- one job -------------------------------------------------------------
 
     def _run(self, job: publishing.Job) -> None:
+        # A job's slot stays taken until its outcome is written, so a recorder
+        # that falls behind slows the claims instead of letting leases run out.
+        before = self._handed_off.count
         try:
             if self._stopping.is_set() and job.kind == "publish":
                 self._release(job)
@@ -174,9 +187,13 @@ class Worker:
         except Exception:  # noqa: BLE001 - keep the worker alive; the lease will expire and reconcile
             log.exception("worker %s: delivery %s crashed in processing", self.name, job.delivery_id)
         finally:
-            with self._lock:
-                self._in_flight -= 1
-            self._wake.set()
+            if self._handed_off.count == before:
+                self._slot_done(1)
+
+    def _slot_done(self, n: int) -> None:
+        with self._lock:
+            self._in_flight -= n
+        self._wake.set()
 
     def _process(self, job: publishing.Job) -> None:
         settings, owner = self.settings, self.name
@@ -223,13 +240,62 @@ class Worker:
             receipt = adapter.publish(outgoing)
             metrics.PUBLISH_SECONDS.labels(prepared.channel.platform, "published").observe(time.perf_counter() - started)
         except Exception as exc:  # noqa: BLE001 - every error is mapped to retry, fail or unknown
-            with transaction(self.write_sessions) as session:
-                status = publishing.record_failure(session, prepared, exc, owner=owner, settings=settings)
             metrics.PUBLISH_SECONDS.labels(prepared.channel.platform, "error").observe(time.perf_counter() - started)
-            log.info("delivery %s on %s: %s (%s)", job.delivery_id, prepared.channel.platform, status, exc)
+            log.info("delivery %s on %s: %s", job.delivery_id, prepared.channel.platform, exc)
+            error = exc  # `exc` is unbound when the except block ends; the recorder runs later
+            self._record(lambda session: publishing.record_failure(session, prepared, error, owner=owner, settings=settings))
             return
-        with transaction(self.write_sessions) as session:
-            publishing.record_published(session, prepared, receipt, owner=owner, settings=settings)
+        self._record(lambda session: publishing.record_published(session, prepared, receipt, owner=owner, settings=settings))
+
+    # -- outcomes, written in batches -------------------------------------------
+
+    def _record(self, step: Callable[[Session], object]) -> None:
+        """Hand an outcome to the recorder; without one (tests driving _process), write it now."""
+        if self._recorder is not None and self._recorder.is_alive():
+            self._handed_off.count += 1
+            self._outcomes.put(step)
+        else:
+            self._write([step])
+
+    def _record_loop(self) -> None:
+        """Write waiting outcomes together: one transaction for many sends.
+
+        An outcome waiting here when the process dies is not lost: its
+        delivery stays leased, the lease runs out, and the next worker asks the
+        platform before sending anything.
+        """
+        while True:
+            step = self._outcomes.get()
+            if step is None:
+                return
+            steps = [step]
+            while len(steps) < 200:
+                try:
+                    more = self._outcomes.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._outcomes.put(None)
+                    break
+                steps.append(more)
+            self._write(steps)
+            self._slot_done(len(steps))
+
+    def _write(self, steps: list[Callable[[Session], object]]) -> None:
+        try:
+            with transaction(self.write_sessions) as session:
+                publishing.begin_batch(session)
+                for step in steps:
+                    step(session)
+                publishing.end_batch(session)
+            return
+        except Exception:  # noqa: BLE001 - one bad outcome must not sink the others
+            if len(steps) == 1:
+                log.exception("worker %s: an outcome could not be recorded; its lease will run out and it will be reconciled", self.name)
+                return
+            log.exception("worker %s: a batch of %d outcomes failed; recording them one by one", self.name, len(steps))
+        for step in steps:
+            self._write([step])
 
     def _retract(self, prepared: publishing.Prepared, adapter: Adapter) -> None:
         error: Exception | None = None
@@ -343,3 +409,9 @@ def _as_permanent(exc: Exception) -> Exception:
     if isinstance(exc, PlatformError):
         return exc
     return CredentialsError(str(exc))
+
+
+class _Count(threading.local):
+    """Per send thread: how many outcomes it has handed to the recorder."""
+
+    count = 0
