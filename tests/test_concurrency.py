@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import func, select
 
 from civicpost import announcements, workflow
-from civicpost.errors import Conflict
 from civicpost.models import AuditEvent, Delivery, User
 from civicpost.rendering import Renderer
 

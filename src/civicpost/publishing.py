@@ -1,4 +1,5 @@
-"""The publishing engine's steps (SPEC §3, §7): claim, guard, send, record.
+"""The publishing engine's steps (SPEC §3, §7): claim, guard, send, record
+(recording is in outcomes.py).
 
 The deliveries table is the queue. A claim takes due rows under a lease and
 commits; the platform is called outside any transaction; the outcome is
@@ -8,9 +9,7 @@ post is there before anything is sent again, and where nobody can tell, the
 delivery becomes `unknown` for a person. Nothing is ever blindly re-posted.
 """
 
-import logging
-import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -21,19 +20,7 @@ from civicpost import audit
 from civicpost.config import Settings
 from civicpost.db import utcnow
 from civicpost.models import OPEN_DELIVERY, Announcement, Channel, Delivery, DeliveryStatus, Media, State
-from civicpost.platforms import (
-    RECONCILABLE,
-    CredentialsError,
-    MaybePosted,
-    MediaItem,
-    Outgoing,
-    PermanentError,
-    RateLimited,
-    Receipt,
-    TransientError,
-)
-
-log = logging.getLogger(__name__)
+from civicpost.platforms import RECONCILABLE, MediaItem, Outgoing
 
 NOTIFY_CHANNEL = "civicpost_due"
 LIVE_STATES = (State.scheduled, State.publishing)
@@ -211,218 +198,6 @@ def prepare(session: Session, job: Job, *, owner: str, settings: Settings) -> Pr
         already_posted=list(rendition.get("remote_part_ids") or []) if job.kind == "publish" else [],
     )
     return Prepared(delivery=delivery, channel=delivery.channel, outgoing=outgoing)
-
-
-def stop_before_sending(session: Session, delivery: Delivery, *, owner: str) -> None:
-    _finish(session, delivery, owner, status=DeliveryStatus.cancelled,
-            last_error="stopped before sending: the announcement was cancelled or changed")
-
-
-BATCH = "civicpost.batch"
-
-
-@dataclass
-class Batch:
-    """Work that a batch of outcomes defers to its end, done once and in id
-    order: two workers' batches then lock channels and announcements in the
-    same order and cannot deadlock."""
-
-    channels: dict[int, dict[str, Any]] = field(default_factory=dict)
-    announcements: set[int] = field(default_factory=set)
-
-
-def begin_batch(session: Session) -> None:
-    session.info[BATCH] = Batch()
-
-
-def end_batch(session: Session) -> None:
-    batch: Batch = session.info.pop(BATCH)
-    for channel_id in sorted(batch.channels):
-        _update_channel(session, channel_id, batch.channels[channel_id])
-    for announcement_id in sorted(batch.announcements):
-        settle(session, announcement_id)
-
-
-def _channel(session: Session, channel_id: int, **values: Any) -> None:
-    batch: Batch | None = session.info.get(BATCH)
-    if batch is None:
-        _update_channel(session, channel_id, values)
-    else:
-        batch.channels.setdefault(channel_id, {}).update(values)
-
-
-def _update_channel(session: Session, channel_id: int, values: dict[str, Any]) -> None:
-    session.execute(update(Channel).where(Channel.id == channel_id).values(**values).execution_options(synchronize_session=False))
-
-
-def _settle_soon(session: Session, announcement_id: int) -> None:
-    batch: Batch | None = session.info.get(BATCH)
-    if batch is None:
-        settle(session, announcement_id)
-    else:
-        batch.announcements.add(announcement_id)
-
-
-# Writing a channel's last success on every delivery would hold that channel's
-# row lock through each outcome and serialise a busy channel's workers.
-HEALTH_EVERY = timedelta(seconds=5)
-
-
-def _finish(session: Session, delivery: Delivery, owner: str, **values: Any) -> bool:
-    """Write an outcome only while the lease is ours; False if it was lost."""
-    values.setdefault("lease_owner", None)
-    values.setdefault("lease_expires_at", None)
-    values["updated_at"] = utcnow()
-    done = session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery.id, Delivery.lease_owner == owner)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not done:
-        log.warning("delivery %s: lease lost before the outcome was recorded; another worker will reconcile", delivery.id)
-    return bool(done)
-
-
-def backoff(attempts: int, settings: Settings, *, at_least: float | None = None) -> float:
-    """Exponential with equal jitter, so many failures do not all retry at once."""
-    ceiling = min(settings.retry_max_seconds, settings.retry_base_seconds * 2 ** max(0, attempts - 1))
-    delay = ceiling / 2 + random.uniform(0, ceiling / 2)
-    return max(delay, at_least or 0)
-
-
-def record_published(session: Session, prepared: Prepared, receipt: Receipt, *, owner: str, settings: Settings, found: bool = False) -> None:
-    delivery, channel = prepared.delivery, prepared.channel
-    now = utcnow()
-    remote_url = receipt.remote_url
-    if remote_url is None and channel.platform == "feed":
-        remote_url = f"{settings.base_url.rstrip('/')}/announcements/{delivery.announcement_id}"
-    rendition = dict(delivery.rendition)
-    if receipt.part_ids:
-        rendition["remote_part_ids"] = list(receipt.part_ids)
-    if not _finish(session, delivery, owner, status=DeliveryStatus.published, remote_id=receipt.remote_id,
-                   remote_url=remote_url, published_at=now, last_error=None, reconcile=False, rendition=rendition):
-        return
-    if channel.needs_attention or channel.last_success_at is None or now - channel.last_success_at > HEALTH_EVERY:
-        _channel(session, channel.id, last_success_at=now, needs_attention=False)
-    audit.record(
-        session, actor=None, action="delivery.published", object_type="announcement", object_id=delivery.announcement_id,
-        fingerprint=delivery.fingerprint,
-        detail={"delivery": delivery.id, "channel": channel.id, "platform": channel.platform, "remote_url": remote_url,
-                "found_on_platform": found},
-    )
-    _settle_soon(session, delivery.announcement_id)
-
-
-def record_failure(session: Session, prepared: Prepared, error: Exception, *, owner: str, settings: Settings) -> str:
-    """Decide retry, fail or unknown from the error; returns the new status."""
-    delivery, channel = prepared.delivery, prepared.channel
-    now = utcnow()
-    message = str(error) or type(error).__name__
-    partial = _partial_values(delivery, getattr(error, "partial", None))
-    if isinstance(error, RateLimited):
-        wait = error.retry_after if error.retry_after is not None else backoff(delivery.attempts, settings)
-        paused_until = now + timedelta(seconds=wait)
-        _channel(session, channel.id, paused_until=paused_until)
-        # Waiting out a rate limit is not the post's fault: it costs no attempt.
-        _finish(session, delivery, owner, status=DeliveryStatus.retrying, attempts=max(0, delivery.attempts - 1),
-                next_attempt_at=paused_until, last_error=f"rate limited: {message}", **partial)
-        return DeliveryStatus.retrying
-    if isinstance(error, PermanentError):
-        _channel(session, channel.id, last_error=message, last_error_at=now,
-                 **({"needs_attention": True} if isinstance(error, CredentialsError) else {}))
-        _finish(session, delivery, owner, status=DeliveryStatus.failed, last_error=message, reconcile=False, **partial)
-        _audit_outcome(session, delivery, channel, "delivery.failed", message)
-        _settle_soon(session, delivery.announcement_id)
-        return DeliveryStatus.failed
-    maybe_posted = isinstance(error, MaybePosted) or not isinstance(error, TransientError)
-    _channel(session, channel.id, last_error=message, last_error_at=now)
-    if delivery.attempts >= settings.max_attempts:
-        status = DeliveryStatus.unknown if maybe_posted else DeliveryStatus.failed
-        note = f"gave up after {delivery.attempts} attempts: {message}"
-        _finish(session, delivery, owner, status=status, last_error=note, **partial)
-        _audit_outcome(session, delivery, channel, f"delivery.{status}", note)
-        _settle_soon(session, delivery.announcement_id)
-        return status
-    retry_after = getattr(error, "retry_after", None)
-    _finish(session, delivery, owner, status=DeliveryStatus.retrying, last_error=message,
-            next_attempt_at=now + timedelta(seconds=backoff(delivery.attempts, settings, at_least=retry_after)),
-            reconcile=delivery.reconcile or maybe_posted, **partial)
-    return DeliveryStatus.retrying
-
-
-def _partial_values(delivery: Delivery, partial: Receipt | None) -> dict[str, Any]:
-    """Keep the ids of the parts a failed thread did post: the next attempt
-    continues after them, and a retract can delete them."""
-    known = list(delivery.rendition.get("remote_part_ids") or [])
-    if partial is None or len(partial.part_ids) <= len(known):
-        return {}
-    return {"rendition": {**delivery.rendition, "remote_part_ids": list(partial.part_ids)}, "remote_id": partial.part_ids[0]}
-
-
-def record_unknown(session: Session, prepared: Prepared, reason: str, *, owner: str) -> None:
-    delivery = prepared.delivery
-    _finish(session, delivery, owner, status=DeliveryStatus.unknown, last_error=reason)
-    _audit_outcome(session, delivery, prepared.channel, "delivery.unknown", reason)
-    _settle_soon(session, delivery.announcement_id)
-
-
-def record_retracted(session: Session, prepared: Prepared, *, owner: str, error: Exception | None = None, settings: Settings) -> None:
-    delivery = prepared.delivery
-    if error is None:
-        _finish(session, delivery, owner, status=DeliveryStatus.retracted, retract_requested_at=None, last_error=None)
-        _audit_outcome(session, delivery, prepared.channel, "delivery.retracted", None)
-    elif isinstance(error, TransientError):
-        _finish(session, delivery, owner, last_error=f"could not delete yet: {error}",
-                next_attempt_at=utcnow() + timedelta(seconds=backoff(1, settings, at_least=error.retry_after)))
-    else:
-        note = f"could not delete the post: {error}"
-        _finish(session, delivery, owner, retract_requested_at=None, last_error=note)
-        _audit_outcome(session, delivery, prepared.channel, "delivery.retract_failed", note)
-
-
-def _audit_outcome(session: Session, delivery: Delivery, channel: Channel, action: str, message: str | None) -> None:
-    audit.record(
-        session, actor=None, action=action, object_type="announcement", object_id=delivery.announcement_id,
-        fingerprint=delivery.fingerprint,
-        detail={"delivery": delivery.id, "channel": channel.id, "platform": channel.platform, "error": message},
-    )
-
-
-def settle(session: Session, announcement_id: int) -> None:
-    """Move the announcement to published or failed once its deliveries are done.
-
-    The announcement row is locked first so two workers finishing its last two
-    deliveries at once cannot both miss that it is complete.
-    """
-    row = session.execute(
-        select(Announcement.state, Announcement.approved_fingerprint)
-        .where(Announcement.id == announcement_id)
-        .with_for_update()
-    ).one_or_none()
-    if row is None or row.state not in LIVE_STATES:
-        return
-    statuses = set(
-        session.scalars(
-            select(Delivery.status).where(
-                Delivery.announcement_id == announcement_id, Delivery.fingerprint == row.approved_fingerprint
-            )
-        )
-    )
-    if statuses and statuses <= {DeliveryStatus.published}:
-        new = State.published
-    elif statuses and statuses <= {DeliveryStatus.published, DeliveryStatus.failed, DeliveryStatus.cancelled}:
-        new = State.failed if DeliveryStatus.failed in statuses else State.published
-    else:
-        return
-    session.execute(
-        update(Announcement)
-        .where(Announcement.id == announcement_id)
-        .values(state=new, version=Announcement.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    audit.record(session, actor=None, action=new.value, object_type="announcement", object_id=announcement_id,
-                 fingerprint=row.approved_fingerprint)
 
 
 def reconcilable(platform: str) -> bool:

@@ -26,7 +26,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from civicpost import metrics, publishing
+from civicpost import metrics, outcomes, publishing
 from civicpost.config import Settings
 from civicpost.db import make_engine, make_sessionmaker, transaction, utcnow
 from civicpost.models import Delivery, DeliveryStatus, WorkerHeartbeat
@@ -201,7 +201,7 @@ class Worker:
             prepared = publishing.prepare(session, job, owner=owner, settings=settings)
         if prepared == "stop":
             with transaction(self.write_sessions) as session:
-                publishing.stop_before_sending(session, session.get(Delivery, job.delivery_id), owner=owner)
+                outcomes.stop_before_sending(session, session.get(Delivery, job.delivery_id), owner=owner)
             return
         if prepared is None:
             return
@@ -209,7 +209,7 @@ class Worker:
             adapter = self._adapter(prepared)
         except (PlatformError, CredentialsUnreadable) as exc:
             with transaction(self.write_sessions) as session:
-                publishing.record_failure(session, prepared, _as_permanent(exc), owner=owner, settings=settings)
+                outcomes.record_failure(session, prepared, _as_permanent(exc), owner=owner, settings=settings)
             return
         if job.kind == "retract":
             self._retract(prepared, adapter)
@@ -226,12 +226,12 @@ class Worker:
                         found = None
                     elif found is not None:
                         with transaction(self.write_sessions) as session:
-                            publishing.record_published(session, prepared, found, owner=owner,
+                            outcomes.record_published(session, prepared, found, owner=owner,
                                                         settings=settings, found=True)
                         return
                 elif prepared.channel.platform == "email":
                     with transaction(self.write_sessions) as session:
-                        publishing.record_unknown(
+                        outcomes.record_unknown(
                             session, prepared,
                             "a send was interrupted and an email cannot be looked up: check the list's archive, "
                             "then retry only if it did not go out", owner=owner)
@@ -243,9 +243,9 @@ class Worker:
             metrics.PUBLISH_SECONDS.labels(prepared.channel.platform, "error").observe(time.perf_counter() - started)
             log.info("delivery %s on %s: %s", job.delivery_id, prepared.channel.platform, exc)
             error = exc  # `exc` is unbound when the except block ends; the recorder runs later
-            self._record(lambda session: publishing.record_failure(session, prepared, error, owner=owner, settings=settings))
+            self._record(lambda session: outcomes.record_failure(session, prepared, error, owner=owner, settings=settings))
             return
-        self._record(lambda session: publishing.record_published(session, prepared, receipt, owner=owner, settings=settings))
+        self._record(lambda session: outcomes.record_published(session, prepared, receipt, owner=owner, settings=settings))
 
     # -- outcomes, written in batches -------------------------------------------
 
@@ -284,10 +284,10 @@ class Worker:
     def _write(self, steps: list[Callable[[Session], object]]) -> None:
         try:
             with transaction(self.write_sessions) as session:
-                publishing.begin_batch(session)
+                outcomes.begin_batch(session)
                 for step in steps:
                     step(session)
-                publishing.end_batch(session)
+                outcomes.end_batch(session)
             return
         except Exception:  # noqa: BLE001 - one bad outcome must not sink the others
             if len(steps) == 1:
@@ -309,7 +309,7 @@ class Worker:
             except Exception as exc:  # noqa: BLE001
                 error = exc if isinstance(exc, PlatformError) else TransientError(str(exc))
         with transaction(self.write_sessions) as session:
-            publishing.record_retracted(session, prepared, owner=self.name, error=error, settings=self.settings)
+            outcomes.record_retracted(session, prepared, owner=self.name, error=error, settings=self.settings)
 
     def _adapter(self, prepared: publishing.Prepared) -> Adapter:
         """One adapter per channel, kept while its credentials and settings stay the same."""

@@ -2,7 +2,6 @@
 run four at a time on PostgreSQL, and beside the web process on SQLite."""
 
 import threading
-import time
 
 import httpx
 import pytest
