@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, File, Query, Request, UploadFile
 from sqlalchemy import select
 
-from civicpost import accounts, announcements, audit, channels, media, publishing, workflow
+from civicpost import accounts, announcements, audit, channels, media, publishing, uploads, workflow
 from civicpost.content import Draft, MediaRef, fingerprint
 from civicpost.db import utcnow
 from civicpost.errors import Forbidden, Invalid, NotFound, ServiceError
@@ -237,12 +237,10 @@ def upload_media(
         raise Forbidden("only staff of a department may upload images")
     data = file.file.read(settings.max_upload_bytes + 1)
     try:
-        stored = media.store_upload(data, media_dir=settings.media_dir, max_bytes=settings.max_upload_bytes)
+        stored = uploads.record_upload(session, data=data, user=user, media_dir=settings.media_dir,
+                                       max_bytes=settings.max_upload_bytes)
     except media.MediaError as exc:
         raise ServiceError.with_status(exc.status, exc.message) from None
-    if session.get(Media, stored.id) is None:
-        session.add(Media(id=stored.id, mime_type=stored.mime_type, width=stored.width, height=stored.height,
-                          size_bytes=stored.size_bytes, uploaded_by_id=user.id))
     return {"id": stored.id, "mime_type": stored.mime_type, "width": stored.width, "height": stored.height,
             "size_bytes": stored.size_bytes}
 

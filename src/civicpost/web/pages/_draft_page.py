@@ -5,9 +5,9 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from civicpost import announcements, media, workflow
+from civicpost import announcements, media, uploads, workflow
 from civicpost.errors import Conflict, ServiceError
-from civicpost.models import Announcement, Media, State, User
+from civicpost.models import Announcement, State, User
 from civicpost.schemas import AnnouncementIn, AnnouncementPatch
 from civicpost.web.pages._draft_form import DraftForm
 from civicpost.web.pages._draft_preview import Card, channel_groups, drafting_departments, media_rows
@@ -47,14 +47,11 @@ def attach_upload(session: Session, settings, user: User, form: DraftForm) -> No
         return
     data = form.upload.file.read(settings.max_upload_bytes + 1)
     try:
-        stored = media.store_upload(data, media_dir=settings.media_dir, max_bytes=settings.max_upload_bytes)
+        stored = uploads.record_upload(session, data=data, user=user, media_dir=settings.media_dir,
+                                       max_bytes=settings.max_upload_bytes)
     except media.MediaError as exc:
         form.add_error("image_file", exc.message)
         return
-    if session.get(Media, stored.id) is None:
-        session.add(Media(id=stored.id, mime_type=stored.mime_type, width=stored.width, height=stored.height,
-                          size_bytes=stored.size_bytes, uploaded_by_id=user.id))
-        session.flush()
     form.media.append({"id": stored.id, "alt_text": form.image_alt})
     form.image_alt = ""
 
