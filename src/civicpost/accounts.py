@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from civicpost import audit
@@ -137,11 +137,14 @@ def create_token(session: Session, *, user: User, name: str = "") -> str:
     return token
 
 
+# Built once: constructing a statement costs more than running this one.
+_USER_BY_TOKEN = (
+    select(User)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active.is_(True))
+)
+
+
 def user_for_token(session: Session, token: str) -> User | None:
     # One indexed lookup on every API request: the user, not the token row.
-    return session.scalar(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None), User.active.is_(True))
-    )
-
+    return session.scalar(_USER_BY_TOKEN, {"token_hash": hash_token(token)})

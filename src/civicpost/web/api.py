@@ -21,7 +21,7 @@ from civicpost.schemas import (
     UserIn,
 )
 from civicpost.web import views
-from civicpost.web.deps import AdminUser, BoxDep, CurrentUser, RendererDep, SessionDep, SettingsDep
+from civicpost.web.deps import AdminUser, BoxDep, CurrentUser, RendererDep, SessionDep, SettingsDep, one_trip
 
 router = APIRouter(prefix="/api/v1")
 
@@ -35,17 +35,20 @@ def _wake_worker(request: Request, background: BackgroundTasks) -> None:
 
 
 @router.post("/departments", status_code=201)
+@one_trip
 def create_department(body: DepartmentIn, session: SessionDep, admin: AdminUser) -> dict[str, Any]:
     return views.department(accounts.create_department(session, actor=admin, slug=body.slug, name=body.name))
 
 
 @router.get("/departments")
+@one_trip
 def list_departments(session: SessionDep, _: CurrentUser) -> dict[str, Any]:
     rows = session.scalars(select(Department).order_by(Department.slug))
     return {"items": [views.department(d) for d in rows]}
 
 
 @router.post("/users", status_code=201)
+@one_trip
 def create_user(body: UserIn, session: SessionDep, admin: AdminUser) -> dict[str, Any]:
     user = accounts.create_user(
         session, actor=admin, email=body.email, name=body.name, role=body.role,
@@ -55,11 +58,13 @@ def create_user(body: UserIn, session: SessionDep, admin: AdminUser) -> dict[str
 
 
 @router.get("/users/me")
+@one_trip
 def me(user: CurrentUser) -> dict[str, Any]:
     return views.user(user)
 
 
 @router.post("/channels", status_code=201)
+@one_trip
 def create_channel(body: ChannelIn, session: SessionDep, admin: AdminUser, box: BoxDep, settings: SettingsDep) -> dict[str, Any]:
     department = accounts.department_by_slug(session, body.department)
     channel = channels.create_channel(
@@ -70,6 +75,7 @@ def create_channel(body: ChannelIn, session: SessionDep, admin: AdminUser, box: 
 
 
 @router.get("/channels")
+@one_trip
 def list_channels(
     session: SessionDep, user: CurrentUser, settings: SettingsDep, department: str | None = None
 ) -> dict[str, Any]:
@@ -79,11 +85,13 @@ def list_channels(
 
 
 @router.get("/channels/{channel_id}")
+@one_trip
 def get_channel(channel_id: int, session: SessionDep, _: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
     return views.channel(channels.get_channel(session, channel_id), settings.zone)
 
 
 @router.put("/channels/{channel_id}/credentials")
+@one_trip
 def replace_credentials(
     channel_id: int, body: CredentialsIn, session: SessionDep, admin: AdminUser, box: BoxDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -104,6 +112,7 @@ def _full(session, announcement, renderer, settings) -> dict[str, Any]:
 
 
 @router.post("/announcements", status_code=201)
+@one_trip
 def create_announcement(
     body: AnnouncementIn, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
 ) -> dict[str, Any]:
@@ -112,6 +121,7 @@ def create_announcement(
 
 
 @router.get("/announcements")
+@one_trip
 def list_announcements(
     session: SessionDep,
     user: CurrentUser,
@@ -130,6 +140,7 @@ def list_announcements(
 
 
 @router.get("/announcements/{announcement_id}")
+@one_trip
 def get_announcement(
     announcement_id: int, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
 ) -> dict[str, Any]:
@@ -139,6 +150,7 @@ def get_announcement(
 
 
 @router.patch("/announcements/{announcement_id}")
+@one_trip
 def edit_announcement(
     announcement_id: int,
     body: AnnouncementPatch,
@@ -153,6 +165,7 @@ def edit_announcement(
 
 
 @router.post("/announcements/{announcement_id}/submit")
+@one_trip
 def submit(announcement_id: int, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep) -> dict[str, Any]:
     announcement = announcements.get(session, announcement_id)
     workflow.submit(session, actor=user, announcement=announcement, renderer=renderer)
@@ -160,6 +173,7 @@ def submit(announcement_id: int, session: SessionDep, user: CurrentUser, setting
 
 
 @router.post("/announcements/{announcement_id}/approve")
+@one_trip
 def approve(
     announcement_id: int,
     request: Request,
@@ -180,6 +194,7 @@ def approve(
 
 
 @router.post("/announcements/{announcement_id}/reject")
+@one_trip
 def reject(
     announcement_id: int, body: RejectIn, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
 ) -> dict[str, Any]:
@@ -189,6 +204,7 @@ def reject(
 
 
 @router.post("/announcements/{announcement_id}/cancel")
+@one_trip
 def cancel(announcement_id: int, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep) -> dict[str, Any]:
     announcement = announcements.get(session, announcement_id)
     workflow.cancel(session, actor=user, announcement=announcement)
@@ -196,6 +212,7 @@ def cancel(announcement_id: int, session: SessionDep, user: CurrentUser, setting
 
 
 @router.post("/announcements/{announcement_id}/retract", status_code=202)
+@one_trip
 def retract(
     announcement_id: int, request: Request, background: BackgroundTasks, session: SessionDep, user: CurrentUser,
     settings: SettingsDep, renderer: RendererDep,
@@ -207,6 +224,7 @@ def retract(
 
 
 @router.get("/announcements/{announcement_id}/audit")
+@one_trip
 def audit_trail(announcement_id: int, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
     announcement = announcements.get(session, announcement_id)
     announcements.ensure_can_view(user, announcement)
@@ -215,6 +233,7 @@ def audit_trail(announcement_id: int, session: SessionDep, user: CurrentUser, se
 
 
 @router.post("/deliveries/{delivery_id}/retry")
+@one_trip
 def retry_delivery(
     delivery_id: int, request: Request, background: BackgroundTasks, session: SessionDep, user: CurrentUser,
     settings: SettingsDep,
@@ -229,6 +248,7 @@ def retry_delivery(
 
 
 @router.post("/media", status_code=201)
+@one_trip
 def upload_media(
     session: SessionDep, user: CurrentUser, settings: SettingsDep, file: Annotated[UploadFile, File(description="a JPEG, PNG, GIF or WebP image")]
 ) -> dict[str, Any]:
@@ -246,6 +266,7 @@ def upload_media(
 
 
 @router.post("/previews")
+@one_trip
 def preview(
     body: AnnouncementIn, session: SessionDep, user: CurrentUser, renderer: RendererDep, settings: SettingsDep
 ) -> dict[str, Any]:

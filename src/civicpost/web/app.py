@@ -27,6 +27,7 @@ from civicpost.rendering import Renderer
 from civicpost.security import CredentialBox
 from civicpost.web import api, directory, problems, public
 from civicpost.web import pages as staff_pages
+from civicpost.web.deps import REQUEST_THREADS
 from civicpost.web.limits import BodyLimit, ConcurrencyLimit
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     # Outermost: fewer requests inside than threads (40) and connections (50);
     # more than 16 at once only adds GIL contention (measured: same throughput at 8 and 32).
-    app.add_middleware(ConcurrencyLimit, limit=16, queue_timeout=10)
+    app.add_middleware(ConcurrencyLimit, limit=REQUEST_THREADS, queue_timeout=10)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
