@@ -1,11 +1,12 @@
 """Drafting: create, edit, read and list announcements, with department scoping."""
 
 import base64
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from civicpost import audit
@@ -89,6 +90,8 @@ def _targets(session: Session, department: Department, channel_ids: list[int], o
 
 
 def _media(session: Session, items: list[MediaIn]) -> list[AnnouncementMedia]:
+    if not items:
+        return []
     ids = [m.id for m in items]
     found = {m.id: m for m in session.scalars(select(Media).where(Media.id.in_(ids)))}
     missing = [i for i in ids if i not in found]
@@ -284,6 +287,30 @@ def decode_cursor(cursor: str) -> int:
         ) from None
 
 
+@functools.cache
+def _list_query(*, department: bool, scoped: bool, state: bool, emergency: bool, after: bool) -> Select:
+    """The list statement for one combination of filters, built once: building
+    a statement costs more than running it. Values are bound at execution."""
+    query = (
+        select(*SUMMARY)
+        .join(Department, Department.id == Announcement.department_id)
+        .join(User, User.id == Announcement.author_id)
+        .order_by(Announcement.id.desc())
+        .limit(bindparam("limit"))
+    )
+    if department:
+        query = query.where(Announcement.department_id == bindparam("department_id"))
+    elif scoped:
+        query = query.where(Announcement.department_id.in_(bindparam("department_ids", expanding=True)))
+    if state:
+        query = query.where(Announcement.state == bindparam("state"))
+    if emergency:
+        query = query.where(Announcement.emergency == bindparam("emergency"))
+    if after:
+        query = query.where(Announcement.id < bindparam("before_id"))
+    return query
+
+
 def list_page(
     session: Session,
     *,
@@ -295,26 +322,22 @@ def list_page(
     cursor: str | None,
 ) -> Page:
     """Newest first, by keyset on id: each page is one index range scan."""
-    query = (
-        select(*SUMMARY)
-        .join(Department, Department.id == Announcement.department_id)
-        .join(User, User.id == Announcement.author_id)
-        .order_by(Announcement.id.desc())
-        .limit(limit + 1)
+    if department is not None and not (user.can_approve or user.is_member(department.id)):
+        raise Forbidden(f"you are not a member of {department.name}")
+    scoped = department is None and not user.can_approve
+    query = _list_query(
+        department=department is not None, scoped=scoped, state=state is not None,
+        emergency=emergency is not None, after=bool(cursor),
     )
-    if department is not None:
-        if not (user.can_approve or user.is_member(department.id)):
-            raise Forbidden(f"you are not a member of {department.name}")
-        query = query.where(Announcement.department_id == department.id)
-    elif not user.can_approve:
-        query = query.where(Announcement.department_id.in_([d.id for d in user.departments]))
-    if state is not None:
-        query = query.where(Announcement.state == state)
-    if emergency is not None:
-        query = query.where(Announcement.emergency == emergency)
-    if cursor:
-        query = query.where(Announcement.id < decode_cursor(cursor))
-    rows = list(session.execute(query))
+    values = {
+        "limit": limit + 1,
+        "department_id": department.id if department is not None else None,
+        "department_ids": [d.id for d in user.departments] if scoped else None,
+        "state": state,
+        "emergency": emergency,
+        "before_id": decode_cursor(cursor) if cursor else None,
+    }
+    rows = list(session.execute(query, {name: value for name, value in values.items() if value is not None}))
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(items=rows, next_cursor=encode_cursor(rows[-1].id) if more and rows else None)

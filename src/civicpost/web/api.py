@@ -100,13 +100,13 @@ def replace_credentials(
     return views.channel(channel, settings.zone)
 
 
-def _full(session, announcement, renderer, settings) -> dict[str, Any]:
+def _full(session, announcement, renderer, settings, *, new: bool = False) -> dict[str, Any]:
     renditions = workflow.render(renderer, announcement)
     return views.announcement(
         announcement,
         settings.zone,
         renditions=renditions,
-        deliveries=workflow.deliveries_of(session, announcement),
+        deliveries=[] if new else workflow.deliveries_of(session, announcement),
         fingerprint=fingerprint(renditions, publish_at=announcement.publish_at),
     )
 
@@ -117,7 +117,7 @@ def create_announcement(
     body: AnnouncementIn, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
 ) -> dict[str, Any]:
     announcement = announcements.create(session, author=user, data=body, zone=settings.zone)
-    return _full(session, announcement, renderer, settings)
+    return _full(session, announcement, renderer, settings, new=True)  # a new draft has no deliveries
 
 
 @router.get("/announcements")

@@ -119,7 +119,7 @@ _CALLER_DEPS = {get_session: "session", current_user: "user", admin_user: "admin
 # At most this many requests are inside the app at once (web/limits.py waits
 # the rest outside), so this many threads serve them all; more would only
 # queue for the interpreter lock. One pool per process, whatever the apps.
-REQUEST_THREADS = 16
+REQUEST_THREADS = 4
 _threads = ThreadPoolExecutor(max_workers=REQUEST_THREADS, thread_name_prefix="civicpost-request")
 
 

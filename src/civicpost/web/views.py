@@ -56,18 +56,19 @@ def announcement_summary(a: Announcement, zone: ZoneInfo) -> dict[str, Any]:
 
 
 def summary_row(row, zone: ZoneInfo) -> dict[str, Any]:
-    """A list item from announcements.SUMMARY's columns."""
+    """A list item from announcements.SUMMARY's columns (unpacked: the fastest way to read a row)."""
+    id_, title, state, emergency, language, publish_at, created_at, updated_at, department_slug, author = row
     return {
-        "id": row.id,
-        "department": row.department,
-        "title": row.title,
-        "state": row.state,
-        "emergency": row.emergency,
-        "language": row.language,
-        "author": row.author,
-        "publish_at": instant(row.publish_at, zone),
-        "created_at": instant(row.created_at, zone),
-        "updated_at": instant(row.updated_at, zone),
+        "id": id_,
+        "department": department_slug,
+        "title": title,
+        "state": state,
+        "emergency": emergency,
+        "language": language,
+        "author": author,
+        "publish_at": instant(publish_at, zone),
+        "created_at": instant(created_at, zone),
+        "updated_at": instant(updated_at, zone),
     }
 
 
