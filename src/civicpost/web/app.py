@@ -65,7 +65,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # holding a connection from its first query to the commit: with fewer
     # connections than threads, a burst leaves every thread waiting for a
     # connection held by a request that waits for a thread.
-    engine = engine or make_engine(settings.database_url, pool_size=20, max_overflow=30, pool_timeout=10)
+    # No pre-ping: on PostgreSQL it is a round trip before every request; a
+    # connection lost to a database restart fails the requests in flight, and
+    # SQLAlchemy then replaces every pooled connection.
+    engine = engine or make_engine(
+        settings.database_url, pool_size=20, max_overflow=30, pool_timeout=10, pool_pre_ping=False
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -88,7 +93,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.read_sessions = make_sessionmaker(engine)
+    # Reads on PostgreSQL run each statement in its own transaction: no BEGIN
+    # and ROLLBACK round trips around a page that only reads.
+    read_engine = engine if settings.is_sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
+    app.state.read_sessions = make_sessionmaker(read_engine)
     write_engine = engine.execution_options(sqlite_begin="IMMEDIATE") if settings.is_sqlite else engine
     app.state.write_sessions = make_sessionmaker(write_engine)
     app.state.renderer = renderer
