@@ -21,6 +21,23 @@ class Server:
     pid: int
     base_url: str
     log_path: Path
+    workers: int = 1
+
+    def serving_pids(self) -> list[int]:
+        """The processes that answer requests: the server itself, or uvicorn's worker processes."""
+        if self.workers == 1:
+            return [self.pid]
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rpartition(")")[2].split()
+                cmdline = (stat.parent / "cmdline").read_bytes()
+            except OSError:
+                continue
+            # fields[1] is the parent pid; multiprocessing's resource tracker is not a worker.
+            if int(fields[1]) == self.pid and b"resource_tracker" not in cmdline:
+                children.append(int(stat.parent.name))
+        return sorted(children)
 
     def errors(self) -> Counter[str]:
         """The exception lines the server logged, counted: what a failed request hit."""
@@ -42,14 +59,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: str, *, env: dict[str, str], workdir: Path, app_dir: Path | None = None) -> Iterator[Server]:
-    """`app` is a factory "module:function"; one worker, so the pid is the server itself."""
+def serving(
+    app: str, *, env: dict[str, str], workdir: Path, app_dir: Path | None = None, workers: int = 1
+) -> Iterator[Server]:
+    """`app` is a factory "module:function"; with one worker the pid is the server itself."""
     port = free_port()
     command = [
         sys.executable, "-m", "uvicorn", "--factory", app,
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-        # An access log line per request would measure the log pipe, not the app.
-        "--no-access-log", "--log-level", "warning",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        # An access log line per request would measure the log pipe, not the app;
+        # "info" logs only start-up lines (each worker says when it is ready).
+        "--no-access-log", "--log-level", "info",
     ]
     if app_dir is not None:
         command += ["--app-dir", str(app_dir)]
@@ -61,7 +81,10 @@ def serving(app: str, *, env: dict[str, str], workdir: Path, app_dir: Path | Non
     try:
         base_url = f"http://127.0.0.1:{port}"
         _wait_healthy(process, f"{base_url}/healthz", log_path)
-        yield Server(pid=process.pid, base_url=base_url, log_path=log_path)
+        server = Server(pid=process.pid, base_url=base_url, log_path=log_path, workers=workers)
+        if workers > 1:
+            _wait_workers(server, process, log_path)
+        yield server
     finally:
         _stop(process)
 
@@ -79,6 +102,19 @@ def _wait_healthy(process: subprocess.Popen[bytes], url: str, log_path: Path, ti
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{url} did not answer within {timeout:.0f}s:\n{log_path.read_text()}")
+
+
+def _wait_workers(server: Server, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 30) -> None:
+    """/healthz answers as soon as one worker is up; wait for them all (each logs its start)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        started = log_path.read_text(errors="replace").count("Application startup complete")
+        if len(server.serving_pids()) == server.workers and started >= server.workers:
+            return
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}:\n{log_path.read_text()}")
+        time.sleep(0.1)
+    raise RuntimeError(f"{server.workers} workers did not start within {timeout:.0f}s:\n{log_path.read_text()}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

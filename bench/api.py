@@ -1,6 +1,6 @@
 """API list and create under open-loop load, on SQLite and PostgreSQL, beside a bare baseline.
 
-    python bench/api.py --db both [--rate 200] [--seconds 20] [--rows 100000]
+    python bench/api.py --db both [--rate 200] [--seconds 20] [--rows 100000] [--workers 1]
 
 Seeds a fresh database, serves the real app with uvicorn in its own process,
 drives a fixed-rate mix (80% list pages, 20% creates) and prints latency
@@ -63,6 +63,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200, help="requests per second, fixed schedule")
     parser.add_argument("--seconds", type=float, default=20, help="length of the measured run")
     parser.add_argument("--rows", type=int, default=100_000, help="announcements to seed")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="civicpost server processes (uvicorn --workers, as `civicpost serve --workers`)")
     parser.add_argument(
         "--pg-admin-url",
         default=os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
@@ -104,7 +106,9 @@ def _bench_database(name: str, url: str, args: argparse.Namespace, workdir: Path
         "CIVICPOST_ENV": "test",
         "CIVICPOST_MEDIA_DIR": str(workdir / "media"),
     }
-    outcomes = [_drive(f"civicpost {name}", "civicpost.web:create_app", env, seeded, args, workdir, creates=True)]
+    label = f"civicpost {name}" + (f" x{args.workers}" if args.workers > 1 else "")
+    outcomes = [_drive(label, "civicpost.web:create_app", env, seeded, args, workdir, creates=True,
+                       workers=args.workers)]
     if bare:
         path = make_url(url).database
         outcomes.append(
@@ -116,29 +120,33 @@ def _bench_database(name: str, url: str, args: argparse.Namespace, workdir: Path
 
 def _drive(
     label: str, app: str, env: dict[str, str], seeded: Seeded, args: argparse.Namespace, workdir: Path,
-    *, creates: bool, app_dir: Path | None = None,
+    *, creates: bool, app_dir: Path | None = None, workers: int = 1,
 ) -> Outcome:
-    with serving(app, env=env, workdir=workdir, app_dir=app_dir) as server:
+    with serving(app, env=env, workdir=workdir, app_dir=app_dir, workers=workers) as server:
+        pids = server.serving_pids()
         # Warm-up: first requests pay for imports, template compiling and
         # connection set-up; they are not what a running service does.
         run_sequential(server.base_url, Mix(seeded, random.Random(3), creates=creates), count=WARM_UP_REQUESTS)
-        cpu_before = cpu_seconds(server.pid)
+        cpu_before = sum(cpu_seconds(pid) for pid in pids)
         alone = run_sequential(server.base_url, Mix(seeded, random.Random(5), creates=creates),
                                count=SEQUENTIAL_REQUESTS)
-        cpu_ms = (cpu_seconds(server.pid) - cpu_before) * 1000 / len(alone.results)
+        cpu_ms = (sum(cpu_seconds(pid) for pid in pids) - cpu_before) * 1000 / len(alone.results)
         load_before = _loadavg()
         run = run_open_loop(server.base_url, Mix(seeded, random.Random(4), creates=creates),
                             rate=args.rate, seconds=args.seconds)
-        memory = memory_mb(server.pid)
+        # Per process: the largest worker (each is a whole copy of the app).
+        memory = {key: max(memory_mb(pid)[key] for pid in pids) for key in ("VmRSS", "VmHWM")}
         server_errors = server.errors()
     outcome = Outcome(label, summarise(run, KINDS), memory, run.errors, cpu_ms)
     print()
     print(format_table(f"== {label}: {SEQUENTIAL_REQUESTS} requests one at a time (service time)",
                        [r for r in summarise(alone, KINDS) if r.kind in ("list", "create", "all")]))
-    print(f"  server CPU per request: {cpu_ms:.1f} ms, so one process saturates near {1000 / cpu_ms:.0f} requests/s")
+    print(f"  server CPU per request: {cpu_ms:.1f} ms, so one process saturates near {1000 / cpu_ms:.0f} requests/s"
+          + (f" ({workers} processes: near {workers * 1000 / cpu_ms:.0f}/s if the cores are free)" if workers > 1 else ""))
     print()
     print(format_table(f"== {label}: {args.rate:g}/s for {args.seconds:g} s", outcome.rows))
-    print(f"  server memory after the run: VmRSS {memory['VmRSS']:.0f} MB, VmHWM (peak) {memory['VmHWM']:.0f} MB")
+    print(f"  server memory after the run: VmRSS {memory['VmRSS']:.0f} MB, VmHWM (peak) {memory['VmHWM']:.0f} MB"
+          + (f" (the largest of {workers} processes)" if workers > 1 else ""))
     # Other work on the machine shows up as latency here; say how busy it was.
     print(f"  load average (1 min) before the run {load_before:.2f}, after {_loadavg():.2f}")
     for error in sorted(set(outcome.errors))[:5]:

@@ -68,3 +68,57 @@ def test_token_create_for_an_unknown_user_says_so(cli_env, tmp_path):
     run(["db", "upgrade"], env=cli_env, cwd=tmp_path)
     result = run(["token", "create", "nobody@city.example"], env=cli_env, cwd=tmp_path)
     assert result.returncode != 0 and "no user with email" in result.stderr
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and b"resource_tracker" not in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_serve_with_two_workers_answers_from_two_processes_sharing_one_database(cli_env, tmp_path):
+    import json
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [str(BIN / "civicpost"), "serve", "--port", str(port), "--workers", "2"],
+        env=cli_env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(_children(server.pid)) < 2:
+            time.sleep(0.2)
+        assert len(_children(server.pid)) == 2
+        # `serve` migrated the database the processes share; what the CLI makes, they serve.
+        assert run(["department", "parks", "Parks"], env=cli_env, cwd=tmp_path).returncode == 0
+        assert run(["user", "create", "ada@city.gov", "--name", "Ada", "--role", "admin", "--password-stdin"],
+                   env=cli_env, cwd=tmp_path, stdin="a long admin password\n").returncode == 0
+        token = run(["token", "create", "ada@city.gov"], env=cli_env, cwd=tmp_path).stdout.strip().splitlines()[-1]
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/departments",
+                                         headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert [d["slug"] for d in json.load(response)["items"]] == ["parks"]
+        workers = _children(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    # Stopping the server stops (and reaps) its worker processes too.
+    assert workers and not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+def test_serve_refuses_with_worker_beside_several_processes_and_says_what_to_run(cli_env, tmp_path):
+    result = run(["serve", "--workers", "2", "--with-worker"], env=cli_env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "civicpost worker" in result.stderr

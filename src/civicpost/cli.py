@@ -117,20 +117,34 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     with_worker: Annotated[bool, typer.Option("--with-worker", help="Also run the publishing worker in this process.")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Web processes; each uses a core of its own.")] = 1,
 ) -> None:
     """Run the web service and API (applies migrations first)."""
     import uvicorn
 
     from civicpost import migrate
+    from civicpost.rendering import Renderer
     from civicpost.web import create_app
 
     settings = get_settings()
     migrate.upgrade(settings.database_url)
+    if workers == 1:
+        try:
+            web = create_app(settings, with_worker=with_worker)
+        except ConfigError as exc:
+            _fail(str(exc))
+        uvicorn.run(web, host=host, port=port, log_level="info")
+        return
+    if with_worker:
+        _fail("--with-worker runs the worker inside the one web process; with --workers, run `civicpost worker` beside it")
+    # Each process builds its own app; check here what would stop them all,
+    # so a bad key or template is one clear message, not a restart loop.
     try:
-        web = create_app(settings, with_worker=with_worker)
+        settings.fernet_key()
+        Renderer(settings.templates_dir, warm=False)
     except ConfigError as exc:
         _fail(str(exc))
-    uvicorn.run(web, host=host, port=port, log_level="info")
+    uvicorn.run("civicpost.web:create_app", factory=True, workers=workers, host=host, port=port, log_level="info")
 
 
 @app.command()

@@ -33,7 +33,7 @@ class TemplateConfigError(ConfigError):
 
 
 class Renderer:
-    def __init__(self, templates_dir: Path) -> None:
+    def __init__(self, templates_dir: Path, *, warm: bool = True) -> None:
         self.posts = Path(templates_dir) / "posts"
         self.env = ImmutableSandboxedEnvironment(
             loader=FileSystemLoader(self.posts),
@@ -46,7 +46,8 @@ class Renderer:
         )
         self.env.filters["tojson"] = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True)
         self.templates: dict[str, Template] = {name: self._load(name) for name in self._names()}
-        warm_up()
+        if warm:
+            warm_up()
 
     @staticmethod
     def _names() -> list[str]:
