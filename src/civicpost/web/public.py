@@ -5,7 +5,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from feedgen.feed import FeedGenerator
 from sqlalchemy import select
 
 from civicpost import feed
@@ -75,6 +74,9 @@ def media_file(media_id: str, session: SessionDep, settings: SettingsDep) -> Fil
 
 @router.get("/feed.atom")
 def atom(session: SessionDep, settings: SettingsDep) -> Response:
+    # Imported here: feedgen and lxml are 5 MB that a process serving only the API never needs.
+    from feedgen.feed import FeedGenerator
+
     base = settings.base_url.rstrip("/")
     generator = FeedGenerator()
     generator.id(f"{base}/")
