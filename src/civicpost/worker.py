@@ -13,25 +13,25 @@ import hashlib
 import json
 import logging
 import os
-import queue
 import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from civicpost import metrics, outcomes, publishing
 from civicpost.config import Settings
 from civicpost.db import make_engine, make_sessionmaker, transaction, utcnow
 from civicpost.models import Delivery, DeliveryStatus, WorkerHeartbeat
 from civicpost.platforms import DELETABLE, Adapter, PlatformError, TransientError, build_adapter
+from civicpost.recorder import Recorder
 from civicpost.security import CredentialBox, CredentialsUnreadable
+from civicpost.wakeups import watch_commits
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,10 @@ class Worker:
         # Every send thread may hold a connection briefly to record its outcome.
         self.engine = engine or make_engine(settings.database_url, pool_size=self.concurrency + 4, max_overflow=8)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self) & 0xFFFF:x}"
-        self.sessions = make_sessionmaker(self.engine)
+        # Reads (the guard before each send, the next due time) need no
+        # transaction of their own on PostgreSQL: no BEGIN/COMMIT round trips.
+        read = self.engine if settings.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.sessions = make_sessionmaker(read)
         write = self.engine.execution_options(sqlite_begin="IMMEDIATE") if settings.is_sqlite else self.engine
         self.write_sessions: sessionmaker = make_sessionmaker(write)
         self.box = CredentialBox(settings.fernet_key())
@@ -59,9 +62,7 @@ class Worker:
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._in_flight = 0
-        self._outcomes: queue.Queue[Callable[[Session], object] | None] = queue.Queue()
-        self._handed_off = _Count()
-        self._recorder: threading.Thread | None = None
+        self.recorder = Recorder(self.write_sessions, written=self._slot_done, name=self.name)
         self._adapters: dict[int, tuple[str, Adapter]] = {}
         self._adapter_locks: dict[int, threading.Lock] = {}
         self._thread: threading.Thread | None = None
@@ -76,9 +77,9 @@ class Worker:
         self._heartbeat()
         self.scheduler.add_job(self._heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat")
         self.scheduler.start()
-        threading.Thread(target=self._watch_commits, name="watch-commits", daemon=True).start()
-        self._recorder = threading.Thread(target=self._record_loop, name="recorder", daemon=True)
-        self._recorder.start()
+        threading.Thread(target=watch_commits, args=(self.engine, self._wake, self._stopping),
+                         name="watch-commits", daemon=True).start()
+        self.recorder.start()
         self._thread = threading.Thread(target=self._loop, name="claim-loop", daemon=True)
         self._thread.start()
         log.info("worker %s started (%d concurrent sends)", self.name, self.concurrency)
@@ -94,9 +95,7 @@ class Worker:
             self._thread.join(timeout)
         # Jobs still queued run `_run`, see the stop and give their claim back.
         self.pool.shutdown(wait=True)
-        if self._recorder is not None:
-            self._outcomes.put(None)
-            self._recorder.join(timeout)
+        self.recorder.stop(timeout)
         self._release_unstarted()
         try:
             self.scheduler.shutdown(wait=False)
@@ -178,7 +177,7 @@ class Worker:
     def _run(self, job: publishing.Job) -> None:
         # A job's slot stays taken until its outcome is written, so a recorder
         # that falls behind slows the claims instead of letting leases run out.
-        before = self._handed_off.count
+        before = self.recorder.handed_off()
         try:
             if self._stopping.is_set() and job.kind == "publish":
                 self._release(job)
@@ -187,7 +186,7 @@ class Worker:
         except Exception:  # noqa: BLE001 - keep the worker alive; the lease will expire and reconcile
             log.exception("worker %s: delivery %s crashed in processing", self.name, job.delivery_id)
         finally:
-            if self._handed_off.count == before:
+            if self.recorder.handed_off() == before:
                 self._slot_done(1)
 
     def _slot_done(self, n: int) -> None:
@@ -243,59 +242,9 @@ class Worker:
             metrics.PUBLISH_SECONDS.labels(prepared.channel.platform, "error").observe(time.perf_counter() - started)
             log.info("delivery %s on %s: %s", job.delivery_id, prepared.channel.platform, exc)
             error = exc  # `exc` is unbound when the except block ends; the recorder runs later
-            self._record(lambda session: outcomes.record_failure(session, prepared, error, owner=owner, settings=settings))
+            self.recorder.record(lambda session: outcomes.record_failure(session, prepared, error, owner=owner, settings=settings))
             return
-        self._record(lambda session: outcomes.record_published(session, prepared, receipt, owner=owner, settings=settings))
-
-    # -- outcomes, written in batches -------------------------------------------
-
-    def _record(self, step: Callable[[Session], object]) -> None:
-        """Hand an outcome to the recorder; without one (tests driving _process), write it now."""
-        if self._recorder is not None and self._recorder.is_alive():
-            self._handed_off.count += 1
-            self._outcomes.put(step)
-        else:
-            self._write([step])
-
-    def _record_loop(self) -> None:
-        """Write waiting outcomes together: one transaction for many sends.
-
-        An outcome waiting here when the process dies is not lost: its
-        delivery stays leased, the lease runs out, and the next worker asks the
-        platform before sending anything.
-        """
-        while True:
-            step = self._outcomes.get()
-            if step is None:
-                return
-            steps = [step]
-            while len(steps) < 200:
-                try:
-                    more = self._outcomes.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._outcomes.put(None)
-                    break
-                steps.append(more)
-            self._write(steps)
-            self._slot_done(len(steps))
-
-    def _write(self, steps: list[Callable[[Session], object]]) -> None:
-        try:
-            with transaction(self.write_sessions) as session:
-                outcomes.begin_batch(session)
-                for step in steps:
-                    step(session)
-                outcomes.end_batch(session)
-            return
-        except Exception:  # noqa: BLE001 - one bad outcome must not sink the others
-            if len(steps) == 1:
-                log.exception("worker %s: an outcome could not be recorded; its lease will run out and it will be reconciled", self.name)
-                return
-            log.exception("worker %s: a batch of %d outcomes failed; recording them one by one", self.name, len(steps))
-        for step in steps:
-            self._write([step])
+        self.recorder.record(lambda session: outcomes.record_published(session, prepared, receipt, owner=owner, settings=settings))
 
     def _retract(self, prepared: publishing.Prepared, adapter: Adapter) -> None:
         error: Exception | None = None
@@ -369,39 +318,6 @@ class Worker:
             log.exception("worker %s: heartbeat failed", self.name)
         self._wake.set()  # also a chance to see expired leases
 
-    def _watch_commits(self) -> None:
-        """Wake when another process commits: LISTEN on PostgreSQL, data_version on SQLite."""
-        if self.engine.dialect.name == "postgresql":
-            self._listen_postgres()
-            return
-        raw = self.engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            last = None
-            while not self._stopping.is_set():
-                version = cursor.execute("PRAGMA data_version").fetchone()[0]
-                if last is not None and version != last:
-                    self._wake.set()
-                last = version
-                self._stopping.wait(0.05)
-        finally:
-            raw.close()
-
-    def _listen_postgres(self) -> None:
-        import psycopg
-
-        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        while not self._stopping.is_set():
-            try:
-                with psycopg.connect(url, autocommit=True) as connection:
-                    connection.execute(f"LISTEN {publishing.NOTIFY_CHANNEL}")
-                    while not self._stopping.is_set():
-                        for _ in connection.notifies(timeout=1.0):
-                            self._wake.set()
-            except Exception:  # noqa: BLE001 - reconnect; the safety poll covers the gap
-                log.exception("worker %s: LISTEN connection lost", self.name)
-                self._stopping.wait(2)
-
 
 def _as_permanent(exc: Exception) -> Exception:
     from civicpost.platforms import CredentialsError
@@ -409,9 +325,3 @@ def _as_permanent(exc: Exception) -> Exception:
     if isinstance(exc, PlatformError):
         return exc
     return CredentialsError(str(exc))
-
-
-class _Count(threading.local):
-    """Per send thread: how many outcomes it has handed to the recorder."""
-
-    count = 0

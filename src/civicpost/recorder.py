@@ -1,0 +1,92 @@
+"""Outcomes of sends, written in batches by one thread: one transaction for many sends."""
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from civicpost import outcomes
+from civicpost.db import transaction
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[Session], object]
+BATCH = 200
+
+
+class _Count(threading.local):
+    """Per send thread: how many outcomes it has handed to the recorder."""
+
+    count = 0
+
+
+class Recorder:
+    """An outcome waiting here when the process dies is not lost: its delivery
+    stays leased, the lease runs out, and the next worker asks the platform
+    before sending anything."""
+
+    def __init__(self, sessions: sessionmaker, *, written: Callable[[int], None], name: str) -> None:
+        self._sessions = sessions
+        self._written = written  # told how many outcomes each batch wrote
+        self._name = name
+        self._queue: queue.Queue[Step | None] = queue.Queue()
+        self._handed = _Count()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="recorder", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+
+    def handed_off(self) -> int:
+        """How many outcomes the calling thread has handed over so far."""
+        return self._handed.count
+
+    def record(self, step: Step) -> None:
+        """Hand an outcome over; without a running recorder (tests driving one send), write it now."""
+        if self._thread is not None and self._thread.is_alive():
+            self._handed.count += 1
+            self._queue.put(step)
+        else:
+            self.write([step])
+
+    def _loop(self) -> None:
+        while True:
+            step = self._queue.get()
+            if step is None:
+                return
+            steps = [step]
+            while len(steps) < BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)
+                    break
+                steps.append(more)
+            self.write(steps)
+            self._written(len(steps))
+
+    def write(self, steps: list[Step]) -> None:
+        try:
+            with transaction(self._sessions) as session:
+                outcomes.begin_batch(session)
+                for step in steps:
+                    step(session)
+                outcomes.end_batch(session)
+            return
+        except Exception:  # noqa: BLE001 - one bad outcome must not sink the others
+            if len(steps) == 1:
+                log.exception("worker %s: an outcome could not be recorded; its lease will run out and it will be "
+                              "reconciled", self._name)
+                return
+            log.exception("worker %s: a batch of %d outcomes failed; recording them one by one", self._name, len(steps))
+        for step in steps:
+            self.write([step])
