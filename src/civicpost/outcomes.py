@@ -52,8 +52,8 @@ def end_batch(session: Session) -> None:
     batch: Batch = session.info.pop(BATCH)
     for channel_id in sorted(batch.channels):
         _update_channel(session, channel_id, batch.channels[channel_id])
-    for announcement_id in sorted(batch.announcements):
-        settle(session, announcement_id)
+    if batch.announcements:
+        settle(session, *batch.announcements)
 
 
 def _channel(session: Session, channel_id: int, **values: Any) -> None:
@@ -202,37 +202,43 @@ def _audit_outcome(session: Session, delivery: Delivery, channel: Channel, actio
     )
 
 
-def settle(session: Session, announcement_id: int) -> None:
-    """Move the announcement to published or failed once its deliveries are done.
+def settle(session: Session, *announcement_ids: int) -> None:
+    """Move announcements to published or failed once their deliveries are done.
 
-    The announcement row is locked first so two workers finishing its last two
-    deliveries at once cannot both miss that it is complete.
+    The announcement rows are locked first (in id order) so two workers
+    finishing an announcement's last two deliveries at once cannot both miss
+    that it is complete. A batch of outcomes settles all its announcements in
+    four statements, however many there are.
     """
-    row = session.execute(
-        select(Announcement.state, Announcement.approved_fingerprint)
-        .where(Announcement.id == announcement_id)
+    rows = session.execute(
+        select(Announcement.id, Announcement.state, Announcement.approved_fingerprint)
+        .where(Announcement.id.in_(sorted(announcement_ids)))
+        .order_by(Announcement.id)
         .with_for_update()
-    ).one_or_none()
-    if row is None or row.state not in LIVE_STATES:
+    ).all()
+    live = {row.id: row.approved_fingerprint for row in rows if row.state in LIVE_STATES}
+    if not live:
         return
-    statuses = set(
-        session.scalars(
-            select(Delivery.status).where(
-                Delivery.announcement_id == announcement_id, Delivery.fingerprint == row.approved_fingerprint
-            )
+    statuses: dict[int, set[str]] = {}
+    for announcement_id, fingerprint, status in session.execute(
+        select(Delivery.announcement_id, Delivery.fingerprint, Delivery.status).where(Delivery.announcement_id.in_(live))
+    ):
+        if fingerprint == live[announcement_id]:
+            statuses.setdefault(announcement_id, set()).add(status)
+    done: dict[State, list[int]] = {}
+    for announcement_id, found in statuses.items():
+        if found <= {DeliveryStatus.published}:
+            done.setdefault(State.published, []).append(announcement_id)
+        elif found <= {DeliveryStatus.published, DeliveryStatus.failed, DeliveryStatus.cancelled}:
+            new = State.failed if DeliveryStatus.failed in found else State.published
+            done.setdefault(new, []).append(announcement_id)
+    for new, ids in done.items():
+        session.execute(
+            update(Announcement)
+            .where(Announcement.id.in_(ids))
+            .values(state=new, version=Announcement.version + 1)
+            .execution_options(synchronize_session=False)
         )
-    )
-    if statuses and statuses <= {DeliveryStatus.published}:
-        new = State.published
-    elif statuses and statuses <= {DeliveryStatus.published, DeliveryStatus.failed, DeliveryStatus.cancelled}:
-        new = State.failed if DeliveryStatus.failed in statuses else State.published
-    else:
-        return
-    session.execute(
-        update(Announcement)
-        .where(Announcement.id == announcement_id)
-        .values(state=new, version=Announcement.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    audit.record(session, actor=None, action=new.value, object_type="announcement", object_id=announcement_id,
-                 fingerprint=row.approved_fingerprint)
+        for announcement_id in ids:
+            audit.record(session, actor=None, action=new.value, object_type="announcement", object_id=announcement_id,
+                         fingerprint=live[announcement_id])

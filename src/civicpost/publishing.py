@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from civicpost import audit
@@ -150,6 +150,15 @@ def next_due(session: Session, *, now: datetime) -> datetime | None:
     return soonest
 
 
+# One statement, built once: the delivery (with its channel) and what the
+# guard needs of its announcement, read right before the send.
+_GUARD = (
+    select(Delivery, Announcement.state, Announcement.approved_fingerprint, Announcement.title, Announcement.link)
+    .join(Announcement, Announcement.id == Delivery.announcement_id)
+    .where(Delivery.id == bindparam("delivery_id"))
+)
+
+
 @dataclass
 class Prepared:
     """Everything a send needs, read in one short transaction before the call."""
@@ -163,16 +172,13 @@ def prepare(session: Session, job: Job, *, owner: str, settings: Settings) -> Pr
     """The guard before sending: what to send, None to leave it, or "stop" when the
     announcement was cancelled, retracted or edited after the claim.
 
-    Reads only: two small queries (a third with media), so it runs in a read
+    Reads only: one query (a second with media), so it runs in a read
     transaction and does not queue behind SQLite's write lock.
     """
-    delivery = session.get(Delivery, job.delivery_id)
-    if delivery is None or delivery.lease_owner != owner:
+    row = session.execute(_GUARD, {"delivery_id": job.delivery_id}).one_or_none()
+    if row is None or row.Delivery.lease_owner != owner:
         return None
-    announcement = session.execute(
-        select(Announcement.state, Announcement.approved_fingerprint, Announcement.title, Announcement.link)
-        .where(Announcement.id == delivery.announcement_id)
-    ).one()
+    delivery, announcement = row.Delivery, row
     if job.kind == "publish":
         if delivery.status != DeliveryStatus.sending:
             return None

@@ -76,7 +76,8 @@ class Recorder:
 
     def write(self, steps: list[Step]) -> None:
         try:
-            with transaction(self._sessions) as session:
+            # No autoflush: the batch's audit events go in at the commit, all in one INSERT.
+            with transaction(self._sessions) as session, session.no_autoflush:
                 outcomes.begin_batch(session)
                 for step in steps:
                     step(session)
