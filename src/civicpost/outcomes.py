@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from civicpost import audit
@@ -40,16 +40,26 @@ class Batch:
     order: two workers' batches then lock channels and announcements in the
     same order and cannot deadlock."""
 
+    held: set[int]  # deliveries still leased to this worker, locked by this transaction
+    updates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     channels: dict[int, dict[str, Any]] = field(default_factory=dict)
     announcements: set[int] = field(default_factory=set)
 
 
-def begin_batch(session: Session) -> None:
-    session.info[BATCH] = Batch()
+def begin_batch(session: Session, *, owner: str, delivery_ids: list[int]) -> None:
+    """Check every lease of the batch at once, and lock those rows until the commit."""
+    held = session.scalars(
+        select(Delivery.id)
+        .where(Delivery.id.in_(sorted(set(delivery_ids))), Delivery.lease_owner == owner)
+        .order_by(Delivery.id)
+        .with_for_update()
+    )
+    session.info[BATCH] = Batch(held=set(held))
 
 
 def end_batch(session: Session) -> None:
     batch: Batch = session.info.pop(BATCH)
+    _write_deliveries(session, batch.updates)
     for channel_id in sorted(batch.channels):
         _update_channel(session, channel_id, batch.channels[channel_id])
     if batch.announcements:
@@ -81,11 +91,33 @@ def _settle_soon(session: Session, announcement_id: int) -> None:
 HEALTH_EVERY = timedelta(seconds=5)
 
 
+def _write_deliveries(session: Session, updates: list[tuple[int, dict[str, Any]]]) -> None:
+    """One UPDATE sent many times (executemany) for the outcomes that set the same columns."""
+    table = Delivery.__table__
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for delivery_id, values in updates:
+        groups.setdefault(tuple(sorted(values)), []).append({"delivery_id": delivery_id, **{f"new_{k}": v for k, v in values.items()}})
+    for columns, rows in groups.items():
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("delivery_id"))
+            .values({name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns})
+        )
+        session.execute(statement, rows)
+
+
 def _finish(session: Session, delivery: Delivery, owner: str, **values: Any) -> bool:
     """Write an outcome only while the lease is ours; False if it was lost."""
     values.setdefault("lease_owner", None)
     values.setdefault("lease_expires_at", None)
     values["updated_at"] = utcnow()
+    batch: Batch | None = session.info.get(BATCH)
+    if batch is not None:
+        if delivery.id not in batch.held:
+            log.warning("delivery %s: lease lost before the outcome was recorded; another worker will reconcile", delivery.id)
+            return False
+        batch.updates.append((delivery.id, values))
+        return True
     done = session.execute(
         update(Delivery)
         .where(Delivery.id == delivery.id, Delivery.lease_owner == owner)

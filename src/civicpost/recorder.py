@@ -31,7 +31,7 @@ class Recorder:
         self._sessions = sessions
         self._written = written  # told how many outcomes each batch wrote
         self._name = name
-        self._queue: queue.Queue[Step | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[int, Step] | None] = queue.Queue()
         self._handed = _Count()
         self._thread: threading.Thread | None = None
 
@@ -48,13 +48,13 @@ class Recorder:
         """How many outcomes the calling thread has handed over so far."""
         return self._handed.count
 
-    def record(self, step: Step) -> None:
-        """Hand an outcome over; without a running recorder (tests driving one send), write it now."""
+    def record(self, delivery_id: int, step: Step) -> None:
+        """Hand over the outcome of one delivery; without a running recorder (tests driving one send), write it now."""
         if self._thread is not None and self._thread.is_alive():
             self._handed.count += 1
-            self._queue.put(step)
+            self._queue.put((delivery_id, step))
         else:
-            self.write([step])
+            self.write([(delivery_id, step)])
 
     def _loop(self) -> None:
         while True:
@@ -74,12 +74,12 @@ class Recorder:
             self.write(steps)
             self._written(len(steps))
 
-    def write(self, steps: list[Step]) -> None:
+    def write(self, steps: list[tuple[int, Step]]) -> None:
         try:
             # No autoflush: the batch's audit events go in at the commit, all in one INSERT.
             with transaction(self._sessions) as session, session.no_autoflush:
-                outcomes.begin_batch(session)
-                for step in steps:
+                outcomes.begin_batch(session, owner=self._name, delivery_ids=[i for i, _ in steps])
+                for _, step in steps:
                     step(session)
                 outcomes.end_batch(session)
             return

@@ -242,9 +242,9 @@ class Worker:
             metrics.PUBLISH_SECONDS.labels(prepared.channel.platform, "error").observe(time.perf_counter() - started)
             log.info("delivery %s on %s: %s", job.delivery_id, prepared.channel.platform, exc)
             error = exc  # `exc` is unbound when the except block ends; the recorder runs later
-            self.recorder.record(lambda session: outcomes.record_failure(session, prepared, error, owner=owner, settings=settings))
+            self.recorder.record(job.delivery_id, lambda session: outcomes.record_failure(session, prepared, error, owner=owner, settings=settings))
             return
-        self.recorder.record(lambda session: outcomes.record_published(session, prepared, receipt, owner=owner, settings=settings))
+        self.recorder.record(job.delivery_id, lambda session: outcomes.record_published(session, prepared, receipt, owner=owner, settings=settings))
 
     def _retract(self, prepared: publishing.Prepared, adapter: Adapter) -> None:
         error: Exception | None = None
