@@ -92,8 +92,10 @@ def user_by_email(session: Session, email: str) -> User:
 
 MAX_FAILED_SIGN_INS = 5
 LOCK_FOR = timedelta(minutes=15)
-# Verifying against this when the email is unknown keeps both answers equally slow.
-_DUMMY_HASH = hash_password("civicpost-no-such-user")
+# Verifying against this when the email is unknown keeps both answers equally
+# slow. It is written out, not computed at import: argon2 takes 64 MiB while it
+# hashes, which would be the peak memory of every process that imports this.
+_DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$rSX0jYmNLABJ0q43UP20fQ$HFu+IK4f5GFUwpws0OqojqEDWWFi4zTZOywcvfJPQAs"
 
 
 @dataclass
