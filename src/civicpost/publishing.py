@@ -150,12 +150,12 @@ def next_due(session: Session, *, now: datetime) -> datetime | None:
     return soonest
 
 
-# One statement, built once: the delivery (with its channel) and what the
-# guard needs of its announcement, read right before the send.
+# One statement, built once: the deliveries (with their channels) and what the
+# guard needs of their announcements, read right before the sends start.
 _GUARD = (
     select(Delivery, Announcement.state, Announcement.approved_fingerprint, Announcement.title, Announcement.link)
     .join(Announcement, Announcement.id == Delivery.announcement_id)
-    .where(Delivery.id == bindparam("delivery_id"))
+    .where(Delivery.id.in_(bindparam("delivery_ids", expanding=True)))
 )
 
 
@@ -170,12 +170,25 @@ class Prepared:
 
 def prepare(session: Session, job: Job, *, owner: str, settings: Settings) -> Prepared | None | Literal["stop"]:
     """The guard before sending: what to send, None to leave it, or "stop" when the
-    announcement was cancelled, retracted or edited after the claim.
+    announcement was cancelled, retracted or edited after the claim."""
+    return prepare_all(session, [job], owner=owner, settings=settings)[0]
 
-    Reads only: one query (a second with media), so it runs in a read
-    transaction and does not queue behind SQLite's write lock.
+
+def prepare_all(
+    session: Session, jobs: list[Job], *, owner: str, settings: Settings
+) -> list[Prepared | None | Literal["stop"]]:
+    """`prepare` for jobs about to start together, in their order.
+
+    Reads only: one query for all of them (a second with media), so it runs
+    in a read transaction and does not queue behind SQLite's write lock.
     """
-    row = session.execute(_GUARD, {"delivery_id": job.delivery_id}).one_or_none()
+    rows = {row.Delivery.id: row for row in session.execute(_GUARD, {"delivery_ids": [j.delivery_id for j in jobs]})}
+    media_ids = {m["id"] for row in rows.values() for m in row.Delivery.rendition.get("media", [])}
+    mime = dict(session.execute(select(Media.id, Media.mime_type).where(Media.id.in_(media_ids))).all()) if media_ids else {}
+    return [_guarded(job, rows.get(job.delivery_id), owner=owner, settings=settings, mime=mime) for job in jobs]
+
+
+def _guarded(job: Job, row, *, owner: str, settings: Settings, mime: dict[str, str]) -> Prepared | None | Literal["stop"]:
     if row is None or row.Delivery.lease_owner != owner:
         return None
     delivery, announcement = row.Delivery, row
@@ -187,8 +200,6 @@ def prepare(session: Session, job: Job, *, owner: str, settings: Settings) -> Pr
     elif delivery.status != DeliveryStatus.published or delivery.retract_requested_at is None:
         return None
     rendition: dict[str, Any] = delivery.rendition
-    media_ids = [m["id"] for m in rendition.get("media", [])]
-    mime = dict(session.execute(select(Media.id, Media.mime_type).where(Media.id.in_(media_ids))).all()) if media_ids else {}
     outgoing = Outgoing(
         key=delivery.key,
         text=rendition.get("text", ""),

@@ -36,6 +36,8 @@ from civicpost.wakeups import watch_commits
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 10
+# A job handed to the pool without its guard read (the batch read failed): it reads its own.
+UNREAD = "unread"
 # However quiet it seems, look again this often (a missed wake-up costs at most this).
 SAFETY_POLL_SECONDS = 30
 
@@ -152,8 +154,15 @@ class Worker:
                                         lease_seconds=self.settings.lease_seconds)
         with self._lock:
             self._in_flight += len(jobs)
-        for job in jobs:
-            self.pool.submit(self._run, job)
+        # The guard for the whole claim in one read, right before the sends start.
+        try:
+            with transaction(self.sessions) as session:
+                ready = publishing.prepare_all(session, jobs, owner=self.name, settings=self.settings)
+        except Exception:  # noqa: BLE001 - each job then guards itself
+            log.exception("worker %s: reading the claimed deliveries failed; each will read its own", self.name)
+            ready = [UNREAD] * len(jobs)
+        for job, prepared in zip(jobs, ready, strict=True):
+            self.pool.submit(self._run, job, prepared)
         return len(jobs)
 
     def _sleep_until_next_due(self) -> None:
@@ -174,7 +183,7 @@ class Worker:
 
     # -- one job -------------------------------------------------------------
 
-    def _run(self, job: publishing.Job) -> None:
+    def _run(self, job: publishing.Job, prepared: "publishing.Prepared | None | str" = UNREAD) -> None:
         # A job's slot stays taken until its outcome is written, so a recorder
         # that falls behind slows the claims instead of letting leases run out.
         before = self.recorder.handed_off()
@@ -182,7 +191,7 @@ class Worker:
             if self._stopping.is_set() and job.kind == "publish":
                 self._release(job)
                 return
-            self._process(job)
+            self._process(job, prepared)
         except Exception:  # noqa: BLE001 - keep the worker alive; the lease will expire and reconcile
             log.exception("worker %s: delivery %s crashed in processing", self.name, job.delivery_id)
         finally:
@@ -194,10 +203,11 @@ class Worker:
             self._in_flight -= n
         self._wake.set()
 
-    def _process(self, job: publishing.Job) -> None:
+    def _process(self, job: publishing.Job, prepared: "publishing.Prepared | None | str" = UNREAD) -> None:
         settings, owner = self.settings, self.name
-        with transaction(self.sessions) as session:
-            prepared = publishing.prepare(session, job, owner=owner, settings=settings)
+        if prepared is UNREAD:
+            with transaction(self.sessions) as session:
+                prepared = publishing.prepare(session, job, owner=owner, settings=settings)
         if prepared == "stop":
             with transaction(self.write_sessions) as session:
                 outcomes.stop_before_sending(session, session.get(Delivery, job.delivery_id), owner=owner)

@@ -136,6 +136,28 @@ def test_a_cancelled_announcement_never_publishes_even_after_a_worker_claimed_it
         assert delivery.status == "cancelled" and "stopped before sending" in delivery.last_error
 
 
+def test_the_guard_read_for_a_whole_claim_stops_only_the_cancelled_announcement(client, city, receiver, fast_settings, sessions, engine):
+    from civicpost.models import Announcement, State
+    from civicpost.worker import Worker
+
+    hook = hook_channel(client, city, receiver)
+    kept = approved(client, city, [hook], title="Pool opens Saturday")
+    dropped = approved(client, city, [hook], title="Pool opens Sunday")
+    worker = Worker(fast_settings, engine=engine, concurrency=4)
+    with transaction(worker.write_sessions) as session:
+        jobs = publishing.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
+    with sessions.begin() as session:
+        session.execute(update(Announcement).where(Announcement.id == dropped["id"]).values(state=State.cancelled))
+    with transaction(worker.sessions) as session:
+        ready = publishing.prepare_all(session, jobs, owner=worker.name, settings=fast_settings)
+    live = [p for p in ready if p not in (None, "stop")]
+    assert ready.count("stop") == 1
+    assert [(p.delivery.announcement_id, p.outgoing.title) for p in live] == [(kept["id"], "Pool opens Saturday")]
+    for job, prepared in zip(jobs, ready):
+        worker._process(job, prepared)
+    assert [r.body["title"] for r in receiver.published()] == ["Pool opens Saturday"]
+
+
 def test_an_edit_after_claim_stops_the_old_content_from_going_out(client, city, receiver, fast_settings, sessions, engine):
     from civicpost.worker import Worker
 
