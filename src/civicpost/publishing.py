@@ -66,9 +66,9 @@ def claim_due(session: Session, *, owner: str, now: datetime, limit: int, lease_
         )
     )
     due = list(
-        session.scalars(
+        session.execute(
             _lock(
-                select(Delivery.id)
+                select(Delivery.id, Delivery.reconcile, Delivery.announcement_id)
                 .join(Channel, Channel.id == Delivery.channel_id)
                 .where(Delivery.status.in_(OPEN_DELIVERY), Delivery.next_attempt_at <= now, live_channel)
                 .order_by(Delivery.next_attempt_at, Delivery.id)
@@ -102,21 +102,20 @@ def claim_due(session: Session, *, owner: str, now: datetime, limit: int, lease_
         )
         jobs += [Job(i, "publish", True) for i in expired]
     if due:
-        rows = session.execute(select(Delivery.id, Delivery.reconcile, Delivery.announcement_id).where(Delivery.id.in_(due))).all()
         session.execute(
             update(Delivery)
-            .where(Delivery.id.in_(due))
+            .where(Delivery.id.in_([r.id for r in due]))
             .values(status=DeliveryStatus.sending, lease_owner=owner, lease_expires_at=lease_until, attempts=Delivery.attempts + 1)
             .execution_options(synchronize_session=False)
         )
         # Bump the version too, so an edit racing this claim gets a 409.
         session.execute(
             update(Announcement)
-            .where(Announcement.id.in_({r.announcement_id for r in rows}), Announcement.state == State.scheduled)
+            .where(Announcement.id.in_({r.announcement_id for r in due}), Announcement.state == State.scheduled)
             .values(state=State.publishing, version=Announcement.version + 1)
             .execution_options(synchronize_session=False)
         )
-        jobs += [Job(r.id, "publish", r.reconcile) for r in rows]
+        jobs += [Job(r.id, "publish", r.reconcile) for r in due]
     if retracts:
         session.execute(
             update(Delivery)

@@ -27,9 +27,9 @@ class Recorder:
     stays leased, the lease runs out, and the next worker asks the platform
     before sending anything."""
 
-    def __init__(self, sessions: sessionmaker, *, written: Callable[[int], None], name: str) -> None:
+    def __init__(self, sessions: sessionmaker, *, written: Callable[[list[int]], None], name: str) -> None:
         self._sessions = sessions
-        self._written = written  # told how many outcomes each batch wrote
+        self._written = written  # told the deliveries whose outcomes each batch wrote
         self._name = name
         self._queue: queue.Queue[tuple[int, Step] | None] = queue.Queue()
         self._handed = _Count()
@@ -72,7 +72,7 @@ class Recorder:
                     break
                 steps.append(more)
             self.write(steps)
-            self._written(len(steps))
+            self._written([delivery_id for delivery_id, _ in steps])
 
     def write(self, steps: list[tuple[int, Step]]) -> None:
         try:

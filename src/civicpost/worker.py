@@ -64,6 +64,7 @@ class Worker:
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._leased: set[int] = set()  # deliveries this worker is working on; their leases are renewed
         self.recorder = Recorder(self.write_sessions, written=self._slot_done, name=self.name)
         self._adapters: dict[int, tuple[str, Adapter]] = {}
         self._adapter_locks: dict[int, threading.Lock] = {}
@@ -78,6 +79,8 @@ class Worker:
         """Run in background threads (for `serve --with-worker` and tests)."""
         self._heartbeat()
         self.scheduler.add_job(self._heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat")
+        self.scheduler.add_job(self._renew_leases, "interval", seconds=max(1, self.settings.lease_seconds / 3),
+                               id="renew-leases")
         self.scheduler.start()
         threading.Thread(target=watch_commits, args=(self.engine, self._wake, self._stopping),
                          name="watch-commits", daemon=True).start()
@@ -154,6 +157,7 @@ class Worker:
                                         lease_seconds=self.settings.lease_seconds)
         with self._lock:
             self._in_flight += len(jobs)
+            self._leased.update(job.delivery_id for job in jobs)
         # The guard for the whole claim in one read, right before the sends start.
         try:
             with transaction(self.sessions) as session:
@@ -196,11 +200,12 @@ class Worker:
             log.exception("worker %s: delivery %s crashed in processing", self.name, job.delivery_id)
         finally:
             if self.recorder.handed_off() == before:
-                self._slot_done(1)
+                self._slot_done([job.delivery_id])
 
-    def _slot_done(self, n: int) -> None:
+    def _slot_done(self, delivery_ids: list[int]) -> None:
         with self._lock:
-            self._in_flight -= n
+            self._in_flight -= len(delivery_ids)
+            self._leased.difference_update(delivery_ids)
         self._wake.set()
 
     def _process(self, job: publishing.Job, prepared: "publishing.Prepared | None | str" = UNREAD) -> None:
@@ -313,6 +318,25 @@ class Worker:
             )
 
     # -- liveness ------------------------------------------------------------
+
+    def _renew_leases(self) -> None:
+        """Keep the leases of sends still in progress: a send slower than the
+        lease (a thread, a sign-in, a slow platform) must not look abandoned
+        and be claimed again. A dead worker stops renewing, and its leases run out."""
+        with self._lock:
+            leased = sorted(self._leased)
+        if not leased:
+            return
+        try:
+            with transaction(self.write_sessions) as session:
+                session.execute(
+                    update(Delivery)
+                    .where(Delivery.id.in_(leased), Delivery.lease_owner == self.name)
+                    .values(lease_expires_at=utcnow() + timedelta(seconds=self.settings.lease_seconds))
+                    .execution_options(synchronize_session=False)
+                )
+        except Exception:  # noqa: BLE001 - the next renewal tries again
+            log.exception("worker %s: renewing leases failed", self.name)
 
     def _heartbeat(self) -> None:
         try:

@@ -106,6 +106,22 @@ def test_sigterm_finishes_what_is_in_flight_and_exits_cleanly(client, city, sand
     assert all(len(creates(sandbox, p)) == 1 for p in channels)
 
 
+def test_a_send_slower_than_its_lease_keeps_the_lease_and_posts_once(client, city, sandbox, processes, sessions):
+    channels = sandbox_channels(client, city, sandbox)
+    # Every answer takes 2.5 s; Bluesky signs in first, so its send takes 5 s: five leases long.
+    httpx.post(f"{sandbox}/_sandbox/faults", json={"*": {"latency_ms": 2500}}).raise_for_status()
+    a = approved(client, city, list(channels.values()))
+    worker = processes(lease_seconds=1)
+    got = wait_for(lambda: (s := state_of(client, city, a["id"]))["state"] == "published" and s, timeout=90)
+    for platform in channels:
+        assert len(creates(sandbox, platform)) == 1, (platform, worker.output())
+    # Nobody took a lease that was still being used: one attempt each, nothing reconciled.
+    assert [d["attempts"] for d in got["deliveries"]] == [1, 1, 1, 1]
+    with sessions() as session:
+        found = [e.detail for e in session.scalars(select(AuditEvent).where(AuditEvent.action == "delivery.published"))]
+    assert len(found) == 4 and not any(d["found_on_platform"] for d in found)
+
+
 def test_four_workers_on_postgresql_publish_two_thousand_deliveries_each_exactly_once(
     client, city, receiver, processes, sessions, settings, is_postgres
 ):
