@@ -47,24 +47,32 @@ def _lock(query, session: Session):
     return query
 
 
-def claim_due(session: Session, *, owner: str, now: datetime, limit: int, lease_seconds: int) -> list[Job]:
-    """Lease up to `limit` due deliveries to `owner`; the caller commits."""
+def claim_due(
+    session: Session, *, owner: str, now: datetime, limit: int, lease_seconds: int, sweep: bool = True
+) -> list[Job]:
+    """Lease up to `limit` due deliveries to `owner`; the caller commits.
+
+    `sweep` also looks for leases that ran out and for posts to take back; a
+    busy worker does that once a second, not at every claim.
+    """
     if limit <= 0:
         return []
     lease_until = now + timedelta(seconds=lease_seconds)
     live_channel = or_(Channel.paused_until.is_(None), Channel.paused_until <= now)
     # Leases that ran out: their worker died or hung mid-request.
-    expired = list(
-        session.scalars(
-            _lock(
-                select(Delivery.id)
-                .where(Delivery.status == DeliveryStatus.sending, Delivery.lease_expires_at < now)
-                .order_by(Delivery.lease_expires_at)
-                .limit(limit),
-                session,
+    expired: list[int] = []
+    if sweep:
+        expired = list(
+            session.scalars(
+                _lock(
+                    select(Delivery.id)
+                    .where(Delivery.status == DeliveryStatus.sending, Delivery.lease_expires_at < now)
+                    .order_by(Delivery.lease_expires_at)
+                    .limit(limit),
+                    session,
+                )
             )
         )
-    )
     due = list(
         session.execute(
             _lock(
@@ -77,21 +85,23 @@ def claim_due(session: Session, *, owner: str, now: datetime, limit: int, lease_
             )
         )
     )
-    retracts = list(
-        session.scalars(
-            _lock(
-                select(Delivery.id)
-                .where(
-                    Delivery.status == DeliveryStatus.published,
-                    Delivery.retract_requested_at.is_not(None),
-                    Delivery.next_attempt_at <= now,
-                    or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < now),
+    retracts: list[int] = []
+    if sweep:
+        retracts = list(
+            session.scalars(
+                _lock(
+                    select(Delivery.id)
+                    .where(
+                        Delivery.status == DeliveryStatus.published,
+                        Delivery.retract_requested_at.is_not(None),
+                        Delivery.next_attempt_at <= now,
+                        or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < now),
+                    )
+                    .limit(max(0, limit - len(expired) - len(due))),
+                    session,
                 )
-                .limit(max(0, limit - len(expired) - len(due))),
-                session,
             )
         )
-    )
     jobs: list[Job] = []
     if expired:
         session.execute(

@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, update
@@ -36,6 +36,9 @@ from civicpost.wakeups import watch_commits
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 10
+# How often a busy worker also looks for expired leases and retractions (two
+# queries each claim would otherwise make); a quiet worker, waking less often, looks every time.
+SWEEP_EVERY = timedelta(seconds=1)
 # A job handed to the pool without its guard read (the batch read failed): it reads its own.
 UNREAD = "unread"
 # However quiet it seems, look again this often (a missed wake-up costs at most this).
@@ -65,6 +68,7 @@ class Worker:
         self._lock = threading.Lock()
         self._in_flight = 0
         self._leased: set[int] = set()  # deliveries this worker is working on; their leases are renewed
+        self._last_sweep = datetime.min.replace(tzinfo=UTC)
         self.recorder = Recorder(self.write_sessions, written=self._slot_done, name=self.name)
         self._adapters: dict[int, tuple[str, Adapter]] = {}
         self._adapter_locks: dict[int, threading.Lock] = {}
@@ -152,9 +156,13 @@ class Worker:
         free = self._free_slots()
         if free <= 0:
             return 0
+        now = utcnow()
+        sweep = now - self._last_sweep >= SWEEP_EVERY
         with transaction(self.write_sessions) as session:
-            jobs = publishing.claim_due(session, owner=self.name, now=utcnow(), limit=min(free, 200),
-                                        lease_seconds=self.settings.lease_seconds)
+            jobs = publishing.claim_due(session, owner=self.name, now=now, limit=min(free, 200),
+                                        lease_seconds=self.settings.lease_seconds, sweep=sweep)
+        if sweep:
+            self._last_sweep = now
         with self._lock:
             self._in_flight += len(jobs)
             self._leased.update(job.delivery_id for job in jobs)
