@@ -27,7 +27,6 @@ from civicpost.rendering import Renderer
 from civicpost.security import CredentialBox
 from civicpost.web import api, directory, problems, public
 from civicpost.web import pages as staff_pages
-from civicpost.web.deps import REQUEST_THREADS
 from civicpost.web.limits import BodyLimit, ConcurrencyLimit
 
 log = logging.getLogger(__name__)
@@ -128,9 +127,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             r"/staff/announcements/(new|\d+/edit)": settings.max_upload_bytes + settings.max_body_bytes,
         },
     )
-    # Outermost: fewer requests inside than threads (40) and connections (50);
-    # more than 16 at once only adds GIL contention (measured: same throughput at 8 and 32).
-    app.add_middleware(ConcurrencyLimit, limit=REQUEST_THREADS, queue_timeout=10)
+    # Outermost: fewer requests inside than AnyIO's threads (40, for pages) and
+    # connections (50). API requests then wait for one of the REQUEST_THREADS
+    # holding nothing; a page that waits on a platform (testing a channel's
+    # credentials) takes one of these 16 places, not one of the 4 threads.
+    app.add_middleware(ConcurrencyLimit, limit=16, queue_timeout=10)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
