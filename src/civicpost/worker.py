@@ -83,7 +83,8 @@ class Worker:
         """Run in background threads (for `serve --with-worker` and tests)."""
         self._heartbeat()
         self.scheduler.add_job(self._heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat")
-        self.scheduler.add_job(self._renew_leases, "interval", seconds=max(1, self.settings.lease_seconds / 3),
+        # Three renewals a lease: one late renewal still leaves a third of the lease to spare.
+        self.scheduler.add_job(self._renew_leases, "interval", seconds=max(0.2, self.settings.lease_seconds / 3),
                                id="renew-leases")
         self.scheduler.start()
         threading.Thread(target=watch_commits, args=(self.engine, self._wake, self._stopping),

@@ -108,10 +108,10 @@ def test_sigterm_finishes_what_is_in_flight_and_exits_cleanly(client, city, sand
 
 def test_a_send_slower_than_its_lease_keeps_the_lease_and_posts_once(client, city, sandbox, processes, sessions):
     channels = sandbox_channels(client, city, sandbox)
-    # Every answer takes 2.5 s; Bluesky signs in first, so its send takes 5 s: five leases long.
+    # Every answer takes 2.5 s; Bluesky signs in first, so its send takes 5 s: two and a half leases.
     httpx.post(f"{sandbox}/_sandbox/faults", json={"*": {"latency_ms": 2500}}).raise_for_status()
     a = approved(client, city, list(channels.values()))
-    worker = processes(lease_seconds=1)
+    worker = processes(lease_seconds=2)
     got = wait_for(lambda: (s := state_of(client, city, a["id"]))["state"] == "published" and s, timeout=90)
     for platform in channels:
         assert len(creates(sandbox, platform)) == 1, (platform, worker.output())
