@@ -85,26 +85,29 @@ class ConcurrencyLimit:
     connections than there are threads to finish them, and everything stalls
     until the pool times out. Waiting here costs no thread and no connection;
     a request that waits too long gets a quick 503 instead of a slow 500.
+    Paths under a prefix in `by_prefix` have places of their own.
     """
 
-    def __init__(self, app: ASGIApp, *, limit: int, queue_timeout: float) -> None:
+    def __init__(self, app: ASGIApp, *, limit: int, queue_timeout: float, by_prefix: dict[str, int] | None = None) -> None:
         self.app = app
         self.slots = asyncio.Semaphore(limit)
+        self.slots_by_prefix = [(prefix, asyncio.Semaphore(n)) for prefix, n in (by_prefix or {}).items()]
         self.queue_timeout = queue_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        slots = next((s for prefix, s in self.slots_by_prefix if scope["path"].startswith(prefix)), self.slots)
         try:
-            await asyncio.wait_for(self.slots.acquire(), self.queue_timeout)
+            await asyncio.wait_for(slots.acquire(), self.queue_timeout)
         except TimeoutError:
             await _busy(send)
             return
         try:
             await self.app(scope, receive, send)
         finally:
-            self.slots.release()
+            slots.release()
 
 
 async def _busy(send: Send) -> None:
