@@ -40,7 +40,7 @@ HEARTBEAT_SECONDS = 10
 # queries each claim would otherwise make); a quiet worker, waking less often, looks every time.
 SWEEP_EVERY = timedelta(seconds=1)
 # A job handed to the pool without its guard read (the batch read failed): it reads its own.
-UNREAD = "unread"
+UNREAD = object()
 # However quiet it seems, look again this often (a missed wake-up costs at most this).
 SAFETY_POLL_SECONDS = 30
 
@@ -196,7 +196,7 @@ class Worker:
 
     # -- one job -------------------------------------------------------------
 
-    def _run(self, job: publishing.Job, prepared: "publishing.Prepared | None | str" = UNREAD) -> None:
+    def _run(self, job: publishing.Job, prepared: object = UNREAD) -> None:
         # A job's slot stays taken until its outcome is written, so a recorder
         # that falls behind slows the claims instead of letting leases run out.
         before = self.recorder.handed_off()
@@ -217,7 +217,7 @@ class Worker:
             self._leased.difference_update(delivery_ids)
         self._wake.set()
 
-    def _process(self, job: publishing.Job, prepared: "publishing.Prepared | None | str" = UNREAD) -> None:
+    def _process(self, job: publishing.Job, prepared: object = UNREAD) -> None:
         settings, owner = self.settings, self.name
         if prepared is UNREAD:
             with transaction(self.sessions) as session:
