@@ -30,6 +30,7 @@ from civicpost.db import make_engine, make_sessionmaker, transaction, utcnow
 from civicpost.models import Delivery, DeliveryStatus, WorkerHeartbeat
 from civicpost.platforms import DELETABLE, Adapter, PlatformError, TransientError, build_adapter
 from civicpost.recorder import Recorder
+from civicpost.runtime import settle_memory
 from civicpost.security import CredentialBox, CredentialsUnreadable
 from civicpost.wakeups import watch_commits
 
@@ -130,6 +131,7 @@ class Worker:
         signal.signal(signal.SIGTERM, _signal)
         signal.signal(signal.SIGINT, _signal)
         self.start()
+        settle_memory()
         while not done.wait(1):
             pass
         self.stop(timeout=self.settings.publish_timeout_seconds + 5)

@@ -24,6 +24,7 @@ from civicpost.models import WorkerHeartbeat
 from civicpost.config import Settings, get_settings
 from civicpost.db import make_engine, make_sessionmaker
 from civicpost.rendering import Renderer
+from civicpost.runtime import settle_memory
 from civicpost.security import CredentialBox
 from civicpost.web import api, directory, problems, public
 from civicpost.web import pages as staff_pages
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             worker = Worker(settings, engine=engine)
             worker.start()
         app.state.worker = worker
+        settle_memory()
         yield
         if worker is not None:
             await run_in_threadpool(worker.stop, settings.publish_timeout_seconds + 5)
