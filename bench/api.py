@@ -107,7 +107,7 @@ def _bench_database(name: str, url: str, args: argparse.Namespace, workdir: Path
         "CIVICPOST_MEDIA_DIR": str(workdir / "media"),
     }
     label = f"civicpost {name}" + (f" x{args.workers}" if args.workers > 1 else "")
-    outcomes = [_drive(label, "civicpost.web:create_app", env, seeded, args, workdir, creates=True,
+    outcomes = [_drive(label, "civicpost.web:served_app", env, seeded, args, workdir, creates=True,
                        workers=args.workers)]
     if bare:
         path = make_url(url).database

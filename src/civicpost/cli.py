@@ -130,7 +130,7 @@ def serve(
     migrate.upgrade(settings.database_url)
     if workers == 1:
         try:
-            web = create_app(settings, with_worker=with_worker)
+            web = create_app(settings, with_worker=with_worker, serving=True)
         except ConfigError as exc:
             _fail(str(exc))
         uvicorn.run(web, host=host, port=port, log_level="info")
@@ -144,7 +144,7 @@ def serve(
         Renderer(settings.templates_dir, warm=False)
     except ConfigError as exc:
         _fail(str(exc))
-    uvicorn.run("civicpost.web:create_app", factory=True, workers=workers, host=host, port=port, log_level="info")
+    uvicorn.run("civicpost.web:served_app", factory=True, workers=workers, host=host, port=port, log_level="info")
 
 
 @app.command()

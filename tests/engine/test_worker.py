@@ -245,8 +245,14 @@ def test_readyz_reports_no_worker_then_a_running_one_then_a_silent_one(client, c
     from civicpost.models import WorkerHeartbeat
 
     worker.scheduler.pause()
+    # One UPDATE, no read first: on SQLite a read-then-write transaction fails
+    # at once ("database is locked") if the running worker wrote in between.
     with transaction(sessions) as session:
-        session.get(WorkerHeartbeat, worker.name).last_seen_at = utcnow() - timedelta(minutes=5)
+        session.execute(
+            update(WorkerHeartbeat)
+            .where(WorkerHeartbeat.name == worker.name)
+            .values(last_seen_at=utcnow() - timedelta(minutes=5))
+        )
     r = client.get("/readyz")
     assert r.status_code == 503 and worker.name in r.json()["problems"][0]
 

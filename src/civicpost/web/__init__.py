@@ -1,3 +1,10 @@
+from fastapi import FastAPI
+
 from civicpost.web.app import create_app
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "served_app"]
+
+
+def served_app() -> FastAPI:
+    """The factory each of uvicorn's worker processes calls (`civicpost serve --workers N`)."""
+    return create_app(serving=True)

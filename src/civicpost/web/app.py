@@ -55,7 +55,11 @@ def page_environment(directory: Path) -> Environment:
     return Environment(loader=FileSystemLoader(directory), autoescape=select_autoescape(default=True, default_for_string=True))
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None, with_worker: bool = False) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, with_worker: bool = False, serving: bool = False
+) -> FastAPI:
+    """`serving`: the app is the whole process (`civicpost serve`), so what
+    start-up built is frozen once it has started (see runtime.settle_memory)."""
     settings = settings or get_settings()
     # Fail at start, with a message that says what to fix, rather than at the
     # first request: a missing key or a broken template stops the service here.
@@ -82,7 +86,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             worker = Worker(settings, engine=engine)
             worker.start()
         app.state.worker = worker
-        settle_memory()
+        if serving:
+            settle_memory()
         yield
         if worker is not None:
             await run_in_threadpool(worker.stop, settings.publish_timeout_seconds + 5)
