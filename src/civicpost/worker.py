@@ -42,6 +42,10 @@ HEARTBEAT_SECONDS = 10
 SWEEP_EVERY = timedelta(seconds=1)
 # A job handed to the pool without its guard read (the batch read failed): it reads its own.
 UNREAD = object()
+# A claimed job waits in the pool's queue for a free send thread; a guard read
+# longer ago than this is read again before the send (a slow platform can hold
+# every thread for seconds).
+GUARD_FRESH_SECONDS = 0.5
 # However quiet it seems, look again this often (a missed wake-up costs at most this).
 SAFETY_POLL_SECONDS = 30
 
@@ -67,10 +71,16 @@ class Worker:
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._lock = threading.Lock()
-        self._in_flight = 0
-        self._leased: set[int] = set()  # deliveries this worker is working on; their leases are renewed
+        # Claims run ahead of the send threads by half their number, so a thread
+        # that finishes a send starts the next at once instead of waiting for a
+        # claim. Outcomes waiting for the recorder are bounded too: a recorder
+        # that falls behind slows the claims instead of letting leases pile up.
+        self._ahead = max(1, self.concurrency // 2)
+        self._held_limit = 3 * self.concurrency
+        self._claimed = 0  # jobs claimed whose send has not finished (queued or running)
+        self._leased: set[int] = set()  # deliveries claimed and not yet recorded; their leases are renewed
         self._last_sweep = datetime.min.replace(tzinfo=UTC)
-        self.recorder = Recorder(self.write_sessions, written=self._slot_done, name=self.name)
+        self.recorder = Recorder(self.write_sessions, written=self._recorded, name=self.name)
         self._adapters: dict[int, tuple[str, Adapter]] = {}
         self._adapter_locks: dict[int, threading.Lock] = {}
         self._thread: threading.Thread | None = None
@@ -153,7 +163,7 @@ class Worker:
 
     def _free_slots(self) -> int:
         with self._lock:
-            return self.concurrency - self._in_flight
+            return min(self.concurrency + self._ahead - self._claimed, self._held_limit - len(self._leased))
 
     def _claim(self) -> int:
         free = self._free_slots()
@@ -167,9 +177,10 @@ class Worker:
         if sweep:
             self._last_sweep = now
         with self._lock:
-            self._in_flight += len(jobs)
+            self._claimed += len(jobs)
             self._leased.update(job.delivery_id for job in jobs)
         # The guard for the whole claim in one read, right before the sends start.
+        read_at = time.monotonic()
         try:
             with transaction(self.sessions) as session:
                 ready = publishing.prepare_all(session, jobs, owner=self.name, settings=self.settings)
@@ -177,7 +188,7 @@ class Worker:
             log.exception("worker %s: reading the claimed deliveries failed; each will read its own", self.name)
             ready = [UNREAD] * len(jobs)
         for job, prepared in zip(jobs, ready, strict=True):
-            self.pool.submit(self._run, job, prepared)
+            self.pool.submit(self._run, job, prepared, read_at)
         return len(jobs)
 
     def _sleep_until_next_due(self) -> None:
@@ -198,24 +209,28 @@ class Worker:
 
     # -- one job -------------------------------------------------------------
 
-    def _run(self, job: publishing.Job, prepared: object = UNREAD) -> None:
-        # A job's slot stays taken until its outcome is written, so a recorder
-        # that falls behind slows the claims instead of letting leases run out.
+    def _run(self, job: publishing.Job, prepared: object = UNREAD, read_at: float = 0.0) -> None:
         before = self.recorder.handed_off()
         try:
             if self._stopping.is_set() and job.kind == "publish":
                 self._release(job)
                 return
+            if time.monotonic() - read_at > GUARD_FRESH_SECONDS:
+                prepared = UNREAD  # waited long for a thread: cancelled or edited since?
             self._process(job, prepared)
         except Exception:  # noqa: BLE001 - keep the worker alive; the lease will expire and reconcile
             log.exception("worker %s: delivery %s crashed in processing", self.name, job.delivery_id)
         finally:
-            if self.recorder.handed_off() == before:
-                self._slot_done([job.delivery_id])
+            # The lease is kept (and renewed) until the outcome is written.
+            written = self.recorder.handed_off() == before
+            with self._lock:
+                self._claimed -= 1
+                if written:
+                    self._leased.discard(job.delivery_id)
+            self._wake.set()
 
-    def _slot_done(self, delivery_ids: list[int]) -> None:
+    def _recorded(self, delivery_ids: list[int]) -> None:
         with self._lock:
-            self._in_flight -= len(delivery_ids)
             self._leased.difference_update(delivery_ids)
         self._wake.set()
 
@@ -357,7 +372,7 @@ class Worker:
                     beat = WorkerHeartbeat(name=self.name)
                     session.add(beat)
                 beat.last_seen_at = utcnow()
-                beat.in_flight = self._in_flight
+                beat.in_flight = self._claimed
                 beat.stopped_at = None
         except Exception:  # noqa: BLE001
             log.exception("worker %s: heartbeat failed", self.name)
