@@ -108,6 +108,9 @@ class Workers:
     """N `civicpost worker` processes, started together and stopped together."""
 
     def __init__(self, *, database_url: str, workdir: Path, count: int, concurrency: int) -> None:
+        """`concurrency` is the sends in flight of all the processes together (as
+        the bare clients' requests in flight): each process gets its share."""
+        concurrency = max(1, concurrency // count)
         env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICPOST_")}
         env.update(
             CIVICPOST_DATABASE_URL=database_url,

@@ -111,7 +111,7 @@ def main() -> None:
 
     print(_machine())
     print(f"sandbox latency {LATENCY_MS} ms per platform request; concurrency {args.concurrency} "
-          f"(engine: --concurrency, bare clients: requests in flight); {args.workers} worker process(es) on PostgreSQL\n")
+          f"(engine: sends in flight, shared by its worker processes; bare clients: requests in flight); {args.workers} worker process(es) on PostgreSQL\n")
     workdir = Path(tempfile.mkdtemp(prefix="civicpost-dispatch-"))
     results: dict[str, EngineResult | BareResult] = {}
     try:

@@ -26,7 +26,13 @@ from civicpost.platforms import (
     Receipt,
     TransientError,
 )
-from civicpost.platforms._support import comparable, html_to_text, posted_since, requests_reached_server
+from civicpost.platforms._support import (
+    comparable,
+    environment_once,
+    html_to_text,
+    posted_since,
+    requests_reached_server,
+)
 
 DEFAULT_MAX_CHARACTERS = 500
 # Mastodon refuses a status whose media is still being processed; a moment later it works.
@@ -49,6 +55,7 @@ class MastodonAdapter:
             # The default "wait" sleeps inside the call; the worker reschedules instead.
             ratelimit_method="throw",
             request_timeout=timeout,
+            session=environment_once(requests.Session(), settings["api_base"]),
         )
         self._account_id: str | None = None
 

@@ -21,7 +21,13 @@ from civicpost.platforms import (
     Receipt,
     TransientError,
 )
-from civicpost.platforms._support import CLOCK_SLACK, comparable, posted_since, requests_reached_server
+from civicpost.platforms._support import (
+    CLOCK_SLACK,
+    comparable,
+    environment_once,
+    posted_since,
+    requests_reached_server,
+)
 
 # tweepy 4.17 hard-codes this host in BaseClient.request. It is also the
 # default: an OAuth 1.0a signature covers the host, so rewriting to api.x.com
@@ -75,6 +81,7 @@ class XAdapter:
             )
         api_base = settings.get("api_base") or TWEEPY_HOST
         self._client.session.mount(TWEEPY_HOST, _ApiBaseTransport(api_base, timeout))
+        environment_once(self._client.session, api_base)
         self._user_id: str | None = None
 
     def publish(self, outgoing: Outgoing) -> Receipt:
