@@ -263,10 +263,13 @@ class Runner:
         return result
 
     def _warm_up(self, db: Database, started, platforms: tuple[str, ...], tag: str) -> None:
-        """One delivery per platform first: adapters are imported and Bluesky signed in
-        on first use, once per process, and that second belongs to no steady state."""
+        """A few sends per platform first: adapters are imported and Bluesky signed in
+        on first use, once per process, and that second belongs to no steady state.
+        Enough of them that every worker process gets some of each platform (one
+        process can claim a whole small batch; the other then starts cold, and
+        its imports alone made the first seconds of a lag run 0.5-1.7 s late)."""
         now = datetime.now(UTC)
-        count = len(platforms) * max(1, db.worker_count)
+        count = len(platforms) * 20 * max(1, db.worker_count)
         queue.seed_due(db.engine, db.city, deliveries=count, platforms=platforms, due=lambda i: now, tag=f"{tag}w")
         self._wait(db, started, count, 60)
         queue.clear(db.engine, heartbeats=False)

@@ -138,18 +138,20 @@ def claim_due(
 
 
 def next_due(session: Session, *, now: datetime) -> datetime | None:
-    """When the earliest waiting delivery, retraction or lease expiry comes due."""
-    candidates = [
-        session.scalar(select(func.min(Delivery.next_attempt_at)).where(Delivery.status.in_(OPEN_DELIVERY))),
-        session.scalar(select(func.min(Delivery.lease_expires_at)).where(Delivery.status == DeliveryStatus.sending)),
-        session.scalar(
-            select(func.min(Delivery.next_attempt_at)).where(
-                Delivery.status == DeliveryStatus.published, Delivery.retract_requested_at.is_not(None)
-            )
-        ),
-    ]
-    paused = session.scalar(select(func.min(Channel.paused_until)).where(Channel.paused_until > now))
-    found = [c for c in candidates if c is not None]
+    """When the earliest waiting delivery, retraction or lease expiry comes due (one statement)."""
+    waiting, lease_ends, retract, paused = session.execute(
+        select(
+            select(func.min(Delivery.next_attempt_at)).where(Delivery.status.in_(OPEN_DELIVERY)).scalar_subquery(),
+            select(func.min(Delivery.lease_expires_at))
+            .where(Delivery.status == DeliveryStatus.sending)
+            .scalar_subquery(),
+            select(func.min(Delivery.next_attempt_at))
+            .where(Delivery.status == DeliveryStatus.published, Delivery.retract_requested_at.is_not(None))
+            .scalar_subquery(),
+            select(func.min(Channel.paused_until)).where(Channel.paused_until > now).scalar_subquery(),
+        )
+    ).one()
+    found = [c for c in (waiting, lease_ends, retract) if c is not None]
     if not found:
         return None
     soonest = min(found)

@@ -48,6 +48,10 @@ UNREAD = object()
 GUARD_FRESH_SECONDS = 0.5
 # However quiet it seems, look again this often (a missed wake-up costs at most this).
 SAFETY_POLL_SECONDS = 30
+# Under a steady trickle (a delivery due every few milliseconds) a claim at
+# each due time takes one row for a whole transaction; claiming at most this
+# often takes several at once, for a few milliseconds of lag.
+CLAIM_TICK = timedelta(milliseconds=20)
 
 
 class Worker:
@@ -80,6 +84,8 @@ class Worker:
         self._claimed = 0  # jobs claimed whose send has not finished (queued or running)
         self._leased: set[int] = set()  # deliveries claimed and not yet recorded; their leases are renewed
         self._last_sweep = datetime.min.replace(tzinfo=UTC)
+        self._last_claim = datetime.min.replace(tzinfo=UTC)
+        self._claim_was_full = False
         self.recorder = Recorder(self.write_sessions, written=self._recorded, name=self.name)
         self._adapters: dict[int, tuple[str, Adapter]] = {}
         self._adapter_locks: dict[int, threading.Lock] = {}
@@ -151,15 +157,25 @@ class Worker:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()
+            self._pace()
             try:
                 claimed = self._claim()
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
                 log.exception("worker %s: claiming failed; trying again shortly", self.name)
                 self._wake.wait(2)
                 continue
-            if claimed and self._free_slots() > 0:
+            if claimed and self._claim_was_full and self._free_slots() > 0:
                 continue  # there may be more due right now
             self._sleep_until_next_due()
+
+    def _pace(self) -> None:
+        """After a claim that took all that was due, the next waits for the tick:
+        a send finishing (or a row coming due) every few milliseconds would
+        otherwise cost a claim transaction each."""
+        if not self._claim_was_full:
+            rest = (self._last_claim + CLAIM_TICK - utcnow()).total_seconds()
+            if rest > 0:
+                self._stopping.wait(rest)
 
     def _free_slots(self) -> int:
         with self._lock:
@@ -171,9 +187,11 @@ class Worker:
             return 0
         now = utcnow()
         sweep = now - self._last_sweep >= SWEEP_EVERY
+        limit = min(free, 200)
         with transaction(self.write_sessions) as session:
-            jobs = publishing.claim_due(session, owner=self.name, now=now, limit=min(free, 200),
+            jobs = publishing.claim_due(session, owner=self.name, now=now, limit=limit,
                                         lease_seconds=self.settings.lease_seconds, sweep=sweep)
+        self._last_claim, self._claim_was_full = now, len(jobs) == limit
         if sweep:
             self._last_sweep = now
         with self._lock:
@@ -195,15 +213,17 @@ class Worker:
         with self.sessions() as session:
             due = publishing.next_due(session, now=utcnow())
         now = utcnow()
-        limit = now + timedelta(seconds=SAFETY_POLL_SECONDS)
-        if due is not None and due < limit:
-            if due <= now:
-                # Due but nothing claimable (pool full, channel paused): wait for a slot or a moment,
-                # then let a few more slots free up so one claim takes several rows.
-                self._wake.wait(0.2)
-                if 0 < self._free_slots() < max(2, self.concurrency // 4):
-                    time.sleep(0.01)
-                return
+        if due is not None and due <= self._last_claim:
+            # Due at the last claim and not taken (every slot busy, or another
+            # worker holds it): wait for a slot or a moment, then let a few
+            # more slots free up so one claim takes several rows.
+            self._wake.wait(0.2)
+            if 0 < self._free_slots() < max(2, self.concurrency // 4):
+                time.sleep(0.01)
+            return
+        if due is not None and due <= now:
+            return  # came due since the last claim
+        if due is not None and due < now + timedelta(seconds=SAFETY_POLL_SECONDS):
             self.scheduler.add_job(self.wake, "date", run_date=due, id="next-due", replace_existing=True)
         self._wake.wait(SAFETY_POLL_SECONDS)
 
