@@ -158,6 +158,9 @@ class Worker:
         while not self._stopping.is_set():
             self._wake.clear()
             self._pace()
+            if not self._room_to_claim():
+                self._wake.wait(0.2)  # a send finishing frees a slot and wakes the loop
+                continue
             try:
                 claimed = self._claim()
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
@@ -176,6 +179,15 @@ class Worker:
             rest = (self._last_claim + CLAIM_TICK - utcnow()).total_seconds()
             if rest > 0:
                 self._stopping.wait(rest)
+
+    def _room_to_claim(self) -> bool:
+        """Claim when there are free slots, and, while claimed jobs still wait
+        for a thread, only once a few have freed up: one claim of several rows
+        rather than a claim per finished send."""
+        with self._lock:
+            free = min(self.concurrency + self._ahead - self._claimed, self._held_limit - len(self._leased))
+            waiting = self._claimed - self.concurrency
+        return free > 0 and (waiting <= 0 or free >= max(1, self._ahead // 2))
 
     def _free_slots(self) -> int:
         with self._lock:
@@ -215,11 +227,8 @@ class Worker:
         now = utcnow()
         if due is not None and due <= self._last_claim:
             # Due at the last claim and not taken (every slot busy, or another
-            # worker holds it): wait for a slot or a moment, then let a few
-            # more slots free up so one claim takes several rows.
+            # worker holds it): wait for a slot or a moment.
             self._wake.wait(0.2)
-            if 0 < self._free_slots() < max(2, self.concurrency // 4):
-                time.sleep(0.01)
             return
         if due is not None and due <= now:
             return  # came due since the last claim
