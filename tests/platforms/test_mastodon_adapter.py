@@ -159,3 +159,23 @@ def test_deleting_a_status_that_is_already_gone_succeeds(mock: responses.Request
     mock.delete(f"{STATUSES}/113000000000000001", status=404, json={"error": "Record not found"})
 
     adapter().delete("113000000000000001")
+
+
+def test_only_the_fields_read_of_a_new_status_reach_mastodon_py_and_other_answers_are_untouched(
+    mock: responses.RequestsMock,
+) -> None:
+    # The adapter keeps id/url/uri/created_at... of a new status so that Mastodon.py
+    # does not type the whole answer (account, emojis, card) into its entities.
+    mock.post(STATUSES, json=mastodon_status("113000000000000009", "<p>Pools open</p>"))
+    mastodon = adapter()
+
+    receipt = mastodon.publish(make_outgoing(text="Pools open"))
+
+    assert receipt.remote_id == "113000000000000009" and receipt.remote_url
+    answer = mock.calls[0].response.json()
+    assert "account" not in answer and answer["id"] == "113000000000000009"
+    # A read (the account, for reconciling) keeps its whole answer.
+    mock.get(f"{MASTODON_BASE}/api/v1/accounts/verify_credentials", json=MASTODON_ACCOUNT)
+    mock.get(f"{MASTODON_BASE}/api/v2/instance/", json={"configuration": {"statuses": {"max_characters": 1000}}})
+    assert mastodon.check()["account"] == MASTODON_ACCOUNT["acct"]
+    assert mock.calls[1].response.json() == MASTODON_ACCOUNT
