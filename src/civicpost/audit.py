@@ -2,12 +2,15 @@
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from civicpost.db import utcnow
 from civicpost.models import AuditEvent, User
 
 WORKER = "worker"
+# Where a session collects the events of a batch (see `collect`).
+_COLLECTED = "civicpost.audit_rows"
 
 
 def record(
@@ -20,18 +23,33 @@ def record(
     fingerprint: str | None = None,
     detail: dict[str, Any] | None = None,
     actor_label: str | None = None,
-) -> AuditEvent:
-    event = AuditEvent(
-        actor_id=actor.id if actor else None,
-        actor=actor.email if actor else (actor_label or WORKER),
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        fingerprint=fingerprint,
-        detail=detail,
-    )
-    session.add(event)
-    return event
+) -> None:
+    row = {
+        "actor_id": actor.id if actor else None,
+        "actor": actor.email if actor else (actor_label or WORKER),
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "fingerprint": fingerprint,
+        "detail": detail,
+    }
+    collected = session.info.get(_COLLECTED)
+    if collected is not None:
+        collected.append({**row, "at": utcnow()})
+    else:
+        session.add(AuditEvent(**row))
+
+
+def collect(session: Session) -> None:
+    """From now on, keep the session's events for one INSERT by `write_collected`
+    (a batch of outcomes: one statement for all its events, no unit of work)."""
+    session.info[_COLLECTED] = []
+
+
+def write_collected(session: Session) -> None:
+    rows = session.info.pop(_COLLECTED, None)
+    if rows:
+        session.execute(insert(AuditEvent.__table__), rows)
 
 
 def trail(session: Session, *, object_type: str, object_id: int) -> list[AuditEvent]:

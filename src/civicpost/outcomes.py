@@ -55,6 +55,7 @@ def begin_batch(session: Session, *, owner: str, delivery_ids: list[int]) -> Non
         .with_for_update()
     )
     session.info[BATCH] = Batch(held=set(held))
+    audit.collect(session)
 
 
 def end_batch(session: Session) -> None:
@@ -64,6 +65,7 @@ def end_batch(session: Session) -> None:
         _update_channel(session, channel_id, batch.channels[channel_id])
     if batch.announcements:
         settle(session, *batch.announcements)
+    audit.write_collected(session)
 
 
 def _channel(session: Session, channel_id: int, **values: Any) -> None:

@@ -76,7 +76,7 @@ class Recorder:
 
     def write(self, steps: list[tuple[int, Step]]) -> None:
         try:
-            # No autoflush: the batch's audit events go in at the commit, all in one INSERT.
+            # No autoflush: a batch's writes wait for its end (one statement per kind, see outcomes.end_batch).
             with transaction(self._sessions) as session, session.no_autoflush:
                 outcomes.begin_batch(session, owner=self._name, delivery_ids=[i for i, _ in steps])
                 for _, step in steps:
