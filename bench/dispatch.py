@@ -99,11 +99,11 @@ def main() -> None:
         "BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
     quick = args.quick
-    # The sizes are --announcements 10000 --burst 30000; at today's ~50-90
-    # deliveries/s those take 10-20 minutes each, so the defaults are scaled down.
-    args.announcements = args.announcements or (200 if quick else 1_000)
-    args.x_deliveries = args.x_deliveries or (400 if quick else 1_500)
-    args.burst = args.burst or (1_200 if quick else 4_500)
+    # The defaults are the sizes (10,000 announcements x 3; 30,000 due
+    # in one second): at 400-500 deliveries/s each takes about a minute.
+    args.announcements = args.announcements or (200 if quick else 10_000)
+    args.x_deliveries = args.x_deliveries or (400 if quick else 5_000)
+    args.burst = args.burst or (1_200 if quick else 30_000)
     args.lag_seconds = args.lag_seconds or (6 if quick else 20)
     if args.sqlite_announcements is None:
         args.sqlite_announcements = 150 if quick else 500
