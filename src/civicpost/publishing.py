@@ -47,6 +47,11 @@ def _lock(query, session: Session):
     return query
 
 
+# Written into the SQL, not bound: only then may a planner (SQLite's, or
+# PostgreSQL's for a prepared statement) use the partial index of open deliveries.
+_IS_OPEN = Delivery.status.in_(bindparam("open", [s.value for s in OPEN_DELIVERY], expanding=True, literal_execute=True))
+
+
 def claim_due(
     session: Session, *, owner: str, now: datetime, limit: int, lease_seconds: int, sweep: bool = True
 ) -> list[Job]:
@@ -78,7 +83,7 @@ def claim_due(
             _lock(
                 select(Delivery.id, Delivery.reconcile, Delivery.announcement_id)
                 .join(Channel, Channel.id == Delivery.channel_id)
-                .where(Delivery.status.in_(OPEN_DELIVERY), Delivery.next_attempt_at <= now, live_channel)
+                .where(_IS_OPEN, Delivery.next_attempt_at <= now, live_channel)
                 .order_by(Delivery.next_attempt_at, Delivery.id)
                 .limit(limit - len(expired)),
                 session,
@@ -141,7 +146,7 @@ def next_due(session: Session, *, now: datetime) -> datetime | None:
     """When the earliest waiting delivery, retraction or lease expiry comes due (one statement)."""
     waiting, lease_ends, retract, paused = session.execute(
         select(
-            select(func.min(Delivery.next_attempt_at)).where(Delivery.status.in_(OPEN_DELIVERY)).scalar_subquery(),
+            select(func.min(Delivery.next_attempt_at)).where(_IS_OPEN).scalar_subquery(),
             select(func.min(Delivery.lease_expires_at))
             .where(Delivery.status == DeliveryStatus.sending)
             .scalar_subquery(),
