@@ -184,14 +184,17 @@ class Worker:
         """Claim when there are free slots, and, while claimed jobs still wait
         for a thread, only once a few have freed up: one claim of several rows
         rather than a claim per finished send."""
-        with self._lock:
-            free = min(self.concurrency + self._ahead - self._claimed, self._held_limit - len(self._leased))
-            waiting = self._claimed - self.concurrency
+        free, waiting = self._slots()
         return free > 0 and (waiting <= 0 or free >= max(1, self._ahead // 2))
 
     def _free_slots(self) -> int:
+        return self._slots()[0]
+
+    def _slots(self) -> tuple[int, int]:
+        """(jobs that may still be claimed, claimed jobs waiting for a send thread)."""
         with self._lock:
-            return min(self.concurrency + self._ahead - self._claimed, self._held_limit - len(self._leased))
+            free = min(self.concurrency + self._ahead - self._claimed, self._held_limit - len(self._leased))
+            return free, self._claimed - self.concurrency
 
     def _claim(self) -> int:
         free = self._free_slots()
