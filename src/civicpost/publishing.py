@@ -52,6 +52,11 @@ def _lock(query, session: Session):
 _IS_OPEN = Delivery.status.in_(bindparam("open", [s.value for s in OPEN_DELIVERY], expanding=True, literal_execute=True))
 
 
+# The claim's writes go through Core: no ORM bookkeeping for rows it never loads.
+_DELIVERIES = Delivery.__table__
+_ANNOUNCEMENTS = Announcement.__table__
+
+
 def claim_due(
     session: Session, *, owner: str, now: datetime, limit: int, lease_seconds: int, sweep: bool = True
 ) -> list[Job]:
@@ -78,17 +83,28 @@ def claim_due(
                 )
             )
         )
-    due = list(
-        session.execute(
-            _lock(
-                select(Delivery.id, Delivery.reconcile, Delivery.announcement_id)
-                .join(Channel, Channel.id == Delivery.channel_id)
-                .where(_IS_OPEN, Delivery.next_attempt_at <= now, live_channel)
-                .order_by(Delivery.next_attempt_at, Delivery.id)
-                .limit(limit - len(expired)),
-                session,
-            )
-        )
+    # One statement takes the due rows and leases them: the sub-select picks
+    # (and, on PostgreSQL, locks, skipping rows another worker holds), the
+    # UPDATE takes them and hands back what the worker needs.
+    picked = _lock(
+        select(Delivery.id)
+        .join(Channel, Channel.id == Delivery.channel_id)
+        .where(_IS_OPEN, Delivery.next_attempt_at <= now, live_channel)
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit - len(expired)),
+        session,
+    )
+    connection = session.connection()
+    due = sorted(
+        connection.execute(
+            update(_DELIVERIES)
+            .where(_DELIVERIES.c.id.in_(picked.scalar_subquery()))
+            .values(status=DeliveryStatus.sending, lease_owner=owner, lease_expires_at=lease_until,
+                    attempts=_DELIVERIES.c.attempts + 1)
+            .returning(_DELIVERIES.c.id, _DELIVERIES.c.reconcile, _DELIVERIES.c.announcement_id,
+                       _DELIVERIES.c.next_attempt_at)
+        ).all(),
+        key=lambda r: (r.next_attempt_at, r.id),
     )
     retracts: list[int] = []
     if sweep:
@@ -117,18 +133,12 @@ def claim_due(
         )
         jobs += [Job(i, "publish", True) for i in expired]
     if due:
-        session.execute(
-            update(Delivery)
-            .where(Delivery.id.in_([r.id for r in due]))
-            .values(status=DeliveryStatus.sending, lease_owner=owner, lease_expires_at=lease_until, attempts=Delivery.attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
         # Bump the version too, so an edit racing this claim gets a 409.
-        session.execute(
-            update(Announcement)
-            .where(Announcement.id.in_({r.announcement_id for r in due}), Announcement.state == State.scheduled)
-            .values(state=State.publishing, version=Announcement.version + 1)
-            .execution_options(synchronize_session=False)
+        connection.execute(
+            update(_ANNOUNCEMENTS)
+            .where(_ANNOUNCEMENTS.c.id.in_(sorted({r.announcement_id for r in due})),
+                   _ANNOUNCEMENTS.c.state == State.scheduled)
+            .values(state=State.publishing, version=_ANNOUNCEMENTS.c.version + 1)
         )
         jobs += [Job(r.id, "publish", r.reconcile) for r in due]
     if retracts:

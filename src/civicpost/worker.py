@@ -60,7 +60,11 @@ class Worker:
         self.settings = settings
         self.concurrency = concurrency or settings.worker_concurrency
         # Every send thread may hold a connection briefly to record its outcome.
-        self.engine = engine or make_engine(settings.database_url, pool_size=self.concurrency + 4, max_overflow=8)
+        # No pre-ping (a round trip before every claim, read and batch): a
+        # connection lost to a database restart fails that one step, which is
+        # tried again, and SQLAlchemy then replaces every pooled connection.
+        self.engine = engine or make_engine(settings.database_url, pool_size=self.concurrency + 4, max_overflow=8,
+                                            pool_pre_ping=False)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self) & 0xFFFF:x}"
         # Reads (the guard before each send, the next due time) need no
         # transaction of their own on PostgreSQL: no BEGIN/COMMIT round trips.
