@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import bindparam, func, or_, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defaultload
 
 from civicpost import audit
 from civicpost.config import Settings
@@ -182,6 +182,8 @@ _GUARD = (
     select(Delivery, Announcement.state, Announcement.approved_fingerprint, Announcement.title, Announcement.link)
     .join(Announcement, Announcement.id == Delivery.announcement_id)
     .where(Delivery.id.in_(bindparam("delivery_ids", expanding=True)))
+    # A send needs the channel, not the channel's department.
+    .options(defaultload(Delivery.channel).lazyload(Channel.department))
 )
 
 

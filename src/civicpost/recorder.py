@@ -3,6 +3,7 @@
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +15,9 @@ log = logging.getLogger(__name__)
 
 Step = Callable[[Session], object]
 BATCH = 200
+# How long a batch waits for more outcomes after its first. A send's thread is
+# free as soon as it hands its outcome over; only the lease waits this long.
+GATHER_SECONDS = 0.025
 
 
 class _Count(threading.local):
@@ -61,10 +65,13 @@ class Recorder:
             step = self._queue.get()
             if step is None:
                 return
+            # Outcomes arriving within a moment of the first share its
+            # transaction: a batch costs about the same for 2 outcomes as for 20.
             steps = [step]
+            until = time.monotonic() + GATHER_SECONDS
             while len(steps) < BATCH:
                 try:
-                    more = self._queue.get_nowait()
+                    more = self._queue.get(timeout=max(0.0, until - time.monotonic()))
                 except queue.Empty:
                     break
                 if more is None:
