@@ -171,8 +171,12 @@ class Worker:
                 log.exception("worker %s: claiming failed; trying again shortly", self.name)
                 self._wake.wait(2)
                 continue
-            if claimed and self._claim_was_full and self._free_slots() > 0:
-                continue  # there may be more due right now
+            if claimed and self._claim_was_full:
+                # More is due: claim again as soon as there is room, without
+                # asking when the next is due.
+                if self._free_slots() <= 0:
+                    self._wake.wait(0.2)  # a send finishing frees a slot and wakes the loop
+                continue
             self._sleep_until_next_due()
 
     def _pace(self) -> None:
