@@ -79,12 +79,13 @@ class Worker:
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._lock = threading.Lock()
-        # Claims run ahead of the send threads by half their number, so a thread
-        # that finishes a send starts the next at once instead of waiting for a
-        # claim. Outcomes waiting for the recorder are bounded too: a recorder
+        # Claims run ahead of the send threads by as many jobs as there are
+        # threads, so a thread that finishes a send starts the next at once
+        # instead of waiting for a claim, and a claim takes several rows at a
+        # time (claiming half as far ahead, a claim took about four). Outcomes waiting for the recorder are bounded too: a recorder
         # that falls behind slows the claims instead of letting leases pile up.
-        self._ahead = max(1, self.concurrency // 2)
-        self._held_limit = 3 * self.concurrency
+        self._ahead = max(1, self.concurrency)
+        self._held_limit = 4 * self.concurrency
         self._claimed = 0  # jobs claimed whose send has not finished (queued or running)
         self._leased: set[int] = set()  # deliveries claimed and not yet recorded; their leases are renewed
         self._last_sweep = datetime.min.replace(tzinfo=UTC)
