@@ -10,10 +10,11 @@ delivery becomes `unknown` for a person. Nothing is ever blindly re-posted.
 """
 
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, func, or_, select, text, update
+from sqlalchemy import Integer, Update, bindparam, func, or_, select, text, update
 from sqlalchemy.orm import Session, defaultload
 
 from civicpost import audit
@@ -57,6 +58,44 @@ _DELIVERIES = Delivery.__table__
 _ANNOUNCEMENTS = Announcement.__table__
 
 
+@cache
+def _claim_statements(dialect: str) -> tuple[Update, Update]:
+    """The claim's two statements, built once per dialect (a claim runs many times a second).
+
+    The first takes the due rows and leases them in one statement: the
+    sub-select picks (and, on PostgreSQL, locks, skipping rows another worker
+    holds), the UPDATE takes them and hands back what the worker needs. The
+    second moves their announcements to publishing and bumps the version, so
+    an edit racing the claim gets a 409.
+    """
+    now = bindparam("now", type_=Delivery.next_attempt_at.type)
+    picked = (
+        select(Delivery.id)
+        .join(Channel, Channel.id == Delivery.channel_id)
+        .where(_IS_OPEN, Delivery.next_attempt_at <= now, or_(Channel.paused_until.is_(None), Channel.paused_until <= now))
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    if dialect == "postgresql":
+        picked = picked.with_for_update(skip_locked=True, of=Delivery)
+    take = (
+        update(_DELIVERIES)
+        .where(_DELIVERIES.c.id.in_(picked.scalar_subquery()))
+        .values(status=DeliveryStatus.sending, lease_owner=bindparam("claim_owner"),
+                lease_expires_at=bindparam("claim_until", type_=Delivery.lease_expires_at.type),
+                attempts=_DELIVERIES.c.attempts + 1)
+        .returning(_DELIVERIES.c.id, _DELIVERIES.c.reconcile, _DELIVERIES.c.announcement_id,
+                   _DELIVERIES.c.next_attempt_at)
+    )
+    mark_publishing = (
+        update(_ANNOUNCEMENTS)
+        .where(_ANNOUNCEMENTS.c.id.in_(bindparam("announcement_ids", expanding=True)),
+               _ANNOUNCEMENTS.c.state == State.scheduled)
+        .values(state=State.publishing, version=_ANNOUNCEMENTS.c.version + 1)
+    )
+    return take, mark_publishing
+
+
 def claim_due(
     session: Session, *, owner: str, now: datetime, limit: int, lease_seconds: int, sweep: bool = True
 ) -> list[Job]:
@@ -68,7 +107,6 @@ def claim_due(
     if limit <= 0:
         return []
     lease_until = now + timedelta(seconds=lease_seconds)
-    live_channel = or_(Channel.paused_until.is_(None), Channel.paused_until <= now)
     # Leases that ran out: their worker died or hung mid-request.
     expired: list[int] = []
     if sweep:
@@ -83,27 +121,11 @@ def claim_due(
                 )
             )
         )
-    # One statement takes the due rows and leases them: the sub-select picks
-    # (and, on PostgreSQL, locks, skipping rows another worker holds), the
-    # UPDATE takes them and hands back what the worker needs.
-    picked = _lock(
-        select(Delivery.id)
-        .join(Channel, Channel.id == Delivery.channel_id)
-        .where(_IS_OPEN, Delivery.next_attempt_at <= now, live_channel)
-        .order_by(Delivery.next_attempt_at, Delivery.id)
-        .limit(limit - len(expired)),
-        session,
-    )
+    take, mark_publishing = _claim_statements(session.get_bind().dialect.name)
     connection = session.connection()
     due = sorted(
-        connection.execute(
-            update(_DELIVERIES)
-            .where(_DELIVERIES.c.id.in_(picked.scalar_subquery()))
-            .values(status=DeliveryStatus.sending, lease_owner=owner, lease_expires_at=lease_until,
-                    attempts=_DELIVERIES.c.attempts + 1)
-            .returning(_DELIVERIES.c.id, _DELIVERIES.c.reconcile, _DELIVERIES.c.announcement_id,
-                       _DELIVERIES.c.next_attempt_at)
-        ).all(),
+        connection.execute(take, {"now": now, "limit": limit - len(expired), "claim_owner": owner,
+                                  "claim_until": lease_until}).all(),
         key=lambda r: (r.next_attempt_at, r.id),
     )
     retracts: list[int] = []
@@ -134,12 +156,7 @@ def claim_due(
         jobs += [Job(i, "publish", True) for i in expired]
     if due:
         # Bump the version too, so an edit racing this claim gets a 409.
-        connection.execute(
-            update(_ANNOUNCEMENTS)
-            .where(_ANNOUNCEMENTS.c.id.in_(sorted({r.announcement_id for r in due})),
-                   _ANNOUNCEMENTS.c.state == State.scheduled)
-            .values(state=State.publishing, version=_ANNOUNCEMENTS.c.version + 1)
-        )
+        connection.execute(mark_publishing, {"announcement_ids": sorted({r.announcement_id for r in due})})
         jobs += [Job(r.id, "publish", r.reconcile) for r in due]
     if retracts:
         session.execute(
