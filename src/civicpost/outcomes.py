@@ -10,10 +10,11 @@ announcements) is done once at its end, in id order.
 import logging
 import random
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from civicpost import audit
@@ -46,14 +47,32 @@ class Batch:
     announcements: set[int] = field(default_factory=set)
 
 
+# Statements a batch runs every time, built once (building and keying them cost as much as running them).
+_HELD = (
+    select(Delivery.id)
+    .where(Delivery.id.in_(bindparam("delivery_ids", expanding=True)), Delivery.lease_owner == bindparam("owner"))
+    .order_by(Delivery.id)
+    .with_for_update()
+)
+_LOCK_ANNOUNCEMENTS = (
+    select(Announcement.id, Announcement.state, Announcement.approved_fingerprint)
+    .where(Announcement.id.in_(bindparam("announcement_ids", expanding=True)))
+    .order_by(Announcement.id)
+    .with_for_update()
+)
+_DELIVERY_STATUSES = select(Delivery.announcement_id, Delivery.fingerprint, Delivery.status).where(
+    Delivery.announcement_id.in_(bindparam("announcement_ids", expanding=True))
+)
+_SETTLE = (
+    update(Announcement.__table__)
+    .where(Announcement.__table__.c.id.in_(bindparam("announcement_ids", expanding=True)))
+    .values(state=bindparam("new_state"), version=Announcement.__table__.c.version + 1)
+)
+
+
 def begin_batch(session: Session, *, owner: str, delivery_ids: list[int]) -> None:
     """Check every lease of the batch at once, and lock those rows until the commit."""
-    held = session.scalars(
-        select(Delivery.id)
-        .where(Delivery.id.in_(sorted(set(delivery_ids))), Delivery.lease_owner == owner)
-        .order_by(Delivery.id)
-        .with_for_update()
-    )
+    held = session.scalars(_HELD, {"delivery_ids": sorted(set(delivery_ids)), "owner": owner})
     session.info[BATCH] = Batch(held=set(held))
     audit.collect(session)
 
@@ -95,17 +114,21 @@ HEALTH_EVERY = timedelta(seconds=5)
 
 def _write_deliveries(session: Session, updates: list[tuple[int, dict[str, Any]]]) -> None:
     """One UPDATE sent many times (executemany) for the outcomes that set the same columns."""
-    table = Delivery.__table__
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for delivery_id, values in updates:
         groups.setdefault(tuple(sorted(values)), []).append({"delivery_id": delivery_id, **{f"new_{k}": v for k, v in values.items()}})
     for columns, rows in groups.items():
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("delivery_id"))
-            .values({name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns})
-        )
-        session.execute(statement, rows)
+        session.execute(_delivery_update(columns), rows)
+
+
+@cache
+def _delivery_update(columns: tuple[str, ...]) -> Update:
+    table = Delivery.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("delivery_id"))
+        .values({name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns})
+    )
 
 
 def _finish(session: Session, delivery: Delivery, owner: str, **values: Any) -> bool:
@@ -244,19 +267,12 @@ def settle(session: Session, *announcement_ids: int) -> None:
     that it is complete. A batch of outcomes settles all its announcements in
     four statements, however many there are.
     """
-    rows = session.execute(
-        select(Announcement.id, Announcement.state, Announcement.approved_fingerprint)
-        .where(Announcement.id.in_(sorted(announcement_ids)))
-        .order_by(Announcement.id)
-        .with_for_update()
-    ).all()
+    rows = session.execute(_LOCK_ANNOUNCEMENTS, {"announcement_ids": sorted(announcement_ids)}).all()
     live = {row.id: row.approved_fingerprint for row in rows if row.state in LIVE_STATES}
     if not live:
         return
     statuses: dict[int, set[str]] = {}
-    for announcement_id, fingerprint, status in session.execute(
-        select(Delivery.announcement_id, Delivery.fingerprint, Delivery.status).where(Delivery.announcement_id.in_(live))
-    ):
+    for announcement_id, fingerprint, status in session.execute(_DELIVERY_STATUSES, {"announcement_ids": list(live)}):
         if fingerprint == live[announcement_id]:
             statuses.setdefault(announcement_id, set()).add(status)
     done: dict[State, list[int]] = {}
@@ -267,12 +283,7 @@ def settle(session: Session, *announcement_ids: int) -> None:
             new = State.failed if DeliveryStatus.failed in found else State.published
             done.setdefault(new, []).append(announcement_id)
     for new, ids in done.items():
-        session.execute(
-            update(Announcement)
-            .where(Announcement.id.in_(ids))
-            .values(state=new, version=Announcement.version + 1)
-            .execution_options(synchronize_session=False)
-        )
+        session.execute(_SETTLE, {"announcement_ids": ids, "new_state": new})
         for announcement_id in ids:
             audit.record(session, actor=None, action=new.value, object_type="announcement", object_id=announcement_id,
                          fingerprint=live[announcement_id])
