@@ -208,7 +208,9 @@ def demo(
     seeded = demo_city.seed(settings, sandbox_url=sandbox_url)
     typer.echo(f"""
 civicpost demo
-  service   http://127.0.0.1:{port}/docs     (API; the staff pages come with the web issue)
+  staff     http://127.0.0.1:{port}/staff/   (sign in as any demo user below)
+  public    http://127.0.0.1:{port}/           (the city's announcements page and feeds)
+  API       http://127.0.0.1:{port}/docs
   sandbox   {sandbox_url}/           (what each fake platform received)
   password  {demo_city.PASSWORD} for every demo user
 """)
