@@ -10,8 +10,8 @@ announcements) is done once at its end, in id order.
 import logging
 import random
 from dataclasses import dataclass, field
-from functools import cache
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Update, bindparam, select, update

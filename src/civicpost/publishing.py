@@ -10,8 +10,8 @@ delivery becomes `unknown` for a person. Nothing is ever blindly re-posted.
 """
 
 from dataclasses import dataclass
-from functools import cache
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, Literal
 
 from sqlalchemy import Integer, Update, bindparam, func, or_, select, text, update
@@ -40,10 +40,10 @@ def notify_due(session: Session) -> None:
         session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
 
-def _lock(query, session: Session):
+def _lock(query, dialect: str):
     # SKIP LOCKED lets many workers claim side by side, each taking other rows.
     # SQLite has no row locks; its claim runs under BEGIN IMMEDIATE instead.
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         return query.with_for_update(skip_locked=True, of=Delivery)
     return query
 
@@ -69,15 +69,14 @@ def _claim_statements(dialect: str) -> tuple[Update, Update]:
     an edit racing the claim gets a 409.
     """
     now = bindparam("now", type_=Delivery.next_attempt_at.type)
-    picked = (
+    picked = _lock(
         select(Delivery.id)
         .join(Channel, Channel.id == Delivery.channel_id)
         .where(_IS_OPEN, Delivery.next_attempt_at <= now, or_(Channel.paused_until.is_(None), Channel.paused_until <= now))
         .order_by(Delivery.next_attempt_at, Delivery.id)
-        .limit(bindparam("limit", type_=Integer))
+        .limit(bindparam("limit", type_=Integer)),
+        dialect,
     )
-    if dialect == "postgresql":
-        picked = picked.with_for_update(skip_locked=True, of=Delivery)
     take = (
         update(_DELIVERIES)
         .where(_DELIVERIES.c.id.in_(picked.scalar_subquery()))
@@ -107,6 +106,7 @@ def claim_due(
     if limit <= 0:
         return []
     lease_until = now + timedelta(seconds=lease_seconds)
+    dialect = session.get_bind().dialect.name
     # Leases that ran out: their worker died or hung mid-request.
     expired: list[int] = []
     if sweep:
@@ -117,11 +117,11 @@ def claim_due(
                     .where(Delivery.status == DeliveryStatus.sending, Delivery.lease_expires_at < now)
                     .order_by(Delivery.lease_expires_at)
                     .limit(limit),
-                    session,
+                    dialect,
                 )
             )
         )
-    take, mark_publishing = _claim_statements(session.get_bind().dialect.name)
+    take, mark_publishing = _claim_statements(dialect)
     connection = session.connection()
     due = sorted(
         connection.execute(take, {"now": now, "limit": limit - len(expired), "claim_owner": owner,
@@ -141,7 +141,7 @@ def claim_due(
                         or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < now),
                     )
                     .limit(max(0, limit - len(expired) - len(due))),
-                    session,
+                    dialect,
                 )
             )
         )

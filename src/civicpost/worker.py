@@ -82,8 +82,9 @@ class Worker:
         # Claims run ahead of the send threads by as many jobs as there are
         # threads, so a thread that finishes a send starts the next at once
         # instead of waiting for a claim, and a claim takes several rows at a
-        # time (claiming half as far ahead, a claim took about four). Outcomes waiting for the recorder are bounded too: a recorder
-        # that falls behind slows the claims instead of letting leases pile up.
+        # time (claiming half as far ahead, a claim took about four). Outcomes
+        # waiting for the recorder are bounded too: a recorder that falls
+        # behind slows the claims instead of letting leases pile up.
         self._ahead = max(1, self.concurrency)
         self._held_limit = 4 * self.concurrency
         self._claimed = 0  # jobs claimed whose send has not finished (queued or running)
