@@ -106,24 +106,12 @@ class SignIn:
 
 def sign_in(session: Session, *, email: str, password: str) -> SignIn:
     """Check a password, counting failures; the caller commits either way."""
-    now = utcnow()
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None or not user.active:
         verify_password(_DUMMY_HASH, password)
         return SignIn(None, "That email and password do not match an account. Check both and try again.")
-    if user.locked_until and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        return SignIn(None, f"Too many failed sign-ins for this account. Wait {minutes} minutes and try again.")
     if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_SIGN_INS:
-            user.failed_logins = 0
-            user.locked_until = now + LOCK_FOR
-            audit.record(session, actor=None, actor_label="civicpost", action="user.locked", object_type="user",
-                         object_id=user.id, detail={"minutes": int(LOCK_FOR.total_seconds() // 60)})
         return SignIn(None, "That email and password do not match an account. Check both and try again.")
-    user.failed_logins = 0
-    user.locked_until = None
     return SignIn(user)
 
 

@@ -11,7 +11,10 @@ from civicpost.models.audit import AuditEvent
 from civicpost.models.channel import Channel
 from civicpost.models.delivery import Delivery
 from civicpost.models.department import Department, user_departments
+from civicpost.models.instance import InstanceValue
 from civicpost.models.enums import OPEN_DELIVERY, DeliveryStatus, Platform, Role, State
+from civicpost.models.session import StaffSession
+from civicpost.models.throttle import SignInThrottle
 from civicpost.models.user import ApiToken, User
 from civicpost.models.worker import WorkerHeartbeat
 
@@ -25,9 +28,12 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "Department",
+    "InstanceValue",
     "Media",
     "Platform",
     "Role",
+    "SignInThrottle",
+    "StaffSession",
     "State",
     "Target",
     "Translation",

@@ -20,6 +20,9 @@ class Media(Base):
     width: Mapped[int]
     height: Mapped[int]
     size_bytes: Mapped[int]
+    # Media belongs to the department it was uploaded for; only that
+    # department's announcements may use it.
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="RESTRICT"), index=True)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

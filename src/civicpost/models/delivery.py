@@ -53,6 +53,8 @@ class Delivery(Base):
     reconcile: Mapped[bool] = mapped_column(default=False)
     # Set by `retract`: the worker deletes the post, then the status becomes retracted.
     retract_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the post was deleted from the platform.
+    retracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
