@@ -2,6 +2,7 @@
 
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -24,18 +25,51 @@ def _fail(message: str) -> None:
 
 
 def _sessions():
+    """Sessions on a database whose schema is current: the embedded SQLite
+    default is created or upgraded on the spot; another database must be
+    upgraded deliberately (`civicpost db upgrade`), so it stops with that line."""
     from civicpost.db import make_engine, make_sessionmaker
 
-    return make_sessionmaker(make_engine(get_settings().database_url))
+    settings = get_settings()
+    _ensure_schema(settings.database_url)
+    return make_sessionmaker(make_engine(settings.database_url))
+
+
+def _ensure_schema(database_url: str) -> None:
+    from civicpost import backup, migrate
+    from civicpost.checks import schema_state
+
+    state = schema_state(database_url)
+    if not state.pending:
+        return
+    if backup.sqlite_path(database_url) is None:
+        _fail("the database schema is not up to date; run `civicpost db upgrade` first")
+    migrate.upgrade(database_url)
+    typer.echo(_upgraded(database_url, state.current, state.head), err=True)
+
+
+def _upgraded(database_url: str, before: str | None, head: str) -> str:
+    from civicpost import backup
+
+    where = backup.sqlite_path(database_url) or "the database"
+    if before is None:
+        return f"created the database at {where} (schema {head})"
+    return f"upgraded the database at {where} from schema {before} to {head}"
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the schema to the newest version."""
     from civicpost import migrate
+    from civicpost.checks import schema_state
 
-    migrate.upgrade(get_settings().database_url)
-    typer.echo("database is up to date")
+    url = get_settings().database_url
+    state = schema_state(url)
+    if not state.pending:
+        typer.echo(f"the database is already up to date (schema {state.head})")
+        return
+    migrate.upgrade(url)
+    typer.echo(_upgraded(url, state.current, state.head))
 
 
 @user_app.command("create")
@@ -221,12 +255,62 @@ civicpost demo
     uvicorn.run(create_app(settings, with_worker=True), host="127.0.0.1", port=port, log_level="warning")
 
 
+@app.command()
+def check(
+    channels: Annotated[bool, typer.Option(help="Also test every channel's credentials with its platform.")] = True,
+) -> None:
+    """Report what is wrong with this configuration, in plain words (exit code 1 on a problem)."""
+    from civicpost.checks import print_findings, run_checks
+
+    raise typer.Exit(print_findings(run_checks(get_settings(), channels=channels), typer.echo))
+
+
+@app.command("backup")
+def backup_command(out: Annotated[Path, typer.Option("--out", help="The archive to write (.tar.gz).")]) -> None:
+    """Back up the database and the uploaded images into one archive (safe while the service runs)."""
+    from civicpost import backup
+
+    settings = get_settings()
+    try:
+        report = backup.backup(database_url=settings.database_url, media_dir=settings.media_dir, out=out)
+    except backup.BackupError as exc:
+        _fail(str(exc))
+    typer.echo(f"wrote {report.path} ({report.database} database, {report.images} images, "
+               f"{report.size_bytes:,} bytes); keep CIVICPOST_SECRET_KEY apart from it: credentials need it")
+
+
+@app.command("restore")
+def restore_command(
+    archive: Path,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing database (kept as .before-restore).")] = False,
+) -> None:
+    """Put a SQLite backup back: the database and its images (stop the service first)."""
+    from civicpost import backup
+
+    settings = get_settings()
+    try:
+        done = backup.restore(archive=archive, database_url=settings.database_url, media_dir=settings.media_dir,
+                              force=force)
+    except backup.BackupError as exc:
+        _fail(str(exc))
+    typer.echo(f"restored the backup of {done['created_at']} into {done['database_path']} "
+               f"({done['restored_images']} images); run `civicpost db upgrade` if this version is newer")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("alembic", "apscheduler", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from sqlalchemy.exc import OperationalError
+
     try:
         app()
     except ConfigError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None
+    except OperationalError as exc:
+        # An unreachable or locked database is an expected condition: one line, no traceback.
+        first = (str(exc.orig).strip().splitlines() or ["no message"])[0]
+        typer.secho(f"error: the database cannot be used ({first}); check CIVICPOST_DATABASE_URL and that "
+                    "the database server runs", fg=typer.colors.RED, err=True)
         raise SystemExit(2) from None
