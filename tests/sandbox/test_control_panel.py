@@ -65,3 +65,33 @@ def test_the_page_points_out_an_image_without_alt_text(sandbox):
     client.status_post("No description", media_ids=[media])
 
     assert "missing alt text" in httpx.get(f"{sandbox.url}/").text
+
+
+def test_each_post_has_a_page_of_its_own_that_is_gone_once_the_post_is_deleted(sandbox):
+    from atproto import Client
+
+    x = x_client(sandbox.url)
+    tweet = x.create_tweet(text="Pool opens at nine").data["id"]
+    status = mastodon_client(sandbox.url).status_post("Library closed Monday", idempotency_key="k-page")
+    graph = httpx.post(f"{sandbox.url}/graph/v21.0/102030405060708/feed", data={"message": "Leaf pickup starts"},
+                       headers={"Authorization": "Bearer page-token"}).json()["id"]
+    permalink = httpx.get(f"{sandbox.url}/graph/v21.0/{graph}", params={"fields": "permalink_url"},
+                          headers={"Authorization": "Bearer page-token"}).json()["permalink_url"]
+    bluesky = Client(base_url=f"{sandbox.url}/bluesky")
+    bluesky.login("parks.demo.city", "app-password")
+    uri = bluesky.send_post("Trail map updated").uri
+
+    pages = {
+        f"{sandbox.url}/x/i/web/status/{tweet}": "Pool opens at nine",
+        status["url"]: "Library closed Monday",
+        permalink: "Leaf pickup starts",
+        f"{sandbox.url}/bluesky/profile/parks.demo.city/post/{uri.rsplit('/', 1)[1]}": "Trail map updated",
+    }
+    for url, text in pages.items():
+        assert url.startswith(sandbox.url), url
+        page = httpx.get(url)
+        assert page.status_code == 200 and text in page.text, url
+
+    x.delete_tweet(tweet)
+    gone = httpx.get(f"{sandbox.url}/x/i/web/status/{tweet}")
+    assert gone.status_code == 404 and "deleted" in gone.text

@@ -24,7 +24,7 @@ def test_a_feed_post_gets_a_page_scoped_id_and_is_listed_with_the_requested_fiel
         {
             "id": post_id,
             "message": "Road work on Elm St.",
-            "permalink_url": f"https://www.facebook.com/{PAGE}/posts/{post_id.split('_')[1]}",
+            "permalink_url": f"{graph.base_url.scheme}://{graph.base_url.netloc.decode()}/facebook/{PAGE}/posts/{post_id.split('_')[1]}",
         }
     ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import uvicorn
@@ -17,7 +18,7 @@ from .core import Hub, PlatformFake, json_response
 from .faults import FaultBook
 from .graph import GraphFake
 from .mastodon import MastodonFake
-from .page import render_timelines
+from .page import render_post, render_timelines
 from .recorder import Recorder
 from .x import XFake
 
@@ -97,12 +98,32 @@ def create_sandbox_app(
     async def health(request: Request) -> Response:
         return json_response({"ok": True})
 
+    def view(platform: PlatformFake, id_of: Callable[[Request], str]):
+        """A post's own page, at the path its platform's website would use under the sandbox."""
+
+        async def page(request: Request) -> Response:
+            wanted = id_of(request)
+            post = next((p for p in platform.timeline() if p.id == wanted), None)
+            return HTMLResponse(render_post(platform.title, post), status_code=200 if post else 404)
+
+        return page
+
+    post_pages = [
+        Route("/x/i/web/status/{id}", view(sandbox.x, lambda r: r.path_params["id"])),
+        Route("/facebook/{page}/posts/{post}",
+              view(sandbox.graph, lambda r: f"{r.path_params['page']}_{r.path_params['post']}")),
+        Route("/mastodon/@{account}/{id}", view(sandbox.mastodon, lambda r: r.path_params["id"])),
+        Route("/bluesky/profile/{handle}/post/{rkey}", view(
+            sandbox.bluesky, lambda r: sandbox.bluesky.post_uri(r.path_params["handle"], r.path_params["rkey"]))),
+    ]
+
     routes = [
         Route("/", timelines, methods=["GET"]),
         Route("/_sandbox/requests", list_requests, methods=["GET"]),
         Route("/_sandbox/reset", reset, methods=["POST"]),
         Route("/_sandbox/faults", faults, methods=["GET", "POST"]),
         Route("/_sandbox/health", health, methods=["GET"]),
+        *post_pages,  # before the platforms' mounts, which would take these paths
         *(Mount(PREFIXES[p.name], routes=p.routes()) for p in sandbox.platforms),
     ]
     app = Starlette(routes=routes)

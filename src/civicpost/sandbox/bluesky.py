@@ -283,6 +283,11 @@ class BlueskyFake(PlatformFake):
     def not_implemented(self, call: Call) -> Response:
         return xrpc_error(501, "MethodNotImplemented", "Method Not Implemented")
 
+    def post_uri(self, handle: str, rkey: str) -> str:
+        """The at:// URI of a post as bsky.app's address names it (by handle or DID)."""
+        did = handle if handle.startswith("did:") else did_for(handle.lower())
+        return f"at://{did}/{POST}/{rkey}"
+
     def timeline(self) -> list[TimelinePost]:
         return [
             TimelinePost(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -38,13 +39,13 @@ class Post:
     link: str | None = None
     photo_ids: list[str] = field(default_factory=list)
 
-    def as_json(self, wanted: tuple[str, ...]) -> dict[str, object]:
+    def as_json(self, wanted: tuple[str, ...], *, web_base: str) -> dict[str, object]:
         page_id, post_id = self.id.split("_", 1)
         values: dict[str, object] = {
             "id": self.id,
             "message": self.message,
             "created_time": graph_time(self.created_at),
-            "permalink_url": f"https://www.facebook.com/{page_id}/posts/{post_id}",
+            "permalink_url": f"{web_base}/{page_id}/posts/{post_id}",
             "link": self.link,
             "is_published": True,
         }
@@ -86,7 +87,9 @@ class GraphFake(PlatformFake):
 
     def __init__(self, hub: Hub) -> None:
         super().__init__(hub)
-        self._ids = Counter(122100000000000001)
+        # Numbered from the clock, as Graph ids grow: a restarted sandbox never
+        # hands out an id (and a permalink) it gave before.
+        self._ids = Counter(122100000000000001 + int(time.time() * 1000) * 1000)
         self.reset()
 
     def reset(self) -> None:
@@ -220,7 +223,7 @@ class GraphFake(PlatformFake):
         posts = sorted(
             (p for p in self.posts.values() if p.page_id == page_id), key=lambda p: p.created_at, reverse=True
         )[:limit]
-        return json_response({"data": [p.as_json(wanted) for p in posts]})
+        return json_response({"data": [p.as_json(wanted, web_base=_web_base(call)) for p in posts]})
 
     def get_node(self, call: Call) -> Response:
         node_id = call.path_params["node_id"]
@@ -228,7 +231,7 @@ class GraphFake(PlatformFake):
         if node_id == PAGE["id"]:
             return json_response(PAGE)
         if node_id in self.posts:
-            return json_response(self.posts[node_id].as_json(wanted))
+            return json_response(self.posts[node_id].as_json(wanted, web_base=_web_base(call)))
         if node_id in self.photos:
             photo = self.photos[node_id]
             return json_response({"id": photo.id, "name": photo.caption, "alt_text_custom": photo.alt_text})
@@ -252,6 +255,12 @@ class GraphFake(PlatformFake):
             )
             for p in self.posts.values()
         ]
+
+
+def _web_base(call: Call) -> str:
+    """Where this sandbox shows a Page's posts (Facebook's own site, played locally)."""
+    url = call.request.url
+    return f"{url.scheme}://{url.netloc}/facebook"
 
 
 def _missing(node_id: str, verb: str) -> Response:

@@ -141,7 +141,7 @@ class MastodonFake(PlatformFake):
         key = call.header("idempotency-key")
         if key and key in self.idempotency:
             earlier = self.statuses.get(self.idempotency[key])
-            return self._status_response(earlier) if earlier else mastodon_error(404, "Record not found")
+            return self._status_response(earlier, call) if earlier else mastodon_error(404, "Record not found")
         text = str(call.field("status") or "")
         media_ids = call.fields("media_ids[]") or call.fields("media_ids")
         media = [self.media[m] for m in media_ids if m in self.media and self.media[m].status_id is None]
@@ -170,18 +170,18 @@ class MastodonFake(PlatformFake):
         self.statuses[status.id] = status
         if key:
             self.idempotency[key] = status.id
-        return self._status_response(status)
+        return self._status_response(status, call)
 
     def get_status(self, call: Call) -> Response:
         status = self.statuses.get(call.path_params["id"])
-        return self._status_response(status) if status else mastodon_error(404, "Record not found")
+        return self._status_response(status, call) if status else mastodon_error(404, "Record not found")
 
     def delete_status(self, call: Call) -> Response:
         status = self.statuses.pop(call.path_params["id"], None)
         if status is None:
             return mastodon_error(404, "Record not found")
         # Mastodon answers with the deleted status plus its source text, for "delete and redraft".
-        return json_response({**self.status_json(status), "text": status.text})
+        return json_response({**self.status_json(status, call), "text": status.text})
 
     def account_statuses(self, call: Call) -> Response:
         if call.path_params["id"] != ACCOUNT_ID:
@@ -194,13 +194,15 @@ class MastodonFake(PlatformFake):
         max_id = call.query.get("max_id")
         if max_id and max_id.isdigit():
             newest = [s for s in newest if int(s.id) < int(max_id)]
-        return json_response([self.status_json(s) for s in newest[:limit]])
+        return json_response([self.status_json(s, call) for s in newest[:limit]])
 
-    def _status_response(self, status: Status) -> Response:
-        return json_response(self.status_json(status))
+    def _status_response(self, status: Status, call: Call) -> Response:
+        return json_response(self.status_json(status, call))
 
-    def status_json(self, status: Status) -> dict[str, object]:
-        url = f"{self.base}/@cityofsandbox/{status.id}"
+    def status_json(self, status: Status, call: Call) -> dict[str, object]:
+        # The status's page is served by this sandbox itself (sandbox/app.py),
+        # so "view the post" opens something real, not a made-up host.
+        url = f"{call.request.url.scheme}://{call.request.url.netloc}/mastodon/@cityofsandbox/{status.id}"
         return {
             "id": status.id,
             "created_at": iso_millis(status.created_at),

@@ -60,3 +60,18 @@ def _item(post: TimelinePost) -> str:
     reply = f" · in reply to {escape(post.reply_to)}" if post.reply_to else ""
     parts.append(f'<p class="meta"><time datetime="{when}">{when}</time> · id {escape(post.id)}{reply}</p>')
     return f"<li>{''.join(parts)}</li>"
+
+
+def render_post(platform_title: str, post: TimelinePost | None) -> str:
+    """One post on its own page: where a sandbox channel's "view the post" link leads."""
+    if post is None:
+        body = ("<h1>This post is not here</h1><p>It was deleted (a retracted announcement is taken down "
+                "this way), or the sandbox was restarted since.</p>")
+    else:
+        body = f"<h1>{escape(platform_title)} post</h1><ol>{_item(post)}</ol>"
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(platform_title)} post · civicpost sandbox</title><style>{_STYLE}</style></head><body>"
+        f'<main>{body}<p><a href="/">All sandbox timelines</a></p></main></body></html>'
+    )

@@ -1,0 +1,171 @@
+"""The shapes of the API's answers, so the OpenAPI document describes every one.
+
+Times are RFC 3339 strings in the city's zone (web/views.py makes them), so
+they are typed as strings with that format, not re-parsed datetimes.
+"""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Instant = str  # RFC 3339 with the city's offset, e.g. 2026-12-05T09:00:00-06:00
+
+
+class Shape(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProblemDetail(Shape):
+    """RFC 9457 problem JSON; `errors` names each field that needs fixing."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+
+
+class DepartmentOut(Shape):
+    id: int
+    slug: str
+    name: str
+
+
+class DepartmentList(Shape):
+    items: list[DepartmentOut]
+
+
+class UserOut(Shape):
+    id: int
+    email: str
+    name: str
+    role: Literal["staff", "approver", "admin"]
+    departments: list[str]
+
+
+class Health(Shape):
+    status: Literal["ok", "needs_attention", "unknown"]
+    last_success_at: Instant | None
+    last_error: str | None
+    last_error_at: Instant | None
+    paused_until: Instant | None
+
+
+class ChannelOut(Shape):
+    id: int
+    department: str
+    platform: str
+    name: str
+    language: str
+    settings: dict[str, Any]
+    has_credentials: bool
+    active: bool
+    health: Health
+
+
+class ChannelList(Shape):
+    items: list[ChannelOut]
+
+
+class ProblemOut(Shape):
+    code: str
+    severity: Literal["error", "warning"]
+    message: str
+    suggestion: str | None = None
+
+
+class MediaOnPost(Shape):
+    id: str
+    alt_text: str
+
+
+class RenditionOut(Shape):
+    channel_id: int
+    platform: str
+    language: str
+    text: str
+    parts: list[str] | None
+    media: list[MediaOnPost]
+    extra: dict[str, Any]
+    length: int
+    limit: int | None
+    fits: bool
+    problems: list[ProblemOut]
+
+
+class RenditionList(Shape):
+    renditions: list[RenditionOut]
+
+
+class DeliveryOut(Shape):
+    id: int
+    channel_id: int
+    platform: str
+    status: Literal["pending", "sending", "retrying", "published", "failed", "unknown", "cancelled", "retracted"]
+    attempts: int
+    due_at: Instant
+    next_attempt_at: Instant | None
+    published_at: Instant | None
+    retracted_at: Instant | None = None
+    remote_id: str | None
+    remote_url: str | None = Field(description="an http(s) link to the post, or null")
+    last_error: str | None
+
+
+class AnnouncementSummary(Shape):
+    id: int
+    department: str
+    title: str
+    state: str
+    emergency: bool
+    language: str
+    author: str
+    publish_at: Instant | None
+    created_at: Instant
+    updated_at: Instant
+
+
+class AnnouncementPage(Shape):
+    items: list[AnnouncementSummary]
+    next_cursor: str | None
+
+
+class TranslationOut(Shape):
+    title: str
+    body: str
+
+
+class AnnouncementOut(AnnouncementSummary):
+    body: str
+    link: str | None
+    translations: dict[str, TranslationOut]
+    channels: list[int]
+    overrides: dict[str, str]
+    media: list[MediaOnPost]
+    rejection_reason: str | None
+    fingerprint: str = Field(description="SHA-256 of the exact renditions and publish time; approval must send it")
+    approved_fingerprint: str | None
+    approved_by: str | None
+    approved_at: Instant | None
+    renditions: list[RenditionOut]
+    deliveries: list[DeliveryOut]
+
+
+class AuditEventOut(Shape):
+    at: Instant
+    actor: str
+    action: str
+    fingerprint: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+class AuditTrail(Shape):
+    items: list[AuditEventOut]
+
+
+class MediaOut(Shape):
+    id: str
+    mime_type: str
+    width: int
+    height: int
+    size_bytes: int
