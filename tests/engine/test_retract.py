@@ -169,3 +169,47 @@ def test_a_retract_stops_deliveries_that_never_started(client, city, receiver, s
     with sessions() as session:
         marked = dict(session.execute(select(Delivery.channel_id, Delivery.retract_requested_at)).all())
     assert marked[hook] is None and marked[feed] is not None
+
+
+def test_a_send_that_fails_after_the_retract_is_stopped_not_retried(client, city, sandbox, worker_factory, fast_settings):
+    base, platforms = sandbox
+    x = sandbox_channels(client, city, base)["x"]
+    httpx.post(f"{base}/_sandbox/faults", json={"x": {"latency_ms": 1500, "fail_next": 1, "fail_status": 503}}).raise_for_status()
+    a = approved(client, city, [x])
+    worker_factory(settings=fast_settings.model_copy(update={"publish_timeout_seconds": 10})).start()
+    wait_for(lambda: requests_to(base, "x", "POST"), timeout=10)
+    assert client.post(f"/api/v1/announcements/{a['id']}/retract", headers=city.approver.auth).status_code == 202
+    delivery = wait_for(lambda: (d := state_of(client, city, a["id"])["deliveries"][0])["status"] == "cancelled" and d,
+                        timeout=10)
+    assert delivery["last_error"].startswith("announcement retracted before this channel published")
+    assert len(requests_to(base, "x", "POST")) == 1 and live_posts(platforms.x) == []
+
+
+def test_a_send_whose_worker_died_after_the_retract_is_found_and_deleted(
+    client, city, sandbox, worker_factory, fast_settings, sessions
+):
+    from datetime import timedelta
+
+    from civicpost import publishing
+    from civicpost.db import utcnow
+    from civicpost.platforms import build_adapter
+
+    base, platforms = sandbox
+    x = sandbox_channels(client, city, base)["x"]
+    a = approved(client, city, [x])
+    # A worker claims the delivery, its post reaches X, and the worker dies before recording it.
+    with transaction(sessions) as session:
+        job = publishing.claim_due(session, owner="dead-worker", now=utcnow(), limit=10, lease_seconds=60)[0]
+    with sessions() as session:
+        prepared = publishing.prepare(session, job, owner="dead-worker", settings=fast_settings)
+        credentials = {"consumer_key": "k", "consumer_secret": "s", "access_token": "t", "access_token_secret": "ts"}
+        build_adapter("x", credentials, {"api_base": f"{base}/x"}, timeout=5).publish(prepared.outgoing)
+    assert len(live_posts(platforms.x)) == 1
+    assert client.post(f"/api/v1/announcements/{a['id']}/retract", headers=city.approver.auth).status_code == 202
+    with transaction(sessions) as session:
+        session.execute(update(Delivery).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+    worker_factory().start()
+    delivery = wait_for(lambda: (d := state_of(client, city, a["id"])["deliveries"][0])["status"] == "retracted" and d,
+                        timeout=10)
+    assert delivery["retracted_at"] and live_posts(platforms.x) == []
+    assert len(requests_to(base, "x", "POST")) == 1 and len(requests_to(base, "x", "DELETE")) == 1

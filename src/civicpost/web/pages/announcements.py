@@ -150,7 +150,8 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
             ),
             "retract": user.can_approve and announcement.state in RETRACTABLE,
             "approve": deciding and not contributed,
-            "retry": user.can_approve,
+            # A retracted announcement's deliveries are never sent again.
+            "retry": user.can_approve and announcement.state in RETRACTABLE,
         },
         "retryable": RETRYABLE,
         "contributed": contributed,
