@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from civicpost import audit
 from civicpost.config import Settings
 from civicpost.db import utcnow
-from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, State
 from civicpost.links import http_url
+from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, State
 from civicpost.platforms import CredentialsError, MaybePosted, PermanentError, RateLimited, Receipt, TransientError
 from civicpost.publishing import LIVE_STATES, Prepared
 from civicpost.retraction import TakenBack
@@ -314,6 +314,14 @@ def record_retracted(session: Session, prepared: Prepared, *, owner: str, settin
             _finish(session, delivery, owner, last_error=f"could not delete yet: {error}", **unsent,
                     retract_requested_at=delivery.retract_requested_at or utcnow(),
                     next_attempt_at=utcnow() + timedelta(seconds=backoff(1, settings, at_least=error.retry_after)))
+        elif isinstance(error, CredentialsError):
+            # The post is still up: try again now and then, so it goes once someone fixes the channel.
+            note = f"could not delete the post: {error}; fix the channel's credentials and it is tried again"
+            _finish(session, delivery, owner, last_error=note, **unsent,
+                    retract_requested_at=delivery.retract_requested_at or utcnow(),
+                    next_attempt_at=utcnow() + timedelta(seconds=settings.retry_max_seconds))
+            _channel(session, channel.id, last_error=str(error), last_error_at=utcnow(), needs_attention=True)
+            _audit_outcome(session, delivery, channel, "delivery.retract_failed", note)
         else:
             note = f"could not delete the post: {error}"
             _finish(session, delivery, owner, retract_requested_at=None, last_error=note, **unsent)

@@ -298,7 +298,10 @@ class Worker:
             adapter = self._adapter(prepared)
         except (PlatformError, CredentialsUnreadable) as exc:
             with transaction(self.write_sessions) as session:
-                outcomes.record_failure(session, prepared, _as_permanent(exc), owner=owner, settings=settings)
+                if prepared.take_back:
+                    outcomes.record_retracted(session, prepared, owner=owner, error=_as_permanent(exc), settings=settings)
+                else:
+                    outcomes.record_failure(session, prepared, _as_permanent(exc), owner=owner, settings=settings)
             return
         if prepared.take_back:
             self._take_back(prepared, adapter)

@@ -213,3 +213,30 @@ def test_a_send_whose_worker_died_after_the_retract_is_found_and_deleted(
                         timeout=10)
     assert delivery["retracted_at"] and live_posts(platforms.x) == []
     assert len(requests_to(base, "x", "POST")) == 1 and len(requests_to(base, "x", "DELETE")) == 1
+
+
+def test_a_post_that_cannot_be_deleted_for_want_of_credentials_is_tried_again_once_they_are_fixed(
+    client, city, sandbox, worker_factory, fast_settings, sessions
+):
+    base, platforms = sandbox
+    x = sandbox_channels(client, city, base)["x"]
+    a = approved(client, city, [x])
+    worker = worker_factory(settings=fast_settings.model_copy(update={"retry_max_seconds": 3600}))
+    worker.start()
+    wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")
+    good = {"consumer_key": "k", "consumer_secret": "s", "access_token": "t", "access_token_secret": "ts"}
+    client.put(f"/api/v1/channels/{x}/credentials", headers=city.admin.auth,
+               json={"credentials": {**good, "access_token": "bad"}}).raise_for_status()
+    client.post(f"/api/v1/announcements/{a['id']}/retract", headers=city.approver.auth).raise_for_status()
+    delivery = wait_for(lambda: (d := state_of(client, city, a["id"])["deliveries"][0])["last_error"] and d)
+    assert delivery["status"] == "published" and "fix the channel's credentials" in delivery["last_error"]
+    assert len(live_posts(platforms.x)) == 1
+    channel = client.get(f"/api/v1/channels/{x}", headers=city.admin.auth).json()
+    assert channel["health"]["status"] == "needs_attention"
+    # Someone fixes the channel; the next try (brought forward here) deletes the post.
+    client.put(f"/api/v1/channels/{x}/credentials", headers=city.admin.auth, json={"credentials": good}).raise_for_status()
+    with transaction(sessions) as session:
+        session.execute(update(Delivery).values(next_attempt_at=Delivery.created_at))
+    worker.wake()
+    wait_for(lambda: state_of(client, city, a["id"])["deliveries"][0]["status"] == "retracted")
+    assert live_posts(platforms.x) == []
