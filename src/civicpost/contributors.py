@@ -58,10 +58,6 @@ def of(session: Session, announcement: Announcement) -> set[int]:
     return of_many(session, [announcement])[announcement.id]
 
 
-def may_approve(user: User, announcement: Announcement, contributors: set[int]) -> bool:
-    return user.can_approve and user.id not in contributors
-
-
 def refusal(user: User, announcement: Announcement) -> str:
     """Why a contributor may not approve, in words that say who may."""
     did = "wrote" if announcement.author_id == user.id else "changed"
