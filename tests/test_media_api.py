@@ -46,7 +46,7 @@ def test_an_upload_over_the_limit_is_refused_with_413(client, city, settings):
     assert r.status_code == 413
 
 
-def test_an_image_without_alt_text_cannot_be_approved(client, city, draft):
+def test_an_image_without_alt_text_cannot_be_submitted_for_approval(client, city, draft):
     buffer = io.BytesIO()
     Image.new("RGB", (10, 10)).save(buffer, "PNG")
     media_id = client.post("/api/v1/media", headers=city.parks_staff.auth, files={"file": ("a.png", buffer.getvalue(), "image/png")}).json()["id"]
@@ -55,7 +55,6 @@ def test_an_image_without_alt_text_cannot_be_approved(client, city, draft):
         json={"department": "parks", "platform": "x", "name": "Parks on X", "credentials": {"oauth2_access_token": "t"}},
     ).json()["id"]
     a = draft(media=[{"id": media_id, "alt_text": ""}], channels=[x])
-    client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)
-    r = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth)
+    r = client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)
     assert r.status_code == 422
     assert any(e["code"] == "missing_alt_text" for e in r.json()["errors"])

@@ -38,7 +38,7 @@ def test_a_preview_gives_text_length_limit_fits_and_problems_per_channel_and_sto
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == events_before
 
 
-def test_a_preview_over_x_limit_says_it_does_not_fit_and_approval_is_refused(client, city, draft):
+def test_a_preview_over_x_limit_says_it_does_not_fit_and_submitting_is_refused(client, city, draft):
     x = x_channel(client, city)
     long_body = "The Elm Street pool opens Saturday. " * 12
     preview = client.post("/api/v1/previews", headers=city.parks_staff.auth,
@@ -47,8 +47,7 @@ def test_a_preview_over_x_limit_says_it_does_not_fit_and_approval_is_refused(cli
     assert rendition["fits"] is False and rendition["length"] > 280
     assert any(p["code"] == "too_long" and p["severity"] == "error" for p in rendition["problems"])
     a = draft(body=long_body, channels=[x])
-    client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)
-    r = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth)
+    r = client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)
     assert r.status_code == 422 and {e["code"] for e in r.json()["errors"]} == {"too_long"}
 
 
@@ -72,8 +71,9 @@ def test_a_template_change_after_approval_shows_and_cannot_change_what_goes_out(
     from fastapi.testclient import TestClient
 
     a = draft()
-    client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)
-    approved = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth).json()
+    seen = client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth).json()["fingerprint"]
+    approved = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth,
+                           json={"fingerprint": seen}).json()
     custom = tmp_path / "templates"
     shutil.copytree(settings.templates_dir, custom)
     (custom / "posts" / "feed.txt.j2").write_text("NEW WORDING {{ title }}\n")

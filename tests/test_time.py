@@ -57,7 +57,8 @@ def test_deliveries_are_due_at_the_exact_instant_across_dst(client, city, draft)
     year = _next(11, 1)
     first_sunday = next(date(year, 11, d) for d in range(1, 8) if date(year, 11, d).weekday() == 6)
     a = draft(publish_at=f"{first_sunday.isoformat()}T01:30:00-05:00")
-    client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)
-    body = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth).json()
+    seen = client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth).json()["fingerprint"]
+    body = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth,
+                       json={"fingerprint": seen}).json()
     due = {datetime.fromisoformat(d["due_at"]).astimezone(UTC) for d in body["deliveries"]}
     assert due == {datetime(first_sunday.year, first_sunday.month, first_sunday.day, 6, 30, tzinfo=UTC)}

@@ -92,7 +92,9 @@ def walk_through(base_url: str, seeded: Seeded, *, wait_seconds: float = 60) -> 
         "channels": seeded.parks_channels,
     })
     call("POST", f"/api/v1/announcements/{draft['id']}/submit", "pat@demo.city")
-    call("POST", f"/api/v1/announcements/{draft['id']}/approve", "comms@demo.city")
+    # The approver approves what they read: the fingerprint of the version shown to them.
+    reviewed = call("GET", f"/api/v1/announcements/{draft['id']}", "comms@demo.city")
+    call("POST", f"/api/v1/announcements/{draft['id']}/approve", "comms@demo.city", {"fingerprint": reviewed["fingerprint"]})
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         got = call("GET", f"/api/v1/announcements/{draft['id']}", "comms@demo.city")

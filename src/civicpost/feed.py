@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civicpost.links import http_url
 from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, State
 
 LANGUAGE_NAMES = {
@@ -73,7 +74,8 @@ def one(session: Session, announcement_id: int) -> tuple[PublicItem, Announcemen
 
 
 def elsewhere(session: Session, announcement_id: int) -> list[dict[str, str]]:
-    """Links to the announcement's live posts on other platforms."""
+    """Links to the announcement's live posts on other platforms (http(s) only,
+    whatever a platform once answered)."""
     rows = session.execute(
         select(Delivery.remote_url, Channel.name)
         .join(Channel, Channel.id == Delivery.channel_id)
@@ -85,7 +87,7 @@ def elsewhere(session: Session, announcement_id: int) -> list[dict[str, str]]:
         )
         .order_by(Channel.name)
     ).all()
-    return [{"url": url, "label": name} for url, name in rows]
+    return [{"url": safe, "label": name} for url, name in rows if (safe := http_url(url))]
 
 
 def _item(delivery: Delivery, announcement: Announcement) -> PublicItem:
@@ -96,7 +98,7 @@ def _item(delivery: Delivery, announcement: Announcement) -> PublicItem:
         text=rendition.get("text", ""),
         html=(rendition.get("extra") or {}).get("html", ""),
         language=rendition.get("language", announcement.language),
-        link=announcement.link,
+        link=http_url(announcement.link),
         department=announcement.department.name,
         emergency=announcement.emergency,
         published_at=delivery.published_at,

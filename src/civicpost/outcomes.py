@@ -20,16 +20,19 @@ from sqlalchemy.orm import Session
 from civicpost import audit
 from civicpost.config import Settings
 from civicpost.db import utcnow
+from civicpost.links import http_url
 from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, State
 from civicpost.platforms import CredentialsError, MaybePosted, PermanentError, RateLimited, Receipt, TransientError
 from civicpost.publishing import LIVE_STATES, Prepared
+from civicpost.retraction import TakenBack
 
 log = logging.getLogger(__name__)
 
 
 def stop_before_sending(session: Session, delivery: Delivery, *, owner: str) -> None:
-    _finish(session, delivery, owner, status=DeliveryStatus.cancelled,
-            last_error="stopped before sending: the announcement was cancelled or changed")
+    # Never sent, so a retract has nothing to take back here.
+    _finish(session, delivery, owner, status=DeliveryStatus.cancelled, retract_requested_at=None,
+            last_error="stopped before sending: the announcement was cancelled, retracted or changed")
 
 
 BATCH = "civicpost.batch"
@@ -42,14 +45,19 @@ class Batch:
     same order and cannot deadlock."""
 
     held: set[int]  # deliveries still leased to this worker, locked by this transaction
+    # Of those, the ones whose announcement was retracted while they were sent.
+    retracting: set[int] = field(default_factory=set)
     updates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     channels: dict[int, dict[str, Any]] = field(default_factory=dict)
     announcements: set[int] = field(default_factory=set)
+    # A post to take back landed (or may have): the worker looks for take-backs at once.
+    take_back_due: bool = False
 
 
 # Statements a batch runs every time, built once (building and keying them cost as much as running them).
+# The lock also orders the batch against a retract: whichever commits first, the other sees it.
 _HELD = (
-    select(Delivery.id)
+    select(Delivery.id, Delivery.retract_requested_at)
     .where(Delivery.id.in_(bindparam("delivery_ids", expanding=True)), Delivery.lease_owner == bindparam("owner"))
     .order_by(Delivery.id)
     .with_for_update()
@@ -72,12 +80,14 @@ _SETTLE = (
 
 def begin_batch(session: Session, *, owner: str, delivery_ids: list[int]) -> None:
     """Check every lease of the batch at once, and lock those rows until the commit."""
-    held = session.scalars(_HELD, {"delivery_ids": sorted(set(delivery_ids)), "owner": owner})
-    session.info[BATCH] = Batch(held=set(held))
+    held = session.execute(_HELD, {"delivery_ids": sorted(set(delivery_ids)), "owner": owner}).all()
+    session.info[BATCH] = Batch(held={row.id for row in held},
+                                retracting={row.id for row in held if row.retract_requested_at is not None})
     audit.collect(session)
 
 
-def end_batch(session: Session) -> None:
+def end_batch(session: Session) -> bool:
+    """Write the batch; True when a post it recorded is now to be taken back."""
     batch: Batch = session.info.pop(BATCH)
     _write_deliveries(session, batch.updates)
     for channel_id in sorted(batch.channels):
@@ -85,6 +95,19 @@ def end_batch(session: Session) -> None:
     if batch.announcements:
         settle(session, *batch.announcements)
     audit.write_collected(session)
+    return batch.take_back_due
+
+
+def _retracting(session: Session, delivery: Delivery) -> bool:
+    """Was the announcement retracted while this delivery was on its way? (Known in a batch only.)"""
+    batch: Batch | None = session.info.get(BATCH)
+    return batch is not None and delivery.id in batch.retracting
+
+
+def _take_back_soon(session: Session) -> None:
+    batch: Batch | None = session.info.get(BATCH)
+    if batch is not None:
+        batch.take_back_due = True
 
 
 def _channel(session: Session, channel_id: int, **values: Any) -> None:
@@ -164,7 +187,9 @@ def backoff(attempts: int, settings: Settings, *, at_least: float | None = None)
 def record_published(session: Session, prepared: Prepared, receipt: Receipt, *, owner: str, settings: Settings, found: bool = False) -> None:
     delivery, channel = prepared.delivery, prepared.channel
     now = utcnow()
-    remote_url = receipt.remote_url
+    # A link is shown to residents and staff: only an http(s) address is kept
+    # (a platform or webhook could answer "javascript:..."); the post still counts as published.
+    remote_url = http_url(receipt.remote_url)
     if remote_url is None and channel.platform == "feed":
         remote_url = f"{settings.base_url.rstrip('/')}/announcements/{delivery.announcement_id}"
     rendition = dict(delivery.rendition)
@@ -173,6 +198,8 @@ def record_published(session: Session, prepared: Prepared, receipt: Receipt, *, 
     if not _finish(session, delivery, owner, status=DeliveryStatus.published, remote_id=receipt.remote_id,
                    remote_url=remote_url, published_at=now, last_error=None, reconcile=False, rendition=rendition):
         return
+    if _retracting(session, delivery):
+        _take_back_soon(session)  # it landed after the retract: delete it now, not at the next sweep
     if channel.needs_attention or channel.last_success_at is None or now - channel.last_success_at > HEALTH_EVERY:
         _channel(session, channel.id, last_success_at=now, needs_attention=False)
     audit.record(
@@ -190,6 +217,8 @@ def record_failure(session: Session, prepared: Prepared, error: Exception, *, ow
     now = utcnow()
     message = str(error) or type(error).__name__
     partial = _partial_values(delivery, getattr(error, "partial", None))
+    if _retracting(session, delivery):
+        return _failed_after_retract(session, prepared, error, message, partial, owner=owner)
     if isinstance(error, RateLimited):
         wait = error.retry_after if error.retry_after is not None else backoff(delivery.attempts, settings)
         paused_until = now + timedelta(seconds=wait)
@@ -221,6 +250,25 @@ def record_failure(session: Session, prepared: Prepared, error: Exception, *, ow
     return DeliveryStatus.retrying
 
 
+def _failed_after_retract(session: Session, prepared: Prepared, error: Exception, message: str,
+                          partial: dict[str, Any], *, owner: str) -> str:
+    """A send that failed after its announcement was retracted is never tried
+    again; if it may have posted (or posted part of a thread), the worker
+    looks for the post and deletes it."""
+    delivery = prepared.delivery
+    maybe_posted = isinstance(error, MaybePosted) or not isinstance(error, PermanentError | TransientError)
+    if maybe_posted or partial or delivery.remote_id:
+        _finish(session, delivery, owner, status=DeliveryStatus.unknown, next_attempt_at=utcnow(),
+                reconcile=maybe_posted or delivery.reconcile, **partial,
+                last_error=f"retracted while this send was on its way ({message}); looking for the post to delete it")
+        _take_back_soon(session)
+        return DeliveryStatus.unknown
+    _finish(session, delivery, owner, status=DeliveryStatus.cancelled, retract_requested_at=None, reconcile=False,
+            last_error=f"announcement retracted before this channel published ({message})")
+    _audit_outcome(session, delivery, prepared.channel, "delivery.cancelled", message)
+    return DeliveryStatus.cancelled
+
+
 def _partial_values(delivery: Delivery, partial: Receipt | None) -> dict[str, Any]:
     """Keep the ids of the parts a failed thread did post: the next attempt
     continues after them, and a retract can delete them."""
@@ -237,18 +285,47 @@ def record_unknown(session: Session, prepared: Prepared, reason: str, *, owner: 
     _settle_soon(session, delivery.announcement_id)
 
 
-def record_retracted(session: Session, prepared: Prepared, *, owner: str, error: Exception | None = None, settings: Settings) -> None:
-    delivery = prepared.delivery
-    if error is None:
-        _finish(session, delivery, owner, status=DeliveryStatus.retracted, retract_requested_at=None, last_error=None)
-        _audit_outcome(session, delivery, prepared.channel, "delivery.retracted", None)
-    elif isinstance(error, TransientError):
-        _finish(session, delivery, owner, last_error=f"could not delete yet: {error}",
-                next_attempt_at=utcnow() + timedelta(seconds=backoff(1, settings, at_least=error.retry_after)))
+def record_retracted(session: Session, prepared: Prepared, *, owner: str, settings: Settings,
+                     result: TakenBack | None = None, error: Exception | None = None) -> None:
+    """The outcome of taking a post back: `result` when the platform answered, `error` when it did not."""
+    delivery, channel = prepared.delivery, prepared.channel
+    if result is not None and result.outcome == "deleted":
+        found = {}
+        if delivery.remote_id is None and result.remote_ids:
+            # Found on the platform after a send that did not say: keep where it was.
+            found = {"remote_id": result.remote_ids[0],
+                     "rendition": {**delivery.rendition, "remote_part_ids": list(result.remote_ids)}}
+        _finish(session, delivery, owner, status=DeliveryStatus.retracted, retract_requested_at=None,
+                retracted_at=utcnow(), last_error=None, reconcile=False, **found)
+        _audit_outcome(session, delivery, channel, "delivery.retracted", None)
+    elif result is not None and result.outcome == "not_posted":
+        _finish(session, delivery, owner, status=DeliveryStatus.cancelled, retract_requested_at=None,
+                last_error=result.note, reconcile=False)
+        _audit_outcome(session, delivery, channel, "delivery.not_posted", result.note)
+    elif result is not None:
+        # A person must look; the record says where.
+        _finish(session, delivery, owner, status=DeliveryStatus.unknown, retract_requested_at=None,
+                last_error=result.note, reconcile=False)
+        _audit_outcome(session, delivery, channel, "delivery.unknown", result.note)
     else:
-        note = f"could not delete the post: {error}"
-        _finish(session, delivery, owner, retract_requested_at=None, last_error=note)
-        _audit_outcome(session, delivery, prepared.channel, "delivery.retract_failed", note)
+        # A send taken back from its claim may have posted: it stays out of the queue.
+        unsent = {"status": DeliveryStatus.unknown} if delivery.status == DeliveryStatus.sending else {}
+        if isinstance(error, TransientError):
+            _finish(session, delivery, owner, last_error=f"could not delete yet: {error}", **unsent,
+                    retract_requested_at=delivery.retract_requested_at or utcnow(),
+                    next_attempt_at=utcnow() + timedelta(seconds=backoff(1, settings, at_least=error.retry_after)))
+        elif isinstance(error, CredentialsError):
+            # The post is still up: try again now and then, so it goes once someone fixes the channel.
+            note = f"could not delete the post: {error}; fix the channel's credentials and it is tried again"
+            _finish(session, delivery, owner, last_error=note, **unsent,
+                    retract_requested_at=delivery.retract_requested_at or utcnow(),
+                    next_attempt_at=utcnow() + timedelta(seconds=settings.retry_max_seconds))
+            _channel(session, channel.id, last_error=str(error), last_error_at=utcnow(), needs_attention=True)
+            _audit_outcome(session, delivery, channel, "delivery.retract_failed", note)
+        else:
+            note = f"could not delete the post: {error}"
+            _finish(session, delivery, owner, retract_requested_at=None, last_error=note, **unsent)
+            _audit_outcome(session, delivery, channel, "delivery.retract_failed", note)
 
 
 def _audit_outcome(session: Session, delivery: Delivery, channel: Channel, action: str, message: str | None) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import Integer, Update, bindparam, func, or_, select, text, update
+from sqlalchemy import Integer, Update, bindparam, case, func, or_, select, text, update
 from sqlalchemy.orm import Session, defaultload
 
 from civicpost import audit
@@ -25,6 +25,10 @@ from civicpost.platforms import RECONCILABLE, MediaItem, Outgoing
 
 NOTIFY_CHANNEL = "civicpost_due"
 LIVE_STATES = (State.scheduled, State.publishing)
+# Where a delivery marked by a retract (retract_requested_at) waits for the
+# worker to take its post back: published, or one that may have posted
+# (unknown, a failed thread with parts out, a send whose worker died).
+TAKE_BACK = (DeliveryStatus.published, DeliveryStatus.unknown, DeliveryStatus.failed)
 
 
 @dataclass(frozen=True)
@@ -107,14 +111,16 @@ def claim_due(
         return []
     lease_until = now + timedelta(seconds=lease_seconds)
     dialect = session.get_bind().dialect.name
-    # Leases that ran out: their worker died or hung mid-request.
+    # Leases that ran out: their worker died or hung mid-request. One of a
+    # retracted announcement is taken back below instead of reconciled here.
     expired: list[int] = []
     if sweep:
         expired = list(
             session.scalars(
                 _lock(
                     select(Delivery.id)
-                    .where(Delivery.status == DeliveryStatus.sending, Delivery.lease_expires_at < now)
+                    .where(Delivery.status == DeliveryStatus.sending, Delivery.lease_expires_at < now,
+                           Delivery.retract_requested_at.is_(None))
                     .order_by(Delivery.lease_expires_at)
                     .limit(limit),
                     dialect,
@@ -135,7 +141,7 @@ def claim_due(
                 _lock(
                     select(Delivery.id)
                     .where(
-                        Delivery.status == DeliveryStatus.published,
+                        Delivery.status.in_((*TAKE_BACK, DeliveryStatus.sending)),
                         Delivery.retract_requested_at.is_not(None),
                         Delivery.next_attempt_at <= now,
                         or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < now),
@@ -162,7 +168,10 @@ def claim_due(
         session.execute(
             update(Delivery)
             .where(Delivery.id.in_(retracts))
-            .values(lease_owner=owner, lease_expires_at=lease_until)
+            # A send whose worker died after the retract may have posted: it is looked for, not resent.
+            .values(lease_owner=owner, lease_expires_at=lease_until,
+                    status=case((Delivery.status == DeliveryStatus.sending, DeliveryStatus.unknown),
+                                else_=Delivery.status))
             .execution_options(synchronize_session=False)
         )
         jobs += [Job(i, "retract", False) for i in retracts]
@@ -178,7 +187,7 @@ def next_due(session: Session, *, now: datetime) -> datetime | None:
             .where(Delivery.status == DeliveryStatus.sending)
             .scalar_subquery(),
             select(func.min(Delivery.next_attempt_at))
-            .where(Delivery.status == DeliveryStatus.published, Delivery.retract_requested_at.is_not(None))
+            .where(Delivery.status.in_(TAKE_BACK), Delivery.retract_requested_at.is_not(None))
             .scalar_subquery(),
             select(func.min(Channel.paused_until)).where(Channel.paused_until > now).scalar_subquery(),
         )
@@ -211,6 +220,9 @@ class Prepared:
     delivery: Delivery
     channel: Channel
     outgoing: Outgoing
+    # Take the post back instead of sending: a retract job, or a send to
+    # reconcile whose announcement was retracted meanwhile.
+    take_back: bool = False
 
 
 def prepare(session: Session, job: Job, *, owner: str, settings: Settings) -> Prepared | None | Literal["stop"]:
@@ -237,12 +249,16 @@ def _guarded(job: Job, row, *, owner: str, settings: Settings, mime: dict[str, s
     if row is None or row.Delivery.lease_owner != owner:
         return None
     delivery, announcement = row.Delivery, row
-    if job.kind == "publish":
+    take_back = job.kind == "retract"
+    if not take_back:
         if delivery.status != DeliveryStatus.sending:
             return None
-        if announcement.state not in LIVE_STATES or announcement.approved_fingerprint != delivery.fingerprint:
+        if announcement.state == State.retracted and job.reconcile:
+            # An earlier attempt may have posted: look for it and delete it.
+            take_back = True
+        elif announcement.state not in LIVE_STATES or announcement.approved_fingerprint != delivery.fingerprint:
             return "stop"
-    elif delivery.status != DeliveryStatus.published or delivery.retract_requested_at is None:
+    elif delivery.status not in TAKE_BACK or delivery.retract_requested_at is None:
         return None
     rendition: dict[str, Any] = delivery.rendition
     outgoing = Outgoing(
@@ -257,9 +273,9 @@ def _guarded(job: Job, row, *, owner: str, settings: Settings, mime: dict[str, s
         link=announcement.link,
         extra=rendition.get("extra") or {},
         created_at=delivery.created_at,
-        already_posted=list(rendition.get("remote_part_ids") or []) if job.kind == "publish" else [],
+        already_posted=[] if take_back else list(rendition.get("remote_part_ids") or []),
     )
-    return Prepared(delivery=delivery, channel=delivery.channel, outgoing=outgoing)
+    return Prepared(delivery=delivery, channel=delivery.channel, outgoing=outgoing, take_back=take_back)
 
 
 def reconcilable(platform: str) -> bool:

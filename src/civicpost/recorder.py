@@ -31,9 +31,11 @@ class Recorder:
     stays leased, the lease runs out, and the next worker asks the platform
     before sending anything."""
 
-    def __init__(self, sessions: sessionmaker, *, written: Callable[[list[int]], None], name: str) -> None:
+    def __init__(self, sessions: sessionmaker, *, written: Callable[[list[int]], None],
+                 take_back_due: Callable[[], None] = lambda: None, name: str) -> None:
         self._sessions = sessions
         self._written = written  # told the deliveries whose outcomes each batch wrote
+        self._take_back_due = take_back_due  # told when a batch recorded a post that a retract wants gone
         self._name = name
         self._queue: queue.Queue[tuple[int, Step] | None] = queue.Queue()
         self._handed = _Count()
@@ -88,7 +90,9 @@ class Recorder:
                 outcomes.begin_batch(session, owner=self._name, delivery_ids=[i for i, _ in steps])
                 for _, step in steps:
                     step(session)
-                outcomes.end_batch(session)
+                take_back = outcomes.end_batch(session)
+            if take_back:
+                self._take_back_due()
             return
         except Exception:  # noqa: BLE001 - one bad outcome must not sink the others
             if len(steps) == 1:

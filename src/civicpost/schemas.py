@@ -4,7 +4,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
 
 from civicpost.models import Platform, Role
 
@@ -150,9 +150,21 @@ class AnnouncementPatch(_Content):
     emergency: bool | None = None
 
 
+FINGERPRINT_PATTERN = r"^[0-9a-f]{64}$"
+
+
 class ApproveIn(Strict):
-    # The fingerprint the approver looked at; if the content changed since, 409.
-    fingerprint: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
+    """What the approver looked at: the `fingerprint` shown by GET /announcements/{id}."""
+
+    # Required (the schema says so); a missing one is refused by the handler,
+    # whose message says where to find it, instead of a bare "Field required".
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["fingerprint"]})
+
+    fingerprint: Annotated[
+        Annotated[str, StringConstraints(pattern=FINGERPRINT_PATTERN)] | None,
+        WithJsonSchema({"type": "string", "pattern": FINGERPRINT_PATTERN}),
+    ] = Field(default=None, description="the fingerprint shown by GET /api/v1/announcements/{id}; "
+                                        "if the content changed since, the answer is 409")
 
 
 class RejectIn(Strict):

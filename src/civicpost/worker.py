@@ -21,14 +21,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, case, update
 from sqlalchemy.orm import sessionmaker
 
-from civicpost import metrics, outcomes, publishing
+from civicpost import metrics, outcomes, publishing, retraction
 from civicpost.config import Settings
 from civicpost.db import make_engine, make_sessionmaker, transaction, utcnow
 from civicpost.models import Delivery, DeliveryStatus, WorkerHeartbeat
-from civicpost.platforms import DELETABLE, Adapter, PlatformError, TransientError, build_adapter
+from civicpost.platforms import Adapter, PlatformError, TransientError, build_adapter
 from civicpost.recorder import Recorder
 from civicpost.runtime import settle_memory
 from civicpost.security import CredentialBox, CredentialsUnreadable
@@ -92,7 +92,8 @@ class Worker:
         self._last_sweep = datetime.min.replace(tzinfo=UTC)
         self._last_claim = datetime.min.replace(tzinfo=UTC)
         self._claim_was_full = False
-        self.recorder = Recorder(self.write_sessions, written=self._recorded, name=self.name)
+        self.recorder = Recorder(self.write_sessions, written=self._recorded, take_back_due=self._take_back_now,
+                                 name=self.name)
         self._adapters: dict[int, tuple[str, Adapter]] = {}
         self._adapter_locks: dict[int, threading.Lock] = {}
         self._thread: threading.Thread | None = None
@@ -276,6 +277,12 @@ class Worker:
             self._leased.difference_update(delivery_ids)
         self._wake.set()
 
+    def _take_back_now(self) -> None:
+        """A post of a retracted announcement landed: the next claim looks for take-backs
+        (it otherwise does so once a second)."""
+        self._last_sweep = datetime.min.replace(tzinfo=UTC)
+        self._wake.set()
+
     def _process(self, job: publishing.Job, prepared: object = UNREAD) -> None:
         settings, owner = self.settings, self.name
         if prepared is UNREAD:
@@ -291,10 +298,13 @@ class Worker:
             adapter = self._adapter(prepared)
         except (PlatformError, CredentialsUnreadable) as exc:
             with transaction(self.write_sessions) as session:
-                outcomes.record_failure(session, prepared, _as_permanent(exc), owner=owner, settings=settings)
+                if prepared.take_back:
+                    outcomes.record_retracted(session, prepared, owner=owner, error=_as_permanent(exc), settings=settings)
+                else:
+                    outcomes.record_failure(session, prepared, _as_permanent(exc), owner=owner, settings=settings)
             return
-        if job.kind == "retract":
-            self._retract(prepared, adapter)
+        if prepared.take_back:
+            self._take_back(prepared, adapter)
             return
         outgoing = prepared.outgoing
         started = time.perf_counter()
@@ -329,19 +339,16 @@ class Worker:
             return
         self.recorder.record(job.delivery_id, lambda session: outcomes.record_published(session, prepared, receipt, owner=owner, settings=settings))
 
-    def _retract(self, prepared: publishing.Prepared, adapter: Adapter) -> None:
+    def _take_back(self, prepared: publishing.Prepared, adapter: Adapter) -> None:
+        result: retraction.TakenBack | None = None
         error: Exception | None = None
-        if prepared.channel.platform not in DELETABLE:
-            error = PlatformError(f"a {prepared.channel.platform} post cannot be taken back")
-        else:
-            ids = prepared.delivery.rendition.get("remote_part_ids") or [prepared.delivery.remote_id]
-            try:
-                for remote_id in reversed(ids):
-                    adapter.delete(remote_id)
-            except Exception as exc:  # noqa: BLE001
-                error = exc if isinstance(exc, PlatformError) else TransientError(str(exc))
+        try:
+            result = retraction.take_back(prepared, adapter)
+        except Exception as exc:  # noqa: BLE001 - every error is mapped to try again or tell a person
+            error = exc if isinstance(exc, PlatformError) else TransientError(str(exc))
         with transaction(self.write_sessions) as session:
-            outcomes.record_retracted(session, prepared, owner=self.name, error=error, settings=self.settings)
+            outcomes.record_retracted(session, prepared, owner=self.name, result=result, error=error,
+                                      settings=self.settings)
 
     def _adapter(self, prepared: publishing.Prepared) -> Adapter:
         """One adapter per channel, kept while its credentials and settings stay the same."""
@@ -365,12 +372,15 @@ class Worker:
 
     def _release(self, job: publishing.Job) -> None:
         """Give back a claim that never reached the platform."""
+        # One that was to be reconciled may have posted before: if its
+        # announcement was retracted meanwhile, it waits to be taken back.
+        released = DeliveryStatus.retrying if job.reconcile else DeliveryStatus.pending
         with transaction(self.write_sessions) as session:
             session.execute(
                 update(Delivery)
                 .where(Delivery.id == job.delivery_id, Delivery.lease_owner == self.name,
                        Delivery.status == DeliveryStatus.sending)
-                .values(status=DeliveryStatus.retrying if job.reconcile else DeliveryStatus.pending,
+                .values(status=_unless_retracted(released) if job.reconcile else released,
                         lease_owner=None, lease_expires_at=None, attempts=Delivery.attempts - 1)
                 .execution_options(synchronize_session=False)
             )
@@ -381,7 +391,8 @@ class Worker:
             session.execute(
                 update(Delivery)
                 .where(Delivery.lease_owner == self.name, Delivery.status == DeliveryStatus.sending)
-                .values(status=DeliveryStatus.retrying, lease_owner=None, lease_expires_at=None, reconcile=True)
+                .values(status=_unless_retracted(DeliveryStatus.retrying), lease_owner=None, lease_expires_at=None,
+                        reconcile=True)
                 .execution_options(synchronize_session=False)
             )
 
@@ -419,6 +430,12 @@ class Worker:
         except Exception:  # noqa: BLE001
             log.exception("worker %s: heartbeat failed", self.name)
         self._wake.set()  # also a chance to see expired leases
+
+
+def _unless_retracted(status: DeliveryStatus):
+    """`status`, or `unknown` for a delivery a retract marked: a send that may
+    have posted goes back to the queue only while its announcement stands."""
+    return case((Delivery.retract_requested_at.is_(None), status), else_=DeliveryStatus.unknown)
 
 
 def _as_permanent(exc: Exception) -> Exception:

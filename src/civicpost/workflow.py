@@ -9,10 +9,10 @@ gets a 409 instead of a second set of deliveries.
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
-from civicpost import announcements, audit, publishing
+from civicpost import announcements, audit, contributors, publishing
 from civicpost.content import Rendition, fingerprint
 from civicpost.db import utcnow
 from civicpost.errors import Conflict, Forbidden, Invalid
@@ -86,6 +86,19 @@ def _void_approval(session: Session, announcement: Announcement) -> None:
     announcement.approved_at = None
 
 
+def _refuse_blocking(renditions: list[Rendition], *, action: str) -> None:
+    """422 with every problem that breaks a hard rule, per channel."""
+    blocking = [(r, p) for r in renditions for p in r.blocking]
+    if blocking:
+        raise Invalid(
+            f"this announcement cannot be {action} until these problems are fixed",
+            errors=[
+                {"field": f"renditions.{r.channel_id}", "code": p.code, "message": p.message, "suggestion": p.suggestion}
+                for r, p in blocking
+            ],
+        )
+
+
 def submit(session: Session, *, actor: User, announcement: Announcement, renderer: Renderer) -> None:
     announcements.ensure_can_edit(actor, announcement)
     _require_state(announcement, State.draft, action="submit")
@@ -94,12 +107,15 @@ def submit(session: Session, *, actor: User, announcement: Announcement, rendere
             "choose at least one channel before submitting",
             errors=[{"field": "channels", "message": "no target channels"}],
         )
+    # An approver could not approve it as it is: say so to the author now.
+    renditions = render(renderer, announcement)
+    _refuse_blocking(renditions, action="submitted")
     announcement.state = State.submitted
     announcement.rejection_reason = None
     session.flush()
     audit.record(
         session, actor=actor, action="submit", object_type="announcement", object_id=announcement.id,
-        fingerprint=current_fingerprint(renderer, announcement),
+        fingerprint=fingerprint(renditions, publish_at=announcement.publish_at),
     )
 
 
@@ -109,27 +125,24 @@ def approve(
     actor: User,
     announcement: Announcement,
     renderer: Renderer,
-    expected_fingerprint: str | None = None,
+    seen_fingerprint: str,
     now: datetime | None = None,
 ) -> list[Delivery]:
+    """Approve the content the approver saw (`seen_fingerprint`), and nothing else.
+
+    A contributor (see contributors.py) may not approve: a version check on
+    the announcement row makes an edit racing this approval fail one of the two.
+    """
     if not actor.can_approve:
         raise Forbidden("only approvers and admins may approve announcements")
-    if announcement.author_id == actor.id:
-        raise Forbidden("you wrote this announcement; a second person must approve it")
+    if actor.id in contributors.of(session, announcement):
+        raise Forbidden(contributors.refusal(actor, announcement))
     _require_state(announcement, State.submitted, action="approve")
     renditions = render(renderer, announcement)
-    blocking = [(r, p) for r in renditions for p in r.blocking]
-    if blocking:
-        raise Invalid(
-            "this announcement cannot be approved until these problems are fixed",
-            errors=[
-                {"field": f"renditions.{r.channel_id}", "code": p.code, "message": p.message, "suggestion": p.suggestion}
-                for r, p in blocking
-            ],
-        )
     signed = fingerprint(renditions, publish_at=announcement.publish_at)
-    if expected_fingerprint is not None and expected_fingerprint != signed:
+    if seen_fingerprint != signed:
         raise Conflict("the announcement changed after you looked at it; review it again before approving")
+    _refuse_blocking(renditions, action="approved")
     now = now or utcnow()
     due = max(announcement.publish_at or now, now)
     announcement.state = State.scheduled
@@ -192,19 +205,39 @@ def cancel(session: Session, *, actor: User, announcement: Announcement) -> int:
     return stopped
 
 
+# Deliveries whose post is, or may be, on a platform: retract takes each back.
+# A send that may have reached the platform (an interrupted or timed-out send
+# waiting to be reconciled, one with part of a thread out) leaves the queue as
+# `unknown`, so no worker posts it again; the worker looks for it and deletes it.
+_MAY_HAVE_POSTED = or_(
+    Delivery.status.in_((DeliveryStatus.published, DeliveryStatus.sending, DeliveryStatus.unknown)),
+    and_(
+        Delivery.status.in_((*OPEN_DELIVERY, DeliveryStatus.failed)),
+        or_(Delivery.reconcile.is_(True), Delivery.remote_id.is_not(None)),
+    ),
+)
+
+
 def retract(session: Session, *, actor: User, announcement: Announcement) -> int:
-    """Ask the worker to delete every published post; the record stays."""
+    """Stop what has not started and have the worker take back every post,
+    including those of sends still on the wire (deleted as soon as they land);
+    the record stays. Returns how many deliveries are to be taken back."""
     if not actor.can_approve:
         raise Forbidden("only approvers and admins may retract announcements")
     _require_state(announcement, State.publishing, State.published, State.failed, action="retract")
     now = utcnow()
-    _stop_open_deliveries(session, announcement, "announcement retracted before this channel published")
     marked = session.execute(
         update(Delivery)
-        .where(Delivery.announcement_id == announcement.id, Delivery.status == DeliveryStatus.published)
-        .values(retract_requested_at=now)
+        .where(Delivery.announcement_id == announcement.id, _MAY_HAVE_POSTED)
+        .values(
+            retract_requested_at=now,
+            status=case((Delivery.status.in_(OPEN_DELIVERY), DeliveryStatus.unknown), else_=Delivery.status),
+            # A send in flight keeps its claim time; everything else is due now.
+            next_attempt_at=case((Delivery.status == DeliveryStatus.sending, Delivery.next_attempt_at), else_=now),
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
+    _stop_open_deliveries(session, announcement, "announcement retracted before this channel published")
     announcement.state = State.retracted
     session.flush()
     publishing.notify_due(session)

@@ -83,7 +83,8 @@ def content(live: Live) -> Content:
         for announcement in (published, submitted, scheduled):
             staff.post(f"/announcements/{announcement}/submit").raise_for_status()
         for announcement in (published, scheduled):
-            approver.post(f"/announcements/{announcement}/approve").raise_for_status()
+            seen = approver.get(f"/announcements/{announcement}").raise_for_status().json()["fingerprint"]
+            approver.post(f"/announcements/{announcement}/approve", json={"fingerprint": seen}).raise_for_status()
     # Only the city website's copy matters to these pages; the scenario test holds every platform to account.
     got = wait_for_state(live, live.approver, published, {"published", "failed"})
     assert [d["status"] for d in got["deliveries"] if d["platform"] == "feed"] == ["published"], got["deliveries"]

@@ -24,6 +24,8 @@ class Receiver:
     # Answers to give, in order; once used up, 200. Each is (status, headers, hang_seconds).
     script: list[tuple[int, dict[str, str], float]] = field(default_factory=list)
     seen_keys: dict[str, int] = field(default_factory=dict)
+    # What the answer gives as the post's address; None: http://receiver.example/<n>.
+    answer_url: str | None = None
 
     def answer(self) -> tuple[int, dict[str, str], float]:
         return self.script.pop(0) if self.script else (200, {}, 0.0)
@@ -53,7 +55,8 @@ def start_receiver(secret: str) -> tuple[Receiver, ThreadingHTTPServer]:
                 first = receiver.seen_keys.setdefault(key, len(receiver.seen_keys) + 1)
             if hang:
                 time.sleep(hang)
-            body = json.dumps({"id": f"hook-{first}", "url": f"http://receiver.example/{first}"}).encode()
+            url = receiver.answer_url or f"http://receiver.example/{first}"
+            body = json.dumps({"id": f"hook-{first}", "url": url}).encode()
             try:
                 self.send_response(status if ok else 401)
                 for k, v in extra.items():

@@ -4,6 +4,7 @@ import xml.etree.ElementTree as ET
 
 from tests.engine.conftest import wait_for
 from tests.engine.test_worker import approved, state_of
+from tests.web.conftest import sign_in  # noqa: F401 - a fixture: staff pages signed in
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -56,3 +57,47 @@ def test_announcement_text_is_escaped_on_the_public_page(client, city, worker_fa
     page = client.get(f"/announcements/{a['id']}").text
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
     assert "Fish &amp; chips &lt;b&gt;tonight&lt;/b&gt;" in page
+
+
+def test_a_javascript_address_from_a_webhook_is_dropped_and_the_post_still_counts(client, city, receiver, worker_factory, sign_in):
+    from tests.engine.test_worker import hook_channel
+
+    receiver.answer_url = "javascript:alert(1)"
+    hook = hook_channel(client, city, receiver)
+    a = approved(client, city, [city.parks_channels[0], hook])
+    worker_factory().start()
+    got = wait_for(lambda: (s := state_of(client, city, a["id"]))["state"] == "published" and s)
+    delivery = next(d for d in got["deliveries"] if d["channel_id"] == hook)
+    assert delivery["status"] == "published" and delivery["remote_id"] == "hook-1" and delivery["remote_url"] is None
+    page = client.get(f"/announcements/{a['id']}").text
+    assert "javascript:" not in page and "Also posted on" not in page
+    assert "javascript:" not in sign_in(city.approver).get(f"/staff/announcements/{a['id']}").text
+    trail = client.get(f"/api/v1/announcements/{a['id']}/audit", headers=city.approver.auth).text
+    assert "javascript:" not in trail
+
+
+def test_links_recorded_before_the_check_are_not_rendered_anywhere(client, city, receiver, worker_factory, sign_in, sessions):
+    from sqlalchemy import update
+
+    from civicpost.db import transaction
+    from civicpost.models import Announcement, Delivery
+    from tests.engine.test_worker import hook_channel
+
+    hook = hook_channel(client, city, receiver)
+    second = hook_channel(client, city, receiver, name="Partner mirror")
+    a = approved(client, city, [city.parks_channels[0], hook, second])
+    worker_factory().start()
+    wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")
+    # Rows written by an older version, which stored whatever a platform said.
+    with transaction(sessions) as session:
+        session.execute(update(Delivery).where(Delivery.channel_id == hook).values(remote_url="javascript:alert(1)"))
+        session.execute(update(Delivery).where(Delivery.channel_id == second)
+                        .values(remote_url="data:text/html,<script>alert(1)</script>"))
+        session.execute(update(Announcement).where(Announcement.id == a["id"]).values(link="javascript:alert(2)"))
+    page = client.get(f"/announcements/{a['id']}").text
+    assert "javascript:" not in page and "data:text" not in page and "Also posted on" not in page
+    staff = sign_in(city.approver).get(f"/staff/announcements/{a['id']}").text
+    assert 'href="javascript:' not in staff and 'href="data:' not in staff
+    got = state_of(client, city, a["id"])
+    assert {d["channel_id"]: d["remote_url"] for d in got["deliveries"]}[hook] is None
+    assert "javascript:" not in client.get("/feed.json").text and "javascript:" not in client.get("/feed.atom").text

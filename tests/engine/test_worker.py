@@ -25,7 +25,8 @@ def approved(client, city, channels, **body) -> dict:
     payload.update(body)
     a = client.post("/api/v1/announcements", headers=city.parks_staff.auth, json=payload).json()
     client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)
-    r = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth)
+    seen = client.get(f"/api/v1/announcements/{a['id']}", headers=city.approver.auth).json()["fingerprint"]
+    r = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth, json={"fingerprint": seen})
     assert r.status_code == 200, r.text
     return r.json()
 

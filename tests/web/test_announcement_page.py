@@ -13,8 +13,9 @@ HTML = {"accept": "text/html"}
 
 def approved(client, city, draft, **fields) -> dict:
     a = draft(**fields)
-    assert client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth).status_code == 200
-    assert client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth).status_code == 200
+    seen = client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth).json()["fingerprint"]
+    r = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth, json={"fingerprint": seen})
+    assert r.status_code == 200, r.text
     return a
 
 
@@ -140,3 +141,18 @@ def test_an_approver_decides_from_the_announcement_page_too(sign_in, city, clien
                      data={"csrf_token": csrf_of(page.text), "fingerprint": fingerprint, "back": "announcement"})
     assert r.status_code == 303 and r.headers["location"] == f"/staff/announcements/{a['id']}"
     assert state_of(sessions, a["id"]) == State.scheduled
+
+
+def test_submitting_from_the_page_with_a_blocking_problem_lists_what_to_fix(sign_in, city, client, draft, sessions):
+    x = client.post("/api/v1/channels", headers=city.admin.auth,
+                    json={"department": "parks", "platform": "x", "name": "Parks on X",
+                          "credentials": {"oauth2_access_token": "t"}, "settings": {}}).json()["id"]
+    a = draft(body="The Elm Street pool opens Saturday. " * 12, channels=[x])
+    browser = sign_in(city.parks_staff)
+    page = browser.get(f"/staff/announcements/{a['id']}")
+    r = browser.post(f"/staff/announcements/{a['id']}/submit", data={"csrf_token": csrf_of(page.text)})
+    assert r.status_code == 422
+    refusal = re.search(rf'<div class="error-summary" role="alert" id="refusal-{a["id"]}".*?</div>', r.text, re.S).group(0)
+    assert "Not submitted" in refusal and "X allows 280" in refusal
+    assert f'href="/staff/announcements/{a["id"]}/edit"' in refusal
+    assert state_of(sessions, a["id"]) == State.draft

@@ -83,8 +83,9 @@ def test_the_author_cannot_approve_their_own_announcement_and_is_told_why(sign_i
     page = browser.get("/staff/approvals")
     assert "another approver must decide" in page.text
     assert f'action="/staff/announcements/{a["id"]}/approve"' not in page.text
-    r = browser.post(f"/staff/announcements/{a['id']}/approve", data={"csrf_token": csrf_of(page.text)})
-    assert r.status_code == 200 and "a second person must approve it" in r.text
+    r = browser.post(f"/staff/announcements/{a['id']}/approve",
+                     data={"csrf_token": csrf_of(page.text), "fingerprint": a["fingerprint"]})
+    assert r.status_code == 200 and "a second person who did not write or change it must approve it" in r.text
     assert state_of(sessions, a["id"]) == State.submitted
 
 
@@ -92,11 +93,15 @@ def test_approval_with_blocking_problems_is_refused_and_lists_them(sign_in, city
     x = client.post("/api/v1/channels", headers=city.admin.auth,
                     json={"department": "parks", "platform": "x", "name": "Parks on X",
                           "credentials": {"oauth2_access_token": "t"}, "settings": {}}).json()["id"]
-    a = submitted(client, city, draft, body="The Elm Street pool opens Saturday. " * 12, channels=[x])
+    a = submitted(client, city, draft, body="The Elm Street pool opens Saturday.", channels=[x])
+    # Submitting refuses it; an edit of a submitted announcement keeps it in the queue, problems and all.
+    client.patch(f"/api/v1/announcements/{a['id']}", headers=city.parks_staff.auth,
+                 json={"body": "The Elm Street pool opens Saturday. " * 12})
     browser = sign_in(city.approver)
     page = browser.get("/staff/approvals")
     assert "counter-over" in page.text
-    r = browser.post(f"/staff/announcements/{a['id']}/approve", data={"csrf_token": csrf_of(page.text), "back": "queue"})
+    r = browser.post(f"/staff/announcements/{a['id']}/approve",
+                     data={"csrf_token": csrf_of(page.text), "fingerprint": fingerprint_in(page.text, a["id"]), "back": "queue"})
     assert r.status_code == 422
     refusal = re.search(rf'<div class="error-summary" role="alert" id="refusal-{a["id"]}".*?</div>', r.text, re.S)
     assert refusal and "Not approved" in refusal.group(0) and "X allows 280" in refusal.group(0)
@@ -130,7 +135,9 @@ def test_a_reason_for_sending_back_reaches_the_author(sign_in, city, client, dra
 
 def test_an_edit_after_approval_shows_what_changed_in_the_queue(sign_in, city, client, draft, sessions):
     a = submitted(client, city, draft, body="The Elm Street pool opens Saturday at 9 a.m.")
-    assert client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth).status_code == 200
+    r = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth,
+                    json={"fingerprint": a["fingerprint"]})
+    assert r.status_code == 200
     author = sign_in(city.parks_staff)
     form = author.get(f"/staff/announcements/{a['id']}/edit")
     r = author.post(f"/staff/announcements/{a['id']}/edit", follow_redirects=False, data={
@@ -147,3 +154,61 @@ def test_an_edit_after_approval_shows_what_changed_in_the_queue(sign_in, city, c
 def test_an_announcement_never_approved_shows_no_changes_section(sign_in, city, client, draft):
     submitted(client, city, draft)
     assert "What changed since" not in sign_in(city.approver).get("/staff/approvals").text
+
+
+def edit_through_the_page(browser, announcement_id: int, city, body: str) -> None:
+    form = browser.get(f"/staff/announcements/{announcement_id}/edit")
+    r = browser.post(f"/staff/announcements/{announcement_id}/edit", follow_redirects=False, data={
+        "csrf_token": csrf_of(form.text), "title": "Pool opens Saturday", "language": "en", "action": "save",
+        "body": body, "channels": [str(c) for c in city.parks_channels]})
+    assert r.status_code == 303, r.text
+
+
+def test_an_approver_who_rewrote_the_words_on_the_edit_page_cannot_approve_them(sign_in, city, client, draft, sessions, people):
+    a = submitted(client, city, draft)
+    browser = sign_in(city.approver)
+    edit_through_the_page(browser, a["id"], city, "The pool stays closed all summer.")
+    assert state_of(sessions, a["id"]) == State.submitted
+    queue = browser.get("/staff/approvals")
+    assert f'action="/staff/announcements/{a["id"]}/approve"' not in queue.text
+    assert "You changed this announcement" in queue.text
+    own = browser.get(f"/staff/announcements/{a['id']}")
+    assert "Your decision" not in own.text and "another approver, who did not write or change it" in own.text
+    # Posting the form anyway (an old tab, a crafted request) is refused too.
+    seen = client.get(f"/api/v1/announcements/{a['id']}", headers=city.approver.auth).json()["fingerprint"]
+    r = browser.post(f"/staff/announcements/{a['id']}/approve",
+                     data={"csrf_token": csrf_of(queue.text), "fingerprint": seen, "back": "queue"})
+    assert "a second person who did not write or change it must approve it" in r.text
+    assert state_of(sessions, a["id"]) == State.submitted
+    deputy = sign_in(people.person("approver"))
+    page = deputy.get("/staff/approvals")
+    r = deputy.post(f"/staff/announcements/{a['id']}/approve",
+                    data={"csrf_token": csrf_of(page.text), "fingerprint": fingerprint_in(page.text, a["id"]), "back": "queue"})
+    assert "Approved “Pool opens Saturday”" in r.text and state_of(sessions, a["id"]) == State.scheduled
+
+
+def test_an_approver_whose_page_edit_voided_their_approval_cannot_approve_again(sign_in, city, client, draft, sessions):
+    a = submitted(client, city, draft)
+    browser = sign_in(city.approver)
+    queue = browser.get("/staff/approvals")
+    browser.post(f"/staff/announcements/{a['id']}/approve",
+                 data={"csrf_token": csrf_of(queue.text), "fingerprint": fingerprint_in(queue.text, a["id"]), "back": "queue"})
+    assert state_of(sessions, a["id"]) == State.scheduled
+    edit_through_the_page(browser, a["id"], city, "The pool opens Sunday instead, at noon.")
+    assert state_of(sessions, a["id"]) == State.submitted
+    page = browser.get(f"/staff/announcements/{a['id']}")
+    assert "Your decision" not in page.text
+    seen = client.get(f"/api/v1/announcements/{a['id']}", headers=city.approver.auth).json()["fingerprint"]
+    r = browser.post(f"/staff/announcements/{a['id']}/approve",
+                     data={"csrf_token": csrf_of(page.text), "fingerprint": seen, "back": "announcement"})
+    assert "a second person who did not write or change it must approve it" in r.text
+    assert state_of(sessions, a["id"]) == State.submitted
+
+
+def test_an_approve_form_without_the_reviewed_version_approves_nothing(sign_in, city, client, draft, sessions):
+    a = submitted(client, city, draft)
+    browser = sign_in(city.approver)
+    page = browser.get("/staff/approvals")
+    r = browser.post(f"/staff/announcements/{a['id']}/approve", data={"csrf_token": csrf_of(page.text), "back": "queue"})
+    assert "did not say which version you reviewed" in r.text
+    assert state_of(sessions, a["id"]) == State.submitted

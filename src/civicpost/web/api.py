@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, File, Query, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Body, File, Query, Request, UploadFile
 from sqlalchemy import select
 
 from civicpost import accounts, announcements, audit, channels, media, publishing, uploads, workflow
@@ -172,7 +172,7 @@ def submit(announcement_id: int, session: SessionDep, user: CurrentUser, setting
     return _full(session, announcement, renderer, settings)
 
 
-@router.post("/announcements/{announcement_id}/approve")
+@router.post("/announcements/{announcement_id}/approve", openapi_extra={"requestBody": {"required": True}})
 @one_trip
 def approve(
     announcement_id: int,
@@ -182,13 +182,18 @@ def approve(
     user: CurrentUser,
     settings: SettingsDep,
     renderer: RendererDep,
-    body: ApproveIn | None = None,
+    # Declared without `| None` so the documented body is ApproveIn itself; a missing body arrives as None.
+    body: Annotated[ApproveIn, Body()] = None,  # type: ignore[assignment]
 ) -> dict[str, Any]:
     announcement = announcements.get(session, announcement_id)
-    workflow.approve(
-        session, actor=user, announcement=announcement, renderer=renderer,
-        expected_fingerprint=body.fingerprint if body else None,
-    )
+    if body is None or body.fingerprint is None:
+        raise Invalid(
+            f"send the fingerprint of what you reviewed: {{\"fingerprint\": \"...\"}}, as shown by "
+            f"GET /api/v1/announcements/{announcement_id}",
+            errors=[{"field": "fingerprint", "message": "required: the fingerprint shown by GET /api/v1/announcements/{id}"}],
+        )
+    workflow.approve(session, actor=user, announcement=announcement, renderer=renderer,
+                     seen_fingerprint=body.fingerprint)
     _wake_worker(request, background)
     return _full(session, announcement, renderer, settings)
 

@@ -5,6 +5,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from civicpost.content import Rendition
+from civicpost.links import http_url
 from civicpost.models import Announcement, AuditEvent, Channel, Delivery, Department, User
 
 
@@ -82,8 +83,10 @@ def delivery(d: Delivery, zone: ZoneInfo) -> dict[str, Any]:
         "due_at": instant(d.due_at, zone),
         "next_attempt_at": instant(d.next_attempt_at, zone),
         "published_at": instant(d.published_at, zone),
+        "retracted_at": instant(d.retracted_at, zone),
         "remote_id": d.remote_id,
-        "remote_url": d.remote_url,
+        # Checked again here: a row recorded before links were checked may hold any scheme.
+        "remote_url": http_url(d.remote_url),
         "last_error": d.last_error,
     }
 

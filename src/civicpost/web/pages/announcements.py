@@ -9,15 +9,16 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from civicpost import announcements, audit, publishing, workflow
+from civicpost import announcements, audit, contributors, publishing, workflow
 from civicpost.content import fingerprint
-from civicpost.errors import NotFound, ServiceError
+from civicpost.errors import Invalid, NotFound, ServiceError
+from civicpost.links import http_url
 from civicpost.models import Delivery, DeliveryStatus, State, User
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages import _draft_page as page
 from civicpost.web.pages._draft_diff import changes_since_approval
 from civicpost.web.pages._draft_form import DraftForm, from_announcement, from_form
-from civicpost.web.pages._draft_preview import announcement_cards, cards_for, drafting_departments, form_cards
+from civicpost.web.pages._draft_preview import LABELS, announcement_cards, cards_for, drafting_departments, form_cards
 from civicpost.web.pages._draft_time import human
 from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, render
 
@@ -125,6 +126,8 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
     cards = cards_for(renditions, {t.channel_id: t.channel for t in announcement.targets})
     is_author = announcement.author_id == user.id
     may_edit = is_author or user.can_approve
+    deciding = user.can_approve and announcement.state == State.submitted
+    contributed = deciding and user.id in contributors.of(session, announcement)
     context = {
         "a": announcement,
         "cards": cards,
@@ -133,6 +136,9 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
         "events": audit.trail(session, object_type="announcement", object_id=announcement.id),
         "changes": changes_since_approval(session, announcement, cards) if announcement.state == State.submitted else None,
         "when": lambda value: human(value, zone),
+        # Only an http(s) address becomes a link, whatever an old row holds.
+        "post_url": http_url,
+        "platform_name": lambda platform: LABELS.get(platform, platform),
         "confirm": confirm,
         "refusal": refusal,
         "can": {
@@ -143,10 +149,12 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
                 else (State.draft, State.submitted, State.rejected) if is_author else ()
             ),
             "retract": user.can_approve and announcement.state in RETRACTABLE,
-            "approve": user.can_approve and not is_author and announcement.state == State.submitted,
-            "retry": user.can_approve,
+            "approve": deciding and not contributed,
+            # A retracted announcement's deliveries are never sent again.
+            "retry": user.can_approve and announcement.state in RETRACTABLE,
         },
         "retryable": RETRYABLE,
+        "contributed": contributed,
     }
     return render(request, "staff/announcement.html", context, status_code=status_code, user=user)
 
@@ -171,8 +179,20 @@ def act(request: Request, session, announcement, step, done: str) -> Response:
 @router.post("/announcements/{announcement_id:int}/submit", dependencies=[Csrf])
 def submit(announcement_id: int, request: Request, session: SessionDep, user: StaffUser) -> Response:
     a = viewable(session, user, announcement_id)
-    step = partial(workflow.submit, session, actor=user, announcement=a, renderer=request.app.state.renderer)
-    return act(request, session, a, step, "Submitted for approval.")
+    try:
+        with session.begin_nested():
+            workflow.submit(session, actor=user, announcement=a, renderer=request.app.state.renderer)
+    except Invalid as exc:
+        if exc.errors and any("code" in e for e in exc.errors):
+            # The problems an approver would be refused for, listed where the author can fix them.
+            refusal = {"id": a.id, "kind": "submit", "detail": exc.detail, "errors": exc.errors}
+            return show_page(request, session, user, a, refusal=refusal, status_code=422)
+        flash(request, exc.detail[:1].upper() + exc.detail[1:], "error")
+    except ServiceError as exc:
+        flash(request, exc.detail[:1].upper() + exc.detail[1:], "error")
+    else:
+        flash(request, "Submitted for approval.")
+    return redirect(f"/staff/announcements/{a.id}")
 
 
 @router.get("/announcements/{announcement_id:int}/cancel", response_class=HTMLResponse)

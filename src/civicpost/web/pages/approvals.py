@@ -6,7 +6,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from civicpost import workflow
+from civicpost import contributors, workflow
 from civicpost.content import fingerprint
 from civicpost.errors import Invalid, ServiceError
 from civicpost.models import Announcement, State, User
@@ -20,14 +20,16 @@ from civicpost.web.pages.common import ApproverUser, Csrf, StaffUser, flash, red
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
 
-def review(session, renderer, announcement: Announcement) -> dict[str, Any]:
+def review(session, renderer, announcement: Announcement, *, contributed: bool) -> dict[str, Any]:
     renditions = workflow.render(renderer, announcement)
     cards = cards_for(renditions, {t.channel_id: t.channel for t in announcement.targets})
     return {
         "a": announcement,
         "cards": cards,
+        # The approve form sends back the fingerprint of exactly what this page shows.
         "fingerprint": fingerprint(renditions, publish_at=announcement.publish_at),
         "changes": changes_since_approval(session, announcement, cards),
+        "contributed": contributed,
     }
 
 
@@ -40,7 +42,8 @@ def queue_page(request: Request, session, user: User, *, refusal: dict | None = 
         .limit(100)
     ).all()
     zone = request.app.state.settings.zone
-    items = [review(session, request.app.state.renderer, a) for a in rows]
+    wrote = contributors.of_many(session, list(rows))
+    items = [review(session, request.app.state.renderer, a, contributed=user.id in wrote[a.id]) for a in rows]
     context = {"items": items, "refusal": refusal, "when": lambda value: human(value, zone)}
     return render(request, "staff/approvals.html", context, status_code=status_code, user=user)
 
@@ -63,11 +66,15 @@ def _back(request: Request, session, user: User, a: Announcement, posted, refusa
 def approve(announcement_id: int, request: Request, background: BackgroundTasks, session: SessionDep,
             user: StaffUser, posted: PostedForm) -> Response:
     a = viewable(session, user, announcement_id)
-    expected = str(posted.get("fingerprint") or "") or None
+    seen = str(posted.get("fingerprint") or "")
+    if not seen:
+        flash(request, "Nothing was approved: the form did not say which version you reviewed. "
+                       "Reload the page, read it again and approve what it shows.", "error")
+        return _back(request, session, user, a, posted)
     try:
         with session.begin_nested():
             workflow.approve(session, actor=user, announcement=a, renderer=request.app.state.renderer,
-                                          expected_fingerprint=expected)
+                             seen_fingerprint=seen)
     except Invalid as exc:
         if not exc.errors or not any("code" in e for e in exc.errors):
             flash(request, exc.detail, "error")
