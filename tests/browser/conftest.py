@@ -169,7 +169,7 @@ def live(engine: Engine, database_url: str, tmp_path_factory) -> Iterator[Live]:
         env="test", database_url=database_url, secret_key=TEST_SECRET, timezone="America/New_York",
         media_dir=tmp_path_factory.mktemp("media"), base_url=url, city_name="Springfield",
         publish_timeout_seconds=5, retry_base_seconds=0.2, retry_max_seconds=1, max_attempts=3,
-        lease_seconds=10, worker_concurrency=4,
+        lease_seconds=10, worker_concurrency=4, allow_private_network=True,
     )
     from civicpost.web import create_app
 
