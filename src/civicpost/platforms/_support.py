@@ -10,6 +10,8 @@ import httpx
 import requests
 import urllib3.exceptions
 
+from civicpost.platforms import MaybePosted, PermanentError, PlatformError
+
 # A delivery's post cannot predate the delivery, but clocks differ a little.
 CLOCK_SLACK = timedelta(minutes=5)
 
@@ -42,6 +44,18 @@ def answered(platform: str, status: int | None, reason: str | None = None, messa
         said += f" {short(reason, 40)}"
     words = short(message) if message not in (None, "") else ""
     return f"{said}: {words}" if words else said
+
+
+# What reading an answer of the wrong shape raises (a JSON string where an
+# object belongs, an object without its id): the address is not the platform,
+# or the platform changed. The SDKs raise these raw, quoting nothing useful.
+MALFORMED = (KeyError, TypeError, AttributeError, ValueError)
+
+
+def unexpected_answer(platform: str, *, writing: bool) -> PlatformError:
+    said = f"{platform}'s answer is not what {platform} sends: check the channel's api_base"
+    # A write answered in a way we cannot read may still have posted: reconcile first.
+    return MaybePosted(said) if writing else PermanentError(said)
 
 
 def comparable(text: str) -> str:

@@ -24,7 +24,16 @@ from civicpost.platforms import (
     TransientError,
 )
 from civicpost.platforms._guard import AddressGuard
-from civicpost.platforms._support import CLOCK_SLACK, answered, comparable, httpx_reached_server, posted_since, short
+from civicpost.platforms._support import (
+    CLOCK_SLACK,
+    MALFORMED,
+    answered,
+    comparable,
+    httpx_reached_server,
+    posted_since,
+    short,
+    unexpected_answer,
+)
 
 DEFAULT_API_BASE = "https://graph.facebook.com"
 DEFAULT_GRAPH_VERSION = "v25.0"
@@ -158,6 +167,8 @@ class FacebookAdapter:
                 said = f"{exc}, not with the Graph API's JSON: check the channel's api_base"
                 raise (MaybePosted if writing and exc.status < 300 else PermanentError)(said) from exc
             raise _map(exc) from exc
+        except MALFORMED as exc:
+            raise unexpected_answer("Facebook", writing=writing) from exc
         except httpx.HTTPError as exc:
             if writing and httpx_reached_server(exc):
                 raise MaybePosted(f"no answer from Facebook: {short(repr(exc))}") from exc

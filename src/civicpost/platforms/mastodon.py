@@ -31,6 +31,7 @@ from civicpost.platforms import (
 )
 from civicpost.platforms._guard import AddressGuard
 from civicpost.platforms._support import (
+    MALFORMED,
     answered,
     comparable,
     environment_once,
@@ -38,6 +39,7 @@ from civicpost.platforms._support import (
     posted_since,
     requests_reached_server,
     short,
+    unexpected_answer,
 )
 
 DEFAULT_MAX_CHARACTERS = 500
@@ -94,7 +96,7 @@ class MastodonAdapter:
                     idempotency_key=outgoing.key if n == 0 else f"{outgoing.key}-{n}",
                 )
                 posted.append(status)
-        return _receipt(posted)
+            return _receipt(posted)
 
     def delete(self, remote_id: str) -> None:
         try:
@@ -149,6 +151,12 @@ class MastodonAdapter:
             error = self._map(exc, writing=writing)
             if posted:
                 error.partial = _receipt(list(posted))
+            raise error from exc
+        except MALFORMED as exc:
+            error = unexpected_answer("Mastodon", writing=writing)
+            readable = [status for status in posted or [] if isinstance(status, dict) and "id" in status]
+            if readable:
+                error.partial = _receipt(readable)
             raise error from exc
 
     def _map(self, exc: MastodonError, *, writing: bool) -> PlatformError:

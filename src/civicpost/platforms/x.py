@@ -25,12 +25,14 @@ from civicpost.platforms import (
 from civicpost.platforms._guard import AddressGuard
 from civicpost.platforms._support import (
     CLOCK_SLACK,
+    MALFORMED,
     answered,
     comparable,
     environment_once,
     posted_since,
     requests_reached_server,
     short,
+    unexpected_answer,
 )
 
 # tweepy 4.17 hard-codes this host in BaseClient.request. It is also the
@@ -203,6 +205,8 @@ class XAdapter:
             raise _partial(TransientError(f"cannot reach X: {short(exc)}"), posted) from exc
         except PlatformError as exc:  # the address guard refused the connection
             raise _partial(exc, posted)
+        except MALFORMED as exc:
+            raise _partial(unexpected_answer("X", writing=writing), posted) from exc
 
 
 def _said(exc: tweepy.HTTPException) -> str:
