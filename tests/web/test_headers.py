@@ -1,8 +1,7 @@
 """Security headers on every response (issue 11, finding 5; SPEC §8.1 "Headers")."""
 
-import asyncio
-
 import pytest
+from fastapi.testclient import TestClient
 
 from civicpost.web.headers import POLICY, SecurityHeaders
 
@@ -64,18 +63,8 @@ def test_public_pages_feeds_and_files_keep_their_own_caching(client):
         assert client.get(path).headers.get("cache-control") != "no-store", path
 
 
-def run_through(middleware_app, path: str) -> list[tuple[bytes, bytes]]:
-    sent: list[dict] = []
-
-    async def receive():
-        return {"type": "http.request", "body": b""}
-
-    async def send(message):
-        sent.append(message)
-
-    scope = {"type": "http", "method": "GET", "path": path, "headers": []}
-    asyncio.run(middleware_app(scope, receive, send))
-    return sent[0]["headers"]
+def headers_of(middleware_app, path: str) -> list[tuple[str, str]]:
+    return list(TestClient(middleware_app).get(path).headers.multi_items())  # no lifespan: a bare ASGI app
 
 
 def test_a_response_with_its_own_policy_keeps_it_and_a_staff_page_loses_any_cache_header_a_handler_set():
@@ -85,9 +74,9 @@ def test_a_response_with_its_own_policy_keeps_it_and_a_staff_page_loses_any_cach
             (b"cache-control", b"public, max-age=600")]})
         await send({"type": "http.response.body", "body": b"<p>hi</p>"})
 
-    headers = run_through(SecurityHeaders(app), "/staff/x")
-    assert [v for k, v in headers if k == b"content-security-policy"] == [b"default-src 'none'"]
-    assert [v for k, v in headers if k == b"cache-control"] == [b"no-store"]
-    public = run_through(SecurityHeaders(app), "/announcements/1")
-    assert [v for k, v in public if k == b"cache-control"] == [b"public, max-age=600"]
-    assert POLICY.encode() not in [v for k, v in public]
+    headers = headers_of(SecurityHeaders(app), "/staff/x")
+    assert [v for k, v in headers if k == "content-security-policy"] == ["default-src 'none'"]
+    assert [v for k, v in headers if k == "cache-control"] == ["no-store"]
+    public = headers_of(SecurityHeaders(app), "/announcements/1")
+    assert [v for k, v in public if k == "cache-control"] == ["public, max-age=600"]
+    assert POLICY not in [v for k, v in public]
