@@ -33,7 +33,7 @@ def short(text: object, limit: int = MESSAGE_CHARACTERS) -> str:
 
 
 def answered(platform: str, status: int | None, reason: str | None = None, message: object = None) -> str:
-    """"Mastodon answered 422 Unprocessable Entity: Validation failed: ...".
+    """What staff read, e.g. `Mastodon answered 422 Unprocessable Entity: Validation failed: ...`.
 
     Only a message the platform gives in its error format (a JSON field) is
     quoted, shortened; never the raw body: an address that is not the

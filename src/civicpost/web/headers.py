@@ -27,18 +27,14 @@ _NO_STORE = (b"cache-control", b"no-store")
 _CSP = b"content-security-policy"
 
 
-def csp_header(policy: str) -> dict[str, str]:
-    """For a response that needs its own policy (a nonce): the middleware keeps it."""
-    return {"Content-Security-Policy": policy}
-
-
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, *, policy: str = POLICY) -> None:
         self.app = app
         self._policy = (_CSP, policy.encode())
-        self._api = [*_EVERYWHERE, _NO_STORE]
-        self._staff = [*_EVERYWHERE, *_PAGES, _NO_STORE]
-        self._other = [*_EVERYWHERE, *_PAGES]
+        # Per kind of path: headers to add, whether it gets the page policy, whether it is never stored.
+        self._api = ([*_EVERYWHERE, _NO_STORE], False, True)
+        self._staff = ([*_EVERYWHERE, *_PAGES, _NO_STORE], True, True)
+        self._other = ([*_EVERYWHERE, *_PAGES], True, False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,12 +42,11 @@ class SecurityHeaders:
             return
         path: str = scope["path"]
         if path.startswith("/api/"):
-            extra, with_policy = self._api, False
+            extra, with_policy, no_store = self._api
         elif path.startswith("/staff/") or path == "/staff":
-            extra, with_policy = self._staff, True
+            extra, with_policy, no_store = self._staff
         else:
-            extra, with_policy = self._other, True
-        no_store = extra[-1] is _NO_STORE
+            extra, with_policy, no_store = self._other
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
