@@ -116,6 +116,7 @@ class Workers:
             CIVICPOST_DATABASE_URL=database_url,
             CIVICPOST_SECRET_KEY=SECRET_KEY,
             CIVICPOST_ENV="test",
+            CIVICPOST_ALLOW_PRIVATE_NETWORK="true",  # the sandbox listens on 127.0.0.1
             CIVICPOST_MEDIA_DIR=str(workdir / "media"),
             CIVICPOST_WORKER_CONCURRENCY=str(concurrency),
         )

@@ -68,6 +68,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key=TEST_SECRET,
         timezone="America/New_York",
         media_dir=tmp_path / "media",
+        # Channels in tests point at receivers and the sandbox on 127.0.0.1.
+        allow_private_network=True,
     )
 
 

@@ -32,11 +32,16 @@ def test_the_serve_command_exits_with_the_message_in_production(tmp_path):
 
 
 def test_development_makes_and_keeps_a_key_beside_the_database(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    first = Settings(env="development", secret_key=None).fernet_key()
-    second = Settings(env="development", secret_key=None).fernet_key()
+    work, data = tmp_path / "work", tmp_path / "data"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    url = f"sqlite:///{data / 'city.db'}"
+    first = Settings(env="development", database_url=url, secret_key=None).fernet_key()
+    second = Settings(env="development", database_url=url, secret_key=None).fernet_key()
     assert first == second and len(first) >= 32
-    assert (tmp_path / ".civicpost-secret").stat().st_mode & 0o077 == 0
+    assert (data / "city.db.secret").read_text().strip() == first
+    assert (data / "city.db.secret").stat().st_mode & 0o077 == 0
+    assert list(work.iterdir()) == []  # nothing in the working directory
 
 
 def test_an_unknown_time_zone_is_refused_with_an_example():
@@ -52,7 +57,8 @@ def test_a_broken_post_template_stops_the_start_with_its_file_and_line(tmp_path)
     custom = tmp_path / "templates"
     shutil.copytree(PROJECT_ROOT / "templates", custom)
     (custom / "posts" / "x.txt.j2").write_text("{{ title }}\n{% if body %}\n{{ body }\n")
-    env = {"CIVICPOST_DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "CIVICPOST_TEMPLATES_DIR": str(custom), "PATH": "/usr/bin:/bin"}
+    env = {"CIVICPOST_DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "CIVICPOST_TEMPLATES_DIR": str(custom), "PATH": "/usr/bin:/bin",
+           "CIVICPOST_ENV": "development"}
     result = subprocess.run(
         [sys.executable, "-m", "civicpost", "serve", "--port", "0"], cwd=tmp_path, env=env,
         capture_output=True, text=True, timeout=60,

@@ -6,9 +6,10 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicpost import audit
+from civicpost import audit, net
 from civicpost.errors import Invalid, NotFound
 from civicpost.models import Channel, Department, Platform, User
+from civicpost.platforms import OUTBOUND_HOSTS, OUTBOUND_URLS
 from civicpost.security import CredentialBox
 
 # Per platform: credential sets that are enough (any one of them), optional
@@ -85,6 +86,35 @@ def validate(platform: str, credentials: dict[str, Any], settings: dict[str, Any
         errors.append(_problem("settings.to", "must be a list of email addresses"))
     if errors:
         raise Invalid("the channel's credentials or settings are not right", errors=errors)
+
+
+def check_addresses(platform: str, settings: dict[str, Any], *, allow_private_network: bool) -> None:
+    """Refuse (422, per field) an address the channel would connect to that is
+    not on the public internet, after resolving names (see civicpost.net).
+
+    Called where a person gives the settings. It may look names up (at most
+    net.LOOKUP_SECONDS each); the worker and "test connection" check again
+    before each connection, since a name can resolve differently later.
+    """
+    if allow_private_network:
+        return
+    errors: list[dict[str, str]] = []
+    checks = [(name, net.check_url, ()) for name in OUTBOUND_URLS.get(platform, ())]
+    if platform in OUTBOUND_HOSTS:
+        host, port = OUTBOUND_HOSTS[platform]
+        checks.append((host, net.check_host, (settings[port],) if isinstance(settings.get(port), int) else ()))
+    for name, check, port in checks:
+        value = settings.get(name)
+        if not isinstance(value, str) or not value.strip() or (check is net.check_url and not _is_http_url(value)):
+            continue  # absent (the platform's own host), or validate() says what is wrong with it
+        try:
+            check(value, *port)
+        except net.AddressRefused as exc:
+            errors.append(_problem(f"settings.{name}", f"refused: {exc}"))
+        except net.Unresolvable as exc:
+            errors.append(_problem(f"settings.{name}", f"{exc}: check the address"))
+    if errors:
+        raise Invalid("the channel would connect to an address civicpost may not reach", errors=errors)
 
 
 def _small_value(value: Any) -> bool:

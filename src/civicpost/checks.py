@@ -100,12 +100,21 @@ def _configuration(settings: Settings) -> Iterator[Finding]:
 
 
 def _key(settings: Settings, engine: Engine) -> Iterator[Finding]:
+    from civicpost import keycheck
+
     try:
-        settings.fernet_key()
+        key = settings.fernet_key()
     except ConfigError as exc:
         yield Finding("problem", "secret key", str(exc))
         return
-    yield Finding("ok", "secret key", "set, and the one the data was written with")
+    with make_sessionmaker(engine)() as session:
+        matches = keycheck.matches(session, key)
+    if matches is False:
+        yield Finding("problem", "secret key", keycheck.MISMATCH)
+    elif matches is None:
+        yield Finding("ok", "secret key", "set; it is remembered when the service first starts")
+    else:
+        yield Finding("ok", "secret key", "set, and the one the data was written with")
 
 
 def _workers(engine: Engine) -> Iterator[Finding]:
@@ -134,6 +143,7 @@ def _channels(settings: Settings, engine: Engine, *, timeout: float) -> Iterator
         subject = f"channel {channel.id} ({channel.name})"
         try:
             adapter = build_adapter(channel.platform, box.open(channel.credentials_encrypted), dict(channel.settings),
+                                    allow_private_network=settings.allow_private_network,
                                     timeout=timeout)
             adapter.check()
         except CredentialsUnreadable as exc:

@@ -17,6 +17,8 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+key_app = typer.Typer(help="The secret key that encrypts channel credentials.", no_args_is_help=True)
+app.add_typer(key_app, name="secret-key")
 
 
 def _fail(message: str) -> None:
@@ -164,6 +166,7 @@ def serve(
     migrate.upgrade(settings.database_url)
     if workers == 1:
         try:
+            # create_app checks the key against the one the data was written with.
             web = create_app(settings, with_worker=with_worker, serving=True)
         except ConfigError as exc:
             _fail(str(exc))
@@ -174,7 +177,7 @@ def serve(
     # Each process builds its own app; check here what would stop them all,
     # so a bad key or template is one clear message, not a restart loop.
     try:
-        settings.fernet_key()
+        _check_key(settings)
         Renderer(settings.templates_dir, warm=False)
     except ConfigError as exc:
         _fail(str(exc))
@@ -192,6 +195,10 @@ def worker(
 
     settings = get_settings()
     migrate.upgrade(settings.database_url)
+    try:
+        _check_key(settings)
+    except ConfigError as exc:
+        _fail(str(exc))
     if metrics_port:
         from prometheus_client import start_http_server
 
@@ -230,7 +237,12 @@ def demo(
     from civicpost.sandbox import create_sandbox_app
     from civicpost.web import create_app
 
-    settings = get_settings().model_copy(update={"database_url": database, "base_url": f"http://127.0.0.1:{port}"})
+    # A first look on this machine: a development key beside the demo's
+    # database, and channels on the sandbox at 127.0.0.1 (this process only).
+    settings = get_settings().model_copy(update={
+        "database_url": database, "base_url": f"http://127.0.0.1:{port}",
+        "env": "development", "allow_private_network": True,
+    })
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", sandbox_port)) == 0:
@@ -239,6 +251,10 @@ def demo(
                                                    log_level="warning", access_log=False, lifespan="off"))
     threading.Thread(target=sandbox_server.run, name="sandbox", daemon=True).start()
     migrate.upgrade(settings.database_url)
+    try:
+        _check_key(settings)
+    except ConfigError as exc:
+        _fail(str(exc))
     seeded = demo_city.seed(settings, sandbox_url=sandbox_url)
     typer.echo(f"""
 civicpost demo
@@ -295,6 +311,42 @@ def restore_command(
         _fail(str(exc))
     typer.echo(f"restored the backup of {done['created_at']} into {done['database_path']} "
                f"({done['restored_images']} images); run `civicpost db upgrade` if this version is newer")
+
+
+def _check_key(settings) -> None:
+    """Stop with one message if the key is missing or not the one the data was written with."""
+    from civicpost import keycheck
+    from civicpost.db import make_engine, make_sessionmaker
+
+    key = settings.fernet_key()
+    engine = make_engine(settings.database_url)
+    try:
+        keycheck.verify(make_sessionmaker(engine), key)
+    finally:
+        engine.dispose()
+
+
+@key_app.command("reset")
+def secret_key_reset(
+    yes: Annotated[bool, typer.Option("--yes", help="Do it without asking.")] = False,
+) -> None:
+    """Adopt the current CIVICPOST_SECRET_KEY after the old one was lost: forgets every channel's credentials."""
+    from civicpost import keycheck
+    from civicpost.db import transaction
+
+    settings = get_settings()
+    key = settings.fernet_key()
+    with _sessions()() as session:
+        if keycheck.matches(session, key) is not False:
+            typer.echo("the key is the one the data was written with: nothing to reset")
+            return
+    if not yes:
+        typer.confirm("Forget every channel's stored credentials and adopt this key?", abort=True)
+    with transaction(_sessions()) as session:
+        forgotten = keycheck.reset(session, key=key)
+        names = [f"{c.name} (id {c.id})" for c in forgotten]
+    typer.echo(f"adopted the new key; enter the credentials again for {len(names)} channel(s)"
+               + (":\n  " + "\n  ".join(names) if names else ""))
 
 
 def main() -> None:

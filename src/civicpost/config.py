@@ -1,7 +1,9 @@
 """One Settings class: every knob is a CIVICPOST_* environment variable."""
 
 import logging
+import os
 import secrets
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -9,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from civicpost import PROJECT_ROOT
 
@@ -16,6 +19,7 @@ log = logging.getLogger(__name__)
 
 # Values people paste from examples; a key like this protects nothing.
 PLACEHOLDER_KEYS = {"", "changeme", "change-me", "secret", "dev", "development", "test"}
+LEGACY_KEY_FILE = ".civicpost-secret"
 
 
 class ConfigError(RuntimeError):
@@ -25,7 +29,9 @@ class ConfigError(RuntimeError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CIVICPOST_", extra="ignore")
 
-    env: Literal["development", "test", "production"] = "development"
+    # A key is required unless development is chosen explicitly: a service
+    # started with a forgotten variable must not quietly make its own key.
+    env: Literal["development", "test", "production"] = "production"
     database_url: str = "sqlite:///./civicpost.db"
     secret_key: SecretStr | None = None
     timezone: str = "UTC"
@@ -43,6 +49,10 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(default=1800, ge=0)
     max_attempts: int = Field(default=8, ge=1)
     worker_concurrency: int = Field(default=32, ge=1)
+
+    # Channels may point at loopback, private and link-local addresses (the
+    # sandbox on 127.0.0.1, a gateway on the city's network): off by default.
+    allow_private_network: bool = False
 
     @field_validator("timezone")
     @classmethod
@@ -66,9 +76,10 @@ class Settings(BaseSettings):
     def fernet_key(self) -> str:
         """The key that encrypts channel credentials.
 
-        In production a real key is required. In development and tests a key is
-        made once and kept beside the database, so stored credentials survive a
-        restart without anyone having to choose a key for a first look.
+        A real key is required unless CIVICPOST_ENV=development is set. In
+        development a key is made once and kept beside the SQLite database, so
+        stored credentials survive a restart without anyone choosing a key for
+        a first look, and a second database gets a key of its own.
         """
         key = self.secret_key.get_secret_value() if self.secret_key else ""
         if key.strip().lower() not in PLACEHOLDER_KEYS:
@@ -78,23 +89,55 @@ class Settings(BaseSettings):
                     "e.g. the output of: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
                 )
             return key
-        if self.env == "production":
+        if self.env != "development":
             raise ConfigError(
                 "CIVICPOST_SECRET_KEY is not set. It encrypts channel credentials; set it to at "
                 "least 32 random characters, e.g. export CIVICPOST_SECRET_KEY=\"$(python -c "
                 "'import secrets; print(secrets.token_urlsafe(32))')\", and keep it safe: "
-                "credentials stored under one key cannot be read with another."
+                "credentials stored under one key cannot be read with another. "
+                "For a first look on this machine only, CIVICPOST_ENV=development makes a key "
+                "beside the SQLite database instead."
             )
-        return _development_key(Path(".civicpost-secret"))
+        return _development_key(self.development_key_path())
+
+    def development_key_path(self) -> Path | None:
+        """Where development keeps its key: beside the SQLite file (None in memory)."""
+        if not self.is_sqlite:
+            raise ConfigError(
+                "CIVICPOST_SECRET_KEY is not set: development makes a key only beside a SQLite "
+                "database; with PostgreSQL set CIVICPOST_SECRET_KEY to at least 32 random characters"
+            )
+        database = make_url(self.database_url).database
+        if not database or database == ":memory:" or database.startswith("file::memory:"):
+            return None
+        path = Path(database).expanduser().resolve()
+        return path.with_name(path.name + ".secret")
 
 
-def _development_key(path: Path) -> str:
+def _development_key(path: Path | None) -> str:
+    if path is None:
+        return secrets.token_urlsafe(32)  # the data lives as long as the process, and so does the key
     if path.exists():
         return path.read_text().strip()
-    key = secrets.token_urlsafe(32)
-    path.write_text(key + "\n")
-    path.chmod(0o600)
-    log.warning("no CIVICPOST_SECRET_KEY set: made a development key in %s", path.resolve())
+    # Earlier versions kept the key in the working directory: carry it over,
+    # or the credentials stored under it could no longer be read.
+    earlier = Path(LEGACY_KEY_FILE)
+    key = earlier.read_text().strip() if earlier.is_file() else secrets.token_urlsafe(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole under another name (mkstemp: readable by the owner only),
+    # then linked into place, so a process starting beside this one never
+    # reads half a key, and the first of two to link wins.
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".key-")
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(key + "\n")
+        os.link(temporary, path)
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        os.unlink(temporary)
+    log.warning("no CIVICPOST_SECRET_KEY set: %s development key in %s",
+                f"copied {earlier.resolve()} as the" if earlier.is_file() else "made a", path)
     return key
 
 

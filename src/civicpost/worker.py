@@ -24,7 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, case, update
 from sqlalchemy.orm import sessionmaker
 
-from civicpost import metrics, outcomes, publishing, retraction
+from civicpost import keycheck, metrics, outcomes, publishing, retraction
 from civicpost.config import Settings
 from civicpost.db import make_engine, make_sessionmaker, transaction, utcnow
 from civicpost.models import Delivery, DeliveryStatus, WorkerHeartbeat
@@ -73,6 +73,7 @@ class Worker:
         write = self.engine.execution_options(sqlite_begin="IMMEDIATE") if settings.is_sqlite else self.engine
         self.write_sessions: sessionmaker = make_sessionmaker(write)
         self.box = CredentialBox(settings.fernet_key())
+        keycheck.verify(self.write_sessions, settings.fernet_key())  # stop now, not at the first publish
         self.pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="publish")
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self._wake = threading.Event()
@@ -366,7 +367,8 @@ class Worker:
             if cached and cached[0] == version:
                 return cached[1]
             adapter = build_adapter(channel.platform, self.box.open(channel.credentials_encrypted), dict(channel.settings),
-                                    timeout=self.settings.publish_timeout_seconds)
+                                    timeout=self.settings.publish_timeout_seconds,
+                                    allow_private_network=self.settings.allow_private_network)
             self._adapters[channel.id] = (version, adapter)
             return adapter
 

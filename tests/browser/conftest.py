@@ -169,7 +169,7 @@ def live(engine: Engine, database_url: str, tmp_path_factory) -> Iterator[Live]:
         env="test", database_url=database_url, secret_key=TEST_SECRET, timezone="America/New_York",
         media_dir=tmp_path_factory.mktemp("media"), base_url=url, city_name="Springfield",
         publish_timeout_seconds=5, retry_base_seconds=0.2, retry_max_seconds=1, max_attempts=3,
-        lease_seconds=10, worker_concurrency=4,
+        lease_seconds=10, worker_concurrency=4, allow_private_network=True,
     )
     from civicpost.web import create_app
 
@@ -202,21 +202,48 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+# Reports every Content-Security-Policy violation to the test, whatever page
+# it happens on (an init script runs before the page's own, outside its policy).
+REPORT_CSP = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"} on ${e.documentURI}`);
+});
+"""
+
+
 @pytest.fixture
-def open_page(browser: Browser, live: Live) -> Iterator:
-    """`open_page(person=None)`: a page in a fresh browser context, signed in as `person` if given."""
+def csp_violations() -> list[str]:
+    """What the pages of one test broke of their Content-Security-Policy; the test fails unless it stays empty."""
+    return []
+
+
+@pytest.fixture
+def open_page(browser: Browser, live: Live, csp_violations: list[str]) -> Iterator:
+    """`open_page(person=None)`: a page in a fresh browser context, signed in as `person` if given.
+
+    Every page keeps to its Content-Security-Policy: a violation (reported by
+    the page or logged by Chromium) fails the test when it ends.
+    """
     contexts = []
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text:
+            csp_violations.append(message.text)
 
     def make(person: Person | None = None) -> Page:
         state = signed_in_state(browser, live, person) if person else None
         context = browser.new_context(base_url=live.url, storage_state=state, viewport={"width": 1280, "height": 900})
         context.set_default_timeout(10_000)
+        context.expose_function("__cspViolation", lambda text: csp_violations.append(text))
+        context.add_init_script(REPORT_CSP)
+        context.on("console", on_console)
         contexts.append(context)
         return context.new_page()
 
     yield make
     for context in contexts:
         context.close()
+    assert not csp_violations, "Content-Security-Policy violations:\n" + "\n".join(csp_violations)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ class WorkerProcess:
             CIVICPOST_SECRET_KEY=secret_key,
             CIVICPOST_ENV="test",
             CIVICPOST_MEDIA_DIR=str(workdir / "media"),
+            CIVICPOST_ALLOW_PRIVATE_NETWORK="true",  # the receiver listens on 127.0.0.1
         )
         for key, value in settings.items():
             env[f"CIVICPOST_{key.upper()}"] = str(value)

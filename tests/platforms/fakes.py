@@ -165,7 +165,7 @@ class XFake:
         self.mock = mock
 
     def adapter(self) -> Adapter:
-        return build_adapter("x", X_CREDENTIALS, {"api_base": X_BASE}, timeout=TIMEOUT)
+        return build_adapter("x", X_CREDENTIALS, {"api_base": X_BASE}, timeout=TIMEOUT, allow_private_network=True)
 
     def accept(self) -> None:
         self.mock.post(f"{X_BASE}/2/tweets", json=x_tweet("1880000000000000001", "Pools open"), status=201)
@@ -193,7 +193,7 @@ class MastodonFake:
         self.mock = mock
 
     def adapter(self) -> Adapter:
-        return build_adapter("mastodon", {"access_token": "tok"}, {"api_base": MASTODON_BASE}, timeout=TIMEOUT)
+        return build_adapter("mastodon", {"access_token": "tok"}, {"api_base": MASTODON_BASE}, timeout=TIMEOUT, allow_private_network=True)
 
     def accept(self) -> None:
         self.mock.post(f"{MASTODON_BASE}/api/v1/statuses", json=mastodon_status("113000000000000001", "<p>Pools open</p>"))
@@ -223,7 +223,7 @@ class BlueskyFake:
         router.post(f"{BLUESKY_BASE}/xrpc/com.atproto.server.createSession").respond(json=bluesky_session())
 
     def adapter(self) -> Adapter:
-        return build_adapter("bluesky", BLUESKY_CREDENTIALS, {"api_base": BLUESKY_BASE}, timeout=TIMEOUT)
+        return build_adapter("bluesky", BLUESKY_CREDENTIALS, {"api_base": BLUESKY_BASE}, timeout=TIMEOUT, allow_private_network=True)
 
     def accept(self) -> None:
         self.router.post(f"{BLUESKY_BASE}/xrpc/com.atproto.repo.createRecord").mock(side_effect=echo_created)
@@ -256,7 +256,7 @@ class FacebookFake:
         self.router = router
 
     def adapter(self) -> Adapter:
-        return build_adapter("facebook", FACEBOOK_CREDENTIALS, FACEBOOK_SETTINGS, timeout=TIMEOUT)
+        return build_adapter("facebook", FACEBOOK_CREDENTIALS, FACEBOOK_SETTINGS, timeout=TIMEOUT, allow_private_network=True)
 
     def accept(self) -> None:
         self.router.post(f"{GRAPH}/{PAGE_ID}/feed").respond(json={"id": f"{PAGE_ID}_122101234567890123"})
@@ -285,7 +285,7 @@ class EmailFake:
         self.credentials: dict[str, str] = {}
 
     def adapter(self) -> Adapter:
-        return build_adapter("email", self.credentials, self.server.settings(), timeout=TIMEOUT)
+        return build_adapter("email", self.credentials, self.server.settings(), timeout=TIMEOUT, allow_private_network=True)
 
     def accept(self) -> None:
         return None
@@ -313,7 +313,7 @@ class WebhookFake:
         self.secret = WEBHOOK_SECRET
 
     def adapter(self) -> Adapter:
-        return build_adapter("webhook", {"secret": self.secret}, {"url": self.receiver.url}, timeout=TIMEOUT)
+        return build_adapter("webhook", {"secret": self.secret}, {"url": self.receiver.url}, timeout=TIMEOUT, allow_private_network=True)
 
     def accept(self) -> None:
         self.receiver.reply = (201, {}, b'{"id": "hook-42"}')
@@ -337,7 +337,7 @@ class FeedFake:
     platform = "feed"
 
     def adapter(self) -> Adapter:
-        return build_adapter("feed", {}, {"url": "https://city.example/announcements"}, timeout=TIMEOUT)
+        return build_adapter("feed", {}, {"url": "https://city.example/announcements"}, timeout=TIMEOUT, allow_private_network=True)
 
     def accept(self) -> None:
         return None

@@ -80,6 +80,12 @@ class CredentialsError(PermanentError):
     """The channel's credentials are wrong or revoked; a person must fix the channel."""
 
 
+class AddressRefused(CredentialsError):
+    """The channel points at an address civicpost may not connect to (loopback,
+    private, link-local...; see civicpost.net): nothing was sent, and a person
+    must point the channel elsewhere or allow the city's own network."""
+
+
 class MaybePosted(TransientError):
     """The request may have reached the platform (timeout after sending, X's
     'duplicate content'): reconcile with `find` before any retry."""
@@ -125,11 +131,44 @@ DELETABLE: frozenset[str] = PLATFORMS - {"email"}
 RECONCILABLE: frozenset[str] = PLATFORMS - {"email", "webhook"}
 
 
+# The settings that name where a channel connects (SPEC §8.1 "Outbound
+# addresses"): checked when a channel is made and before every connection.
+# The feed connects nowhere; its `url` is only a link on the public page.
+OUTBOUND_URLS: dict[str, tuple[str, ...]] = {platform: ("api_base",) for platform in _ADAPTERS}
+OUTBOUND_URLS["webhook"] = ("api_base", "url")
+OUTBOUND_URLS["feed"] = ()
+OUTBOUND_HOSTS: dict[str, tuple[str, str]] = {"email": ("smtp_host", "smtp_port")}
+
+
 def build_adapter(
-    platform: str, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float
+    platform: str, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float,
+    allow_private_network: bool,
 ) -> Adapter:
-    """The adapter for one channel; raises KeyError for an unknown platform."""
+    """The adapter for one channel; raises KeyError for an unknown platform.
+
+    Unless the city allows its own network, the adapter checks every host it
+    connects to (AddressRefused, before any credential leaves), and the
+    channel's addresses are checked here already, so a refused one fails at once.
+    """
     module_name, class_name = _ADAPTERS[platform]
     adapter_class = getattr(importlib.import_module(module_name), class_name)
-    adapter: Adapter = adapter_class(credentials, settings, timeout=timeout)
+    guard = None
+    if not allow_private_network:
+        from civicpost.platforms._guard import AddressGuard
+
+        guard = AddressGuard()
+        for name in OUTBOUND_URLS[platform]:
+            if settings.get(name):
+                guard.check_url(str(settings[name]))
+        if platform in OUTBOUND_HOSTS and settings.get(OUTBOUND_HOSTS[platform][0]):
+            host, port = OUTBOUND_HOSTS[platform]
+            guard.check_host(str(settings[host]), _port(settings.get(port)))
+    adapter: Adapter = adapter_class(credentials, settings, timeout=timeout, guard=guard)
     return adapter
+
+
+def _port(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None

@@ -1,4 +1,5 @@
-"""What the adapters share: reading network failures and comparing posted text."""
+"""What the adapters share: reading network failures, wording what a platform
+answered, and comparing posted text."""
 
 import html
 import os
@@ -9,12 +10,52 @@ import httpx
 import requests
 import urllib3.exceptions
 
+from civicpost.platforms import MaybePosted, PermanentError, PlatformError
+
 # A delivery's post cannot predate the delivery, but clocks differ a little.
 CLOCK_SLACK = timedelta(minutes=5)
 
 _URL = re.compile(r"https?://\S+|\b(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/\S*)?", re.IGNORECASE)
 _BREAK = re.compile(r"<br\s*/?>|</p>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
+
+
+# A platform's own error message is shown to staff (a channel's health, a
+# delivery's last error): one line, this long at most.
+MESSAGE_CHARACTERS = 160
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]+")
+
+
+def short(text: object, limit: int = MESSAGE_CHARACTERS) -> str:
+    """A platform's message fit to show staff: printable, one line, truncated."""
+    flat = " ".join(_UNPRINTABLE.sub(" ", str(text)).split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def answered(platform: str, status: int | None, reason: str | None = None, message: object = None) -> str:
+    """What staff read, e.g. `Mastodon answered 422 Unprocessable Entity: Validation failed: ...`.
+
+    Only a message the platform gives in its error format (a JSON field) is
+    quoted, shortened; never the raw body: an address that is not the
+    platform (a service on the city's network) answers with whatever it holds.
+    """
+    said = f"{platform} answered {status}" if status is not None else f"{platform} answered"
+    if reason:
+        said += f" {short(reason, 40)}"
+    words = short(message) if message not in (None, "") else ""
+    return f"{said}: {words}" if words else said
+
+
+# What reading an answer of the wrong shape raises (a JSON string where an
+# object belongs, an object without its id): the address is not the platform,
+# or the platform changed. The SDKs raise these raw, quoting nothing useful.
+MALFORMED = (KeyError, TypeError, AttributeError, ValueError)
+
+
+def unexpected_answer(platform: str, *, writing: bool) -> PlatformError:
+    said = f"{platform}'s answer is not what {platform} sends: check the channel's api_base"
+    # A write answered in a way we cannot read may still have posted: reconcile first.
+    return MaybePosted(said) if writing else PermanentError(said)
 
 
 def comparable(text: str) -> str:

@@ -18,6 +18,7 @@ from atproto import Client, models
 from atproto_client.client.session import Session, SessionEvent
 from atproto_client.exceptions import (
     BadRequestError,
+    ModelError,
     NetworkError,
     RateLimitExceededError,
     RequestErrorBase,
@@ -34,11 +35,13 @@ from civicpost.platforms import (
     MediaItem,
     Outgoing,
     PermanentError,
+    PlatformError,
     RateLimited,
     Receipt,
     TransientError,
 )
-from civicpost.platforms._support import httpx_reached_server
+from civicpost.platforms._guard import AddressGuard
+from civicpost.platforms._support import answered, httpx_reached_server, short
 
 DEFAULT_API_BASE = "https://bsky.social"
 COLLECTION = "app.bsky.feed.post"
@@ -63,12 +66,15 @@ def deterministic_tid(key: str, created_at: datetime, part: int = 0) -> str:
 
 
 class BlueskyAdapter:
-    def __init__(self, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float) -> None:
+    def __init__(self, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float,
+                 guard: AddressGuard | None = None) -> None:
         if not credentials.get("handle") or not credentials.get("app_password"):
             raise CredentialsError("Bluesky channel needs handle and app_password")
         self._credentials = credentials
         base_url = settings.get("api_base") or DEFAULT_API_BASE
-        self._client = Client(base_url=base_url, request=Request(timeout=timeout))
+        # The guard also covers the PDS a sign-in may move to, and redirects (atproto follows them).
+        hooks = {"event_hooks": guard.httpx_hooks()} if guard else {}
+        self._client = Client(base_url=base_url, request=Request(timeout=timeout, **hooks))
         self._client.on_session_change(self._remember)
         self._session: Session | None = None
 
@@ -176,28 +182,52 @@ class BlueskyAdapter:
             if posted:
                 error.partial = self._receipt([ref.uri for ref in posted])
             raise error from exc
+        except PlatformError as exc:  # the address guard refused the connection
+            if posted:
+                exc.partial = self._receipt([ref.uri for ref in posted])
+            raise
 
 
 def _map(exc: Exception, *, writing: bool) -> CredentialsError | PermanentError | TransientError:
     if isinstance(exc, pydantic.ValidationError):
-        return PermanentError(f"Bluesky would refuse this post: {exc}")
+        # Where and what, without the values (which may come from an answer).
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False))
+        return PermanentError(f"Bluesky would refuse this post: {short(problems)}")
+    said = _said(exc)
+    if isinstance(exc, ModelError) and writing:
+        return MaybePosted(said)  # an unreadable answer to a write: the record may be there (find looks)
     if isinstance(exc, RateLimitExceededError):
         retry_after = exc.retry_after
         if retry_after is None and exc.reset_at is not None:
             retry_after = max(0.0, (exc.reset_at - datetime.now(timezone.utc)).total_seconds())
-        return RateLimited(str(exc), retry_after=retry_after)
+        return RateLimited(said, retry_after=retry_after)
     if isinstance(exc, UnauthorizedError) or _xrpc_error(exc) in TOKEN_ERRORS:
-        return CredentialsError(str(exc))
+        return CredentialsError(said)
     if isinstance(exc, RequestErrorBase) and exc.response is None:
         # A transport failure (timeout, refused, reset); httpx's error is the cause.
         sent = exc.__cause__ is None or httpx_reached_server(exc.__cause__)
         if writing and sent:
-            return MaybePosted(f"no answer from Bluesky: {exc.__cause__!r}")
-        return TransientError(f"cannot reach Bluesky: {exc.__cause__!r}")
+            return MaybePosted(f"no answer from Bluesky: {short(repr(exc.__cause__))}")
+        return TransientError(f"cannot reach Bluesky: {short(repr(exc.__cause__))}")
     status = exc.response.status_code if isinstance(exc, RequestErrorBase) and exc.response else None
     if status is not None and (status >= 500 or (isinstance(exc, NetworkError) and status != 413)):
-        return TransientError(str(exc))
-    return PermanentError(str(exc))
+        return TransientError(said)
+    return PermanentError(said)
+
+
+def _said(exc: Exception) -> str:
+    """The status and the XRPC error's own words; atproto's message quotes any
+    other body (up to 200 characters), which staff must never see."""
+    response = getattr(exc, "response", None)
+    if isinstance(exc, ModelError):
+        # atproto quotes the values it could not read, taken from the answer.
+        return "Bluesky's answer is not what Bluesky sends: check the channel's api_base"
+    if response is None:
+        return short(exc) if not isinstance(exc, RequestErrorBase) else "Bluesky did not answer"
+    content = getattr(response, "content", None)
+    error, message = getattr(content, "error", None), getattr(content, "message", None)
+    words = f"{error}: {message}" if isinstance(error, str) and isinstance(message, str) else error
+    return answered("Bluesky", getattr(response, "status_code", None), None, words if isinstance(words, str) else None)
 
 
 def _xrpc_error(exc: Exception) -> str | None:

@@ -21,6 +21,8 @@ from civicpost.platforms import (
     Receipt,
     TransientError,
 )
+from civicpost.platforms._guard import AddressGuard
+from civicpost.platforms._support import short
 
 
 def message_id(key: str, sender: str) -> str:
@@ -29,7 +31,8 @@ def message_id(key: str, sender: str) -> str:
 
 
 class EmailAdapter:
-    def __init__(self, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float) -> None:
+    def __init__(self, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float,
+                 guard: AddressGuard | None = None) -> None:
         missing = {"smtp_host", "from", "to"} - {name for name, value in settings.items() if value}
         if missing:
             raise PermanentError(f"email channel lacks {', '.join(sorted(missing))}")
@@ -42,10 +45,13 @@ class EmailAdapter:
         self._username = credentials.get("username")
         self._password = credentials.get("password")
         self._timeout = timeout
+        self._guard = guard
 
     def publish(self, outgoing: Outgoing) -> Receipt:
         message = self._compose(outgoing)
         sent = False
+        if self._guard is not None:
+            self._guard.check_host(self._host, self._port)
         try:
             with smtplib.SMTP(self._host, self._port, timeout=self._timeout) as smtp:
                 if self._starttls:
@@ -57,19 +63,20 @@ class EmailAdapter:
                 sent = True
                 smtp.send_message(message)
         except smtplib.SMTPAuthenticationError as exc:
-            raise CredentialsError(_words(exc)) from exc
+            raise CredentialsError(_said(exc)) from exc
         except smtplib.SMTPNotSupportedError as exc:
-            raise PermanentError(f"SMTP server cannot do what the channel asks: {exc}") from exc
+            raise PermanentError(f"SMTP server cannot do what the channel asks: {short(exc)}") from exc
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             error = TransientError if all(400 <= code < 500 for code in codes) else PermanentError
-            raise error(f"recipients refused: {exc.recipients}") from exc
+            refused = "; ".join(f"{address}: {_words(code, said, 80)}" for address, (code, said) in exc.recipients.items())
+            raise error(f"recipients refused: {short(refused)}") from exc
         except smtplib.SMTPResponseException as exc:
-            raise (TransientError if 400 <= exc.smtp_code < 500 else PermanentError)(_words(exc)) from exc
+            raise (TransientError if 400 <= exc.smtp_code < 500 else PermanentError)(_said(exc)) from exc
         except (smtplib.SMTPServerDisconnected, socket.timeout, OSError) as exc:
             if sent:
-                raise MaybePosted(f"SMTP connection lost while sending: {exc!r}") from exc
-            raise TransientError(f"cannot reach SMTP server: {exc!r}") from exc
+                raise MaybePosted(f"SMTP connection lost while sending: {short(repr(exc))}") from exc
+            raise TransientError(f"cannot reach SMTP server: {short(repr(exc))}") from exc
         return Receipt(remote_id=message["Message-ID"], part_ids=[message["Message-ID"]])
 
     def delete(self, remote_id: str) -> None:
@@ -79,6 +86,8 @@ class EmailAdapter:
         return None
 
     def check(self) -> dict[str, Any]:
+        if self._guard is not None:
+            self._guard.check_host(self._host, self._port)
         try:
             with smtplib.SMTP(self._host, self._port, timeout=self._timeout) as smtp:
                 if self._starttls:
@@ -87,11 +96,11 @@ class EmailAdapter:
                     smtp.login(self._username, self._password or "")
                 smtp.noop()
         except smtplib.SMTPAuthenticationError as exc:
-            raise CredentialsError(_words(exc)) from exc
+            raise CredentialsError(_said(exc)) from exc
         except smtplib.SMTPResponseException as exc:
-            raise (TransientError if 400 <= exc.smtp_code < 500 else PermanentError)(_words(exc)) from exc
+            raise (TransientError if 400 <= exc.smtp_code < 500 else PermanentError)(_said(exc)) from exc
         except (smtplib.SMTPException, OSError) as exc:
-            raise TransientError(f"cannot reach SMTP server: {exc!r}") from exc
+            raise TransientError(f"cannot reach SMTP server: {short(repr(exc))}") from exc
         return {"smtp_host": self._host, "recipients": len(self._to)}
 
     def _compose(self, outgoing: Outgoing) -> EmailMessage:
@@ -110,6 +119,15 @@ class EmailAdapter:
         return message
 
 
-def _words(exc: smtplib.SMTPResponseException) -> str:
-    text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-    return f"{exc.smtp_code} {text}"
+def _said(exc: smtplib.SMTPResponseException) -> str:
+    return _words(exc.smtp_code, exc.smtp_error)
+
+
+def _words(code: int, said: bytes | str, limit: int = 160) -> str:
+    """The server's reply code and its short text. Something that is not a
+    mail server (smtp_host pointed at another service) gets no code, and its
+    answer is not repeated: it could hold anything."""
+    if not 200 <= code < 600:
+        return "the server did not answer as a mail server does: check the channel's smtp_host and smtp_port"
+    text = said.decode(errors="replace") if isinstance(said, bytes) else str(said)
+    return f"{code} {short(text, limit)}"

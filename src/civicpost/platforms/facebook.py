@@ -23,7 +23,17 @@ from civicpost.platforms import (
     Receipt,
     TransientError,
 )
-from civicpost.platforms._support import CLOCK_SLACK, comparable, httpx_reached_server, posted_since
+from civicpost.platforms._guard import AddressGuard
+from civicpost.platforms._support import (
+    CLOCK_SLACK,
+    MALFORMED,
+    answered,
+    comparable,
+    httpx_reached_server,
+    posted_since,
+    short,
+    unexpected_answer,
+)
 
 DEFAULT_API_BASE = "https://graph.facebook.com"
 DEFAULT_GRAPH_VERSION = "v25.0"
@@ -38,17 +48,23 @@ GONE_SUBCODE = 33
 
 
 class GraphError(Exception):
+    """An answer that is not what was asked: Graph's error object, or (`unreadable`) no JSON at all."""
+
     def __init__(self, response: httpx.Response) -> None:
         self.status = response.status_code
         self.headers = response.headers
         try:
             body = response.json()
         except ValueError:
-            body = {}
+            body = None
+        self.unreadable = not isinstance(body, dict)
         error = body.get("error") if isinstance(body, dict) else None
         self.error: dict[str, Any] = error if isinstance(error, dict) else {}
-        message = self.error.get("message") or response.reason_phrase
-        super().__init__(f"{self.status} {message} (code {self.error.get('code')})")
+        # Graph's own error.message, shortened; never the body (an address
+        # that is not Graph answers with whatever it holds).
+        message = answered("Facebook", self.status, response.reason_phrase, self.error.get("message"))
+        code = self.error.get("code")
+        super().__init__(f"{message} (code {short(code, 12)})" if code is not None else message)
 
     @property
     def code(self) -> int | None:
@@ -56,7 +72,8 @@ class GraphError(Exception):
 
 
 class FacebookAdapter:
-    def __init__(self, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float) -> None:
+    def __init__(self, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float,
+                 guard: AddressGuard | None = None) -> None:
         if not credentials.get("page_access_token"):
             raise CredentialsError("Facebook channel has no page_access_token")
         if not settings.get("page_id"):
@@ -68,6 +85,7 @@ class FacebookAdapter:
             base_url=f"{api_base}/{version}",
             timeout=timeout,
             headers={"Authorization": f"Bearer {credentials['page_access_token']}"},
+            event_hooks=guard.httpx_hooks() if guard else None,
         )
 
     def publish(self, outgoing: Outgoing) -> Receipt:
@@ -130,9 +148,12 @@ class FacebookAdapter:
         response = self._http.request(method, path, **kwargs)
         if response.is_error:
             raise GraphError(response)
-        body: dict[str, Any] = response.json()
+        try:
+            body = response.json()
+        except ValueError:
+            raise GraphError(response) from None
         # Graph sometimes answers 200 with an error object.
-        if isinstance(body, dict) and "error" in body:
+        if not isinstance(body, dict) or "error" in body:
             raise GraphError(response)
         return body
 
@@ -141,11 +162,17 @@ class FacebookAdapter:
         try:
             yield
         except GraphError as exc:
+            if exc.unreadable and exc.status < 500:
+                # Not Graph's JSON: the channel points somewhere else. A write answered 2xx may have landed.
+                said = f"{exc}, not with the Graph API's JSON: check the channel's api_base"
+                raise (MaybePosted if writing and exc.status < 300 else PermanentError)(said) from exc
             raise _map(exc) from exc
+        except MALFORMED as exc:
+            raise unexpected_answer("Facebook", writing=writing) from exc
         except httpx.HTTPError as exc:
             if writing and httpx_reached_server(exc):
-                raise MaybePosted(f"no answer from Facebook: {exc!r}") from exc
-            raise TransientError(f"cannot reach Facebook: {exc!r}") from exc
+                raise MaybePosted(f"no answer from Facebook: {short(repr(exc))}") from exc
+            raise TransientError(f"cannot reach Facebook: {short(repr(exc))}") from exc
 
 
 def _map(exc: GraphError) -> Exception:

@@ -11,7 +11,8 @@ from civicpost.platforms import Outgoing, Receipt
 
 
 class FeedAdapter:
-    def __init__(self, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float) -> None:
+    def __init__(self, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float,
+                 guard: object = None) -> None:
         self._url = settings.get("url")
 
     def publish(self, outgoing: Outgoing) -> Receipt:

@@ -1,6 +1,7 @@
 """Mastodon through Mastodon.py 2.x, built so that it never waits or probes."""
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,25 +24,34 @@ from civicpost.platforms import (
     MaybePosted,
     Outgoing,
     PermanentError,
+    PlatformError,
     RateLimited,
     Receipt,
     TransientError,
 )
+from civicpost.platforms._guard import AddressGuard
 from civicpost.platforms._support import (
+    MALFORMED,
+    answered,
     comparable,
     environment_once,
     html_to_text,
     posted_since,
     requests_reached_server,
+    short,
+    unexpected_answer,
 )
 
 DEFAULT_MAX_CHARACTERS = 500
+# How Mastodon.py starts the message for an answer that is not JSON (it then quotes the body).
+NOT_JSON = "Could not parse response as JSON"
 # Mastodon refuses a status whose media is still being processed; a moment later it works.
 STILL_PROCESSING = "not finished processing"
 
 
 class MastodonAdapter:
-    def __init__(self, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float) -> None:
+    def __init__(self, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float,
+                 guard: AddressGuard | None = None) -> None:
         if not settings.get("api_base"):
             raise PermanentError("Mastodon channel needs settings.api_base (the instance URL)")
         if not credentials.get("access_token"):
@@ -56,7 +66,7 @@ class MastodonAdapter:
             # The default "wait" sleeps inside the call; the worker reschedules instead.
             ratelimit_method="throw",
             request_timeout=timeout,
-            session=_lean_session(settings["api_base"]),
+            session=_lean_session(settings["api_base"], guard),
         )
         self._account_id: str | None = None
 
@@ -86,7 +96,7 @@ class MastodonAdapter:
                     idempotency_key=outgoing.key if n == 0 else f"{outgoing.key}-{n}",
                 )
                 posted.append(status)
-        return _receipt(posted)
+            return _receipt(posted)
 
     def delete(self, remote_id: str) -> None:
         try:
@@ -142,34 +152,64 @@ class MastodonAdapter:
             if posted:
                 error.partial = _receipt(list(posted))
             raise error from exc
+        except MALFORMED as exc:
+            error = unexpected_answer("Mastodon", writing=writing)
+            readable = [status for status in posted or [] if isinstance(status, dict) and "id" in status]
+            if readable:
+                error.partial = _receipt(readable)
+            raise error from exc
 
-    def _map(self, exc: MastodonError, *, writing: bool) -> CredentialsError | PermanentError | TransientError:
+    def _map(self, exc: MastodonError, *, writing: bool) -> PlatformError:
+        said = _said(exc)
         if isinstance(exc, MastodonRatelimitError):
             reset = self._api.ratelimit_reset
             retry_after = max(0.0, reset - time.time()) if reset else None
-            return RateLimited(str(exc), retry_after=retry_after)
+            return RateLimited(said, retry_after=retry_after)
         if isinstance(exc, MastodonUnauthorizedError):
-            return CredentialsError(str(exc))
+            return CredentialsError(said)
         if isinstance(exc, MastodonNetworkError):
-            # Mastodon.py wraps the requests error; it stays as the context.
+            # Mastodon.py wraps whatever the session raised; it stays as the context.
             cause = exc.__context__
+            if isinstance(cause, PlatformError):
+                return cause  # the address guard refused the connection (or could not look it up)
             sent = not isinstance(cause, requests.RequestException) or requests_reached_server(cause)
             if writing and sent:
-                return MaybePosted(str(exc))
-            return TransientError(str(exc))
+                return MaybePosted(said)
+            return TransientError(said)
         if isinstance(exc, MastodonServerError):
-            return TransientError(str(exc))
+            return TransientError(said)
         if isinstance(exc, MastodonAPIError):
             status = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
             if status == 403:
                 # Suspended account or a token without write scope: the channel needs a person.
-                return CredentialsError(str(exc))
-            if status == 422 and STILL_PROCESSING in str(exc):
-                return TransientError(str(exc))
+                return CredentialsError(said)
+            if status == 422 and STILL_PROCESSING in said:
+                return TransientError(said)
             if status is not None and status >= 500:
-                return TransientError(str(exc))
-            return PermanentError(str(exc))
-        return PermanentError(str(exc))
+                return TransientError(said)
+            if status is None and writing and exc.args and NOT_JSON in str(exc.args[0]):
+                return MaybePosted(said)  # answered 2xx, but with something else: the post may be there
+            return PermanentError(said)
+        return PermanentError(said)
+
+
+def _said(exc: MastodonError) -> str:
+    """What staff may read: the status and Mastodon's own `error` words
+    (see _plain_errors), never a body. Mastodon.py puts the whole body in
+    some messages ("bad json content was b'...'")."""
+    args = exc.args
+    if isinstance(exc, MastodonNetworkError):
+        return f"cannot reach Mastodon: {short(exc.__context__ or 'the connection failed')}"
+    if len(args) >= 4 and isinstance(args[1], int):
+        return answered("Mastodon", args[1], args[2] if isinstance(args[2], str) else None,
+                        args[3] if isinstance(args[3], str) else None)
+    if args and NOT_JSON in str(args[0]):
+        status = re.search(r"response code was (\d+)", str(args[0]))
+        return (answered("Mastodon", int(status.group(1)) if status else None)
+                + ", not with Mastodon's JSON: check the channel's api_base")
+    if isinstance(exc, MastodonRatelimitError):
+        return "Mastodon answered 429: too many requests"
+    return short(args[0] if args else type(exc).__name__)
 
 
 # What the adapter reads of a new status: the rest of the answer (the account,
@@ -179,10 +219,26 @@ class MastodonAdapter:
 _KEPT = ("id", "uri", "url", "created_at", "content", "in_reply_to_id", "visibility")
 
 
-def _lean_session(api_base: str) -> requests.Session:
+def _lean_session(api_base: str, guard: AddressGuard | None) -> requests.Session:
     session = environment_once(requests.Session(), api_base)
-    session.hooks["response"].append(_keep_what_is_read)
+    if guard is not None:
+        guard.guard_session(session)
+    session.hooks["response"].extend([_plain_errors, _keep_what_is_read])
     return session
+
+
+def _plain_errors(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    """An error answer keeps only Mastodon's `error` words, shortened: Mastodon.py
+    otherwise quotes a body that is a bare JSON string whole (and an address that
+    is not Mastodon answers with whatever it holds)."""
+    if response.ok:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    response._content = json.dumps({"error": short(error)} if isinstance(error, str) else {}).encode()
 
 
 def _keep_what_is_read(response: requests.Response, *args: Any, **kwargs: Any) -> None:

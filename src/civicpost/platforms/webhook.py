@@ -16,7 +16,8 @@ The convention a receiver implements:
   That is what makes a re-send after a timeout safe, and why `find` has
   nothing to ask: it returns None.
 - 429 and 5xx (with `Retry-After`) mean "later"; 401/403 mean the secret is
-  wrong; any other 4xx refuses the post for good.
+  wrong; any other 4xx refuses the post for good. A JSON answer's `error`
+  (or `message`) is shown to staff, shortened; nothing else of the body is.
 """
 
 import hashlib
@@ -36,6 +37,8 @@ from civicpost.platforms import (
     Receipt,
     TransientError,
 )
+from civicpost.platforms._guard import AddressGuard
+from civicpost.platforms._support import answered, short
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -43,14 +46,15 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class WebhookAdapter:
-    def __init__(self, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float) -> None:
+    def __init__(self, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float,
+                 guard: AddressGuard | None = None) -> None:
         if not credentials.get("secret"):
             raise CredentialsError("webhook channel has no secret")
         if not settings.get("url"):
             raise PermanentError("webhook channel has no url")
         self._secret = str(credentials["secret"])
         self._url = str(settings["url"])
-        self._http = httpx.Client(timeout=timeout)
+        self._http = httpx.Client(timeout=timeout, event_hooks=guard.httpx_hooks() if guard else None)
 
     def publish(self, outgoing: Outgoing) -> Receipt:
         payload = outgoing.extra.get("json")
@@ -58,7 +62,7 @@ class WebhookAdapter:
             try:
                 payload = json.loads(outgoing.text)
             except ValueError as exc:
-                raise PermanentError(f"webhook text is not JSON: {exc}") from exc
+                raise PermanentError(f"webhook text is not JSON: {short(exc)}") from exc
         response = self._post(payload, event="publish", idempotency_key=outgoing.key)
         try:
             answer = response.json()
@@ -92,11 +96,11 @@ class WebhookAdapter:
             response = self._http.post(self._url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             # Safe to re-send whether or not it arrived: the receiver deduplicates.
-            raise TransientError(f"webhook not delivered: {exc!r}") from exc
+            raise TransientError(f"webhook not delivered: {short(repr(exc))}") from exc
         status = response.status_code
         if response.is_success or (event == "retract" and status in {404, 410}):
             return response
-        message = f"{status} {response.text[:200]}"
+        message = answered("the webhook receiver", status, response.reason_phrase, _own_words(response))
         if status == 429:
             raise RateLimited(message, retry_after=_retry_after(response))
         if status >= 500 or status == 408:
@@ -104,6 +108,18 @@ class WebhookAdapter:
         if status in {401, 403}:
             raise CredentialsError(message)
         raise PermanentError(message)
+
+
+def _own_words(response: httpx.Response) -> str | None:
+    """The receiver's `error` or `message`, if it answered in JSON; never the raw body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    said = body.get("error") or body.get("message")
+    return said if isinstance(said, str) else None
 
 
 def _retry_after(response: httpx.Response) -> float | None:

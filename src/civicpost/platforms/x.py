@@ -17,16 +17,22 @@ from civicpost.platforms import (
     MaybePosted,
     Outgoing,
     PermanentError,
+    PlatformError,
     RateLimited,
     Receipt,
     TransientError,
 )
+from civicpost.platforms._guard import AddressGuard
 from civicpost.platforms._support import (
     CLOCK_SLACK,
+    MALFORMED,
+    answered,
     comparable,
     environment_once,
     posted_since,
     requests_reached_server,
+    short,
+    unexpected_answer,
 )
 
 # tweepy 4.17 hard-codes this host in BaseClient.request. It is also the
@@ -42,10 +48,11 @@ CLIENT_PROBLEMS = ("client-forbidden", "unsupported-authentication", "oauth1-per
 class _ApiBaseTransport(HTTPAdapter):
     """Sends tweepy's requests to `api_base` with a timeout (tweepy passes none)."""
 
-    def __init__(self, api_base: str, timeout: float) -> None:
+    def __init__(self, api_base: str, timeout: float, guard: AddressGuard | None) -> None:
         super().__init__()
         self._base = urlsplit(api_base)
         self._timeout = timeout
+        self._guard = guard
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         url = urlsplit(request.url or "")
@@ -54,11 +61,14 @@ class _ApiBaseTransport(HTTPAdapter):
         )
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
+        if self._guard is not None:
+            self._guard.check_url(request.url)
         return super().send(request, **kwargs)
 
 
 class XAdapter:
-    def __init__(self, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float) -> None:
+    def __init__(self, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float,
+                 guard: AddressGuard | None = None) -> None:
         self._credentials = credentials
         self._oauth1 = "oauth2_access_token" not in credentials
         if self._oauth1:
@@ -80,7 +90,9 @@ class XAdapter:
                 bearer_token=credentials["oauth2_access_token"], return_type=dict, wait_on_rate_limit=False
             )
         api_base = settings.get("api_base") or TWEEPY_HOST
-        self._client.session.mount(TWEEPY_HOST, _ApiBaseTransport(api_base, timeout))
+        if guard is not None:
+            guard.guard_session(self._client.session)  # where a redirect would lead
+        self._client.session.mount(TWEEPY_HOST, _ApiBaseTransport(api_base, timeout, guard))
         environment_once(self._client.session, api_base)
         self._user_id: str | None = None
 
@@ -178,24 +190,35 @@ class XAdapter:
         try:
             yield
         except tweepy.TooManyRequests as exc:
-            raise _partial(RateLimited(str(exc), retry_after=_retry_after(exc.response)), posted) from exc
+            raise _partial(RateLimited(_said(exc), retry_after=_retry_after(exc.response)), posted) from exc
         except tweepy.Unauthorized as exc:
-            raise _partial(CredentialsError(str(exc)), posted) from exc
+            raise _partial(CredentialsError(_said(exc)), posted) from exc
         except tweepy.Forbidden as exc:
             raise _partial(_forbidden(exc), posted) from exc
         except tweepy.TwitterServerError as exc:
-            raise _partial(TransientError(str(exc)), posted) from exc
+            raise _partial(TransientError(_said(exc)), posted) from exc
         except tweepy.HTTPException as exc:
-            raise _partial(PermanentError(str(exc)), posted) from exc
+            raise _partial(PermanentError(_said(exc)), posted) from exc
         except requests.RequestException as exc:
             if writing and requests_reached_server(exc):
-                raise _partial(MaybePosted(f"no answer from X: {exc}"), posted) from exc
-            raise _partial(TransientError(f"cannot reach X: {exc}"), posted) from exc
+                raise _partial(MaybePosted(f"no answer from X: {short(exc)}"), posted) from exc
+            raise _partial(TransientError(f"cannot reach X: {short(exc)}"), posted) from exc
+        except PlatformError as exc:  # the address guard refused the connection
+            raise _partial(exc, posted)
+        except MALFORMED as exc:
+            raise _partial(unexpected_answer("X", writing=writing), posted) from exc
+
+
+def _said(exc: tweepy.HTTPException) -> str:
+    """X's status and its own first message (from its JSON), never the body itself."""
+    response = exc.response
+    return answered("X", getattr(response, "status_code", None), getattr(response, "reason", None),
+                    exc.api_messages[0] if exc.api_messages else None)
 
 
 def _forbidden(exc: tweepy.Forbidden) -> Exception:
-    message = str(exc)
-    if "duplicate content" in message.lower():
+    message = _said(exc)
+    if "duplicate content" in str(exc).lower():
         # X refuses a text it already has: likely our own earlier attempt, but
         # possibly an older post. Only `find` can tell, so never call it success.
         return MaybePosted(message)

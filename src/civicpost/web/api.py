@@ -66,6 +66,7 @@ def me(user: CurrentUser) -> dict[str, Any]:
 @router.post("/channels", status_code=201)
 @one_trip
 def create_channel(body: ChannelIn, session: SessionDep, admin: AdminUser, box: BoxDep, settings: SettingsDep) -> dict[str, Any]:
+    channels.check_addresses(body.platform, body.settings, allow_private_network=settings.allow_private_network)
     department = accounts.department_by_slug(session, body.department)
     channel = channels.create_channel(
         session, actor=admin, box=box, department=department, platform=body.platform, name=body.name,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 
-from civicpost import __version__, metrics
+from civicpost import __version__, keycheck, metrics
 from civicpost.db import utcnow
 from civicpost.models import WorkerHeartbeat
 from civicpost.config import Settings, get_settings
@@ -27,8 +27,10 @@ from civicpost.rendering import Renderer
 from civicpost.runtime import settle_memory
 from civicpost.security import CredentialBox
 from civicpost.web import api, directory, problems, public
+from civicpost.web import docs as api_docs
 from civicpost.web import pages as staff_pages
 from civicpost.web.deps import REQUEST_THREADS
+from civicpost.web.headers import SecurityHeaders
 from civicpost.web.limits import BodyLimit, ConcurrencyLimit
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,9 @@ def create_app(
         title="civicpost",
         version=__version__,
         description="Publish a city's announcements to every channel from one approved draft.",
+        # Served by api_docs from this machine; FastAPI's own pages load a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -106,6 +111,8 @@ def create_app(
     app.state.read_sessions = make_sessionmaker(read_engine)
     write_engine = engine.execution_options(sqlite_begin="IMMEDIATE") if settings.is_sqlite else engine
     app.state.write_sessions = make_sessionmaker(write_engine)
+    # A key other than the one the data was written with stops the start here.
+    keycheck.verify(app.state.write_sessions, box_key)
     app.state.renderer = renderer
     app.state.box = box
 
@@ -119,6 +126,7 @@ def create_app(
     app.include_router(directory.router)
     staff_pages.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    api_docs.install(app)
     app.add_middleware(
         SessionMiddleware,
         secret_key=hashlib.sha256(b"civicpost-session\x00" + box_key.encode()).hexdigest(),
@@ -135,12 +143,14 @@ def create_app(
             r"/staff/announcements/(new|\d+/edit)": settings.max_upload_bytes + settings.max_body_bytes,
         },
     )
-    # Outermost: fewer pages inside than AnyIO's threads (40) and connections
+    # Outermost but for the headers: fewer pages inside than AnyIO's threads (40) and connections
     # (50). The API has places of its own, as many as its request threads: more
     # requests inside only interleave their parsing with the handlers under the
     # interpreter lock (p99 46-50 ms with 4, 67-90 ms with 16, two processes at
     # 200/s). A page waiting on a platform (testing a channel) never takes one.
     app.add_middleware(ConcurrencyLimit, limit=16, queue_timeout=10, by_prefix={"/api/": REQUEST_THREADS})
+    # Around everything, so a 503 from the limit and a 413 carry the headers too.
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -15,7 +15,7 @@ from civicpost import accounts, audit, channels
 from civicpost.db import transaction, utcnow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.models import Channel, Department, User
-from civicpost.platforms import PLATFORMS, CredentialsError, PlatformError, build_adapter
+from civicpost.platforms import PLATFORMS, AddressRefused, CredentialsError, PlatformError, build_adapter
 from civicpost.schemas import ChannelIn
 from civicpost.security import CredentialBox, CredentialsUnreadable
 from civicpost.web.deps import BoxDep, SessionDep, SettingsDep
@@ -86,6 +86,7 @@ def create_channel(request: Request, session: SessionDep, settings: SettingsDep,
     try:
         # The platform's own rules too, so one round trip shows every problem.
         channels.validate(platform, credentials, channel_settings)
+        channels.check_addresses(platform, channel_settings, allow_private_network=settings.allow_private_network)
     except Invalid as exc:
         for name, message in _credential_words(service_errors(exc, field="form"), platform).items():
             errors.setdefault(name, message)
@@ -170,20 +171,26 @@ class CheckOutcome:
     ok: bool
     message: str = ""
     credentials_problem: bool = False
+    address_refused: bool = False
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-def run_check(box: CredentialBox, platform: str, sealed: bytes | None, settings: dict[str, Any]) -> CheckOutcome:
+def run_check(box: CredentialBox, platform: str, sealed: bytes | None, settings: dict[str, Any], *,
+              allow_private_network: bool) -> CheckOutcome:
+    """Ask the platform; the adapter refuses an internal address before the token leaves."""
     try:
-        adapter = build_adapter(platform, box.open(sealed), settings, timeout=CHECK_TIMEOUT)
+        adapter = build_adapter(platform, box.open(sealed), settings, timeout=CHECK_TIMEOUT,
+                                allow_private_network=allow_private_network)
         return CheckOutcome(True, facts=adapter.check() or {})
+    except AddressRefused as exc:
+        return CheckOutcome(False, str(exc), credentials_problem=True, address_refused=True)
     except (CredentialsUnreadable, CredentialsError) as exc:
         return CheckOutcome(False, str(exc) or type(exc).__name__, credentials_problem=True)
     except PlatformError as exc:
         return CheckOutcome(False, str(exc) or type(exc).__name__)
-    except Exception as exc:  # a diagnostic button reports whatever went wrong
+    except Exception as exc:  # a diagnostic button reports whatever went wrong, in a sentence
         log.warning("test connection of a %s channel failed", platform, exc_info=True)
-        return CheckOutcome(False, f"{type(exc).__name__}: {exc}")
+        return CheckOutcome(False, f"unexpected {type(exc).__name__} (details are in the service's log)")
 
 
 def record_check(session: Session, channel: Channel, outcome: CheckOutcome, *, actor: User | None) -> None:
@@ -204,7 +211,9 @@ def record_check(session: Session, channel: Channel, outcome: CheckOutcome, *, a
 def check_message(outcome: CheckOutcome) -> str:
     if not outcome.ok:
         advice = " Replace the credentials, then test again." if outcome.credentials_problem else ""
-        return f"The connection test failed: {outcome.message}.{advice}"
+        if outcome.address_refused:
+            advice = " Nothing was sent. Point the channel at the platform's public address."
+        return f"The connection test failed: {outcome.message.rstrip('.')}.{advice}"
     account, limit = outcome.facts.get("account"), outcome.facts.get("max_characters")
     return "The connection works." + (f" Signed in as {account}." if account else "") + (
         f" Posts may be up to {limit} characters." if limit else "")
@@ -218,7 +227,8 @@ def test_connection(channel_id: int, request: Request) -> Response:
         actor_id = admin_only(staff_user(request, session)).id
         channel = channels.get_channel(session, channel_id)
         platform, sealed, channel_settings = channel.platform, channel.credentials_encrypted, dict(channel.settings)
-    outcome = run_check(state.box, platform, sealed, channel_settings)
+    outcome = run_check(state.box, platform, sealed, channel_settings,
+                        allow_private_network=state.settings.allow_private_network)
     with transaction(state.write_sessions) as session:
         record_check(session, channels.get_channel(session, channel_id), outcome, actor=session.get(User, actor_id))
     flash(request, check_message(outcome), "success" if outcome.ok else "error")
