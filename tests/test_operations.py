@@ -143,3 +143,19 @@ def test_check_on_an_empty_database_says_to_run_the_upgrade(env, tmp_path):
     assert result.returncode == 1
     assert "the database is empty; run `civicpost db upgrade`" in result.stdout
     no_traceback(result)
+
+
+def test_check_says_when_the_key_is_not_the_one_the_data_was_written_with(env, tmp_path):
+    from civicpost import keycheck
+    from civicpost.db import make_engine, make_sessionmaker
+
+    assert civicpost(["db", "upgrade"], env=env, cwd=tmp_path).returncode == 0
+    engine = make_engine(env["CIVICPOST_DATABASE_URL"])
+    keycheck.verify(make_sessionmaker(engine), KEY)
+    engine.dispose()
+    same = civicpost(["check", "--no-channels"], env=env, cwd=tmp_path)
+    assert "ok       secret key: set, and the one the data was written with" in same.stdout
+    env["CIVICPOST_SECRET_KEY"] = "another-key-that-is-also-long-enough-0123456"
+    other = civicpost(["check", "--no-channels"], env=env, cwd=tmp_path)
+    assert other.returncode == 1
+    assert "PROBLEM  secret key: CIVICPOST_SECRET_KEY is not the key" in other.stdout
