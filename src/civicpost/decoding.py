@@ -7,16 +7,17 @@ sign-in. So decodes run outside any transaction, at most `limit` at a time;
 one that cannot start within `wait` seconds is refused with Busy (503 and
 Retry-After), and the person sends it again a moment later.
 
-The API decodes on this gate's own threads, never on the API's few request
-threads (web/deps.py), so other API requests keep flowing while images are
-decoded; a staff page decodes on the thread already serving it.
+Decodes run on the gate's own `limit` threads: never on the API's few
+request threads (web/deps.py), so other API requests keep flowing while
+images are decoded; and memory the allocator keeps after a decode (per
+thread) is kept by at most `limit` threads, which reuse it for the next one.
 """
 
 import asyncio
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -51,10 +52,10 @@ class DecodeGate:
         self.peak = 0
 
     def run(self, work: Callable[[], T]) -> T:
-        """Run `work` on the calling thread once a place is free (from sync code)."""
+        """Run `work` once a place is free, waiting for it on the calling thread (from sync code)."""
         if not self._places.acquire(timeout=self.wait):
             raise Busy
-        return self._inside(work)
+        return self._submit(work).result()
 
     async def run_async(self, work: Callable[[], T]) -> T:
         """Wait for a place without holding any thread, then run `work` on the gate's own threads."""
@@ -63,12 +64,15 @@ class DecodeGate:
             if time.monotonic() >= deadline:
                 raise Busy
             await asyncio.sleep(_POLL_SECONDS)
+        return await asyncio.wrap_future(self._submit(work))
+
+    def _submit(self, work: Callable[[], T]) -> Future[T]:
+        """Called holding a place, so a gate thread is free at once."""
         try:
-            future = self._threads.submit(self._inside, work)
+            return self._threads.submit(self._inside, work)
         except BaseException:
             self._places.release()
             raise
-        return await asyncio.wrap_future(future)
 
     def _inside(self, work: Callable[[], T]) -> T:
         """Called holding a place; gives it back however `work` ends."""
@@ -83,6 +87,3 @@ class DecodeGate:
                     self.active -= 1
         finally:
             self._places.release()
-
-    def close(self) -> None:
-        self._threads.shutdown(wait=False)

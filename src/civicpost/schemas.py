@@ -58,23 +58,23 @@ def _what(char: str) -> str:
     return f"an invisible control character ({code})"
 
 
-def _refuse(found: re.Match[str] | None, info: ValidationInfo) -> None:
+def _refuse(found: re.Match[str] | None, info: ValidationInfo, *, one_line: bool) -> None:
     if found is None:
         return
     field = (info.field_name or "this text").replace("_", " ")
-    fix = "write it on one line" if found.group() in _LINE_BREAKS else "remove it"
+    fix = "write it on one line" if one_line and found.group() in _LINE_BREAKS else "remove it"
     raise ValueError(f"{field} contains {_what(found.group())}; {fix}")
 
 
 def _one_line(value: str, info: ValidationInfo) -> str:
-    _refuse(_REFUSED_IN_ONE_LINE.search(value), info)
+    _refuse(_REFUSED_IN_ONE_LINE.search(value), info, one_line=True)
     return value
 
 
 def _lines(value: str, info: ValidationInfo) -> str:
     # Windows' \r\n and old Macs' \r are the same line break as \n: keep one form.
     value = _LINE_ENDINGS.sub("\n", value)
-    _refuse(_REFUSED_ANYWHERE.search(value), info)
+    _refuse(_REFUSED_ANYWHERE.search(value), info, one_line=False)
     return value
 
 
@@ -199,7 +199,7 @@ def _one_line_values(value: dict[str, Any], info: ValidationInfo) -> dict[str, A
     while stack:  # not recursive: a deeply nested body must not exhaust the stack
         item = stack.pop()
         if isinstance(item, str):
-            _refuse(_REFUSED_IN_ONE_LINE.search(item), info)
+            _refuse(_REFUSED_IN_ONE_LINE.search(item), info, one_line=True)
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import bindparam, exists, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from civicpost import media
@@ -54,11 +55,15 @@ def prepare(source: BinaryIO | bytes, *, department_id: int, media_dir: Path, ma
 def record(session: Session, *, stored: media.StoredMedia, department_id: int, user: User) -> Media:
     """The Media row for a prepared upload (the same picture twice is one row)."""
     row = session.get(Media, stored.id)
-    if row is None:
-        row = Media(id=stored.id, mime_type=stored.mime_type, width=stored.width, height=stored.height,
-                    size_bytes=stored.size_bytes, department_id=department_id, uploaded_by_id=user.id)
-        session.add(row)
-        session.flush()
+    if row is not None:
+        return row
+    row = Media(id=stored.id, mime_type=stored.mime_type, width=stored.width, height=stored.height,
+                size_bytes=stored.size_bytes, department_id=department_id, uploaded_by_id=user.id)
+    try:
+        with session.begin_nested():  # the same picture sent twice at once: the second finds the first's row
+            session.add(row)
+    except IntegrityError:
+        row = session.get(Media, stored.id)
     return row
 
 

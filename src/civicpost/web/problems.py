@@ -50,7 +50,8 @@ def problem(
 
 
 def _field(loc: tuple) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    # Only the first part says where (body, query, path); a field may itself be called "body".
+    parts = [str(p) for p in (loc[1:] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else loc)]
     return ".".join(parts) or "body"
 
 
