@@ -158,14 +158,18 @@ def test_hidden_characters_in_any_announcement_text_field_are_refused_naming_the
 
 
 def test_a_line_break_in_a_title_or_link_is_refused_so_it_cannot_reach_an_email_header(client, city):
-    for kind, field, body in [(kind, *case) for kind in LINE_BREAKS for case in [("title", {**BASE, "title": f"Pool opens{LINE_BREAKS[kind]}Bcc: everyone@example.com"}),
-                        ("link", {**BASE, "link": f"https://city.example/{LINE_BREAKS[kind]}x"}),
-                        ("translations.es.title", {**BASE, "translations": {"es": {"title": f"a{LINE_BREAKS[kind]}b",
-                                                                                    "body": "c"}}})]]:
-        r = _send(client, "POST", "/api/v1/announcements", city.parks_staff, body)
-        assert r.status_code == 422, r.text
-        error = next(e for e in r.json()["errors"] if e["field"] == field)
-        assert "line break" in error["message"] or "write it on one line" in error["message"] or field == "link"
+    for kind, line_break in LINE_BREAKS.items():
+        cases = {
+            "title": {**BASE, "title": f"Pool opens{line_break}Bcc: everyone@example.com"},
+            "link": {**BASE, "link": f"https://city.example/{line_break}x"},
+            "translations.es.title": {**BASE, "translations": {"es": {"title": f"a{line_break}b", "body": "c"}}},
+        }
+        for field, body in cases.items():
+            r = _send(client, "POST", "/api/v1/announcements", city.parks_staff, body)
+            assert r.status_code == 422, (kind, field, r.text)
+            error = next(e for e in r.json()["errors"] if e["field"] == field)
+            if field != "link":  # a link's own pattern refuses it first
+                assert "line break" in error["message"] and "write it on one line" in error["message"], error
 
 
 def test_a_body_keeps_line_breaks_and_tabs_and_windows_line_endings_become_plain_ones(client, city, draft):
