@@ -14,10 +14,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from civicpost.models import Platform, Role
 
-# Ids are 64-bit signed integers in SQLite and PostgreSQL: anything outside
-# 1..MAX_ID cannot name a row, and a larger number overflows the driver (a 500).
-MAX_ID = 2**63 - 1
-_ASCII_ID = re.compile(r"[1-9][0-9]{0,18}")
+# Ids are INTEGER columns: 64-bit in SQLite but 32-bit in PostgreSQL, so
+# anything outside 1..2^31-1 cannot name a row, and a larger number overflows
+# the driver or the database (a 500).
+MAX_ID = 2**31 - 1
+_ASCII_ID = re.compile(r"[1-9][0-9]{0,9}")
 
 
 def parse_id(text: str) -> int | None:
@@ -29,7 +30,7 @@ def parse_id(text: str) -> int | None:
     return value if value <= MAX_ID else None
 
 
-Id = Annotated[int, Field(ge=1, le=MAX_ID, description="an id: a whole number from 1 to 2^63-1")]
+Id = Annotated[int, Field(ge=1, le=MAX_ID, description="an id: a whole number from 1 to 2147483647")]
 
 # Characters no text field takes. Control characters (C0 and C1, NUL among
 # them) are invisible, break storage (PostgreSQL refuses NUL) and headers;

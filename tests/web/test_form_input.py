@@ -81,7 +81,7 @@ def test_ids_too_large_for_the_database_in_page_addresses_are_the_ordinary_404(s
     a = draft()
     staff, admin = sign_in(city.parks_staff), sign_in(city.admin)
     token = csrf_of(staff.get("/staff/announcements/new").text)
-    for number in (str(2**63), str(2**64), "0", "-1", "²", "99999999999999999999"):
+    for number in (str(2**31), "9999999999", str(2**63), str(2**64), "0", "-1", "²", "99999999999999999999"):
         for browser, path in [(staff, f"/announcements/{number}"), (staff, f"/staff/announcements/{number}"),
                               (staff, f"/staff/announcements/{number}/edit"), (admin, f"/staff/channels/{number}")]:
             r = browser.get(path, headers=HTML)
