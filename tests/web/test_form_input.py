@@ -122,3 +122,14 @@ def test_a_port_typed_as_a_superscript_two_is_asked_for_again(sign_in, city, ses
     assert r.status_code == 422 and "Enter a whole number" in r.text
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Channel).where(Channel.name == "Parks mail")) == 0
+
+
+def test_a_nul_that_slips_past_the_forms_into_a_query_is_a_422_page_not_a_crash(app):
+    """The sign-in form validates nothing of its own; PostgreSQL refuses NUL in text."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as browser:
+        page = browser.get("/staff/login")
+        r = browser.post("/staff/login", headers=HTML, data={
+            "email": "pat\x00@city.example", "password": "whatever", "csrf_token": csrf_of(page.text)})
+    assert r.status_code < 500 and r.headers["content-type"].startswith("text/html")
