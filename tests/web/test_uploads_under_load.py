@@ -154,7 +154,7 @@ def test_when_every_decode_place_stays_taken_an_upload_gets_503_with_retry_after
     refused = upload(client, city.parks_staff, 3)
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
-    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.headers["content-type"] == "application/problem+json" and refused.json()["title"] == "Service unavailable"
     assert f"Wait {RETRY_AFTER_SECONDS} seconds and send it again" in refused.json()["detail"]
     held.release.set()
     assert [finished_promptly(*u).status_code for u in uploads] == [201, 201]
