@@ -36,22 +36,25 @@ def test_an_unknown_token_is_refused(client, city):
     assert r.status_code == 401
 
 
-def test_parks_staff_get_403_on_police_drafts(client, city):
+def test_parks_staff_get_the_same_404_for_police_drafts_as_for_missing_ones(client, city):
     r = client.post(
         "/api/v1/announcements", headers=city.police_staff.auth,
         json={"department": "police", "title": "Road closure", "body": "Main St closed.", "channels": city.police_channels},
     )
     police_id = r.json()["id"]
     for method, path in [
-        ("get", f"/api/v1/announcements/{police_id}"),
-        ("get", f"/api/v1/announcements/{police_id}/audit"),
-        ("patch", f"/api/v1/announcements/{police_id}"),
-        ("post", f"/api/v1/announcements/{police_id}/submit"),
-        ("post", f"/api/v1/announcements/{police_id}/cancel"),
+        ("get", "/api/v1/announcements/{}"),
+        ("get", "/api/v1/announcements/{}/audit"),
+        ("patch", "/api/v1/announcements/{}"),
+        ("post", "/api/v1/announcements/{}/submit"),
+        ("post", "/api/v1/announcements/{}/cancel"),
     ]:
         kwargs = {"json": {"title": "x"}} if method == "patch" else {}
-        r = getattr(client, method)(path, headers=city.parks_staff.auth, **kwargs)
-        assert r.status_code == 403, (method, path, r.text)
+        theirs = getattr(client, method)(path.format(police_id), headers=city.parks_staff.auth, **kwargs)
+        missing = getattr(client, method)(path.format(police_id + 1000), headers=city.parks_staff.auth, **kwargs)
+        assert theirs.status_code == missing.status_code == 404, (method, path, theirs.text)
+        assert theirs.json()["detail"] == missing.json()["detail"].replace(str(police_id + 1000), str(police_id))
+    # Departments are public (the directory lists them): naming one you are not in is refused outright.
     assert client.get("/api/v1/announcements?department=police", headers=city.parks_staff.auth).status_code == 403
 
 

@@ -110,3 +110,23 @@ def test_facebook_allows_63206_characters() -> None:
 def test_own_channels_have_no_length_limit(platform: str) -> None:
     size = measure(platform, "a" * 100_000)
     assert size.limit is None and size.fits
+
+
+X_INVALID = ["\ufffe", "\ufeff", "\uffff"]  # twitter-text's own list
+
+
+@pytest.mark.parametrize("char", X_INVALID)
+def test_a_character_x_calls_invalid_never_fits_on_x_however_short(char: str) -> None:
+    text = f"Pool opens{char} Saturday"
+    assert not parse_tweet(text).valid
+    size = measure("x", text)
+    assert not size.fits and size.refused == (char,) and not size.over_length
+    # Other platforms take it.
+    assert measure("mastodon", text).fits and measure("bluesky", text).fits
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.one_of(st.characters(blacklist_categories=("Cs",)), st.sampled_from(X_INVALID)),
+                    min_size=1, max_size=300))
+def test_fitting_on_x_is_exactly_what_twitter_text_calls_valid(text: str) -> None:
+    assert measure("x", text).fits == parse_tweet(text).valid

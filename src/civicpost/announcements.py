@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from civicpost import audit
+from civicpost import audit, uploads
 from civicpost.content import ChannelView, Draft, MediaRef
 from civicpost.db import utcnow
 from civicpost.errors import Forbidden, Invalid, NotFound
@@ -18,13 +18,12 @@ from civicpost.models import (
     AnnouncementMedia,
     Channel,
     Department,
-    Media,
     State,
     Target,
     Translation,
     User,
 )
-from civicpost.schemas import AnnouncementIn, AnnouncementPatch, MediaIn, TranslationIn
+from civicpost.schemas import MAX_ID, AnnouncementIn, AnnouncementPatch, MediaIn, TranslationIn, parse_id
 
 # A client that sends "now" should not be refused because the request took a moment.
 PAST_GRACE = timedelta(seconds=30)
@@ -49,12 +48,15 @@ def can_view(user: User, announcement: Announcement) -> bool:
     return user.can_approve or user.is_member(announcement.department_id)
 
 
+def _not_found(announcement_id: int) -> NotFound:
+    return NotFound(f"no announcement with id {announcement_id}")
+
+
 def ensure_can_view(user: User, announcement: Announcement) -> None:
+    # Another department's announcement answers exactly as a missing one does:
+    # a 403 would tell an outsider that it exists.
     if not can_view(user, announcement):
-        raise Forbidden(
-            f"announcement {announcement.id} belongs to {announcement.department.name}, "
-            "and you are not a member of that department"
-        )
+        raise _not_found(announcement.id)
 
 
 def ensure_can_draft_for(user: User, department: Department) -> None:
@@ -63,9 +65,18 @@ def ensure_can_draft_for(user: User, department: Department) -> None:
 
 
 def get(session: Session, announcement_id: int, *, for_update: bool = False) -> Announcement:
+    if not 1 <= announcement_id <= MAX_ID:
+        raise _not_found(announcement_id)  # the database could not even compare it
     announcement = session.get(Announcement, announcement_id, with_for_update=for_update or None)
     if announcement is None:
-        raise NotFound(f"no announcement with id {announcement_id}")
+        raise _not_found(announcement_id)
+    return announcement
+
+
+def get_visible(session: Session, announcement_id: int, *, viewer: User) -> Announcement:
+    """The announcement if `viewer` may see it; otherwise the same 404 as for one that does not exist."""
+    announcement = get(session, announcement_id)
+    ensure_can_view(viewer, announcement)
     return announcement
 
 
@@ -89,15 +100,20 @@ def _targets(session: Session, department: Department, channel_ids: list[int], o
     return [Target(channel_id=cid, channel=channels[cid], override_text=overrides.get(str(cid))) for cid in wanted]
 
 
-def _media(session: Session, items: list[MediaIn]) -> list[AnnouncementMedia]:
+def _media(
+    session: Session, items: list[MediaIn], *, department: Department, actor: User | None,
+    attached: frozenset[str] = frozenset(),
+) -> list[AnnouncementMedia]:
+    """Rows for the images an announcement lists: its department's own uploads
+    (and any it already has). Another department's image is refused exactly as
+    a missing one, so an id reveals nothing."""
     if not items:
         return []
-    ids = [m.id for m in items]
-    found = {m.id: m for m in session.scalars(select(Media).where(Media.id.in_(ids)))}
-    missing = [i for i in ids if i not in found]
+    found = uploads.usable(session, [m.id for m in items], department_id=department.id, actor=actor, attached=attached)
+    missing = [m.id for m in items if m.id not in found]
     if missing:
         raise Invalid(
-            "some media were never uploaded; upload them with POST /api/v1/media first",
+            f"some media were never uploaded for {department.name}; upload them with POST /api/v1/media first",
             errors=[{"field": "media", "message": f"no media with id {i}"} for i in missing],
         )
     return [
@@ -137,7 +153,7 @@ def create(session: Session, *, author: User, data: AnnouncementIn, zone: ZoneIn
         state=State.draft,
         translations=_translations(data.translations, data.language),
         targets=_targets(session, department, data.channels, data.overrides),
-        media=_media(session, data.media),
+        media=_media(session, data.media, department=department, actor=author),
     )
     session.add(announcement)
     session.flush()
@@ -146,13 +162,19 @@ def create(session: Session, *, author: User, data: AnnouncementIn, zone: ZoneIn
 
 
 def ensure_can_edit(user: User, announcement: Announcement) -> None:
+    ensure_can_view(user, announcement)  # first: an outsider learns nothing, not even who may edit
     if announcement.author_id != user.id and not user.can_approve:
         raise Forbidden("only the author or an approver may edit this announcement")
-    ensure_can_view(user, announcement)
 
 
-def apply_patch(session: Session, *, announcement: Announcement, patch: AnnouncementPatch, zone: ZoneInfo) -> list[str]:
-    """Apply the fields the request named; returns the names of those that changed."""
+def apply_patch(
+    session: Session, *, announcement: Announcement, patch: AnnouncementPatch, zone: ZoneInfo, actor: User | None = None
+) -> list[str]:
+    """Apply the fields the request named; returns the names of those that changed.
+
+    `actor` decides whether an image without a department may be attached
+    (approvers and admins only); without one, only the department's own images.
+    """
     given = patch.model_fields_set
     changed: list[str] = []
 
@@ -195,9 +217,12 @@ def apply_patch(session: Session, *, announcement: Announcement, patch: Announce
     if "media" in given:
         new_media = [(m.id, m.alt_text.strip()) for m in patch.media or []]
         if new_media != [(m.media_id, m.alt_text) for m in announcement.media]:
+            attached = frozenset(m.media_id for m in announcement.media)
             announcement.media = []
             session.flush()
-            announcement.media = _media(session, patch.media or [])
+            announcement.media = _media(
+                session, patch.media or [], department=announcement.department, actor=actor, attached=attached
+            )
             changed.append("media")
     if "translations" in changed or "language" in changed:
         if any(t.language == announcement.language for t in announcement.translations):
@@ -276,15 +301,16 @@ def encode_cursor(last_id: int) -> str:
 def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = raw.partition(":")
-        if kind != "a":
-            raise ValueError
-        return int(value)
     except (ValueError, UnicodeDecodeError):
+        raw = ""
+    kind, _, value = raw.partition(":")
+    last_id = parse_id(value) if kind == "a" else None
+    if last_id is None:
         raise Invalid(
             "the cursor is not one this service gave out; start again without it",
             errors=[{"field": "cursor", "message": "malformed"}],
-        ) from None
+        )
+    return last_id
 
 
 @functools.cache

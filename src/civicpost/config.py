@@ -42,6 +42,8 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Image decodes at once in one process; each may take ~400 MB (civicpost.media).
+    max_concurrent_decodes: int = Field(default=2, ge=1, le=64)
 
     lease_seconds: int = Field(default=120, ge=1)
     publish_timeout_seconds: float = Field(default=30, gt=0)

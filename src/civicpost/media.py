@@ -4,6 +4,12 @@ Staff upload photos straight from their phones, and phone photos carry the
 GPS position where they were taken. Every upload is decoded and re-encoded
 from its pixels, so nothing but the picture (and its colour profile and
 animation timing) reaches the platforms.
+
+On disk the cleaned bytes live once, at media_dir/<sha256 of the bytes>. An
+image belongs to a department: its id is derived from the department and the
+content (so the same picture in two departments is two ids, and one
+department's id says nothing about another's), and media_dir/<id> is a hard
+link to the content file, the name publishing and /media/{id} read.
 """
 
 import hashlib
@@ -25,6 +31,12 @@ FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "GIF":
 # small file can expand to gigabytes of memory. Pillow's own bomb check
 # (89 MP warns, twice that refuses) stays on as well.
 MAX_PIXELS = 50_000_000
+# Pillow holds RGB, RGBA and CMYK pictures at 4 bytes a pixel (RGB is padded),
+# so one decode at the limit takes 200 MB, and re-encoding (a turned copy of
+# a sideways photo, the output buffer) up to as much again. uploads.py
+# bounds how many run at once (CIVICPOST_MAX_CONCURRENT_DECODES).
+BYTES_PER_PIXEL = 4
+PEAK_BYTES_PER_DECODE = 2 * BYTES_PER_PIXEL * MAX_PIXELS
 # Animated GIFs stay animated up to this many pixels over all frames;
 # larger ones keep their first frame so decoding stays bounded.
 MAX_ANIMATION_PIXELS = 100_000_000
@@ -48,6 +60,20 @@ class StoredMedia:
     width: int
     height: int
     size_bytes: int
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    """An upload decoded and re-encoded from its pixels alone; nothing stored yet."""
+
+    data: bytes
+    mime_type: str
+    width: int
+    height: int
+
+    @property
+    def content_id(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -83,18 +109,50 @@ def megabytes(size: int) -> str:
 
 def store_upload(data: bytes, *, media_dir: Path, max_bytes: int) -> StoredMedia:
     """Validate an upload, strip its metadata and store it at media_dir/<sha256 of stored bytes>."""
+    return keep(clean(data, max_bytes=max_bytes), media_dir=media_dir)
+
+
+def clean(data: bytes, *, max_bytes: int) -> CleanImage:
+    """Decode an upload and re-encode it from its pixels: the slow, memory-hungry
+    part, which touches neither the disk nor the database. Raises MediaError."""
     if len(data) > max_bytes:
         raise MediaError(413, f"The file is {megabytes(len(data))}; uploads may be at most "
                               f"{megabytes(max_bytes)}. Save a smaller copy and try again.")
     image = _decode(data)
     mime_type = FORMATS[image.format or ""]
     try:
-        clean, (width, height) = _reencode(image)
+        cleaned, (width, height) = _reencode(image)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise _damaged(exc) from None  # A later animation frame can be broken too.
-    media_id = hashlib.sha256(clean).hexdigest()
-    _write_once(Path(media_dir), media_id, clean)
-    return StoredMedia(media_id, mime_type, width, height, len(clean))
+    finally:
+        image.close()
+    return CleanImage(cleaned, mime_type, width, height)
+
+
+def keep(image: CleanImage, *, media_dir: Path) -> StoredMedia:
+    """Write the cleaned bytes once, named by their content."""
+    content_id = image.content_id
+    _write_once(Path(media_dir), content_id, image.data)
+    return StoredMedia(content_id, image.mime_type, image.width, image.height, len(image.data))
+
+
+def department_media_id(department_id: int, content_id: str) -> str:
+    return hashlib.sha256(f"civicpost-media\0{department_id}\0{content_id}".encode()).hexdigest()
+
+
+def for_department(stored: StoredMedia, *, department_id: int, media_dir: Path) -> StoredMedia:
+    """The department's own id for a stored picture, with media_dir/<id> naming
+    the same bytes as the content file (a hard link; a copy where links fail)."""
+    media_id = department_media_id(department_id, stored.id)
+    target = Path(media_dir) / media_id
+    if not target.exists():
+        try:
+            os.link(Path(media_dir) / stored.id, target)
+        except FileExistsError:
+            pass  # The same picture for the same department, uploaded twice at once.
+        except OSError:
+            _write_once(Path(media_dir), media_id, (Path(media_dir) / stored.id).read_bytes())
+    return StoredMedia(media_id, stored.mime_type, stored.width, stored.height, stored.size_bytes)
 
 
 def _decode(data: bytes) -> Image.Image:

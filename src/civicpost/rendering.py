@@ -9,6 +9,7 @@ and line, not a publish at 3 a.m.
 
 import json
 import traceback
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,9 @@ def _fit(text: str, size: Measure, channel: ChannelView,
     if size.fits:
         return None, True, []
     platform = channel.platform
+    if size.refused:
+        # No thread helps: every part with the character would be refused.
+        return None, False, _refused_characters(size, platform) + _too_long(size, platform)
     if channel.settings.get("overflow", "refuse") == "thread" and platform in THREADABLE:
         parts = split_thread(text, lambda s: measure(platform, s, channel.settings).fits,
                              keep_first=link)
@@ -188,6 +192,24 @@ def _too_long(size: Measure, platform: str) -> list[Problem]:
             f"Cut about {cut} bytes, or write a shorter version for this channel.",
         ))
     return problems
+
+
+def _refused_characters(size: Measure, platform: str) -> list[Problem]:
+    name, one = _name(platform), len(size.refused) == 1
+    described = " and ".join(_character(c) for c in size.refused)
+    return [Problem(
+        "invalid_character", "error",
+        f"{name} refuses any post containing {described}, "
+        f"{'an invisible character' if one else 'invisible characters'} usually pasted in from another "
+        "program, whatever the post's length.",
+        f"Delete {'it' if one else 'them'}: retype the words around {'it' if one else 'them'}, or paste the "
+        "text as plain text first; or write a version for this channel without "
+        f"{'it' if one else 'them'}.",
+    )]
+
+
+def _character(char: str) -> str:
+    return f"U+{ord(char):04X} ({unicodedata.name(char, 'a noncharacter').lower()})"
 
 
 def _name(platform: str) -> str:

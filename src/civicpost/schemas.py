@@ -1,12 +1,86 @@
-"""Request bodies: strict pydantic models with a limit on every string."""
+"""Request bodies: strict pydantic models with a limit on every string.
+
+Every text field is one of the shared string types below, so the API, the
+staff forms (which validate through these same models) and anything added
+later refuse the same characters with the same words.
+"""
 
 import re
-from datetime import date, datetime
+import unicodedata
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, WithJsonSchema, field_validator
 
 from civicpost.models import Platform, Role
+
+# Ids are INTEGER columns: 64-bit in SQLite but 32-bit in PostgreSQL, so
+# anything outside 1..2^31-1 cannot name a row, and a larger number overflows
+# the driver or the database (a 500).
+MAX_ID = 2**31 - 1
+_ASCII_ID = re.compile(r"[1-9][0-9]{0,9}")
+
+
+def parse_id(text: str) -> int | None:
+    """An id typed as text, or None. ASCII digits only: str.isdigit() accepts
+    "²", which int() then refuses."""
+    if not _ASCII_ID.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= MAX_ID else None
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID, description="an id: a whole number from 1 to 2147483647")]
+
+# Characters no text field takes. Control characters (C0 and C1, NUL among
+# them) are invisible, break storage (PostgreSQL refuses NUL) and headers;
+# bidirectional overrides and isolates make text read differently from how it
+# is stored, so a reviewer approves words other than those published; a lone
+# surrogate is not text at all and cannot be stored as UTF-8.
+_BIDI_CONTROLS = r"\u202a-\u202e\u2066-\u2069"
+_REFUSED_ANYWHERE = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_CONTROLS}\ud800-\udfff]")
+# A single-line field (a title, a name, an address) also refuses line breaks
+# and tabs, so it can never start a new line in an email header.
+_REFUSED_IN_ONE_LINE = re.compile(rf"[\x00-\x1f\x7f-\x9f{_BIDI_CONTROLS}\ud800-\udfff\u2028\u2029]")
+_LINE_BREAKS = "\r\n\x0b\x0c\x85\u2028\u2029"
+_LINE_ENDINGS = re.compile(r"\r\n?")
+
+
+def _what(char: str) -> str:
+    code = f"U+{ord(char):04X}"
+    if char in _LINE_BREAKS:
+        return f"a line break ({code})"
+    if char == "\t":
+        return f"a tab ({code})"
+    if "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
+        return f"a hidden text-direction control ({code}, {unicodedata.name(char)})"
+    if "\ud800" <= char <= "\udfff":
+        return f"half of a character ({code}, a lone surrogate), which is not text"
+    return f"an invisible control character ({code})"
+
+
+def _refuse(found: re.Match[str] | None, info: ValidationInfo, *, one_line: bool) -> None:
+    if found is None:
+        return
+    field = (info.field_name or "this text").replace("_", " ")
+    fix = "write it on one line" if one_line and found.group() in _LINE_BREAKS else "remove it"
+    raise ValueError(f"{field} contains {_what(found.group())}; {fix}")
+
+
+def _one_line(value: str, info: ValidationInfo) -> str:
+    _refuse(_REFUSED_IN_ONE_LINE.search(value), info, one_line=True)
+    return value
+
+
+def _lines(value: str, info: ValidationInfo) -> str:
+    # Windows' \r\n and old Macs' \r are the same line break as \n: keep one form.
+    value = _LINE_ENDINGS.sub("\n", value)
+    _refuse(_REFUSED_ANYWHERE.search(value), info, one_line=False)
+    return value
+
+
+OneLine = AfterValidator(_one_line)
+Lines = AfterValidator(_lines)
 
 Slug = Annotated[
     str,
@@ -18,21 +92,61 @@ Language = Annotated[
     StringConstraints(strip_whitespace=True, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"),
     Field(description="a language tag such as 'en', 'es' or 'pt-BR'"),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), OneLine,
+    Field(description="one line, up to 200 characters"),
+]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), OneLine,
+    Field(description="one line, up to 200 characters"),
+]
+Body = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), Lines,
+    Field(description="plain text; line breaks and tabs are kept, other control characters refused"),
+]
+# Alt text is read aloud and may run to several sentences on separate lines.
+AltText = Annotated[str, StringConstraints(max_length=5000), Lines]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), Lines]
 Url = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=2048, pattern=r"^https?://[^\s/$.?#][^\s]*$"),
+    OneLine,
     Field(description="an http:// or https:// address"),
 ]
 MediaId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    OneLine,
 ]
 
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Nothing is scheduled further ahead than this: a date in year 9999 is a typo,
+# and near the end of the calendar converting it to UTC overflows.
+MAX_YEARS_AHEAD = 5
+
+
+def horizon(today: date | None = None) -> date:
+    today = today or datetime.now(UTC).date()
+    try:
+        return today.replace(year=today.year + MAX_YEARS_AHEAD)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + MAX_YEARS_AHEAD, day=28)
+
+
+def check_horizon(value: datetime | date) -> None:
+    """Refuse a publish time beyond the horizon, or one at the calendar's edge
+    that cannot even be converted to UTC; raises ValueError with a sentence."""
+    day = value
+    if isinstance(value, datetime):
+        try:
+            day = value.astimezone(UTC).date()
+        except OverflowError:
+            raise ValueError(f"is outside the calendar; choose a date before {horizon():%Y-%m-%d}") from None
+    if day > horizon():
+        raise ValueError(f"is more than {MAX_YEARS_AHEAD} years ahead; choose a date before {horizon():%Y-%m-%d}")
+
+
+_DATE_ONLY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def parse_instant(value: Any) -> datetime | date | None:
@@ -43,10 +157,8 @@ def parse_instant(value: Any) -> datetime | date | None:
         result = value
     elif isinstance(value, str):
         text = value.strip()
-        if _DATE_ONLY.match(text):
-            return date.fromisoformat(text)
         try:
-            result = datetime.fromisoformat(text)
+            result = date.fromisoformat(text) if _DATE_ONLY.match(text) else datetime.fromisoformat(text)
         except ValueError:
             raise ValueError(
                 "not a date and time; use RFC 3339 with an offset, e.g. 2026-12-01T09:00:00-05:00"
@@ -58,7 +170,10 @@ def parse_instant(value: Any) -> datetime | date | None:
             "has no time zone offset; add one, e.g. 2026-12-01T09:00:00-05:00 or "
             "2026-12-01T14:00:00Z, so everyone reads the same moment"
         )
+    if result is not None:
+        check_horizon(result)
     return result
+
 
 
 class Strict(BaseModel):
@@ -78,21 +193,36 @@ class UserIn(Strict):
     password: str = Field(min_length=12, max_length=1024)
 
 
+def _one_line_values(value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+    """Channel settings and credentials are addresses, names, numbers and
+    tokens: every string in them, however deep, is one line."""
+    stack: list[Any] = [value]
+    while stack:  # not recursive: a deeply nested body must not exhaust the stack
+        item = stack.pop()
+        if isinstance(item, str):
+            _refuse(_REFUSED_IN_ONE_LINE.search(item), info, one_line=True)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return value
+
+
+ChannelValues = Annotated[dict[Annotated[str, StringConstraints(max_length=64)], Any], AfterValidator(_one_line_values)]
+
+
 class ChannelIn(Strict):
     department: Slug
     platform: Platform
     name: Name
     language: Language = "en"
-    credentials: dict[Annotated[str, StringConstraints(max_length=64)], Any] = Field(
-        default_factory=dict, max_length=20
-    )
-    settings: dict[Annotated[str, StringConstraints(max_length=64)], Any] = Field(
-        default_factory=dict, max_length=20
-    )
+    credentials: ChannelValues = Field(default_factory=dict, max_length=20)
+    settings: ChannelValues = Field(default_factory=dict, max_length=20)
 
 
 class CredentialsIn(Strict):
-    credentials: dict[Annotated[str, StringConstraints(max_length=64)], Any] = Field(max_length=20)
+    credentials: ChannelValues = Field(max_length=20)
 
 
 class TranslationIn(Strict):
@@ -102,10 +232,11 @@ class TranslationIn(Strict):
 
 class MediaIn(Strict):
     id: MediaId
-    alt_text: str = Field(default="", max_length=5000)
+    alt_text: AltText = ""
 
 
-Override = Annotated[str, StringConstraints(min_length=1, max_length=70_000)]
+# Used verbatim for one channel (not stripped), with the same characters refused as in a body.
+Override = Annotated[str, StringConstraints(min_length=1, max_length=70_000), Lines]
 
 
 class _Content(Strict):
@@ -118,8 +249,8 @@ class _Content(Strict):
     @classmethod
     def _override_keys(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         for key in value or {}:
-            if not key.isdigit():
-                raise ValueError(f"keys are channel ids; '{key}' is not a number")
+            if parse_id(key) is None:
+                raise ValueError(f"keys are channel ids; '{key[:30]}' is not one (a whole number such as 12)")
         return value
 
 
@@ -130,7 +261,7 @@ class AnnouncementIn(_Content):
     link: Url | None = None
     language: Language = "en"
     translations: dict[Language, TranslationIn] = Field(default_factory=dict, max_length=30)
-    channels: list[int] = Field(default_factory=list, max_length=100)
+    channels: list[Id] = Field(default_factory=list, max_length=100)
     overrides: dict[str, Override] = Field(default_factory=dict, max_length=100)
     media: list[MediaIn] = Field(default_factory=list, max_length=10)
     publish_at: datetime | date | None = None
@@ -143,7 +274,7 @@ class AnnouncementPatch(_Content):
     link: Url | None = None
     language: Language | None = None
     translations: dict[Language, TranslationIn] | None = Field(default=None, max_length=30)
-    channels: list[int] | None = Field(default=None, max_length=100)
+    channels: list[Id] | None = Field(default=None, max_length=100)
     overrides: dict[str, Override] | None = Field(default=None, max_length=100)
     media: list[MediaIn] | None = Field(default=None, max_length=10)
     publish_at: datetime | date | None = None
@@ -168,4 +299,4 @@ class ApproveIn(Strict):
 
 
 class RejectIn(Strict):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    reason: Reason

@@ -42,7 +42,7 @@ def current_fingerprint(renderer: Renderer, announcement: Announcement) -> str:
 def edit(session: Session, *, actor: User, announcement: Announcement, patch, zone, renderer: Renderer) -> list[str]:
     announcements.ensure_can_edit(actor, announcement)
     _require_state(announcement, *EDITABLE, action="edit")
-    changed = announcements.apply_patch(session, announcement=announcement, patch=patch, zone=zone)
+    changed = announcements.apply_patch(session, announcement=announcement, patch=patch, zone=zone, actor=actor)
     if not changed:
         return changed
     previous = announcement.state

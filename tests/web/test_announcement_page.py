@@ -49,12 +49,15 @@ def test_the_page_shows_previews_state_and_history_oldest_first_in_the_city_zone
     assert deliveries.count('class="state state-pending"') == 2
 
 
-def test_a_member_of_another_department_gets_a_forbidden_page(sign_in, city, draft):
+def test_a_member_of_another_department_gets_the_page_for_a_missing_announcement(sign_in, city, draft):
     a = draft()
-    r = sign_in(city.police_staff).get(f"/staff/announcements/{a['id']}", headers=HTML)
-    assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
-    assert "<h1>Forbidden</h1>" in r.text and "Parks and Recreation" in r.text
-    assert sign_in(city.police_staff).get(f"/staff/announcements/{a['id']}/edit", headers=HTML).status_code == 403
+    browser = sign_in(city.police_staff)
+    for suffix in ("", "/edit", "/cancel", "/retract"):
+        theirs = browser.get(f"/staff/announcements/{a['id']}{suffix}", headers=HTML)
+        missing = browser.get(f"/staff/announcements/{a['id'] + 1000}{suffix}", headers=HTML)
+        assert theirs.status_code == missing.status_code == 404 and theirs.headers["content-type"].startswith("text/html")
+        assert "Parks and Recreation" not in theirs.text and "Pool opens" not in theirs.text
+        assert theirs.text == missing.text.replace(str(a["id"] + 1000), str(a["id"]))
 
 
 def test_the_author_submits_a_draft_from_its_page(sign_in, city, draft, sessions):

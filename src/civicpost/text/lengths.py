@@ -12,6 +12,7 @@ from typing import Any
 
 import regex
 from twitter_text import extract_urls_with_indices, parse_tweet
+from twitter_text.regexp.invalid_chars import invalid_chars as _X_INVALID
 
 X_LIMIT = 280
 FACEBOOK_LIMIT = 63_206
@@ -43,6 +44,8 @@ class Measure:
     limit: int | None
     size_bytes: int | None = None
     byte_limit: int | None = None
+    # Characters the platform refuses whatever the length (X: twitter-text's invalid characters).
+    refused: tuple[str, ...] = ()
 
     @property
     def over_length(self) -> bool:
@@ -55,7 +58,7 @@ class Measure:
 
     @property
     def fits(self) -> bool:
-        return not (self.over_length or self.over_bytes)
+        return not (self.over_length or self.over_bytes or self.refused)
 
 
 def x_length(text: str) -> int:
@@ -87,6 +90,13 @@ def _x_word(before: str, word: str) -> int:
     if _X_HEAVY.search(word):
         return parse_tweet(text).weightedLength - len(before)
     return _with_links_as(URL_WEIGHT, text, extract_urls_with_indices(text)) - len(before)
+
+
+def x_invalid_characters(text: str) -> tuple[str, ...]:
+    """The characters in `text` that make X refuse it (parse_tweet's `valid` is
+    false for them at any length), each once, in order. The list is
+    twitter-text's own (U+FFFE, U+FEFF, U+FFFF), so it follows X's rules."""
+    return tuple(dict.fromkeys(_X_INVALID.findall(text)))
 
 
 def _with_links_as(weight: int, text: str, urls: list[dict[str, Any]]) -> int:
@@ -124,7 +134,7 @@ def utf16_units(text: str) -> int:
 def measure(platform: str, text: str, settings: Mapping[str, Any] | None = None) -> Measure:
     settings = settings or {}
     if platform == "x":
-        return Measure(x_length(text), X_LIMIT)
+        return Measure(x_length(text), X_LIMIT, refused=x_invalid_characters(text))
     if platform == "mastodon":
         limit = int(settings.get("max_characters") or MASTODON_DEFAULT_LIMIT)
         return Measure(mastodon_length(text), limit)

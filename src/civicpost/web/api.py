@@ -1,15 +1,17 @@
 """The JSON API under /api/v1 (SPEC §5). Handlers are thin: parse, call a service, shape."""
 
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Body, File, Query, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Body, File, Form, Query, Request, UploadFile
 from sqlalchemy import select
+from starlette.exceptions import HTTPException
 
-from civicpost import accounts, announcements, audit, channels, media, publishing, uploads, workflow
+from civicpost import accounts, announcements, audit, channels, decoding, media, publishing, uploads, workflow
 from civicpost.content import Draft, MediaRef, fingerprint
 from civicpost.db import utcnow
-from civicpost.errors import Forbidden, Invalid, NotFound, ServiceError
-from civicpost.models import Channel, Delivery, Department, Media, State
+from civicpost.errors import Invalid, NotFound, ServiceError
+from civicpost.models import Channel, Delivery, Department, State
 from civicpost.schemas import (
     AnnouncementIn,
     AnnouncementPatch,
@@ -21,7 +23,17 @@ from civicpost.schemas import (
     UserIn,
 )
 from civicpost.web import views
-from civicpost.web.deps import AdminUser, BoxDep, CurrentUser, RendererDep, SessionDep, SettingsDep, one_trip
+from civicpost.web.deps import (
+    AdminUser,
+    BoxDep,
+    CurrentUser,
+    RendererDep,
+    SessionDep,
+    SettingsDep,
+    in_request_thread,
+    one_trip,
+)
+from civicpost.web.params import IdPath, SlugQuery
 
 router = APIRouter(prefix="/api/v1")
 
@@ -78,7 +90,7 @@ def create_channel(body: ChannelIn, session: SessionDep, admin: AdminUser, box: 
 @router.get("/channels")
 @one_trip
 def list_channels(
-    session: SessionDep, user: CurrentUser, settings: SettingsDep, department: str | None = None
+    session: SessionDep, user: CurrentUser, settings: SettingsDep, department: SlugQuery = None
 ) -> dict[str, Any]:
     department_id = accounts.department_by_slug(session, department).id if department else None
     rows = channels.list_channels(session, department_id=department_id)
@@ -87,14 +99,14 @@ def list_channels(
 
 @router.get("/channels/{channel_id}")
 @one_trip
-def get_channel(channel_id: int, session: SessionDep, _: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
+def get_channel(channel_id: IdPath, session: SessionDep, _: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
     return views.channel(channels.get_channel(session, channel_id), settings.zone)
 
 
 @router.put("/channels/{channel_id}/credentials")
 @one_trip
 def replace_credentials(
-    channel_id: int, body: CredentialsIn, session: SessionDep, admin: AdminUser, box: BoxDep, settings: SettingsDep
+    channel_id: IdPath, body: CredentialsIn, session: SessionDep, admin: AdminUser, box: BoxDep, settings: SettingsDep
 ) -> dict[str, Any]:
     channel = channels.get_channel(session, channel_id)
     channels.replace_credentials(session, actor=admin, box=box, channel=channel, credentials=body.credentials)
@@ -128,7 +140,7 @@ def list_announcements(
     user: CurrentUser,
     settings: SettingsDep,
     state: State | None = None,
-    department: str | None = None,
+    department: SlugQuery = None,
     emergency: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -143,32 +155,31 @@ def list_announcements(
 @router.get("/announcements/{announcement_id}")
 @one_trip
 def get_announcement(
-    announcement_id: int, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
+    announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
 ) -> dict[str, Any]:
-    announcement = announcements.get(session, announcement_id)
-    announcements.ensure_can_view(user, announcement)
+    announcement = announcements.get_visible(session, announcement_id, viewer=user)
     return _full(session, announcement, renderer, settings)
 
 
 @router.patch("/announcements/{announcement_id}")
 @one_trip
 def edit_announcement(
-    announcement_id: int,
+    announcement_id: IdPath,
     body: AnnouncementPatch,
     session: SessionDep,
     user: CurrentUser,
     settings: SettingsDep,
     renderer: RendererDep,
 ) -> dict[str, Any]:
-    announcement = announcements.get(session, announcement_id)
+    announcement = announcements.get_visible(session, announcement_id, viewer=user)
     workflow.edit(session, actor=user, announcement=announcement, patch=body, zone=settings.zone, renderer=renderer)
     return _full(session, announcement, renderer, settings)
 
 
 @router.post("/announcements/{announcement_id}/submit")
 @one_trip
-def submit(announcement_id: int, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep) -> dict[str, Any]:
-    announcement = announcements.get(session, announcement_id)
+def submit(announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep) -> dict[str, Any]:
+    announcement = announcements.get_visible(session, announcement_id, viewer=user)
     workflow.submit(session, actor=user, announcement=announcement, renderer=renderer)
     return _full(session, announcement, renderer, settings)
 
@@ -176,7 +187,7 @@ def submit(announcement_id: int, session: SessionDep, user: CurrentUser, setting
 @router.post("/announcements/{announcement_id}/approve", openapi_extra={"requestBody": {"required": True}})
 @one_trip
 def approve(
-    announcement_id: int,
+    announcement_id: IdPath,
     request: Request,
     background: BackgroundTasks,
     session: SessionDep,
@@ -186,7 +197,7 @@ def approve(
     # Declared without `| None` so the documented body is ApproveIn itself; a missing body arrives as None.
     body: Annotated[ApproveIn, Body()] = None,  # type: ignore[assignment]
 ) -> dict[str, Any]:
-    announcement = announcements.get(session, announcement_id)
+    announcement = announcements.get_visible(session, announcement_id, viewer=user)
     if body is None or body.fingerprint is None:
         raise Invalid(
             f"send the fingerprint of what you reviewed: {{\"fingerprint\": \"...\"}}, as shown by "
@@ -202,17 +213,17 @@ def approve(
 @router.post("/announcements/{announcement_id}/reject")
 @one_trip
 def reject(
-    announcement_id: int, body: RejectIn, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
+    announcement_id: IdPath, body: RejectIn, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
 ) -> dict[str, Any]:
-    announcement = announcements.get(session, announcement_id)
+    announcement = announcements.get_visible(session, announcement_id, viewer=user)
     workflow.reject(session, actor=user, announcement=announcement, reason=body.reason)
     return _full(session, announcement, renderer, settings)
 
 
 @router.post("/announcements/{announcement_id}/cancel")
 @one_trip
-def cancel(announcement_id: int, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep) -> dict[str, Any]:
-    announcement = announcements.get(session, announcement_id)
+def cancel(announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep) -> dict[str, Any]:
+    announcement = announcements.get_visible(session, announcement_id, viewer=user)
     workflow.cancel(session, actor=user, announcement=announcement)
     return _full(session, announcement, renderer, settings)
 
@@ -220,10 +231,10 @@ def cancel(announcement_id: int, session: SessionDep, user: CurrentUser, setting
 @router.post("/announcements/{announcement_id}/retract", status_code=202)
 @one_trip
 def retract(
-    announcement_id: int, request: Request, background: BackgroundTasks, session: SessionDep, user: CurrentUser,
+    announcement_id: IdPath, request: Request, background: BackgroundTasks, session: SessionDep, user: CurrentUser,
     settings: SettingsDep, renderer: RendererDep,
 ) -> dict[str, Any]:
-    announcement = announcements.get(session, announcement_id)
+    announcement = announcements.get_visible(session, announcement_id, viewer=user)
     workflow.retract(session, actor=user, announcement=announcement)
     _wake_worker(request, background)
     return _full(session, announcement, renderer, settings)
@@ -231,9 +242,8 @@ def retract(
 
 @router.get("/announcements/{announcement_id}/audit")
 @one_trip
-def audit_trail(announcement_id: int, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
-    announcement = announcements.get(session, announcement_id)
-    announcements.ensure_can_view(user, announcement)
+def audit_trail(announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
+    announcement = announcements.get_visible(session, announcement_id, viewer=user)
     events = audit.trail(session, object_type="announcement", object_id=announcement.id)
     return {"items": [views.audit_event(e, settings.zone) for e in events]}
 
@@ -241,32 +251,53 @@ def audit_trail(announcement_id: int, session: SessionDep, user: CurrentUser, se
 @router.post("/deliveries/{delivery_id}/retry")
 @one_trip
 def retry_delivery(
-    delivery_id: int, request: Request, background: BackgroundTasks, session: SessionDep, user: CurrentUser,
+    delivery_id: IdPath, request: Request, background: BackgroundTasks, session: SessionDep, user: CurrentUser,
     settings: SettingsDep,
 ) -> dict[str, Any]:
     delivery = session.get(Delivery, delivery_id)
-    if delivery is None:
-        raise NotFound(f"no delivery with id {delivery_id}")
+    if delivery is None or not announcements.can_view(user, announcements.get(session, delivery.announcement_id)):
+        raise NotFound(f"no delivery with id {delivery_id}")  # another department's answers the same
     publishing.retry(session, delivery, actor=user)
     session.flush()
     _wake_worker(request, background)
     return views.delivery(delivery, settings.zone)
 
 
-@router.post("/media", status_code=201)
-@one_trip
-def upload_media(
-    session: SessionDep, user: CurrentUser, settings: SettingsDep, file: Annotated[UploadFile, File(description="a JPEG, PNG, GIF or WebP image")]
+@router.post(
+    "/media", status_code=201,
+    responses={503: {"description": "every image decode place is taken; try again after Retry-After seconds"}},
+)
+async def upload_media(
+    request: Request,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="a JPEG, PNG, GIF or WebP image")],
+    department: Annotated[
+        str | None,
+        Form(max_length=64, description="the slug of the department the image is for; "
+                                        "optional for a person in exactly one department"),
+    ] = None,
 ) -> dict[str, Any]:
-    """Validate an image by decoding it, strip its metadata (GPS!), store it by content."""
-    if not (user.can_approve or user.departments):
-        raise Forbidden("only staff of a department may upload images")
-    data = file.file.read(settings.max_upload_bytes + 1)
+    """Validate an image by decoding it, strip its metadata (GPS!), store it by content, for one department.
+
+    The decode holds no transaction and no request thread (see civicpost.decoding):
+    sign in and find the department in a read, decode, then record the row in a short write.
+    """
+    department_id = await in_request_thread(
+        request, lambda session, user: uploads.department_for(session, user=user, slug=department).id, write=False
+    )
+    gate = request.app.state.decodes
+    prepare = partial(uploads.prepare, file.file, department_id=department_id, media_dir=settings.media_dir,
+                      max_bytes=settings.max_upload_bytes)
     try:
-        stored = uploads.record_upload(session, data=data, user=user, media_dir=settings.media_dir,
-                                       max_bytes=settings.max_upload_bytes)
+        stored = await gate.run_async(prepare)
+    except decoding.Busy as busy:
+        raise HTTPException(503, detail=busy.message, headers={"Retry-After": str(busy.retry_after)}) from None
     except media.MediaError as exc:
         raise ServiceError.with_status(exc.status, exc.message) from None
+    await in_request_thread(
+        request, lambda session, user: uploads.record(session, stored=stored, department_id=department_id, user=user),
+        write=True,
+    )
     return {"id": stored.id, "mime_type": stored.mime_type, "width": stored.width, "height": stored.height,
             "size_bytes": stored.size_bytes}
 
@@ -290,10 +321,11 @@ def preview(
     ]
     if errors:
         raise Invalid("some target channels cannot be used", errors=errors)
-    media = {m.id: m for m in session.scalars(select(Media).where(Media.id.in_([m.id for m in body.media])))}
+    media = uploads.usable(session, [m.id for m in body.media], department_id=department.id, actor=user)
     missing = [m.id for m in body.media if m.id not in media]
     if missing:
-        raise Invalid("some media were never uploaded", errors=[{"field": "media", "message": f"no media with id {i}"} for i in missing])
+        raise Invalid(f"some media were never uploaded for {department.name}",
+                      errors=[{"field": "media", "message": f"no media with id {i}"} for i in missing])
     draft = Draft(
         title=body.title,
         body=body.body,

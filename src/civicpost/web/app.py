@@ -23,6 +23,7 @@ from civicpost.db import utcnow
 from civicpost.models import WorkerHeartbeat
 from civicpost.config import Settings, get_settings
 from civicpost.db import make_engine, make_sessionmaker
+from civicpost.decoding import DecodeGate
 from civicpost.rendering import Renderer
 from civicpost.runtime import settle_memory
 from civicpost.security import CredentialBox
@@ -115,6 +116,8 @@ def create_app(
     keycheck.verify(app.state.write_sessions, box_key)
     app.state.renderer = renderer
     app.state.box = box
+    # One per process (serve makes one app): image decodes at once, API and pages together.
+    app.state.decodes = DecodeGate(settings.max_concurrent_decodes)
 
     pages = Jinja2Templates(env=page_environment(settings.templates_dir / "pages"))
     pages.env.globals["city_name"] = settings.city_name
@@ -148,7 +151,11 @@ def create_app(
     # requests inside only interleave their parsing with the handlers under the
     # interpreter lock (p99 46-50 ms with 4, 67-90 ms with 16, two processes at
     # 200/s). A page waiting on a platform (testing a channel) never takes one.
-    app.add_middleware(ConcurrencyLimit, limit=16, queue_timeout=10, by_prefix={"/api/": REQUEST_THREADS})
+    # Uploads have places of their own (they wait on the decode gate, not on a
+    # request thread), so a burst of them never keeps other API requests out.
+    app.add_middleware(ConcurrencyLimit, limit=16, queue_timeout=10, by_prefix={
+        "/api/v1/media": 4 * settings.max_concurrent_decodes, "/api/": REQUEST_THREADS,
+    })
     # Around everything, so a 503 from the limit and a 413 carry the headers too.
     app.add_middleware(SecurityHeaders)
 

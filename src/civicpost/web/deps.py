@@ -176,3 +176,26 @@ def one_trip(handler: Callable[..., Any]) -> Callable[..., Any]:
     endpoint.__signature__ = signature.replace(parameters=kept)  # type: ignore[attr-defined]
     del endpoint.__wrapped__  # FastAPI must read the signature above, not the handler's
     return endpoint
+
+
+async def in_request_thread(request: Request, work: Callable[[Session, User], Any], *, write: bool) -> Any:
+    """Run `work(session, caller)` in one trip through the request threads, in a
+    transaction of its own (read or write) that commits when it returns.
+
+    For a handler whose slow part must hold no transaction and no request
+    thread (an image upload's decode): it signs in and reads in one short
+    trip, does the slow part elsewhere, and writes in another short trip.
+    """
+
+    def run() -> Any:
+        factory = request.app.state.write_sessions if write else request.app.state.read_sessions
+        with factory() as session:
+            try:
+                result = work(session, current_user(request, session))
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+        return result
+
+    return await asyncio.get_running_loop().run_in_executor(_threads, run)

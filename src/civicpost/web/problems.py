@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -25,6 +26,7 @@ TITLES = {
     422: "Unprocessable content",
     429: "Too many requests",
     500: "Internal server error",
+    503: "Service unavailable",
 }
 
 
@@ -50,7 +52,8 @@ def problem(
 
 
 def _field(loc: tuple) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    # Only the first part says where (body, query, path); a field may itself be called "body".
+    parts = [str(p) for p in (loc[1:] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else loc)]
     return ".".join(parts) or "body"
 
 
@@ -64,6 +67,18 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StaleDataError)
     async def _stale(_: Request, exc: StaleDataError) -> JSONResponse:
         return problem(409, "someone else changed this announcement at the same moment; reload it and try again")
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> Response:
+        # A last line behind the validation at the edge: a value the database
+        # cannot hold (a NUL, a number out of range) is the request's fault.
+        log.warning("refused a value the database cannot store on %s %s: %s", request.method, request.url.path,
+                    str(exc.orig).splitlines()[0] if exc.orig else exc)
+        detail = ("a value in the request cannot be stored: a number is out of range, or text contains a "
+                  "control character; correct it and try again")
+        if wants_html(request):
+            return error_page(request, 422, detail[:1].upper() + detail[1:] + ".")
+        return problem(422, detail)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,5 +1,6 @@
 """Public pages and feeds: no sign-in (SPEC §5)."""
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -7,10 +8,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
 
-from civicpost import feed
+from civicpost import feed, uploads
 from civicpost.errors import NotFound
-from civicpost.models import Media
+from civicpost.models import Media, User
 from civicpost.web.deps import SessionDep, SettingsDep
+from civicpost.web.pages.common import SignInRequired, staff_user
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,7 +33,7 @@ def home(request: Request, session: SessionDep, settings: SettingsDep) -> HTMLRe
     return request.app.state.pages.TemplateResponse(request, "public/index.html", {"items": items})
 
 
-@router.get("/announcements/{announcement_id}", response_class=HTMLResponse)
+@router.get("/announcements/{announcement_id:id}", response_class=HTMLResponse)
 def announcement_page(
     announcement_id: int,
     request: Request,
@@ -63,13 +65,34 @@ def announcement_page(
     return request.app.state.pages.TemplateResponse(request, "public/announcement.html", context)
 
 
+_MEDIA_ID = re.compile(r"[0-9a-f]{64}")
+
+
 @router.get("/media/{media_id}")
-def media_file(media_id: str, session: SessionDep, settings: SettingsDep) -> FileResponse:
-    row = session.get(Media, media_id) if len(media_id) == 64 else None
+def media_file(media_id: str, request: Request, session: SessionDep, settings: SettingsDep) -> FileResponse:
+    """An image of something published, for anyone; any other image only for
+    its department's staff (and approvers and admins), signed in. Everyone
+    else gets the same 404 as for an image that does not exist."""
+    row = session.get(Media, media_id) if _MEDIA_ID.fullmatch(media_id) else None
     path = Path(settings.media_dir) / media_id
     if row is None or not path.is_file():
         raise NotFound("no such image")
-    return FileResponse(path, media_type=row.mime_type, headers={"Cache-Control": "public, max-age=31536000, immutable"})
+    if uploads.is_public(session, row.id):
+        # Short-lived in shared caches: a retracted announcement's images must leave them soon.
+        cache = "public, max-age=300"
+    elif (viewer := _signed_in(request, session)) is not None and uploads.staff_may_see(viewer, row):
+        cache = "private, no-store"
+    else:
+        raise NotFound("no such image")
+    return FileResponse(path, media_type=row.mime_type, headers={"Cache-Control": cache})
+
+
+def _signed_in(request: Request, session) -> User | None:
+    """The staff member signed in on this browser, if any (no redirect: an image is not a page)."""
+    try:
+        return staff_user(request, session)
+    except SignInRequired:
+        return None
 
 
 @router.get("/feed.atom")

@@ -11,14 +11,16 @@ from starlette.datastructures import FormData, UploadFile
 
 from civicpost.errors import ServiceError
 from civicpost.models import Announcement
+from civicpost.schemas import parse_id
 from civicpost.web.pages._draft_time import LocalTime, from_local_input, to_local_input
 
 # Without JavaScript the form offers this many empty translation blocks.
 EMPTY_TRANSLATION_BLOCKS = 2
 MAX_TRANSLATIONS = 30
-_TRANSLATION = re.compile(r"^translations-(\d{1,3})-(language|title|body)$")
-_MEDIA = re.compile(r"^media-(\d{1,2})-(id|alt|remove)$")
-_OVERRIDE = re.compile(r"^override-(\d{1,12})$")
+# ASCII digits only ([0-9], not \d): the numbers in field names become ints.
+_TRANSLATION = re.compile(r"^translations-([0-9]{1,3})-(language|title|body)$")
+_MEDIA = re.compile(r"^media-([0-9]{1,2})-(id|alt|remove)$")
+_OVERRIDE = re.compile(r"^override-([1-9][0-9]{0,17})$")
 
 WHAT = {
     "title": "a title",
@@ -48,6 +50,8 @@ class DraftForm:
     errors: dict[str, list[str]] = field(default_factory=dict)
     general: list[str] = field(default_factory=list)
     time: LocalTime = field(default_factory=LocalTime)
+    # Every image decode place was taken: the page answers 503 with the form as typed.
+    busy: bool = False
 
     def add_error(self, field_id: str | None, message: str) -> None:
         if field_id is None:
@@ -101,7 +105,7 @@ class DraftForm:
             self.add_error(None, error.detail)
             return
         for item in error.errors:
-            loc = tuple(int(p) if p.isdigit() else p for p in str(item.get("field", "")).split("."))
+            loc = tuple(int(p) if p.isascii() and p.isdigit() else p for p in str(item.get("field", "")).split("."))
             message = str(item.get("message") or error.detail)
             if message in error.detail:
                 message = error.detail.replace("publish_at", "the publish time")
@@ -120,7 +124,7 @@ class DraftForm:
             part = loc[2] if len(loc) > 2 and loc[2] in ("title", "body") else "language"
             return f"translations-{index}-{part}" if self.translations else None
         if head == "overrides":
-            return f"override-{loc[1]}" if len(loc) > 1 and str(loc[1]).isdigit() else "channels"
+            return f"override-{loc[1]}" if len(loc) > 1 and parse_id(str(loc[1])) is not None else "channels"
         if head == "media":
             return f"media-{loc[1]}-alt" if len(loc) > 1 and isinstance(loc[1], int) else "images"
         return None
@@ -134,7 +138,7 @@ def _page_position(field_id: str) -> tuple[int, int, str]:
     head, _, rest = field_id.partition("-")
     number = rest.split("-")[0]
     rank = PAGE_ORDER.index(head) if head in PAGE_ORDER else len(PAGE_ORDER)
-    return rank, int(number) if number.isdigit() else 0, field_id
+    return rank, int(number) if number.isascii() and number.isdigit() else 0, field_id
 
 
 def _sentence(message: str) -> str:
@@ -177,7 +181,9 @@ def from_form(form: FormData, *, zone: ZoneInfo) -> DraftForm:
         emergency=bool(form.get("emergency")),
         image_alt=text("image_alt"),
     )
-    draft.channels = list(dict.fromkeys(int(v) for v in form.getlist("channels") if str(v).isdigit()))
+    # A channel box sends an id; anything else (a tampered value such as "²" or 2^64) names no channel.
+    ids = (parse_id(v) if isinstance(v, str) else None for v in form.getlist("channels"))
+    draft.channels = list(dict.fromkeys(i for i in ids if i is not None))
     blocks: dict[int, dict[str, str]] = {}
     kept: dict[int, dict[str, str]] = {}
     for key in form.keys():

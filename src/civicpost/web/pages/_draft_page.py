@@ -1,16 +1,18 @@
 """Saving the announcement form through the same services as the JSON API, and showing it again."""
 
+from functools import partial
+
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from civicpost import announcements, media, uploads, workflow
+from civicpost import announcements, decoding, media, uploads, workflow
 from civicpost.errors import Conflict, ServiceError
-from civicpost.models import Announcement, State, User
+from civicpost.models import Announcement, Department, State, User
 from civicpost.schemas import AnnouncementIn, AnnouncementPatch
 from civicpost.web.pages._draft_form import DraftForm
-from civicpost.web.pages._draft_preview import Card, channel_groups, drafting_departments, media_rows
+from civicpost.web.pages._draft_preview import Card, channel_groups, drafting_departments, form_department, media_rows
 from civicpost.web.pages._draft_time import human, to_local_input, zone_label
 from civicpost.web.pages.common import render
 
@@ -20,40 +22,62 @@ def form_page(request: Request, session: Session, user: User, form: DraftForm, *
               status_code: int = 200) -> HTMLResponse:
     settings = request.app.state.settings
     departments = [announcement.department] if announcement else drafting_departments(session, user)
+    department = announcement.department if announcement else form_department(session, form)
     context = {
         "form": form,
         "announcement": announcement,
         "departments": departments,
         "groups": channel_groups(session, departments),
-        "files": media_rows(session, [m["id"] for m in form.media]),
+        "files": media_rows(session, [m["id"] for m in form.media], department=department, user=user),
         "zone_label": zone_label(settings.zone),
         "publish_human": human(form.time.instant, settings.zone),
         "cards": cards,
         "previewed": cards is not None,
     }
-    return render(request, "staff/announcement_form.html", context, status_code=status_code, user=user)
+    response = render(request, "staff/announcement_form.html", context, status_code=status_code, user=user)
+    if form.busy:
+        response.status_code = 503
+        response.headers["Retry-After"] = str(decoding.RETRY_AFTER_SECONDS)
+    return response
 
 
-def attach_upload(session: Session, settings, user: User, form: DraftForm) -> None:
-    """Store a chosen image as POST /api/v1/media does, and add it to the form's images.
+def attach_upload(session: Session, request: Request, user: User, form: DraftForm) -> None:
+    """Store a chosen image as POST /api/v1/media does, for the form's department, and add it to the form's images.
 
     The Media row is written even when the rest of the form is refused: the
     re-shown form refers to the stored image, so it need not be chosen again.
     """
     if form.upload is None:
         return
-    if not (user.can_approve or user.departments):
-        form.add_error("image_file", "Only staff of a department may upload images.")
-        return
-    data = form.upload.file.read(settings.max_upload_bytes + 1)
+    settings = request.app.state.settings
     try:
-        stored = uploads.record_upload(session, data=data, user=user, media_dir=settings.media_dir,
-                                       max_bytes=settings.max_upload_bytes)
+        department = uploads.department_for(session, user=user, slug=form.department)
+    except ServiceError as exc:
+        form.add_error("image_file", _upload_refusal(exc))
+        return
+    # End the sign-in's transaction before the slow part: on SQLite it holds the
+    # only write lock, and every other writer would wait for this decode.
+    session.commit()
+    prepare = partial(uploads.prepare, form.upload.file, department_id=department.id, media_dir=settings.media_dir,
+                      max_bytes=settings.max_upload_bytes)
+    try:
+        stored = request.app.state.decodes.run(prepare)
+    except decoding.Busy as busy:
+        form.busy = True
+        form.add_error("image_file", f"{busy.message} Everything else you wrote is kept; choose the image again.")
+        return
     except media.MediaError as exc:
         form.add_error("image_file", exc.message)
         return
+    uploads.record(session, stored=stored, department_id=department.id, user=user)
     form.media.append({"id": stored.id, "alt_text": form.image_alt})
     form.image_alt = ""
+
+
+def _upload_refusal(error: ServiceError) -> str:
+    if error.errors and error.errors[0].get("field") == "department":
+        return "Choose the department this announcement is for, then choose the image again."
+    return error.detail[:1].upper() + error.detail[1:] + "."
 
 
 def create(session: Session, *, settings, renderer, user: User, form: DraftForm, submit: bool) -> Announcement | None:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicpost import announcements, workflow
+from civicpost import announcements, uploads, workflow
 from civicpost.content import Draft, MediaRef, Rendition
 from civicpost.media import PLATFORM_NAMES
 from civicpost.models import Announcement, Channel, Department, Media, User
@@ -82,15 +82,21 @@ def channel_groups(session: Session, departments: list[Department]) -> list[dict
     return groups
 
 
-def media_rows(session: Session, ids: list[str]) -> dict[str, Media]:
-    if not ids:
+def form_department(session: Session, form: DraftForm) -> Department | None:
+    slug = form.department.strip()
+    return session.scalar(select(Department).where(Department.slug == slug)) if slug else None
+
+
+def media_rows(session: Session, ids: list[str], *, department: Department | None, user: User) -> dict[str, Media]:
+    """The form's images that its department may use; any other id is shown as nothing at all."""
+    if department is None:
         return {}
-    return {m.id: m for m in session.scalars(select(Media).where(Media.id.in_(ids)))}
+    return uploads.usable(session, ids, department_id=department.id, actor=user)
 
 
 def form_cards(session: Session, renderer: Renderer, user: User, form: DraftForm) -> list[Card]:
     """Render the form as it stands, forgiving what is missing: a preview is for half-written drafts too."""
-    department = session.scalar(select(Department).where(Department.slug == form.department.strip()))
+    department = form_department(session, form)
     if department is None or not may_preview(user, department) or not form.channels:
         return []
     channels = {
@@ -98,7 +104,7 @@ def form_cards(session: Session, renderer: Renderer, user: User, form: DraftForm
         for c in session.scalars(select(Channel).where(Channel.id.in_(form.channels)))
         if c.department_id == department.id and c.active
     }
-    files = media_rows(session, [m["id"] for m in form.media])
+    files = media_rows(session, [m["id"] for m in form.media], department=department, user=user)
     draft = Draft(
         title=form.title.strip(),
         body=form.body.strip(),

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from civicpost.schemas import MAX_YEARS_AHEAD, check_horizon, horizon
+
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
 
@@ -51,6 +53,12 @@ def from_local_input(text: str, zone: ZoneInfo) -> LocalTime:
         naive = naive.replace(tzinfo=None)
     first = naive.replace(tzinfo=zone, fold=0)
     second = naive.replace(tzinfo=zone, fold=1)
+    try:
+        check_horizon(first)
+    except ValueError:
+        # Year 9999 and the like: a typo, and at the calendar's edge not even convertible to UTC.
+        return LocalTime(error=f"Choose a date within the next {MAX_YEARS_AHEAD} years, before "
+                               f"{horizon():%-d %B %Y}.")
     round_trip = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
     if round_trip != naive:
         # The spring gap: guessing an hour either way could publish at the wrong time, so ask.

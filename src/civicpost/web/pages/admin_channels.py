@@ -145,13 +145,13 @@ def channel_page(request: Request, session: Session, user: User, box: Credential
     return render(request, "staff/channel.html", context, user=user, status_code=status_code)
 
 
-@router.get("/channels/{channel_id}", response_class=HTMLResponse)
+@router.get("/channels/{channel_id:id}", response_class=HTMLResponse)
 def show_channel(channel_id: int, request: Request, session: SessionDep, settings: SettingsDep, box: BoxDep,
                  user: AdminPageUser) -> HTMLResponse:
     return channel_page(request, session, user, box, settings.zone, channels.get_channel(session, channel_id))
 
 
-@router.post("/channels/{channel_id}/credentials", dependencies=[Csrf])
+@router.post("/channels/{channel_id:id}/credentials", dependencies=[Csrf])
 def replace_credentials(channel_id: int, request: Request, session: SessionDep, settings: SettingsDep, box: BoxDep,
                         user: AdminPageUser, form: FormDep) -> Response:
     channel = channels.get_channel(session, channel_id)
@@ -219,7 +219,7 @@ def check_message(outcome: CheckOutcome) -> str:
         f" Posts may be up to {limit} characters." if limit else "")
 
 
-@router.post("/channels/{channel_id}/test", dependencies=[Csrf])
+@router.post("/channels/{channel_id:id}/test", dependencies=[Csrf])
 def test_connection(channel_id: int, request: Request) -> Response:
     """Ask the platform whether the credentials work, holding no transaction while it answers."""
     state = request.app.state

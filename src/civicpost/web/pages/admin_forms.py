@@ -138,7 +138,7 @@ def read(form: Any, platform: str) -> tuple[dict[str, Any], dict[str, Any], dict
         if not raw:
             continue
         if item.kind == "number":
-            if not raw.isdigit():
+            if not re.fullmatch(r"[0-9]{1,9}", raw):  # ASCII: "²".isdigit() is true, int("²") fails
                 errors[name] = "Enter a whole number, such as 500"
                 continue
             settings[item.key] = int(raw)

@@ -56,9 +56,9 @@ def new_form(request: Request, session: SessionDep, user: StaffUser) -> HTMLResp
 def create(request: Request, session: SessionDep, user: StaffUser, posted: PostedForm) -> Response:
     settings, renderer = request.app.state.settings, request.app.state.renderer
     form = from_form(posted, zone=settings.zone)
-    page.attach_upload(session, settings, user, form)
+    page.attach_upload(session, request, user, form)
     action = str(posted.get("action", "save"))
-    if action == "preview":
+    if action == "preview" or form.busy:
         return page.form_page(request, session, user, form, cards=form_cards(session, renderer, user, form))
     announcement = page.create(session, settings=settings, renderer=renderer, user=user, form=form,
                                submit=action == "submit")
@@ -68,7 +68,7 @@ def create(request: Request, session: SessionDep, user: StaffUser, posted: Poste
     return _saved(request, announcement, form)
 
 
-@router.get("/announcements/{announcement_id:int}/edit", response_class=HTMLResponse)
+@router.get("/announcements/{announcement_id:id}/edit", response_class=HTMLResponse)
 def edit_form(announcement_id: int, request: Request, session: SessionDep, user: StaffUser) -> HTMLResponse:
     announcement = page.editable(user, announcements.get(session, announcement_id))
     form = from_announcement(announcement, zone=request.app.state.settings.zone)
@@ -76,15 +76,15 @@ def edit_form(announcement_id: int, request: Request, session: SessionDep, user:
     return page.form_page(request, session, user, form, announcement=announcement, cards=cards)
 
 
-@router.post("/announcements/{announcement_id:int}/edit", dependencies=[Csrf])
+@router.post("/announcements/{announcement_id:id}/edit", dependencies=[Csrf])
 def edit(announcement_id: int, request: Request, session: SessionDep, user: StaffUser, posted: PostedForm) -> Response:
     settings, renderer = request.app.state.settings, request.app.state.renderer
     announcement = page.editable(user, announcements.get(session, announcement_id))
     form = from_form(posted, zone=settings.zone)
     form.department = announcement.department.slug
-    page.attach_upload(session, settings, user, form)
+    page.attach_upload(session, request, user, form)
     action = str(posted.get("action", "save"))
-    if action == "preview":
+    if action == "preview" or form.busy:
         cards = form_cards(session, renderer, user, form)
         return page.form_page(request, session, user, form, announcement=announcement, cards=cards)
     if not page.update(session, settings=settings, renderer=renderer, user=user, announcement=announcement,
@@ -159,7 +159,7 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
     return render(request, "staff/announcement.html", context, status_code=status_code, user=user)
 
 
-@router.get("/announcements/{announcement_id:int}", response_class=HTMLResponse)
+@router.get("/announcements/{announcement_id:id}", response_class=HTMLResponse)
 def show(announcement_id: int, request: Request, session: SessionDep, user: StaffUser) -> HTMLResponse:
     return show_page(request, session, user, viewable(session, user, announcement_id))
 
@@ -176,7 +176,7 @@ def act(request: Request, session, announcement, step, done: str) -> Response:
     return redirect(f"/staff/announcements/{announcement.id}")
 
 
-@router.post("/announcements/{announcement_id:int}/submit", dependencies=[Csrf])
+@router.post("/announcements/{announcement_id:id}/submit", dependencies=[Csrf])
 def submit(announcement_id: int, request: Request, session: SessionDep, user: StaffUser) -> Response:
     a = viewable(session, user, announcement_id)
     try:
@@ -195,12 +195,12 @@ def submit(announcement_id: int, request: Request, session: SessionDep, user: St
     return redirect(f"/staff/announcements/{a.id}")
 
 
-@router.get("/announcements/{announcement_id:int}/cancel", response_class=HTMLResponse)
+@router.get("/announcements/{announcement_id:id}/cancel", response_class=HTMLResponse)
 def cancel_confirm(announcement_id: int, request: Request, session: SessionDep, user: StaffUser) -> HTMLResponse:
     return show_page(request, session, user, viewable(session, user, announcement_id), confirm="cancel")
 
 
-@router.post("/announcements/{announcement_id:int}/cancel", dependencies=[Csrf])
+@router.post("/announcements/{announcement_id:id}/cancel", dependencies=[Csrf])
 def cancel(announcement_id: int, request: Request, session: SessionDep, user: StaffUser, posted: PostedForm) -> Response:
     a = viewable(session, user, announcement_id)
     if posted.get("confirmed") != "yes":
@@ -209,12 +209,12 @@ def cancel(announcement_id: int, request: Request, session: SessionDep, user: St
     return act(request, session, a, step, "Cancelled. Nothing more will be published for it.")
 
 
-@router.get("/announcements/{announcement_id:int}/retract", response_class=HTMLResponse)
+@router.get("/announcements/{announcement_id:id}/retract", response_class=HTMLResponse)
 def retract_confirm(announcement_id: int, request: Request, session: SessionDep, user: StaffUser) -> HTMLResponse:
     return show_page(request, session, user, viewable(session, user, announcement_id), confirm="retract")
 
 
-@router.post("/announcements/{announcement_id:int}/retract", dependencies=[Csrf])
+@router.post("/announcements/{announcement_id:id}/retract", dependencies=[Csrf])
 def retract(announcement_id: int, request: Request, background: BackgroundTasks, session: SessionDep,
             user: StaffUser, posted: PostedForm) -> Response:
     a = viewable(session, user, announcement_id)
@@ -225,12 +225,12 @@ def retract(announcement_id: int, request: Request, background: BackgroundTasks,
     return act(request, session, a, step, "Retracted. The posts are being deleted; the record stays.")
 
 
-@router.post("/deliveries/{delivery_id:int}/retry", dependencies=[Csrf])
+@router.post("/deliveries/{delivery_id:id}/retry", dependencies=[Csrf])
 def retry(delivery_id: int, request: Request, background: BackgroundTasks, session: SessionDep,
           user: StaffUser) -> Response:
     delivery = session.get(Delivery, delivery_id)
-    if delivery is None:
-        raise NotFound(f"There is no delivery {delivery_id}.")
+    if delivery is None or not announcements.can_view(user, announcements.get(session, delivery.announcement_id)):
+        raise NotFound(f"There is no delivery {delivery_id}.")  # another department's answers the same
     a = viewable(session, user, delivery.announcement_id)
     wake_worker(request, background)
     step = partial(publishing.retry, session, delivery, actor=user)

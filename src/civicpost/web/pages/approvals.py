@@ -4,14 +4,17 @@ from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from civicpost import contributors, workflow
 from civicpost.content import fingerprint
 from civicpost.errors import Invalid, ServiceError
 from civicpost.models import Announcement, State, User
+from civicpost.schemas import RejectIn
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages._draft_diff import changes_since_approval
+from civicpost.web.pages._draft_form import friendly
 from civicpost.web.pages._draft_preview import cards_for
 from civicpost.web.pages._draft_time import human
 from civicpost.web.pages.announcements import PostedForm, show_page, viewable, wake_worker
@@ -99,6 +102,11 @@ def reject(announcement_id: int, request: Request, session: SessionDep, user: St
         return _back(request, session, user, a, posted, refusal)
     if len(reason) > 2000:
         refusal = {"id": a.id, "kind": "reject", "detail": "Keep the reason to 2,000 characters.", "reason": reason}
+        return _back(request, session, user, a, posted, refusal)
+    try:
+        reason = RejectIn(reason=reason).reason  # the API's rules: no control characters
+    except ValidationError as exc:
+        refusal = {"id": a.id, "kind": "reject", "detail": friendly(exc.errors()[0]), "reason": reason}
         return _back(request, session, user, a, posted, refusal)
     try:
         with session.begin_nested():

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from civicpost.db import utcnow
 from civicpost.errors import Invalid
 from civicpost.models import Announcement, Delivery, DeliveryStatus, State, User
+from civicpost.schemas import horizon
 from civicpost.web.deps import SessionDep, SettingsDep
 from civicpost.web.pages.common import StaffUser, render
 
@@ -56,9 +57,13 @@ def parse_day(value: str | None, today: date) -> date:
     if not value:
         return today
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise Invalid(f"'{value}' is not a date; use the form 2026-03-08") from None
+    # Nothing is scheduled beyond the horizon, and the calendar's own edges overflow.
+    if not date(1970, 1, 1) <= day <= horizon():
+        raise Invalid(f"the calendar shows dates from 1970 to {horizon():%Y-%m-%d}; choose one between them")
+    return day
 
 
 def grid(view: str, anchor: date) -> tuple[date, date]:
