@@ -25,7 +25,7 @@ def create_department(session: Session, *, actor: User | None, slug: str, name: 
     session.add(department)
     session.flush()
     audit.record(
-        session, actor=actor, action="department.create", object_type="department",
+        session, actor=actor, actor_label=tokens.CLI, action="department.create", object_type="department",
         object_id=department.id, detail={"slug": slug, "name": name},
     )
     return department
@@ -78,7 +78,7 @@ def create_user(
     session.add(user)
     session.flush()
     audit.record(
-        session, actor=actor, action="user.create", object_type="user", object_id=user.id,
+        session, actor=actor, actor_label=tokens.CLI, action="user.create", object_type="user", object_id=user.id,
         detail={"email": email, "role": str(role), "departments": departments},
     )
     return user

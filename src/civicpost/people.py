@@ -6,9 +6,7 @@ themselves out (deactivate or demote themselves), the last active
 administrator cannot be removed, and a staff member keeps a department.
 """
 
-from datetime import datetime
-
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civicpost import audit, staff_sessions, throttle, tokens
@@ -16,8 +14,7 @@ from civicpost.accounts import departments_by_slug
 from civicpost.errors import Conflict, Invalid, NotFound
 from civicpost.models import Role, User
 from civicpost.security import hash_password, verify_password
-
-CLI = "command line"
+from civicpost.tokens import CLI
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
 
@@ -145,13 +142,9 @@ def change_own_password(session: Session, *, user: User, current: str, new: str,
     return ended
 
 
-def unlock(session: Session, *, actor: User | None, user: User, now: datetime | None = None) -> int:
+def unlock(session: Session, *, actor: User | None, user: User) -> int:
     """Lift the sign-in waits on the person's account (from every address). Returns keys cleared."""
     cleared = throttle.unlock(session, email=user.email)
     _record(session, actor=actor, action="user.unlock", user=user, detail={"cleared": cleared})
     session.flush()
     return cleared
-
-
-def active_admins(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(User).where(User.role == Role.admin, User.active.is_(True))) or 0

@@ -9,8 +9,10 @@ the account exists:
 - the client address (an IPv6 address by its /64, which one machine owns whole);
 - the pair of them.
 
-Each key allows some failures free, then asks for a wait that doubles with
-every further failure, up to a cap. The pair (one guesser at one account) and
+Each key allows some failures free, then asks for a wait (5 seconds) that
+doubles with every further failure, up to a cap. While a wait lasts, attempts
+are refused without checking the password and without counting, so a crowd
+gets no more guesses at an account than one guesser would. The pair (one guesser at one account) and
 the address (one guesser trying many accounts) wait up to 15 minutes; the
 account only up to a minute, because the owner shares that key with whoever is
 guessing at their account from elsewhere.
@@ -49,6 +51,8 @@ ADDRESS = Rule(free=20, cap=timedelta(minutes=15))
 PAIR = Rule(free=4, cap=timedelta(minutes=15))
 BROWSER = Rule(free=4, cap=timedelta(minutes=15))
 RULES = {"a": ACCOUNT, "i": ADDRESS, "p": PAIR, "b": BROWSER}
+# The first wait; each further failure doubles it, up to the rule's cap.
+FIRST_WAIT = timedelta(seconds=5)
 # A key with no failure for this long starts again from nothing.
 FORGET_AFTER = timedelta(hours=1)
 KNOWN_BROWSERS_KEPT = 5
@@ -99,7 +103,7 @@ def wait_after(failures: int, rule: Rule) -> timedelta:
     beyond = failures - rule.free
     if beyond <= 0:
         return timedelta(0)
-    return min(timedelta(seconds=2 ** min(beyond - 1, 20)), rule.cap)
+    return min(FIRST_WAIT * 2 ** min(beyond - 1, 20), rule.cap)
 
 
 def wait_for(session: Session, keys: Keys, *, now: datetime | None = None) -> timedelta:

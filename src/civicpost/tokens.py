@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 MAX_DAYS = 3650
 # last_used_at is written at most this often per token: the API is a hot path.
 TOUCH_EVERY = timedelta(minutes=1)
+# Who the record names when a change comes from the `civicpost` command, not a signed-in person.
 CLI = "command line"
 
 

@@ -1,7 +1,6 @@
 """Signing in and out of the staff pages, and the sign-in throttle (SPEC §8.1 "Sign-in throttling")."""
 
 import re
-import statistics
 import time
 from datetime import timedelta
 
@@ -9,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
+from civicpost import accounts, throttle
 from civicpost.db import transaction, utcnow
 from civicpost.models import AuditEvent, SignInThrottle, StaffSession
 from civicpost.throttle import ACCOUNT, PAIR, wait_after
@@ -101,13 +101,13 @@ def test_five_wrong_passwords_from_one_address_do_not_stop_the_owner_from_anothe
 
 
 def test_the_guesser_waits_longer_after_each_further_failure_and_not_for_ever(browser_at, city, sessions):
-    assert [wait_after(n, PAIR).total_seconds() for n in range(4, 9)] == [0, 1, 2, 4, 8]
+    assert [wait_after(n, PAIR).total_seconds() for n in range(4, 9)] == [0, 5, 10, 20, 40]
     assert wait_after(100, PAIR) == timedelta(minutes=15) and wait_after(100, ACCOUNT) == timedelta(minutes=1)
     guesser = browser_at("203.0.113.66")
     for _ in range(5):
         attempt(guesser, city.parks_staff.email, "not the password")
     r = attempt(guesser, city.parks_staff.email, PASSWORD)
-    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 5
     assert "Too many sign-in attempts. Wait" in message(r)
     # Once the wait is over, the right password works again.
     with transaction(sessions) as session:
@@ -115,7 +115,7 @@ def test_the_guesser_waits_longer_after_each_further_failure_and_not_for_ever(br
     assert attempt(guesser, city.parks_staff.email, PASSWORD).status_code == 303
 
 
-def test_an_unknown_email_gets_the_same_words_and_status_as_a_known_one(browser_at, city):
+def test_an_unknown_email_gets_the_same_words_and_status_as_a_known_one(browser_at, city, sessions):
     known, unknown = browser_at("203.0.113.10"), browser_at("203.0.113.11")
     first_known = attempt(known, city.parks_staff.email, "not the password")
     first_unknown = attempt(unknown, "nobody-here@city.example", "not the password")
@@ -125,35 +125,52 @@ def test_an_unknown_email_gets_the_same_words_and_status_as_a_known_one(browser_
     for browser, email in ((known, city.parks_staff.email), (unknown, "nobody-here@city.example")):
         for _ in range(4):
             attempt(browser, email, "not the password")
-    slowed_known = attempt(known, city.parks_staff.email, "not the password")
-    slowed_unknown = attempt(unknown, "nobody-here@city.example", "not the password")
+    with sessions() as session:
+        counted = sorted((r.key[0], r.failures, r.wait_until - r.last_failed_at if r.wait_until else None)
+                         for r in session.scalars(select(SignInThrottle)))
+    # Every key of the unknown email counts and waits exactly as the known one's does.
+    assert counted[0::2] == counted[1::2] and len(counted) == 6
+    with transaction(sessions) as session:  # a longer wait for both, so a slow machine cannot outlast it
+        session.execute(update(SignInThrottle).where(SignInThrottle.wait_until.is_not(None))
+                        .values(wait_until=utcnow() + timedelta(minutes=2)))
+    slowed_known = attempt(known, city.parks_staff.email, PASSWORD)
+    slowed_unknown = attempt(unknown, "nobody-here@city.example", PASSWORD)
     assert slowed_known.status_code == slowed_unknown.status_code == 429
     assert message(slowed_known) == message(slowed_unknown)
-    assert slowed_known.headers["retry-after"] == slowed_unknown.headers["retry-after"]
+    assert abs(int(slowed_known.headers["retry-after"]) - int(slowed_unknown.headers["retry-after"])) <= 1
 
 
 def test_an_unknown_email_takes_about_as_long_as_a_known_one(browser_at, city):
     known, unknown = browser_at("203.0.113.20"), browser_at("203.0.113.21")
     timings: dict[str, list[float]] = {"known": [], "unknown": []}
-    for _ in range(3):
+    for _ in range(5):
         for name, browser, email in (("known", known, city.parks_staff.email), ("unknown", unknown, "ghost@city.example")):
             page = browser.get("/staff/login")
             started = time.perf_counter()
             browser.post("/staff/login", data={"email": email, "password": "wrong", "csrf_token": csrf_of(page.text)})
             timings[name].append(time.perf_counter() - started)
-    ratio = statistics.median(timings["unknown"]) / statistics.median(timings["known"])
     # Both verify an argon2 hash (a dummy one for the unknown email): tens of milliseconds either way.
+    # The fastest of five is what the work costs; slower ones measure the neighbours on a shared machine.
+    ratio = min(timings["unknown"]) / min(timings["known"])
     assert 0.5 < ratio < 2, timings
 
 
 def test_many_addresses_guessing_at_one_account_make_it_wait_a_minute_at_most(browser_at, city, sessions):
-    for n in range(30):
-        attempt(browser_at(f"203.0.113.{100 + n}"), city.parks_staff.email, "not the password")
+    now = utcnow()
+    # Forty guesses from forty addresses, each after the last wait ended: every one is counted.
+    with transaction(sessions) as session:
+        for n in range(40):
+            keys = throttle.keys_for(email=city.parks_staff.email, address=f"203.0.113.{n}")
+            at = now - timedelta(seconds=61 * (39 - n))
+            assert accounts.sign_in(session, email=city.parks_staff.email, password="guess", keys=keys, now=at).error
+        waits = [r.wait_until - r.last_failed_at for r in session.scalars(select(SignInThrottle))
+                 if r.key.startswith("a:")]
+    assert waits == [timedelta(minutes=1)]
     r = attempt(browser_at("198.51.100.7"), city.parks_staff.email, PASSWORD)
-    assert r.status_code == 429 and int(r.headers["retry-after"]) <= 60
-    with sessions() as session:
-        longest = session.scalar(select(func.max(SignInThrottle.wait_until)).where(SignInThrottle.key.startswith("a:")))
-    assert longest - utcnow() <= timedelta(minutes=1)
+    assert r.status_code == 429 and 50 <= int(r.headers["retry-after"]) <= 60
+    with transaction(sessions) as session:
+        session.execute(update(SignInThrottle).values(wait_until=utcnow() - timedelta(seconds=1)))
+    assert attempt(browser_at("198.51.100.7"), city.parks_staff.email, PASSWORD).status_code == 303
 
 
 def test_a_browser_that_signed_in_before_gets_in_while_others_guess_at_the_account(browser_at, city):
@@ -162,10 +179,11 @@ def test_a_browser_that_signed_in_before_gets_in_while_others_guess_at_the_accou
     assert attempt(owner, city.parks_staff.email, PASSWORD).status_code == 303
     owner.post("/staff/logout", data={"csrf_token": csrf_of(owner.get("/staff/").text)})
     # A crowd guesses at the account, and a colleague guesses from the same office address.
-    for n in range(30):
+    for n in range(12):
         attempt(browser_at(f"203.0.113.{100 + n}"), city.parks_staff.email, "not the password")
+    assert attempt(browser_at("203.0.113.200"), city.parks_staff.email, PASSWORD).status_code == 429
     colleague = browser_at(office)
-    for _ in range(25):
+    for _ in range(5):
         attempt(colleague, city.parks_staff.email, "not the password")
     assert attempt(colleague, city.parks_staff.email, PASSWORD).status_code == 429
     r = attempt(owner, city.parks_staff.email, PASSWORD)
@@ -182,8 +200,9 @@ def test_one_address_trying_many_accounts_is_slowed_down_there_only(browser_at, 
 
 def test_an_admin_unlocks_an_account_from_its_page_and_the_unlock_is_audited(browser_at, sign_in, city, sessions):
     guesser = browser_at("203.0.113.66")
-    for _ in range(6):
+    for _ in range(5):
         attempt(guesser, city.parks_staff.email, "not the password")
+    assert attempt(guesser, city.parks_staff.email, PASSWORD).status_code == 429
     admin = sign_in(city.admin)
     page = admin.get(f"/staff/users/{city.parks_staff.id}", headers=HTML)
     assert "failed sign-ins in the last hour" in page.text

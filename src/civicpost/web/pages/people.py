@@ -16,7 +16,7 @@ from civicpost import audit, people, staff_sessions, throttle, tokens
 from civicpost.errors import ServiceError
 from civicpost.models import Department, Role, User
 from civicpost.web import visits
-from civicpost.web.deps import SessionDep, SettingsDep
+from civicpost.web.deps import SessionDep
 from civicpost.web.pages.admin_forms import service_errors
 from civicpost.web.pages.common import AdminPageUser, Csrf, flash, redirect, render
 
@@ -47,7 +47,6 @@ def user_page(request: Request, session: Session, admin: User, person: User, *, 
         "token_status": tokens.status,
         "history": audit.trail(session, object_type="user", object_id=person.id)[-15:][::-1],
         "zone": settings.zone,
-        "active": "users",
     }
     return render(request, "staff/user.html", context, user=admin, status_code=status_code)
 
