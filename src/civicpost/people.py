@@ -7,7 +7,7 @@ administrator cannot be removed, and a staff member keeps a department.
 """
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from civicpost import audit, staff_sessions, throttle, tokens
 from civicpost.accounts import departments_by_slug
@@ -27,7 +27,7 @@ def get_user(session: Session, user_id: int) -> User:
 
 
 def listed(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.name, User.id)))
+    return list(session.scalars(select(User).options(selectinload(User.departments)).order_by(User.name, User.id)))
 
 
 def _record(session: Session, *, actor: User | None, action: str, user: User, detail: dict) -> None:
