@@ -1,4 +1,4 @@
-"""Departments, users and API tokens."""
+"""Departments, users, and checking a password at sign-in (API tokens: civicpost.tokens)."""
 
 import math
 from dataclasses import dataclass

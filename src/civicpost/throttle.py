@@ -216,7 +216,7 @@ def known_browser(secret: bytes, *, email: str, cookie: str | None) -> str | Non
     """The nonce of the cookie's entry for this email, if it carries a valid one."""
     for entry in (cookie or "").split("~")[:KNOWN_BROWSERS_KEPT]:
         nonce, _, proof = entry.partition(".")
-        if nonce and proof and hmac.compare_digest(proof, _proof(secret, email, nonce)):
+        if nonce and proof and hmac.compare_digest(proof.encode(), _proof(secret, email, nonce).encode()):
             return nonce
     return None
 

@@ -58,8 +58,17 @@ def test_a_page_sends_a_signed_out_visitor_to_sign_in_and_back(client, city):
 
 def test_a_sign_in_without_the_csrf_token_is_refused(client, city):
     client.get("/staff/login")
-    r = client.post("/staff/login", data={"email": city.parks_staff.email, "password": PASSWORD, "csrf_token": "forged"})
-    assert r.status_code == 403 and "expired" in r.text
+    for forged in ("forged", "fälschung"):
+        r = client.post("/staff/login", data={"email": city.parks_staff.email, "password": PASSWORD, "csrf_token": forged})
+        assert r.status_code == 403 and "expired" in r.text
+
+
+def test_a_forged_known_browser_cookie_is_ignored(client, city):
+    page = client.get("/staff/login")
+    cookie = f"civicpost_login={client.cookies['civicpost_login']}; civicpost_browser=n\u00e9once.f\u00e4lsch~x.y"
+    r = client.post("/staff/login", headers={"cookie": cookie.encode("latin-1")}, follow_redirects=False,
+                    data={"email": city.parks_staff.email, "password": PASSWORD, "csrf_token": csrf_of(page.text)})
+    assert r.status_code == 303
 
 
 def test_the_sign_in_form_is_guarded_by_its_cookie_and_makes_no_session_row(browser_at, city, sessions):

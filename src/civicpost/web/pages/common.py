@@ -65,14 +65,15 @@ async def verify_csrf(request: Request) -> None:
     """Every state-changing staff request carries its session's token (form field or header)."""
     visit = visits.current(request)
     sent = await _sent_token(request)
-    if visit is None or not hmac.compare_digest(visit.csrf, sent):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a forged form may send any).
+    if visit is None or not hmac.compare_digest(visit.csrf.encode(), sent.encode()):
         raise CsrfFailed
 
 
 async def verify_login_csrf(request: Request) -> None:
     cookie = request.cookies.get(LOGIN_COOKIE, "")
     sent = await _sent_token(request)
-    if not cookie or len(cookie) > 100 or not hmac.compare_digest(_login_token(request, cookie), sent):
+    if not cookie or len(cookie) > 100 or not hmac.compare_digest(_login_token(request, cookie).encode(), sent.encode()):
         raise CsrfFailed
 
 
