@@ -58,6 +58,14 @@ def test_a_staff_member_without_a_department_is_refused_next_to_the_field(admin,
     assert re.search(r'id="f-departments-error"[^>]*>.*at least one department', r.text, re.S)
 
 
+def test_an_empty_name_and_an_unknown_department_are_refused_with_what_to_fix(admin, city):
+    url = f"/staff/users/{city.parks_staff.id}"
+    r = post_form(admin, url, url, {"name": "  ", "role": "staff", "departments": ["parks"]})
+    assert r.status_code == 422 and 'href="#f-name"' in r.text and "Fill this in" in r.text
+    r = post_form(admin, url, url, {"name": "Pat", "role": "staff", "departments": ["nowhere"]})
+    assert r.status_code == 422 and "Unknown department &#39;nowhere&#39;" in r.text
+
+
 def test_an_admin_cannot_demote_or_deactivate_themselves_from_their_page(admin, city):
     url = f"/staff/users/{city.admin.id}"
     page = admin.get(url).text

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from civicpost import people, throttle, tokens
@@ -16,7 +17,8 @@ from civicpost.errors import ServiceError
 from civicpost.models import User
 from civicpost.web import visits
 from civicpost.web.deps import SessionDep
-from civicpost.web.pages.admin_forms import service_errors
+from civicpost.web.pages.admin_forms import service_errors, validation_errors
+from civicpost.web.people_schemas import TokenIn
 from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, render
 
 # Included by auth.router, under /staff.
@@ -87,15 +89,20 @@ def create_token(
     expires_in_days: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     form = {"name": name, "expires_in_days": expires_in_days}
-    errors = {}
-    if not name.strip() or len(name.strip()) > 200:
-        errors["name"] = "Say what the token is for, in up to 200 characters (for example: newsletter sync)"
     days = expires_in_days.strip()
+    errors = {}
     if days and not (days.isascii() and days.isdigit() and 1 <= int(days) <= tokens.MAX_DAYS):
         errors["expires_in_days"] = f"Enter a whole number of days from 1 to {tokens.MAX_DAYS}, or leave it empty"
+    try:
+        # The API's own model, so the form is held to the same rules as POST /api/v1/tokens.
+        body = TokenIn(name=name, expires_in_days=int(days) if days and not errors else None)
+    except ValidationError as exc:
+        errors = {**validation_errors(exc), **errors}
     if errors:
+        if "name" in errors:
+            errors["name"] = "Say what the token is for, in up to 200 characters (for example: newsletter sync)"
         return account_page(request, session, user, errors=errors, token_form=form, status_code=422)
-    token, _ = tokens.create(session, user=user, name=name.strip(), expires_in_days=int(days) if days else None)
+    token, _ = tokens.create(session, user=user, name=body.name, expires_in_days=body.expires_in_days)
     return account_page(request, session, user, new_token=token)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,7 +18,8 @@ from civicpost.errors import ServiceError
 from civicpost.models import Department, Role, User
 from civicpost.web import visits
 from civicpost.web.deps import SessionDep
-from civicpost.web.pages.admin_forms import service_errors
+from civicpost.web.pages.admin_forms import service_errors, validation_errors
+from civicpost.web.people_schemas import UserPatch
 from civicpost.web.pages.common import AdminPageUser, Csrf, flash, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -76,15 +78,13 @@ def update_user(
 ) -> Response:
     person = people.get_user(session, user_id)
     form = {"name": name, "role": role, "departments": departments}
-    errors = {}
-    if not name.strip() or len(name.strip()) > 200:
-        errors["name"] = "Enter their name, up to 200 characters"
-    if role not in ROLE_LABELS:
-        errors["role"] = "Choose a role from the list"
-    if errors:
-        return user_page(request, session, admin, person, form=form, errors=errors, status_code=422)
     try:
-        people.update_user(session, actor=admin, user=person, name=name.strip(), role=Role(role), departments=departments)
+        # The API's own model, so a form is held to the same rules as a PATCH.
+        body = UserPatch(name=name, role=role, departments=departments)
+    except ValidationError as exc:
+        return user_page(request, session, admin, person, form=form, errors=validation_errors(exc), status_code=422)
+    try:
+        people.update_user(session, actor=admin, user=person, name=body.name, role=body.role, departments=body.departments)
     except ServiceError as exc:
         return _refused(request, session, admin, person, exc, field="role", form=form)
     flash(request, f"Saved the changes to {person.name}.")
