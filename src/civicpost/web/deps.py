@@ -174,23 +174,26 @@ def one_trip(handler: Callable[..., Any]) -> Callable[..., Any]:
     kept.sort(key=lambda p: p.default is not inspect.Parameter.empty)
     signs_in = any(role != "session" for role in roles.values())
 
-    def run(request: Request, kwargs: dict[str, Any]) -> Any:
+    def run_in_session(request: Request, kwargs: dict[str, Any]) -> Any:
         state = request.app.state
         factory = state.read_sessions if request.method in SAFE_METHODS else state.write_sessions
+        with factory() as session:
+            try:
+                caller = current_user(request, session) if signs_in else None
+                for name, role in roles.items():
+                    kwargs[name] = session if role == "session" else admin_user(caller) if role == "admin" else caller
+                result = handler(**kwargs)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+        return result
+
+    def run(request: Request, kwargs: dict[str, Any]) -> Any:
         try:
-            with factory() as session:
-                try:
-                    caller = current_user(request, session) if signs_in else None
-                    for name, role in roles.items():
-                        kwargs[name] = session if role == "session" else admin_user(caller) if role == "admin" else caller
-                    result = handler(**kwargs)
-                    session.commit()
-                except BaseException:
-                    session.rollback()
-                    raise
+            return run_in_session(request, kwargs)
         finally:
             _touch_token(request)
-        return result
 
     @functools.wraps(handler)
     async def endpoint(**kwargs: Any) -> Any:
