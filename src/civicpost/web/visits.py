@@ -93,10 +93,11 @@ class StaffSessions:
                     due = latest.last_seen_at is None or staff_sessions.touch_due(latest.last_seen_at, now=now)
                     if latest.changed or due:
                         await run_in_threadpool(self._save, latest, now if due else latest.last_seen_at)
-                headers = message.setdefault("headers", [])
-                sets_cookie = any(k == b"set-cookie" and v.startswith(COOKIE.encode() + b"=") for k, v in headers)
+                headers = list(message.get("headers", []))
+                sets_cookie = any(k.lower() == b"set-cookie" and v.startswith(COOKIE.encode() + b"=") for k, v in headers)
                 if dead_cookie and not sets_cookie:
                     headers.append((b"set-cookie", cookie_header("", secure=is_secure(self.state), clear=True)))
+                    message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_after_saving)
