@@ -1,16 +1,17 @@
-"""Departments, users and API tokens."""
+"""Departments, users, and checking a password at sign-in (API tokens: civicpost.tokens)."""
 
+import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from civicpost import audit
+from civicpost import audit, throttle, tokens
 from civicpost.db import utcnow
 from civicpost.errors import Conflict, Invalid, NotFound
-from civicpost.models import ApiToken, Department, Role, User
-from civicpost.security import hash_password, hash_token, new_token, verify_password
+from civicpost.models import Department, Role, User
+from civicpost.security import hash_password, verify_password
 
 
 def normalise_email(email: str) -> str:
@@ -24,7 +25,7 @@ def create_department(session: Session, *, actor: User | None, slug: str, name: 
     session.add(department)
     session.flush()
     audit.record(
-        session, actor=actor, action="department.create", object_type="department",
+        session, actor=actor, actor_label=tokens.CLI, action="department.create", object_type="department",
         object_id=department.id, detail={"slug": slug, "name": name},
     )
     return department
@@ -77,7 +78,7 @@ def create_user(
     session.add(user)
     session.flush()
     audit.record(
-        session, actor=actor, action="user.create", object_type="user", object_id=user.id,
+        session, actor=actor, actor_label=tokens.CLI, action="user.create", object_type="user", object_id=user.id,
         detail={"email": email, "role": str(role), "departments": departments},
     )
     return user
@@ -90,51 +91,45 @@ def user_by_email(session: Session, email: str) -> User:
     return user
 
 
-MAX_FAILED_SIGN_INS = 5
-LOCK_FOR = timedelta(minutes=15)
-# Verifying against this when the email is unknown keeps both answers equally
-# slow. It is written out, not computed at import: argon2 takes 64 MiB while it
-# hashes, which would be the peak memory of every process that imports this.
+# Verifying against this when the email is unknown (or the attempt must wait)
+# keeps every answer equally slow. It is written out, not computed at import:
+# argon2 takes 64 MiB while it hashes, which would be the peak memory of every
+# process that imports this.
 _DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$rSX0jYmNLABJ0q43UP20fQ$HFu+IK4f5GFUwpws0OqojqEDWWFi4zTZOywcvfJPQAs"
+# One sentence whether or not the account exists, so the answer tells a guesser nothing.
+NO_MATCH = "That email and password do not match an account. Check both and try again."
 
 
 @dataclass
 class SignIn:
     user: User | None
     error: str | None = None
+    retry_after: int | None = None  # seconds, when the attempt was asked to wait
 
 
-def sign_in(session: Session, *, email: str, password: str) -> SignIn:
-    """Check a password, counting failures; the caller commits either way."""
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None or not user.active:
+def sign_in(session: Session, *, email: str, password: str, keys: throttle.Keys, now: datetime | None = None) -> SignIn:
+    """Check a password under the sign-in throttle; the caller commits either way."""
+    now = now or utcnow()
+    wait = throttle.wait_for(session, keys, now=now)
+    if wait:
         verify_password(_DUMMY_HASH, password)
-        return SignIn(None, "That email and password do not match an account. Check both and try again.")
-    if not verify_password(user.password_hash, password):
-        return SignIn(None, "That email and password do not match an account. Check both and try again.")
+        return SignIn(
+            None,
+            f"Too many sign-in attempts. Wait {throttle.in_words(wait)}, then try again. "
+            "If you have forgotten your password, ask an administrator to set a new one.",
+            retry_after=math.ceil(wait.total_seconds()),
+        )
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    known = user is not None and user.active
+    if not verify_password(user.password_hash if known else _DUMMY_HASH, password) or not known:
+        throttle.record_failure(session, keys, now=now)
+        return SignIn(None, NO_MATCH)
+    throttle.forget(session, keys)
+    throttle.sweep(session, now=now)
     return SignIn(user)
 
 
-def create_token(session: Session, *, user: User, name: str = "") -> str:
-    """Make a token for `user`; returns the token itself, which is never stored."""
-    token = new_token()
-    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), prefix=token[:10], name=name))
-    session.flush()
-    audit.record(
-        session, actor=user, action="token.create", object_type="user", object_id=user.id,
-        detail={"prefix": token[:10], "name": name},
-    )
-    return token
-
-
-# Built once: constructing a statement costs more than running this one.
-_USER_BY_TOKEN = (
-    select(User)
-    .join(ApiToken, ApiToken.user_id == User.id)
-    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active.is_(True))
-)
-
-
-def user_for_token(session: Session, token: str) -> User | None:
-    # One indexed lookup on every API request: the user, not the token row.
-    return session.scalar(_USER_BY_TOKEN, {"token_hash": hash_token(token)})
+# Tokens live in civicpost.tokens; these names stay for the callers that make
+# tokens for fixtures, the demo and benchmarks.
+create_token = tokens.create_token
+user_for_token = tokens.user_for_token

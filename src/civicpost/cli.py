@@ -1,19 +1,16 @@
 """The `civicpost` command (SPEC §6)."""
 
 import logging
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from civicpost.cli_people import token_app, user_app
 from civicpost.config import ConfigError, get_settings
-from civicpost.models import Role
 
 app = typer.Typer(help="civicpost: one approved draft, every channel, on time, on the record.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-user_app = typer.Typer(help="Users.", no_args_is_help=True)
-token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
@@ -74,41 +71,6 @@ def db_upgrade() -> None:
     typer.echo(_upgraded(url, state.current, state.head))
 
 
-@user_app.command("create")
-def user_create(
-    email: str,
-    name: Annotated[str, typer.Option(help="Full name, as shown in the record.")],
-    role: Annotated[Role, typer.Option(help="staff, approver or admin.")] = Role.staff,
-    department: Annotated[list[str] | None, typer.Option(help="Department slug; repeat for several.")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
-) -> None:
-    """Create a user (the first admin of a fresh install, for instance)."""
-    from pydantic import ValidationError
-
-    from civicpost import accounts
-    from civicpost.db import transaction
-    from civicpost.errors import ServiceError
-    from civicpost.schemas import UserIn
-
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        data = UserIn(email=email, name=name, role=role, departments=department or [], password=password)
-    except ValidationError as exc:
-        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
-    try:
-        with transaction(_sessions()) as session:
-            user = accounts.create_user(
-                session, actor=None, email=data.email, name=data.name, role=data.role,
-                departments=data.departments, password=data.password,
-            )
-            typer.echo(f"created {user.role} {user.email} (id {user.id})")
-    except ServiceError as exc:
-        _fail(exc.detail)
-
-
 @app.command("department")
 def department_create(slug: str, name: str) -> None:
     """Create a department (also possible through the API as an admin)."""
@@ -129,23 +91,6 @@ def department_create(slug: str, name: str) -> None:
             typer.echo(f"created department {department.slug} (id {department.id})")
     except ServiceError as exc:
         _fail(exc.detail)
-
-
-@token_app.command("create")
-def token_create(email: str, name: Annotated[str, typer.Option(help="What the token is for.")] = "") -> None:
-    """Make an API token for a user; the token is printed once, as the last line."""
-    from civicpost import accounts
-    from civicpost.db import transaction
-    from civicpost.errors import ServiceError
-
-    try:
-        with transaction(_sessions()) as session:
-            user = accounts.user_by_email(session, email)
-            token = accounts.create_token(session, user=user, name=name)
-    except ServiceError as exc:
-        _fail(exc.detail)
-    typer.echo(f"token for {user.email} (shown once; store it now):", err=True)
-    typer.echo(token)
 
 
 @app.command()

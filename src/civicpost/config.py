@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     templates_dir: Path = PROJECT_ROOT / "templates"
     media_dir: Path = Path("./media")
 
+    # A staff session not used for this long ends (signed out on the server).
+    session_idle_minutes: int = Field(default=480, ge=5, le=60 * 24 * 30)
+
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Image decodes at once in one process; each may take ~400 MB (civicpost.media).

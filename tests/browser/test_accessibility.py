@@ -20,7 +20,7 @@ AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_21_AA}, "resultTypes": 
 @dataclass(frozen=True)
 class PageCase:
     name: str
-    path: str  # may name {published}, {draft}, {submitted} or {channel}
+    path: str  # may name {published}, {draft}, {submitted}, {channel} or {person}
     who: str | None = None  # an attribute of Live: parks_staff, approver, admin
     status: int = 200
 
@@ -46,6 +46,8 @@ PAGES = [
     PageCase("staff-channel", "/staff/channels/{channel}", "admin"),
     PageCase("staff-users", "/staff/users", "admin"),
     PageCase("staff-departments", "/staff/departments", "admin"),
+    PageCase("staff-user", "/staff/users/{person}", "admin"),
+    PageCase("staff-account", "/staff/account", "parks_staff"),
     PageCase("error-404", "/no-such-page", status=404),
     PageCase("error-403", "/staff/users", "parks_staff", status=403),
 ]
@@ -118,7 +120,7 @@ def violations_report(name: str, violations: list[dict]) -> str:
 def test_the_page_has_no_wcag_21_aa_violations_that_axe_can_find(case: PageCase, live: Live, content: Content, open_page):
     page = open_page(getattr(live, case.who) if case.who else None)
     path = case.path.format(published=content.published, draft=content.draft, submitted=content.submitted,
-                            channel=live.parks_channels["x"])
+                            channel=live.parks_channels["x"], person=live.parks_staff.id)
     response = visit(page, case, path, live)
     assert response is not None
     if response.status == 404 and case.status != 404 and not live.routed(path):

@@ -16,7 +16,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware.sessions import SessionMiddleware
 
 from civicpost import __version__, keycheck, metrics
 from civicpost.db import utcnow
@@ -27,12 +26,13 @@ from civicpost.decoding import DecodeGate
 from civicpost.rendering import Renderer
 from civicpost.runtime import settle_memory
 from civicpost.security import CredentialBox
-from civicpost.web import api, directory, problems, public
+from civicpost.web import api, api_people, directory, problems, public
 from civicpost.web import docs as api_docs
 from civicpost.web import pages as staff_pages
 from civicpost.web.deps import REQUEST_THREADS
 from civicpost.web.headers import SecurityHeaders
 from civicpost.web.limits import BodyLimit, ConcurrencyLimit
+from civicpost.web.visits import StaffSessions
 
 log = logging.getLogger(__name__)
 
@@ -125,19 +125,15 @@ def create_app(
 
     problems.install(app)
     app.include_router(api.router)
+    app.include_router(api_people.router)
     app.include_router(public.router)
     app.include_router(directory.router)
     staff_pages.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     api_docs.install(app)
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=hashlib.sha256(b"civicpost-session\x00" + box_key.encode()).hexdigest(),
-        session_cookie="civicpost_session",
-        max_age=8 * 3600,
-        same_site="lax",
-        https_only=settings.base_url.startswith("https://"),
-    )
+    # Staff sessions live in the database; the key signs the sign-in form's CSRF pair and known-browser cookies.
+    app.state.session_key = hashlib.sha256(b"civicpost-session\x00" + box_key.encode()).digest()
+    app.add_middleware(StaffSessions, state=app.state)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_body_bytes,

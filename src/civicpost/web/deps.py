@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from civicpost import accounts
+from civicpost import tokens
 from civicpost.config import Settings
+from civicpost.db import utcnow
 from civicpost.models import User
 from civicpost.rendering import Renderer
 from civicpost.security import CredentialBox
@@ -41,6 +42,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         await run_in_threadpool(_end, session, commit=False)
         raise
     await run_in_threadpool(_end, session, commit=True)
+    if getattr(request.state, "token_to_touch", None) is not None:
+        await run_in_threadpool(_touch_token, request)
 
 
 def _end(session: Session, *, commit: bool) -> None:
@@ -83,14 +86,33 @@ def current_user(request: Request, session: SessionDep) -> User:
             detail="sign in: send 'Authorization: Bearer <token>' (make a token with `civicpost token create EMAIL`)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    user = accounts.user_for_token(session, token.strip())
-    if user is None:
+    found = tokens.bearer(session, token.strip())
+    if found is None:
         raise HTTPException(
             401,
             detail="that token is unknown or revoked; make a new one with `civicpost token create EMAIL`",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
-    return user
+    now = utcnow()
+    if found.expires_at is not None and found.expires_at <= now:
+        raise HTTPException(
+            401,
+            detail=f"that token expired on {found.expires_at.astimezone(request.app.state.settings.zone):%Y-%m-%d %H:%M %Z}; "
+            "make a new one on your account page "
+            "(/staff/account) or with `civicpost token create EMAIL --expires-in-days N`",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="The token expired"'},
+        )
+    if tokens.touch_due(found, now=now):
+        # Written after the request's own transaction, never inside it (see `_touch_token`).
+        request.state.token_to_touch = found.token_id
+    return found.user
+
+
+def _touch_token(request: Request) -> None:
+    token_id = getattr(request.state, "token_to_touch", None)
+    if token_id is not None:
+        del request.state.token_to_touch
+        tokens.touch(request.app.state.write_sessions, token_id=token_id)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -152,7 +174,7 @@ def one_trip(handler: Callable[..., Any]) -> Callable[..., Any]:
     kept.sort(key=lambda p: p.default is not inspect.Parameter.empty)
     signs_in = any(role != "session" for role in roles.values())
 
-    def run(request: Request, kwargs: dict[str, Any]) -> Any:
+    def run_in_session(request: Request, kwargs: dict[str, Any]) -> Any:
         state = request.app.state
         factory = state.read_sessions if request.method in SAFE_METHODS else state.write_sessions
         with factory() as session:
@@ -166,6 +188,12 @@ def one_trip(handler: Callable[..., Any]) -> Callable[..., Any]:
                 session.rollback()
                 raise
         return result
+
+    def run(request: Request, kwargs: dict[str, Any]) -> Any:
+        try:
+            return run_in_session(request, kwargs)
+        finally:
+            _touch_token(request)
 
     @functools.wraps(handler)
     async def endpoint(**kwargs: Any) -> Any:

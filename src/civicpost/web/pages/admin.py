@@ -18,18 +18,16 @@ from civicpost.errors import Conflict, ServiceError
 from civicpost.models import Channel, Department, Role, User, user_departments
 from civicpost.schemas import DepartmentIn, UserIn
 from civicpost.web.deps import SessionDep
-from civicpost.web.pages import admin_channels
+from civicpost.web.pages import admin_channels, people
 from civicpost.web.pages.admin_forms import service_errors, validation_errors
 from civicpost.web.pages.common import AdminPageUser, Csrf, flash, redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 router.include_router(admin_channels.router)
+router.include_router(people.router)
 
-ROLE_LABELS = {
-    Role.staff: "Staff: drafts for their departments",
-    Role.approver: "Approver: approves for every department",
-    Role.admin: "Administrator: manages departments, users and channels",
-}
+ROLE_LABELS = people.ROLE_LABELS
+
 
 def _departments(session: Session) -> list[Department]:
     return list(session.scalars(select(Department).order_by(Department.name)))

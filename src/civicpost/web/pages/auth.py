@@ -1,23 +1,43 @@
-"""Sign in and out."""
+"""Sign in and out.
 
+Signing in checks the password under the sign-in throttle (civicpost.throttle)
+and starts a new server-side session with a new token; signing out deletes the
+session's row, so a copy of the cookie is worth nothing afterwards.
+"""
+
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from civicpost import accounts
+from civicpost import accounts, staff_sessions, throttle
+from civicpost.web import visits
 from civicpost.web.deps import SessionDep
-from civicpost.web.pages.common import Csrf, redirect, render, safe_next, start_session
+from civicpost.web.pages import account
+from civicpost.web.pages.common import Csrf, LoginCsrf, login_csrf_token, redirect, render, safe_next
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
+router.include_router(account.router)
+
+# Proof that this browser signed in to an account before (see throttle.py).
+KNOWN_BROWSER_COOKIE = "civicpost_browser"
+KNOWN_BROWSER_FOR = timedelta(days=365)
+
+
+def login_page(request: Request, *, next_url: str, email: str = "", error: str | None = None,
+               signed_out: bool = False, status_code: int = 200) -> HTMLResponse:
+    context = {"next": next_url, "email": email, "error": error, "signed_out": signed_out,
+               "csrf_token": login_csrf_token(request)}
+    return render(request, "staff/login.html", context, status_code=status_code)
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str | None = None) -> HTMLResponse:
-    return render(request, "staff/login.html", {"next": safe_next(next), "email": ""})
+def login_form(request: Request, next: str | None = None, signed_out: bool = False) -> HTMLResponse:
+    return login_page(request, next_url=safe_next(next), signed_out=signed_out)
 
 
-@router.post("/login", dependencies=[Csrf])
+@router.post("/login", dependencies=[LoginCsrf])
 def login(
     request: Request,
     session: SessionDep,
@@ -25,16 +45,40 @@ def login(
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2048)] = "/staff/",
 ) -> Response:
-    result = accounts.sign_in(session, email=email, password=password)
+    state = request.app.state
+    address = request.client.host if request.client else None
+    browser = throttle.known_browser(state.session_key, email=email, cookie=request.cookies.get(KNOWN_BROWSER_COOKIE))
+    keys = throttle.keys_for(email=email, address=address, browser=browser)
+    result = accounts.sign_in(session, email=email, password=password, keys=keys)
     if result.user is None:
-        # Rendered, not raised: the failure count must be committed.
-        return render(request, "staff/login.html", {"next": safe_next(next), "email": email, "error": result.error},
-                      status_code=401)
-    start_session(request, result.user)
-    return redirect(safe_next(next))
+        # Rendered, not raised: the counted failure must be committed.
+        response = login_page(request, next_url=safe_next(next), email=email, error=result.error,
+                              status_code=429 if result.retry_after else 401)
+        if result.retry_after:
+            response.headers["Retry-After"] = str(result.retry_after)
+        return response
+    # A new token every time: a session planted before sign-in is never the one signed in.
+    staff_sessions.end(session, token=request.cookies.get(visits.COOKIE))
+    if (old := visits.current(request)) is not None:
+        old.ended = True
+    token = staff_sessions.start(
+        session, user=result.user, ip=address, user_agent=request.headers.get("user-agent"),
+        idle=visits.idle_timeout(state),
+    )
+    secure = visits.is_secure(state)
+    response = redirect(safe_next(next))
+    response.set_cookie(visits.COOKIE, token, path="/", httponly=True, samesite="lax", secure=secure)
+    remembered = throttle.remember_browser(state.session_key, email=email, cookie=request.cookies.get(KNOWN_BROWSER_COOKIE))
+    response.set_cookie(KNOWN_BROWSER_COOKIE, remembered, max_age=int(KNOWN_BROWSER_FOR.total_seconds()),
+                        path="/staff/login", httponly=True, samesite="lax", secure=secure)
+    return response
 
 
 @router.post("/logout", dependencies=[Csrf])
-def logout(request: Request) -> Response:
-    request.session.clear()
-    return redirect("/staff/login")
+def logout(request: Request, session: SessionDep) -> Response:
+    staff_sessions.end(session, token=request.cookies.get(visits.COOKIE))
+    if (visit := visits.current(request)) is not None:
+        visit.ended = True
+    response = redirect("/staff/login?signed_out=true")
+    response.delete_cookie(visits.COOKIE, path="/", httponly=True, samesite="lax", secure=visits.is_secure(request.app.state))
+    return response

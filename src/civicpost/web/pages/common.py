@@ -1,10 +1,13 @@
 """What every staff page shares: who is signed in, CSRF, rendering, flashes.
 
-Sessions are Starlette's signed cookie (HttpOnly, SameSite=Lax, Secure when
-the service runs behind https). The cookie holds the user id, a CSRF token and
-a fragment of the password hash, so changing a password ends old sessions.
+A signed-in browser is a row in `staff_sessions` found through a random token
+in its cookie (web/visits.py loads it before the page and saves what the page
+changed after). The sign-in form has no session yet, so it is protected by a
+double-submit cookie instead: a random value in a cookie, and its HMAC under
+the server's key in the form.
 """
 
+import hashlib
 import hmac
 import secrets
 from typing import Annotated, Any
@@ -16,7 +19,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from civicpost.db import utcnow
 from civicpost.errors import Forbidden
 from civicpost.models import User
+from civicpost.web import visits
 from civicpost.web.deps import SessionDep
+
+LOGIN_COOKIE = "civicpost_login"
 
 
 class SignInRequired(Exception):
@@ -30,39 +36,51 @@ class CsrfFailed(Exception):
     pass
 
 
-def session_marker(user: User) -> str:
-    return user.password_hash[-16:]
+def _login_token(request: Request, cookie: str) -> str:
+    return hmac.new(request.app.state.session_key, b"login-form\x00" + cookie.encode(), hashlib.sha256).hexdigest()
 
 
-def start_session(request: Request, user: User) -> None:
-    request.session.clear()
-    request.session.update(uid=user.id, pv=session_marker(user), csrf=secrets.token_urlsafe(32))
+def login_csrf_token(request: Request) -> str:
+    """The sign-in form's token; makes the cookie it pairs with if the browser has none (render sets it)."""
+    cookie = request.cookies.get(LOGIN_COOKIE) or getattr(request.state, "new_login_cookie", None)
+    if not cookie or len(cookie) > 100:
+        cookie = request.state.new_login_cookie = secrets.token_urlsafe(32)
+    return _login_token(request, cookie)
 
 
 def csrf_token(request: Request) -> str:
-    token = request.session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return token
+    visit = visits.current(request)
+    return visit.csrf if visit else login_csrf_token(request)
 
 
-async def verify_csrf(request: Request) -> None:
-    """Every state-changing staff request carries the session's token (form field or header)."""
-    expected = request.session.get("csrf", "")
+async def _sent_token(request: Request) -> str:
     sent = request.headers.get("x-csrf-token", "")
     if not sent:
         form = await request.form()
         sent = str(form.get("csrf_token", ""))
-    if not expected or not hmac.compare_digest(expected, sent):
+    return sent
+
+
+async def verify_csrf(request: Request) -> None:
+    """Every state-changing staff request carries its session's token (form field or header)."""
+    visit = visits.current(request)
+    sent = await _sent_token(request)
+    # As bytes: compare_digest refuses str with non-ASCII characters (a forged form may send any).
+    if visit is None or not hmac.compare_digest(visit.csrf.encode(), sent.encode()):
+        raise CsrfFailed
+
+
+async def verify_login_csrf(request: Request) -> None:
+    cookie = request.cookies.get(LOGIN_COOKIE, "")
+    sent = await _sent_token(request)
+    if not cookie or len(cookie) > 100 or not hmac.compare_digest(_login_token(request, cookie).encode(), sent.encode()):
         raise CsrfFailed
 
 
 def staff_user(request: Request, session: SessionDep) -> User:
-    uid = request.session.get("uid")
-    user = session.get(User, uid) if uid else None
-    if user is None or not user.active or request.session.get("pv") != session_marker(user):
-        request.session.clear()
+    visit = visits.current(request)
+    user = session.get(User, visit.user_id) if visit else None
+    if user is None or not user.active:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(target)
     return user
@@ -70,6 +88,7 @@ def staff_user(request: Request, session: SessionDep) -> User:
 
 StaffUser = Annotated[User, Depends(staff_user)]
 Csrf = Depends(verify_csrf)
+LoginCsrf = Depends(verify_login_csrf)
 
 
 def approver_only(user: StaffUser) -> User:
@@ -89,17 +108,36 @@ AdminPageUser = Annotated[User, Depends(admin_only)]
 
 
 def flash(request: Request, message: str, kind: str = "success") -> None:
-    request.session.setdefault("flash", []).append({"kind": kind, "message": message})
+    """A message for the next page this browser sees (kept in its session row; never a secret)."""
+    visit = visits.current(request)
+    if visit is not None:
+        visit.data = {**visit.data, "flash": [*visit.data.get("flash", []), {"kind": kind, "message": message}]}
+        visit.changed = True
+
+
+def _take_flashes(request: Request) -> list[dict[str, str]]:
+    visit = visits.current(request)
+    if visit is None or not visit.data.get("flash"):
+        return []
+    flashes = visit.data["flash"]
+    visit.data = {k: v for k, v in visit.data.items() if k != "flash"}
+    visit.changed = True
+    return flashes
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None, *, status_code: int = 200,
            user: User | None = None) -> HTMLResponse:
     context = dict(context or {})
     context.setdefault("user", user)
-    context["csrf_token"] = csrf_token(request)
-    context["flashes"] = request.session.pop("flash", [])
+    context.setdefault("csrf_token", csrf_token(request))
+    context["flashes"] = _take_flashes(request)
     context["now"] = utcnow()
-    return request.app.state.pages.TemplateResponse(request, template, context, status_code=status_code)
+    response = request.app.state.pages.TemplateResponse(request, template, context, status_code=status_code)
+    new_cookie = getattr(request.state, "new_login_cookie", None)
+    if new_cookie:
+        response.set_cookie(LOGIN_COOKIE, new_cookie, path="/staff/login", httponly=True, samesite="strict",
+                            secure=visits.is_secure(request.app.state))
+    return response
 
 
 def redirect(url: str) -> RedirectResponse:

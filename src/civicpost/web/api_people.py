@@ -1,0 +1,67 @@
+"""People and their API tokens under /api/v1 (SPEC §8.1 "User lifecycle")."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from civicpost import accounts, people, tokens
+from civicpost.errors import Forbidden
+from civicpost.web.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, one_trip
+from civicpost.web.people_schemas import NewToken, TokenIn, TokenList, TokenOut, UserList, UserOut, UserPatch
+
+router = APIRouter(prefix="/api/v1")
+
+# Ids are 32-bit in the database: a larger one is a 422 here, not an error there.
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/users", response_model=UserList)
+@one_trip
+def list_users(session: SessionDep, _: AdminUser, settings: SettingsDep) -> UserList:
+    return UserList(items=[UserOut.of(u, settings.zone) for u in people.listed(session)])
+
+
+@router.patch("/users/{user_id}", response_model=UserOut)
+@one_trip
+def update_user(user_id: Id, body: UserPatch, session: SessionDep, admin: AdminUser, settings: SettingsDep) -> UserOut:
+    """Change name, role, departments or `active`; deactivating ends the person's sessions and revokes their tokens."""
+    user = people.get_user(session, user_id)
+    people.update_user(
+        session, actor=admin, user=user, name=body.name, role=body.role, departments=body.departments, active=body.active
+    )
+    return UserOut.of(user, settings.zone)
+
+
+@router.get("/tokens", response_model=TokenList)
+@one_trip
+def list_tokens(
+    session: SessionDep,
+    caller: CurrentUser,
+    settings: SettingsDep,
+    user: Annotated[str | None, Query(max_length=320, description="an email (admins only, for someone else's)")] = None,
+) -> TokenList:
+    """Your own tokens; an admin sees everyone's, or one person's with `?user=`."""
+    if user is not None and accounts.normalise_email(user) != caller.email and not caller.is_admin:
+        raise Forbidden("only an admin may list other people's tokens; leave out ?user= to see your own")
+    if user is not None:
+        owner_id = accounts.user_by_email(session, user).id
+    else:
+        owner_id = None if caller.is_admin else caller.id
+    return TokenList(items=[TokenOut.of(t, settings.zone) for t in tokens.listed(session, user_id=owner_id)])
+
+
+@router.post("/tokens", status_code=201, response_model=NewToken)
+@one_trip
+def create_token(body: TokenIn, session: SessionDep, caller: CurrentUser, settings: SettingsDep) -> NewToken:
+    """A new token for yourself; the answer is the only time the token is shown."""
+    token, record = tokens.create(session, user=caller, name=body.name, expires_in_days=body.expires_in_days)
+    return NewToken(token=token, **TokenOut.of(record, settings.zone).model_dump())
+
+
+@router.delete("/tokens/{token_id}", response_model=TokenOut)
+@one_trip
+def revoke_token(token_id: Id, session: SessionDep, caller: CurrentUser, settings: SettingsDep) -> TokenOut:
+    """Revoke one of your tokens (an admin: anyone's); it stops working at once."""
+    token = tokens.get(session, token_id, owner=None if caller.is_admin else caller)
+    tokens.revoke(session, token=token, actor=caller)
+    return TokenOut.of(token, settings.zone)
