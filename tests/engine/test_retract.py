@@ -203,7 +203,7 @@ def test_a_send_whose_worker_died_after_the_retract_is_found_and_deleted(
     with sessions() as session:
         prepared = publishing.prepare(session, job, owner="dead-worker", settings=fast_settings)
         credentials = {"consumer_key": "k", "consumer_secret": "s", "access_token": "t", "access_token_secret": "ts"}
-        build_adapter("x", credentials, {"api_base": f"{base}/x"}, timeout=5).publish(prepared.outgoing)
+        build_adapter("x", credentials, {"api_base": f"{base}/x"}, timeout=5, allow_private_network=True).publish(prepared.outgoing)
     assert len(live_posts(platforms.x)) == 1
     assert client.post(f"/api/v1/announcements/{a['id']}/retract", headers=city.approver.auth).status_code == 202
     with transaction(sessions) as session:

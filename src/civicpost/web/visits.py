@@ -1,4 +1,4 @@
-"""The staff session behind each request to /staff: loaded before the page, saved after it.
+"""The staff session behind each request to /staff (and /media): loaded before the page, saved after it.
 
 The `civicpost_session` cookie holds only a random token (HttpOnly,
 SameSite=Lax, Secure behind https, path /); everything else lives in the
@@ -71,13 +71,14 @@ def is_secure(state: State) -> bool:
 
 
 class StaffSessions:
-    def __init__(self, app: ASGIApp, *, state: State, prefix: str = "/staff") -> None:
+    # Staff pages, and images not yet public: their department's staff may see them.
+    def __init__(self, app: ASGIApp, *, state: State, prefixes: tuple[str, ...] = ("/staff", "/media/")) -> None:
         self.app = app
         self.state = state
-        self.prefix = prefix
+        self.prefixes = prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
             await self.app(scope, receive, send)
             return
         token = cookie_parser(HTTPConnection(scope).headers.get("cookie", "")).get(COOKIE)
