@@ -3,11 +3,30 @@
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Body, File, Form, Query, Request, UploadFile
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Body,
+    File,
+    Form,
+    Query,
+    Request,
+    UploadFile,
+)
 from sqlalchemy import select
 from starlette.exceptions import HTTPException
 
-from civicpost import accounts, announcements, audit, channels, decoding, media, publishing, uploads, workflow
+from civicpost import (
+    accounts,
+    announcements,
+    audit,
+    channels,
+    decoding,
+    media,
+    publishing,
+    uploads,
+    workflow,
+)
 from civicpost.content import Draft, MediaRef, fingerprint
 from civicpost.db import utcnow
 from civicpost.errors import Invalid, NotFound, ServiceError
@@ -34,8 +53,23 @@ from civicpost.web.deps import (
     one_trip,
 )
 from civicpost.web.params import IdPath, SlugQuery
+from civicpost.web.people_schemas import UserOut
+from civicpost.web.shapes import (
+    ERRORS,
+    PROBLEM,
+    AnnouncementOut,
+    AnnouncementPage,
+    AuditTrail,
+    ChannelList,
+    ChannelOut,
+    DeliveryOut,
+    DepartmentList,
+    DepartmentOut,
+    MediaOut,
+    RenditionList,
+)
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
 
 
 def _wake_worker(request: Request, background: BackgroundTasks) -> None:
@@ -46,36 +80,36 @@ def _wake_worker(request: Request, background: BackgroundTasks) -> None:
         background.add_task(worker.wake)
 
 
-@router.post("/departments", status_code=201)
+@router.post("/departments", status_code=201, response_model=DepartmentOut)
 @one_trip
 def create_department(body: DepartmentIn, session: SessionDep, admin: AdminUser) -> dict[str, Any]:
     return views.department(accounts.create_department(session, actor=admin, slug=body.slug, name=body.name))
 
 
-@router.get("/departments")
+@router.get("/departments", response_model=DepartmentList)
 @one_trip
 def list_departments(session: SessionDep, _: CurrentUser) -> dict[str, Any]:
     rows = session.scalars(select(Department).order_by(Department.slug))
     return {"items": [views.department(d) for d in rows]}
 
 
-@router.post("/users", status_code=201)
+@router.post("/users", status_code=201, response_model=UserOut)
 @one_trip
-def create_user(body: UserIn, session: SessionDep, admin: AdminUser) -> dict[str, Any]:
+def create_user(body: UserIn, session: SessionDep, admin: AdminUser, settings: SettingsDep) -> UserOut:
     user = accounts.create_user(
         session, actor=admin, email=body.email, name=body.name, role=body.role,
         departments=body.departments, password=body.password,
     )
-    return views.user(user)
+    return UserOut.of(user, settings.zone)
 
 
-@router.get("/users/me")
+@router.get("/users/me", response_model=UserOut)
 @one_trip
-def me(user: CurrentUser) -> dict[str, Any]:
-    return views.user(user)
+def me(user: CurrentUser, settings: SettingsDep) -> UserOut:
+    return UserOut.of(user, settings.zone)
 
 
-@router.post("/channels", status_code=201)
+@router.post("/channels", status_code=201, response_model=ChannelOut)
 @one_trip
 def create_channel(body: ChannelIn, session: SessionDep, admin: AdminUser, box: BoxDep, settings: SettingsDep) -> dict[str, Any]:
     channels.check_addresses(body.platform, body.settings, allow_private_network=settings.allow_private_network)
@@ -87,7 +121,7 @@ def create_channel(body: ChannelIn, session: SessionDep, admin: AdminUser, box: 
     return views.channel(channel, settings.zone)
 
 
-@router.get("/channels")
+@router.get("/channels", response_model=ChannelList)
 @one_trip
 def list_channels(
     session: SessionDep, user: CurrentUser, settings: SettingsDep, department: SlugQuery = None
@@ -97,13 +131,13 @@ def list_channels(
     return {"items": [views.channel(c, settings.zone) for c in rows]}
 
 
-@router.get("/channels/{channel_id}")
+@router.get("/channels/{channel_id}", response_model=ChannelOut)
 @one_trip
 def get_channel(channel_id: IdPath, session: SessionDep, _: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
     return views.channel(channels.get_channel(session, channel_id), settings.zone)
 
 
-@router.put("/channels/{channel_id}/credentials")
+@router.put("/channels/{channel_id}/credentials", response_model=ChannelOut)
 @one_trip
 def replace_credentials(
     channel_id: IdPath, body: CredentialsIn, session: SessionDep, admin: AdminUser, box: BoxDep, settings: SettingsDep
@@ -124,7 +158,7 @@ def _full(session, announcement, renderer, settings, *, new: bool = False) -> di
     )
 
 
-@router.post("/announcements", status_code=201)
+@router.post("/announcements", status_code=201, response_model=AnnouncementOut)
 @one_trip
 def create_announcement(
     body: AnnouncementIn, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
@@ -133,7 +167,7 @@ def create_announcement(
     return _full(session, announcement, renderer, settings, new=True)  # a new draft has no deliveries
 
 
-@router.get("/announcements")
+@router.get("/announcements", response_model=AnnouncementPage)
 @one_trip
 def list_announcements(
     session: SessionDep,
@@ -152,7 +186,7 @@ def list_announcements(
     return {"items": [views.summary_row(row, settings.zone) for row in page.items], "next_cursor": page.next_cursor}
 
 
-@router.get("/announcements/{announcement_id}")
+@router.get("/announcements/{announcement_id}", response_model=AnnouncementOut)
 @one_trip
 def get_announcement(
     announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
@@ -161,7 +195,7 @@ def get_announcement(
     return _full(session, announcement, renderer, settings)
 
 
-@router.patch("/announcements/{announcement_id}")
+@router.patch("/announcements/{announcement_id}", response_model=AnnouncementOut)
 @one_trip
 def edit_announcement(
     announcement_id: IdPath,
@@ -176,7 +210,7 @@ def edit_announcement(
     return _full(session, announcement, renderer, settings)
 
 
-@router.post("/announcements/{announcement_id}/submit")
+@router.post("/announcements/{announcement_id}/submit", response_model=AnnouncementOut)
 @one_trip
 def submit(announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep) -> dict[str, Any]:
     announcement = announcements.get_visible(session, announcement_id, viewer=user)
@@ -184,7 +218,10 @@ def submit(announcement_id: IdPath, session: SessionDep, user: CurrentUser, sett
     return _full(session, announcement, renderer, settings)
 
 
-@router.post("/announcements/{announcement_id}/approve", openapi_extra={"requestBody": {"required": True}})
+@router.post(
+    "/announcements/{announcement_id}/approve", openapi_extra={"requestBody": {"required": True}},
+    response_model=AnnouncementOut,
+)
 @one_trip
 def approve(
     announcement_id: IdPath,
@@ -210,7 +247,7 @@ def approve(
     return _full(session, announcement, renderer, settings)
 
 
-@router.post("/announcements/{announcement_id}/reject")
+@router.post("/announcements/{announcement_id}/reject", response_model=AnnouncementOut)
 @one_trip
 def reject(
     announcement_id: IdPath, body: RejectIn, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
@@ -220,7 +257,7 @@ def reject(
     return _full(session, announcement, renderer, settings)
 
 
-@router.post("/announcements/{announcement_id}/cancel")
+@router.post("/announcements/{announcement_id}/cancel", response_model=AnnouncementOut)
 @one_trip
 def cancel(announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep) -> dict[str, Any]:
     announcement = announcements.get_visible(session, announcement_id, viewer=user)
@@ -228,7 +265,7 @@ def cancel(announcement_id: IdPath, session: SessionDep, user: CurrentUser, sett
     return _full(session, announcement, renderer, settings)
 
 
-@router.post("/announcements/{announcement_id}/retract", status_code=202)
+@router.post("/announcements/{announcement_id}/retract", status_code=202, response_model=AnnouncementOut)
 @one_trip
 def retract(
     announcement_id: IdPath, request: Request, background: BackgroundTasks, session: SessionDep, user: CurrentUser,
@@ -240,7 +277,7 @@ def retract(
     return _full(session, announcement, renderer, settings)
 
 
-@router.get("/announcements/{announcement_id}/audit")
+@router.get("/announcements/{announcement_id}/audit", response_model=AuditTrail)
 @one_trip
 def audit_trail(announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
     announcement = announcements.get_visible(session, announcement_id, viewer=user)
@@ -248,7 +285,7 @@ def audit_trail(announcement_id: IdPath, session: SessionDep, user: CurrentUser,
     return {"items": [views.audit_event(e, settings.zone) for e in events]}
 
 
-@router.post("/deliveries/{delivery_id}/retry")
+@router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut)
 @one_trip
 def retry_delivery(
     delivery_id: IdPath, request: Request, background: BackgroundTasks, session: SessionDep, user: CurrentUser,
@@ -265,7 +302,11 @@ def retry_delivery(
 
 @router.post(
     "/media", status_code=201,
-    responses={503: {"description": "every image decode place is taken; try again after Retry-After seconds"}},
+    responses={
+        415: {**PROBLEM, "description": "not an image of a kind civicpost accepts (JPEG, PNG, GIF, WebP)"},
+        503: {**PROBLEM, "description": "every image decode place is taken; try again after Retry-After seconds"},
+    },
+    response_model=MediaOut,
 )
 async def upload_media(
     request: Request,
@@ -302,7 +343,7 @@ async def upload_media(
             "size_bytes": stored.size_bytes}
 
 
-@router.post("/previews")
+@router.post("/previews", response_model=RenditionList)
 @one_trip
 def preview(
     body: AnnouncementIn, session: SessionDep, user: CurrentUser, renderer: RendererDep, settings: SettingsDep

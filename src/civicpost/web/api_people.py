@@ -2,17 +2,24 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from civicpost import accounts, people, tokens
 from civicpost.errors import Forbidden
 from civicpost.web.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, one_trip
-from civicpost.web.people_schemas import NewToken, TokenIn, TokenList, TokenOut, UserList, UserOut, UserPatch
+from civicpost.web.params import IdPath as Id
+from civicpost.web.people_schemas import (
+    NewToken,
+    TokenIn,
+    TokenList,
+    TokenOut,
+    UserList,
+    UserOut,
+    UserPatch,
+)
+from civicpost.web.shapes import ERRORS
 
-router = APIRouter(prefix="/api/v1")
-
-# Ids are 32-bit in the database: a larger one is a 422 here, not an error there.
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
 
 
 @router.get("/users", response_model=UserList)

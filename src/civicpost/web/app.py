@@ -131,6 +131,7 @@ def create_app(
     staff_pages.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     api_docs.install(app)
+    api_docs.problems_as_problem_json(app)
     # Staff sessions live in the database; the key signs the sign-in form's CSRF pair and known-browser cookies.
     app.state.session_key = hashlib.sha256(b"civicpost-session\x00" + box_key.encode()).digest()
     app.add_middleware(StaffSessions, state=app.state)

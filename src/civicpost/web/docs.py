@@ -45,3 +45,27 @@ def install(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     async def api_docs() -> HTMLResponse:
         return HTMLResponse(page)
+
+
+def problems_as_problem_json(app: FastAPI) -> None:
+    """Document every error answer under the media type it is sent with.
+
+    FastAPI files a response model under application/json; civicpost's errors
+    are RFC 9457 problem JSON (application/problem+json), and a client or a
+    schema checker must be told so.
+    """
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for status, answer in operation.get("responses", {}).items():
+                    content = answer.get("content", {})
+                    if status.startswith(("4", "5")) and "application/json" in content:
+                        content["application/problem+json"] = content.pop("application/json")
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

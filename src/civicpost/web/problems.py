@@ -98,6 +98,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            detail = ("the request body could not be read: send JSON with 'Content-Type: application/json' "
+                      "(an image upload: multipart form data with a 'file' field)")
         if wants_html(request):
             if exc.status_code == 404 and detail == "Not Found":
                 detail = "There is no page at this address."

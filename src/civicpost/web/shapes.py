@@ -35,14 +35,6 @@ class DepartmentList(Shape):
     items: list[DepartmentOut]
 
 
-class UserOut(Shape):
-    id: int
-    email: str
-    name: str
-    role: Literal["staff", "approver", "admin"]
-    departments: list[str]
-
-
 class Health(Shape):
     status: Literal["ok", "needs_attention", "unknown"]
     last_success_at: Instant | None
@@ -161,6 +153,20 @@ class AuditEventOut(Shape):
 
 class AuditTrail(Shape):
     items: list[AuditEventOut]
+
+
+PROBLEM = {"model": ProblemDetail}
+# Every API route may answer these (400 for a body that cannot be read, 401 and 403 by the token, 404 and 409 by
+# the object, 413 by size, 422 by validation), always as problem JSON.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {**PROBLEM, "description": "the body could not be read (not JSON, or not the form data an upload needs)"},
+    401: {**PROBLEM, "description": "no token, or one that is unknown, revoked or expired"},
+    403: {**PROBLEM, "description": "this person may not do this"},
+    404: {**PROBLEM, "description": "no such object, or one outside your departments (answered alike)"},
+    409: {**PROBLEM, "description": "the object is in the wrong state, or someone changed it first"},
+    413: {**PROBLEM, "description": "the request is too large"},
+    422: {**PROBLEM, "description": "invalid: `errors` names each field and what to fix"},
+}
 
 
 class MediaOut(Shape):

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from civicpost.content import Rendition
 from civicpost.links import http_url
-from civicpost.models import Announcement, AuditEvent, Channel, Delivery, Department, User
+from civicpost.models import Announcement, AuditEvent, Channel, Delivery, Department
 
 
 def instant(value: datetime | None, zone: ZoneInfo) -> str | None:
@@ -16,9 +16,6 @@ def instant(value: datetime | None, zone: ZoneInfo) -> str | None:
 def department(d: Department) -> dict[str, Any]:
     return {"id": d.id, "slug": d.slug, "name": d.name}
 
-
-def user(u: User) -> dict[str, Any]:
-    return {"id": u.id, "email": u.email, "name": u.name, "role": u.role, "departments": u.department_slugs}
 
 
 def channel(c: Channel, zone: ZoneInfo) -> dict[str, Any]:
