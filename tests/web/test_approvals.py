@@ -212,3 +212,14 @@ def test_an_approve_form_without_the_reviewed_version_approves_nothing(sign_in, 
     r = browser.post(f"/staff/announcements/{a['id']}/approve", data={"csrf_token": csrf_of(page.text), "back": "queue"})
     assert "did not say which version you reviewed" in r.text
     assert state_of(sessions, a["id"]) == State.submitted
+
+
+def test_the_dashboard_does_not_ask_an_approver_to_approve_what_they_changed(sign_in, city, client, draft, people):
+    a = submitted(client, city, draft)
+    edited = client.patch(f"/api/v1/announcements/{a['id']}", headers=city.approver.auth,
+                          json={"body": "The Elm Street pool opens Saturday at 10 a.m."})
+    assert edited.status_code == 200, edited.text
+    own = sign_in(city.approver).get("/staff/")
+    assert "Pool opens Saturday" not in own.text.split("waiting-heading", 1)[1].split("</section>", 1)[0]
+    other = sign_in(people.person("approver")).get("/staff/")
+    assert "Pool opens Saturday" in other.text.split("waiting-heading", 1)[1].split("</section>", 1)[0]

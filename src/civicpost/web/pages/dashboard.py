@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
+from civicpost import contributors
 from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, State
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages.common import StaffUser, render
@@ -27,6 +28,9 @@ def dashboard(request: Request, session: SessionDep, user: StaffUser) -> HTMLRes
             .order_by(Announcement.emergency.desc(), Announcement.publish_at.asc().nulls_first(), Announcement.id)
             .limit(50)
         ).all()
+        # Nothing they wrote or changed waits for them: a second person must approve it.
+        wrote = contributors.of_many(session, list(waiting))
+        waiting = [a for a in waiting if user.id not in wrote[a.id]]
     troubled = select(Delivery, Announcement, Channel).join(Announcement, Announcement.id == Delivery.announcement_id).join(
         Channel, Channel.id == Delivery.channel_id
     ).where(Delivery.status.in_([DeliveryStatus.failed, DeliveryStatus.unknown]))
