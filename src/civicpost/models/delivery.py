@@ -26,6 +26,14 @@ class Delivery(Base):
             postgresql_where=text("status IN ('pending', 'retrying')"),
             sqlite_where=text("status IN ('pending', 'retrying')"),
         ),
+        # Posts waiting to be taken back: the sweep and the next-due time read
+        # only these, not every published delivery.
+        Index(
+            "ix_deliveries_take_back_due",
+            "next_attempt_at",
+            postgresql_where=text("retract_requested_at IS NOT NULL"),
+            sqlite_where=text("retract_requested_at IS NOT NULL"),
+        ),
         Index("ix_deliveries_announcement_id", "announcement_id"),
         UniqueConstraint("key"),
     )
