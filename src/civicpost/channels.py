@@ -30,10 +30,10 @@ CREDENTIALS: dict[str, tuple[list[set[str]], set[str]]] = {
     "feed": ([set()], set()),
 }
 SETTINGS: dict[str, set[str]] = {
-    "x": {"api_base", "overflow"},
-    "facebook": {"api_base", "page_id", "graph_version"},
+    "x": {"api_base", "web_base", "overflow"},
+    "facebook": {"api_base", "web_base", "page_id", "graph_version"},
     "mastodon": {"api_base", "max_characters", "overflow"},
-    "bluesky": {"api_base", "overflow"},
+    "bluesky": {"api_base", "web_base", "overflow"},
     "email": {"api_base", "smtp_host", "smtp_port", "starttls", "from", "to"},
     "webhook": {"api_base", "url"},
     "feed": {"api_base", "url"},
@@ -71,7 +71,7 @@ def validate(platform: str, credentials: dict[str, Any], settings: dict[str, Any
     for key, value in settings.items():
         if not _small_value(value):
             errors.append(_problem(f"settings.{key}", "must be text of at most 2048 characters, a number, true/false, or a list of up to 100 such texts"))
-    for key in ("api_base", "url"):
+    for key in ("api_base", "web_base", "url"):
         if key in settings and not _is_http_url(settings[key]):
             errors.append(_problem(f"settings.{key}", "must be an http:// or https:// URL"))
     if "overflow" in settings and settings["overflow"] not in ("refuse", "thread"):

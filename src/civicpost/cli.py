@@ -170,6 +170,7 @@ def demo(
     sandbox_port: int = 8025,
     database: Annotated[str, typer.Option(help="Where the demo keeps its data.")] = "sqlite:///./civicpost-demo.db",
     walk_through: Annotated[bool, typer.Option(help="Post one example announcement once started.")] = True,
+    keep: Annotated[bool, typer.Option("--keep", help="Continue the last demo instead of starting clean.")] = False,
 ) -> None:
     """Seeded city + sandbox channels + the service with its worker: a first look, no credentials."""
     import socket
@@ -185,7 +186,7 @@ def demo(
     # A first look on this machine: a development key beside the demo's
     # database, and channels on the sandbox at 127.0.0.1 (this process only).
     settings = get_settings().model_copy(update={
-        "database_url": database, "base_url": f"http://127.0.0.1:{port}",
+        "database_url": database, "base_url": f"http://127.0.0.1:{port}", "media_dir": Path("civicpost-demo-media"),
         "env": "development", "allow_private_network": True,
     })
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
@@ -195,23 +196,18 @@ def demo(
     sandbox_server = uvicorn.Server(uvicorn.Config(create_sandbox_app(), host="127.0.0.1", port=sandbox_port,
                                                    log_level="warning", access_log=False, lifespan="off"))
     threading.Thread(target=sandbox_server.run, name="sandbox", daemon=True).start()
+    if not keep:
+        demo_city.start_clean(settings)
     migrate.upgrade(settings.database_url)
     try:
         _check_key(settings)
     except ConfigError as exc:
         _fail(str(exc))
     seeded = demo_city.seed(settings, sandbox_url=sandbox_url)
-    typer.echo(f"""
-civicpost demo
-  staff     http://127.0.0.1:{port}/staff/   (sign in as any demo user below)
-  public    http://127.0.0.1:{port}/           (the city's announcements page and feeds)
-  API       http://127.0.0.1:{port}/docs
-  sandbox   {sandbox_url}/           (what each fake platform received)
-  password  {demo_city.PASSWORD} for every demo user
-""")
-    for email, token in seeded.tokens.items():
-        typer.echo(f"  {email:<18} token {token}")
-    if walk_through:
+    typer.echo(demo_city.banner(port=port, sandbox_url=sandbox_url, seeded=seeded, kept=keep))
+    if walk_through and seeded.example_posted:
+        typer.echo("The example announcement was posted in an earlier run; it is not posted again.")
+    elif walk_through:
         demo_city.start_walk_through_later(f"http://127.0.0.1:{port}", seeded, typer.echo)
     uvicorn.run(create_app(settings, with_worker=True), host="127.0.0.1", port=port, log_level="warning")
 
@@ -224,6 +220,14 @@ def check(
     from civicpost.checks import print_findings, run_checks
 
     raise typer.Exit(print_findings(run_checks(get_settings(), channels=channels), typer.echo))
+
+
+@app.command("settings")
+def settings_command() -> None:
+    """Print every CIVICPOST_* setting with its default and meaning (a Markdown table)."""
+    from civicpost.config import settings_table
+
+    typer.echo(settings_table(), nl=False)
 
 
 @app.command("backup")

@@ -27,37 +27,63 @@ class ConfigError(RuntimeError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CIVICPOST_", extra="ignore")
+    # A .env file in the working directory is read too (the environment wins):
+    # the README's first steps keep the secret key there.
+    model_config = SettingsConfigDict(env_prefix="CIVICPOST_", extra="ignore", env_file=".env")
 
     # A key is required unless development is chosen explicitly: a service
     # started with a forgotten variable must not quietly make its own key.
-    env: Literal["development", "test", "production"] = "production"
-    database_url: str = "sqlite:///./civicpost.db"
-    secret_key: SecretStr | None = None
-    timezone: str = "UTC"
-    base_url: str = "http://127.0.0.1:8000"
-    city_name: str = "Our City"
-    templates_dir: Path = PROJECT_ROOT / "templates"
-    media_dir: Path = Path("./media")
+    env: Literal["development", "test", "production"] = Field(
+        default="production",
+        description="`development` lets a first look on one machine run without a secret key (one is made "
+                    "beside the SQLite file); anything else requires CIVICPOST_SECRET_KEY")
+    database_url: str = Field(
+        default="sqlite:///./civicpost.db",
+        description="the database: SQLite (embedded, one machine) or `postgresql+psycopg://user@host/db` "
+                    "(production, several workers)")
+    secret_key: SecretStr | None = Field(
+        default=None, json_schema_extra={"shown_default": "required"},
+        description="encrypts channel credentials: 32+ random characters, e.g. `python3 -c 'import secrets; "
+                    "print(secrets.token_urlsafe(32))'`; every start checks it is the key the data was written with")
+    timezone: str = Field(default="UTC", description="the city's IANA time zone, for display and for dates given "
+                                                     "without a time, e.g. `America/Chicago`")
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="the address residents use (links in posts and feeds, the directory's QR code, cookies' "
+                    "Secure flag when https)")
+    city_name: str = Field(default="Our City", description="the city's name on every page and feed")
+    templates_dir: Path = Field(
+        default=PROJECT_ROOT / "templates", json_schema_extra={"shown_default": "the installation's `templates/`"},
+        description="point at your own copy to change the wording of posts and pages")
+    media_dir: Path = Field(default=Path("./media"), json_schema_extra={"shown_default": "`./media`"}, description="where uploaded images are kept")
 
     # A staff session not used for this long ends (signed out on the server).
-    session_idle_minutes: int = Field(default=480, ge=5, le=60 * 24 * 30)
+    session_idle_minutes: int = Field(default=480, ge=5, le=60 * 24 * 30,
+                                      description="a staff session unused this long ends (5 or more)")
 
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="largest request body (413 beyond)")
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="largest image upload")
     # Image decodes at once in one process; each may take ~400 MB (civicpost.media).
-    max_concurrent_decodes: int = Field(default=2, ge=1, le=64)
+    max_concurrent_decodes: int = Field(
+        default=2, ge=1, le=64,
+        description="image uploads decoded at once per process (each may take ~400 MB); more wait up to 3 s, "
+                    "then get 503 with `Retry-After`")
 
-    lease_seconds: int = Field(default=120, ge=1)
-    publish_timeout_seconds: float = Field(default=30, gt=0)
-    retry_base_seconds: float = Field(default=30, ge=0)
-    retry_max_seconds: float = Field(default=1800, ge=0)
-    max_attempts: int = Field(default=8, ge=1)
-    worker_concurrency: int = Field(default=32, ge=1)
+    lease_seconds: int = Field(default=120, ge=1, description="how long a worker holds a delivery it claimed "
+                                                              "(renewed while the send runs)")
+    publish_timeout_seconds: float = Field(default=30, gt=0, description="the longest one platform call may take")
+    retry_base_seconds: float = Field(default=30, ge=0, description="first wait before retrying a failed send "
+                                                                    "(doubling, with jitter)")
+    retry_max_seconds: float = Field(default=1800, ge=0, description="longest wait between retries")
+    max_attempts: int = Field(default=8, ge=1, description="attempts before a delivery is failed (or unknown)")
+    worker_concurrency: int = Field(default=32, ge=1, description="sends in flight per worker process")
 
     # Channels may point at loopback, private and link-local addresses (the
     # sandbox on 127.0.0.1, a gateway on the city's network): off by default.
-    allow_private_network: bool = False
+    allow_private_network: bool = Field(
+        default=False,
+        description="lets channels reach loopback, private and link-local addresses (the sandbox, a gateway on "
+                    "the city's network); `civicpost demo` sets it for itself")
 
     @field_validator("timezone")
     @classmethod
@@ -149,3 +175,14 @@ def _development_key(path: Path | None) -> str:
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_table() -> str:
+    """The README's table of settings, made from the class so the two cannot drift."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        value = str(field.default).lower() if isinstance(field.default, bool) else field.default
+        default = extra.get("shown_default") or f"`{value}`"
+        rows.append(f"| `CIVICPOST_{name.upper()}` | {default} | {field.description} |")
+    return "\n".join(rows) + "\n"

@@ -7,13 +7,14 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 
 from civicpost import accounts, channels
 from civicpost.config import Settings
 from civicpost.db import make_engine, make_sessionmaker, transaction
-from civicpost.models import Department, Role
+from civicpost.models import Announcement, Department, Role
 from civicpost.security import CredentialBox
 
 PASSWORD = "civicpost-demo-password"
@@ -23,6 +24,14 @@ PEOPLE = [
     ("sam@demo.city", "Sam Safety", Role.staff, ["police"]),
     ("comms@demo.city", "Casey Comms", Role.approver, []),
 ]
+# What each demo person is there to show, for the banner.
+DOES = {
+    "admin@demo.city": "manages departments, people and channels",
+    "pat@demo.city": "drafts for Parks and Recreation",
+    "sam@demo.city": "drafts for the Police Department",
+    "comms@demo.city": "approves for every department (the communications office)",
+}
+EXAMPLE_TITLE = "Elm Street pool opens Saturday"
 SANDBOX_CREDENTIALS = {
     "x": {"consumer_key": "demo", "consumer_secret": "demo", "access_token": "demo", "access_token_secret": "demo"},
     "facebook": {"page_access_token": "demo-page-token"},
@@ -35,6 +44,23 @@ SANDBOX_CREDENTIALS = {
 class Seeded:
     tokens: dict[str, str]
     parks_channels: list[int]
+    example_posted: bool = False
+
+
+def start_clean(settings: Settings) -> None:
+    """Remove what an earlier demo left (its SQLite database and images), so
+    every run shows the same city and posts its example once."""
+    from civicpost.backup import sqlite_path
+
+    path = sqlite_path(settings.database_url)
+    if path is not None:
+        for suffix in ("", "-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+    media = Path(settings.media_dir)
+    if media.is_dir():
+        for image in media.iterdir():
+            if image.is_file():
+                image.unlink()
 
 
 def seed(settings: Settings, *, sandbox_url: str) -> Seeded:
@@ -50,11 +76,13 @@ def seed(settings: Settings, *, sandbox_url: str) -> Seeded:
                                      departments=departments, password=PASSWORD)
             for slug in ("parks", "police"):
                 department = accounts.department_by_slug(session, slug)
+                # `web_base`: "view the post" opens the sandbox's own page of it.
                 sandbox_settings = {
-                    "x": {"api_base": f"{sandbox_url}/x"},
-                    "facebook": {"api_base": f"{sandbox_url}/graph", "page_id": "102030405060708"},
+                    "x": {"api_base": f"{sandbox_url}/x", "web_base": f"{sandbox_url}/x"},
+                    "facebook": {"api_base": f"{sandbox_url}/graph", "web_base": f"{sandbox_url}/facebook",
+                                 "page_id": "102030405060708"},
                     "mastodon": {"api_base": f"{sandbox_url}/mastodon"},
-                    "bluesky": {"api_base": f"{sandbox_url}/bluesky"},
+                    "bluesky": {"api_base": f"{sandbox_url}/bluesky", "web_base": f"{sandbox_url}/bluesky"},
                 }
                 channels.create_channel(session, actor=None, box=box, department=department, platform="feed",
                                         name=f"{department.name} on the city website", language="en",
@@ -70,7 +98,31 @@ def seed(settings: Settings, *, sandbox_url: str) -> Seeded:
                   for email, *_ in PEOPLE}
         parks = accounts.department_by_slug(session, "parks")
         parks_channels = [c.id for c in channels.list_channels(session, department_id=parks.id)]
-    return Seeded(tokens=tokens, parks_channels=parks_channels)
+        posted = session.scalar(select(Announcement.id).where(Announcement.title == EXAMPLE_TITLE).limit(1))
+    return Seeded(tokens=tokens, parks_channels=parks_channels, example_posted=posted is not None)
+
+
+def banner(*, port: int, sandbox_url: str, seeded: Seeded, kept: bool) -> str:
+    """What a newcomer needs to look around: where things are and who to sign in as."""
+    people = "\n".join(
+        f"    {email:<17} {role:<9} {name}: {DOES[email]}" for email, name, role, _ in PEOPLE
+    )
+    tokens = "\n".join(f"    {email:<17} {token}" for email, token in seeded.tokens.items())
+    start = ("continued from the last run (--keep)" if kept
+             else "started clean: each run begins with the same city (--keep continues the last one)")
+    return f"""
+civicpost demo, {start}
+  staff pages  http://127.0.0.1:{port}/staff/
+  public site  http://127.0.0.1:{port}/            (the city's announcements page, directory and feeds)
+  API docs     http://127.0.0.1:{port}/docs
+  sandbox      {sandbox_url}/            (what each fake platform received; "view the post" links open there)
+
+  Sign in as (password {PASSWORD} for everyone):
+{people}
+
+  API tokens (Authorization: Bearer ...):
+{tokens}
+"""
 
 
 def walk_through(base_url: str, seeded: Seeded, *, wait_seconds: float = 60) -> dict:
@@ -86,7 +138,7 @@ def walk_through(base_url: str, seeded: Seeded, *, wait_seconds: float = 60) -> 
 
     draft = call("POST", "/api/v1/announcements", "pat@demo.city", {
         "department": "parks",
-        "title": "Elm Street pool opens Saturday",
+        "title": EXAMPLE_TITLE,
         "body": "The Elm Street pool opens for the season on Saturday at 9 a.m. Lifeguards are on duty until 7 p.m.",
         "link": "https://demo.city/parks/pools",
         "channels": seeded.parks_channels,

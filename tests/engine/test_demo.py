@@ -20,32 +20,69 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_the_demo_publishes_an_example_to_the_feed_and_four_sandbox_platforms(tmp_path):
+def run_demo(tmp_path, *extra: str) -> tuple[str, int, int, subprocess.Popen, object]:
     port, sandbox_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICPOST_")}
-    log = open(tmp_path / "demo.log", "w+")
+    log_path = tmp_path / f"demo-{len(list(tmp_path.glob('demo-*.log')))}.log"
+    log = open(log_path, "w+")
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "civicpost"), "demo", "--port", str(port), "--sandbox-port", str(sandbox_port)],
+        [str(Path(sys.executable).parent / "civicpost"), "demo", "--port", str(port), "--sandbox-port",
+         str(sandbox_port), *extra],
         cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    try:
-        deadline = time.monotonic() + 90
-        text = ""
-        while time.monotonic() < deadline and "example announcement is" not in text:
-            time.sleep(0.5)
-            text = (tmp_path / "demo.log").read_text()
+    deadline = time.monotonic() + 90
+    text = ""
+    while time.monotonic() < deadline and "example announcement is" not in text and "not posted again" not in text:
         time.sleep(0.5)
-        text = (tmp_path / "demo.log").read_text()
+        text = log_path.read_text()
+    time.sleep(0.5)
+    return log_path.read_text(), port, sandbox_port, process, log
+
+
+def stop(process: subprocess.Popen, log) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+def test_the_demo_publishes_an_example_to_the_feed_and_four_sandbox_platforms_once_per_run(tmp_path):
+    text, port, sandbox_port, process, log = run_demo(tmp_path)
+    try:
         assert "The example announcement is published" in text, text
         for platform in ("feed", "x", "facebook", "mastodon", "bluesky"):
             assert any(line.split()[:2] == [platform, "published"] for line in text.splitlines()), text
-        timelines = httpx.get(f"http://127.0.0.1:{sandbox_port}/").text
+        # The banner says who is who, with the password.
+        for words in ("admin@demo.city", "approves for every department", "drafts for Parks and Recreation",
+                      "civicpost-demo-password"):
+            assert words in text, text
+        sandbox = f"http://127.0.0.1:{sandbox_port}"
+        timelines = httpx.get(f"{sandbox}/").text
         assert timelines.count("Elm Street pool opens Saturday") >= 4
         assert "Elm Street pool opens Saturday" in httpx.get(f"http://127.0.0.1:{port}/").text
+        # "View the post" on a sandbox channel opens the sandbox's own page of that post.
+        links = [line.split()[2] for line in text.splitlines()
+                 if line.split()[:1] in (["x"], ["facebook"], ["mastodon"], ["bluesky"]) and len(line.split()) > 2]
+        assert len(links) == 4, text
+        for link in links:
+            assert link.startswith(sandbox), link
+            page = httpx.get(link)
+            assert page.status_code == 200 and "Elm Street pool opens Saturday" in page.text, link
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        stop(process, log)
+
+    again, port, _, process, log = run_demo(tmp_path)
+    try:
+        assert "started clean" in again and "The example announcement is published" in again, again
+        assert httpx.get(f"http://127.0.0.1:{port}/").text.count("Elm Street pool opens Saturday") == 1
+    finally:
+        stop(process, log)
+
+    kept, port, _, process, log = run_demo(tmp_path, "--keep")
+    try:
+        assert "not posted again" in kept, kept
+        assert httpx.get(f"http://127.0.0.1:{port}/").text.count("Elm Street pool opens Saturday") == 1
+    finally:
+        stop(process, log)

@@ -44,6 +44,8 @@ from civicpost.platforms._guard import AddressGuard
 from civicpost.platforms._support import answered, httpx_reached_server, short
 
 DEFAULT_API_BASE = "https://bsky.social"
+# Where people read a post; a channel's `web_base` changes it (the sandbox serves its own).
+WEB_BASE = "https://bsky.app"
 COLLECTION = "app.bsky.feed.post"
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 # XRPC errors that mean "log in again", not "this post is bad".
@@ -77,6 +79,7 @@ class BlueskyAdapter:
         self._client = Client(base_url=base_url, request=Request(timeout=timeout, **hooks))
         self._client.on_session_change(self._remember)
         self._session: Session | None = None
+        self._web_base = (settings.get("web_base") or WEB_BASE).rstrip("/")
 
     def publish(self, outgoing: Outgoing) -> Receipt:
         created_at = _creation_time(outgoing)
@@ -170,7 +173,7 @@ class BlueskyAdapter:
 
     def _receipt(self, uris: list[str]) -> Receipt:
         handle = self._session.handle if self._session else self._credentials["handle"]
-        url = f"https://bsky.app/profile/{handle}/post/{_rkey(uris[0])}"
+        url = f"{self._web_base}/profile/{handle}/post/{_rkey(uris[0])}"
         return Receipt(remote_id=uris[0], remote_url=url, part_ids=uris)
 
     @contextmanager

@@ -36,6 +36,8 @@ from civicpost.platforms._support import (
 )
 
 DEFAULT_API_BASE = "https://graph.facebook.com"
+# Where people read a post; a channel's `web_base` changes it (the sandbox serves its own).
+WEB_BASE = "https://www.facebook.com"
 DEFAULT_GRAPH_VERSION = "v25.0"
 # Graph error codes (developers.facebook.com/docs/graph-api/guides/error-handling).
 RATE_LIMIT_CODES = {4, 17, 32, 613} | set(range(80001, 80015))
@@ -79,6 +81,7 @@ class FacebookAdapter:
         if not settings.get("page_id"):
             raise PermanentError("Facebook channel has no page_id setting")
         self._page_id = str(settings["page_id"])
+        self._web_base = (settings.get("web_base") or WEB_BASE).rstrip("/")
         api_base = (settings.get("api_base") or DEFAULT_API_BASE).rstrip("/")
         version = settings.get("graph_version") or DEFAULT_GRAPH_VERSION
         self._http = httpx.Client(
@@ -99,7 +102,7 @@ class FacebookAdapter:
             elif outgoing.link:
                 form["link"] = outgoing.link
             post_id = str(self._call("POST", f"/{self._page_id}/feed", data=form)["id"])
-        return Receipt(remote_id=post_id, remote_url=_permalink(post_id), part_ids=[post_id])
+        return Receipt(remote_id=post_id, remote_url=_permalink(post_id, self._web_base), part_ids=[post_id])
 
     def delete(self, remote_id: str) -> None:
         try:
@@ -122,7 +125,7 @@ class FacebookAdapter:
             created = post.get("created_time")
             when = datetime.strptime(created, "%Y-%m-%dT%H:%M:%S%z") if created else None
             if comparable(post.get("message", "")) == wanted and posted_since(when, outgoing.created_at):
-                url = post.get("permalink_url") or _permalink(post["id"])
+                url = post.get("permalink_url") or _permalink(post["id"], self._web_base)
                 return Receipt(remote_id=post["id"], remote_url=url, part_ids=[post["id"]])
         return None
 
@@ -201,6 +204,6 @@ def _regain_access(headers: httpx.Headers) -> float | None:
     return max(minutes) * 60 if minutes else None
 
 
-def _permalink(post_id: str) -> str:
+def _permalink(post_id: str, web_base: str) -> str:
     page, _, post = post_id.partition("_")
-    return f"https://www.facebook.com/{page}/posts/{post}" if post else f"https://www.facebook.com/{post_id}"
+    return f"{web_base}/{page}/posts/{post}" if post else f"{web_base}/{post_id}"

@@ -40,6 +40,8 @@ from civicpost.platforms._support import (
 # would change what X verifies, while a gateway in front of the real host
 # forwards the request exactly as signed.
 TWEEPY_HOST = "https://api.twitter.com"
+# Where people read a post; a channel's `web_base` changes it (the sandbox serves its own).
+WEB_BASE = "https://x.com"
 MEDIA_CATEGORIES = {"image/gif": "tweet_gif"}
 # Credentials problems X reports with 403 rather than 401.
 CLIENT_PROBLEMS = ("client-forbidden", "unsupported-authentication", "oauth1-permissions")
@@ -95,6 +97,7 @@ class XAdapter:
         self._client.session.mount(TWEEPY_HOST, _ApiBaseTransport(api_base, timeout, guard))
         environment_once(self._client.session, api_base)
         self._user_id: str | None = None
+        self._web_base = (settings.get("web_base") or WEB_BASE).rstrip("/")
 
     def publish(self, outgoing: Outgoing) -> Receipt:
         texts = outgoing.parts or [outgoing.text]
@@ -113,7 +116,7 @@ class XAdapter:
                     user_auth=self._oauth1,
                 )
                 posted.append(str(answer["data"]["id"]))
-        return _receipt(posted)
+        return _receipt(posted, self._web_base)
 
     def delete(self, remote_id: str) -> None:
         try:
@@ -143,7 +146,7 @@ class XAdapter:
         for tweet in tweets:
             if len(found) < len(wanted) and comparable(tweet["text"]) == wanted[len(found)]:
                 found.append(str(tweet["id"]))
-        return _receipt(found) if found else None
+        return _receipt(found, self._web_base) if found else None
 
     def check(self) -> dict[str, Any]:
         with self._errors(writing=False):
@@ -263,8 +266,8 @@ def _partial(error: Exception, posted: list[str] | None) -> Exception:
     return error
 
 
-def _receipt(ids: list[str]) -> Receipt:
-    return Receipt(remote_id=ids[0], remote_url=f"https://x.com/i/web/status/{ids[0]}", part_ids=ids)
+def _receipt(ids: list[str], web_base: str = WEB_BASE) -> Receipt:
+    return Receipt(remote_id=ids[0], remote_url=f"{web_base}/i/web/status/{ids[0]}", part_ids=ids)
 
 
 def _parse_time(value: str | None) -> datetime | None:

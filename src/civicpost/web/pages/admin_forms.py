@@ -79,6 +79,11 @@ def _api_base(default: str) -> Input:
     return Input("api_base", "API address", "url", f"Leave empty for {default}; set it to go through a gateway or the sandbox.")
 
 
+def _web_base(default: str) -> Input:
+    return Input("web_base", "Address where people read posts", "url",
+                 f"Leave empty for {default}; the sandbox sets its own.")
+
+
 OVERFLOW = Input("overflow", "When a post is too long", "overflow", "Refuse it (default) or post it as a thread.")
 
 CREDENTIALS: dict[str, list[Input]] = {
@@ -103,18 +108,19 @@ CREDENTIALS: dict[str, list[Input]] = {
 }
 
 SETTINGS: dict[str, list[Input]] = {
-    "x": [_api_base("https://api.twitter.com"), OVERFLOW],
+    "x": [_api_base("https://api.twitter.com"), _web_base("https://x.com"), OVERFLOW],
     "facebook": [
         Input("page_id", "Page ID", required=True),
         Input("graph_version", "Graph API version", hint="For example v23.0; leave empty for the current one."),
         _api_base("https://graph.facebook.com"),
+        _web_base("https://www.facebook.com"),
     ],
     "mastodon": [
         Input("api_base", "Instance address", "url", "For example https://mastodon.social.", required=True),
         Input("max_characters", "Post length limit", "number", "Leave empty: Test connection reads it from the instance (500 until then)."),
         OVERFLOW,
     ],
-    "bluesky": [_api_base("https://bsky.social (without /xrpc)"), OVERFLOW],
+    "bluesky": [_api_base("https://bsky.social (without /xrpc)"), _web_base("https://bsky.app"), OVERFLOW],
     "email": [
         Input("smtp_host", "SMTP server", required=True),
         Input("smtp_port", "SMTP port", "number", "Leave empty for 587."),
