@@ -72,7 +72,7 @@ def test_the_readme_and_docs_contain_no_pointer_outside_the_project():
 def test_a_new_city_follows_the_readme_and_docs_from_nothing_to_a_post_on_the_sandbox(tmp_path, database_url):
     if port_taken(8000) or port_taken(8025):
         pytest.skip("the README's ports 8000 and 8025 are in use on this machine")
-    first, start, *_ = shell_blocks(section(PROJECT_ROOT / "README.md", "## First steps"))
+    first, start, people = shell_blocks(section(PROJECT_ROOT / "README.md", "## First steps"))
     walk = "\n".join(shell_blocks(section(PROJECT_ROOT / "docs" / "api.md", "## A first post")))
     home = tmp_path / "city"
     home.mkdir()
@@ -113,6 +113,10 @@ def test_a_new_city_follows_the_readme_and_docs_from_nothing_to_a_post_on_the_sa
         assert "casey@city.example  approve" in run.stdout, run.stdout
         posted = httpx.get("http://127.0.0.1:8025/_sandbox/requests", params={"platform": "mastodon"}).json()
         assert any(r["method"] == "POST" and r["path"].endswith("/api/v1/statuses") for r in posted["requests"])
+        changed = bash(people, cwd=home, env=env)
+        assert changed.returncode == 0, changed.stderr
+        assert "revoked token" in changed.stdout and "deactivated pat@city.example" in changed.stdout
+        assert "Traceback" not in changed.stderr
     finally:
         os.killpg(services.pid, signal.SIGTERM)
         try:
