@@ -155,7 +155,14 @@ def test_a_channel_with_missing_or_unknown_credentials_is_refused_field_by_field
     )
     assert r.status_code == 422
     fields = {e["field"] for e in r.json()["errors"]}
-    assert {"credentials.password", "credentials", "settings.colour"} <= fields
+    assert {"credentials.password", "settings.colour"} <= fields
+    # With the unknown keys gone, what is missing of X's credentials is named.
+    r = client.post(
+        "/api/v1/channels", headers=city.admin.auth,
+        json={"department": "parks", "platform": "x", "name": "Parks on X", "credentials": {"consumer_key": "a"}},
+    )
+    assert r.status_code == 422
+    assert [(e["field"], "OAuth 1.0a" in e["message"]) for e in r.json()["errors"]] == [("credentials", True)]
 
 
 def test_replacing_credentials_clears_needs_attention_and_shows_nothing(client, city):

@@ -8,6 +8,7 @@ from importlib.metadata import version
 import pytest
 
 from civicpost.content import MediaRef
+from civicpost.platforms import spec
 from civicpost.text.lint import lint_media, lint_text
 
 HARD = (
@@ -30,7 +31,7 @@ def find(problems, code: str):
 
 
 def test_an_image_without_alt_text_blocks_approval() -> None:
-    problems = lint_media("x", [MediaRef("a", "Crews repaving Main Street"), MediaRef("b", "  ")])
+    problems = lint_media(spec("x").media, spec("x").label, [MediaRef("a", "Crews repaving Main Street"), MediaRef("b", "  ")])
     problem = find(problems, "missing_alt_text")
     assert problem.severity == "error"
     assert "Image 2" in problem.message and problem.suggestion
@@ -38,24 +39,24 @@ def test_an_image_without_alt_text_blocks_approval() -> None:
 
 @pytest.mark.parametrize(("platform", "limit"), [("x", 1000), ("mastodon", 1500), ("bluesky", 2000)])
 def test_alt_text_over_the_platforms_limit_blocks_approval(platform: str, limit: int) -> None:
-    assert lint_media(platform, [MediaRef("a", "a" * limit)]) == []
-    problem = find(lint_media(platform, [MediaRef("a", "a" * (limit + 3))]), "alt_text_too_long")
+    assert lint_media(spec(platform).media, spec(platform).label, [MediaRef("a", "a" * limit)]) == []
+    problem = find(lint_media(spec(platform).media, spec(platform).label, [MediaRef("a", "a" * (limit + 3))]), "alt_text_too_long")
     assert problem.severity == "error"
     assert str(limit) in problem.message and "Cut 3 characters" in (problem.suggestion or "")
 
 
 def test_bluesky_counts_alt_text_in_graphemes() -> None:
-    assert lint_media("bluesky", [MediaRef("a", "👍🏽" * 2000)]) == []
+    assert lint_media(spec("bluesky").media, spec("bluesky").label, [MediaRef("a", "👍🏽" * 2000)]) == []
 
 
 @pytest.mark.parametrize("alt", ["IMG_1234.JPG", "DSC_0042", "photo", "An image", "picture.", "park-map.png"])
 def test_alt_text_that_is_a_file_name_or_a_generic_word_is_a_warning(alt: str) -> None:
-    problem = find(lint_media("mastodon", [MediaRef("a", alt)]), "alt_text_not_descriptive")
+    problem = find(lint_media(spec("mastodon").media, spec("mastodon").label, [MediaRef("a", alt)]), "alt_text_not_descriptive")
     assert problem.severity == "warning" and alt in problem.message
 
 
 def test_descriptive_alt_text_passes() -> None:
-    assert lint_media("x", [MediaRef("a", "Photo of the new splash pad at Riverside Park")]) == []
+    assert lint_media(spec("x").media, spec("x").label, [MediaRef("a", "Photo of the new splash pad at Riverside Park")]) == []
 
 
 def test_an_all_lowercase_multi_word_hashtag_gets_a_pascal_case_fix() -> None:

@@ -12,6 +12,7 @@ from PIL import Image, PngImagePlugin
 
 from civicpost.content import MediaRef
 from civicpost.media import MediaError, check_media, fit_image, store_upload
+from civicpost.platforms import spec
 
 MAX = 10 * 1024 * 1024
 
@@ -159,17 +160,17 @@ def test_an_image_already_small_enough_is_sent_unchanged(tmp_path: Path) -> None
 
 def test_more_images_than_a_platform_takes_is_an_error() -> None:
     four = [MediaRef(str(i), "alt") for i in range(4)]
-    assert check_media("x", four) == ([], [])
-    problems, _ = check_media("x", [*four, MediaRef("5", "alt")])
+    assert check_media(spec("x").media, spec("x").label, four) == ([], [])
+    problems, _ = check_media(spec("x").media, spec("x").label, [*four, MediaRef("5", "alt")])
     assert [(p.code, p.severity) for p in problems] == [("too_many_images", "error")]
     assert "Remove 1 image" in (problems[0].suggestion or "")
-    assert check_media("facebook", [MediaRef(str(i), "alt") for i in range(10)]) == ([], [])
+    assert check_media(spec("facebook").media, spec("facebook").label, [MediaRef(str(i), "alt") for i in range(10)]) == ([], [])
 
 
 def test_an_image_over_xs_size_limit_is_an_error_but_bluesky_gets_a_note() -> None:
     big = [MediaRef("a", "alt", size_bytes=6_000_000)]
-    problems, notes = check_media("x", big)
+    problems, notes = check_media(spec("x").media, spec("x").label, big)
     assert [p.code for p in problems] == ["image_too_large"] and not notes
-    problems, notes = check_media("bluesky", [MediaRef("a", "alt", size_bytes=2_500_000)])
+    problems, notes = check_media(spec("bluesky").media, spec("bluesky").label, [MediaRef("a", "alt", size_bytes=2_500_000)])
     assert problems == [] and "smaller JPEG" in notes[0]
-    assert check_media("mastodon", big) == ([], [])
+    assert check_media(spec("mastodon").media, spec("mastodon").label, big) == ([], [])

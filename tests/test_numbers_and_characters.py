@@ -195,7 +195,7 @@ def _one_plain_line(client, city, kind: str, char: str) -> None:
         ("/api/v1/channels", {"department": "parks", "platform": "feed", "name": f"Parks {char}feed"}, "name"),
         ("/api/v1/channels", {"department": "parks", "platform": "email", "name": "Parks mail",
                               "settings": {"smtp_host": "127.0.0.1", "from": f"parks@city.example{char}",
-                                           "to": ["list@city.example"]}}, "settings"),
+                                           "to": ["list@city.example"]}}, "settings.from"),
     ]
     for path, body, field in cases:
         r = _send(client, "POST", path, city.admin, body)

@@ -5,7 +5,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from civicpost.text.lengths import measure
+from civicpost.platforms import spec
 from civicpost.text.splitting import split_thread, strip_numbering
 
 LINK = "https://city.example.gov/roadwork"
@@ -16,7 +16,7 @@ def short(limit: int):
 
 
 def fits_x(s: str) -> bool:
-    return measure("x", s).fits
+    return spec("x").measure(s).fits
 
 
 words = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Z", "Cc")), min_size=1, max_size=15)

@@ -1,7 +1,9 @@
 """`civicpost demo`: seeded departments, people and sandbox channels, then the
-service with its worker, so a newcomer sees a post go from draft to four
-platforms in a minute with no credentials at all."""
+service with its worker, so a newcomer sees a post (with a picture, which
+Instagram needs) go from draft to every platform the sandbox plays in a
+minute with no credentials at all."""
 
+import io
 import json
 import threading
 import time
@@ -15,6 +17,7 @@ from civicpost import accounts, channels
 from civicpost.config import Settings
 from civicpost.db import make_engine, make_sessionmaker, transaction
 from civicpost.models import Announcement, Department, Role
+from civicpost.platforms import SPECS
 from civicpost.security import CredentialBox
 
 PASSWORD = "civicpost-demo-password"
@@ -32,12 +35,6 @@ DOES = {
     "comms@demo.city": "approves for every department (the communications office)",
 }
 EXAMPLE_TITLE = "Elm Street pool opens Saturday"
-SANDBOX_CREDENTIALS = {
-    "x": {"consumer_key": "demo", "consumer_secret": "demo", "access_token": "demo", "access_token_secret": "demo"},
-    "facebook": {"page_access_token": "demo-page-token"},
-    "mastodon": {"access_token": "demo"},
-    "bluesky": {"handle": "parks.demo.city", "app_password": "demo-demo-demo-demo"},
-}
 
 
 @dataclass
@@ -76,24 +73,19 @@ def seed(settings: Settings, *, sandbox_url: str) -> Seeded:
                                      departments=departments, password=PASSWORD)
             for slug in ("parks", "police"):
                 department = accounts.department_by_slug(session, slug)
-                # `web_base`: "view the post" opens the sandbox's own page of it.
-                sandbox_settings = {
-                    "x": {"api_base": f"{sandbox_url}/x", "web_base": f"{sandbox_url}/x"},
-                    "facebook": {"api_base": f"{sandbox_url}/graph", "web_base": f"{sandbox_url}/facebook",
-                                 "page_id": "102030405060708"},
-                    "mastodon": {"api_base": f"{sandbox_url}/mastodon"},
-                    "bluesky": {"api_base": f"{sandbox_url}/bluesky", "web_base": f"{sandbox_url}/bluesky"},
-                }
-                channels.create_channel(session, actor=None, box=box, department=department, platform="feed",
-                                        name=f"{department.name} on the city website", language="en",
-                                        credentials={}, settings={})
-                for platform, platform_settings in sandbox_settings.items():
-                    credentials = dict(SANDBOX_CREDENTIALS[platform])
-                    if platform == "bluesky":
-                        credentials["handle"] = f"{slug}.demo.city"
-                    channels.create_channel(session, actor=None, box=box, department=department, platform=platform,
-                                            name=f"{department.name} on {platform} (sandbox)", language="en",
-                                            credentials=credentials, settings=platform_settings)
+                for spec in SPECS.values():
+                    if spec.capabilities.city_site:
+                        credentials, settings_ = {}, {}
+                        name = f"{department.name} on the city website"
+                    elif spec.sandbox is not None:
+                        # Every platform the sandbox plays; `web_base` (where a platform has one)
+                        # makes "view the post" open the sandbox's own page of it.
+                        credentials, settings_ = spec.sandbox.credentials(slug), spec.sandbox.settings(sandbox_url)
+                        name = f"{department.name} on {spec.label} (sandbox)"
+                    else:
+                        continue
+                    channels.create_channel(session, actor=None, box=box, department=department, platform=spec.name,
+                                            name=name, language="en", credentials=credentials, settings=settings_)
         tokens = {email: accounts.create_token(session, user=accounts.user_by_email(session, email), name="demo")
                   for email, *_ in PEOPLE}
         parks = accounts.department_by_slug(session, "parks")
@@ -136,12 +128,15 @@ def walk_through(base_url: str, seeded: Seeded, *, wait_seconds: float = 60) -> 
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
+    # A picture, so platforms that take no post without one (Instagram) get the example too.
+    image = upload_picture(base_url, seeded.tokens["pat@demo.city"])
     draft = call("POST", "/api/v1/announcements", "pat@demo.city", {
         "department": "parks",
         "title": EXAMPLE_TITLE,
         "body": "The Elm Street pool opens for the season on Saturday at 9 a.m. Lifeguards are on duty until 7 p.m.",
         "link": "https://demo.city/parks/pools",
         "channels": seeded.parks_channels,
+        "media": [{"id": image, "alt_text": PICTURE_ALT}],
     })
     call("POST", f"/api/v1/announcements/{draft['id']}/submit", "pat@demo.city")
     # The approver approves what they read: the fingerprint of the version shown to them.
@@ -154,6 +149,28 @@ def walk_through(base_url: str, seeded: Seeded, *, wait_seconds: float = 60) -> 
             return got
         time.sleep(0.5)
     return call("GET", f"/api/v1/announcements/{draft['id']}", "comms@demo.city")
+
+
+PICTURE_ALT = "Drawing of an outdoor pool with four lanes, empty and ready, under a clear sky"
+
+
+def upload_picture(base_url: str, token: str) -> str:
+    """Draw the example's picture and upload it through the API; answers its media id."""
+    import httpx
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("RGB", (1080, 1080), (135, 200, 235))
+    pen = ImageDraw.Draw(picture)
+    pen.rectangle((90, 420, 990, 990), fill=(40, 130, 200), outline=(240, 240, 240), width=24)
+    for lane in range(1, 4):
+        y = 420 + lane * 142
+        pen.line((130, y, 950, y), fill=(250, 215, 60), width=8)
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=85)
+    answer = httpx.post(f"{base_url}/api/v1/media", headers={"Authorization": f"Bearer {token}"},
+                        files={"file": ("pool.jpg", out.getvalue(), "image/jpeg")}, timeout=30)
+    answer.raise_for_status()
+    return str(answer.json()["id"])
 
 
 def start_walk_through_later(base_url: str, seeded: Seeded, echo) -> None:

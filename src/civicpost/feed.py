@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from civicpost.links import http_url
 from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, State
+from civicpost.platforms import where
 
 LANGUAGE_NAMES = {
     "en": "English", "es": "Español", "fr": "Français", "pt": "Português", "zh": "中文", "vi": "Tiếng Việt",
@@ -32,9 +33,13 @@ class PublicItem:
     media: list[dict[str, Any]]
 
 
+# The platforms that are the city's own site: their published deliveries are what the public site lists.
+CITY_SITE = sorted(where(lambda spec: spec.capabilities.city_site))
+
+
 def _visible(query):
     return query.where(
-        Channel.platform == "feed",
+        Channel.platform.in_(CITY_SITE),
         Delivery.status == DeliveryStatus.published,
         Announcement.state.not_in([State.retracted, State.cancelled]),
     )
@@ -82,7 +87,7 @@ def elsewhere(session: Session, announcement_id: int) -> list[dict[str, str]]:
         .where(
             Delivery.announcement_id == announcement_id,
             Delivery.status == DeliveryStatus.published,
-            Channel.platform != "feed",
+            Channel.platform.not_in(CITY_SITE),
             Delivery.remote_url.is_not(None),
         )
         .order_by(Channel.name)

@@ -13,6 +13,7 @@ link to the content file, the name publishing and /media/{id} read.
 """
 
 import hashlib
+from collections.abc import Callable
 import io
 import os
 import tempfile
@@ -78,29 +79,22 @@ class CleanImage:
 
 @dataclass(frozen=True)
 class MediaLimits:
+    """What images one platform takes (a platform's spec carries one)."""
+
     max_count: int | None
     max_image_bytes: int | None
     max_alt_chars: int | None
     # Re-encode an oversized image at publish time instead of refusing it.
     shrink_to_fit: bool = False
+    # How the platform counts alt text (Bluesky: graphemes; others: characters, never fewer).
+    count_alt: Callable[[str], int] = len
+    # A post without an image cannot go out at all (Instagram).
+    required: bool = False
+    # The image types the platform takes; None: all that civicpost accepts.
+    mime_types: frozenset[str] | None = None
 
 
-X_ALT_TEXT_LIMIT = 1_000
-MASTODON_ALT_TEXT_LIMIT = 1_500  # MediaAttachment::MAX_DESCRIPTION_LENGTH
-BLUESKY_ALT_TEXT_LIMIT = 2_000  # social-app MAX_ALT_TEXT, counted in graphemes
-BLUESKY_IMAGE_BYTES = 1_000_000  # app.bsky.embed.images blob maxSize
-MEDIA_LIMITS = {
-    "x": MediaLimits(4, 5 * 1024 * 1024, X_ALT_TEXT_LIMIT),
-    "mastodon": MediaLimits(4, 16 * 1024 * 1024, MASTODON_ALT_TEXT_LIMIT),
-    "bluesky": MediaLimits(4, BLUESKY_IMAGE_BYTES, BLUESKY_ALT_TEXT_LIMIT, shrink_to_fit=True),
-    "facebook": MediaLimits(10, 4 * 1024 * 1024, None),
-}
-NO_LIMITS = MediaLimits(None, None, None)
-PLATFORM_NAMES = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky", "facebook": "Facebook"}
-
-
-def limits_for(platform: str) -> MediaLimits:
-    return MEDIA_LIMITS.get(platform, NO_LIMITS)
+NO_MEDIA_LIMITS = MediaLimits(None, None, None)
 
 
 def megabytes(size: int) -> str:
@@ -254,14 +248,24 @@ def fit_image(path: Path, max_bytes: int) -> bytes:
     raise MediaError(422, f"The image cannot be made smaller than {megabytes(max_bytes)}.")
 
 
-def check_media(platform: str, media: list[MediaRef]) -> tuple[list[Problem], list[str]]:
+def check_media(limits: MediaLimits, name: str, media: list[MediaRef]) -> tuple[list[Problem], list[str]]:
     """Count and size problems of a post's images on one platform, and notes on what will change.
 
     Alt text is checked with the accessibility lint (civicpost.text.lint).
     """
-    limits, name = limits_for(platform), PLATFORM_NAMES.get(platform, platform)
     problems: list[Problem] = []
     notes: list[str] = []
+    if limits.required and not media:
+        problems.append(Problem(
+            "image_required", "error", f"{name} posts need an image; this announcement has none.",
+            "Add an image with alt text, or remove this channel."))
+    if limits.mime_types is not None:
+        for number, ref in enumerate(media, start=1):
+            if ref.mime_type not in limits.mime_types:
+                kinds = " or ".join(sorted(t.split("/")[1].upper() for t in limits.mime_types))
+                problems.append(Problem(
+                    "image_type", "error", f"{name} takes {kinds} images; image {number} is {ref.mime_type}.",
+                    f"Upload image {number} again saved as {kinds}."))
     if limits.max_count is not None and len(media) > limits.max_count:
         extra = len(media) - limits.max_count
         problems.append(Problem(

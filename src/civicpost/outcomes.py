@@ -190,8 +190,6 @@ def record_published(session: Session, prepared: Prepared, receipt: Receipt, *, 
     # A link is shown to residents and staff: only an http(s) address is kept
     # (a platform or webhook could answer "javascript:..."); the post still counts as published.
     remote_url = http_url(receipt.remote_url)
-    if remote_url is None and channel.platform == "feed":
-        remote_url = f"{settings.base_url.rstrip('/')}/announcements/{delivery.announcement_id}"
     rendition = dict(delivery.rendition)
     if receipt.part_ids:
         rendition["remote_part_ids"] = list(receipt.part_ids)

@@ -17,11 +17,11 @@ from typing import Any, Literal
 from sqlalchemy import Integer, Update, bindparam, case, func, or_, select, text, update
 from sqlalchemy.orm import Session, defaultload
 
-from civicpost import audit
+from civicpost import audit, media_urls
 from civicpost.config import Settings
 from civicpost.db import utcnow
 from civicpost.models import OPEN_DELIVERY, Announcement, Channel, Delivery, DeliveryStatus, Media, State
-from civicpost.platforms import RECONCILABLE, MediaItem, Outgoing
+from civicpost.platforms import MediaItem, Outgoing, spec
 
 NOTIFY_CHANNEL = "civicpost_due"
 LIVE_STATES = (State.scheduled, State.publishing)
@@ -266,7 +266,9 @@ def _guarded(job: Job, row, *, owner: str, settings: Settings, mime: dict[str, s
         text=rendition.get("text", ""),
         parts=rendition.get("parts"),
         media=[
-            MediaItem(path=settings.media_dir / m["id"], mime_type=mime.get(m["id"], "image/jpeg"), alt_text=m.get("alt_text", ""))
+            MediaItem(path=settings.media_dir / m["id"], mime_type=mime.get(m["id"], "image/jpeg"),
+                      alt_text=m.get("alt_text", ""),
+                      url=media_urls.signed_url(settings.base_url, settings.fernet_key(), m["id"]))
             for m in rendition.get("media", [])
         ],
         title=announcement.title,
@@ -274,12 +276,13 @@ def _guarded(job: Job, row, *, owner: str, settings: Settings, mime: dict[str, s
         extra=rendition.get("extra") or {},
         created_at=delivery.created_at,
         already_posted=[] if take_back else list(rendition.get("remote_part_ids") or []),
+        public_url=f"{settings.base_url.rstrip('/')}/announcements/{delivery.announcement_id}",
     )
     return Prepared(delivery=delivery, channel=delivery.channel, outgoing=outgoing, take_back=take_back)
 
 
 def reconcilable(platform: str) -> bool:
-    return platform in RECONCILABLE
+    return spec(platform).capabilities.find
 
 
 def retry(session: Session, delivery: Delivery, *, actor) -> None:

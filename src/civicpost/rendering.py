@@ -19,14 +19,12 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from civicpost.config import ConfigError
 from civicpost.content import ChannelView, Draft, MediaRef, Problem, Rendition
-from civicpost.media import PLATFORM_NAMES, check_media
-from civicpost.text.lengths import COUNTING_NOTES, Measure, measure
+from civicpost.media import check_media
+from civicpost.platforms import SPECS, PlatformSpec, spec
+from civicpost.text.lengths import Measure
 from civicpost.text.lint import lint_media, lint_text, warm_up
 from civicpost.text.splitting import split_thread
 
-PLATFORMS = ("x", "facebook", "mastodon", "bluesky", "feed", "email", "webhook")
-# Platforms where a reply chain reads as one message.
-THREADABLE = frozenset({"x", "mastodon", "bluesky"})
 
 
 class TemplateConfigError(ConfigError):
@@ -52,8 +50,8 @@ class Renderer:
 
     @staticmethod
     def _names() -> list[str]:
-        names = [f"{p}.txt.j2" for p in PLATFORMS]
-        names += ["email_subject.txt.j2", "email.html.j2", "feed.html.j2"]
+        names = [s.template for s in SPECS.values()]
+        names += [extra for s in SPECS.values() for extra in s.extras.values()]
         return names
 
     def _load(self, name: str) -> Template:
@@ -88,25 +86,23 @@ class Renderer:
             ))
             wording = (draft.title, draft.body)
         context = _context(draft, channel, *wording)
+        platform = spec(channel.platform)
         if channel.override is not None:
             text = channel.override
         else:
-            text = self._render(f"{channel.platform}.txt.j2", context).strip()
+            text = self._render(platform.template, context).strip()
         extra: dict[str, Any] = {}
-        if channel.platform == "email":
-            extra["subject"] = self._render("email_subject.txt.j2", context).strip()
-            extra["html"] = self._render("email.html.j2", context)
-        elif channel.platform == "feed":
-            extra["html"] = self._render("feed.html.j2", context)
+        for key, template in platform.extras.items():
+            rendered = self._render(template, context)
+            extra[key] = rendered.strip() if template.endswith(".txt.j2") else rendered
 
-        size = measure(channel.platform, text, channel.settings)
-        parts, fits, length_problems = _fit(text, size, channel, draft.link)
-        problems += length_problems
-        media_problems, notes = check_media(channel.platform, draft.media)
+        size = platform.measure(text, channel.settings)
+        parts, fits, length_problems = _fit(text, size, channel, platform, draft.link)
+        problems += length_problems + _rule_problems(platform, parts or [text])
+        media_problems, notes = check_media(platform.media, platform.label, draft.media)
         problems += media_problems
-        problems += lint_media(channel.platform, draft.media)
-        # A webhook's text is JSON for machines; people read its title and body.
-        readable = f"{wording[0]}\n\n{wording[1]}" if channel.platform == "webhook" else text
+        problems += lint_media(platform.media, platform.label, draft.media)
+        readable = f"{wording[0]}\n\n{wording[1]}" if platform.lint_wording else text
         problems += lint_text(readable, language)
         if notes:
             extra["notes"] = notes
@@ -146,42 +142,51 @@ def _context(draft: Draft, channel: ChannelView, title: str, body: str) -> dict[
     }
 
 
-def _fit(text: str, size: Measure, channel: ChannelView,
+def _fit(text: str, size: Measure, channel: ChannelView, platform: PlatformSpec,
          link: str | None) -> tuple[list[str] | None, bool, list[Problem]]:
     """(parts, fits, problems) for a text measured at `size` on `channel`."""
     if size.fits:
         return None, True, []
-    platform = channel.platform
     if size.refused:
         # No thread helps: every part with the character would be refused.
         return None, False, _refused_characters(size, platform) + _too_long(size, platform)
-    if channel.settings.get("overflow", "refuse") == "thread" and platform in THREADABLE:
-        parts = split_thread(text, lambda s: measure(platform, s, channel.settings).fits,
-                             keep_first=link)
-        sizes = [measure(platform, p, channel.settings) for p in parts]
+    if channel.settings.get("overflow", "refuse") == "thread" and platform.capabilities.thread:
+        parts = split_thread(text, lambda s: platform.measure(s, channel.settings).fits, keep_first=link)
+        sizes = [platform.measure(p, channel.settings) for p in parts]
         if all(s.fits for s in sizes):
             return parts, True, []
         worst = next(i for i, s in enumerate(sizes, start=1) if not s.fits)
         return parts, False, [Problem(
             "too_long", "error",
-            f"This post is too long for {_name(platform)} even as a thread: part {worst} holds a "
-            f"single word or link longer than {_name(platform)} allows.",
+            f"This post is too long for {platform.label} even as a thread: part {worst} holds a "
+            f"single word or link longer than {platform.label} allows.",
             "Shorten that word or link (for example with a shorter page address).",
         )]
     return None, False, _too_long(size, platform)
 
 
-def _too_long(size: Measure, platform: str) -> list[Problem]:
-    name = _name(platform)
+def _rule_problems(platform: PlatformSpec, posts: list[str]) -> list[Problem]:
+    """The platform's other rules for words (its spec's `length.checks`) on
+    each post sent, each broken rule said once."""
+    found: dict[str, Problem] = {}
+    for post in posts:
+        for check in platform.length.checks:
+            if (problem := check(post)) is not None:
+                found.setdefault(problem.code, problem)
+    return list(found.values())
+
+
+def _too_long(size: Measure, platform: PlatformSpec) -> list[Problem]:
+    name = platform.label
     problems = []
     if size.over_length:
         cut = size.length - (size.limit or 0)
         problems.append(Problem(
             "too_long", "error",
-            f"This post is {size.length} characters long{COUNTING_NOTES.get(platform, '')}; "
+            f"This post is {size.length} characters long{platform.length.note}; "
             f"{name} allows {size.limit}. Cut {cut} character{'s' if cut > 1 else ''}.",
             "Shorten the text, write a shorter version for this channel"
-            + (", or set the channel to post long text as a thread." if platform in THREADABLE else "."),
+            + (", or set the channel to post long text as a thread." if platform.capabilities.thread else "."),
         ))
     if size.over_bytes:
         cut = (size.size_bytes or 0) - (size.byte_limit or 0)
@@ -194,8 +199,8 @@ def _too_long(size: Measure, platform: str) -> list[Problem]:
     return problems
 
 
-def _refused_characters(size: Measure, platform: str) -> list[Problem]:
-    name, one = _name(platform), len(size.refused) == 1
+def _refused_characters(size: Measure, platform: PlatformSpec) -> list[Problem]:
+    name, one = platform.label, len(size.refused) == 1
     described = " and ".join(_character(c) for c in size.refused)
     return [Problem(
         "invalid_character", "error",
@@ -210,10 +215,6 @@ def _refused_characters(size: Measure, platform: str) -> list[Problem]:
 
 def _character(char: str) -> str:
     return f"U+{ord(char):04X} ({unicodedata.name(char, 'a noncharacter').lower()})"
-
-
-def _name(platform: str) -> str:
-    return PLATFORM_NAMES.get(platform, platform)
 
 
 def _samples() -> list[dict[str, Any]]:

@@ -6,13 +6,24 @@ later refuse the same characters with the same words.
 """
 
 import re
-import unicodedata
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    create_model,
+    field_validator,
+)
 
-from civicpost.models import Platform, Role
+from civicpost.models import Role
+from civicpost.platforms import SPECS, PlatformSpec
+from civicpost.text.rules import REFUSED_IN_ONE_LINE, Lines, OneLine, refuse
 
 # Ids are INTEGER columns: 64-bit in SQLite but 32-bit in PostgreSQL, so
 # anything outside 1..2^31-1 cannot name a row, and a larger number overflows
@@ -32,55 +43,6 @@ def parse_id(text: str) -> int | None:
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID, description="an id: a whole number from 1 to 2147483647")]
 
-# Characters no text field takes. Control characters (C0 and C1, NUL among
-# them) are invisible, break storage (PostgreSQL refuses NUL) and headers;
-# bidirectional overrides and isolates make text read differently from how it
-# is stored, so a reviewer approves words other than those published; a lone
-# surrogate is not text at all and cannot be stored as UTF-8.
-_BIDI_CONTROLS = r"\u202a-\u202e\u2066-\u2069"
-_REFUSED_ANYWHERE = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_CONTROLS}\ud800-\udfff]")
-# A single-line field (a title, a name, an address) also refuses line breaks
-# and tabs, so it can never start a new line in an email header.
-_REFUSED_IN_ONE_LINE = re.compile(rf"[\x00-\x1f\x7f-\x9f{_BIDI_CONTROLS}\ud800-\udfff\u2028\u2029]")
-_LINE_BREAKS = "\r\n\x0b\x0c\x85\u2028\u2029"
-_LINE_ENDINGS = re.compile(r"\r\n?")
-
-
-def _what(char: str) -> str:
-    code = f"U+{ord(char):04X}"
-    if char in _LINE_BREAKS:
-        return f"a line break ({code})"
-    if char == "\t":
-        return f"a tab ({code})"
-    if "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
-        return f"a hidden text-direction control ({code}, {unicodedata.name(char)})"
-    if "\ud800" <= char <= "\udfff":
-        return f"half of a character ({code}, a lone surrogate), which is not text"
-    return f"an invisible control character ({code})"
-
-
-def _refuse(found: re.Match[str] | None, info: ValidationInfo, *, one_line: bool) -> None:
-    if found is None:
-        return
-    field = (info.field_name or "this text").replace("_", " ")
-    fix = "write it on one line" if one_line and found.group() in _LINE_BREAKS else "remove it"
-    raise ValueError(f"{field} contains {_what(found.group())}; {fix}")
-
-
-def _one_line(value: str, info: ValidationInfo) -> str:
-    _refuse(_REFUSED_IN_ONE_LINE.search(value), info, one_line=True)
-    return value
-
-
-def _lines(value: str, info: ValidationInfo) -> str:
-    # Windows' \r\n and old Macs' \r are the same line break as \n: keep one form.
-    value = _LINE_ENDINGS.sub("\n", value)
-    _refuse(_REFUSED_ANYWHERE.search(value), info, one_line=False)
-    return value
-
-
-OneLine = AfterValidator(_one_line)
-Lines = AfterValidator(_lines)
 
 Slug = Annotated[
     str,
@@ -200,7 +162,7 @@ def _one_line_values(value: dict[str, Any], info: ValidationInfo) -> dict[str, A
     while stack:  # not recursive: a deeply nested body must not exhaust the stack
         item = stack.pop()
         if isinstance(item, str):
-            _refuse(_REFUSED_IN_ONE_LINE.search(item), info, one_line=True)
+            refuse(REFUSED_IN_ONE_LINE.search(item), info, one_line=True)
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
@@ -212,13 +174,23 @@ def _one_line_values(value: dict[str, Any], info: ValidationInfo) -> dict[str, A
 ChannelValues = Annotated[dict[Annotated[str, StringConstraints(max_length=64)], Any], AfterValidator(_one_line_values)]
 
 
-class ChannelIn(Strict):
-    department: Slug
-    platform: Platform
-    name: Name
-    language: Language = "en"
-    credentials: ChannelValues = Field(default_factory=dict, max_length=20)
-    settings: ChannelValues = Field(default_factory=dict, max_length=20)
+def _channel_in(spec: PlatformSpec) -> type[Strict]:
+    """A channel of one platform: its credentials and settings typed by the platform's spec."""
+    return create_model(
+        f"{spec.name.title()}ChannelIn",
+        __base__=Strict,
+        __doc__=f"A {spec.form_label} channel.",
+        department=(Slug, ...),
+        platform=(Literal[spec.name], ...),  # type: ignore[valid-type]
+        name=(Name, ...),
+        language=(Language, "en"),
+        credentials=(spec.credentials, Field(default_factory=dict, validate_default=True)),
+        settings=(spec.settings, Field(default_factory=dict, validate_default=True)),
+    )
+
+
+# One shape per platform, told apart by `platform`: what each needs is in the OpenAPI document.
+ChannelIn = Annotated[Union[tuple(_channel_in(s) for s in SPECS.values())], Field(discriminator="platform")]  # noqa: UP007
 
 
 class CredentialsIn(Strict):

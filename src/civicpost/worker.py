@@ -28,7 +28,7 @@ from civicpost import keycheck, metrics, outcomes, publishing, retraction
 from civicpost.config import Settings
 from civicpost.db import make_engine, make_sessionmaker, transaction, utcnow
 from civicpost.models import Delivery, DeliveryStatus, WorkerHeartbeat
-from civicpost.platforms import Adapter, PlatformError, TransientError, build_adapter
+from civicpost.platforms import Adapter, PlatformError, TransientError, build_adapter, spec
 from civicpost.recorder import Recorder
 from civicpost.runtime import settle_memory
 from civicpost.security import CredentialBox, CredentialsUnreadable
@@ -322,12 +322,14 @@ class Worker:
                             outcomes.record_published(session, prepared, found, owner=owner,
                                                         settings=settings, found=True)
                         return
-                elif prepared.channel.platform == "email":
+                elif not spec(prepared.channel.platform).capabilities.resend_when_unclear:
+                    platform = spec(prepared.channel.platform)
                     with transaction(self.write_sessions) as session:
                         outcomes.record_unknown(
                             session, prepared,
-                            "a send was interrupted and an email cannot be looked up: check the list's archive, "
-                            "then retry only if it did not go out", owner=owner)
+                            f"a send was interrupted and a {platform.label} post cannot be looked up: check "
+                            f"{platform.where_to_look or 'the account'}, then retry only if it did not go out",
+                            owner=owner)
                     return
             started = time.perf_counter()
             receipt = adapter.publish(outgoing)

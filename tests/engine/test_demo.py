@@ -35,7 +35,14 @@ def run_demo(tmp_path, *extra: str) -> tuple[str, int, int, subprocess.Popen, ob
     while time.monotonic() < deadline and "example announcement is" not in text and "not posted again" not in text:
         time.sleep(0.5)
         text = log_path.read_text()
-    time.sleep(0.5)
+    # The banner and the example's line can come before the web server listens (busy machines).
+    until = time.monotonic() + 30
+    while time.monotonic() < until:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.2)
     return log_path.read_text(), port, sandbox_port, process, log
 
 

@@ -8,7 +8,7 @@ from civicpost.db import transaction, utcnow
 from civicpost.models import Delivery
 from civicpost.worker import Worker
 from tests.engine.test_worker import approved, state_of
-from tests.platforms.fakes import X_BASE, X_CREDENTIALS, x_problem, x_tweet
+from tests.platforms.recorded.x import X_BASE, X_CREDENTIALS, x_problem, x_tweet
 
 TWEETS = f"{X_BASE}/2/tweets"
 

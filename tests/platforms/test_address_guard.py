@@ -13,7 +13,9 @@ from civicpost.platforms import AddressRefused, build_adapter
 from civicpost.platforms import _guard
 
 from .conftest import make_outgoing
-from .fakes import BLUESKY_CREDENTIALS, MASTODON_ACCOUNT, X_CREDENTIALS, bluesky_session
+from .recorded.bluesky import BLUESKY_CREDENTIALS, bluesky_session
+from .recorded.mastodon import MASTODON_ACCOUNT
+from .recorded.x import X_CREDENTIALS
 
 PUBLIC_IP = "93.184.216.34"
 

@@ -15,18 +15,10 @@ import respx
 from civicpost.platforms import MaybePosted, PlatformError
 
 from .conftest import make_outgoing
-from .fakes import (
-    BLUESKY_BASE,
-    BLUESKY_CREDENTIALS,
-    FACEBOOK_CREDENTIALS,
-    FACEBOOK_SETTINGS,
-    GRAPH,
-    MASTODON_BASE,
-    PAGE_ID,
-    X_BASE,
-    X_CREDENTIALS,
-    bluesky_session,
-)
+from .recorded.bluesky import BLUESKY_BASE, BLUESKY_CREDENTIALS, bluesky_session
+from .recorded.facebook import FACEBOOK_CREDENTIALS, FACEBOOK_SETTINGS, GRAPH, PAGE_ID
+from .recorded.mastodon import MASTODON_BASE
+from .recorded.x import X_BASE, X_CREDENTIALS
 
 SECRET = "db_password=hunter2-internal"
 # A body that is not the platform's error format: text, HTML, a bare JSON

@@ -6,9 +6,10 @@ from email.message import Message
 import pytest
 
 from civicpost.platforms import CredentialsError, MaybePosted, PermanentError, TransientError
-from civicpost.platforms.email import EmailAdapter
+from civicpost.platforms.email.adapter import EmailAdapter
 
-from .conftest import KEY, SmtpServer, make_outgoing
+from .conftest import KEY, make_outgoing
+from .servers import SmtpServer
 
 
 def adapter(server: SmtpServer, **credentials: str) -> EmailAdapter:

@@ -7,10 +7,10 @@ import pytest
 import respx
 
 from civicpost.platforms import CredentialsError, MaybePosted, MediaItem, PermanentError, RateLimited, TransientError
-from civicpost.platforms.facebook import FacebookAdapter
+from civicpost.platforms.facebook.adapter import FacebookAdapter
 
 from .conftest import make_outgoing
-from .fakes import FACEBOOK_CREDENTIALS, FACEBOOK_SETTINGS, GRAPH, PAGE_ID, buc_usage, graph_error
+from .recorded.facebook import FACEBOOK_CREDENTIALS, FACEBOOK_SETTINGS, GRAPH, PAGE_ID, buc_usage, graph_error
 
 FEED = f"{GRAPH}/{PAGE_ID}/feed"
 POST_ID = f"{PAGE_ID}_122101234567890123"

@@ -6,10 +6,10 @@ import requests
 import responses
 
 from civicpost.platforms import CredentialsError, MaybePosted, MediaItem, PermanentError, RateLimited, TransientError
-from civicpost.platforms.mastodon import MastodonAdapter
+from civicpost.platforms.mastodon.adapter import MastodonAdapter
 
 from .conftest import KEY, make_outgoing
-from .fakes import MASTODON_ACCOUNT, MASTODON_BASE, mastodon_rate_limit_headers, mastodon_status
+from .recorded.mastodon import MASTODON_ACCOUNT, MASTODON_BASE, mastodon_rate_limit_headers, mastodon_status
 
 STATUSES = f"{MASTODON_BASE}/api/v1/statuses"
 

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 import pytest
 import responses
 
-from civicpost.platforms.mastodon import MastodonAdapter
-from civicpost.platforms.x import XAdapter
+from civicpost.platforms.mastodon.adapter import MastodonAdapter
+from civicpost.platforms.x.adapter import XAdapter
 
 from .conftest import make_outgoing
-from .fakes import MASTODON_BASE, X_BASE, X_CREDENTIALS, mastodon_status, x_tweet
+from .recorded.mastodon import MASTODON_BASE, mastodon_status
+from .recorded.x import X_BASE, X_CREDENTIALS, x_tweet
 
 PROXY = "http://proxy.city.example:3128"
 

@@ -4,9 +4,10 @@ import time
 import pytest
 
 from civicpost.platforms import CredentialsError, PermanentError, RateLimited, TransientError
-from civicpost.platforms.webhook import WebhookAdapter
+from civicpost.platforms.webhook.adapter import WebhookAdapter
 
-from .conftest import KEY, WEBHOOK_SECRET, Receiver, make_outgoing
+from .conftest import KEY, make_outgoing
+from .servers import WEBHOOK_SECRET, Receiver
 
 PAYLOAD = '{"title": "Pools open", "body": "Saturday at 10am", "department": "Parks"}'
 
@@ -82,7 +83,7 @@ def test_an_unreachable_receiver_is_transient_because_the_idempotency_key_makes_
 
 
 def test_the_signature_covers_the_timestamp_so_a_replayed_request_cannot_be_re_dated() -> None:
-    from civicpost.platforms.webhook import signature
+    from civicpost.platforms.webhook.adapter import signature
 
     body = b'{"title":"Pools open"}'
     assert signature(WEBHOOK_SECRET, "1700000000", body) != signature(WEBHOOK_SECRET, "1700000300", body)

@@ -9,10 +9,10 @@ import responses
 from responses import matchers
 
 from civicpost.platforms import CredentialsError, MaybePosted, MediaItem, PermanentError, RateLimited, TransientError
-from civicpost.platforms.x import XAdapter
+from civicpost.platforms.x.adapter import XAdapter
 
 from .conftest import CREATED, make_outgoing
-from .fakes import X_BASE, X_CREDENTIALS, X_ME, x_problem, x_rate_limit_headers, x_tweet
+from .recorded.x import X_BASE, X_CREDENTIALS, X_ME, x_problem, x_rate_limit_headers, x_tweet
 
 TWEETS = f"{X_BASE}/2/tweets"
 

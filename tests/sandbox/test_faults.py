@@ -10,6 +10,8 @@ from atproto import Client
 from atproto_client.exceptions import NetworkError, RateLimitExceededError, RequestException
 from mastodon import MastodonRatelimitError, MastodonServiceUnavailableError
 
+from civicpost.sandbox import fake_classes
+
 from .test_mastodon import mastodon_client
 from .test_x import x_client
 
@@ -196,3 +198,13 @@ def test_reset_clears_faults_but_keeps_the_start_latency(sandbox):
 
     settings = sandbox.http.get("/_sandbox/faults").json()
     assert {s["fail_next"] for s in settings.values()} == {0}
+
+
+def test_every_fake_the_sandbox_finds_can_be_given_faults_by_its_name(sandbox):
+    names = {fake.name for fake in fake_classes()}
+
+    sandbox.faults(**{name: {"fail_next": 1} for name in names})
+
+    settings = sandbox.http.get("/_sandbox/faults").json()
+    assert set(settings) == names
+    assert {s["fail_next"] for s in settings.values()} == {1}

@@ -12,7 +12,7 @@ from civicpost.models.channel import Channel
 from civicpost.models.delivery import Delivery
 from civicpost.models.department import Department, user_departments
 from civicpost.models.instance import InstanceValue
-from civicpost.models.enums import OPEN_DELIVERY, DeliveryStatus, Platform, Role, State
+from civicpost.models.enums import OPEN_DELIVERY, DeliveryStatus, Role, State
 from civicpost.models.session import StaffSession
 from civicpost.models.throttle import SignInThrottle
 from civicpost.models.user import ApiToken, User
@@ -30,7 +30,6 @@ __all__ = [
     "Department",
     "InstanceValue",
     "Media",
-    "Platform",
     "Role",
     "SignInThrottle",
     "StaffSession",

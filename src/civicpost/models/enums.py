@@ -7,16 +7,6 @@ class Role(StrEnum):
     admin = "admin"
 
 
-class Platform(StrEnum):
-    x = "x"
-    facebook = "facebook"
-    mastodon = "mastodon"
-    bluesky = "bluesky"
-    email = "email"
-    webhook = "webhook"
-    feed = "feed"
-
-
 class State(StrEnum):
     draft = "draft"
     submitted = "submitted"

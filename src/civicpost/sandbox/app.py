@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -13,38 +16,52 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 
-from .bluesky import BlueskyFake
 from .core import Hub, PlatformFake, json_response
 from .faults import FaultBook
-from .graph import GraphFake
-from .mastodon import MastodonFake
 from .page import render_post, render_timelines
 from .recorder import Recorder
-from .x import XFake
 
-PREFIXES = {"x": "/x", "graph": "/graph", "mastodon": "/mastodon", "bluesky": "/bluesky"}
+
+def fake_classes() -> list[type[PlatformFake]]:
+    """Every fake platform: the PlatformFake subclass each module of this package defines."""
+    import civicpost.sandbox as package
+
+    found: list[type[PlatformFake]] = []
+    for module in pkgutil.iter_modules(package.__path__):
+        loaded = importlib.import_module(f"{package.__name__}.{module.name}")
+        found += [
+            value for value in vars(loaded).values()
+            if isinstance(value, type) and issubclass(value, PlatformFake) and value is not PlatformFake
+            and value.__module__ == loaded.__name__
+        ]
+    return sorted(found, key=lambda fake: fake.name)
 
 
 @dataclass
 class Sandbox:
-    """The live state behind one app, reachable as `app.state.sandbox`."""
+    """The live state behind one app, reachable as `app.state.sandbox`; each
+    fake by its name too (`sandbox.x`, `sandbox.graph`)."""
 
     hub: Hub
-    x: XFake
-    graph: GraphFake
-    mastodon: MastodonFake
-    bluesky: BlueskyFake
+    fakes: dict[str, PlatformFake]
     start_latency_ms: float
 
     @property
     def platforms(self) -> tuple[PlatformFake, ...]:
-        return (self.x, self.graph, self.mastodon, self.bluesky)
+        return tuple(self.fakes.values())
+
+    def __getattr__(self, name: str) -> PlatformFake:
+        fakes = self.__dict__.get("fakes", {})
+        if name in fakes:
+            return fakes[name]
+        raise AttributeError(name)
 
     def reset(self) -> None:
         self.hub.recorder.clear()
         for platform in self.platforms:
             platform.reset()
-        self.hub.faults.platforms = FaultBook.starting(latency_ms=self.start_latency_ms).platforms
+        names = tuple(self.fakes)
+        self.hub.faults.platforms = FaultBook.starting(latency_ms=self.start_latency_ms, names=names).platforms
 
 
 def create_sandbox_app(
@@ -54,17 +71,17 @@ def create_sandbox_app(
     bluesky_access_ttl_s: int = 7200,
 ) -> Starlette:
     """Build the app; `latency_ms` delays every platform request (not the control panel)."""
+    options: dict[str, dict[str, Any]] = {"bluesky": {"access_ttl_s": bluesky_access_ttl_s}}
+    found = fake_classes()
     hub = Hub(
         recorder=Recorder(limit=record_limit),
-        faults=FaultBook.starting(latency_ms=latency_ms),
+        # Every fake found can be given faults, by its name.
+        faults=FaultBook.starting(latency_ms=latency_ms, names=tuple(fake.name for fake in found)),
         secret=secrets.token_bytes(32),
     )
     sandbox = Sandbox(
         hub=hub,
-        x=XFake(hub),
-        graph=GraphFake(hub),
-        mastodon=MastodonFake(hub),
-        bluesky=BlueskyFake(hub, access_ttl_s=bluesky_access_ttl_s),
+        fakes={fake.name: fake(hub, **options.get(fake.name, {})) for fake in found},
         start_latency_ms=latency_ms,
     )
 
@@ -108,14 +125,7 @@ def create_sandbox_app(
 
         return page
 
-    post_pages = [
-        Route("/x/i/web/status/{id}", view(sandbox.x, lambda r: r.path_params["id"])),
-        Route("/facebook/{page}/posts/{post}",
-              view(sandbox.graph, lambda r: f"{r.path_params['page']}_{r.path_params['post']}")),
-        Route("/mastodon/@{account}/{id}", view(sandbox.mastodon, lambda r: r.path_params["id"])),
-        Route("/bluesky/profile/{handle}/post/{rkey}", view(
-            sandbox.bluesky, lambda r: sandbox.bluesky.post_uri(r.path_params["handle"], r.path_params["rkey"]))),
-    ]
+    post_pages = [Route(path, view(fake, id_of)) for fake in sandbox.platforms for path, id_of in fake.post_pages()]
 
     routes = [
         Route("/", timelines, methods=["GET"]),
@@ -124,7 +134,7 @@ def create_sandbox_app(
         Route("/_sandbox/faults", faults, methods=["GET", "POST"]),
         Route("/_sandbox/health", health, methods=["GET"]),
         *post_pages,  # before the platforms' mounts, which would take these paths
-        *(Mount(PREFIXES[p.name], routes=p.routes()) for p in sandbox.platforms),
+        *(Mount(f"/{p.name}", routes=p.routes()) for p in sandbox.platforms),
     ]
     app = Starlette(routes=routes)
     app.state.sandbox = sandbox

@@ -8,6 +8,8 @@ JWTs the client can decode (it reads `exp` to decide when to refresh).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import json
 import secrets
 import time
@@ -16,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import regex
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -41,6 +44,21 @@ class StoredRecord:
         return f"at://{self.did}/{self.collection}/{self.rkey}"
 
 
+# The error names and words of @atproto/xrpc's ResponseType, by HTTP status.
+_XRPC_ERRORS = {
+    400: ("InvalidRequest", "Invalid Request"),
+    401: ("AuthenticationRequired", "Authentication Required"),
+    403: ("Forbidden", "Forbidden"),
+    404: ("XRPCNotSupported", "XRPC Not Supported"),
+    413: ("PayloadTooLarge", "Payload Too Large"),
+    500: ("InternalServerError", "Internal Server Error"),
+    501: ("MethodNotImplemented", "Method Not Implemented"),
+    502: ("UpstreamFailure", "Upstream Failure"),
+    503: ("NotEnoughResources", "Not Enough Resources"),
+    504: ("UpstreamTimeout", "Upstream Timeout"),
+}
+
+
 def xrpc_error(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> Response:
     return json_response({"error": error, "message": message}, status, headers)
 
@@ -54,6 +72,7 @@ def did_for(handle: str) -> str:
 class BlueskyFake(PlatformFake):
     name = "bluesky"
     title = "Bluesky"
+    plays = ('bluesky',)
     default_quota = (3000, 5 * 60)  # the PDS's global per-account limit
 
     def __init__(self, hub: Hub, *, access_ttl_s: int = 7200) -> None:
@@ -111,9 +130,8 @@ class BlueskyFake(PlatformFake):
         return None
 
     def error_response(self, status: int) -> Response:
-        names = {500: "InternalServerError", 502: "UpstreamFailure", 503: "NotEnoughResources", 504: "UpstreamTimeout"}
-        name = names.get(status, "InternalServerError")
-        return xrpc_error(status, name, "Internal Server Error" if status == 500 else name)
+        error, message = _XRPC_ERRORS.get(status, _XRPC_ERRORS[400 if status < 500 else 500])
+        return xrpc_error(status, error, message)
 
     def rate_limited(self, reset_at: int, faults: PlatformFaults) -> Response:
         headers = self.quota_headers(self.default_quota[0], 0, reset_at)
@@ -287,6 +305,10 @@ class BlueskyFake(PlatformFake):
         """The at:// URI of a post as bsky.app's address names it (by handle or DID)."""
         did = handle if handle.startswith("did:") else did_for(handle.lower())
         return f"at://{did}/{POST}/{rkey}"
+
+    def post_pages(self) -> list[tuple[str, Callable[[Request], str]]]:
+        return [("/bluesky/profile/{handle}/post/{rkey}",
+                 lambda r: self.post_uri(r.path_params["handle"], r.path_params["rkey"]))]
 
     def timeline(self) -> list[TimelinePost]:
         return [

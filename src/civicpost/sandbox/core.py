@@ -148,8 +148,12 @@ class _QuotaWindow:
 
 
 class PlatformFake:
-    name: ClassVar[str]
+    """One fake platform. A module of civicpost.sandbox that defines a subclass
+    is found by the sandbox app: adding a platform's fake changes nothing else."""
+
+    name: ClassVar[str]  # its API's path prefix: /{name}
     title: ClassVar[str]
+    plays: ClassVar[tuple[str, ...]]  # the civicpost platforms whose channels it serves
     default_quota: ClassVar[tuple[int, int]]  # (requests, window seconds)
 
     def __init__(self, hub: Hub) -> None:
@@ -179,6 +183,15 @@ class PlatformFake:
     def timeline(self) -> list[TimelinePost]:
         raise NotImplementedError
 
+    def recorded_path(self, path: str) -> str:
+        """The path as the request log keeps it: a platform whose paths hold a secret hides it here."""
+        return path
+
+    def post_pages(self) -> list[tuple[str, Callable[[Request], str]]]:
+        """(path, the post id it names) for each address where the platform's
+        website shows one post; the sandbox serves its own page there."""
+        return []
+
     def reset(self) -> None:
         raise NotImplementedError
 
@@ -196,7 +209,7 @@ class PlatformFake:
         entry = self.hub.recorder.add(
             platform=self.name,
             method=request.method,
-            path=request.url.path,
+            path=self.recorded_path(request.url.path),
             query=dict(request.query_params),
             headers=request.headers.items(),
             body=call.recorded_body(),

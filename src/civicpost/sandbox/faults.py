@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
+# The fakes' names when none are given; the sandbox app passes the fakes it found.
 PLATFORMS = ("x", "graph", "mastodon", "bluesky")
 
 
@@ -37,7 +38,7 @@ class PlatformFaults:
     rate_limit_reset_s: int = 60
     # None means the platform's own status: 429, except Graph which answers 400.
     rate_limit_status: int | None = None
-    # Graph only: 4 (app, x-app-usage), 32 (page) or 80001 (page token, BUC).
+    # Meta's fakes (graph, instagram, threads): 4 (app, x-app-usage), 32 (page) or 80001 (page token, BUC).
     graph_throttle_code: int = 32
     hang_next: int = 0
     hang_max_s: float = 30.0
@@ -73,8 +74,8 @@ class FaultBook:
     rng: random.Random = field(default_factory=random.Random)
 
     @classmethod
-    def starting(cls, *, latency_ms: float = 0.0) -> FaultBook:
-        return cls({name: PlatformFaults(latency_ms=latency_ms) for name in PLATFORMS})
+    def starting(cls, *, latency_ms: float = 0.0, names: tuple[str, ...] = PLATFORMS) -> FaultBook:
+        return cls({name: PlatformFaults(latency_ms=latency_ms) for name in names})
 
     def of(self, platform: str) -> PlatformFaults:
         return self.platforms[platform]
@@ -85,9 +86,10 @@ class FaultBook:
         Validates everything before changing anything, so a typo in a test's
         fault request fails loudly instead of half-applying.
         """
-        unknown = set(changes) - set(PLATFORMS) - {"*", "seed", "clear"}
+        names = tuple(self.platforms)
+        unknown = set(changes) - set(names) - {"*", "seed", "clear"}
         if unknown:
-            raise ValueError(f"unknown platforms: {sorted(unknown)}; use {list(PLATFORMS)} or '*'")
+            raise ValueError(f"unknown platforms: {sorted(unknown)}; use {list(names)} or '*'")
         staged: list[tuple[str, dict[str, Any]]] = []
         for name, values in changes.items():
             if name in ("seed", "clear"):
@@ -99,11 +101,11 @@ class FaultBook:
                 raise ValueError(f"{name}: unknown settings {sorted(bad)}; known: {sorted(_FIELD_NAMES)}")
             for key, value in values.items():
                 _check_value(key, value)
-            targets = PLATFORMS if name == "*" else (name,)
+            targets = names if name == "*" else (name,)
             staged.extend((target, values) for target in targets)
         if changes.get("clear"):
             latency = {n: f.latency_ms for n, f in self.platforms.items()}
-            self.platforms = {n: PlatformFaults(latency_ms=latency[n]) for n in PLATFORMS}
+            self.platforms = {n: PlatformFaults(latency_ms=latency[n]) for n in names}
         if "seed" in changes:
             self.rng.seed(changes["seed"])
         for target, values in staged:

@@ -8,12 +8,15 @@ would leak it into URLs (and so into proxy logs) fails its tests here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import json
 import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -83,6 +86,7 @@ def graph_error(
 class GraphFake(PlatformFake):
     name = "graph"
     title = "Facebook Page"
+    plays = ('facebook',)
     default_quota = (4800, 24 * 3600)  # a Page token's BUC share: 4800 × engaged users / 24 h
 
     def __init__(self, hub: Hub) -> None:
@@ -126,6 +130,9 @@ class GraphFake(PlatformFake):
         return None
 
     def error_response(self, status: int) -> Response:
+        if status < 500:
+            # A refusal for good: Graph's invalid-parameter error, which is not transient.
+            return graph_error(status, "(#100) Invalid parameter", code=100)
         if status == 504:
             return graph_error(504, "Request timed out. Please retry.", code=2, transient=True)
         return graph_error(
@@ -242,6 +249,9 @@ class GraphFake(PlatformFake):
         if self.posts.pop(node_id, None) is None and self.photos.pop(node_id, None) is None:
             return _missing(node_id, "delete")
         return json_response({"success": True})
+
+    def post_pages(self) -> list[tuple[str, Callable[[Request], str]]]:
+        return [("/facebook/{page}/posts/{post}", lambda r: f"{r.path_params['page']}_{r.path_params['post']}")]
 
     def timeline(self) -> list[TimelinePost]:
         return [

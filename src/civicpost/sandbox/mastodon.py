@@ -8,12 +8,15 @@ response carries X-RateLimit-* headers with an ISO reset time, and
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import html
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import regex
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -71,6 +74,7 @@ def mastodon_error(status: int, message: str) -> Response:
 class MastodonFake(PlatformFake):
     name = "mastodon"
     title = "Mastodon"
+    plays = ('mastodon',)
     default_quota = (300, 5 * 60)  # 300 requests per account per 5 minutes
 
     def __init__(self, hub: Hub) -> None:
@@ -111,7 +115,15 @@ class MastodonFake(PlatformFake):
         return None
 
     def error_response(self, status: int) -> Response:
-        messages = {500: "We're sorry, but something went wrong on our end.", 504: "Gateway Timeout"}
+        # Mastodon's API controllers answer these in its `{"error": ...}` shape.
+        messages = {
+            400: "param is missing or the value is empty: status",
+            403: "This action is not allowed",
+            404: "Record not found",
+            422: "Validation failed: Text can't be blank",
+            500: "We're sorry, but something went wrong on our end.",
+            504: "Gateway Timeout",
+        }
         return mastodon_error(status, messages.get(status, "Service Unavailable"))
 
     def rate_limited(self, reset_at: int, faults: PlatformFaults) -> Response:
@@ -259,6 +271,9 @@ class MastodonFake(PlatformFake):
         if call.field("description") is not None:
             attachment.description = str(call.field("description"))
         return json_response(attachment.as_json(self.base))
+
+    def post_pages(self) -> list[tuple[str, Callable[[Request], str]]]:
+        return [("/mastodon/@{account}/{id}", lambda r: r.path_params["id"])]
 
     def timeline(self) -> list[TimelinePost]:
         return [

@@ -31,12 +31,18 @@ def render_timelines(platforms: Sequence[PlatformFake], *, recorded: int) -> str
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>civicpost sandbox</title><style>{_STYLE}</style></head><body>"
         "<header><h1>civicpost sandbox</h1>"
-        "<p>Local stand-ins for X, a Facebook Page, Mastodon and Bluesky. Nothing here leaves this machine.</p>"
+        f"<p>Local stand-ins for {escape(_listed([p.title for p in platforms]))}. "
+        "Nothing here leaves this machine.</p>"
         f"<nav aria-label=\"Platforms\">{nav}</nav>"
         f'<p class="meta">{recorded} requests recorded: <a href="/_sandbox/requests">see them as JSON</a>. '
         '<a href="/">Refresh this page</a> to see new posts.</p></header>'
         f"<main>{sections}</main></body></html>"
     )
+
+
+def _listed(names: list[str]) -> str:
+    """"A, B and C": the fakes found, so a platform added is named without touching this page."""
+    return ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1] if names else "no platforms"
 
 
 def _section(title: str, anchor: str, posts: list[TimelinePost]) -> str:

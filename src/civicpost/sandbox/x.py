@@ -7,12 +7,15 @@ answers with on v2 (`detail`, `title`, `type`, `status`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import base64
 import binascii
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -66,6 +69,7 @@ def problem(status: int, detail: str, *, extra: dict[str, object] | None = None)
 class XFake(PlatformFake):
     name = "x"
     title = "X"
+    plays = ('x',)
     default_quota = (100, 15 * 60)  # POST /2/tweets per user per 15 minutes
 
     def __init__(self, hub: Hub) -> None:
@@ -107,6 +111,9 @@ class XFake(PlatformFake):
         return None
 
     def error_response(self, status: int) -> Response:
+        if status == 400:
+            return problem(400, "One or more parameters to your request was invalid.",
+                           extra={"type": "https://api.twitter.com/2/problems/invalid-request"})
         return problem(status, _TITLES.get(status, "Error"))
 
     def rate_limited(self, reset_at: int, faults: PlatformFaults) -> Response:
@@ -235,6 +242,9 @@ class XFake(PlatformFake):
             return problem(400, "Alt text must be at most 1000 characters.")
         self.media[media_id].alt_text = alt
         return json_response({"data": {"id": media_id, "associated_metadata": {"alt_text": {"text": alt}}}})
+
+    def post_pages(self) -> list[tuple[str, Callable[[Request], str]]]:
+        return [("/x/i/web/status/{id}", lambda r: r.path_params["id"])]
 
     def timeline(self) -> list[TimelinePost]:
         return [

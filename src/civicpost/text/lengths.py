@@ -5,7 +5,6 @@ counter errs on the side of counting too much, never too little.
 """
 
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -14,11 +13,6 @@ import regex
 from twitter_text import extract_urls_with_indices, parse_tweet
 from twitter_text.regexp.invalid_chars import invalid_chars as _X_INVALID
 
-X_LIMIT = 280
-FACEBOOK_LIMIT = 63_206
-MASTODON_DEFAULT_LIMIT = 500
-BLUESKY_GRAPHEME_LIMIT = 300
-BLUESKY_BYTE_LIMIT = 3_000
 # X and Mastodon both replace every link with a t.co-sized placeholder.
 URL_WEIGHT = 23
 
@@ -28,12 +22,6 @@ _X_HEAVY = regex.compile(r"[^\x00-\u10FF]|[\u00A9\u00AE]")
 _LINE_ENDING = regex.compile(r"\r\n|\r")
 _ASCII_SPACES = " \t\n"
 _SPACE_OR_WORD = regex.compile(r"[ \t\n]+|[^ \t\n]+")
-
-# How a platform counts, for messages a drafter reads.
-COUNTING_NOTES = {
-    "x": " (X counts every link as 23 characters, emoji and CJK characters as 2)",
-    "mastodon": " (Mastodon counts every link as 23 characters)",
-}
 
 
 @dataclass(frozen=True)
@@ -129,18 +117,3 @@ def utf16_units(text: str) -> int:
     # Meta does not say which unit its 63,206 counts; UTF-16 units (what
     # JavaScript's .length gives) are never fewer than code points.
     return len(text.encode("utf-16-le")) // 2
-
-
-def measure(platform: str, text: str, settings: Mapping[str, Any] | None = None) -> Measure:
-    settings = settings or {}
-    if platform == "x":
-        return Measure(x_length(text), X_LIMIT, refused=x_invalid_characters(text))
-    if platform == "mastodon":
-        limit = int(settings.get("max_characters") or MASTODON_DEFAULT_LIMIT)
-        return Measure(mastodon_length(text), limit)
-    if platform == "bluesky":
-        return Measure(graphemes(text), BLUESKY_GRAPHEME_LIMIT, utf8_bytes(text), BLUESKY_BYTE_LIMIT)
-    if platform == "facebook":
-        return Measure(utf16_units(text), FACEBOOK_LIMIT)
-    # email, webhook, feed: the city's own pages and inboxes take any length.
-    return Measure(len(text), None)

@@ -12,8 +12,7 @@ import wordsegment
 from twitter_text import extract_urls_with_indices
 
 from civicpost.content import MediaRef, Problem
-from civicpost.media import PLATFORM_NAMES, limits_for
-from civicpost.text.lengths import graphemes
+from civicpost.media import MediaLimits
 from civicpost.text.readability import flesch_kincaid_grade
 from civicpost.text.readability import warm_up as _warm_readability
 
@@ -206,11 +205,10 @@ def _reading_grade(prose: str) -> Problem | None:
     )
 
 
-def lint_media(platform: str, media: list[MediaRef]) -> list[Problem]:
+def lint_media(limits: MediaLimits, name: str, media: list[MediaRef]) -> list[Problem]:
     """Alt text problems of a post's images on one platform."""
     problems: list[Problem] = []
-    limit = limits_for(platform).max_alt_chars
-    name = PLATFORM_NAMES.get(platform, platform)
+    limit = limits.max_alt_chars
     for number, ref in enumerate(media, start=1):
         alt = ref.alt_text.strip()
         if not alt:
@@ -221,8 +219,7 @@ def lint_media(platform: str, media: list[MediaRef]) -> list[Problem]:
                 "Describe what the image shows and why it matters, in a sentence or two.",
             ))
             continue
-        # Bluesky counts graphemes; X and Mastodon count characters, never fewer.
-        length = graphemes(alt) if platform == "bluesky" else len(alt)
+        length = limits.count_alt(alt)
         if limit is not None and length > limit:
             cut = length - limit
             problems.append(Problem(

@@ -112,11 +112,13 @@ def me(user: CurrentUser, settings: SettingsDep) -> UserOut:
 @router.post("/channels", status_code=201, response_model=ChannelOut)
 @one_trip
 def create_channel(body: ChannelIn, session: SessionDep, admin: AdminUser, box: BoxDep, settings: SettingsDep) -> dict[str, Any]:
-    channels.check_addresses(body.platform, body.settings, allow_private_network=settings.allow_private_network)
+    given_credentials = body.credentials.model_dump(exclude_none=True)
+    given_settings = body.settings.model_dump(exclude_none=True)
+    channels.check_addresses(body.platform, given_settings, allow_private_network=settings.allow_private_network)
     department = accounts.department_by_slug(session, body.department)
     channel = channels.create_channel(
         session, actor=admin, box=box, department=department, platform=body.platform, name=body.name,
-        language=body.language, credentials=body.credentials, settings=body.settings,
+        language=body.language, credentials=given_credentials, settings=given_settings,
     )
     return views.channel(channel, settings.zone)
 

@@ -116,6 +116,7 @@ def create_app(
     keycheck.verify(app.state.write_sessions, box_key)
     app.state.renderer = renderer
     app.state.box = box
+    app.state.box_key = box_key  # signs short-lived image addresses (civicpost.media_urls)
     # One per process (serve makes one app): image decodes at once, API and pages together.
     app.state.decodes = DecodeGate(settings.max_concurrent_decodes)
 

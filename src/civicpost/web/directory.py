@@ -1,9 +1,8 @@
 """The public directory of the city's official accounts, printable, with a QR code to itself."""
 
 import io
-import re
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlparse
+from urllib.parse import urlparse
 
 import segno
 from fastapi import APIRouter, Request
@@ -12,23 +11,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from civicpost.models import Channel, Delivery, DeliveryStatus, Department
+from civicpost.platforms import SPECS, spec
 from civicpost.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(include_in_schema=False)
 
-# Accounts a resident can follow, in the order they are listed; email lists and
-# webhooks are plumbing, not public accounts.
-LISTED = ("feed", "mastodon", "bluesky", "facebook", "x")
-PLATFORM_NAMES = {"feed": "City website", "mastodon": "Mastodon", "bluesky": "Bluesky", "facebook": "Facebook", "x": "X"}
+# Accounts a resident can follow (a spec with a profile), in the registry's
+# order; email lists and webhooks are plumbing, not public accounts.
+LISTED = [name for name, spec in SPECS.items() if spec.profile is not None]
+LABELS = [SPECS[name].label for name in LISTED]
 QR_SCALE = 4
-
-# A post's address with the account's part in group 1.
-PROFILE_IN_POST = {
-    "x": re.compile(r"^(https://(?:www\.)?(?:x|twitter)\.com/(?!i/)[A-Za-z0-9_]{1,15})/status/\d+"),
-    "bluesky": re.compile(r"^(https://bsky\.app/profile/[^/?#]+)/post/[^/?#]+$"),
-    "mastodon": re.compile(r"^(https?://[^/?#]+(?:/[^?#]*)?/@[^/?#]+)/[^/?#]+$"),
-    "facebook": re.compile(r"^(https://(?:www\.)?facebook\.com/[^/?#]+)/posts/[^/?#]+$"),
-}
 
 
 @dataclass
@@ -76,11 +68,9 @@ def _http(url: str | None) -> bool:
 
 def profile_url(platform: str, settings: dict, remote_url: str | None) -> str | None:
     """The account's public page, where what civicpost knows reveals it; else None."""
-    if platform == "facebook" and settings.get("page_id"):
-        return f"https://www.facebook.com/{quote(str(settings['page_id']), safe='')}"
-    pattern = PROFILE_IN_POST.get(platform)
-    match = pattern.match(remote_url) if pattern and remote_url and _http(remote_url) else None
-    return match.group(1) if match else None
+    profile = spec(platform).profile
+    url = profile(settings, remote_url if _http(remote_url) else None) if profile else None
+    return url if _http(url) else None
 
 
 def latest_post_urls(session: Session, channel_ids: list[int]) -> dict[int, str]:
@@ -106,15 +96,15 @@ def sections(session: Session, *, base_url: str) -> list[Section]:
     grouped: dict[int, Section] = {}
     for channel, department in rows:
         section = grouped.setdefault(department.id, Section(department.name, []))
-        account = Account(channel.name, PLATFORM_NAMES[channel.platform])
-        if channel.platform == "feed":
+        account = Account(channel.name, spec(channel.platform).label)
+        if spec(channel.platform).capabilities.city_site:
             site = channel.settings.get("url") if _http(channel.settings.get("url")) else f"{base}/"
             account.links = [Link("Website", site), Link("Atom feed", f"{base}/feed.atom")]
         elif url := profile_url(channel.platform, channel.settings, posts.get(channel.id)):
             account.links = [Link("Profile", url)]
         section.accounts.append(account)
     for section in grouped.values():
-        section.accounts.sort(key=lambda a: (list(PLATFORM_NAMES.values()).index(a.platform), a.name))
+        section.accounts.sort(key=lambda a: (LABELS.index(a.platform), a.name))
     return list(grouped.values())
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from civicpost.errors import ServiceError
+from civicpost.platforms import PLATFORMS
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,9 @@ def problem(
 def _field(loc: tuple) -> str:
     # Only the first part says where (body, query, path); a field may itself be called "body".
     parts = [str(p) for p in (loc[1:] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else loc)]
+    # A channel's body is one shape per platform; pydantic names the shape first, a person needs only the field.
+    if len(parts) > 1 and parts[0] in PLATFORMS:
+        parts = parts[1:]
     return ".".join(parts) or "body"
 
 
@@ -89,6 +93,9 @@ def install(app: FastAPI) -> None:
                 message = message[len("Value error, "):]
             if err["type"] == "extra_forbidden":
                 message = "is not a field of this request; remove it"
+            elif err["type"] == "union_tag_invalid":
+                err = {**err, "loc": ("body", "platform")}
+                message = f"is not a platform civicpost knows; choose one of {', '.join(sorted(PLATFORMS))}"
             elif err["type"] == "json_invalid":
                 message = "the body is not valid JSON: " + str(err.get("ctx", {}).get("error", ""))
             errors.append({"field": _field(tuple(err["loc"])), "message": message, "type": err["type"]})

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
 
-from civicpost import feed, uploads
+from civicpost import feed, media_urls, uploads
 from civicpost.errors import NotFound
 from civicpost.models import Media, User
 from civicpost.web.deps import SessionDep, SettingsDep
@@ -85,6 +85,21 @@ def media_file(media_id: str, request: Request, session: SessionDep, settings: S
     else:
         raise NotFound("no such image")
     return FileResponse(path, media_type=row.mime_type, headers={"Cache-Control": cache})
+
+
+@router.get("/media/signed/{media_id}")
+def signed_media_file(
+    media_id: str, session: SessionDep, settings: SettingsDep, request: Request,
+    expires: Annotated[str, Query(max_length=12)] = "", sig: Annotated[str, Query(max_length=128)] = "",
+) -> FileResponse:
+    """An image for a platform that fetches it itself (Instagram, Threads), by
+    a signed address valid for minutes (civicpost.media_urls); else 404."""
+    secret = request.app.state.box_key
+    row = session.get(Media, media_id) if _MEDIA_ID.fullmatch(media_id) else None
+    path = Path(settings.media_dir) / media_id
+    if row is None or not path.is_file() or not media_urls.valid(secret, media_id, expires, sig):
+        raise NotFound("no such image")
+    return FileResponse(path, media_type=row.mime_type, headers={"Cache-Control": "private, no-store"})
 
 
 def _signed_in(request: Request, session) -> User | None:

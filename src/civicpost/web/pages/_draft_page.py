@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from civicpost import announcements, decoding, media, uploads, workflow
 from civicpost.errors import Conflict, ServiceError
-from civicpost.models import Announcement, Department, State, User
+from civicpost.models import Announcement, State, User
 from civicpost.schemas import AnnouncementIn, AnnouncementPatch
 from civicpost.web.pages._draft_form import DraftForm
 from civicpost.web.pages._draft_preview import Card, channel_groups, drafting_departments, form_department, media_rows

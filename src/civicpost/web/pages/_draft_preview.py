@@ -9,12 +9,10 @@ from sqlalchemy.orm import Session
 
 from civicpost import announcements, uploads, workflow
 from civicpost.content import Draft, MediaRef, Rendition
-from civicpost.media import PLATFORM_NAMES
 from civicpost.models import Announcement, Channel, Department, Media, User
-from civicpost.rendering import PLATFORMS, Renderer
+from civicpost.platforms import SPECS
+from civicpost.rendering import Renderer
 from civicpost.web.pages._draft_form import DraftForm
-
-LABELS = {**PLATFORM_NAMES, "email": "Email", "feed": "City website feed", "webhook": "Webhook"}
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,7 @@ def cards_for(renditions: list[Rendition], channels: dict[int, Channel]) -> list
             channel_id=rendition.channel_id,
             name=channel.name if channel else f"Channel {rendition.channel_id}",
             platform=rendition.platform,
-            label=LABELS.get(rendition.platform, rendition.platform),
+            label=SPECS[rendition.platform].label,
             r=rendition.as_dict(),
         ))
     return cards
@@ -74,8 +72,8 @@ def channel_groups(session: Session, departments: list[Department]) -> list[dict
     for department in departments:
         mine = [c for c in rows if c.department_id == department.id]
         platforms = [
-            {"platform": p, "label": LABELS.get(p, p), "channels": [c for c in mine if c.platform == p]}
-            for p in PLATFORMS
+            {"platform": p, "label": spec.label, "channels": [c for c in mine if c.platform == p]}
+            for p, spec in SPECS.items()
             if any(c.platform == p for c in mine)
         ]
         groups.append({"department": department, "platforms": platforms})

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -15,13 +15,30 @@ from civicpost import accounts, audit, channels
 from civicpost.db import transaction, utcnow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.models import Channel, Department, User
-from civicpost.platforms import PLATFORMS, AddressRefused, CredentialsError, PlatformError, build_adapter
+from civicpost.platforms import (
+    PLATFORMS,
+    AddressRefused,
+    CredentialsError,
+    PlatformError,
+    build_adapter,
+    spec,
+)
 from civicpost.schemas import ChannelIn
+
+CHANNEL_IN: TypeAdapter = TypeAdapter(ChannelIn)
 from civicpost.security import CredentialBox, CredentialsUnreadable
 from civicpost.web.deps import BoxDep, SessionDep, SettingsDep
 from civicpost.web.pages import admin_forms as fields
 from civicpost.web.pages.admin_forms import service_errors, validation_errors
-from civicpost.web.pages.common import AdminPageUser, Csrf, admin_only, flash, redirect, render, staff_user
+from civicpost.web.pages.common import (
+    AdminPageUser,
+    Csrf,
+    admin_only,
+    flash,
+    redirect,
+    render,
+    staff_user,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +96,9 @@ def create_channel(request: Request, session: SessionDep, settings: SettingsDep,
     credentials, channel_settings, errors = fields.read(form, platform)
     body = None
     try:
-        body = ChannelIn(department=values["department"], platform=platform, name=values["name"],
-                         language=values["language"].strip() or "en", credentials=credentials, settings=channel_settings)
+        body = CHANNEL_IN.validate_python(dict(
+            department=values["department"], platform=platform, name=values["name"],
+            language=values["language"].strip() or "en", credentials=credentials, settings=channel_settings))
     except ValidationError as exc:
         errors = {**validation_errors(exc), **errors}
     try:
@@ -88,15 +106,16 @@ def create_channel(request: Request, session: SessionDep, settings: SettingsDep,
         channels.validate(platform, credentials, channel_settings)
         channels.check_addresses(platform, channel_settings, allow_private_network=settings.allow_private_network)
     except Invalid as exc:
-        for name, message in _credential_words(service_errors(exc, field="form"), platform).items():
+        for name, message in service_errors(exc, field="form").items():
             errors.setdefault(name, message)
     if errors or body is None:
-        return again(errors, 422)
+        return again(_credential_words(errors, platform), 422)
     try:
         department = accounts.department_by_slug(session, body.department)
         channel = channels.create_channel(
             session, actor=user, box=box, department=department, platform=body.platform, name=body.name,
-            language=body.language, credentials=body.credentials, settings=body.settings,
+            language=body.language, credentials=body.credentials.model_dump(exclude_none=True),
+            settings=body.settings.model_dump(exclude_none=True),
         )
     except NotFound:
         return again({"department": "Choose a department from the list"}, 422)
@@ -107,13 +126,24 @@ def create_channel(request: Request, session: SessionDep, settings: SettingsDep,
 
 
 def _credential_words(errors: dict[str, str], platform: str) -> dict[str, str]:
-    """The service's messages name keys; the form names its labels."""
-    if errors.get("credentials", "").lower().startswith(f"{platform} needs"):
-        errors["credentials"] = fields.missing_credentials(platform)
+    """The service's messages are for programs; the form's are for a person at
+    it. Missing credentials are named together by their labels, beside the group."""
+    labels = {i.key: i.label for i in fields.CREDENTIALS.get(platform, [])}
+    missing = [key.removeprefix("credentials.") for key, message in errors.items()
+               if key.startswith("credentials.") and message in REQUIRED]
+    for key in missing:
+        del errors[f"credentials.{key}"]
+    if missing:
+        names = [labels.get(key, key) for key in missing]
+        errors["credentials"] = "Fill in " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
     for name, message in errors.items():
-        if name.startswith("settings.") and "channels need" in message:
+        if message in REQUIRED:
             errors[name] = "Fill this in"
     return errors
+
+
+# The words of "this field is missing", from the request's shape and from the platform's rules.
+REQUIRED = ("Is required for this platform", "Fill this in")
 
 
 def credential_status(box: CredentialBox, channel: Channel) -> tuple[list[tuple[str, bool]], str | None]:
@@ -198,14 +228,25 @@ def record_check(session: Session, channel: Channel, outcome: CheckOutcome, *, a
     if outcome.ok:
         channel.last_success_at = now
         channel.needs_attention = False
-        limit = outcome.facts.get("max_characters")
-        if channel.platform == "mastodon" and isinstance(limit, int) and 1 <= limit <= 100_000:
-            channel.settings = {**channel.settings, "max_characters": limit}
+        channel.settings = learned_settings(channel, outcome.facts)
     else:
         channel.last_error, channel.last_error_at = outcome.message, now
         channel.needs_attention = channel.needs_attention or outcome.credentials_problem
     audit.record(session, actor=actor, action="channel.checked", object_type="channel", object_id=channel.id,
                  detail={"ok": outcome.ok, **({} if outcome.ok else {"error": outcome.message})})
+
+
+def learned_settings(channel: Channel, facts: dict) -> dict:
+    """The channel's settings with what the check learned that is one of them
+    (Mastodon's instance tells its length limit), where the spec accepts it."""
+    model = spec(channel.platform).settings
+    learned = {key: value for key, value in facts.items() if key in model.model_fields and key != "api_base"}
+    if not learned:
+        return channel.settings
+    try:
+        return model.model_validate({**channel.settings, **learned}).model_dump(exclude_none=True)
+    except ValidationError:
+        return channel.settings
 
 
 def check_message(outcome: CheckOutcome) -> str:

@@ -9,9 +9,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from civicpost import channels as channel_rules
+from civicpost.platforms import SPECS
 from civicpost.errors import ServiceError
 
 # Pydantic's words for the common cases, in words a person acts on.
@@ -33,6 +33,8 @@ def validation_errors(exc: ValidationError) -> dict[str, str]:
     errors: dict[str, str] = {}
     for err in exc.errors():
         loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
+        if len(loc) > 1 and loc[0] in SPECS:
+            loc = loc[1:]  # the shape of one platform's channel, named first by pydantic
         name = ".".join(loc) or "form"
         friendly = FRIENDLY.get(err["type"])
         if isinstance(friendly, dict):
@@ -55,17 +57,6 @@ def service_errors(exc: ServiceError, *, field: str) -> dict[str, str]:
     return {field: exc.detail[:1].upper() + exc.detail[1:]}
 
 
-PLATFORM_LABELS = {
-    "feed": "City website and feeds",
-    "mastodon": "Mastodon",
-    "bluesky": "Bluesky",
-    "facebook": "Facebook Page",
-    "x": "X (Twitter)",
-    "email": "Email list (SMTP)",
-    "webhook": "Webhook",
-}
-
-
 @dataclass(frozen=True)
 class Input:
     key: str
@@ -75,62 +66,20 @@ class Input:
     required: bool = False
 
 
-def _api_base(default: str) -> Input:
-    return Input("api_base", "API address", "url", f"Leave empty for {default}; set it to go through a gateway or the sandbox.")
+def inputs(model: type[BaseModel]) -> list[Input]:
+    """A platform's credential or setting model, as the form's inputs."""
+    found = []
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        found.append(Input(info.alias or name, info.title or name, str(extra.get("kind", "text")),
+                           info.description or "", info.is_required()))
+    return found
 
 
-def _web_base(default: str) -> Input:
-    return Input("web_base", "Address where people read posts", "url",
-                 f"Leave empty for {default}; the sandbox sets its own.")
-
-
-OVERFLOW = Input("overflow", "When a post is too long", "overflow", "Refuse it (default) or post it as a thread.")
-
-CREDENTIALS: dict[str, list[Input]] = {
-    "x": [
-        Input("consumer_key", "Consumer key (API key)", hint="OAuth 1.0a: fill in these four, or the OAuth 2.0 token below."),
-        Input("consumer_secret", "Consumer secret (API key secret)"),
-        Input("access_token", "Access token"),
-        Input("access_token_secret", "Access token secret"),
-        Input("oauth2_access_token", "OAuth 2.0 user access token"),
-        Input("oauth2_refresh_token", "OAuth 2.0 refresh token"),
-        Input("client_id", "OAuth 2.0 client ID"),
-    ],
-    "facebook": [Input("page_access_token", "Page access token", hint="A Page token, never a personal user token.", required=True)],
-    "mastodon": [Input("access_token", "Access token", hint="From Preferences, Development, of the city's account.", required=True)],
-    "bluesky": [
-        Input("handle", "Handle", hint="For example parks.example.gov.", required=True),
-        Input("app_password", "App password", hint="Made under Settings, App passwords; never the account's own password.", required=True),
-    ],
-    "email": [Input("username", "SMTP user name"), Input("password", "SMTP password")],
-    "webhook": [Input("secret", "Signing secret", hint="The receiver checks the HMAC-SHA256 signature with it.", required=True)],
-    "feed": [],
-}
-
-SETTINGS: dict[str, list[Input]] = {
-    "x": [_api_base("https://api.twitter.com"), _web_base("https://x.com"), OVERFLOW],
-    "facebook": [
-        Input("page_id", "Page ID", required=True),
-        Input("graph_version", "Graph API version", hint="For example v23.0; leave empty for the current one."),
-        _api_base("https://graph.facebook.com"),
-        _web_base("https://www.facebook.com"),
-    ],
-    "mastodon": [
-        Input("api_base", "Instance address", "url", "For example https://mastodon.social.", required=True),
-        Input("max_characters", "Post length limit", "number", "Leave empty: Test connection reads it from the instance (500 until then)."),
-        OVERFLOW,
-    ],
-    "bluesky": [_api_base("https://bsky.social (without /xrpc)"), _web_base("https://bsky.app"), OVERFLOW],
-    "email": [
-        Input("smtp_host", "SMTP server", required=True),
-        Input("smtp_port", "SMTP port", "number", "Leave empty for 587."),
-        Input("starttls", "Use STARTTLS", "yesno"),
-        Input("from", "From address", "email", required=True),
-        Input("to", "To addresses", "list", "One or more, separated by commas or new lines.", required=True),
-    ],
-    "webhook": [Input("url", "Receiver address", "url", required=True)],
-    "feed": [Input("url", "Public address of the city site", "url", "Leave empty for this site's own address.")],
-}
+# Read from the platforms' specs: a platform added there appears here.
+PLATFORM_LABELS = {name: spec.form_label for name, spec in SPECS.items()}
+CREDENTIALS: dict[str, list[Input]] = {name: inputs(spec.credentials) for name, spec in SPECS.items()}
+SETTINGS: dict[str, list[Input]] = {name: inputs(spec.settings) for name, spec in SPECS.items()}
 
 
 def read(form: Any, platform: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
@@ -168,18 +117,6 @@ def read_credentials(form: Any, platform: str) -> dict[str, str]:
 def settings_form_values(form: Any, platform: str) -> dict[str, str]:
     """What the person typed into the settings, to show again after an error."""
     return {f"settings.{i.key}": str(form.get(f"settings.{i.key}", "")) for i in SETTINGS.get(platform, [])}
-
-
-def missing_credentials(platform: str) -> str:
-    """The service's "needs {…}" in the form's own labels."""
-    labels = {i.key: i.label for i in CREDENTIALS.get(platform, [])}
-    options = []
-    for required in channel_rules.CREDENTIALS[platform][0]:
-        names = [labels.get(key, key) for key in sorted(required, key=list(labels).index)]
-        if not names:
-            continue
-        options.append(names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
-    return "Fill in " + ", or ".join(options)
 
 
 def shown(value: Any) -> str:

@@ -14,11 +14,17 @@ from civicpost.content import fingerprint
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.links import http_url
 from civicpost.models import Delivery, DeliveryStatus, State, User
+from civicpost.platforms import SPECS
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages import _draft_page as page
 from civicpost.web.pages._draft_diff import changes_since_approval
 from civicpost.web.pages._draft_form import DraftForm, from_announcement, from_form
-from civicpost.web.pages._draft_preview import LABELS, announcement_cards, cards_for, drafting_departments, form_cards
+from civicpost.web.pages._draft_preview import (
+    announcement_cards,
+    cards_for,
+    drafting_departments,
+    form_cards,
+)
 from civicpost.web.pages._draft_time import human
 from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, render
 
@@ -138,7 +144,7 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
         "when": lambda value: human(value, zone),
         # Only an http(s) address becomes a link, whatever an old row holds.
         "post_url": http_url,
-        "platform_name": lambda platform: LABELS.get(platform, platform),
+        "platform_name": lambda platform: SPECS[platform].label if platform in SPECS else platform,
         "confirm": confirm,
         "refusal": refusal,
         "can": {

@@ -12,7 +12,7 @@ import tweepy
 from requests.adapters import HTTPAdapter
 from tweepy.auth import OAuth1UserHandler
 
-from civicpost.platforms import (
+from civicpost.platforms.seam import (
     CredentialsError,
     MaybePosted,
     Outgoing,

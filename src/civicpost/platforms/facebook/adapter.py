@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from civicpost.platforms import (
+from civicpost.platforms.seam import (
     CredentialsError,
     MaybePosted,
     MediaItem,

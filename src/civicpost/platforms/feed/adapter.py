@@ -7,7 +7,7 @@ announcement off the site where the record's state is read. Nothing can fail.
 
 from typing import Any
 
-from civicpost.platforms import Outgoing, Receipt
+from civicpost.platforms.seam import Outgoing, Receipt
 
 
 class FeedAdapter:
@@ -16,7 +16,8 @@ class FeedAdapter:
         self._url = settings.get("url")
 
     def publish(self, outgoing: Outgoing) -> Receipt:
-        return Receipt(remote_id=outgoing.key, remote_url=self._url, part_ids=[outgoing.key])
+        # The announcement's own page on the city's site (or the address the channel names).
+        return Receipt(remote_id=outgoing.key, remote_url=self._url or outgoing.public_url, part_ids=[outgoing.key])
 
     def delete(self, remote_id: str) -> None:
         return None

@@ -28,8 +28,9 @@ from atproto_client.request import Request
 from atproto_client.utils.facet_detection import detect_facets
 from atproto_core.exceptions import AtProtocolError
 
-from civicpost.media import BLUESKY_IMAGE_BYTES, fit_image
-from civicpost.platforms import (
+from civicpost.media import fit_image
+from civicpost.platforms.bluesky import IMAGE_BYTES as BLUESKY_IMAGE_BYTES
+from civicpost.platforms.seam import (
     CredentialsError,
     MaybePosted,
     MediaItem,

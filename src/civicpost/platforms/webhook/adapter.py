@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from civicpost.platforms import (
+from civicpost.platforms.seam import (
     CredentialsError,
     Outgoing,
     PermanentError,

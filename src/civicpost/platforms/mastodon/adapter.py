@@ -19,7 +19,7 @@ from mastodon import (
     MastodonUnauthorizedError,
 )
 
-from civicpost.platforms import (
+from civicpost.platforms.seam import (
     CredentialsError,
     MaybePosted,
     Outgoing,

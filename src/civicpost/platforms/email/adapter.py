@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 
-from civicpost.platforms import (
+from civicpost.platforms.seam import (
     CredentialsError,
     MaybePosted,
     Outgoing,

@@ -1,0 +1,79 @@
+"""Facebook Pages through a thin httpx Graph API client (adapter.py).
+
+Not facebook-sdk: its last release (3.1.0, 2018) refuses every Graph API
+version Meta still serves, puts the token in URLs and hides HTTP status.
+"""
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from pydantic import StringConstraints
+
+from civicpost.media import MediaLimits
+from civicpost.platforms.spec import (
+    Capabilities,
+    Fields,
+    HttpUrl,
+    LengthRule,
+    PlatformSpec,
+    SandboxChannel,
+    Secret,
+    Text,
+    api_base,
+    field,
+    web_base,
+)
+from civicpost.text.lengths import Measure, utf16_units
+
+LIMIT = 63_206
+SANDBOX_PAGE = "102030405060708"
+
+
+class FacebookCredentials(Fields):
+    page_access_token: Secret = field("Page access token", hint="A Page token, never a personal user token.")
+
+
+class FacebookSettings(Fields):
+    page_id: Text = field("Page ID")
+    graph_version: Annotated[str, StringConstraints(pattern=r"^v[0-9]{1,3}\.[0-9]{1,2}$")] | None = field(
+        "Graph API version", default=None, hint="For example v23.0; leave empty for the current one.")
+    api_base: HttpUrl | None = api_base("https://graph.facebook.com")
+    web_base: HttpUrl | None = web_base("https://www.facebook.com")
+
+
+def _measure(text: str, settings: Mapping[str, Any]) -> Measure:
+    return Measure(utf16_units(text), LIMIT)
+
+
+# A post's address with the Page's part in group 1.
+_PAGE_IN_POST = re.compile(r"^(https://(?:www\.)?facebook\.com/[^/?#]+)/posts/[^/?#]+$")
+
+
+def _profile(settings: Mapping[str, Any], remote_url: str | None) -> str | None:
+    page = settings.get("page_id")
+    if page:
+        return f"https://www.facebook.com/{quote(str(page), safe='')}"
+    match = _PAGE_IN_POST.match(remote_url or "")
+    return match.group(1) if match else None
+
+
+SPEC = PlatformSpec(
+    name="facebook",
+    label="Facebook",
+    form_label="Facebook Page",
+    adapter="civicpost.platforms.facebook.adapter:FacebookAdapter",
+    credentials=FacebookCredentials,
+    settings=FacebookSettings,
+    length=LengthRule(_measure),
+    media=MediaLimits(10, 4 * 1024 * 1024, None),
+    capabilities=Capabilities(thread=False, delete=True, find=True, metrics=False, alt_text=True),
+    outbound_urls=("api_base",),
+    profile=_profile,
+    sandbox=SandboxChannel(
+        credentials=lambda department: {"page_access_token": "sandbox-page-token"},
+        settings=lambda sandbox: {"api_base": f"{sandbox}/graph", "web_base": f"{sandbox}/facebook",
+                                  "page_id": SANDBOX_PAGE},
+    ),
+)

@@ -1,0 +1,113 @@
+"""Instagram through the Graph API's content publishing: a container, then media_publish.
+
+One image: `POST /{ig_user_id}/media` with `image_url` (the image's signed
+address), `caption` and `alt_text`. Several: one item container per image
+(`is_carousel_item`), then a CAROUSEL container holding them. Either way
+`POST /{ig_user_id}/media_publish` with its `creation_id` makes the post.
+A container Meta has not finished preparing is kept for the next attempt
+(see platforms/_meta.py): this adapter never waits.
+"""
+
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from civicpost.platforms._guard import AddressGuard
+from civicpost.platforms._meta import Containers, GraphError, MetaGraph
+from civicpost.platforms._support import MALFORMED, comparable, posted_since
+from civicpost.platforms.seam import CredentialsError, Outgoing, PermanentError, PlatformError, Receipt
+
+DEFAULT_API_BASE = "https://graph.facebook.com"
+DEFAULT_GRAPH_VERSION = "v25.0"
+RECENT = 25  # posts read back when looking for one
+
+
+class InstagramAdapter:
+    def __init__(self, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float,
+                 guard: AddressGuard | None = None) -> None:
+        if not credentials.get("access_token"):
+            raise CredentialsError("Instagram channel has no access_token")
+        if not settings.get("ig_user_id"):
+            raise PermanentError("Instagram channel has no ig_user_id setting")
+        self._account = str(settings["ig_user_id"])
+        api_base = (settings.get("api_base") or DEFAULT_API_BASE).rstrip("/")
+        version = settings.get("graph_version") or DEFAULT_GRAPH_VERSION
+        self._graph = MetaGraph("Instagram", base_url=f"{api_base}/{version}", token=credentials["access_token"],
+                                timeout=timeout, guard=guard)
+        self._containers = Containers()
+
+    def publish(self, outgoing: Outgoing) -> Receipt:
+        if not outgoing.media:
+            raise PermanentError("Instagram posts need an image, and this one has none")
+        if any(not item.url for item in outgoing.media):
+            raise PermanentError("an image has no address Instagram could fetch it from")
+        media_id = self._graph.publish_container(
+            self._containers, outgoing.key, create=lambda: self._container(outgoing),
+            state=self._state, publish=f"/{self._account}/media_publish")
+        return Receipt(remote_id=media_id, remote_url=self._permalink(media_id), part_ids=[media_id])
+
+    def delete(self, remote_id: str) -> None:
+        raise PermanentError("Instagram's API cannot delete a published post: delete it in the Instagram app")
+
+    def find(self, outgoing: Outgoing) -> Receipt | None:
+        with self._graph.errors(writing=False):
+            # Newest first; a delivery's post is among the account's latest.
+            posts = self._graph.call("GET", f"/{self._account}/media", params={
+                "fields": "id,caption,timestamp,permalink", "limit": RECENT}).get("data", [])
+            wanted = comparable(outgoing.text)
+            for post in posts:
+                if comparable(post.get("caption") or "") == wanted and posted_since(_when(post), outgoing.created_at):
+                    found = str(post["id"])
+                    return Receipt(remote_id=found, remote_url=post.get("permalink"), part_ids=[found])
+        return None
+
+    def check(self) -> dict[str, Any]:
+        """The account the token speaks for, and how much of its daily publishing limit is used."""
+        with self._graph.errors(writing=False):
+            me = self._graph.call("GET", f"/{self._account}", params={"fields": "id,username"})
+            if str(me.get("id")) != self._account:
+                raise CredentialsError(f"the token reads account {me.get('id')}, not {self._account}")
+            usage = self._graph.call("GET", f"/{self._account}/content_publishing_limit",
+                                     params={"fields": "quota_usage,config"}).get("data") or [{}]
+        facts: dict[str, Any] = {"ig_user_id": self._account}
+        if me.get("username"):
+            facts |= {"account": f"@{me['username']}", "username": me["username"]}
+        if "quota_usage" in usage[0]:
+            facts["posts_in_24_hours"] = usage[0]["quota_usage"]
+        if isinstance(usage[0].get("config"), dict) and "quota_total" in usage[0]["config"]:
+            facts["daily_limit"] = usage[0]["config"]["quota_total"]
+        return facts
+
+    def _container(self, outgoing: Outgoing) -> str:
+        account, items = f"/{self._account}/media", outgoing.media
+        if len(items) == 1:
+            form = {"image_url": items[0].url, "caption": outgoing.text, "alt_text": items[0].alt_text}
+            return str(self._graph.call("POST", account, data=_filled(form))["id"])
+        children = [
+            str(self._graph.call("POST", account, data=_filled(
+                {"image_url": item.url, "is_carousel_item": "true", "alt_text": item.alt_text}))["id"])
+            for item in items
+        ]
+        form = {"media_type": "CAROUSEL", "children": ",".join(children), "caption": outgoing.text}
+        return str(self._graph.call("POST", account, data=form)["id"])
+
+    def _state(self, container: str) -> tuple[object, object]:
+        answer = self._graph.call("GET", f"/{container}", params={"fields": "status_code,status"})
+        return answer.get("status_code"), answer.get("status")
+
+    def _permalink(self, media_id: str) -> str | None:
+        """The post's address; the post is out already, so a failure here only leaves it unknown."""
+        try:
+            return self._graph.call("GET", f"/{media_id}", params={"fields": "permalink"}).get("permalink")
+        except (GraphError, httpx.HTTPError, PlatformError, *MALFORMED):
+            return None
+
+
+def _filled(form: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in form.items() if value not in (None, "")}
+
+
+def _when(post: dict[str, Any]) -> datetime | None:
+    stamp = post.get("timestamp")
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S%z") if stamp else None

@@ -1,0 +1,112 @@
+"""What every adapter speaks: what it sends, what it answers, what it raises.
+
+Adapters speak HTTP (or SMTP) only: no database, no templates, no retries and
+no sleeping. They turn each SDK's exceptions into the three errors below, which
+tell the worker what to do next.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    path: Path
+    mime_type: str
+    alt_text: str
+    # A short-lived signed address of the image on the city's own site, for
+    # platforms that fetch images themselves (civicpost.media_urls).
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What one delivery sends: the approved rendition plus its identity.
+
+    `key` is stable across retries of one delivery (a UUID string); adapters use
+    it as the idempotency key or to derive a record key, so a retry after a
+    crash cannot post twice.
+    """
+
+    key: str
+    text: str
+    parts: list[str] | None = None
+    media: list[MediaItem] = field(default_factory=list)
+    title: str = ""
+    link: str | None = None
+    # Platform-specific rendered pieces (email subject and HTML, feed HTML, webhook JSON).
+    extra: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+    # Ids of the thread's first parts, posted by an earlier attempt: an adapter
+    # that threads continues after them instead of posting them again.
+    already_posted: list[str] = field(default_factory=list)
+    # The announcement's accessible page on the city's own site.
+    public_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    remote_id: str
+    remote_url: str | None = None
+    # For threads: the ids of every part, first to last.
+    part_ids: list[str] = field(default_factory=list)
+
+
+class PlatformError(Exception):
+    """Base for what an adapter raises; the message is the platform's own words.
+
+    `partial` is set when a thread failed after some parts went out: the worker
+    must not post those parts again.
+    """
+
+    partial: "Receipt | None" = None
+
+
+class TransientError(PlatformError):
+    """Try again later; `retry_after` seconds when the platform said how long."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RateLimited(TransientError):
+    """A 429: pause this channel (not the others) until the platform's reset."""
+
+
+class PermanentError(PlatformError):
+    """The platform refused this post for good; retrying will not help."""
+
+
+class CredentialsError(PermanentError):
+    """The channel's credentials are wrong or revoked; a person must fix the channel."""
+
+
+class AddressRefused(CredentialsError):
+    """The channel points at an address civicpost may not connect to (loopback,
+    private, link-local...; see civicpost.net): nothing was sent, and a person
+    must point the channel elsewhere or allow the city's own network."""
+
+
+class MaybePosted(TransientError):
+    """The request may have reached the platform (timeout after sending, X's
+    'duplicate content'): reconcile with `find` before any retry."""
+
+
+class Adapter(Protocol):
+    def publish(self, outgoing: Outgoing) -> Receipt: ...
+
+    def delete(self, remote_id: str) -> None: ...
+
+    def find(self, outgoing: Outgoing) -> Receipt | None:
+        """The post for this delivery if it is on the platform, else None.
+
+        Raises TransientError when the platform cannot be asked right now.
+        """
+        ...
+
+    def check(self) -> dict[str, Any]:
+        """Verify the credentials; return facts worth storing (e.g. max_characters)."""
+        ...

@@ -1,0 +1,159 @@
+"""Threads through the Threads API: a container (`POST /{user}/threads`), then
+`POST /{user}/threads_publish`.
+
+A TEXT container carries the words; the first part of a post with images is
+an IMAGE container (or a CAROUSEL of IMAGE items), each with `alt_text`. Each
+further part of a thread is a TEXT container with `reply_to_id`, the part
+before it. A container Meta has not finished preparing is kept for the next
+attempt (see platforms/_meta.py): this adapter never waits.
+"""
+
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import httpx
+
+from civicpost.platforms._guard import AddressGuard
+from civicpost.platforms._meta import Containers, GraphError, MetaGraph
+from civicpost.platforms._support import CLOCK_SLACK, MALFORMED, comparable, posted_since
+from civicpost.platforms.seam import (
+    CredentialsError,
+    MediaItem,
+    Outgoing,
+    PermanentError,
+    PlatformError,
+    Receipt,
+)
+
+DEFAULT_API_BASE = "https://graph.threads.net"
+VERSION = "v1.0"
+RECENT = 25  # posts read back when looking for one
+
+
+class ThreadsAdapter:
+    def __init__(self, credentials: dict[str, Any], settings: dict[str, Any], *, timeout: float,
+                 guard: AddressGuard | None = None) -> None:
+        if not credentials.get("access_token"):
+            raise CredentialsError("Threads channel has no access_token")
+        if not settings.get("threads_user_id"):
+            raise PermanentError("Threads channel has no threads_user_id setting")
+        self._user = str(settings["threads_user_id"])
+        api_base = (settings.get("api_base") or DEFAULT_API_BASE).rstrip("/")
+        self._graph = MetaGraph("Threads", base_url=f"{api_base}/{VERSION}", token=credentials["access_token"],
+                                timeout=timeout, guard=guard)
+        self._containers = Containers()
+
+    def publish(self, outgoing: Outgoing) -> Receipt:
+        texts = outgoing.parts or [outgoing.text]
+        if any(not item.url for item in outgoing.media):
+            raise PermanentError("an image has no address Threads could fetch it from")
+        # Parts an earlier attempt posted stay; the thread continues after them.
+        posted = list(outgoing.already_posted[: len(texts)])
+        try:
+            for n in range(len(posted), len(texts)):
+                reply_to = posted[-1] if posted else None
+                media = outgoing.media if n == 0 else []
+                posted.append(self._graph.publish_container(
+                    self._containers, f"{outgoing.key}:{n}",
+                    create=partial(self._container, texts[n], media, reply_to),
+                    state=self._state, publish=f"/{self._user}/threads_publish"))
+        except PlatformError as exc:
+            if posted:
+                exc.partial = Receipt(remote_id=posted[0], part_ids=list(posted))
+            raise
+        return Receipt(remote_id=posted[0], remote_url=self._permalink(posted[0]), part_ids=posted)
+
+    def delete(self, remote_id: str) -> None:
+        try:
+            with self._graph.errors(writing=False):
+                self._graph.call("DELETE", f"/{remote_id}")
+        except PermanentError as exc:
+            if not self._graph.gone(exc):
+                raise
+
+    def find(self, outgoing: Outgoing) -> Receipt | None:
+        """The delivery's post, and as many of its thread's parts as are there, first to last."""
+        texts = outgoing.parts or [outgoing.text]
+        params: dict[str, Any] = {"fields": "id,text,timestamp,permalink", "limit": RECENT}
+        if outgoing.created_at is not None:
+            params["since"] = int((outgoing.created_at - CLOCK_SLACK).timestamp())
+        with self._graph.errors(writing=False):
+            posts = self._graph.call("GET", f"/{self._user}/threads", params=params).get("data", [])
+            first = next((p for p in posts if comparable(p.get("text") or "") == comparable(texts[0])
+                          and posted_since(_when(p), outgoing.created_at)), None)
+            if first is None:
+                return None
+            part_ids = [str(first["id"])]
+            if len(texts) > 1:
+                part_ids += self._replies_in_order(part_ids[0], texts[1:])
+        return Receipt(remote_id=part_ids[0], remote_url=first.get("permalink"), part_ids=part_ids)
+
+    def check(self) -> dict[str, Any]:
+        """The account the token speaks for, and how much of its daily publishing limit is used."""
+        with self._graph.errors(writing=False):
+            me = self._graph.call("GET", "/me", params={"fields": "id,username"})
+            if str(me.get("id")) != self._user:
+                raise CredentialsError(f"the token speaks for Threads user {me.get('id')}, not {self._user}")
+            usage = self._graph.call("GET", f"/{self._user}/threads_publishing_limit",
+                                     params={"fields": "quota_usage,config"}).get("data") or [{}]
+        facts: dict[str, Any] = {"threads_user_id": self._user}
+        if me.get("username"):
+            facts |= {"account": f"@{me['username']}", "username": me["username"]}
+        if "quota_usage" in usage[0]:
+            facts["posts_in_24_hours"] = usage[0]["quota_usage"]
+        if isinstance(usage[0].get("config"), dict) and "quota_total" in usage[0]["config"]:
+            facts["daily_limit"] = usage[0]["config"]["quota_total"]
+        return facts
+
+    def _container(self, text: str, media: list[MediaItem], reply_to: str | None) -> str:
+        path = f"/{self._user}/threads"
+        form: dict[str, Any] = {"text": text, "reply_to_id": reply_to}
+        if len(media) == 1:
+            form |= {"media_type": "IMAGE", "image_url": media[0].url, "alt_text": media[0].alt_text}
+        elif media:
+            children = [
+                str(self._graph.call("POST", path, data=_filled({
+                    "media_type": "IMAGE", "is_carousel_item": "true", "image_url": item.url,
+                    "alt_text": item.alt_text}))["id"])
+                for item in media
+            ]
+            form |= {"media_type": "CAROUSEL", "children": ",".join(children)}
+        else:
+            form["media_type"] = "TEXT"
+        return str(self._graph.call("POST", path, data=_filled(form))["id"])
+
+    def _state(self, container: str) -> tuple[object, object]:
+        answer = self._graph.call("GET", f"/{container}", params={"fields": "status,error_message"})
+        return answer.get("status"), answer.get("error_message")
+
+    def _replies_in_order(self, root: str, texts: list[str]) -> list[str]:
+        """The account's own replies that continue the thread from `root`, as many parts as are there."""
+        replies = self._graph.call("GET", f"/{root}/conversation", params={
+            "fields": "id,text,timestamp,replied_to,is_reply_owned_by_me", "reverse": "false"}).get("data", [])
+        found, before = [], root
+        for text in texts:
+            reply = next((r for r in replies if r.get("is_reply_owned_by_me")
+                          and str((r.get("replied_to") or {}).get("id")) == before
+                          and comparable(r.get("text") or "") == comparable(text)), None)
+            if reply is None:
+                break
+            before = str(reply["id"])
+            found.append(before)
+        return found
+
+    def _permalink(self, media_id: str) -> str | None:
+        """The post's address; the post is out already, so a failure here only leaves it unknown."""
+        try:
+            return self._graph.call("GET", f"/{media_id}", params={"fields": "permalink"}).get("permalink")
+        except (GraphError, httpx.HTTPError, PlatformError, *MALFORMED):
+            return None
+
+
+def _filled(form: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in form.items() if value not in (None, "")}
+
+
+def _when(post: dict[str, Any]) -> datetime | None:
+    stamp = post.get("timestamp")
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S%z") if stamp else None
