@@ -255,9 +255,8 @@ class TelegramFake(PlatformFake):
         """t.me/<username>/<id> for a public channel, t.me/c/<number>/<id> for a private one."""
 
         def public(request: Request) -> str:
-            name = request.path_params["username"].lower()
-            chat = next((c.id for c in self.channels.values() if (c.username or "").lower() == name), None)
-            return f"{chat}/{request.path_params['message']}"
+            name, message = request.path_params["username"].lower(), request.path_params["message"]
+            return next((f"{c.id}/{message}" for c in self.channels.values() if (c.username or "").lower() == name), "")
 
         return [
             ("/t.me/c/{number}/{message}", lambda r: f"-100{r.path_params['number']}/{r.path_params['message']}"),
