@@ -29,7 +29,7 @@ from civicpost.platforms.linkedin.adapter import LinkedInAdapter
 from civicpost.sandbox import linkedin_little
 
 from .conftest import CREATED, make_outgoing
-from .recorded_linkedin import (
+from .recorded.linkedin import (
     DAY_LIMIT,
     ENCODED_SHARE,
     LINKEDIN_CREDENTIALS,

@@ -32,7 +32,7 @@ from civicpost.sandbox.core import PlatformFake
 from civicpost.sandbox.testing import running_sandbox
 
 from .conftest import CREATED, KEY
-from .recorded import LATE_S, TIMEOUT, Post, no_such_answer
+from .recorded import LATE_S, RECORDED, TIMEOUT, Post, no_such_answer
 from .servers import ImageHost
 
 IMAGE_SIDE = 1080
@@ -197,7 +197,7 @@ class SandboxWorld:
             self.live.faults({self.fake.name: FAULTS[case]})
         elif case not in ("publish", "thread", "delete", "find", "find_missing", "check"):
             raise LookupError(f"the sandbox world has no case {case!r}")
-        yield RESET_S if case == "rate_limited" else None
+        yield RECORDED[self.platform].announced_wait(RESET_S) if case == "rate_limited" else None
         left = self.live.faults({})[self.fake.name]
         assert (left["fail_next"], left["rate_limit_next"]) == (0, 0), f"the {case} fault was never drawn"
 
