@@ -13,6 +13,7 @@ from civicpost.models import Channel, Department, User
 from civicpost.platforms import PLATFORMS, checked_fields, spec
 from civicpost.security import CredentialBox
 
+
 def _problem(field: str, message: str) -> dict[str, str]:
     return {"field": field, "message": message}
 

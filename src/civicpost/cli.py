@@ -97,7 +97,8 @@ def department_create(slug: str, name: str) -> None:
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
-    with_worker: Annotated[bool, typer.Option("--with-worker", help="Also run the publishing worker in this process.")] = False,
+    with_worker: Annotated[
+        bool, typer.Option("--with-worker", help="Also run the publishing worker in this process.")] = False,
     workers: Annotated[int, typer.Option(min=1, help="Web processes; each uses a core of its own.")] = 1,
 ) -> None:
     """Run the web service and API (applies migrations first)."""
@@ -118,7 +119,8 @@ def serve(
         uvicorn.run(web, host=host, port=port, log_level="info")
         return
     if with_worker:
-        _fail("--with-worker runs the worker inside the one web process; with --workers, run `civicpost worker` beside it")
+        _fail("--with-worker runs the worker inside the one web process; "
+              "with --workers, run `civicpost worker` beside it")
     # Each process builds its own app; check here what would stop them all,
     # so a bad key or template is one clear message, not a restart loop.
     try:
@@ -131,8 +133,10 @@ def serve(
 
 @app.command()
 def worker(
-    concurrency: Annotated[int | None, typer.Option(help="Sends at once (default CIVICPOST_WORKER_CONCURRENCY).")] = None,
-    metrics_port: Annotated[int | None, typer.Option(help="Serve this worker's Prometheus metrics on 127.0.0.1.")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Sends at once (default CIVICPOST_WORKER_CONCURRENCY).")] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve this worker's Prometheus metrics on 127.0.0.1.")] = None,
 ) -> None:
     """Run the publishing worker until SIGTERM (run as many as you like on PostgreSQL)."""
     from civicpost import migrate
@@ -247,7 +251,8 @@ def backup_command(out: Annotated[Path, typer.Option("--out", help="The archive 
 @app.command("restore")
 def restore_command(
     archive: Path,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing database (kept as .before-restore).")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing database (kept as .before-restore).")] = False,
 ) -> None:
     """Put a SQLite backup back: the database and its images (stop the service first)."""
     from civicpost import backup

@@ -32,7 +32,8 @@ def user_create(
     name: Annotated[str, typer.Option(help="Full name, as shown in the record.")],
     role: Annotated[Role, typer.Option(help="staff, approver or admin.")] = Role.staff,
     department: Annotated[list[str] | None, typer.Option(help="Department slug; repeat for several.")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
 ) -> None:
     """Create a user (the first admin of a fresh install, for instance)."""
     from pydantic import ValidationError
@@ -74,7 +75,8 @@ def _people_command(work):
     except ServiceError as exc:
         _fail(exc.detail)
     except SQLAlchemyError as exc:
-        _fail(f"cannot use the database ({type(exc).__name__}); check CIVICPOST_DATABASE_URL and run `civicpost db upgrade`")
+        _fail(f"cannot use the database ({type(exc).__name__}); "
+              "check CIVICPOST_DATABASE_URL and run `civicpost db upgrade`")
 
 
 def _read_password(password_stdin: bool) -> str:
@@ -111,7 +113,8 @@ def user_reactivate(email: str) -> None:
 def user_set_role(
     email: str,
     role: Annotated[str, typer.Option(help="staff, approver or admin.")],
-    department: Annotated[list[str] | None, typer.Option(help="Department slug; repeat for several. Leave out to keep theirs.")] = None,
+    department: Annotated[
+        list[str] | None, typer.Option(help="Department slug; repeat for several. Leave out to keep theirs.")] = None,
 ) -> None:
     """Change a person's role (and, with --department, their departments)."""
     from civicpost import accounts, people
@@ -131,7 +134,8 @@ def user_set_role(
 @user_app.command("reset-password")
 def user_reset_password(
     email: str,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
 ) -> None:
     """Set a new password for a person; every session of theirs ends."""
     from civicpost import accounts, people
@@ -163,14 +167,16 @@ def user_unlock(email: str) -> None:
 def token_create(
     email: str,
     name: Annotated[str, typer.Option(help="What the token is for.")] = "",
-    expires_in_days: Annotated[str | None, typer.Option(help="Days until it stops working (1-3650); leave out for never.")] = None,
+    expires_in_days: Annotated[
+        str | None, typer.Option(help="Days until it stops working (1-3650); leave out for never.")] = None,
 ) -> None:
     """Make an API token for a user; the token is printed once, as the last line."""
     from civicpost import accounts, tokens
 
     days = None
     if expires_in_days is not None:
-        if not (expires_in_days.isascii() and expires_in_days.isdigit() and 1 <= int(expires_in_days) <= tokens.MAX_DAYS):
+        whole = expires_in_days.isascii() and expires_in_days.isdigit()
+        if not (whole and 1 <= int(expires_in_days) <= tokens.MAX_DAYS):
             _fail(f"--expires-in-days must be a whole number of days from 1 to {tokens.MAX_DAYS}")
         days = int(expires_in_days)
 

@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     templates_dir: Path = Field(
         default=PROJECT_ROOT / "templates", json_schema_extra={"shown_default": "the installation's `templates/`"},
         description="point at your own copy to change the wording of posts and pages")
-    media_dir: Path = Field(default=Path("./media"), json_schema_extra={"shown_default": "`./media`"}, description="where uploaded images are kept")
+    media_dir: Path = Field(default=Path("./media"), json_schema_extra={"shown_default": "`./media`"},
+                            description="where uploaded images are kept")
 
     # A staff session not used for this long ends (signed out on the server).
     session_idle_minutes: int = Field(default=480, ge=5, le=60 * 24 * 30,

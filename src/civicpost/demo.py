@@ -141,7 +141,8 @@ def walk_through(base_url: str, seeded: Seeded, *, wait_seconds: float = 60) -> 
     call("POST", f"/api/v1/announcements/{draft['id']}/submit", "pat@demo.city")
     # The approver approves what they read: the fingerprint of the version shown to them.
     reviewed = call("GET", f"/api/v1/announcements/{draft['id']}", "comms@demo.city")
-    call("POST", f"/api/v1/announcements/{draft['id']}/approve", "comms@demo.city", {"fingerprint": reviewed["fingerprint"]})
+    call("POST", f"/api/v1/announcements/{draft['id']}/approve", "comms@demo.city",
+         {"fingerprint": reviewed["fingerprint"]})
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         got = call("GET", f"/api/v1/announcements/{draft['id']}", "comms@demo.city")

@@ -16,7 +16,8 @@ class ServiceError(Exception):
     def with_status(cls, status: int, detail: str) -> "ServiceError":
         error = cls(detail)
         error.status = status
-        error.title = {413: "Content too large", 415: "Unsupported media type", 422: "Unprocessable content"}.get(status, cls.title)
+        titles = {413: "Content too large", 415: "Unsupported media type", 422: "Unprocessable content"}
+        error.title = titles.get(status, cls.title)
         return error
 
 

@@ -72,8 +72,9 @@ def reset(session: Session, *, key: str) -> list[Channel]:
         channel.needs_attention = True
         channel.last_error = "the secret key was replaced: enter this channel's credentials again"
         channel.last_error_at = now
-        audit.record(session, actor=None, actor_label="civicpost secret-key reset", action="channel.credentials_forgotten",
-                     object_type="channel", object_id=channel.id, detail={"reason": "secret key reset"})
+        audit.record(session, actor=None, actor_label="civicpost secret-key reset",
+                     action="channel.credentials_forgotten", object_type="channel", object_id=channel.id,
+                     detail={"reason": "secret key reset"})
     stored = session.get(InstanceValue, KEY_CHECK)
     if stored is None:
         session.add(InstanceValue(key=KEY_CHECK, value=check_value(key)))

@@ -24,7 +24,8 @@ def _signature(secret: str, media_id: str, expires: int) -> str:
 
 def signed_url(base_url: str, secret: str, media_id: str, *, now: float | None = None) -> str:
     expires = int((now if now is not None else time.time()) + VALID_SECONDS)
-    return f"{base_url.rstrip('/')}/media/signed/{media_id}?expires={expires}&sig={_signature(secret, media_id, expires)}"
+    signature = _signature(secret, media_id, expires)
+    return f"{base_url.rstrip('/')}/media/signed/{media_id}?expires={expires}&sig={signature}"
 
 
 def valid(secret: str, media_id: str, expires: str, signature: str, *, now: float | None = None) -> bool:

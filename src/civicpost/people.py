@@ -15,6 +15,7 @@ from civicpost.errors import Conflict, Invalid, NotFound
 from civicpost.models import Role, User
 from civicpost.security import hash_password, verify_password
 from civicpost.tokens import CLI
+
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
 
@@ -31,7 +32,8 @@ def listed(session: Session) -> list[User]:
 
 
 def _record(session: Session, *, actor: User | None, action: str, user: User, detail: dict) -> None:
-    audit.record(session, actor=actor, actor_label=CLI, action=action, object_type="user", object_id=user.id, detail=detail)
+    audit.record(session, actor=actor, actor_label=CLI, action=action, object_type="user", object_id=user.id,
+                 detail=detail)
 
 
 def _other_active_admins(session: Session, user: User) -> int:

@@ -26,7 +26,6 @@ from civicpost.text.lint import lint_media, lint_text, warm_up
 from civicpost.text.splitting import split_thread
 
 
-
 class TemplateConfigError(ConfigError):
     """A broken post template: the service refuses to start, naming file and line."""
 

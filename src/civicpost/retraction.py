@@ -15,7 +15,6 @@ from civicpost.platforms import Adapter, PermanentError, spec
 from civicpost.publishing import Prepared
 
 
-
 @dataclass(frozen=True)
 class TakenBack:
     outcome: Literal["deleted", "not_posted", "for_a_person"]

@@ -181,7 +181,7 @@ def _channel_in(spec: PlatformSpec) -> type[Strict]:
         __base__=Strict,
         __doc__=f"A {spec.form_label} channel.",
         department=(Slug, ...),
-        platform=(Literal[spec.name], ...),  # type: ignore[valid-type,arg-type]
+        platform=(Literal[spec.name], ...),  # type: ignore[arg-type]
         name=(Name, ...),
         language=(Language, "en"),
         credentials=(spec.credentials, Field(default_factory=dict, validate_default=True)),

@@ -1,5 +1,6 @@
 """Passwords (argon2), API tokens (stored as SHA-256) and channel credentials (Fernet)."""
 
+import base64
 import hashlib
 import json
 import secrets
@@ -8,7 +9,6 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken
-import base64
 
 _hasher = PasswordHasher()
 

@@ -67,7 +67,8 @@ def touch_due(last_seen_at: datetime, *, now: datetime | None = None) -> bool:
 
 
 def save(session: Session, *, session_id: int, data: dict[str, Any], last_seen_at: datetime) -> None:
-    session.execute(update(StaffSession).where(StaffSession.id == session_id).values(data=data, last_seen_at=last_seen_at))
+    session.execute(
+        update(StaffSession).where(StaffSession.id == session_id).values(data=data, last_seen_at=last_seen_at))
 
 
 def end(session: Session, *, token: str | None) -> None:
@@ -87,7 +88,8 @@ def end_all(session: Session, *, user_id: int, keep: int | None = None) -> int:
 def count(session: Session, *, user_id: int, idle: timedelta, now: datetime | None = None) -> int:
     cutoff = (now or utcnow()) - idle
     return session.scalar(
-        select(func.count()).select_from(StaffSession).where(StaffSession.user_id == user_id, StaffSession.last_seen_at > cutoff)
+        select(func.count()).select_from(StaffSession)
+        .where(StaffSession.user_id == user_id, StaffSession.last_seen_at > cutoff)
     ) or 0
 
 

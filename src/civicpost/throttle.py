@@ -135,7 +135,8 @@ def record_failure(session: Session, keys: Keys, *, now: datetime | None = None)
                 index_elements=[table.key],
                 set_={
                     "failures": case((stale, 1), else_=table.failures + 1),
-                    "first_failed_at": case((stale, literal(now, table.first_failed_at.type)), else_=table.first_failed_at),
+                    "first_failed_at": case(
+                        (stale, literal(now, table.first_failed_at.type)), else_=table.first_failed_at),
                     "last_failed_at": now,
                 },
             ).returning(table.failures)
@@ -210,7 +211,8 @@ def in_words(wait: timedelta) -> str:
 
 
 def _proof(secret: bytes, email: str, nonce: str) -> str:
-    return hmac.new(secret, f"known-browser\x00{account_digest(email)}\x00{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
+    message = f"known-browser\x00{account_digest(email)}\x00{nonce}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
 
 
 def known_browser(secret: bytes, *, email: str, cookie: str | None) -> str | None:

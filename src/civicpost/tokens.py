@@ -41,7 +41,8 @@ def create(
     """Make a token for `user`; returns the token itself (never stored) and its record."""
     if expires_in_days is not None and not 1 <= expires_in_days <= MAX_DAYS:
         raise Invalid(
-            f"expires_in_days must be a whole number from 1 to {MAX_DAYS}, or left out for a token that does not expire",
+            f"expires_in_days must be a whole number from 1 to {MAX_DAYS}, "
+            "or left out for a token that does not expire",
             errors=[{"field": "expires_in_days", "message": f"use a whole number from 1 to {MAX_DAYS}"}],
         )
     now = now or utcnow()
@@ -92,7 +93,8 @@ def revoke(session: Session, *, token: ApiToken, actor: User | None, now: dateti
 
 def revoke_all(session: Session, *, user_id: int, now: datetime | None = None) -> int:
     result: CursorResult[Any] = session.execute(  # type: ignore[assignment]  # an UPDATE gives a CursorResult
-        update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)).values(revoked_at=now or utcnow())
+        update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now or utcnow())
     )
     return result.rowcount or 0
 
@@ -153,7 +155,8 @@ def touch(factory: sessionmaker[Session], *, token_id: int, now: datetime | None
         with transaction(factory) as session:
             session.execute(
                 update(ApiToken)
-                .where(ApiToken.id == token_id, or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOUCH_EVERY))
+                .where(ApiToken.id == token_id,
+                       or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOUCH_EVERY))
                 .values(last_used_at=now)
             )
     except SQLAlchemyError:

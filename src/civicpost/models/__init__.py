@@ -11,8 +11,8 @@ from civicpost.models.audit import AuditEvent
 from civicpost.models.channel import Channel
 from civicpost.models.delivery import Delivery
 from civicpost.models.department import Department, user_departments
-from civicpost.models.instance import InstanceValue
 from civicpost.models.enums import OPEN_DELIVERY, DeliveryStatus, Role, State
+from civicpost.models.instance import InstanceValue
 from civicpost.models.session import StaffSession
 from civicpost.models.throttle import SignInThrottle
 from civicpost.models.user import ApiToken, User

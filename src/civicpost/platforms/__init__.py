@@ -6,6 +6,15 @@ no sleeping. They turn each SDK's exceptions into the errors of seam.py, which
 tell the worker what to do next.
 """
 
+from civicpost.platforms.registry import (
+    PLATFORMS,
+    SPECS,
+    UnknownPlatform,
+    build_adapter,
+    checked_fields,
+    spec,
+    where,
+)
 from civicpost.platforms.seam import (
     Adapter,
     AddressRefused,
@@ -20,15 +29,6 @@ from civicpost.platforms.seam import (
     TransientError,
 )
 from civicpost.platforms.spec import PlatformSpec
-from civicpost.platforms.registry import (
-    PLATFORMS,
-    SPECS,
-    UnknownPlatform,
-    build_adapter,
-    checked_fields,
-    spec,
-    where,
-)
 
 __all__ = [
     "PLATFORMS",

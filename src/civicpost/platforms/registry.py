@@ -113,7 +113,8 @@ def checked_fields(platform: str, credentials: dict[str, Any], settings: dict[st
     chosen = spec(platform)
     errors: list[dict[str, str]] = []
     clean: list[dict[str, Any]] = []
-    for model, given, prefix in ((chosen.credentials, credentials, "credentials"), (chosen.settings, settings, "settings")):
+    parts = ((chosen.credentials, credentials, "credentials"), (chosen.settings, settings, "settings"))
+    for model, given, prefix in parts:
         try:
             clean.append(model.model_validate(given).model_dump(exclude_none=True))
         except ValidationError as exc:

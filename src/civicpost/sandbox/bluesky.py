@@ -8,11 +8,10 @@ JWTs the client can decode (it reads `exp` to decide when to refresh).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any

@@ -8,11 +8,10 @@ would leak it into URLs (and so into proxy logs) fails its tests here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 

@@ -8,10 +8,9 @@ response carries X-RateLimit-* headers with an ISO reset time, and
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 

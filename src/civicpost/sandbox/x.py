@@ -7,11 +7,10 @@ answers with on v2 (`detail`, `title`, `type`, `status`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import base64
 import binascii
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 

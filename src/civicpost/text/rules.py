@@ -5,7 +5,6 @@ an email header. Shared by every request model and every platform's fields.
 
 import re
 import unicodedata
-
 from typing import Any
 
 from pydantic import AfterValidator, BeforeValidator, ValidationInfo

@@ -6,6 +6,7 @@ and the caller reports that the thread cannot fit.
 """
 
 from collections.abc import Callable
+from functools import partial
 
 import regex
 
@@ -48,7 +49,7 @@ def _pack(pieces: list[str], fits: Callable[[str], bool], first_tail: str) -> li
     while start < len(pieces):
         tail = first_tail if not parts else ""
 
-        def part(end: int) -> str:
+        def part(end: int, start: int = start, tail: str = tail) -> str:
             return "".join(pieces[start:end]).strip() + tail
 
         if not fits(part(start + 1)):
@@ -85,11 +86,15 @@ def split_thread(text: str, fits: Callable[[str], bool], *, keep_first: str | No
     width = 1
     while True:
         widest = numbering(10**width - 1, 10**width - 1)
-        parts = _split(text, lambda s: fits(s + widest), first_tail)
+        parts = _split(text, partial(_fits_with, fits, widest), first_tail)
         if len(parts) < 10**width:
             break
         width += 1
     return [part + numbering(i, len(parts)) for i, part in enumerate(parts, start=1)]
+
+
+def _fits_with(fits: Callable[[str], bool], widest: str, text: str) -> bool:
+    return fits(text + widest)
 
 
 def _split(text: str, fits: Callable[[str], bool], first_tail: str) -> list[str]:

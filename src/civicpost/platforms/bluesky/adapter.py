@@ -10,7 +10,7 @@ import hashlib
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pydantic
@@ -29,6 +29,8 @@ from atproto_client.utils.facet_detection import detect_facets
 from atproto_core.exceptions import AtProtocolError
 
 from civicpost.media import fit_image
+from civicpost.platforms._guard import AddressGuard
+from civicpost.platforms._support import answered, httpx_reached_server, short
 from civicpost.platforms.bluesky import IMAGE_BYTES as BLUESKY_IMAGE_BYTES
 from civicpost.platforms.seam import (
     CredentialsError,
@@ -41,8 +43,6 @@ from civicpost.platforms.seam import (
     Receipt,
     TransientError,
 )
-from civicpost.platforms._guard import AddressGuard
-from civicpost.platforms._support import answered, httpx_reached_server, short
 
 DEFAULT_API_BASE = "https://bsky.social"
 # Where people read a post; a channel's `web_base` changes it (the sandbox serves its own).
@@ -138,14 +138,16 @@ class BlueskyAdapter:
         assert self._session is not None
         return self._session
 
-    def _create(self, did: str, rkey: str, record: models.AppBskyFeedPost.Record) -> models.ComAtprotoRepoStrongRef.Main:
+    def _create(self, did: str, rkey: str,
+                record: models.AppBskyFeedPost.Record) -> models.ComAtprotoRepoStrongRef.Main:
         try:
             created = self._client.app.bsky.feed.post.create(did, record, rkey=rkey)
             return models.ComAtprotoRepoStrongRef.Main(uri=created.uri, cid=created.cid)
         except RequestErrorBase as exc:
             # A taken rkey means an earlier attempt got through. PDSes answer it
             # with 409, 400 or (the reference PDS, today) 500, so look it up.
-            if exc.response is None or exc.response.status_code not in {400, 409, 500} or _xrpc_error(exc) in TOKEN_ERRORS:
+            taken = exc.response is not None and exc.response.status_code in {400, 409, 500}
+            if not taken or _xrpc_error(exc) in TOKEN_ERRORS:
                 raise
             existing = self._existing(did, rkey)
             if existing is None:
@@ -203,7 +205,7 @@ def _map(exc: Exception, *, writing: bool) -> CredentialsError | PermanentError 
     if isinstance(exc, RateLimitExceededError):
         retry_after = exc.retry_after
         if retry_after is None and exc.reset_at is not None:
-            retry_after = max(0.0, (exc.reset_at - datetime.now(timezone.utc)).total_seconds())
+            retry_after = max(0.0, (exc.reset_at - datetime.now(UTC)).total_seconds())
         return RateLimited(said, retry_after=retry_after)
     if isinstance(exc, UnauthorizedError) or _xrpc_error(exc) in TOKEN_ERRORS:
         return CredentialsError(said)

@@ -7,12 +7,13 @@ reconciliation reading the list archive) can recognise the message.
 """
 
 import smtplib
-import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 
+from civicpost.platforms._guard import AddressGuard
+from civicpost.platforms._support import short
 from civicpost.platforms.seam import (
     CredentialsError,
     MaybePosted,
@@ -21,8 +22,6 @@ from civicpost.platforms.seam import (
     Receipt,
     TransientError,
 )
-from civicpost.platforms._guard import AddressGuard
-from civicpost.platforms._support import short
 
 
 def message_id(key: str, sender: str) -> str:
@@ -69,11 +68,12 @@ class EmailAdapter:
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             error = TransientError if all(400 <= code < 500 for code in codes) else PermanentError
-            refused = "; ".join(f"{address}: {_words(code, said, 80)}" for address, (code, said) in exc.recipients.items())
+            refused = "; ".join(
+                f"{address}: {_words(code, said, 80)}" for address, (code, said) in exc.recipients.items())
             raise error(f"recipients refused: {short(refused)}") from exc
         except smtplib.SMTPResponseException as exc:
             raise (TransientError if 400 <= exc.smtp_code < 500 else PermanentError)(_said(exc)) from exc
-        except (smtplib.SMTPServerDisconnected, socket.timeout, OSError) as exc:
+        except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
             if sent:
                 raise MaybePosted(f"SMTP connection lost while sending: {short(repr(exc))}") from exc
             raise TransientError(f"cannot reach SMTP server: {short(repr(exc))}") from exc

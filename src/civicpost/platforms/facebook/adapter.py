@@ -13,16 +13,6 @@ from typing import Any
 
 import httpx
 
-from civicpost.platforms.seam import (
-    CredentialsError,
-    MaybePosted,
-    MediaItem,
-    Outgoing,
-    PermanentError,
-    RateLimited,
-    Receipt,
-    TransientError,
-)
 from civicpost.platforms._guard import AddressGuard
 from civicpost.platforms._support import (
     CLOCK_SLACK,
@@ -34,6 +24,16 @@ from civicpost.platforms._support import (
     short,
     unexpected_answer,
 )
+from civicpost.platforms.seam import (
+    CredentialsError,
+    MaybePosted,
+    MediaItem,
+    Outgoing,
+    PermanentError,
+    RateLimited,
+    Receipt,
+    TransientError,
+)
 
 DEFAULT_API_BASE = "https://graph.facebook.com"
 # Where people read a post; a channel's `web_base` changes it (the sandbox serves its own).
@@ -42,6 +42,7 @@ DEFAULT_GRAPH_VERSION = "v25.0"
 # Graph error codes (developers.facebook.com/docs/graph-api/guides/error-handling).
 RATE_LIMIT_CODES = {4, 17, 32, 613} | set(range(80001, 80015))
 CREDENTIAL_CODES = {102, 190}
+REGAIN = "estimated_time_to_regain_access"  # minutes, in Meta's usage headers
 # Missing permission (pages_manage_posts ...): the channel, not the post, needs fixing.
 PERMISSION_CODES = {10} | set(range(200, 300))
 TRANSIENT_CODES = {1, 2}
@@ -200,7 +201,7 @@ def _regain_access(headers: httpx.Headers) -> float | None:
         except ValueError:
             continue
         entries = [e for v in usage.values() if isinstance(v, list) for e in v] if isinstance(usage, dict) else []
-        minutes += [float(e["estimated_time_to_regain_access"]) for e in entries if "estimated_time_to_regain_access" in e]
+        minutes += [float(e[REGAIN]) for e in entries if REGAIN in e]
     return max(minutes) * 60 if minutes else None
 
 

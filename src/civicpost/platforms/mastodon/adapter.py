@@ -19,16 +19,6 @@ from mastodon import (
     MastodonUnauthorizedError,
 )
 
-from civicpost.platforms.seam import (
-    CredentialsError,
-    MaybePosted,
-    Outgoing,
-    PermanentError,
-    PlatformError,
-    RateLimited,
-    Receipt,
-    TransientError,
-)
 from civicpost.platforms._guard import AddressGuard
 from civicpost.platforms._support import (
     MALFORMED,
@@ -40,6 +30,16 @@ from civicpost.platforms._support import (
     requests_reached_server,
     short,
     unexpected_answer,
+)
+from civicpost.platforms.seam import (
+    CredentialsError,
+    MaybePosted,
+    Outgoing,
+    PermanentError,
+    PlatformError,
+    RateLimited,
+    Receipt,
+    TransientError,
 )
 
 DEFAULT_MAX_CHARACTERS = 500

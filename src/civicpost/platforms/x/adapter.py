@@ -12,16 +12,6 @@ import tweepy
 from requests.adapters import HTTPAdapter
 from tweepy.auth import OAuth1UserHandler
 
-from civicpost.platforms.seam import (
-    CredentialsError,
-    MaybePosted,
-    Outgoing,
-    PermanentError,
-    PlatformError,
-    RateLimited,
-    Receipt,
-    TransientError,
-)
 from civicpost.platforms._guard import AddressGuard
 from civicpost.platforms._support import (
     CLOCK_SLACK,
@@ -33,6 +23,16 @@ from civicpost.platforms._support import (
     requests_reached_server,
     short,
     unexpected_answer,
+)
+from civicpost.platforms.seam import (
+    CredentialsError,
+    MaybePosted,
+    Outgoing,
+    PermanentError,
+    PlatformError,
+    RateLimited,
+    Receipt,
+    TransientError,
 )
 
 # tweepy 4.17 hard-codes this host in BaseClient.request. It is also the
@@ -207,7 +207,7 @@ class XAdapter:
                 raise _partial(MaybePosted(f"no answer from X: {short(exc)}"), posted) from exc
             raise _partial(TransientError(f"cannot reach X: {short(exc)}"), posted) from exc
         except PlatformError as exc:  # the address guard refused the connection
-            raise _partial(exc, posted)
+            raise _partial(exc, posted) from exc
         except MALFORMED as exc:
             raise _partial(unexpected_answer("X", writing=writing), posted) from exc
 
