@@ -39,7 +39,7 @@ class FakeDns:
 @pytest.fixture
 def dns(monkeypatch) -> FakeDns:
     fake = FakeDns()
-    monkeypatch.setattr(net, "_resolver", fake)
+    monkeypatch.setattr(net, "resolver", fake)
     return fake
 
 

@@ -10,7 +10,7 @@ import respx
 
 from civicpost import net
 from civicpost.platforms import AddressRefused, build_adapter
-from civicpost.platforms import _guard
+from civicpost.platforms import guard
 
 from .conftest import make_outgoing
 from .recorded.bluesky import BLUESKY_CREDENTIALS, bluesky_session
@@ -35,8 +35,8 @@ class FakeDns:
 @pytest.fixture
 def dns(monkeypatch) -> FakeDns:
     fake = FakeDns({})
-    monkeypatch.setattr(net, "_resolver", fake)
-    monkeypatch.setattr(_guard, "RECHECK_SECONDS", 0.0)  # look again at every connection
+    monkeypatch.setattr(net, "resolver", fake)
+    monkeypatch.setattr(guard, "RECHECK_SECONDS", 0.0)  # look again at every connection
     return fake
 
 

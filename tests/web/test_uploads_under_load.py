@@ -66,8 +66,8 @@ class HeldDecodes:
 
 @pytest.fixture
 def held(monkeypatch) -> Iterator[HeldDecodes]:
-    holder = HeldDecodes(media._reencode)
-    monkeypatch.setattr(media, "_reencode", holder)
+    holder = HeldDecodes(media.reencode)
+    monkeypatch.setattr(media, "reencode", holder)
     yield holder
     holder.release.set()
 

@@ -41,7 +41,7 @@ from civicpost.platforms.seam import (
     Receipt,
     TransientError,
 )
-from civicpost.platforms._guard import AddressGuard
+from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms._support import answered, httpx_reached_server, short
 
 DEFAULT_API_BASE = "https://bsky.social"

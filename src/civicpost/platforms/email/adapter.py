@@ -21,7 +21,7 @@ from civicpost.platforms.seam import (
     Receipt,
     TransientError,
 )
-from civicpost.platforms._guard import AddressGuard
+from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms._support import short
 
 

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
-from civicpost.platforms._guard import AddressGuard
+from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms._support import (
     MALFORMED,
     answered,
