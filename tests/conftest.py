@@ -14,7 +14,8 @@ from civicpost import migrate
 from civicpost.config import Settings
 from civicpost.db import Base, make_engine, make_sessionmaker
 from civicpost.models import Role
-from tests.factories import City, Person, create_city, create_department, create_draft, create_person
+from tests.factories import PASSWORD, City, Person, create_city, create_department, create_draft, create_person
+from tests.pages import csrf_of
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
@@ -112,3 +113,22 @@ def draft(client, city):
         return create_draft(client, city.parks_staff, **{"channels": city.parks_channels, **overrides})
 
     return make
+
+
+@pytest.fixture
+def sign_in(app):
+    """A fresh browser-like client signed in as `person` (cookies kept)."""
+    clients: list[TestClient] = []
+
+    def make(person: Person) -> TestClient:
+        c = TestClient(app)
+        clients.append(c)
+        page = c.get("/staff/login")
+        r = c.post("/staff/login", data={"email": person.email, "password": PASSWORD, "csrf_token": csrf_of(page.text), "next": "/staff/"},
+                   follow_redirects=False)
+        assert r.status_code == 303, r.text
+        return c
+
+    yield make
+    for c in clients:
+        c.close()

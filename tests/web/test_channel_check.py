@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from civicpost.models import Channel
-from tests.web.conftest import PASSWORD, csrf_of
+from tests.factories import PASSWORD
+from tests.pages import csrf_of
 
 TOKEN = "mastodon-token-that-must-stay-home-0123"
 SECRET = "db_password=hunter2-internal"

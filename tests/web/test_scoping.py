@@ -1,7 +1,7 @@
 """Another department's announcement or delivery answers exactly as one that does
 not exist: 404, same words (finding 11). A 403 would tell an outsider it is there."""
 
-from tests.web.conftest import csrf_of
+from tests.pages import csrf_of
 
 HTML = {"accept": "text/html"}
 
