@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fastapi.testclient import TestClient
+from httpx import Response
 from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -133,18 +134,19 @@ def create_draft(client: TestClient, author: Person, **fields: Any) -> dict:
     return r.json()
 
 
-def create_submitted(client: TestClient, author: Person, **fields: Any) -> dict:
-    """A draft sent for approval; the JSON of the submit."""
-    a = create_draft(client, author, **fields)
-    r = client.post(f"/api/v1/announcements/{a['id']}/submit", headers=author.auth)
+def create_submitted(client: TestClient, city: City, **fields: Any) -> dict:
+    """An announcement by Parks staff (on Parks' channels unless `fields` name
+    others) sent for approval; the JSON of the submit, fingerprint included."""
+    a = create_draft(client, city.parks_staff, **{"channels": city.parks_channels, **fields})
+    r = client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)
     assert r.status_code == 200, r.text
     return r.json()
 
 
 def create_approved(client: TestClient, city: City, **fields: Any) -> dict:
-    """An announcement by Parks staff, approved by the approver (on Parks'
-    channels unless `fields` name others); the JSON of the approval, deliveries included."""
-    a = create_submitted(client, city.parks_staff, **{"channels": city.parks_channels, **fields})
+    """An announcement submitted as create_submitted does and approved by the
+    approver; the JSON of the approval, deliveries included."""
+    a = create_submitted(client, city, **fields)
     r = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth,
                     json={"fingerprint": a["fingerprint"]})
     assert r.status_code == 200, r.text
@@ -168,10 +170,13 @@ def set_outcome(
         return [delivery.id for delivery in deliveries]
 
 
-def create_media(client: TestClient, person: Person, data: bytes | None = None, **form: str):
+def create_media(
+    client: TestClient, person: Person, data: bytes | None = None, *, filename: str = "photo.png",
+    mime_type: str = "image/png", **form: str,
+) -> Response:
     """POST an image (a small PNG unless `data` is given) to the media API; the response."""
     return client.post("/api/v1/media", headers=person.auth, data=form,
-                       files={"file": ("photo.png", data or make_png(), "image/png")})
+                       files={"file": (filename, data or make_png(), mime_type)})
 
 
 def make_png(colour: tuple[int, int, int] = (30, 120, 200), size: tuple[int, int] = (48, 32)) -> bytes:
