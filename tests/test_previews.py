@@ -5,19 +5,11 @@ import shutil
 from sqlalchemy import func, select
 
 from civicpost.models import Announcement, AuditEvent
-
-
-def x_channel(client, city, **settings) -> int:
-    r = client.post(
-        "/api/v1/channels", headers=city.admin.auth,
-        json={"department": "parks", "platform": "x", "name": "Parks on X",
-              "credentials": {"oauth2_access_token": "t"}, "settings": settings},
-    )
-    return r.json()["id"]
+from tests.factories import create_channel
 
 
 def test_a_preview_gives_text_length_limit_fits_and_problems_per_channel_and_stores_nothing(client, city, sessions):
-    x = x_channel(client, city)
+    x = create_channel(client, city.admin, "x")
     with sessions() as session:
         events_before = session.scalar(select(func.count()).select_from(AuditEvent))
     body = {"department": "parks", "title": "Pool opens", "body": "Join us at the pool! #parksandrec",
@@ -39,7 +31,7 @@ def test_a_preview_gives_text_length_limit_fits_and_problems_per_channel_and_sto
 
 
 def test_a_preview_over_x_limit_says_it_does_not_fit_and_submitting_is_refused(client, city, draft):
-    x = x_channel(client, city)
+    x = create_channel(client, city.admin, "x")
     long_body = "The Elm Street pool opens Saturday. " * 12
     preview = client.post("/api/v1/previews", headers=city.parks_staff.auth,
                           json={"department": "parks", "title": "Pool", "body": long_body, "channels": [x]}).json()
@@ -52,7 +44,7 @@ def test_a_preview_over_x_limit_says_it_does_not_fit_and_submitting_is_refused(c
 
 
 def test_a_channel_that_threads_splits_instead_of_refusing(client, city):
-    x = x_channel(client, city, overflow="thread")
+    x = create_channel(client, city.admin, "x", settings={"overflow": "thread"})
     long_body = "The Elm Street pool opens Saturday. " * 12
     rendition = client.post("/api/v1/previews", headers=city.parks_staff.auth,
                             json={"department": "parks", "title": "Pool", "body": long_body, "channels": [x]}).json()["renditions"][0]
