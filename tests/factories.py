@@ -100,7 +100,7 @@ def create_channel(
     """A channel made through the API; credentials and settings not given come from channel_fields."""
     default_credentials, default_settings = channel_fields(platform, department=department, base=base)
     r = client.post("/api/v1/channels", headers=admin.auth, json={
-        "department": department, "platform": platform, "name": name or f"{department} on {platform}",
+        "department": department, "platform": platform, "name": name or f"{department.title()} on {spec(platform).label}",
         "credentials": default_credentials if credentials is None else credentials,
         "settings": default_settings if settings is None else settings,
     })
@@ -168,6 +168,20 @@ def set_outcome(
             for name, value in delivery_fields.items():
                 setattr(delivery, name, value)
         return [delivery.id for delivery in deliveries]
+
+
+def create_deliveries(
+    sessions: sessionmaker[Session], *, channel_id: int, announcement_id: int, count: int, status: DeliveryStatus,
+    at: datetime,
+) -> None:
+    """`count` deliveries of one announcement to one channel, as the engine
+    leaves them: published at `at`, or (not published) due at `at`."""
+    published = status in (DeliveryStatus.published, DeliveryStatus.retracted)
+    with transaction(sessions) as session:
+        session.add_all(Delivery(
+            key=str(uuid.uuid4()), announcement_id=announcement_id, channel_id=channel_id, status=status,
+            fingerprint="f" * 64, rendition={}, due_at=at, next_attempt_at=at,
+            published_at=at if published else None) for _ in range(count))
 
 
 def create_media(
