@@ -12,7 +12,7 @@ from civicpost import net
 from civicpost.platforms import AddressRefused, build_adapter
 from civicpost.platforms import guard
 
-from .conftest import make_outgoing
+from tests.factories import make_outgoing
 from .recorded.bluesky import BLUESKY_CREDENTIALS, bluesky_session
 from .recorded.mastodon import MASTODON_ACCOUNT
 from .recorded.x import X_CREDENTIALS

@@ -17,7 +17,7 @@ from civicpost.platforms import (
 )
 from civicpost.platforms.instagram.adapter import InstagramAdapter
 
-from .conftest import make_outgoing
+from tests.factories import make_outgoing
 from .recorded_instagram import (
     CONTAINER,
     CREDENTIALS,

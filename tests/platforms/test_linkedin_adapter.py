@@ -28,7 +28,7 @@ from civicpost.platforms.linkedin import DEFAULT_VERSION, little
 from civicpost.platforms.linkedin.adapter import LinkedInAdapter
 from civicpost.sandbox import linkedin_little
 
-from .conftest import CREATED, make_outgoing
+from tests.factories import OUTGOING_CREATED as CREATED, make_outgoing
 from .recorded_linkedin import (
     DAY_LIMIT,
     ENCODED_SHARE,

@@ -13,7 +13,7 @@ from civicpost.platforms.spec import Fields
 from civicpost.sandbox import fake_classes
 from civicpost.text.lengths import Measure
 
-from .conftest import KEY, make_outgoing
+from tests.factories import OUTGOING_KEY as KEY, make_outgoing
 from .recorded import RECORDED
 
 POSTS = PROJECT_ROOT / "templates" / "posts"

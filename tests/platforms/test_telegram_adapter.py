@@ -25,7 +25,7 @@ from civicpost.platforms import (
 )
 from civicpost.platforms.telegram.adapter import TelegramAdapter
 
-from .conftest import make_outgoing
+from tests.factories import make_outgoing
 from .recorded_telegram import (
     ADMINISTRATOR,
     API,

@@ -10,7 +10,7 @@ import respx
 from civicpost.platforms import CredentialsError, MaybePosted, PermanentError, RateLimited, TransientError, spec
 from civicpost.platforms.threads.adapter import ThreadsAdapter
 
-from .conftest import make_outgoing
+from tests.factories import make_outgoing
 from .recorded_instagram import jpeg, meta_error
 from .recorded_threads import API, CONTAINER, CREDENTIALS, PERMALINK, POST, SETTINGS, USER, usage
 

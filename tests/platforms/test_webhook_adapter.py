@@ -6,7 +6,7 @@ import pytest
 from civicpost.platforms import CredentialsError, PermanentError, RateLimited, TransientError
 from civicpost.platforms.webhook.adapter import WebhookAdapter
 
-from .conftest import KEY, make_outgoing
+from tests.factories import OUTGOING_KEY as KEY, make_outgoing
 from .servers import WEBHOOK_SECRET, Receiver
 
 PAYLOAD = '{"title": "Pools open", "body": "Saturday at 10am", "department": "Parks"}'

@@ -31,7 +31,7 @@ from civicpost.sandbox.app import Sandbox
 from civicpost.sandbox.core import PlatformFake
 from civicpost.sandbox.testing import running_sandbox
 
-from .conftest import CREATED, KEY
+from tests.factories import OUTGOING_CREATED as CREATED, OUTGOING_KEY as KEY
 from .recorded import LATE_S, TIMEOUT, Post, no_such_answer
 from .servers import ImageHost
 
