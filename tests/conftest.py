@@ -124,8 +124,8 @@ def sign_in(app):
         c = TestClient(app)
         clients.append(c)
         page = c.get("/staff/login")
-        r = c.post("/staff/login", data={"email": person.email, "password": PASSWORD, "csrf_token": csrf_of(page.text), "next": "/staff/"},
-                   follow_redirects=False)
+        form = {"email": person.email, "password": PASSWORD, "csrf_token": csrf_of(page.text), "next": "/staff/"}
+        r = c.post("/staff/login", data=form, follow_redirects=False)
         assert r.status_code == 303, r.text
         return c
 

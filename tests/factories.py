@@ -12,7 +12,7 @@ every row passes the validation a request does. Only what the engine writes
 import io
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -100,7 +100,8 @@ def create_channel(
     """A channel made through the API; credentials and settings not given come from channel_fields."""
     default_credentials, default_settings = channel_fields(platform, department=department, base=base)
     r = client.post("/api/v1/channels", headers=admin.auth, json={
-        "department": department, "platform": platform, "name": name or f"{department.title()} on {spec(platform).label}",
+        "department": department, "platform": platform,
+        "name": name or f"{department.title()} on {spec(platform).label}",
         "credentials": default_credentials if credentials is None else credentials,
         "settings": default_settings if settings is None else settings,
     })
@@ -206,7 +207,7 @@ def make_jpeg(colour: tuple[int, int, int] = (30, 120, 200), size: tuple[int, in
 
 
 OUTGOING_KEY = "6f1c2e7a-3b4d-4e5f-9a0b-1c2d3e4f5a6b"
-OUTGOING_CREATED = datetime(2025, 5, 1, 12, 0, tzinfo=timezone.utc)
+OUTGOING_CREATED = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def make_outgoing(**changes: Any) -> Outgoing:

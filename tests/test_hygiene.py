@@ -70,7 +70,8 @@ def problems_in(source: str, path: Path) -> Iterator[tuple[str, int, str]]:
             for alias in node.names:
                 if is_test_module(module) or is_test_module(f"{module}.{alias.name}"):
                     yield "imports a test module", node.lineno, f"{module}.{alias.name}"
-                if module.startswith("civicpost") and (is_private(alias.name) or any(map(is_private, module.split(".")))):
+                private_module = any(map(is_private, module.split(".")))
+                if module.startswith("civicpost") and (is_private(alias.name) or private_module):
                     yield "imports a private name", node.lineno, f"{module}.{alias.name}"
         elif isinstance(node, ast.Import):
             for alias in node.names:
@@ -105,7 +106,8 @@ def test_no_test_module_imports_another_test_module_or_a_private_civicpost_name(
         for kind, line, name in listed
         if (where, name) not in NOT_YET_PUBLIC
     ]
-    assert not problems, "share helpers through factories.py or a helper module; test civicpost through public names:\n" + "\n".join(problems)
+    advice = "share helpers through factories.py or a helper module; test civicpost through public names"
+    assert not problems, advice + ":\n" + "\n".join(problems)
 
 
 def test_every_name_waiting_to_be_made_public_is_still_used(found):
@@ -133,6 +135,7 @@ def test_the_scan_finds_each_kind_of_problem(source, expected):
 def test_the_scan_passes_public_names_and_helper_modules():
     clean = (
         "from tests.factories import create_channel\nfrom tests.pages import csrf_of\nfrom .clients import x_client\n"
-        "from civicpost import net\nmonkeypatch.setattr(net, 'resolver', None)\nobj.__class__\nfor _ in range(3): pass\n"
+        "from civicpost import net\nmonkeypatch.setattr(net, 'resolver', None)\n"
+        "obj.__class__\nfor _ in range(3): pass\n"
     )
     assert list(problems_in(clean, TESTS / "web" / "test_example.py")) == []

@@ -59,8 +59,9 @@ def test_a_preview_for_another_departments_channel_is_refused(client, city):
 
 
 def test_a_template_change_after_approval_shows_and_cannot_change_what_goes_out(client, city, draft, settings, engine, tmp_path):
-    from civicpost.web import create_app
     from fastapi.testclient import TestClient
+
+    from civicpost.web import create_app
 
     a = draft()
     seen = client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth).json()["fingerprint"]
@@ -73,9 +74,9 @@ def test_a_template_change_after_approval_shows_and_cannot_change_what_goes_out(
     with TestClient(create_app(changed, engine=engine)) as other:
         got = other.get(f"/api/v1/announcements/{a['id']}", headers=city.approver.auth).json()
     assert got["fingerprint"] != got["approved_fingerprint"] == approved["approved_fingerprint"]
-    from civicpost.models import Delivery
-
     from sqlalchemy.orm import Session
+
+    from civicpost.models import Delivery
 
     with Session(engine) as session:
         texts = {d.rendition["text"] for d in session.scalars(select(Delivery))}

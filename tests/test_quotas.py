@@ -25,14 +25,16 @@ def announcement(draft) -> int:
 
 def add(sessions, channel_id: int, announcement_id: int, count: int, *, status=DeliveryStatus.published,
         at=NOW - timedelta(hours=1)) -> None:
-    create_deliveries(sessions, channel_id=channel_id, announcement_id=announcement_id, count=count, status=status, at=at)
+    create_deliveries(sessions, channel_id=channel_id, announcement_id=announcement_id, count=count, status=status,
+                      at=at)
 
 
 def problems(sessions, channel_ids: list[int], *, moment=NOW, announcement_id=None):
     with transaction(sessions) as session:
         channels = [session.get(Channel, c) for c in channel_ids]
-        return quotas.daily_limit_problems(session, channels=channels, moment=moment,
-                                           announcement_id=announcement_id, now=NOW)
+        found = quotas.daily_limit_problems(session, channels=channels, moment=moment,
+                                            announcement_id=announcement_id, now=NOW)
+        return list(found.values())
 
 
 def test_a_channel_under_its_platforms_daily_limit_has_no_problem(sessions, instagram, announcement):
@@ -106,3 +108,51 @@ def test_platforms_without_a_daily_limit_are_never_counted(sessions, city, annou
     add(sessions, feed, announcement, 200)
 
     assert problems(sessions, [feed]) == []
+
+
+@pytest.fixture
+def threads(client, city) -> int:
+    r = client.post("/api/v1/channels", headers=city.admin.auth, json={
+        "department": "parks", "platform": "threads", "name": "Parks on Threads",
+        "credentials": {"access_token": "THAA-token"}, "settings": {"threads_user_id": "25000000000000001"}})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def approve(client, person, announcement_id: int):
+    seen = client.get(f"/api/v1/announcements/{announcement_id}", headers=person.auth).json()["fingerprint"]
+    return client.post(f"/api/v1/announcements/{announcement_id}/approve", headers=person.auth,
+                       json={"fingerprint": seen})
+
+
+def submitted(client, city, draft, channels: list[int]) -> int:
+    announcement = draft(channels=channels)["id"]
+    r = client.post(f"/api/v1/announcements/{announcement}/submit", headers=city.parks_staff.auth)
+    assert r.status_code == 200, r.text
+    return announcement
+
+
+def test_approving_an_announcement_that_would_take_a_channel_over_its_daily_limit_is_refused_naming_it(
+        client, sessions, city, draft, threads):
+    busy = draft()["id"]
+    add(sessions, threads, busy, 250)
+    announcement = submitted(client, city, draft, [threads, *city.parks_channels])
+
+    r = approve(client, city.approver, announcement)
+
+    assert r.status_code == 422, r.text
+    [error] = r.json()["errors"]
+    assert error["field"] == f"renditions.{threads}"
+    assert error["code"] == "daily_limit"
+    assert "Parks on Threads would have 251" in error["message"]
+    assert error["suggestion"] == "Publish it later, or remove this channel from the announcement."
+    shown = client.get(f"/api/v1/announcements/{announcement}", headers=city.approver.auth).json()
+    assert (shown["state"], shown["deliveries"]) == ("submitted", [])  # nothing half-done
+
+
+def test_the_same_announcement_is_approved_once_the_busy_day_has_room(client, sessions, city, draft, threads):
+    busy = draft()["id"]
+    add(sessions, threads, busy, 249)
+    announcement = submitted(client, city, draft, [threads])
+
+    assert approve(client, city.approver, announcement).status_code == 200

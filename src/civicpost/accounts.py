@@ -120,13 +120,13 @@ def sign_in(session: Session, *, email: str, password: str, keys: throttle.Keys,
             retry_after=math.ceil(wait.total_seconds()),
         )
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    known = user is not None and user.active
-    if not verify_password(user.password_hash if known else _DUMMY_HASH, password) or not known:
+    known = user if user is not None and user.active else None
+    if not verify_password(known.password_hash if known else _DUMMY_HASH, password) or known is None:
         throttle.record_failure(session, keys, now=now)
         return SignIn(None, NO_MATCH)
     throttle.forget(session, keys)
     throttle.sweep(session, now=now)
-    return SignIn(user)
+    return SignIn(known)
 
 
 # Tokens live in civicpost.tokens; these names stay for the callers that make

@@ -1,8 +1,8 @@
 """The append-only record of who did what."""
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from civicpost.db import utcnow
@@ -49,7 +49,7 @@ def collect(session: Session) -> None:
 def write_collected(session: Session) -> None:
     rows = session.info.pop(_COLLECTED, None)
     if rows:
-        session.execute(insert(AuditEvent.__table__), rows)
+        session.execute(insert(cast(Table, AuditEvent.__table__)), rows)
 
 
 def trail(session: Session, *, object_type: str, object_id: int) -> list[AuditEvent]:

@@ -156,7 +156,7 @@ def sign(document: bytes, *, key_pem: bytes, cert_pem: bytes) -> bytes:
     from signxml import SignatureMethod, XMLSigner
 
     signer = XMLSigner(signature_algorithm=SignatureMethod.RSA_SHA256)
-    signed = signer.sign(etree.fromstring(document), key=key_pem, cert=cert_pem)
+    signed = signer.sign(etree.fromstring(document), key=key_pem, cert=cert_pem.decode())
     return to_bytes(signed)
 
 
@@ -164,7 +164,10 @@ def verify(document: bytes, *, cert_pem: bytes) -> etree._Element:
     """The signed alert, if the signature holds for `cert_pem`; raises signxml's InvalidSignature otherwise."""
     from signxml import XMLVerifier
 
-    return XMLVerifier().verify(document, x509_cert=cert_pem).signed_xml
+    result = XMLVerifier().verify(document, x509_cert=cert_pem.decode())
+    if isinstance(result, list):  # only when asked to expect several references
+        result = result[0]
+    return result.signed_xml
 
 
 def polygon_valid(polygon: str) -> bool:

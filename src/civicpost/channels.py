@@ -1,5 +1,6 @@
 """Channels: accounts on platforms, their write-only credentials and their health."""
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -36,16 +37,17 @@ def check_addresses(platform: str, settings: dict[str, Any], *, allow_private_ne
         return
     errors: list[dict[str, str]] = []
     chosen = spec(platform)
-    checks = [(name, net.check_url, ()) for name in chosen.outbound_urls]
+    checks: list[tuple[str, Callable[..., None], tuple[Any, ...]]] = [
+        (name, net.check_url, ()) for name in chosen.outbound_urls]
     if chosen.outbound_host:
         host, port = chosen.outbound_host
         checks.append((host, net.check_host, (settings[port],) if isinstance(settings.get(port), int) else ()))
-    for name, check, port in checks:
+    for name, check, extra in checks:
         value = settings.get(name)
         if not isinstance(value, str) or not value.strip() or (check is net.check_url and not _is_http_url(value)):
             continue  # absent (the platform's own host), or validate() says what is wrong with it
         try:
-            check(value, *port)
+            check(value, *extra)
         except net.AddressRefused as exc:
             errors.append(_problem(f"settings.{name}", f"refused: {exc}"))
         except net.Unresolvable as exc:

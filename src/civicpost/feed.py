@@ -96,6 +96,7 @@ def elsewhere(session: Session, announcement_id: int) -> list[dict[str, str]]:
 
 
 def _item(delivery: Delivery, announcement: Announcement) -> PublicItem:
+    assert delivery.published_at is not None  # _visible: published ones only
     rendition = delivery.rendition
     return PublicItem(
         id=announcement.id,

@@ -13,13 +13,14 @@ link to the content file, the name publishing and /media/{id} read.
 """
 
 import hashlib
-from collections.abc import Callable
 import io
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -184,9 +185,10 @@ def _bomb() -> MediaError:
 
 def reencode(image: Image.Image) -> tuple[bytes, tuple[int, int]]:
     """Bytes from the pixels alone, and the size the picture is shown at."""
-    kept = {k: image.info[k] for k in KEPT_INFO if k in image.info}
+    kept: dict[str | tuple[int, int], Any] = {k: image.info[k] for k in KEPT_INFO if k in image.info}
     out = io.BytesIO()
     fmt = image.format or "PNG"
+    options: dict[Any, Any]
     if fmt in ("JPEG", "MPO"):
         if fmt == "MPO" or image.getexif().get(0x0112, 1) != 1:
             # Dropping EXIF drops the orientation tag: turn the pixels instead.
@@ -232,9 +234,9 @@ def fit_image(path: Path, max_bytes: int) -> bytes:
     data = Path(path).read_bytes()
     if len(data) <= max_bytes:
         return data
-    image = Image.open(io.BytesIO(data))
-    image.seek(0)
-    image = ImageOps.exif_transpose(image).convert("RGBA")
+    opened = Image.open(io.BytesIO(data))
+    opened.seek(0)
+    image = ImageOps.exif_transpose(opened).convert("RGBA")
     flat = Image.new("RGB", image.size, "white")
     flat.paste(image, mask=image.getchannel("A"))
     flat.thumbnail((2000, 2000))

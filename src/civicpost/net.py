@@ -92,7 +92,7 @@ def resolve(host: str, port: int | None = None) -> list[IPAddress]:
         raise Unresolvable(f"the name {host} did not resolve within {LOOKUP_SECONDS:g} s") from None
     except (socket.gaierror, UnicodeError, OSError):
         raise Unresolvable(f"the name {host} cannot be found") from None
-    addresses = [_address(info[4][0]) for info in infos]
+    addresses = [_address(str(info[4][0])) for info in infos]
     if not addresses:
         raise Unresolvable(f"the name {host} has no address")
     return addresses
@@ -126,7 +126,7 @@ def _numeric(host: str) -> IPAddress | None:
         infos = socket.getaddrinfo(host, None, flags=socket.AI_NUMERICHOST)
     except (socket.gaierror, UnicodeError, ValueError):
         return None
-    return _address(infos[0][4][0])
+    return _address(str(infos[0][4][0]))
 
 
 def _address(text: str) -> IPAddress:

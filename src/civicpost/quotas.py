@@ -30,8 +30,8 @@ ON_THE_WAY = (DeliveryStatus.pending, DeliveryStatus.sending, DeliveryStatus.ret
 def daily_limit_problems(
     session: Session, *, channels: Sequence[Channel], moment: datetime, announcement_id: int | None = None,
     now: datetime | None = None,
-) -> list[Problem]:
-    """A blocking problem for each channel that one more post at `moment`
+) -> dict[int, Problem]:
+    """A blocking problem for each channel (by id) that one more post at `moment`
     would take over its platform's limit in some 24 hours around it.
 
     `moment` is when the new post goes out (the announcement's publish time,
@@ -40,20 +40,20 @@ def daily_limit_problems(
     """
     limited = {c.id: c for c in channels if spec(c.platform).daily_limit}
     if not limited:
-        return []
+        return {}
     now = now or utcnow()
     times = _post_times(session, list(limited), moment=moment, announcement_id=announcement_id, now=now)
-    problems = []
+    problems = {}
     for channel_id, channel in limited.items():
         platform = spec(channel.platform)
         limit = platform.daily_limit or 0
         busiest = _busiest_day_with(moment, times.get(channel_id, []))
         if busiest > limit:
-            problems.append(Problem(
+            problems[channel_id] = Problem(
                 "daily_limit", "error",
                 f"{platform.label} allows {limit} posts in 24 hours on an account; with this one, the channel "
                 f"{channel.name} would have {busiest} (counting what civicpost published and has scheduled).",
-                "Publish it later, or remove this channel from the announcement."))
+                "Publish it later, or remove this channel from the announcement.")
     return problems
 
 

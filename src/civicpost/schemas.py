@@ -181,7 +181,7 @@ def _channel_in(spec: PlatformSpec) -> type[Strict]:
         __base__=Strict,
         __doc__=f"A {spec.form_label} channel.",
         department=(Slug, ...),
-        platform=(Literal[spec.name], ...),  # type: ignore[valid-type]
+        platform=(Literal[spec.name], ...),  # type: ignore[valid-type,arg-type]
         name=(Name, ...),
         language=(Language, "en"),
         credentials=(spec.credentials, Field(default_factory=dict, validate_default=True)),
@@ -190,7 +190,7 @@ def _channel_in(spec: PlatformSpec) -> type[Strict]:
 
 
 # One shape per platform, told apart by `platform`: what each needs is in the OpenAPI document.
-ChannelIn = Annotated[Union[tuple(_channel_in(s) for s in SPECS.values())], Field(discriminator="platform")]  # noqa: UP007
+ChannelIn = Annotated[Union[tuple(_channel_in(s) for s in SPECS.values())], Field(discriminator="platform")]  # type: ignore[valid-type]  # noqa: UP007
 
 
 class CredentialsIn(Strict):

@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import CursorResult, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from civicpost.db import utcnow
@@ -80,7 +80,8 @@ def end_all(session: Session, *, user_id: int, keep: int | None = None) -> int:
     query = delete(StaffSession).where(StaffSession.user_id == user_id)
     if keep is not None:
         query = query.where(StaffSession.id != keep)
-    return session.execute(query).rowcount or 0
+    result: CursorResult[Any] = session.execute(query)  # type: ignore[assignment]  # a DELETE gives a CursorResult
+    return result.rowcount or 0
 
 
 def count(session: Session, *, user_id: int, idle: timedelta, now: datetime | None = None) -> int:

@@ -31,8 +31,9 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, delete, literal, or_, select, update
+from sqlalchemy import CursorResult, case, delete, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -151,7 +152,7 @@ def forget(session: Session, keys: Keys) -> None:
 def unlock(session: Session, *, email: str) -> int:
     """Lift every wait on an account (not on addresses, which other accounts share)."""
     account = account_digest(email)
-    result = session.execute(
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]  # a DELETE gives a CursorResult
         delete(SignInThrottle).where(
             or_(
                 SignInThrottle.key == f"a:{account}",

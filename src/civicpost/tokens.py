@@ -5,8 +5,9 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import CursorResult, bindparam, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -90,7 +91,7 @@ def revoke(session: Session, *, token: ApiToken, actor: User | None, now: dateti
 
 
 def revoke_all(session: Session, *, user_id: int, now: datetime | None = None) -> int:
-    result = session.execute(
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]  # an UPDATE gives a CursorResult
         update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)).values(revoked_at=now or utcnow())
     )
     return result.rowcount or 0

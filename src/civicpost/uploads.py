@@ -63,7 +63,10 @@ def record(session: Session, *, stored: media.StoredMedia, department_id: int, u
         with session.begin_nested():  # the same picture sent twice at once: the second finds the first's row
             session.add(row)
     except IntegrityError:
-        row = session.get(Media, stored.id)
+        found = session.get(Media, stored.id)
+        if found is None:  # the other one's insert was rolled back meanwhile: nothing to share
+            raise
+        row = found
     return row
 
 

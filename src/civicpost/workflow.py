@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
-from civicpost import announcements, audit, contributors, publishing
+from civicpost import announcements, audit, contributors, publishing, quotas
 from civicpost.content import Rendition, fingerprint
 from civicpost.db import utcnow
 from civicpost.errors import Conflict, Forbidden, Invalid
@@ -99,6 +99,22 @@ def _refuse_blocking(renditions: list[Rendition], *, action: str) -> None:
         )
 
 
+def _refuse_over_daily_limit(session: Session, announcement: Announcement, *, moment: datetime,
+                             now: datetime) -> None:
+    """422 when one more post would take a channel over its platform's daily limit (quotas.py)."""
+    channels = [target.channel for target in announcement.targets]
+    problems = quotas.daily_limit_problems(session, channels=channels, moment=moment,
+                                           announcement_id=announcement.id, now=now)
+    if problems:
+        raise Invalid(
+            "this announcement cannot be approved for that time: a channel would go over its platform's daily limit",
+            errors=[
+                {"field": f"renditions.{channel_id}", "code": p.code, "message": p.message, "suggestion": p.suggestion}
+                for channel_id, p in problems.items()
+            ],
+        )
+
+
 def submit(session: Session, *, actor: User, announcement: Announcement, renderer: Renderer) -> None:
     announcements.ensure_can_edit(actor, announcement)
     _require_state(announcement, State.draft, action="submit")
@@ -145,6 +161,7 @@ def approve(
     _refuse_blocking(renditions, action="approved")
     now = now or utcnow()
     due = max(announcement.publish_at or now, now)
+    _refuse_over_daily_limit(session, announcement, moment=due, now=now)
     announcement.state = State.scheduled
     announcement.approved_fingerprint = signed
     announcement.approved_by_id = actor.id

@@ -5,7 +5,8 @@ from tests.factories import create_media, create_submitted, make_png
 
 
 def test_an_image_is_public_once_published_and_private_again_once_retracted(client, city, worker_factory):
-    image = create_media(client, city.parks_staff, make_png((200, 120, 30), size=(64, 40)), filename="pool.png").json()["id"]
+    picture = make_png((200, 120, 30), size=(64, 40))
+    image = create_media(client, city.parks_staff, picture, filename="pool.png").json()["id"]
     a = create_submitted(client, city, body="The Elm Street pool opens at 9.", channels=[city.parks_channels[0]],
                          media=[{"id": image, "alt_text": "The pool, empty and sunny"}])
     assert client.get(f"/media/{image}").status_code == 404

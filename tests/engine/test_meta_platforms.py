@@ -30,7 +30,8 @@ def city_site(app) -> Iterator[str]:
 
 
 def announcement(client, city, channels: list[int], **body) -> dict:
-    return create_draft(client, city.parks_staff, title=TITLE, body="Lifeguards on duty from 9 to 7.", channels=channels, **body)
+    return create_draft(client, city.parks_staff, title=TITLE, body="Lifeguards on duty from 9 to 7.",
+                        channels=channels, **body)
 
 
 def publish_with_image(client, city, channels: list[int], worker_factory, settings) -> tuple[dict, str]:
@@ -55,7 +56,8 @@ def publish_with_image(client, city, channels: list[int], worker_factory, settin
 def test_a_worker_publishes_an_announcement_with_an_image_to_instagram_and_threads_through_the_sandbox(
         client, city, sandbox, city_site, worker_factory, fast_settings):
     base, fakes = sandbox
-    instagram, threads = create_channel(client, city.admin, "instagram", base=base), create_channel(client, city.admin, "threads", base=base)
+    instagram = create_channel(client, city.admin, "instagram", base=base)
+    threads = create_channel(client, city.admin, "threads", base=base)
 
     got, image = publish_with_image(client, city, [instagram, threads], worker_factory,
                                     fast_settings.model_copy(update={"base_url": city_site}))
@@ -79,7 +81,8 @@ def test_a_worker_publishes_an_announcement_with_an_image_to_instagram_and_threa
 def test_a_retract_deletes_the_threads_post_and_leaves_the_instagram_post_with_where_to_delete_it_by_hand(
         client, city, sandbox, city_site, worker_factory, fast_settings):
     base, fakes = sandbox
-    instagram, threads = create_channel(client, city.admin, "instagram", base=base), create_channel(client, city.admin, "threads", base=base)
+    instagram = create_channel(client, city.admin, "instagram", base=base)
+    threads = create_channel(client, city.admin, "threads", base=base)
     got, _ = publish_with_image(client, city, [instagram, threads], worker_factory,
                                 fast_settings.model_copy(update={"base_url": city_site}))
 

@@ -29,11 +29,13 @@ def settled(client, city, announcement_id: int) -> dict:
 @pytest.mark.parametrize("platform", ["webhook", "mastodon"])
 def test_an_internal_answer_reaches_staff_as_a_sentence_and_never_as_its_body(platform, client, city, worker_factory):
     if platform == "webhook":
-        channel_id = create_channel(client, city.admin, "webhook", credentials={"secret": "s"}, settings={"url": "https://hooks.city.example/in"})
+        channel_id = create_channel(client, city.admin, "webhook", credentials={"secret": "s"},
+                                    settings={"url": "https://hooks.city.example/in"})
         mock = respx.mock(assert_all_called=True)
         mock.post("https://hooks.city.example/in").respond(500, text=f"{SECRET}\n{SECRET}")
     else:
-        channel_id = create_channel(client, city.admin, "mastodon", credentials={"access_token": "t"}, settings={"api_base": "https://social.city.example"})
+        channel_id = create_channel(client, city.admin, "mastodon", credentials={"access_token": "t"},
+                                    settings={"api_base": "https://social.city.example"})
         mock = responses.RequestsMock(assert_all_requests_are_fired=True)
         # Not Mastodon: every path answers 200 with what the service holds.
         for method in (responses.GET, responses.POST):
@@ -56,7 +58,8 @@ def test_an_internal_answer_reaches_staff_as_a_sentence_and_never_as_its_body(pl
 def test_the_worker_refuses_a_channel_pointing_inside_and_nothing_reaches_it(client, city, receiver, worker_factory,
                                                                                fast_settings):
     # Made while the private network was allowed; the city then turned it off.
-    channel_id = create_channel(client, city.admin, "webhook", credentials={"secret": receiver.secret}, settings={"url": receiver.url})
+    channel_id = create_channel(client, city.admin, "webhook", credentials={"secret": receiver.secret},
+                                settings={"url": receiver.url})
     announcement_id = approve(client, city, channel_id)
     worker_factory(settings=fast_settings.model_copy(update={"allow_private_network": False})).start()
 

@@ -112,7 +112,8 @@ def test_four_workers_on_postgresql_publish_two_thousand_deliveries_each_exactly
 ):
     if not is_postgres:
         pytest.skip("scale-out is PostgreSQL's job; this runs in the suite's PostgreSQL pass")
-    hooks = [create_channel(client, city.admin, "webhook", name=f"Hook {n}", settings={"url": receiver.url}) for n in range(10)]
+    hooks = [create_channel(client, city.admin, "webhook", name=f"Hook {n}", settings={"url": receiver.url})
+             for n in range(10)]
     renderer = Renderer(settings.templates_dir)
     with transaction(sessions) as session:
         author = session.get(User, city.parks_staff.id)
@@ -154,7 +155,8 @@ def test_a_worker_on_sqlite_publishes_while_the_web_process_keeps_writing(client
     def drafting() -> None:
         for n in range(30):
             try:
-                ids.append(create_approved(client, city, channels=[hook, city.parks_channels[0]], title=f"Notice {n}")["id"])
+                a = create_approved(client, city, channels=[hook, city.parks_channels[0]], title=f"Notice {n}")
+                ids.append(a["id"])
             except Exception as exc:  # noqa: BLE001
                 errors.append(repr(exc))
 

@@ -22,8 +22,8 @@ def sandbox():
 
 
 def telegram_channel(client, city, base: str) -> int:
-    return create_channel(client, city.admin, "telegram", credentials={"bot_token": TOKEN},
-                          settings={"chat_id": "@cityparks", "api_base": f"{base}/telegram", "web_base": f"{base}/t.me"})
+    settings = {"chat_id": "@cityparks", "api_base": f"{base}/telegram", "web_base": f"{base}/t.me"}
+    return create_channel(client, city.admin, "telegram", credentials={"bot_token": TOKEN}, settings=settings)
 
 
 def approved(client, city, channel: int) -> dict:
@@ -56,9 +56,9 @@ def test_a_worker_publishes_an_announcement_to_a_telegram_channel_with_a_button_
     [post] = telegram.timeline()
     assert post.text.startswith("Pool opens Saturday\n\nThe Elm Street pool opens at 9.")
     assert post.link == f"{SITE}/announcements/{a['id']}"  # the button under the post
-    chat_id = telegram.channel("@cityparks").id
-    assert got["remote_id"] == f"{chat_id}/{post.id.split('/')[1]}"
-    assert got["remote_url"] == f"{base}/t.me/{post.id}"
+    chat_id, message_id = post.id.split("/")
+    assert (got["remote_id"], int(chat_id)) == (post.id, telegram.channel("@cityparks").id)
+    assert got["remote_url"] == f"{base}/t.me/cityparks/{message_id}"
     assert "Pool opens Saturday" in httpx.get(got["remote_url"]).text
     [call] = bot_calls(base, "sendMessage")
     assert call["body"]["link_preview_options"] == {"url": "https://city.example/pools"}

@@ -15,7 +15,8 @@ TWEETS = f"{X_BASE}/2/tweets"
 
 
 def test_a_thread_that_failed_after_its_first_part_continues_from_the_second(client, city, fast_settings, engine, sessions):
-    x = create_channel(client, city.admin, "x", credentials=X_CREDENTIALS, settings={"api_base": X_BASE, "overflow": "thread"})
+    x = create_channel(client, city.admin, "x", credentials=X_CREDENTIALS,
+                       settings={"api_base": X_BASE, "overflow": "thread"})
     a = create_approved(client, city, channels=[x], body="The Elm Street pool opens Saturday at nine. " * 9)
     parts = a["renditions"][0]["parts"]
     assert len(parts) == 2

@@ -1,4 +1,4 @@
-"""Fixtures for the platform adapters: sample posts, and real local servers for
+"""Fixtures for the platform adapters: an image, and real local servers for
 the two platforms that are plain protocols (SMTP, a signed webhook; servers.py)."""
 
 from collections.abc import Iterator
@@ -8,8 +8,6 @@ import pytest
 from PIL import Image
 
 from civicpost.platforms import MediaItem
-# recorded_instagram.py (being rewritten on another branch) still imports make_outgoing from here.
-from tests.factories import make_outgoing  # noqa: F401
 
 from .servers import ImageHost, Receiver, SmtpServer, running_image_host, running_receiver, running_smtp_server
 

@@ -9,10 +9,9 @@ import responses
 import respx
 
 from civicpost import net
-from civicpost.platforms import AddressRefused, build_adapter
-from civicpost.platforms import guard
-
+from civicpost.platforms import AddressRefused, build_adapter, guard
 from tests.factories import make_outgoing
+
 from .recorded.bluesky import BLUESKY_CREDENTIALS, bluesky_session
 from .recorded.mastodon import MASTODON_ACCOUNT
 from .recorded.x import X_CREDENTIALS

@@ -1,6 +1,7 @@
 """Instagram through the Graph API: containers from signed image addresses, then media_publish."""
 
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
@@ -10,26 +11,26 @@ import respx
 from civicpost.platforms import (
     CredentialsError,
     MaybePosted,
+    Outgoing,
     PermanentError,
     RateLimited,
     TransientError,
     spec,
 )
 from civicpost.platforms.instagram.adapter import InstagramAdapter
-
 from tests.factories import make_outgoing
-from .recorded_instagram import (
+
+from .recorded.instagram import (
     CONTAINER,
-    CREDENTIALS,
     GRAPH,
     IG_USER,
+    INSTAGRAM_CREDENTIALS,
+    INSTAGRAM_SETTINGS,
     MEDIA_ID,
     PERMALINK,
-    SETTINGS,
     buc_usage,
     jpeg,
     meta_error,
-    outgoing,
 )
 
 MEDIA = f"{GRAPH}/{IG_USER}/media"
@@ -44,7 +45,12 @@ def router() -> Iterator[respx.MockRouter]:
 
 
 def adapter() -> InstagramAdapter:
-    return InstagramAdapter(CREDENTIALS, SETTINGS, timeout=5)
+    return InstagramAdapter(INSTAGRAM_CREDENTIALS, INSTAGRAM_SETTINGS, timeout=5)
+
+
+def outgoing(**changes: Any) -> Outgoing:
+    """Instagram takes no post without an image."""
+    return make_outgoing(media=[jpeg()], **changes)
 
 
 def form(request: httpx.Request) -> dict[str, list[str]]:

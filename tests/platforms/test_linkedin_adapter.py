@@ -27,9 +27,10 @@ from civicpost.platforms import (
 from civicpost.platforms.linkedin import DEFAULT_VERSION, little
 from civicpost.platforms.linkedin.adapter import LinkedInAdapter
 from civicpost.sandbox import linkedin_little
+from tests.factories import OUTGOING_CREATED as CREATED
+from tests.factories import make_outgoing
 
-from tests.factories import OUTGOING_CREATED as CREATED, make_outgoing
-from .recorded_linkedin import (
+from .recorded.linkedin import (
     DAY_LIMIT,
     ENCODED_SHARE,
     LINKEDIN_CREDENTIALS,

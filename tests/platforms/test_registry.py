@@ -12,8 +12,9 @@ from civicpost.platforms.registry import adapter_class
 from civicpost.platforms.spec import Fields
 from civicpost.sandbox import fake_classes
 from civicpost.text.lengths import Measure
+from tests.factories import OUTGOING_KEY as KEY
+from tests.factories import make_outgoing
 
-from tests.factories import OUTGOING_KEY as KEY, make_outgoing
 from .recorded import RECORDED
 
 POSTS = PROJECT_ROOT / "templates" / "posts"
@@ -64,9 +65,10 @@ def test_every_sandbox_fake_plays_a_registered_platform() -> None:
 
 
 def test_capabilities_are_read_from_the_specs() -> None:
-    assert {"x", "facebook", "mastodon", "bluesky", "webhook", "feed"} <= where(lambda s: s.capabilities.delete)
-    assert "email" not in where(lambda s: s.capabilities.delete)
-    assert not {"email", "webhook"} & where(lambda s: s.capabilities.find)
+    deletable = {"x", "facebook", "mastodon", "bluesky", "threads", "linkedin", "telegram", "webhook", "feed"}
+    assert deletable <= where(lambda s: s.capabilities.delete)
+    assert not {"email", "instagram"} & where(lambda s: s.capabilities.delete)  # Instagram's API cannot delete
+    assert not {"email", "webhook", "telegram"} & where(lambda s: s.capabilities.find)  # none can ask for a post
     assert where(lambda s: s.capabilities.city_site) == {"feed"}
     assert list(SPECS)[0] == "feed"
 

@@ -24,19 +24,19 @@ from civicpost.platforms import (
     build_adapter,
 )
 from civicpost.platforms.telegram.adapter import TelegramAdapter
-
 from tests.factories import make_outgoing
-from .recorded_telegram import (
+
+from .recorded import TIMEOUT
+from .recorded.telegram import (
     ADMINISTRATOR,
     API,
     BOT,
     CHANNEL,
     CHAT_ID,
-    CREDENTIALS,
     NGINX_502,
     SECRET_PART,
-    SETTINGS,
-    TIMEOUT,
+    TELEGRAM_CREDENTIALS,
+    TELEGRAM_SETTINGS,
     TOKEN,
     file_names,
     form_fields,
@@ -57,7 +57,7 @@ def router() -> Iterator[respx.MockRouter]:
 
 
 def adapter(**settings: object) -> TelegramAdapter:
-    return TelegramAdapter(CREDENTIALS, {**SETTINGS, **settings}, timeout=TIMEOUT)
+    return TelegramAdapter(TELEGRAM_CREDENTIALS, {**TELEGRAM_SETTINGS, **settings}, timeout=TIMEOUT)
 
 
 def image(tmp_path: Path, n: int = 1) -> MediaItem:
@@ -298,7 +298,7 @@ LEAKS = {
     **{case: httpx.Response(status, json=answer) for case, (status, answer, _, _) in REFUSALS.items()},
     "an answer echoing the address": httpx.Response(
         400, json=refused(400, f"Bad Request: no route /bot{TOKEN}/sendMessage")),
-    "a timeout": httpx.ReadTimeout(f"timed out reading https://api.telegram.org/bot{TOKEN}/sendMessage"),
+    "a timeout": httpx.ReadTimeout(f"timed out reading {API}/sendMessage"),
     "a refused connection": httpx.ConnectError(f"cannot connect for /bot{TOKEN}/sendMessage"),
     "an unreadable answer": httpx.Response(200, content=f"/bot{TOKEN}/sendMessage".encode()),
 }
@@ -334,7 +334,7 @@ def test_an_address_the_guard_refuses_is_refused_before_the_token_leaves_and_wit
     with respx.mock(assert_all_called=False) as mock:
         route = mock.post(url__regex=r".*")
         with pytest.raises(AddressRefused) as caught:
-            build_adapter("telegram", CREDENTIALS, {**SETTINGS, "api_base": "http://127.0.0.1:8081"},
+            build_adapter("telegram", TELEGRAM_CREDENTIALS, {**TELEGRAM_SETTINGS, "api_base": "http://127.0.0.1:8081"},
                           timeout=TIMEOUT, allow_private_network=False).publish(make_outgoing())
     assert not route.called
     assert SECRET_PART not in str(caught.value)

@@ -9,10 +9,10 @@ import respx
 
 from civicpost.platforms import CredentialsError, MaybePosted, PermanentError, RateLimited, TransientError, spec
 from civicpost.platforms.threads.adapter import ThreadsAdapter
-
 from tests.factories import make_outgoing
-from .recorded_instagram import jpeg, meta_error
-from .recorded_threads import API, CONTAINER, CREDENTIALS, PERMALINK, POST, SETTINGS, USER, usage
+
+from .recorded.instagram import jpeg, meta_error
+from .recorded.threads import API, CONTAINER, PERMALINK, POST, THREADS_CREDENTIALS, THREADS_SETTINGS, USER, usage
 
 THREADS = f"{API}/{USER}/threads"
 PUBLISH = f"{API}/{USER}/threads_publish"
@@ -25,7 +25,7 @@ def router() -> Iterator[respx.MockRouter]:
 
 
 def adapter() -> ThreadsAdapter:
-    return ThreadsAdapter(CREDENTIALS, SETTINGS, timeout=5)
+    return ThreadsAdapter(THREADS_CREDENTIALS, THREADS_SETTINGS, timeout=5)
 
 
 def form(request: httpx.Request) -> dict[str, list[str]]:

@@ -30,9 +30,10 @@ from civicpost.sandbox import create_sandbox_app
 from civicpost.sandbox.app import Sandbox
 from civicpost.sandbox.core import PlatformFake
 from civicpost.sandbox.testing import running_sandbox
+from tests.factories import OUTGOING_CREATED as CREATED
+from tests.factories import OUTGOING_KEY as KEY
 
-from tests.factories import OUTGOING_CREATED as CREATED, OUTGOING_KEY as KEY
-from .recorded import LATE_S, TIMEOUT, Post, no_such_answer
+from .recorded import LATE_S, RECORDED, TIMEOUT, Post, no_such_answer
 from .servers import ImageHost
 
 IMAGE_SIDE = 1080
@@ -197,7 +198,7 @@ class SandboxWorld:
             self.live.faults({self.fake.name: FAULTS[case]})
         elif case not in ("publish", "thread", "delete", "find", "find_missing", "check"):
             raise LookupError(f"the sandbox world has no case {case!r}")
-        yield RESET_S if case == "rate_limited" else None
+        yield RECORDED[self.platform].announced_wait(RESET_S) if case == "rate_limited" else None
         left = self.live.faults({})[self.fake.name]
         assert (left["fail_next"], left["rate_limit_next"]) == (0, 0), f"the {case} fault was never drawn"
 

@@ -163,7 +163,8 @@ def test_a_message_can_be_deleted_within_48_hours_and_not_after(sandbox, bot) ->
 
     assert again.json()["description"] == "Bad Request: message to delete not found"
     assert late.json()["description"] == "Bad Request: message can't be deleted"
-    assert [p.id for p in sandbox.state.telegram.timeline()] == [f"citysandbox/{second['message_id']}"]
+    chat = sandbox.state.telegram.channel("@citysandbox").id
+    assert [p.id for p in sandbox.state.telegram.timeline()] == [f"{chat}/{second['message_id']}"]
 
 
 def test_delete_messages_takes_several_at_once_and_skips_missing_ones(sandbox, bot) -> None:

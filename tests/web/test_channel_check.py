@@ -60,7 +60,8 @@ def signed_in_admin(client: TestClient, city) -> TestClient:
 
 
 def channel_at(client: TestClient, city, api_base: str) -> int:
-    return create_channel(client, city.admin, "mastodon", credentials={"access_token": TOKEN}, settings={"api_base": api_base})
+    return create_channel(client, city.admin, "mastodon", credentials={"access_token": TOKEN},
+                          settings={"api_base": api_base})
 
 
 def press_test_connection(admin: TestClient, channel_id: int) -> str:

@@ -42,7 +42,8 @@ def test_the_form_creates_a_draft_with_translation_channels_override_image_and_a
            "channels": [str(feed), str(hook)], f"override-{hook}": "Pool opens Saturday (partner text)",
            "image_alt": "The Elm Street pool, empty and sunny", "publish_at": "2030-07-04T09:00", "emergency": "yes"},
     )
-    r = browser.post("/staff/announcements/new", data=data, files={"image_file": ("pool.png", make_png((20, 140, 60), size=(40, 30)), "image/png")},
+    picture = make_png((20, 140, 60), size=(40, 30))
+    r = browser.post("/staff/announcements/new", data=data, files={"image_file": ("pool.png", picture, "image/png")},
                      follow_redirects=False)
     assert r.status_code == 303, r.text
     a = client.get(r.headers["location"].replace("/staff", "/api/v1"), headers=city.parks_staff.auth).json()

@@ -3,7 +3,6 @@
 from urllib.parse import parse_qs, urlsplit
 
 from civicpost import media_urls
-
 from tests.factories import create_media
 
 

@@ -25,11 +25,11 @@ from .faults import Kind, PlatformFaults
 from .ids import Counter, graph_time, now
 from .meta_media import (
     authenticate,
+    error_response,
     fetch_image,
     limit_of,
     meta_error,
     missing,
-    server_error,
     shortcode,
     throttled,
     usage_headers,
@@ -116,7 +116,7 @@ class InstagramFake(PlatformFake):
         return authenticate(call)
 
     def error_response(self, status: int) -> Response:
-        return server_error(status)
+        return error_response(status)
 
     def rate_limited(self, reset_at: int, faults: PlatformFaults) -> Response:
         return throttled(faults, usage_type="instagram", account=ACCOUNT["id"])

@@ -241,7 +241,7 @@ class LinkedInFake(PlatformFake):
         if not isinstance(images, list) or not ("media" in content or 2 <= len(images) <= 20):
             return li_error(422, "ERROR :: /content/multiImage/images :: a multi-image post takes 2 to 20 images")
         for image in images:
-            stored = self.images.get(image.get("id")) if isinstance(image, dict) else None
+            stored = self.images.get(str(image.get("id"))) if isinstance(image, dict) else None
             if stored is None or stored.status != "AVAILABLE":
                 said = image.get("id") if isinstance(image, dict) else image
                 return li_error(422, f"ERROR :: /content :: image {said} is not uploaded or not AVAILABLE")

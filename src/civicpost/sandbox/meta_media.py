@@ -71,7 +71,11 @@ def authenticate(call: Call) -> Response | None:
     return None
 
 
-def server_error(status: int) -> Response:
+def error_response(status: int) -> Response:
+    """An injected fault's answer, as Graph gives it for that status."""
+    if status < 500:
+        # A refusal for good: Graph's invalid-parameter error, which is not transient.
+        return meta_error(status, "(#100) Invalid parameter", code=100)
     if status == 504:
         return meta_error(504, "Request timed out. Please retry.", code=2, transient=True)
     return meta_error(status, "An unexpected error has occurred. Please retry your request later.", code=2,

@@ -252,9 +252,15 @@ class TelegramFake(PlatformFake):
         return [m.timeline_post() for chat in self.channels.values() for m in chat.messages.values()]
 
     def post_pages(self) -> list[tuple[str, Callable[[Request], str]]]:
+        """t.me/<username>/<id> for a public channel, t.me/c/<number>/<id> for a private one."""
+
+        def public(request: Request) -> str:
+            name, message = request.path_params["username"].lower(), request.path_params["message"]
+            return next((f"{c.id}/{message}" for c in self.channels.values() if (c.username or "").lower() == name), "")
+
         return [
-            ("/t.me/c/{number}/{message}", lambda r: f"c/{r.path_params['number']}/{r.path_params['message']}"),
-            ("/t.me/{username}/{message}", lambda r: f"{r.path_params['username']}/{r.path_params['message']}"),
+            ("/t.me/c/{number}/{message}", lambda r: f"-100{r.path_params['number']}/{r.path_params['message']}"),
+            ("/t.me/{username}/{message}", public),
         ]
 
     # --- reading a call ---------------------------------------------------------------------

@@ -48,11 +48,6 @@ class Channel:
         status = {NOT_A_MEMBER: "left", NOT_AN_ADMIN: "member"}.get(username.lower(), "administrator")
         return cls(int(f"-100{number:010d}"), username, f"City of Sandbox ({username})", status)
 
-    @property
-    def page_prefix(self) -> str:
-        """Where t.me shows this channel's posts: its username, or c/<number> for a private one."""
-        return self.username if self.username else f"c/{str(self.id).removeprefix('-100')}"
-
     def as_json(self) -> dict[str, Any]:
         chat: dict[str, Any] = {"id": self.id, "title": self.title, "type": "channel"}
         if self.username:
@@ -115,15 +110,16 @@ class Message:
         return message
 
     def timeline_post(self) -> TimelinePost:
-        prefix = self.chat.page_prefix
+        # A message is named by its chat's id and its own, as the Bot API names it (and civicpost's receipts).
+        chat = self.chat.id
         button = _first_button_url(self.reply_markup)
         return TimelinePost(
             platform="telegram",
-            id=f"{prefix}/{self.message_id}",
+            id=f"{chat}/{self.message_id}",
             text=self.text if self.text is not None else (self.caption or ""),
             created_at=self.date,
             alts=("",) if self.photo is not None else (),  # Telegram keeps no alt text: the page says so
-            reply_to=f"{prefix}/{self.reply_to}" if self.reply_to is not None else None,
+            reply_to=f"{chat}/{self.reply_to}" if self.reply_to is not None else None,
             link=button,
         )
 

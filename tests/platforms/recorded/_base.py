@@ -108,6 +108,13 @@ class Recorded:
         credentials, settings = checked_fields(self.platform, *self.channel())  # as a city's channel is stored
         return build_adapter(self.platform, credentials, settings, timeout=timeout, allow_private_network=True)
 
+    @classmethod
+    def announced_wait(cls, reset_s: float) -> float:
+        """The wait the platform's throttled answer announces for a limit that
+        lifts after `reset_s`; one whose answer names no wait (LinkedIn's daily
+        limits) answers what its documented rule implies."""
+        return reset_s
+
     def answers(self, case: str, outgoing: Outgoing) -> AbstractContextManager[float | None]:
         """Registers the answers of `case` for `outgoing`; on leaving, every one
         must have been asked for. Calls no_such_answer where the platform has none."""

@@ -29,7 +29,9 @@ from atproto_client.utils.facet_detection import detect_facets
 from atproto_core.exceptions import AtProtocolError
 
 from civicpost.media import fit_image
+from civicpost.platforms._support import answered, httpx_reached_server, short
 from civicpost.platforms.bluesky import IMAGE_BYTES as BLUESKY_IMAGE_BYTES
+from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
     CredentialsError,
     MaybePosted,
@@ -41,8 +43,6 @@ from civicpost.platforms.seam import (
     Receipt,
     TransientError,
 )
-from civicpost.platforms.guard import AddressGuard
-from civicpost.platforms._support import answered, httpx_reached_server, short
 
 DEFAULT_API_BASE = "https://bsky.social"
 # Where people read a post; a channel's `web_base` changes it (the sandbox serves its own).

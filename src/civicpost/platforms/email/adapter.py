@@ -13,6 +13,8 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 
+from civicpost.platforms._support import short
+from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
     CredentialsError,
     MaybePosted,
@@ -21,8 +23,6 @@ from civicpost.platforms.seam import (
     Receipt,
     TransientError,
 )
-from civicpost.platforms.guard import AddressGuard
-from civicpost.platforms._support import short
 
 
 def message_id(key: str, sender: str) -> str:

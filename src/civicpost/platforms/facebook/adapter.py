@@ -13,17 +13,6 @@ from typing import Any
 
 import httpx
 
-from civicpost.platforms.seam import (
-    CredentialsError,
-    MaybePosted,
-    MediaItem,
-    Outgoing,
-    PermanentError,
-    RateLimited,
-    Receipt,
-    TransientError,
-)
-from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms._support import (
     CLOCK_SLACK,
     MALFORMED,
@@ -33,6 +22,17 @@ from civicpost.platforms._support import (
     posted_since,
     short,
     unexpected_answer,
+)
+from civicpost.platforms.guard import AddressGuard
+from civicpost.platforms.seam import (
+    CredentialsError,
+    MaybePosted,
+    MediaItem,
+    Outgoing,
+    PermanentError,
+    RateLimited,
+    Receipt,
+    TransientError,
 )
 
 DEFAULT_API_BASE = "https://graph.facebook.com"

@@ -19,17 +19,6 @@ from mastodon import (
     MastodonUnauthorizedError,
 )
 
-from civicpost.platforms.seam import (
-    CredentialsError,
-    MaybePosted,
-    Outgoing,
-    PermanentError,
-    PlatformError,
-    RateLimited,
-    Receipt,
-    TransientError,
-)
-from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms._support import (
     MALFORMED,
     answered,
@@ -40,6 +29,17 @@ from civicpost.platforms._support import (
     requests_reached_server,
     short,
     unexpected_answer,
+)
+from civicpost.platforms.guard import AddressGuard
+from civicpost.platforms.seam import (
+    CredentialsError,
+    MaybePosted,
+    Outgoing,
+    PermanentError,
+    PlatformError,
+    RateLimited,
+    Receipt,
+    TransientError,
 )
 
 DEFAULT_MAX_CHARACTERS = 500

@@ -29,6 +29,8 @@ from typing import Any
 
 import httpx
 
+from civicpost.platforms._support import answered, short
+from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
     CredentialsError,
     Outgoing,
@@ -37,8 +39,6 @@ from civicpost.platforms.seam import (
     Receipt,
     TransientError,
 )
-from civicpost.platforms.guard import AddressGuard
-from civicpost.platforms._support import answered, short
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:

@@ -12,17 +12,6 @@ import tweepy
 from requests.adapters import HTTPAdapter
 from tweepy.auth import OAuth1UserHandler
 
-from civicpost.platforms.seam import (
-    CredentialsError,
-    MaybePosted,
-    Outgoing,
-    PermanentError,
-    PlatformError,
-    RateLimited,
-    Receipt,
-    TransientError,
-)
-from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms._support import (
     CLOCK_SLACK,
     MALFORMED,
@@ -33,6 +22,17 @@ from civicpost.platforms._support import (
     requests_reached_server,
     short,
     unexpected_answer,
+)
+from civicpost.platforms.guard import AddressGuard
+from civicpost.platforms.seam import (
+    CredentialsError,
+    MaybePosted,
+    Outgoing,
+    PermanentError,
+    PlatformError,
+    RateLimited,
+    Receipt,
+    TransientError,
 )
 
 # tweepy 4.17 hard-codes this host in BaseClient.request. It is also the
