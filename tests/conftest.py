@@ -3,19 +3,19 @@ CIVICPOST_TEST_DATABASE_URL names one), migrated by Alembic once per run and
 emptied after every test; the app on that database; users with tokens."""
 
 import os
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from civicpost import accounts, migrate
+from civicpost import migrate
 from civicpost.config import Settings
-from civicpost.db import Base, make_engine, make_sessionmaker, transaction
+from civicpost.db import Base, make_engine, make_sessionmaker
 from civicpost.models import Role
+from tests.factories import PASSWORD, City, Person, create_city, create_department, create_draft, create_person
+from tests.pages import csrf_of
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
@@ -86,72 +86,23 @@ def client(app) -> Iterator[TestClient]:
         yield c
 
 
-@dataclass
-class Person:
-    id: int
-    email: str
-    token: str
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
 @pytest.fixture
 def people(sessions):
     """Make departments and users straight through the services, with tokens."""
 
     def department(slug: str, name: str | None = None) -> None:
-        with transaction(sessions) as session:
-            accounts.create_department(session, actor=None, slug=slug, name=name or slug.title())
+        create_department(sessions, slug, name)
 
     def person(role: Role | str = Role.staff, departments: tuple[str, ...] = (), email: str | None = None) -> Person:
-        email = email or f"{role}-{uuid.uuid4().hex[:8]}@city.example"
-        with transaction(sessions) as session:
-            user = accounts.create_user(
-                session, actor=None, email=email, name=email.split("@")[0], role=Role(role),
-                departments=list(departments), password="correct horse battery staple",
-            )
-            token = accounts.create_token(session, user=user)
-            return Person(user.id, user.email, token)
+        return create_person(sessions, role, departments, email)
 
     return type("People", (), {"department": staticmethod(department), "person": staticmethod(person)})
 
 
-@dataclass
-class City:
-    admin: Person
-    parks_staff: Person
-    police_staff: Person
-    approver: Person
-    parks_channels: list[int]
-    police_channels: list[int]
-
-
 @pytest.fixture
-def city(client, people) -> City:
+def city(client, sessions) -> City:
     """Two departments, a staff member in each, an approver, an admin, and channels."""
-    people.department("parks", "Parks and Recreation")
-    people.department("police", "Police Department")
-    admin = people.person(Role.admin, email="admin@city.example")
-    parks = people.person(Role.staff, ("parks",), email="pat@city.example")
-    police = people.person(Role.staff, ("police",), email="sam@city.example")
-    approver = people.person(Role.approver, email="comms@city.example")
-    channel_ids: dict[str, list[int]] = {"parks": [], "police": []}
-    for dept in ("parks", "police"):
-        for platform, name, settings in (
-            ("feed", "City website", {}),
-            ("webhook", "Partner hook", {"url": "http://127.0.0.1:9/hook"}),
-        ):
-            credentials = {"secret": "hook-secret-value"} if platform == "webhook" else {}
-            r = client.post(
-                "/api/v1/channels",
-                headers=admin.auth,
-                json={"department": dept, "platform": platform, "name": f"{dept} {name}", "credentials": credentials, "settings": settings},
-            )
-            assert r.status_code == 201, r.text
-            channel_ids[dept].append(r.json()["id"])
-    return City(admin, parks, police, approver, channel_ids["parks"], channel_ids["police"])
+    return create_city(client, sessions)
 
 
 @pytest.fixture
@@ -159,15 +110,25 @@ def draft(client, city):
     """POST a Parks draft and return its JSON."""
 
     def make(**overrides) -> dict:
-        body = {
-            "department": "parks",
-            "title": "Pool opens Saturday",
-            "body": "The Elm Street pool opens Saturday at 9 a.m. Lifeguards on duty all day.",
-            "channels": city.parks_channels,
-        }
-        body.update(overrides)
-        r = client.post("/api/v1/announcements", headers=city.parks_staff.auth, json=body)
-        assert r.status_code == 201, r.text
-        return r.json()
+        return create_draft(client, city.parks_staff, **{"channels": city.parks_channels, **overrides})
 
     return make
+
+
+@pytest.fixture
+def sign_in(app):
+    """A fresh browser-like client signed in as `person` (cookies kept)."""
+    clients: list[TestClient] = []
+
+    def make(person: Person) -> TestClient:
+        c = TestClient(app)
+        clients.append(c)
+        page = c.get("/staff/login")
+        form = {"email": person.email, "password": PASSWORD, "csrf_token": csrf_of(page.text), "next": "/staff/"}
+        r = c.post("/staff/login", data=form, follow_redirects=False)
+        assert r.status_code == 303, r.text
+        return c
+
+    yield make
+    for c in clients:
+        c.close()

@@ -4,6 +4,8 @@ import io
 
 from PIL import Image
 
+from tests.factories import create_channel
+
 
 def jpeg_with_gps() -> bytes:
     image = Image.new("RGB", (64, 48), (30, 120, 200))
@@ -50,10 +52,7 @@ def test_an_image_without_alt_text_cannot_be_submitted_for_approval(client, city
     buffer = io.BytesIO()
     Image.new("RGB", (10, 10)).save(buffer, "PNG")
     media_id = client.post("/api/v1/media", headers=city.parks_staff.auth, files={"file": ("a.png", buffer.getvalue(), "image/png")}).json()["id"]
-    x = client.post(
-        "/api/v1/channels", headers=city.admin.auth,
-        json={"department": "parks", "platform": "x", "name": "Parks on X", "credentials": {"oauth2_access_token": "t"}},
-    ).json()["id"]
+    x = create_channel(client, city.admin, "x")
     a = draft(media=[{"id": media_id, "alt_text": ""}], channels=[x])
     r = client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)
     assert r.status_code == 422

@@ -9,6 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from civicpost import net
+from tests.factories import PASSWORD
+from tests.pages import csrf_of
 
 # Loopback, unspecified, private, link-local, shared, multicast and reserved,
 # in the spellings a client accepts.
@@ -39,7 +41,7 @@ class FakeDns:
 @pytest.fixture
 def dns(monkeypatch) -> FakeDns:
     fake = FakeDns()
-    monkeypatch.setattr(net, "_resolver", fake)
+    monkeypatch.setattr(net, "resolver", fake)
     return fake
 
 
@@ -131,8 +133,6 @@ def test_allowing_the_private_network_lets_a_channel_reach_the_sandbox_on_loopba
 
 
 def test_the_staff_page_shows_the_refusal_beside_the_address(strict, admin):
-    from tests.web.conftest import PASSWORD, csrf_of
-
     page = strict.get("/staff/login")
     strict.post("/staff/login", data={"email": admin.email, "password": PASSWORD, "csrf_token": csrf_of(page.text)})
     form = strict.get("/staff/channels?platform=mastodon")

@@ -158,7 +158,7 @@ def test_someone_elses_token_is_not_found_but_an_admin_may_revoke_any(client, ci
 
 
 def test_last_used_is_written_about_once_a_minute_not_on_every_request(client, city, engine, sessions):
-    tokens._touched.clear()
+    tokens.touched.clear()
     writes = []
 
     def count(conn, cursor, statement, params, context, executemany):

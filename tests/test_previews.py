@@ -5,19 +5,11 @@ import shutil
 from sqlalchemy import func, select
 
 from civicpost.models import Announcement, AuditEvent
-
-
-def x_channel(client, city, **settings) -> int:
-    r = client.post(
-        "/api/v1/channels", headers=city.admin.auth,
-        json={"department": "parks", "platform": "x", "name": "Parks on X",
-              "credentials": {"oauth2_access_token": "t"}, "settings": settings},
-    )
-    return r.json()["id"]
+from tests.factories import create_channel
 
 
 def test_a_preview_gives_text_length_limit_fits_and_problems_per_channel_and_stores_nothing(client, city, sessions):
-    x = x_channel(client, city)
+    x = create_channel(client, city.admin, "x")
     with sessions() as session:
         events_before = session.scalar(select(func.count()).select_from(AuditEvent))
     body = {"department": "parks", "title": "Pool opens", "body": "Join us at the pool! #parksandrec",
@@ -39,7 +31,7 @@ def test_a_preview_gives_text_length_limit_fits_and_problems_per_channel_and_sto
 
 
 def test_a_preview_over_x_limit_says_it_does_not_fit_and_submitting_is_refused(client, city, draft):
-    x = x_channel(client, city)
+    x = create_channel(client, city.admin, "x")
     long_body = "The Elm Street pool opens Saturday. " * 12
     preview = client.post("/api/v1/previews", headers=city.parks_staff.auth,
                           json={"department": "parks", "title": "Pool", "body": long_body, "channels": [x]}).json()
@@ -52,7 +44,7 @@ def test_a_preview_over_x_limit_says_it_does_not_fit_and_submitting_is_refused(c
 
 
 def test_a_channel_that_threads_splits_instead_of_refusing(client, city):
-    x = x_channel(client, city, overflow="thread")
+    x = create_channel(client, city.admin, "x", settings={"overflow": "thread"})
     long_body = "The Elm Street pool opens Saturday. " * 12
     rendition = client.post("/api/v1/previews", headers=city.parks_staff.auth,
                             json={"department": "parks", "title": "Pool", "body": long_body, "channels": [x]}).json()["renditions"][0]
@@ -67,8 +59,9 @@ def test_a_preview_for_another_departments_channel_is_refused(client, city):
 
 
 def test_a_template_change_after_approval_shows_and_cannot_change_what_goes_out(client, city, draft, settings, engine, tmp_path):
-    from civicpost.web import create_app
     from fastapi.testclient import TestClient
+
+    from civicpost.web import create_app
 
     a = draft()
     seen = client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth).json()["fingerprint"]
@@ -81,9 +74,9 @@ def test_a_template_change_after_approval_shows_and_cannot_change_what_goes_out(
     with TestClient(create_app(changed, engine=engine)) as other:
         got = other.get(f"/api/v1/announcements/{a['id']}", headers=city.approver.auth).json()
     assert got["fingerprint"] != got["approved_fingerprint"] == approved["approved_fingerprint"]
-    from civicpost.models import Delivery
-
     from sqlalchemy.orm import Session
+
+    from civicpost.models import Delivery
 
     with Session(engine) as session:
         texts = {d.rendition["text"] for d in session.scalars(select(Delivery))}

@@ -1,24 +1,21 @@
 """A platform's daily limit (Instagram: 50 posts in 24 hours) is a blocking problem before approval."""
 
-import uuid
 from datetime import timedelta
 
 import pytest
 
 from civicpost import quotas
 from civicpost.db import transaction, utcnow
-from civicpost.models import Channel, Delivery, DeliveryStatus
+from civicpost.models import Channel, DeliveryStatus
+from tests.factories import create_channel, create_deliveries
 
 NOW = utcnow().replace(microsecond=0)
 
 
 @pytest.fixture
 def instagram(client, city) -> int:
-    r = client.post("/api/v1/channels", headers=city.admin.auth, json={
-        "department": "parks", "platform": "instagram", "name": "Parks on Instagram",
-        "credentials": {"access_token": "IGAA-token"}, "settings": {"ig_user_id": "17841405822304914"}})
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
+    return create_channel(client, city.admin, "instagram", credentials={"access_token": "IGAA-token"},
+                          settings={"ig_user_id": "17841405822304914"})
 
 
 @pytest.fixture
@@ -28,13 +25,8 @@ def announcement(draft) -> int:
 
 def add(sessions, channel_id: int, announcement_id: int, count: int, *, status=DeliveryStatus.published,
         at=NOW - timedelta(hours=1)) -> None:
-    """`count` deliveries to the channel: published at `at`, or (not published) due at `at`."""
-    published = status in (DeliveryStatus.published, DeliveryStatus.retracted)
-    with transaction(sessions) as session:
-        session.add_all(Delivery(
-            key=str(uuid.uuid4()), announcement_id=announcement_id, channel_id=channel_id, status=status,
-            fingerprint="f" * 64, rendition={}, due_at=at, next_attempt_at=at,
-            published_at=at if published else None) for _ in range(count))
+    create_deliveries(sessions, channel_id=channel_id, announcement_id=announcement_id, count=count, status=status,
+                      at=at)
 
 
 def problems(sessions, channel_ids: list[int], *, moment=NOW, announcement_id=None):

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from civicpost.models import AuditEvent, Delivery
+from tests.factories import create_channel
 
 
 def _post(client, path, person, json=None):
@@ -257,16 +258,8 @@ def test_the_openapi_document_says_approval_needs_the_fingerprint(client):
     assert schema["required"] == ["fingerprint"] and schema["properties"]["fingerprint"]["type"] == "string"
 
 
-def x_channel(client, city) -> int:
-    r = client.post("/api/v1/channels", headers=city.admin.auth,
-                    json={"department": "parks", "platform": "x", "name": "Parks on X",
-                          "credentials": {"oauth2_access_token": "t"}, "settings": {}})
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
 def test_submitting_with_a_blocking_problem_is_refused_with_the_problems_listed(client, city, draft):
-    x = x_channel(client, city)
+    x = create_channel(client, city.admin, "x")
     a = draft(body="The Elm Street pool opens Saturday. " * 12, channels=[x])
     r = _post(client, f"/api/v1/announcements/{a['id']}/submit", city.parks_staff)
     assert r.status_code == 422
@@ -280,7 +273,7 @@ def test_submitting_with_a_blocking_problem_is_refused_with_the_problems_listed(
 
 
 def test_approval_is_refused_while_a_blocking_problem_remains(client, city, draft):
-    x = x_channel(client, city)
+    x = create_channel(client, city.admin, "x")
     a = draft(body="Opens Saturday.", channels=[x])
     _post(client, f"/api/v1/announcements/{a['id']}/submit", city.parks_staff)
     # An edit of a submitted announcement keeps it submitted, problems and all.

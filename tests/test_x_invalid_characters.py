@@ -4,6 +4,7 @@ blocking problem naming the character, with a way out (finding 13)."""
 from civicpost import PROJECT_ROOT
 from civicpost.content import ChannelView, Draft
 from civicpost.rendering import Renderer
+from tests.factories import create_channel
 
 
 def test_a_zero_width_no_break_space_blocks_x_with_a_sentence_naming_it() -> None:
@@ -29,8 +30,7 @@ def test_several_invalid_characters_are_named_once_each_even_when_the_post_is_al
 
 
 def test_an_announcement_with_such_a_character_cannot_be_approved_for_x(client, city):
-    x = client.post("/api/v1/channels", headers=city.admin.auth, json={
-        "department": "parks", "platform": "x", "name": "Parks on X", "credentials": {"oauth2_access_token": "t"}}).json()["id"]
+    x = create_channel(client, city.admin, "x")
     body = {"department": "parks", "title": "Pool opens\ufeff Saturday", "body": "At 9.", "channels": [x]}
     preview = client.post("/api/v1/previews", headers=city.parks_staff.auth, json=body).json()["renditions"][0]
     assert preview["fits"] is False and [p["code"] for p in preview["problems"]] == ["invalid_character"]

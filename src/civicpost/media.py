@@ -116,7 +116,7 @@ def clean(data: bytes, *, max_bytes: int) -> CleanImage:
     image = _decode(data)
     mime_type = FORMATS[image.format or ""]
     try:
-        cleaned, (width, height) = _reencode(image)
+        cleaned, (width, height) = reencode(image)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise _damaged(exc) from None  # A later animation frame can be broken too.
     finally:
@@ -183,7 +183,7 @@ def _bomb() -> MediaError:
                            "resize it before uploading.")
 
 
-def _reencode(image: Image.Image) -> tuple[bytes, tuple[int, int]]:
+def reencode(image: Image.Image) -> tuple[bytes, tuple[int, int]]:
     """Bytes from the pixels alone, and the size the picture is shown at."""
     kept: dict[str | tuple[int, int], Any] = {k: image.info[k] for k in KEPT_INFO if k in image.info}
     out = io.BytesIO()

@@ -31,7 +31,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 LOOKUP_SECONDS = 3.0
 _lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="civicpost-dns")
 # The name look-up, as the clients do it (tests put a fake resolver here: DNS is the network's edge).
-_resolver = socket.getaddrinfo
+resolver = socket.getaddrinfo
 
 ALLOW_HINT = "set CIVICPOST_ALLOW_PRIVATE_NETWORK=true only if the city means civicpost to reach its own network"
 
@@ -85,7 +85,7 @@ def check_host(host: str, port: int | None = None) -> None:
 
 
 def resolve(host: str, port: int | None = None) -> list[IPAddress]:
-    future = _lookups.submit(_resolver, host, port, type=socket.SOCK_STREAM)
+    future = _lookups.submit(resolver, host, port, type=socket.SOCK_STREAM)
     try:
         infos = future.result(timeout=LOOKUP_SECONDS)
     except LookupTimeout:

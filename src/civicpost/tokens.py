@@ -132,19 +132,19 @@ def user_for_token(session: Session, token: str) -> User | None:
 
 # Tokens this process wrote last_used_at for lately (id -> monotonic time), so
 # a burst of requests with one token makes one write, not one per request.
-_touched: dict[int, float] = {}
-_touched_lock = threading.Lock()
+touched: dict[int, float] = {}
+touched_lock = threading.Lock()
 
 
 def touch_due(found: Bearer, *, now: datetime | None = None) -> bool:
     now = now or utcnow()
     if found.last_used_at is not None and now - found.last_used_at < TOUCH_EVERY:
         return False
-    with _touched_lock:
-        last = _touched.get(found.token_id)
+    with touched_lock:
+        last = touched.get(found.token_id)
         if last is not None and time.monotonic() - last < TOUCH_EVERY.total_seconds():
             return False
-        _touched[found.token_id] = time.monotonic()
+        touched[found.token_id] = time.monotonic()
     return True
 
 

@@ -1,14 +1,13 @@
-import time
-
 import pytest
 
 from civicpost.worker import Worker
 from tests.engine.receiver import start_receiver
+from tests.factories import HOOK_SECRET
 
 
 @pytest.fixture
 def receiver():
-    receiver, server = start_receiver("hook-secret-value")
+    receiver, server = start_receiver(HOOK_SECRET)
     yield receiver
     server.shutdown()
 
@@ -36,12 +35,3 @@ def worker_factory(fast_settings, engine):
         if w._thread is not None:
             w.stop(timeout=10)
 
-
-def wait_for(predicate, timeout: float = 15, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {predicate.__doc__ or predicate}")

@@ -2,16 +2,14 @@
 LinkedIn Page (the sandbox's), whole despite little text's markup, and a
 retract takes the post down."""
 
-import io
-
 import httpx
 import pytest
-from PIL import Image
 
 from civicpost.sandbox.app import create_sandbox_app
 from civicpost.sandbox.linkedin import ORGANIZATION
 from civicpost.sandbox.testing import running_sandbox
-from tests.engine.conftest import wait_for
+from tests.engine.observing import wait_for
+from tests.factories import create_approved, create_channel, create_media, make_png
 
 BODY = "The Elm Street pool opens at 9 (weather permitting). Bring a_towel! #SummerInTheCity"
 
@@ -23,30 +21,14 @@ def sandbox():
         yield base, app.state.sandbox
 
 
-def png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 40), (30, 120, 200)).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 def linkedin_requests(base: str) -> list[dict]:
     return httpx.get(f"{base}/_sandbox/requests", params={"platform": "linkedin"}).json()["requests"]
 
 
 def announcement(client, city, channel: int) -> int:
-    auth = city.parks_staff.auth
-    image = client.post("/api/v1/media", headers=auth, files={"file": ("pool.png", png(), "image/png")}).json()["id"]
-    created = client.post("/api/v1/announcements", headers=auth, json={
-        "department": "parks", "title": "Pool opens Saturday", "body": BODY, "channels": [channel],
-        "media": [{"id": image, "alt_text": "The Elm Street pool, empty and sunny"}]})
-    assert created.status_code == 201, created.text
-    announcement_id = created.json()["id"]
-    client.post(f"/api/v1/announcements/{announcement_id}/submit", headers=auth).raise_for_status()
-    seen = client.get(f"/api/v1/announcements/{announcement_id}", headers=city.approver.auth).json()["fingerprint"]
-    approved = client.post(f"/api/v1/announcements/{announcement_id}/approve", headers=city.approver.auth,
-                           json={"fingerprint": seen})
-    assert approved.status_code == 200, approved.text
-    return announcement_id
+    image = create_media(client, city.parks_staff, make_png(size=(64, 40)), filename="pool.png").json()["id"]
+    return create_approved(client, city, body=BODY, channels=[channel],
+                           media=[{"id": image, "alt_text": "The Elm Street pool, empty and sunny"}])["id"]
 
 
 def delivery_of(client, city, announcement_id: int) -> dict:
@@ -57,12 +39,9 @@ def test_a_worker_publishes_an_announcement_with_an_image_to_linkedin_and_a_retr
     client, city, sandbox, worker_factory
 ):
     base, platforms = sandbox
-    channel = client.post("/api/v1/channels", headers=city.admin.auth, json={
-        "department": "parks", "platform": "linkedin", "name": "Parks on LinkedIn",
-        "credentials": {"access_token": "member-token"},
-        "settings": {"api_base": f"{base}/linkedin", "web_base": f"{base}/linkedin", "organization_urn": ORGANIZATION}})
-    assert channel.status_code == 201, channel.text
-    announcement_id = announcement(client, city, channel.json()["id"])
+    channel = create_channel(client, city.admin, "linkedin", credentials={"access_token": "member-token"}, settings={
+        "api_base": f"{base}/linkedin", "web_base": f"{base}/linkedin", "organization_urn": ORGANIZATION})
+    announcement_id = announcement(client, city, channel)
 
     worker_factory().start()
     delivery = wait_for(lambda: (d := delivery_of(client, city, announcement_id))["status"] == "published" and d)

@@ -1,17 +1,15 @@
 """Instagram and Threads end to end: a real worker publishes an announcement with an
 image through the sandbox, which fetches the image from the city's own signed address."""
 
-import io
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from PIL import Image
 
-from civicpost.platforms import spec
 from civicpost.sandbox import create_sandbox_app
 from civicpost.sandbox.testing import running_sandbox
-from tests.engine.conftest import wait_for
+from tests.engine.observing import wait_for
+from tests.factories import create_channel, create_draft, create_media, make_jpeg
 
 TITLE = "Elm Street pool opens Saturday"
 ALT = "The Elm Street pool, empty, under a blue sky"
@@ -31,33 +29,15 @@ def city_site(app) -> Iterator[str]:
         yield base
 
 
-def channel(client, city, platform: str, base: str) -> int:
-    chosen = spec(platform).sandbox
-    r = client.post("/api/v1/channels", headers=city.admin.auth, json={
-        "department": "parks", "platform": platform, "name": f"Parks on {spec(platform).label}",
-        "credentials": chosen.credentials("parks"), "settings": chosen.settings(base)})
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
-def jpeg() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (120, 90), (40, 140, 210)).save(out, "JPEG")
-    return out.getvalue()
-
-
 def announcement(client, city, channels: list[int], **body) -> dict:
-    r = client.post("/api/v1/announcements", headers=city.parks_staff.auth, json={
-        "department": "parks", "title": TITLE, "body": "Lifeguards on duty from 9 to 7.", "channels": channels,
-        **body})
-    assert r.status_code == 201, r.text
-    return r.json()
+    return create_draft(client, city.parks_staff, title=TITLE, body="Lifeguards on duty from 9 to 7.",
+                        channels=channels, **body)
 
 
 def publish_with_image(client, city, channels: list[int], worker_factory, settings) -> tuple[dict, str]:
     """Draft, submit and approve an announcement with a JPEG on `channels`, then let a worker publish it."""
-    image = client.post("/api/v1/media", headers=city.parks_staff.auth,
-                        files={"file": ("pool.jpg", jpeg(), "image/jpeg")}).json()["id"]
+    image = create_media(client, city.parks_staff, make_jpeg(size=(120, 90)), filename="pool.jpg",
+                         mime_type="image/jpeg").json()["id"]
     a = announcement(client, city, channels, media=[{"id": image, "alt_text": ALT}])
     assert client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth).status_code == 200
     seen = client.get(f"/api/v1/announcements/{a['id']}", headers=city.approver.auth).json()["fingerprint"]
@@ -76,7 +56,8 @@ def publish_with_image(client, city, channels: list[int], worker_factory, settin
 def test_a_worker_publishes_an_announcement_with_an_image_to_instagram_and_threads_through_the_sandbox(
         client, city, sandbox, city_site, worker_factory, fast_settings):
     base, fakes = sandbox
-    instagram, threads = channel(client, city, "instagram", base), channel(client, city, "threads", base)
+    instagram = create_channel(client, city.admin, "instagram", base=base)
+    threads = create_channel(client, city.admin, "threads", base=base)
 
     got, image = publish_with_image(client, city, [instagram, threads], worker_factory,
                                     fast_settings.model_copy(update={"base_url": city_site}))
@@ -100,7 +81,8 @@ def test_a_worker_publishes_an_announcement_with_an_image_to_instagram_and_threa
 def test_a_retract_deletes_the_threads_post_and_leaves_the_instagram_post_with_where_to_delete_it_by_hand(
         client, city, sandbox, city_site, worker_factory, fast_settings):
     base, fakes = sandbox
-    instagram, threads = channel(client, city, "instagram", base), channel(client, city, "threads", base)
+    instagram = create_channel(client, city.admin, "instagram", base=base)
+    threads = create_channel(client, city.admin, "threads", base=base)
     got, _ = publish_with_image(client, city, [instagram, threads], worker_factory,
                                 fast_settings.model_copy(update={"base_url": city_site}))
 
@@ -121,7 +103,7 @@ def test_a_retract_deletes_the_threads_post_and_leaves_the_instagram_post_with_w
 
 
 def test_an_instagram_channel_without_an_image_is_a_blocking_problem_at_submit(client, city):
-    instagram = channel(client, city, "instagram", "http://127.0.0.1:9")
+    instagram = create_channel(client, city.admin, "instagram")
     a = announcement(client, city, [city.parks_channels[0], instagram])
 
     refused = client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)

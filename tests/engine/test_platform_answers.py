@@ -8,28 +8,14 @@ import pytest
 import responses
 import respx
 
-from tests.engine.conftest import wait_for
+from tests.engine.observing import wait_for
+from tests.factories import create_approved, create_channel
 
 SECRET = "db_password=hunter2-internal"
 
 
-def make_channel(client, city, platform: str, credentials: dict, settings: dict) -> int:
-    r = client.post("/api/v1/channels", headers=city.admin.auth, json={
-        "department": "parks", "platform": platform, "name": f"Parks on {platform}",
-        "credentials": credentials, "settings": settings})
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
 def approve(client, city, channel_id: int) -> int:
-    a = client.post("/api/v1/announcements", headers=city.parks_staff.auth, json={
-        "department": "parks", "title": "Pool opens Saturday", "body": "The Elm Street pool opens at 9.",
-        "channels": [channel_id]}).json()
-    submitted = client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth).json()
-    r = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth,
-                    json={"fingerprint": submitted["fingerprint"]})
-    assert r.status_code == 200, r.text
-    return a["id"]
+    return create_approved(client, city, channels=[channel_id], body="The Elm Street pool opens at 9.")["id"]
 
 
 def settled(client, city, announcement_id: int) -> dict:
@@ -43,11 +29,13 @@ def settled(client, city, announcement_id: int) -> dict:
 @pytest.mark.parametrize("platform", ["webhook", "mastodon"])
 def test_an_internal_answer_reaches_staff_as_a_sentence_and_never_as_its_body(platform, client, city, worker_factory):
     if platform == "webhook":
-        channel_id = make_channel(client, city, "webhook", {"secret": "s"}, {"url": "https://hooks.city.example/in"})
+        channel_id = create_channel(client, city.admin, "webhook", credentials={"secret": "s"},
+                                    settings={"url": "https://hooks.city.example/in"})
         mock = respx.mock(assert_all_called=True)
         mock.post("https://hooks.city.example/in").respond(500, text=f"{SECRET}\n{SECRET}")
     else:
-        channel_id = make_channel(client, city, "mastodon", {"access_token": "t"}, {"api_base": "https://social.city.example"})
+        channel_id = create_channel(client, city.admin, "mastodon", credentials={"access_token": "t"},
+                                    settings={"api_base": "https://social.city.example"})
         mock = responses.RequestsMock(assert_all_requests_are_fired=True)
         # Not Mastodon: every path answers 200 with what the service holds.
         for method in (responses.GET, responses.POST):
@@ -70,7 +58,8 @@ def test_an_internal_answer_reaches_staff_as_a_sentence_and_never_as_its_body(pl
 def test_the_worker_refuses_a_channel_pointing_inside_and_nothing_reaches_it(client, city, receiver, worker_factory,
                                                                                fast_settings):
     # Made while the private network was allowed; the city then turned it off.
-    channel_id = make_channel(client, city, "webhook", {"secret": receiver.secret}, {"url": receiver.url})
+    channel_id = create_channel(client, city.admin, "webhook", credentials={"secret": receiver.secret},
+                                settings={"url": receiver.url})
     announcement_id = approve(client, city, channel_id)
     worker_factory(settings=fast_settings.model_copy(update={"allow_private_network": False})).start()
 

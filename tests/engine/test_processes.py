@@ -13,18 +13,12 @@ from civicpost.models import AuditEvent, Delivery, User
 from civicpost.rendering import Renderer
 from civicpost.sandbox.testing import running_sandbox
 from civicpost.schemas import AnnouncementIn
-from tests.engine.conftest import wait_for
+from tests.engine.observing import state_of, wait_for
 from tests.engine.processes import WorkerProcess
-from tests.engine.test_worker import approved, hook_channel, state_of
+from tests.factories import create_approved, create_channel
 
 pytestmark = pytest.mark.slow
 
-SANDBOX_CHANNELS = {
-    "x": ({"consumer_key": "k", "consumer_secret": "s", "access_token": "t", "access_token_secret": "ts"}, {"api_base": "{base}/x"}),
-    "facebook": ({"page_access_token": "page-token"}, {"api_base": "{base}/graph", "page_id": "102030405060708"}),
-    "mastodon": ({"access_token": "tok"}, {"api_base": "{base}/mastodon"}),
-    "bluesky": ({"handle": "parks.test.city", "app_password": "pw-pw-pw-pw"}, {"api_base": "{base}/bluesky"}),
-}
 CREATE_PATHS = {"x": "/x/2/tweets", "facebook": "/feed", "mastodon": "/api/v1/statuses", "bluesky": "createRecord"}
 
 
@@ -51,16 +45,7 @@ def processes(database_url, settings, tmp_path):
 
 
 def sandbox_channels(client, city, base: str) -> dict[str, int]:
-    ids = {}
-    for platform, (credentials, settings) in SANDBOX_CHANNELS.items():
-        r = client.post(
-            "/api/v1/channels", headers=city.admin.auth,
-            json={"department": "parks", "platform": platform, "name": f"Parks on {platform}",
-                  "credentials": credentials, "settings": {k: v.format(base=base) for k, v in settings.items()}},
-        )
-        assert r.status_code == 201, r.text
-        ids[platform] = r.json()["id"]
-    return ids
+    return {platform: create_channel(client, city.admin, platform, base=base) for platform in CREATE_PATHS}
 
 
 def creates(base: str, platform: str) -> list[dict]:
@@ -73,7 +58,7 @@ def test_a_worker_killed_mid_request_leaves_posts_that_the_next_worker_finds_not
     channels = sandbox_channels(client, city, sandbox)
     # Every platform accepts the post, then never answers: the worker is mid-request.
     httpx.post(f"{sandbox}/_sandbox/faults", json={"*": {"hang_next": 1, "hang_max_s": 120}}).raise_for_status()
-    a = approved(client, city, list(channels.values()))
+    a = create_approved(client, city, channels=list(channels.values()))
     first = processes()
     wait_for(lambda: all(creates(sandbox, p) for p in channels), timeout=60)
     first.kill()
@@ -91,7 +76,7 @@ def test_a_worker_killed_mid_request_leaves_posts_that_the_next_worker_finds_not
 def test_sigterm_finishes_what_is_in_flight_and_exits_cleanly(client, city, sandbox, processes, sessions):
     channels = sandbox_channels(client, city, sandbox)
     httpx.post(f"{sandbox}/_sandbox/faults", json={"*": {"latency_ms": 1500}}).raise_for_status()
-    a = approved(client, city, list(channels.values()))
+    a = create_approved(client, city, channels=list(channels.values()))
     worker = processes(concurrency=2)
     wait_for(lambda: sum(len(creates(sandbox, p)) for p in channels) >= 1, timeout=60)
     assert worker.terminate(timeout=60) == 0, worker.output()
@@ -110,7 +95,7 @@ def test_a_send_slower_than_its_lease_keeps_the_lease_and_posts_once(client, cit
     channels = sandbox_channels(client, city, sandbox)
     # Every answer takes 2.5 s; Bluesky signs in first, so its send takes 5 s: two and a half leases.
     httpx.post(f"{sandbox}/_sandbox/faults", json={"*": {"latency_ms": 2500}}).raise_for_status()
-    a = approved(client, city, list(channels.values()))
+    a = create_approved(client, city, channels=list(channels.values()))
     worker = processes(lease_seconds=2)
     got = wait_for(lambda: (s := state_of(client, city, a["id"]))["state"] == "published" and s, timeout=90)
     for platform in channels:
@@ -127,7 +112,8 @@ def test_four_workers_on_postgresql_publish_two_thousand_deliveries_each_exactly
 ):
     if not is_postgres:
         pytest.skip("scale-out is PostgreSQL's job; this runs in the suite's PostgreSQL pass")
-    hooks = [hook_channel(client, city, receiver, name=f"Hook {n}") for n in range(10)]
+    hooks = [create_channel(client, city.admin, "webhook", name=f"Hook {n}", settings={"url": receiver.url})
+             for n in range(10)]
     renderer = Renderer(settings.templates_dir)
     with transaction(sessions) as session:
         author = session.get(User, city.parks_staff.id)
@@ -161,7 +147,7 @@ def test_four_workers_on_postgresql_publish_two_thousand_deliveries_each_exactly
 def test_a_worker_on_sqlite_publishes_while_the_web_process_keeps_writing(client, city, receiver, processes, is_postgres):
     if is_postgres:
         pytest.skip("this is the SQLite pairing")
-    hook = hook_channel(client, city, receiver)
+    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
     processes(concurrency=4)
     errors: list[str] = []
     ids: list[int] = []
@@ -169,7 +155,8 @@ def test_a_worker_on_sqlite_publishes_while_the_web_process_keeps_writing(client
     def drafting() -> None:
         for n in range(30):
             try:
-                ids.append(approved(client, city, [hook, city.parks_channels[0]], title=f"Notice {n}")["id"])
+                a = create_approved(client, city, channels=[hook, city.parks_channels[0]], title=f"Notice {n}")
+                ids.append(a["id"])
             except Exception as exc:  # noqa: BLE001
                 errors.append(repr(exc))
 

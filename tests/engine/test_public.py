@@ -2,15 +2,14 @@
 
 import xml.etree.ElementTree as ET
 
-from tests.engine.conftest import wait_for
-from tests.engine.test_worker import approved, state_of
-from tests.web.conftest import sign_in  # noqa: F401 - a fixture: staff pages signed in
+from tests.engine.observing import state_of, wait_for
+from tests.factories import create_approved, create_channel
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 def publish(client, city, worker_factory, **body) -> dict:
-    a = approved(client, city, [city.parks_channels[0]], **body)
+    a = create_approved(client, city, channels=[city.parks_channels[0]], **body)
     worker_factory().start()
     wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")
     return a
@@ -60,11 +59,9 @@ def test_announcement_text_is_escaped_on_the_public_page(client, city, worker_fa
 
 
 def test_a_javascript_address_from_a_webhook_is_dropped_and_the_post_still_counts(client, city, receiver, worker_factory, sign_in):
-    from tests.engine.test_worker import hook_channel
-
     receiver.answer_url = "javascript:alert(1)"
-    hook = hook_channel(client, city, receiver)
-    a = approved(client, city, [city.parks_channels[0], hook])
+    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
+    a = create_approved(client, city, channels=[city.parks_channels[0], hook])
     worker_factory().start()
     got = wait_for(lambda: (s := state_of(client, city, a["id"]))["state"] == "published" and s)
     delivery = next(d for d in got["deliveries"] if d["channel_id"] == hook)
@@ -81,11 +78,9 @@ def test_links_recorded_before_the_check_are_not_rendered_anywhere(client, city,
 
     from civicpost.db import transaction
     from civicpost.models import Announcement, Delivery
-    from tests.engine.test_worker import hook_channel
-
-    hook = hook_channel(client, city, receiver)
-    second = hook_channel(client, city, receiver, name="Partner mirror")
-    a = approved(client, city, [city.parks_channels[0], hook, second])
+    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
+    second = create_channel(client, city.admin, "webhook", name="Partner mirror", settings={"url": receiver.url})
+    a = create_approved(client, city, channels=[city.parks_channels[0], hook, second])
     worker_factory().start()
     wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")
     # Rows written by an older version, which stored whatever a platform said.

@@ -13,9 +13,8 @@ from civicpost.db import transaction
 from civicpost.models import Announcement, Delivery, DeliveryStatus, State
 from civicpost.sandbox.app import create_sandbox_app
 from civicpost.sandbox.testing import running_sandbox
-from tests.engine.conftest import wait_for
-from tests.engine.test_worker import approved, hook_channel, state_of
-from tests.web.conftest import sign_in  # noqa: F401 - a fixture: staff pages signed in
+from tests.engine.observing import state_of, wait_for
+from tests.factories import create_approved, create_channel
 
 PATHS = {"x": ("/x/2/tweets", "x"), "mastodon": ("/mastodon/api/v1/statuses", "mastodon")}
 
@@ -28,19 +27,7 @@ def sandbox():
 
 
 def sandbox_channels(client, city, base: str) -> dict[str, int]:
-    channels = {
-        "x": ({"consumer_key": "k", "consumer_secret": "s", "access_token": "t", "access_token_secret": "ts"},
-              {"api_base": f"{base}/x"}),
-        "mastodon": ({"access_token": "tok"}, {"api_base": f"{base}/mastodon"}),
-    }
-    ids = {}
-    for platform, (credentials, settings) in channels.items():
-        r = client.post("/api/v1/channels", headers=city.admin.auth,
-                        json={"department": "parks", "platform": platform, "name": f"Parks on {platform}",
-                              "credentials": credentials, "settings": settings})
-        assert r.status_code == 201, r.text
-        ids[platform] = r.json()["id"]
-    return ids
+    return {platform: create_channel(client, city.admin, platform, base=base) for platform in ("x", "mastodon")}
 
 
 def requests_to(base: str, platform: str, method: str) -> list[dict]:
@@ -59,7 +46,7 @@ def test_a_retract_while_sends_are_on_the_wire_deletes_each_post_as_soon_as_it_l
     base, platforms = sandbox
     channels = sandbox_channels(client, city, base)
     httpx.post(f"{base}/_sandbox/faults", json={"x": {"latency_ms": 2000}, "mastodon": {"latency_ms": 2000}}).raise_for_status()
-    a = approved(client, city, list(channels.values()))
+    a = create_approved(client, city, channels=list(channels.values()))
     worker_factory(settings=fast_settings.model_copy(update={"publish_timeout_seconds": 15})).start()
     # Both sends are on the wire: the platforms have the requests and answer in 2 s.
     wait_for(lambda: all(requests_to(base, p, "POST") for p in channels), timeout=10)
@@ -102,7 +89,7 @@ def test_a_send_that_may_have_posted_is_found_and_deleted_after_a_retract(
     x = sandbox_channels(client, city, base)["x"]
     # X stores the post and never answers: the worker gives up after 1 s, not knowing.
     httpx.post(f"{base}/_sandbox/faults", json={"x": {"hang_next": 1, "hang_max_s": 60}}).raise_for_status()
-    a = approved(client, city, [x])
+    a = create_approved(client, city, channels=[x])
     settings = fast_settings.model_copy(update={"publish_timeout_seconds": 1, "retry_base_seconds": 60,
                                                 "retry_max_seconds": 120})
     worker_factory(settings=settings).start()
@@ -132,8 +119,8 @@ def test_a_send_that_may_have_posted_is_found_and_deleted_after_a_retract(
 def test_a_delivery_that_may_have_posted_where_nobody_can_look_is_left_for_a_person(
     client, city, receiver, worker_factory, sessions
 ):
-    hook = hook_channel(client, city, receiver)
-    a = approved(client, city, [hook])
+    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
+    a = create_approved(client, city, channels=[hook])
     # A send whose outcome nobody could tell: a person was to look.
     with transaction(sessions) as session:
         session.execute(update(Announcement).where(Announcement.id == a["id"]).values(state=State.publishing))
@@ -155,9 +142,9 @@ def test_a_delivery_that_may_have_posted_where_nobody_can_look_is_left_for_a_per
 
 
 def test_a_retract_stops_deliveries_that_never_started(client, city, receiver, sessions):
-    hook = hook_channel(client, city, receiver)
+    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
     feed = city.parks_channels[0]
-    a = approved(client, city, [hook, feed])
+    a = create_approved(client, city, channels=[hook, feed])
     with transaction(sessions) as session:
         session.execute(update(Announcement).where(Announcement.id == a["id"]).values(state=State.publishing))
         session.execute(update(Delivery).where(Delivery.channel_id == feed)
@@ -175,7 +162,7 @@ def test_a_send_that_fails_after_the_retract_is_stopped_not_retried(client, city
     base, platforms = sandbox
     x = sandbox_channels(client, city, base)["x"]
     httpx.post(f"{base}/_sandbox/faults", json={"x": {"latency_ms": 1500, "fail_next": 1, "fail_status": 503}}).raise_for_status()
-    a = approved(client, city, [x])
+    a = create_approved(client, city, channels=[x])
     worker_factory(settings=fast_settings.model_copy(update={"publish_timeout_seconds": 10})).start()
     wait_for(lambda: requests_to(base, "x", "POST"), timeout=10)
     assert client.post(f"/api/v1/announcements/{a['id']}/retract", headers=city.approver.auth).status_code == 202
@@ -196,7 +183,7 @@ def test_a_send_whose_worker_died_after_the_retract_is_found_and_deleted(
 
     base, platforms = sandbox
     x = sandbox_channels(client, city, base)["x"]
-    a = approved(client, city, [x])
+    a = create_approved(client, city, channels=[x])
     # A worker claims the delivery, its post reaches X, and the worker dies before recording it.
     with transaction(sessions) as session:
         job = publishing.claim_due(session, owner="dead-worker", now=utcnow(), limit=10, lease_seconds=60)[0]
@@ -220,7 +207,7 @@ def test_a_post_that_cannot_be_deleted_for_want_of_credentials_is_tried_again_on
 ):
     base, platforms = sandbox
     x = sandbox_channels(client, city, base)["x"]
-    a = approved(client, city, [x])
+    a = create_approved(client, city, channels=[x])
     worker = worker_factory(settings=fast_settings.model_copy(update={"retry_max_seconds": 3600}))
     worker.start()
     wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")

@@ -7,7 +7,8 @@ import pytest
 
 from civicpost.sandbox.app import create_sandbox_app
 from civicpost.sandbox.testing import running_sandbox
-from tests.engine.conftest import wait_for
+from tests.engine.observing import wait_for
+from tests.factories import create_approved, create_channel
 
 TOKEN = "123456789:sandbox-bot-token-for-the-engine"
 SITE = "https://news.city.example"
@@ -21,24 +22,13 @@ def sandbox():
 
 
 def telegram_channel(client, city, base: str) -> int:
-    r = client.post("/api/v1/channels", headers=city.admin.auth, json={
-        "department": "parks", "platform": "telegram", "name": "Parks on Telegram",
-        "credentials": {"bot_token": TOKEN},
-        "settings": {"chat_id": "@cityparks", "api_base": f"{base}/telegram", "web_base": f"{base}/t.me"},
-    })
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
+    settings = {"chat_id": "@cityparks", "api_base": f"{base}/telegram", "web_base": f"{base}/t.me"}
+    return create_channel(client, city.admin, "telegram", credentials={"bot_token": TOKEN}, settings=settings)
 
 
 def approved(client, city, channel: int) -> dict:
-    a = client.post("/api/v1/announcements", headers=city.parks_staff.auth, json={
-        "department": "parks", "title": "Pool opens Saturday", "body": "The Elm Street pool opens at 9.",
-        "link": "https://city.example/pools", "channels": [channel]}).json()
-    client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)
-    seen = client.get(f"/api/v1/announcements/{a['id']}", headers=city.approver.auth).json()["fingerprint"]
-    r = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth, json={"fingerprint": seen})
-    assert r.status_code == 200, r.text
-    return r.json()
+    return create_approved(client, city, channels=[channel], body="The Elm Street pool opens at 9.",
+                           link="https://city.example/pools")
 
 
 def delivery(client, city, announcement_id: int) -> dict:

@@ -7,20 +7,17 @@ from civicpost import publishing
 from civicpost.db import transaction, utcnow
 from civicpost.models import Delivery
 from civicpost.worker import Worker
-from tests.engine.test_worker import approved, state_of
+from tests.engine.observing import state_of
+from tests.factories import create_approved, create_channel
 from tests.platforms.recorded.x import X_BASE, X_CREDENTIALS, x_problem, x_tweet
 
 TWEETS = f"{X_BASE}/2/tweets"
 
 
 def test_a_thread_that_failed_after_its_first_part_continues_from_the_second(client, city, fast_settings, engine, sessions):
-    r = client.post(
-        "/api/v1/channels", headers=city.admin.auth,
-        json={"department": "parks", "platform": "x", "name": "Parks on X", "credentials": X_CREDENTIALS,
-              "settings": {"api_base": X_BASE, "overflow": "thread"}},
-    )
-    x = r.json()["id"]
-    a = approved(client, city, [x], body="The Elm Street pool opens Saturday at nine. " * 9)
+    x = create_channel(client, city.admin, "x", credentials=X_CREDENTIALS,
+                       settings={"api_base": X_BASE, "overflow": "thread"})
+    a = create_approved(client, city, channels=[x], body="The Elm Street pool opens Saturday at nine. " * 9)
     parts = a["renditions"][0]["parts"]
     assert len(parts) == 2
     worker = Worker(fast_settings, engine=engine, concurrency=1)

@@ -7,38 +7,14 @@ from sqlalchemy import select, update
 from civicpost import publishing
 from civicpost.db import transaction, utcnow
 from civicpost.models import Channel, Delivery
-from tests.engine.conftest import wait_for
-
-
-def hook_channel(client, city, receiver, name="Partner hook") -> int:
-    r = client.post(
-        "/api/v1/channels", headers=city.admin.auth,
-        json={"department": "parks", "platform": "webhook", "name": name,
-              "credentials": {"secret": receiver.secret}, "settings": {"url": receiver.url}},
-    )
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
-def approved(client, city, channels, **body) -> dict:
-    payload = {"department": "parks", "title": "Pool opens Saturday", "body": "The Elm Street pool opens at 9.", "channels": channels}
-    payload.update(body)
-    a = client.post("/api/v1/announcements", headers=city.parks_staff.auth, json=payload).json()
-    client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)
-    seen = client.get(f"/api/v1/announcements/{a['id']}", headers=city.approver.auth).json()["fingerprint"]
-    r = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth, json={"fingerprint": seen})
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def state_of(client, city, announcement_id) -> dict:
-    return client.get(f"/api/v1/announcements/{announcement_id}", headers=city.approver.auth).json()
+from tests.engine.observing import state_of, wait_for
+from tests.factories import create_approved, create_channel
 
 
 def test_an_approved_announcement_is_published_once_on_every_channel(client, city, receiver, worker_factory):
-    hook = hook_channel(client, city, receiver)
+    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
     feed = city.parks_channels[0]
-    a = approved(client, city, [feed, hook])
+    a = create_approved(client, city, channels=[feed, hook])
     worker_factory().start()
 
     def published():
@@ -57,8 +33,8 @@ def test_an_approved_announcement_is_published_once_on_every_channel(client, cit
 
 def test_a_server_error_is_retried_with_backoff_and_then_succeeds(client, city, receiver, worker_factory):
     receiver.script = [(503, {}, 0), (500, {}, 0)]
-    hook = hook_channel(client, city, receiver)
-    a = approved(client, city, [hook])
+    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
+    a = create_approved(client, city, channels=[hook])
     worker_factory().start()
     got = wait_for(lambda: (s := state_of(client, city, a["id"]))["state"] == "published" and s)
     assert got["deliveries"][0]["attempts"] == 3
@@ -69,9 +45,9 @@ def test_a_server_error_is_retried_with_backoff_and_then_succeeds(client, city, 
 
 def test_a_rate_limit_pauses_that_channel_only(client, city, receiver, worker_factory, sessions):
     receiver.script = [(429, {"Retry-After": "30"}, 0)]
-    hook = hook_channel(client, city, receiver)
+    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
     feed = city.parks_channels[0]
-    a = approved(client, city, [feed, hook])
+    a = create_approved(client, city, channels=[feed, hook])
     worker_factory().start()
 
     def settled():
@@ -90,8 +66,8 @@ def test_a_rate_limit_pauses_that_channel_only(client, city, receiver, worker_fa
 
 def test_a_permanent_refusal_fails_with_the_platforms_words_and_a_person_can_retry(client, city, receiver, worker_factory):
     receiver.script = [(400, {}, 0)]
-    hook = hook_channel(client, city, receiver)
-    a = approved(client, city, [hook])
+    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
+    a = create_approved(client, city, channels=[hook])
     worker_factory().start()
     got = wait_for(lambda: (s := state_of(client, city, a["id"]))["state"] == "failed" and s)
     delivery = got["deliveries"][0]
@@ -105,10 +81,10 @@ def test_a_permanent_refusal_fails_with_the_platforms_words_and_a_person_can_ret
 
 def test_wrong_credentials_fail_the_delivery_and_mark_the_channel(client, city, receiver, worker_factory):
     receiver.secret = "not-what-the-receiver-expects"
-    hook = hook_channel(client, city, receiver)
+    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
     receiver.secret = "hook-secret-value"
     client.put(f"/api/v1/channels/{hook}/credentials", headers=city.admin.auth, json={"credentials": {"secret": "wrong-secret"}})
-    a = approved(client, city, [hook])
+    a = create_approved(client, city, channels=[hook])
     worker_factory().start()
     wait_for(lambda: state_of(client, city, a["id"])["state"] == "failed")
     channel = client.get(f"/api/v1/channels/{hook}", headers=city.admin.auth).json()
@@ -119,8 +95,8 @@ def test_wrong_credentials_fail_the_delivery_and_mark_the_channel(client, city, 
 def test_a_cancelled_announcement_never_publishes_even_after_a_worker_claimed_it(client, city, receiver, fast_settings, sessions, engine):
     from civicpost.worker import Worker
 
-    hook = hook_channel(client, city, receiver)
-    a = approved(client, city, [hook])
+    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
+    a = create_approved(client, city, channels=[hook])
     worker = Worker(fast_settings, engine=engine, concurrency=1)
     with transaction(worker.write_sessions) as session:
         jobs = publishing.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
@@ -141,9 +117,9 @@ def test_the_guard_read_for_a_whole_claim_stops_only_the_cancelled_announcement(
     from civicpost.models import Announcement, State
     from civicpost.worker import Worker
 
-    hook = hook_channel(client, city, receiver)
-    kept = approved(client, city, [hook], title="Pool opens Saturday")
-    dropped = approved(client, city, [hook], title="Pool opens Sunday")
+    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
+    kept = create_approved(client, city, channels=[hook], title="Pool opens Saturday")
+    dropped = create_approved(client, city, channels=[hook], title="Pool opens Sunday")
     worker = Worker(fast_settings, engine=engine, concurrency=4)
     with transaction(worker.write_sessions) as session:
         jobs = publishing.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
@@ -162,8 +138,8 @@ def test_the_guard_read_for_a_whole_claim_stops_only_the_cancelled_announcement(
 def test_an_edit_after_claim_stops_the_old_content_from_going_out(client, city, receiver, fast_settings, sessions, engine):
     from civicpost.worker import Worker
 
-    hook = hook_channel(client, city, receiver)
-    a = approved(client, city, [hook])
+    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
+    a = create_approved(client, city, channels=[hook])
     worker = Worker(fast_settings, engine=engine, concurrency=1)
     with transaction(worker.write_sessions) as session:
         jobs = publishing.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
@@ -175,8 +151,8 @@ def test_an_edit_after_claim_stops_the_old_content_from_going_out(client, city, 
 
 
 def test_a_delivery_whose_worker_died_is_reconciled_before_any_resend(client, city, receiver, worker_factory, sessions, engine):
-    hook = hook_channel(client, city, receiver)
-    a = approved(client, city, [hook])
+    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
+    a = create_approved(client, city, channels=[hook])
     # A worker claimed it and died: its lease has run out.
     with transaction(sessions) as session:
         jobs = publishing.claim_due(session, owner="dead-worker", now=utcnow(), limit=10, lease_seconds=60)
@@ -190,13 +166,9 @@ def test_a_delivery_whose_worker_died_is_reconciled_before_any_resend(client, ci
 
 
 def test_an_interrupted_email_becomes_unknown_for_a_person(client, city, worker_factory, sessions):
-    r = client.post(
-        "/api/v1/channels", headers=city.admin.auth,
-        json={"department": "parks", "platform": "email", "name": "Parks list",
-              "settings": {"smtp_host": "127.0.0.1", "smtp_port": 9, "from": "parks@city.example", "to": ["list@city.example"]}},
-    )
-    email = r.json()["id"]
-    a = approved(client, city, [email])
+    email = create_channel(client, city.admin, "email", name="Parks list", settings={
+        "smtp_host": "127.0.0.1", "smtp_port": 9, "from": "parks@city.example", "to": ["list@city.example"]})
+    a = create_approved(client, city, channels=[email])
     with transaction(sessions) as session:
         publishing.claim_due(session, owner="dead-worker", now=utcnow(), limit=10, lease_seconds=60)
         session.execute(update(Delivery).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
@@ -207,8 +179,8 @@ def test_an_interrupted_email_becomes_unknown_for_a_person(client, city, worker_
 
 
 def test_retract_deletes_each_post_and_keeps_the_record(client, city, receiver, worker_factory):
-    hook = hook_channel(client, city, receiver)
-    a = approved(client, city, [hook, city.parks_channels[0]])
+    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
+    a = create_approved(client, city, channels=[hook, city.parks_channels[0]])
     worker_factory().start()
     wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")
     r = client.post(f"/api/v1/announcements/{a['id']}/retract", headers=city.approver.auth)
@@ -222,8 +194,8 @@ def test_retract_deletes_each_post_and_keeps_the_record(client, city, receiver, 
 def test_sigterm_style_stop_releases_claims_that_never_started(client, city, receiver, fast_settings, engine, sessions):
     from civicpost.worker import Worker
 
-    hook = hook_channel(client, city, receiver)
-    approved(client, city, [hook])
+    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
+    create_approved(client, city, channels=[hook])
     worker = Worker(fast_settings, engine=engine, concurrency=1)
     with transaction(worker.write_sessions) as session:
         jobs = publishing.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
@@ -259,8 +231,8 @@ def test_readyz_reports_no_worker_then_a_running_one_then_a_silent_one(client, c
 
 
 def test_metrics_count_deliveries_by_status_and_report_lag(client, city, receiver, worker_factory):
-    hook = hook_channel(client, city, receiver)
-    a = approved(client, city, [hook, city.parks_channels[0]])
+    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
+    a = create_approved(client, city, channels=[hook, city.parks_channels[0]])
     text = client.get("/metrics").text
     assert 'civicpost_deliveries{status="pending"} 2.0' in text
     worker_factory().start()

@@ -9,10 +9,9 @@ import responses
 import respx
 
 from civicpost import net
-from civicpost.platforms import AddressRefused, build_adapter
-from civicpost.platforms import _guard
+from civicpost.platforms import AddressRefused, build_adapter, guard
+from tests.factories import make_outgoing
 
-from .conftest import make_outgoing
 from .recorded.bluesky import BLUESKY_CREDENTIALS, bluesky_session
 from .recorded.mastodon import MASTODON_ACCOUNT
 from .recorded.x import X_CREDENTIALS
@@ -35,8 +34,8 @@ class FakeDns:
 @pytest.fixture
 def dns(monkeypatch) -> FakeDns:
     fake = FakeDns({})
-    monkeypatch.setattr(net, "_resolver", fake)
-    monkeypatch.setattr(_guard, "RECHECK_SECONDS", 0.0)  # look again at every connection
+    monkeypatch.setattr(net, "resolver", fake)
+    monkeypatch.setattr(guard, "RECHECK_SECONDS", 0.0)  # look again at every connection
     return fake
 
 

@@ -13,8 +13,8 @@ import responses
 import respx
 
 from civicpost.platforms import MaybePosted, PlatformError
+from tests.factories import make_outgoing
 
-from .conftest import make_outgoing
 from .recorded.bluesky import BLUESKY_BASE, BLUESKY_CREDENTIALS, bluesky_session
 from .recorded.facebook import FACEBOOK_CREDENTIALS, FACEBOOK_SETTINGS, GRAPH, PAGE_ID
 from .recorded.mastodon import MASTODON_BASE

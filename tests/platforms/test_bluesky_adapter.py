@@ -10,9 +10,19 @@ from atproto_client.models.string_formats import TID_RE
 
 from civicpost.platforms import CredentialsError, MaybePosted, MediaItem, PermanentError, RateLimited, TransientError
 from civicpost.platforms.bluesky.adapter import BlueskyAdapter, deterministic_tid
+from tests.factories import OUTGOING_CREATED as CREATED
+from tests.factories import OUTGOING_KEY as KEY
+from tests.factories import make_outgoing
 
-from .conftest import CREATED, KEY, make_outgoing
-from .recorded.bluesky import BLUESKY_BASE, BLUESKY_CREDENTIALS, BLUESKY_DID, CID, bluesky_session, echo_created, xrpc_error
+from .recorded.bluesky import (
+    BLUESKY_BASE,
+    BLUESKY_CREDENTIALS,
+    BLUESKY_DID,
+    CID,
+    bluesky_session,
+    echo_created,
+    xrpc_error,
+)
 
 XRPC = f"{BLUESKY_BASE}/xrpc"
 

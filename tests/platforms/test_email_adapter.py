@@ -7,8 +7,9 @@ import pytest
 
 from civicpost.platforms import CredentialsError, MaybePosted, PermanentError, TransientError
 from civicpost.platforms.email.adapter import EmailAdapter
+from tests.factories import OUTGOING_KEY as KEY
+from tests.factories import make_outgoing
 
-from .conftest import KEY, make_outgoing
 from .servers import SmtpServer
 
 

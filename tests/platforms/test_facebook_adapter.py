@@ -8,8 +8,8 @@ import respx
 
 from civicpost.platforms import CredentialsError, MaybePosted, MediaItem, PermanentError, RateLimited, TransientError
 from civicpost.platforms.facebook.adapter import FacebookAdapter
+from tests.factories import make_outgoing
 
-from .conftest import make_outgoing
 from .recorded.facebook import FACEBOOK_CREDENTIALS, FACEBOOK_SETTINGS, GRAPH, PAGE_ID, buc_usage, graph_error
 
 FEED = f"{GRAPH}/{PAGE_ID}/feed"

@@ -18,8 +18,8 @@ from civicpost.platforms import (
     spec,
 )
 from civicpost.platforms.instagram.adapter import InstagramAdapter
+from tests.factories import make_outgoing
 
-from .conftest import make_outgoing
 from .recorded.instagram import (
     CONTAINER,
     GRAPH,

@@ -27,8 +27,9 @@ from civicpost.platforms import (
 from civicpost.platforms.linkedin import DEFAULT_VERSION, little
 from civicpost.platforms.linkedin.adapter import LinkedInAdapter
 from civicpost.sandbox import linkedin_little
+from tests.factories import OUTGOING_CREATED as CREATED
+from tests.factories import make_outgoing
 
-from .conftest import CREATED, make_outgoing
 from .recorded.linkedin import (
     DAY_LIMIT,
     ENCODED_SHARE,
@@ -327,7 +328,7 @@ def test_an_upload_address_inside_the_citys_network_is_refused_before_the_image_
     def resolve(host, port, *args, **kwargs):
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (addresses[host], port or 0))]
 
-    monkeypatch.setattr(net, "_resolver", resolve)
+    monkeypatch.setattr(net, "resolver", resolve)
     with respx.mock(assert_all_called=False) as router:
         router.post(f"{REST}/images").respond(json=upload_initialized(IMAGE, "https://uploads.sandbox.test/put/1"))
         put = router.put("https://uploads.sandbox.test/put/1").respond(201)

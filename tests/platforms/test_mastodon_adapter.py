@@ -7,8 +7,9 @@ import responses
 
 from civicpost.platforms import CredentialsError, MaybePosted, MediaItem, PermanentError, RateLimited, TransientError
 from civicpost.platforms.mastodon.adapter import MastodonAdapter
+from tests.factories import OUTGOING_KEY as KEY
+from tests.factories import make_outgoing
 
-from .conftest import KEY, make_outgoing
 from .recorded.mastodon import MASTODON_ACCOUNT, MASTODON_BASE, mastodon_rate_limit_headers, mastodon_status
 
 STATUSES = f"{MASTODON_BASE}/api/v1/statuses"

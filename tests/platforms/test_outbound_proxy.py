@@ -8,8 +8,8 @@ import responses
 
 from civicpost.platforms.mastodon.adapter import MastodonAdapter
 from civicpost.platforms.x.adapter import XAdapter
+from tests.factories import make_outgoing
 
-from .conftest import make_outgoing
 from .recorded.mastodon import MASTODON_BASE, mastodon_status
 from .recorded.x import X_BASE, X_CREDENTIALS, x_tweet
 

@@ -12,8 +12,9 @@ from civicpost.platforms.registry import adapter_class
 from civicpost.platforms.spec import Fields
 from civicpost.sandbox import fake_classes
 from civicpost.text.lengths import Measure
+from tests.factories import OUTGOING_KEY as KEY
+from tests.factories import make_outgoing
 
-from .conftest import KEY, make_outgoing
 from .recorded import RECORDED
 
 POSTS = PROJECT_ROOT / "templates" / "posts"

@@ -24,8 +24,8 @@ from civicpost.platforms import (
     build_adapter,
 )
 from civicpost.platforms.telegram.adapter import TelegramAdapter
+from tests.factories import make_outgoing
 
-from .conftest import make_outgoing
 from .recorded import TIMEOUT
 from .recorded.telegram import (
     ADMINISTRATOR,

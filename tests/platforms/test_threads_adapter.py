@@ -9,8 +9,8 @@ import respx
 
 from civicpost.platforms import CredentialsError, MaybePosted, PermanentError, RateLimited, TransientError, spec
 from civicpost.platforms.threads.adapter import ThreadsAdapter
+from tests.factories import make_outgoing
 
-from .conftest import make_outgoing
 from .recorded.instagram import jpeg, meta_error
 from .recorded.threads import API, CONTAINER, PERMALINK, POST, THREADS_CREDENTIALS, THREADS_SETTINGS, USER, usage
 

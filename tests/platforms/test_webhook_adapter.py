@@ -5,8 +5,9 @@ import pytest
 
 from civicpost.platforms import CredentialsError, PermanentError, RateLimited, TransientError
 from civicpost.platforms.webhook.adapter import WebhookAdapter
+from tests.factories import OUTGOING_KEY as KEY
+from tests.factories import make_outgoing
 
-from .conftest import KEY, make_outgoing
 from .servers import WEBHOOK_SECRET, Receiver
 
 PAYLOAD = '{"title": "Pools open", "body": "Saturday at 10am", "department": "Parks"}'

@@ -10,8 +10,9 @@ from responses import matchers
 
 from civicpost.platforms import CredentialsError, MaybePosted, MediaItem, PermanentError, RateLimited, TransientError
 from civicpost.platforms.x.adapter import XAdapter
+from tests.factories import OUTGOING_CREATED as CREATED
+from tests.factories import make_outgoing
 
-from .conftest import CREATED, make_outgoing
 from .recorded.x import X_BASE, X_CREDENTIALS, X_ME, x_problem, x_rate_limit_headers, x_tweet
 
 TWEETS = f"{X_BASE}/2/tweets"

@@ -30,8 +30,9 @@ from civicpost.sandbox import create_sandbox_app
 from civicpost.sandbox.app import Sandbox
 from civicpost.sandbox.core import PlatformFake
 from civicpost.sandbox.testing import running_sandbox
+from tests.factories import OUTGOING_CREATED as CREATED
+from tests.factories import OUTGOING_KEY as KEY
 
-from .conftest import CREATED, KEY
 from .recorded import LATE_S, RECORDED, TIMEOUT, Post, no_such_answer
 from .servers import ImageHost
 

@@ -4,7 +4,7 @@ import time
 
 import httpx
 import pytest
-from atproto import Client, models
+from atproto import Client, Session, models
 from atproto_client.exceptions import BadRequestError, RequestException, UnauthorizedError
 
 HANDLE = "city.bsky.social"
@@ -126,7 +126,7 @@ def test_a_token_close_to_expiry_is_refreshed_by_the_client_before_the_next_call
 
     paths = [r["path"].rsplit("/", 1)[1] for r in sandbox.requests("bluesky")]
     assert "com.atproto.server.refreshSession" in paths
-    assert client._session.access_jwt_payload.exp > time.time()
+    assert Session.decode(client.export_session_string()).access_jwt_payload.exp > time.time()
 
 
 def test_an_expired_token_is_answered_with_expired_token(sandbox):

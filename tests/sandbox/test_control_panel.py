@@ -3,8 +3,7 @@
 import httpx
 from atproto import Client
 
-from .test_mastodon import mastodon_client
-from .test_x import x_client
+from .clients import mastodon_client, x_client
 
 
 def test_recorded_requests_keep_the_body_and_auth_scheme_but_not_the_secrets(sandbox):

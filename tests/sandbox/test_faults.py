@@ -12,8 +12,7 @@ from mastodon import MastodonRatelimitError, MastodonServiceUnavailableError
 
 from civicpost.sandbox import fake_classes
 
-from .test_mastodon import mastodon_client
-from .test_x import x_client
+from .clients import mastodon_client, x_client
 
 PAGE = "102030405060708"
 

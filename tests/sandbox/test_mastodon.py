@@ -2,18 +2,9 @@
 
 import pytest
 import requests
-from mastodon import Mastodon, MastodonAPIError, MastodonNotFoundError, MastodonUnauthorizedError
+from mastodon import MastodonAPIError, MastodonNotFoundError, MastodonUnauthorizedError
 
-
-def mastodon_client(url: str, token: str = "user-token") -> Mastodon:
-    return Mastodon(
-        access_token=token,
-        api_base_url=f"{url}/mastodon",
-        mastodon_version="4.3.0",
-        version_check_mode="created",
-        ratelimit_method="throw",
-        request_timeout=5,
-    )
+from .clients import mastodon_client
 
 
 def test_the_same_idempotency_key_twice_returns_one_status(sandbox):

@@ -4,15 +4,7 @@ import pytest
 import requests
 import tweepy
 
-from civicpost.sandbox.testing import point_tweepy_at
-
-
-def x_client(url: str, *, consumer_key: str = "ck", access_token: str = "at") -> tweepy.Client:
-    client = tweepy.Client(
-        consumer_key=consumer_key, consumer_secret="cs", access_token=access_token, access_token_secret="ats"
-    )
-    point_tweepy_at(client, url, timeout=5)
-    return client
+from .clients import x_client
 
 
 def oauth1():

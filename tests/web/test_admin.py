@@ -10,7 +10,7 @@ from sqlalchemy import select
 from civicpost.db import transaction
 from civicpost.models import AuditEvent, Channel, Department, User
 from civicpost.sandbox.testing import running_sandbox
-from tests.web.conftest import csrf_of
+from tests.pages import csrf_of
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 SECRET = "s3cret-token-never-shown-0123456789"

@@ -2,32 +2,11 @@
 
 import re
 
-from sqlalchemy import select
-
-from civicpost.db import transaction
 from civicpost.models import Announcement, Delivery, DeliveryStatus, State
-from tests.web.conftest import csrf_of
+from tests.factories import create_approved, set_outcome
+from tests.pages import csrf_of
 
 HTML = {"accept": "text/html"}
-
-
-def approved(client, city, draft, **fields) -> dict:
-    a = draft(**fields)
-    seen = client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth).json()["fingerprint"]
-    r = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth, json={"fingerprint": seen})
-    assert r.status_code == 200, r.text
-    return a
-
-
-def set_outcome(sessions, announcement_id: int, state: State, status: DeliveryStatus, **delivery_fields) -> list[int]:
-    with transaction(sessions) as session:
-        session.get(Announcement, announcement_id).state = state
-        deliveries = session.scalars(select(Delivery).where(Delivery.announcement_id == announcement_id)).all()
-        for d in deliveries:
-            d.status = status
-            for name, value in delivery_fields.items():
-                setattr(d, name, value)
-        return [d.id for d in deliveries]
 
 
 def state_of(sessions, announcement_id: int) -> str:
@@ -35,8 +14,8 @@ def state_of(sessions, announcement_id: int) -> str:
         return session.get(Announcement, announcement_id).state
 
 
-def test_the_page_shows_previews_state_and_history_oldest_first_in_the_city_zone(sign_in, city, client, draft):
-    a = approved(client, city, draft, publish_at="2030-07-04T09:00:00-04:00")
+def test_the_page_shows_previews_state_and_history_oldest_first_in_the_city_zone(sign_in, city, client):
+    a = create_approved(client, city, publish_at="2030-07-04T09:00:00-04:00")
     page = sign_in(city.parks_staff).get(f"/staff/announcements/{a['id']}")
     assert page.status_code == 200
     html = page.text
@@ -92,8 +71,8 @@ def test_a_cancel_without_the_csrf_token_is_refused(sign_in, city, draft, sessio
     assert state_of(sessions, a["id"]) == State.draft
 
 
-def test_staff_cannot_cancel_after_approval_and_are_told_so(sign_in, city, client, draft, sessions):
-    a = approved(client, city, draft)
+def test_staff_cannot_cancel_after_approval_and_are_told_so(sign_in, city, client, sessions):
+    a = create_approved(client, city)
     browser = sign_in(city.parks_staff)
     page = browser.get(f"/staff/announcements/{a['id']}")
     assert f"/staff/announcements/{a['id']}/cancel" not in page.text
@@ -102,8 +81,8 @@ def test_staff_cannot_cancel_after_approval_and_are_told_so(sign_in, city, clien
     assert state_of(sessions, a["id"]) == State.scheduled
 
 
-def test_retracting_asks_for_confirmation_and_is_for_approvers(sign_in, city, client, draft, sessions):
-    a = approved(client, city, draft)
+def test_retracting_asks_for_confirmation_and_is_for_approvers(sign_in, city, client, sessions):
+    a = create_approved(client, city)
     set_outcome(sessions, a["id"], State.published, DeliveryStatus.published, remote_url="https://city.example/posts/1")
     staff_page = sign_in(city.parks_staff).get(f"/staff/announcements/{a['id']}").text
     assert "Retract announcement" not in staff_page
@@ -117,8 +96,8 @@ def test_retracting_asks_for_confirmation_and_is_for_approvers(sign_in, city, cl
     assert "Retracted." in r.text and state_of(sessions, a["id"]) == State.retracted
 
 
-def test_the_retry_button_requeues_a_failed_delivery(sign_in, city, client, draft, sessions):
-    a = approved(client, city, draft)
+def test_the_retry_button_requeues_a_failed_delivery(sign_in, city, client, sessions):
+    a = create_approved(client, city)
     ids = set_outcome(sessions, a["id"], State.failed, DeliveryStatus.failed, attempts=8, last_error="HTTP 500 from the partner")
     browser = sign_in(city.approver)
     page = browser.get(f"/staff/announcements/{a['id']}")

@@ -5,16 +5,10 @@ import re
 from sqlalchemy import select
 
 from civicpost.models import Announcement, Delivery, State
-from tests.web.conftest import csrf_of
+from tests.factories import create_submitted
+from tests.pages import csrf_of
 
 HTML = {"accept": "text/html"}
-
-
-def submitted(client, city, draft, **fields) -> dict:
-    a = draft(**fields)
-    r = client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def state_of(sessions, announcement_id: int) -> str:
@@ -30,9 +24,9 @@ def fingerprint_in(html: str, announcement_id: int) -> str:
 
 
 def test_the_queue_lists_emergencies_first_then_by_publish_time(sign_in, city, client, draft):
-    later = submitted(client, city, draft, title="Leaf pickup schedule", publish_at="2030-12-01T09:00:00-05:00")
-    soon = submitted(client, city, draft, title="Ice rink opening", publish_at="2030-11-20T09:00:00-05:00")
-    urgent = submitted(client, city, draft, title="Trail closed after storm", emergency=True,
+    later = create_submitted(client, city, title="Leaf pickup schedule", publish_at="2030-12-01T09:00:00-05:00")
+    soon = create_submitted(client, city, title="Ice rink opening", publish_at="2030-11-20T09:00:00-05:00")
+    urgent = create_submitted(client, city, title="Trail closed after storm", emergency=True,
                        publish_at="2030-12-24T09:00:00-05:00")
     draft(title="Still a draft")
     page = sign_in(city.approver).get("/staff/approvals")
@@ -49,8 +43,8 @@ def test_the_queue_is_for_approvers_only(sign_in, city):
     assert r.status_code == 403 and "<h1>Forbidden</h1>" in r.text and "approvers" in r.text
 
 
-def test_an_approver_approves_from_the_queue(sign_in, city, client, draft, sessions):
-    a = submitted(client, city, draft)
+def test_an_approver_approves_from_the_queue(sign_in, city, client, sessions):
+    a = create_submitted(client, city)
     browser = sign_in(city.approver)
     page = browser.get("/staff/approvals")
     r = browser.post(f"/staff/announcements/{a['id']}/approve",
@@ -62,8 +56,8 @@ def test_an_approver_approves_from_the_queue(sign_in, city, client, draft, sessi
         assert len(session.scalars(select(Delivery).where(Delivery.announcement_id == a["id"])).all()) == 2
 
 
-def test_approving_a_version_that_changed_since_it_was_looked_at_is_refused(sign_in, city, client, draft, sessions):
-    a = submitted(client, city, draft)
+def test_approving_a_version_that_changed_since_it_was_looked_at_is_refused(sign_in, city, client, sessions):
+    a = create_submitted(client, city)
     browser = sign_in(city.approver)
     page = browser.get("/staff/approvals")
     client.patch(f"/api/v1/announcements/{a['id']}", headers=city.parks_staff.auth, json={"body": "Now opens at 10 a.m."})
@@ -89,11 +83,11 @@ def test_the_author_cannot_approve_their_own_announcement_and_is_told_why(sign_i
     assert state_of(sessions, a["id"]) == State.submitted
 
 
-def test_approval_with_blocking_problems_is_refused_and_lists_them(sign_in, city, client, draft, sessions):
+def test_approval_with_blocking_problems_is_refused_and_lists_them(sign_in, city, client, sessions):
     x = client.post("/api/v1/channels", headers=city.admin.auth,
                     json={"department": "parks", "platform": "x", "name": "Parks on X",
                           "credentials": {"oauth2_access_token": "t"}, "settings": {}}).json()["id"]
-    a = submitted(client, city, draft, body="The Elm Street pool opens Saturday.", channels=[x])
+    a = create_submitted(client, city, body="The Elm Street pool opens Saturday.", channels=[x])
     # Submitting refuses it; an edit of a submitted announcement keeps it in the queue, problems and all.
     client.patch(f"/api/v1/announcements/{a['id']}", headers=city.parks_staff.auth,
                  json={"body": "The Elm Street pool opens Saturday. " * 12})
@@ -108,8 +102,8 @@ def test_approval_with_blocking_problems_is_refused_and_lists_them(sign_in, city
     assert state_of(sessions, a["id"]) == State.submitted
 
 
-def test_sending_back_needs_a_reason_tied_to_its_field(sign_in, city, client, draft, sessions):
-    a = submitted(client, city, draft)
+def test_sending_back_needs_a_reason_tied_to_its_field(sign_in, city, client, sessions):
+    a = create_submitted(client, city)
     browser = sign_in(city.approver)
     page = browser.get("/staff/approvals")
     r = browser.post(f"/staff/announcements/{a['id']}/reject", data={"csrf_token": csrf_of(page.text), "reason": "  "})
@@ -119,8 +113,8 @@ def test_sending_back_needs_a_reason_tied_to_its_field(sign_in, city, client, dr
     assert state_of(sessions, a["id"]) == State.submitted
 
 
-def test_a_reason_for_sending_back_reaches_the_author(sign_in, city, client, draft, sessions):
-    a = submitted(client, city, draft)
+def test_a_reason_for_sending_back_reaches_the_author(sign_in, city, client, sessions):
+    a = create_submitted(client, city)
     approver = sign_in(city.approver)
     page = approver.get("/staff/approvals")
     r = approver.post(f"/staff/announcements/{a['id']}/reject",
@@ -133,8 +127,8 @@ def test_a_reason_for_sending_back_reaches_the_author(sign_in, city, client, dra
     assert "Sent back by the approver" in own_page and "Say which entrance is open." in own_page
 
 
-def test_an_edit_after_approval_shows_what_changed_in_the_queue(sign_in, city, client, draft, sessions):
-    a = submitted(client, city, draft, body="The Elm Street pool opens Saturday at 9 a.m.")
+def test_an_edit_after_approval_shows_what_changed_in_the_queue(sign_in, city, client, sessions):
+    a = create_submitted(client, city, body="The Elm Street pool opens Saturday at 9 a.m.")
     r = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth,
                     json={"fingerprint": a["fingerprint"]})
     assert r.status_code == 200
@@ -151,8 +145,8 @@ def test_an_edit_after_approval_shows_what_changed_in_the_queue(sign_in, city, c
     assert re.search(r'<ins><span class="visually-hidden">\[added: </span>10<span class="visually-hidden">\]</span></ins>', queue)
 
 
-def test_an_announcement_never_approved_shows_no_changes_section(sign_in, city, client, draft):
-    submitted(client, city, draft)
+def test_an_announcement_never_approved_shows_no_changes_section(sign_in, city, client):
+    create_submitted(client, city)
     assert "What changed since" not in sign_in(city.approver).get("/staff/approvals").text
 
 
@@ -164,8 +158,8 @@ def edit_through_the_page(browser, announcement_id: int, city, body: str) -> Non
     assert r.status_code == 303, r.text
 
 
-def test_an_approver_who_rewrote_the_words_on_the_edit_page_cannot_approve_them(sign_in, city, client, draft, sessions, people):
-    a = submitted(client, city, draft)
+def test_an_approver_who_rewrote_the_words_on_the_edit_page_cannot_approve_them(sign_in, city, client, sessions, people):
+    a = create_submitted(client, city)
     browser = sign_in(city.approver)
     edit_through_the_page(browser, a["id"], city, "The pool stays closed all summer.")
     assert state_of(sessions, a["id"]) == State.submitted
@@ -187,8 +181,8 @@ def test_an_approver_who_rewrote_the_words_on_the_edit_page_cannot_approve_them(
     assert "Approved “Pool opens Saturday”" in r.text and state_of(sessions, a["id"]) == State.scheduled
 
 
-def test_an_approver_whose_page_edit_voided_their_approval_cannot_approve_again(sign_in, city, client, draft, sessions):
-    a = submitted(client, city, draft)
+def test_an_approver_whose_page_edit_voided_their_approval_cannot_approve_again(sign_in, city, client, sessions):
+    a = create_submitted(client, city)
     browser = sign_in(city.approver)
     queue = browser.get("/staff/approvals")
     browser.post(f"/staff/announcements/{a['id']}/approve",
@@ -205,8 +199,8 @@ def test_an_approver_whose_page_edit_voided_their_approval_cannot_approve_again(
     assert state_of(sessions, a["id"]) == State.submitted
 
 
-def test_an_approve_form_without_the_reviewed_version_approves_nothing(sign_in, city, client, draft, sessions):
-    a = submitted(client, city, draft)
+def test_an_approve_form_without_the_reviewed_version_approves_nothing(sign_in, city, client, sessions):
+    a = create_submitted(client, city)
     browser = sign_in(city.approver)
     page = browser.get("/staff/approvals")
     r = browser.post(f"/staff/announcements/{a['id']}/approve", data={"csrf_token": csrf_of(page.text), "back": "queue"})
@@ -214,8 +208,8 @@ def test_an_approve_form_without_the_reviewed_version_approves_nothing(sign_in, 
     assert state_of(sessions, a["id"]) == State.submitted
 
 
-def test_the_dashboard_does_not_ask_an_approver_to_approve_what_they_changed(sign_in, city, client, draft, people):
-    a = submitted(client, city, draft)
+def test_the_dashboard_does_not_ask_an_approver_to_approve_what_they_changed(sign_in, city, client, people):
+    a = create_submitted(client, city)
     edited = client.patch(f"/api/v1/announcements/{a['id']}", headers=city.approver.auth,
                           json={"body": "The Elm Street pool opens Saturday at 10 a.m."})
     assert edited.status_code == 200, edited.text

@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from civicpost.models import Channel
-from tests.web.conftest import PASSWORD, csrf_of
+from tests.factories import PASSWORD, create_channel
+from tests.pages import csrf_of
 
 TOKEN = "mastodon-token-that-must-stay-home-0123"
 SECRET = "db_password=hunter2-internal"
@@ -59,11 +60,8 @@ def signed_in_admin(client: TestClient, city) -> TestClient:
 
 
 def channel_at(client: TestClient, city, api_base: str) -> int:
-    r = client.post("/api/v1/channels", headers=city.admin.auth, json={
-        "department": "parks", "platform": "mastodon", "name": "Parks on Mastodon",
-        "credentials": {"access_token": TOKEN}, "settings": {"api_base": api_base}})
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
+    return create_channel(client, city.admin, "mastodon", credentials={"access_token": TOKEN},
+                          settings={"api_base": api_base})
 
 
 def press_test_connection(admin: TestClient, channel_id: int) -> str:

@@ -1,21 +1,14 @@
 """Writing an announcement in the staff form: saved through the same services as the API."""
 
-import io
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
-from PIL import Image
 from sqlalchemy import func, select
 
 from civicpost.models import Announcement, AuditEvent, Media, State
-from tests.web.conftest import csrf_of
-
-
-def png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), (20, 140, 60)).save(buffer, "PNG")
-    return buffer.getvalue()
+from tests.factories import create_channel, make_png
+from tests.pages import csrf_of
 
 
 def form_data(page_html: str, **fields) -> dict:
@@ -29,14 +22,6 @@ def field_tag(html: str, field_id: str) -> str:
     match = re.search(rf'<(?:input|textarea|select)[^>]*\bid="{re.escape(field_id)}"[^>]*>', html)
     assert match, f"no field {field_id}"
     return match.group(0)
-
-
-def x_channel(client, city, department="parks", **settings) -> int:
-    r = client.post("/api/v1/channels", headers=city.admin.auth,
-                    json={"department": department, "platform": "x", "name": f"{department.title()} on X",
-                          "credentials": {"oauth2_access_token": "t"}, "settings": settings})
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
 
 
 def count(sessions, model) -> int:
@@ -57,7 +42,8 @@ def test_the_form_creates_a_draft_with_translation_channels_override_image_and_a
            "channels": [str(feed), str(hook)], f"override-{hook}": "Pool opens Saturday (partner text)",
            "image_alt": "The Elm Street pool, empty and sunny", "publish_at": "2030-07-04T09:00", "emergency": "yes"},
     )
-    r = browser.post("/staff/announcements/new", data=data, files={"image_file": ("pool.png", png(), "image/png")},
+    picture = make_png((20, 140, 60), size=(40, 30))
+    r = browser.post("/staff/announcements/new", data=data, files={"image_file": ("pool.png", picture, "image/png")},
                      follow_redirects=False)
     assert r.status_code == 303, r.text
     a = client.get(r.headers["location"].replace("/staff", "/api/v1"), headers=city.parks_staff.auth).json()
@@ -170,7 +156,7 @@ def test_the_form_offers_only_my_departments_and_their_channels(sign_in, city):
 
 
 def test_the_preview_button_shows_cards_without_saving(sign_in, city, client, sessions):
-    x = x_channel(client, city)
+    x = create_channel(client, city.admin, "x")
     browser = sign_in(city.parks_staff)
     page = browser.get("/staff/announcements/new")
     r = browser.post("/staff/announcements/new",
@@ -181,7 +167,7 @@ def test_the_preview_button_shows_cards_without_saving(sign_in, city, client, se
 
 
 def test_the_preview_endpoint_returns_cards_with_counters_and_suggestions_and_stores_nothing(sign_in, city, client, sessions):
-    x = x_channel(client, city)
+    x = create_channel(client, city.admin, "x")
     browser = sign_in(city.parks_staff)
     page = browser.get("/staff/announcements/new")
     events = count(sessions, AuditEvent)
@@ -195,7 +181,7 @@ def test_the_preview_endpoint_returns_cards_with_counters_and_suggestions_and_st
 
 
 def test_an_over_long_post_shows_its_counter_as_an_error(sign_in, city, client):
-    x = x_channel(client, city)
+    x = create_channel(client, city.admin, "x")
     browser = sign_in(city.parks_staff)
     page = browser.get("/staff/announcements/new")
     data = form_data(page.text, body="The Elm Street pool opens Saturday. " * 12, channels=[str(x)])
@@ -285,7 +271,7 @@ def structure_problems(html: str) -> list[str]:
 
 
 def test_every_drafting_page_has_unique_ids_labelled_controls_and_real_references(sign_in, city, client, draft):
-    x = x_channel(client, city)
+    x = create_channel(client, city.admin, "x")
     browser = sign_in(city.parks_staff)
     new = browser.get("/staff/announcements/new").text
     invalid = browser.post("/staff/announcements/new", data=form_data(new, title="", link="nope", channels=[str(x)],

@@ -4,7 +4,7 @@ a page that says what to fix (or the ordinary 404), never a 500 (finding 10)."""
 from sqlalchemy import func, select
 
 from civicpost.models import Announcement, Channel
-from tests.web.conftest import csrf_of
+from tests.pages import csrf_of
 
 HTML = {"accept": "text/html"}
 

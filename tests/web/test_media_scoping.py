@@ -3,24 +3,12 @@ announcements may use them, and another department's image answers exactly
 as a missing one does."""
 
 import hashlib
-import io
 
-from PIL import Image
 from sqlalchemy import select, update
 
 from civicpost.media import department_media_id
 from civicpost.models import Department, Media
-
-
-def png(colour=(30, 120, 200)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (48, 32), colour).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def upload(client, person, data: bytes | None = None, **form):
-    return client.post("/api/v1/media", headers=person.auth, data=form,
-                       files={"file": ("photo.png", data or png(), "image/png")})
+from tests.factories import create_media, make_png
 
 
 def department_id(sessions, slug: str) -> int:
@@ -29,8 +17,8 @@ def department_id(sessions, slug: str) -> int:
 
 
 def test_an_upload_belongs_to_its_department_with_an_id_of_its_own_and_one_file_by_content(client, city, settings, sessions):
-    parks = upload(client, city.parks_staff)  # one department: no need to name it
-    police = upload(client, city.police_staff, department="police")
+    parks = create_media(client, city.parks_staff)  # one department: no need to name it
+    police = create_media(client, city.police_staff, department="police")
     assert parks.status_code == police.status_code == 201, (parks.text, police.text)
     parks_id, police_id = parks.json()["id"], police.json()["id"]
     assert parks_id != police_id and len(parks_id) == len(police_id) == 64
@@ -46,22 +34,22 @@ def test_an_upload_belongs_to_its_department_with_an_id_of_its_own_and_one_file_
 
 
 def test_who_must_name_the_department_and_who_may_upload_for_it(client, city, people):
-    r = upload(client, city.approver)
+    r = create_media(client, city.approver)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "department"
-    assert upload(client, city.approver, department="police").status_code == 201
-    assert upload(client, city.admin, department="parks", data=png((1, 2, 3))).status_code == 201
-    r = upload(client, city.parks_staff, department="police")
+    assert create_media(client, city.approver, department="police").status_code == 201
+    assert create_media(client, city.admin, department="parks", data=make_png((1, 2, 3))).status_code == 201
+    r = create_media(client, city.parks_staff, department="police")
     assert r.status_code == 403 and "not a member of Police Department" in r.json()["detail"]
-    r = upload(client, city.parks_staff, department="nowhere")
+    r = create_media(client, city.parks_staff, department="nowhere")
     assert r.status_code == 422 and r.json()["errors"][0] == {"field": "department", "message": "unknown department 'nowhere'"}
     both = people.person("staff", ("parks", "police"))
-    r = upload(client, both)
+    r = create_media(client, both)
     assert r.status_code == 422 and "parks, police" in r.json()["errors"][0]["message"]
-    assert upload(client, both, department="police").status_code == 201
+    assert create_media(client, both, department="police").status_code == 201
 
 
 def test_a_draft_cannot_use_another_departments_image_and_is_told_exactly_what_a_missing_one_gets(client, city, draft):
-    police_image = upload(client, city.police_staff).json()["id"]
+    police_image = create_media(client, city.police_staff).json()["id"]
     missing = "f" * 64
     body = {"department": "parks", "title": "Pool", "body": "Opens Saturday.", "channels": city.parks_channels}
 
@@ -79,12 +67,12 @@ def test_a_draft_cannot_use_another_departments_image_and_is_told_exactly_what_a
             theirs, nothing = refused(path, method, person, police_image), refused(path, method, person, missing)
             assert theirs == {**nothing, "errors": [{"field": "media", "message": f"no media with id {police_image}"}]}
             assert "Police" not in str(theirs)
-    parks_image = upload(client, city.parks_staff).json()["id"]
+    parks_image = create_media(client, city.parks_staff).json()["id"]
     assert draft(media=[{"id": parks_image, "alt_text": "A pool"}])["media"][0]["id"] == parks_image
 
 
 def test_an_old_image_without_a_department_is_usable_by_approvers_only(client, city, sessions, draft):
-    old = upload(client, city.parks_staff).json()["id"]
+    old = create_media(client, city.parks_staff).json()["id"]
     with sessions() as session, session.begin():
         session.execute(update(Media).where(Media.id == old).values(department_id=None))
     a = draft()
@@ -100,14 +88,14 @@ def test_an_old_image_without_a_department_is_usable_by_approvers_only(client, c
 
 
 def test_the_same_picture_sent_twice_is_one_row_and_one_file(client, city, settings):
-    first, again = upload(client, city.parks_staff), upload(client, city.parks_staff)
+    first, again = create_media(client, city.parks_staff), create_media(client, city.parks_staff)
     assert first.json() == again.json()
     assert sorted(p.name for p in settings.media_dir.iterdir() if not p.name.startswith(".")) == sorted(
         {first.json()["id"], hashlib.sha256((settings.media_dir / first.json()["id"]).read_bytes()).hexdigest()})
 
 
 def test_an_unpublished_image_is_not_public_but_its_department_and_approvers_see_it(client, city, sign_in, draft):
-    image = upload(client, city.parks_staff).json()["id"]
+    image = create_media(client, city.parks_staff).json()["id"]
     draft(media=[{"id": image, "alt_text": "A pool"}])
     nobody = client.get(f"/media/{image}")
     missing = client.get(f"/media/{'0' * 64}")

@@ -4,7 +4,7 @@ import pytest
 
 from civicpost.models import Channel
 from civicpost.sandbox.testing import running_sandbox
-from tests.web.conftest import csrf_of
+from tests.pages import csrf_of
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 FIELDS = {

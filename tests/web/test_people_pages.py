@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from civicpost.models import ApiToken, AuditEvent, User
-from tests.web.conftest import PASSWORD, csrf_of
+from tests.factories import PASSWORD
+from tests.pages import csrf_of
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 

@@ -1,21 +1,15 @@
 """Another department's announcement or delivery answers exactly as one that does
 not exist: 404, same words (finding 11). A 403 would tell an outsider it is there."""
 
-from tests.web.conftest import csrf_of
+from tests.factories import create_approved
+from tests.pages import csrf_of
 
 HTML = {"accept": "text/html"}
 
 
 def approved_parks_announcement(client, city) -> tuple[dict, int]:
-    a = client.post("/api/v1/announcements", headers=city.parks_staff.auth, json={
-        "department": "parks", "title": "Pool opens Saturday", "body": "The Elm Street pool opens at 9.",
-        "channels": city.parks_channels}).json()
-    client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)
-    seen = client.get(f"/api/v1/announcements/{a['id']}", headers=city.approver.auth).json()
-    r = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth,
-                    json={"fingerprint": seen["fingerprint"]})
-    assert r.status_code == 200, r.text
-    return r.json(), r.json()["deliveries"][0]["id"]
+    a = create_approved(client, city, body="The Elm Street pool opens at 9.")
+    return a, a["deliveries"][0]["id"]
 
 
 def same_as_missing(theirs, missing, real_id: int, missing_id: int) -> None:

@@ -13,7 +13,8 @@ from sqlalchemy import func, select, update
 from civicpost import people
 from civicpost.db import transaction, utcnow
 from civicpost.models import Department, StaffSession, User
-from tests.web.conftest import PASSWORD, csrf_of
+from tests.factories import PASSWORD
+from tests.pages import csrf_of
 
 HTML = {"accept": "text/html"}
 

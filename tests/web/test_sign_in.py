@@ -12,7 +12,8 @@ from civicpost import accounts, throttle
 from civicpost.db import transaction, utcnow
 from civicpost.models import AuditEvent, SignInThrottle, StaffSession
 from civicpost.throttle import ACCOUNT, PAIR, wait_after
-from tests.web.conftest import PASSWORD, csrf_of
+from tests.factories import PASSWORD
+from tests.pages import csrf_of
 
 HTML = {"accept": "text/html"}
 

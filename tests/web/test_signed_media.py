@@ -3,12 +3,11 @@
 from urllib.parse import parse_qs, urlsplit
 
 from civicpost import media_urls
-
-from .test_media_scoping import upload
+from tests.factories import create_media
 
 
 def test_a_signed_image_address_works_without_a_session_until_it_expires(client, city, app, settings):
-    image = upload(client, city.parks_staff).json()["id"]
+    image = create_media(client, city.parks_staff).json()["id"]
     assert client.get(f"/media/{image}").status_code == 404  # not published: not public
     url = media_urls.signed_url(settings.base_url, app.state.box_key, image)
     parts = urlsplit(url)

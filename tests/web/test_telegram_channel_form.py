@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from civicpost.models import Channel
 from civicpost.sandbox.testing import running_sandbox
-from tests.web.conftest import csrf_of
+from tests.pages import csrf_of
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 TOKEN = "123456789:sandbox-bot-token-never-shown-42"

@@ -23,7 +23,8 @@ from PIL import Image
 from civicpost import media
 from civicpost.decoding import RETRY_AFTER_SECONDS
 from civicpost.web.deps import REQUEST_THREADS
-from tests.web.conftest import PASSWORD, csrf_of
+from tests.factories import PASSWORD, create_media
+from tests.pages import csrf_of
 
 SIDE = 2000  # 4 megapixels: 16 MB decoded, a tenth of a second to decode here
 PROMPTLY = 5.0  # seconds; a request queued behind a held decode would wait for it (30 s)
@@ -66,8 +67,8 @@ class HeldDecodes:
 
 @pytest.fixture
 def held(monkeypatch) -> Iterator[HeldDecodes]:
-    holder = HeldDecodes(media._reencode)
-    monkeypatch.setattr(media, "_reencode", holder)
+    holder = HeldDecodes(media.reencode)
+    monkeypatch.setattr(media, "reencode", holder)
     yield holder
     holder.release.set()
 
@@ -88,7 +89,7 @@ def in_thread(work) -> tuple[threading.Thread, dict]:
 
 
 def upload(client: TestClient, person, shade: int):
-    return client.post("/api/v1/media", headers=person.auth, files={"file": (f"big-{shade}.png", big_png(shade), "image/png")})
+    return create_media(client, person, big_png(shade), filename=f"big-{shade}.png")
 
 
 def finished_promptly(thread: threading.Thread, outcome: dict):

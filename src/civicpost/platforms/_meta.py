@@ -22,8 +22,8 @@ from typing import Any
 
 import httpx
 
-from civicpost.platforms._guard import AddressGuard
 from civicpost.platforms._support import MALFORMED, answered, httpx_reached_server, short, unexpected_answer
+from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
     CredentialsError,
     MaybePosted,

@@ -70,7 +70,7 @@ def build_adapter(
     chosen = spec(platform)
     guard = None
     if not allow_private_network:
-        from civicpost.platforms._guard import AddressGuard
+        from civicpost.platforms.guard import AddressGuard
 
         guard = AddressGuard()
         for name in chosen.outbound_urls:

@@ -29,9 +29,9 @@ from atproto_client.utils.facet_detection import detect_facets
 from atproto_core.exceptions import AtProtocolError
 
 from civicpost.media import fit_image
-from civicpost.platforms._guard import AddressGuard
 from civicpost.platforms._support import answered, httpx_reached_server, short
 from civicpost.platforms.bluesky import IMAGE_BYTES as BLUESKY_IMAGE_BYTES
+from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
     CredentialsError,
     MaybePosted,

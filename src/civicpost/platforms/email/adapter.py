@@ -12,8 +12,8 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 
-from civicpost.platforms._guard import AddressGuard
 from civicpost.platforms._support import short
+from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
     CredentialsError,
     MaybePosted,

@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
-from civicpost.platforms._guard import AddressGuard
 from civicpost.platforms._meta import Containers, GraphError, MetaGraph
 from civicpost.platforms._support import MALFORMED, comparable, posted_since
+from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import CredentialsError, Outgoing, PermanentError, PlatformError, Receipt
 
 DEFAULT_API_BASE = "https://graph.facebook.com"

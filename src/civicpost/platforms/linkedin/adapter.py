@@ -14,7 +14,6 @@ from urllib.parse import quote
 
 import httpx
 
-from civicpost.platforms._guard import AddressGuard
 from civicpost.platforms._support import (
     MALFORMED,
     answered,
@@ -24,6 +23,7 @@ from civicpost.platforms._support import (
     short,
     unexpected_answer,
 )
+from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.linkedin import DEFAULT_VERSION, WEB_BASE, little
 from civicpost.platforms.seam import (
     CredentialsError,

@@ -19,7 +19,6 @@ from mastodon import (
     MastodonUnauthorizedError,
 )
 
-from civicpost.platforms._guard import AddressGuard
 from civicpost.platforms._support import (
     MALFORMED,
     answered,
@@ -31,6 +30,7 @@ from civicpost.platforms._support import (
     short,
     unexpected_answer,
 )
+from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
     CredentialsError,
     MaybePosted,

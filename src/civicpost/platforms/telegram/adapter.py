@@ -24,8 +24,8 @@ import ipaddress
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from civicpost.platforms._guard import AddressGuard
 from civicpost.platforms._support import MALFORMED, unexpected_answer
+from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
     CredentialsError,
     MediaItem,

@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 
-from civicpost.platforms._guard import AddressGuard
 from civicpost.platforms._meta import Containers, GraphError, MetaGraph
 from civicpost.platforms._support import CLOCK_SLACK, MALFORMED, comparable, posted_since
+from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
     CredentialsError,
     MediaItem,

@@ -29,8 +29,8 @@ from typing import Any
 
 import httpx
 
-from civicpost.platforms._guard import AddressGuard
 from civicpost.platforms._support import answered, short
+from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
     CredentialsError,
     Outgoing,

@@ -12,7 +12,6 @@ import tweepy
 from requests.adapters import HTTPAdapter
 from tweepy.auth import OAuth1UserHandler
 
-from civicpost.platforms._guard import AddressGuard
 from civicpost.platforms._support import (
     CLOCK_SLACK,
     MALFORMED,
@@ -24,6 +23,7 @@ from civicpost.platforms._support import (
     short,
     unexpected_answer,
 )
+from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
     CredentialsError,
     MaybePosted,

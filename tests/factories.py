@@ -1,0 +1,222 @@
+"""Test data, made the way the city makes it.
+
+People and departments go through the account services (there is no API to
+make the first admin); channels, announcements and media through the API, so
+every row passes the validation a request does. Only what the engine writes
+(a delivery's outcome) is written to the database directly.
+
+`create_*` functions store something and return what a test needs of it;
+`make_*` functions return a value (a picture, a post) and store nothing.
+"""
+
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+from httpx import Response
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from civicpost import accounts
+from civicpost.db import transaction
+from civicpost.models import Announcement, Delivery, DeliveryStatus, Role, State
+from civicpost.platforms import Outgoing, spec
+
+PASSWORD = "correct horse battery staple"
+# Where a channel points when nothing should answer it: the discard port.
+NOWHERE = "http://127.0.0.1:9"
+HOOK_SECRET = "hook-secret-value"
+POOL = {
+    "department": "parks",
+    "title": "Pool opens Saturday",
+    "body": "The Elm Street pool opens Saturday at 9 a.m. Lifeguards on duty all day.",
+}
+
+
+@dataclass
+class Person:
+    id: int
+    email: str
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class City:
+    admin: Person
+    parks_staff: Person
+    police_staff: Person
+    approver: Person
+    parks_channels: list[int]
+    police_channels: list[int]
+
+
+def create_department(sessions: sessionmaker[Session], slug: str, name: str | None = None) -> None:
+    with transaction(sessions) as session:
+        accounts.create_department(session, actor=None, slug=slug, name=name or slug.title())
+
+
+def create_person(
+    sessions: sessionmaker[Session], role: Role | str = Role.staff, departments: tuple[str, ...] = (),
+    email: str | None = None,
+) -> Person:
+    """A user who signs in with PASSWORD and calls the API with a token of their own."""
+    email = email or f"{role}-{uuid.uuid4().hex[:8]}@city.example"
+    with transaction(sessions) as session:
+        user = accounts.create_user(
+            session, actor=None, email=email, name=email.split("@")[0], role=Role(role),
+            departments=list(departments), password=PASSWORD,
+        )
+        token = accounts.create_token(session, user=user)
+        return Person(user.id, user.email, token)
+
+
+def channel_fields(platform: str, *, department: str = "parks", base: str = NOWHERE) -> tuple[dict, dict]:
+    """Valid credentials and settings for a channel of `platform` whose
+    platform (or the sandbox standing in for it) answers at `base`."""
+    chosen = spec(platform)
+    if chosen.sandbox is not None:
+        return chosen.sandbox.credentials(department), chosen.sandbox.settings(base)
+    if platform == "webhook":
+        return {"secret": HOOK_SECRET}, {"url": f"{base}/hook"}
+    if platform == "email":
+        host, _, port = base.removeprefix("http://").partition(":")
+        return {}, {"smtp_host": host, "smtp_port": int(port or 25), "from": "news@city.example",
+                    "to": ["residents@city.example"]}
+    return {}, {}
+
+
+def create_channel(
+    client: TestClient, admin: Person, platform: str = "feed", *, department: str = "parks", name: str | None = None,
+    base: str = NOWHERE, credentials: dict | None = None, settings: dict | None = None,
+) -> int:
+    """A channel made through the API; credentials and settings not given come from channel_fields."""
+    default_credentials, default_settings = channel_fields(platform, department=department, base=base)
+    r = client.post("/api/v1/channels", headers=admin.auth, json={
+        "department": department, "platform": platform,
+        "name": name or f"{department.title()} on {spec(platform).label}",
+        "credentials": default_credentials if credentials is None else credentials,
+        "settings": default_settings if settings is None else settings,
+    })
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def create_city(client: TestClient, sessions: sessionmaker[Session]) -> City:
+    """Two departments, a staff member in each, an approver, an admin, and a
+    feed and a webhook channel for each department."""
+    create_department(sessions, "parks", "Parks and Recreation")
+    create_department(sessions, "police", "Police Department")
+    admin = create_person(sessions, Role.admin, email="admin@city.example")
+    parks = create_person(sessions, Role.staff, ("parks",), email="pat@city.example")
+    police = create_person(sessions, Role.staff, ("police",), email="sam@city.example")
+    approver = create_person(sessions, Role.approver, email="comms@city.example")
+    channels = {
+        department: [
+            create_channel(client, admin, "feed", department=department, name=f"{department} City website"),
+            create_channel(client, admin, "webhook", department=department, name=f"{department} Partner hook"),
+        ]
+        for department in ("parks", "police")
+    }
+    return City(admin, parks, police, approver, channels["parks"], channels["police"])
+
+
+def create_draft(client: TestClient, author: Person, **fields: Any) -> dict:
+    """A draft of the pool announcement (a Parks one unless `fields` say otherwise); its JSON."""
+    r = client.post("/api/v1/announcements", headers=author.auth, json={**POOL, **fields})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def create_submitted(client: TestClient, city: City, **fields: Any) -> dict:
+    """An announcement by Parks staff (on Parks' channels unless `fields` name
+    others) sent for approval; the JSON of the submit, fingerprint included."""
+    a = create_draft(client, city.parks_staff, **{"channels": city.parks_channels, **fields})
+    r = client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def create_approved(client: TestClient, city: City, **fields: Any) -> dict:
+    """An announcement submitted as create_submitted does and approved by the
+    approver; the JSON of the approval, deliveries included."""
+    a = create_submitted(client, city, **fields)
+    r = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth,
+                    json={"fingerprint": a["fingerprint"]})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def set_outcome(
+    sessions: sessionmaker[Session], announcement_id: int, state: State, status: DeliveryStatus, **delivery_fields: Any,
+) -> list[int]:
+    """Write what the engine would have: the announcement's state and every
+    delivery's status (and other fields); the deliveries' ids."""
+    with transaction(sessions) as session:
+        announcement = session.get(Announcement, announcement_id)
+        assert announcement is not None, f"no announcement {announcement_id}"
+        announcement.state = state
+        deliveries = session.scalars(select(Delivery).where(Delivery.announcement_id == announcement_id)).all()
+        for delivery in deliveries:
+            delivery.status = status
+            for name, value in delivery_fields.items():
+                setattr(delivery, name, value)
+        return [delivery.id for delivery in deliveries]
+
+
+def create_deliveries(
+    sessions: sessionmaker[Session], *, channel_id: int, announcement_id: int, count: int, status: DeliveryStatus,
+    at: datetime,
+) -> None:
+    """`count` deliveries of one announcement to one channel, as the engine
+    leaves them: published at `at`, or (not published) due at `at`."""
+    published = status in (DeliveryStatus.published, DeliveryStatus.retracted)
+    with transaction(sessions) as session:
+        session.add_all(Delivery(
+            key=str(uuid.uuid4()), announcement_id=announcement_id, channel_id=channel_id, status=status,
+            fingerprint="f" * 64, rendition={}, due_at=at, next_attempt_at=at,
+            published_at=at if published else None) for _ in range(count))
+
+
+def create_media(
+    client: TestClient, person: Person, data: bytes | None = None, *, filename: str = "photo.png",
+    mime_type: str = "image/png", **form: str,
+) -> Response:
+    """POST an image (a small PNG unless `data` is given) to the media API; the response."""
+    return client.post("/api/v1/media", headers=person.auth, data=form,
+                       files={"file": (filename, data or make_png(), mime_type)})
+
+
+def make_png(colour: tuple[int, int, int] = (30, 120, 200), size: tuple[int, int] = (48, 32)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def make_jpeg(colour: tuple[int, int, int] = (30, 120, 200), size: tuple[int, int] = (64, 48)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "JPEG")
+    return out.getvalue()
+
+
+OUTGOING_KEY = "6f1c2e7a-3b4d-4e5f-9a0b-1c2d3e4f5a6b"
+OUTGOING_CREATED = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def make_outgoing(**changes: Any) -> Outgoing:
+    """The post an adapter is handed: the pools announcement, rendered."""
+    values: dict[str, Any] = {
+        "key": OUTGOING_KEY,
+        "text": "Pools open Saturday at 10am. Details: https://city.example/pools #SummerInTheCity",
+        "title": "Pools open",
+        "created_at": OUTGOING_CREATED,
+    }
+    values.update(changes)
+    return Outgoing(**values)
