@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
-from civicpost import announcements, audit, contributors, publishing
+from civicpost import announcements, audit, contributors
 from civicpost.content import Rendition, fingerprint
-from civicpost.db import utcnow
+from civicpost.db import utcnow, wake_after_commit
 from civicpost.errors import Conflict, Forbidden, Invalid
 from civicpost.models import OPEN_DELIVERY, Announcement, Delivery, DeliveryStatus, State, User
 from civicpost.rendering import Renderer
@@ -164,7 +164,7 @@ def approve(
     ]
     session.add_all(deliveries)
     session.flush()
-    publishing.notify_due(session)
+    wake_after_commit(session)
     audit.record(
         session, actor=actor, action="approve", object_type="announcement", object_id=announcement.id,
         fingerprint=signed, detail={"due_at": due.isoformat(), "deliveries": len(deliveries)},
@@ -240,7 +240,7 @@ def retract(session: Session, *, actor: User, announcement: Announcement) -> int
     _stop_open_deliveries(session, announcement, "announcement retracted before this channel published")
     announcement.state = State.retracted
     session.flush()
-    publishing.notify_due(session)
+    wake_after_commit(session)
     audit.record(
         session, actor=actor, action="retract", object_type="announcement", object_id=announcement.id,
         fingerprint=announcement.approved_fingerprint, detail={"posts_to_delete": marked},

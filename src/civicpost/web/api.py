@@ -5,7 +5,6 @@ from typing import Annotated, Any
 
 from fastapi import (
     APIRouter,
-    BackgroundTasks,
     Body,
     File,
     Form,
@@ -70,14 +69,6 @@ from civicpost.web.shapes import (
 )
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
-
-
-def _wake_worker(request: Request, background: BackgroundTasks) -> None:
-    """After the commit (background tasks run after the response), nudge an
-    in-process worker; separate workers hear of it through the database."""
-    worker = getattr(request.app.state, "worker", None)
-    if worker is not None:
-        background.add_task(worker.wake)
 
 
 @router.post("/departments", status_code=201, response_model=DepartmentOut)
@@ -227,8 +218,6 @@ def submit(announcement_id: IdPath, session: SessionDep, user: CurrentUser, sett
 @one_trip
 def approve(
     announcement_id: IdPath,
-    request: Request,
-    background: BackgroundTasks,
     session: SessionDep,
     user: CurrentUser,
     settings: SettingsDep,
@@ -245,7 +234,6 @@ def approve(
         )
     workflow.approve(session, actor=user, announcement=announcement, renderer=renderer,
                      seen_fingerprint=body.fingerprint)
-    _wake_worker(request, background)
     return _full(session, announcement, renderer, settings)
 
 
@@ -270,12 +258,10 @@ def cancel(announcement_id: IdPath, session: SessionDep, user: CurrentUser, sett
 @router.post("/announcements/{announcement_id}/retract", status_code=202, response_model=AnnouncementOut)
 @one_trip
 def retract(
-    announcement_id: IdPath, request: Request, background: BackgroundTasks, session: SessionDep, user: CurrentUser,
-    settings: SettingsDep, renderer: RendererDep,
+    announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
 ) -> dict[str, Any]:
     announcement = announcements.get_visible(session, announcement_id, viewer=user)
     workflow.retract(session, actor=user, announcement=announcement)
-    _wake_worker(request, background)
     return _full(session, announcement, renderer, settings)
 
 
@@ -290,15 +276,13 @@ def audit_trail(announcement_id: IdPath, session: SessionDep, user: CurrentUser,
 @router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut)
 @one_trip
 def retry_delivery(
-    delivery_id: IdPath, request: Request, background: BackgroundTasks, session: SessionDep, user: CurrentUser,
-    settings: SettingsDep,
+    delivery_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep
 ) -> dict[str, Any]:
     delivery = session.get(Delivery, delivery_id)
     if delivery is None or not announcements.can_view(user, announcements.get(session, delivery.announcement_id)):
         raise NotFound(f"no delivery with id {delivery_id}")  # another department's answers the same
     publishing.retry(session, delivery, actor=user)
     session.flush()
-    _wake_worker(request, background)
     return views.delivery(delivery, settings.zone)
 
 

@@ -3,7 +3,7 @@
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -43,12 +43,6 @@ async def posted_form(request: Request) -> FormData:
 
 
 PostedForm = Annotated[FormData, Depends(posted_form)]
-
-
-def wake_worker(request: Request, background: BackgroundTasks) -> None:
-    worker = getattr(request.app.state, "worker", None)
-    if worker is not None:
-        background.add_task(worker.wake)
 
 
 @router.get("/announcements/new", response_class=HTMLResponse)
@@ -221,23 +215,20 @@ def retract_confirm(announcement_id: int, request: Request, session: SessionDep,
 
 
 @router.post("/announcements/{announcement_id:id}/retract", dependencies=[Csrf])
-def retract(announcement_id: int, request: Request, background: BackgroundTasks, session: SessionDep,
-            user: StaffUser, posted: PostedForm) -> Response:
+def retract(announcement_id: int, request: Request, session: SessionDep, user: StaffUser,
+            posted: PostedForm) -> Response:
     a = viewable(session, user, announcement_id)
     if posted.get("confirmed") != "yes":
         return show_page(request, session, user, a, confirm="retract")
-    wake_worker(request, background)
     step = partial(workflow.retract, session, actor=user, announcement=a)
     return act(request, session, a, step, "Retracted. The posts are being deleted; the record stays.")
 
 
 @router.post("/deliveries/{delivery_id:id}/retry", dependencies=[Csrf])
-def retry(delivery_id: int, request: Request, background: BackgroundTasks, session: SessionDep,
-          user: StaffUser) -> Response:
+def retry(delivery_id: int, request: Request, session: SessionDep, user: StaffUser) -> Response:
     delivery = session.get(Delivery, delivery_id)
     if delivery is None or not announcements.can_view(user, announcements.get(session, delivery.announcement_id)):
         raise NotFound(f"There is no delivery {delivery_id}.")  # another department's answers the same
     a = viewable(session, user, delivery.announcement_id)
-    wake_worker(request, background)
     step = partial(publishing.retry, session, delivery, actor=user)
     return act(request, session, a, step, f"Delivery to {delivery.channel.name} will be tried again.")

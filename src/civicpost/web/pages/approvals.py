@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from civicpost.web.pages._draft_diff import changes_since_approval
 from civicpost.web.pages._draft_form import friendly
 from civicpost.web.pages._draft_preview import cards_for
 from civicpost.web.pages._draft_time import human
-from civicpost.web.pages.announcements import PostedForm, show_page, viewable, wake_worker
+from civicpost.web.pages.announcements import PostedForm, show_page, viewable
 from civicpost.web.pages.common import ApproverUser, Csrf, StaffUser, flash, redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -66,7 +66,7 @@ def _back(request: Request, session, user: User, a: Announcement, posted, refusa
 
 
 @router.post("/announcements/{announcement_id:int}/approve", dependencies=[Csrf])
-def approve(announcement_id: int, request: Request, background: BackgroundTasks, session: SessionDep,
+def approve(announcement_id: int, request: Request, session: SessionDep,
             user: StaffUser, posted: PostedForm) -> Response:
     a = viewable(session, user, announcement_id)
     seen = str(posted.get("fingerprint") or "")
@@ -87,7 +87,6 @@ def approve(announcement_id: int, request: Request, background: BackgroundTasks,
     except ServiceError as exc:
         flash(request, exc.detail[:1].upper() + exc.detail[1:], "error")
         return _back(request, session, user, a, posted)
-    wake_worker(request, background)
     when = human(a.publish_at, request.app.state.settings.zone) if a.publish_at else None
     flash(request, f"Approved “{a.title}”. It will publish {'on ' + when if when else 'now'}.")
     return _back(request, session, user, a, posted)
