@@ -12,9 +12,10 @@ from datetime import datetime
 from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
-from civicpost import announcements, audit, contributors
-from civicpost.content import Rendition, fingerprint
+from civicpost import audit, contributors
+from civicpost.content import Rendition
 from civicpost.db import utcnow, wake_after_commit
+from civicpost.drafting import access, editing, previews
 from civicpost.errors import Conflict, Forbidden, Invalid
 from civicpost.models import OPEN_DELIVERY, Announcement, Delivery, DeliveryStatus, State, User
 from civicpost.rendering import Renderer
@@ -31,18 +32,15 @@ def _require_state(announcement: Announcement, *allowed: State, action: str) -> 
         )
 
 
-def render(renderer: Renderer, announcement: Announcement) -> list[Rendition]:
-    return renderer.render_all(announcements.to_draft(announcement), announcements.channel_views(announcement))
-
-
 def current_fingerprint(renderer: Renderer, announcement: Announcement) -> str:
-    return fingerprint(render(renderer, announcement), publish_at=announcement.publish_at)
+    """What an approver must send back to approve the announcement as it stands."""
+    return previews.of_announcement(renderer, announcement).fingerprint
 
 
 def edit(session: Session, *, actor: User, announcement: Announcement, patch, zone, renderer: Renderer) -> list[str]:
-    announcements.ensure_can_edit(actor, announcement)
+    access.ensure_can_edit(actor, announcement)
     _require_state(announcement, *EDITABLE, action="edit")
-    changed = announcements.apply_patch(session, announcement=announcement, patch=patch, zone=zone, actor=actor)
+    changed = editing.apply_patch(session, announcement=announcement, patch=patch, zone=zone, actor=actor)
     if not changed:
         return changed
     previous = announcement.state
@@ -100,7 +98,7 @@ def _refuse_blocking(renditions: list[Rendition], *, action: str) -> None:
 
 
 def submit(session: Session, *, actor: User, announcement: Announcement, renderer: Renderer) -> None:
-    announcements.ensure_can_edit(actor, announcement)
+    access.ensure_can_edit(actor, announcement)
     _require_state(announcement, State.draft, action="submit")
     if not announcement.targets:
         raise Invalid(
@@ -108,14 +106,14 @@ def submit(session: Session, *, actor: User, announcement: Announcement, rendere
             errors=[{"field": "channels", "message": "no target channels"}],
         )
     # An approver could not approve it as it is: say so to the author now.
-    renditions = render(renderer, announcement)
-    _refuse_blocking(renditions, action="submitted")
+    preview = previews.of_announcement(renderer, announcement)
+    _refuse_blocking(preview.renditions, action="submitted")
     announcement.state = State.submitted
     announcement.rejection_reason = None
     session.flush()
     audit.record(
         session, actor=actor, action="submit", object_type="announcement", object_id=announcement.id,
-        fingerprint=fingerprint(renditions, publish_at=announcement.publish_at),
+        fingerprint=preview.fingerprint,
     )
 
 
@@ -138,8 +136,8 @@ def approve(
     if actor.id in contributors.of(session, announcement):
         raise Forbidden(contributors.refusal(actor, announcement))
     _require_state(announcement, State.submitted, action="approve")
-    renditions = render(renderer, announcement)
-    signed = fingerprint(renditions, publish_at=announcement.publish_at)
+    preview = previews.of_announcement(renderer, announcement)
+    renditions, signed = preview.renditions, preview.fingerprint
     if seen_fingerprint != signed:
         raise Conflict("the announcement changed after you looked at it; review it again before approving")
     _refuse_blocking(renditions, action="approved")
@@ -187,7 +185,7 @@ def reject(session: Session, *, actor: User, announcement: Announcement, reason:
 
 def cancel(session: Session, *, actor: User, announcement: Announcement) -> int:
     """Stop the announcement before it publishes; returns how many deliveries were stopped."""
-    announcements.ensure_can_view(actor, announcement)
+    access.ensure_can_view(actor, announcement)
     if actor.can_approve:
         _require_state(announcement, State.draft, State.submitted, State.rejected, State.scheduled, action="cancel")
     elif announcement.author_id == actor.id:

@@ -8,14 +8,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from civicpost import contributors, workflow
-from civicpost.content import fingerprint
+from civicpost.drafting import previews
 from civicpost.errors import Invalid, ServiceError
 from civicpost.models import Announcement, State, User
 from civicpost.schemas import RejectIn
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages._draft_diff import changes_since_approval
 from civicpost.web.pages._draft_form import friendly
-from civicpost.web.pages._draft_preview import cards_for
 from civicpost.web.pages._draft_time import human
 from civicpost.web.pages.announcements import PostedForm, show_page, viewable
 from civicpost.web.pages.common import ApproverUser, Csrf, StaffUser, flash, redirect, render
@@ -24,13 +23,13 @@ router = APIRouter(prefix="/staff", include_in_schema=False)
 
 
 def review(session, renderer, announcement: Announcement, *, contributed: bool) -> dict[str, Any]:
-    renditions = workflow.render(renderer, announcement)
-    cards = cards_for(renditions, {t.channel_id: t.channel for t in announcement.targets})
+    shown = previews.of_announcement(renderer, announcement)
+    cards = shown.cards
     return {
         "a": announcement,
         "cards": cards,
         # The approve form sends back the fingerprint of exactly what this page shows.
-        "fingerprint": fingerprint(renditions, publish_at=announcement.publish_at),
+        "fingerprint": shown.fingerprint,
         "changes": changes_since_approval(session, announcement, cards),
         "contributed": contributed,
     }
