@@ -121,8 +121,8 @@ def wake_after_commit(session: Session) -> None:
 
     PostgreSQL delivers the NOTIFY to every listening worker at the commit and
     drops it on a rollback (of the transaction or of the savepoint it was sent
-    in). A worker in this process (`civicpost run --with-worker`) is woken by
-    the after-commit listener below, under the same rules.
+    in). A worker in this process (`civicpost serve --with-worker`, the demo)
+    is woken by the after-commit listener below, under the same rules.
     """
     session.connection()  # begins the transaction if nothing has yet
     if session.get_bind().dialect.name == "postgresql":
