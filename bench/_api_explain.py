@@ -1,6 +1,6 @@
 """The plans of the exact SQL the list route runs, and how many queries a request makes.
 
-The SQL is captured from announcements.list_page itself (a
+The SQL is captured from drafting.listing.list_page itself (a
 before_cursor_execute listener), not written out by hand, so a change to the
 query shape shows up here on the next run.
 """
@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from _api_seed import Seeded
 
-from civicpost import accounts, announcements
+from civicpost import accounts
 from civicpost.config import Settings
 from civicpost.db import make_engine, make_sessionmaker
+from civicpost.drafting import listing
 from civicpost.models import State
 
 
@@ -61,9 +62,9 @@ def _list_sql(engine: Engine, session: Session, seeded: Seeded, case: Case) -> t
     email = "pat@city.example" if case.as_staff else "comms@city.example"
     user = accounts.user_by_email(session, email)
     department = accounts.department_by_slug(session, case.department) if case.department else None
-    cursor = announcements.encode_cursor(seeded.min_id + (seeded.max_id - seeded.min_id) // 20) if case.deep else None
+    cursor = listing.encode_cursor(seeded.min_id + (seeded.max_id - seeded.min_id) // 20) if case.deep else None
     with _captured(engine) as statements:
-        announcements.list_page(
+        listing.list_page(
             session, user=user, state=case.state, department=department, emergency=case.emergency,
             limit=50, cursor=cursor,
         )

@@ -13,7 +13,7 @@ from typing import Any
 from _api_load import Call
 from _api_seed import Seeded
 
-from civicpost.announcements import encode_cursor
+from civicpost.drafting.listing import encode_cursor
 
 LIST = "/api/v1/announcements"
 # Kinds, in the order the tables print them; "list" sums the three list kinds.

@@ -5,7 +5,8 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from civicpost import announcements, workflow
+from civicpost import workflow
+from civicpost.drafting import access
 from civicpost.models import AuditEvent, Delivery, User
 from civicpost.rendering import Renderer
 
@@ -25,7 +26,7 @@ def test_two_approvers_at_the_same_moment_exactly_one_wins(client, city, draft, 
         try:
             with session.begin():
                 actor = session.get(User, approver_id)
-                announcement = announcements.get(session, a["id"])
+                announcement = access.get(session, a["id"])
                 barrier.wait(timeout=10)  # both have read 'submitted' before either writes
                 seen = workflow.current_fingerprint(renderer, announcement)
                 workflow.approve(session, actor=actor, announcement=announcement, renderer=renderer,

@@ -1,16 +1,17 @@
-"""Engine, sessions and the declarative Base.
+"""Engine, sessions and the declarative Base, and the one after-commit hook.
 
 One commit point per request or job step: services take a session and flush;
-`transaction()` (or the request dependency) is the only place that commits.
+`transaction()` is the only place that commits (the web layer's session
+dependency is a `transaction()` too).
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -89,6 +90,81 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A unit of work: commit on success, roll back on any error."""
-    with factory() as session, session.begin():
-        yield session
+    """A unit of work: commit on success, roll back on any error.
+
+    The session is not held in `session.begin()`: a page may end what it has
+    done so far (commit before a slow image decode, roll back a refused change
+    and show the form again) and go on in a new transaction that this commits.
+    """
+    with factory() as session:
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
+
+
+# --- Waking workers after a commit --------------------------------------------
+#
+# Work a person makes due (an approval, a retract, a retry) wakes the workers
+# when it commits, never before: a worker woken early finds nothing, and one
+# woken by work that is rolled back finds nothing either.
+
+NOTIFY_CHANNEL = "civicpost_due"
+_ASKED = "civicpost.wake_after_commit"  # session.info: the transactions that asked
+_in_process: list[Callable[[], None]] = []
+
+
+def wake_after_commit(session: Session) -> None:
+    """Wake the workers once this session's transaction commits.
+
+    PostgreSQL delivers the NOTIFY to every listening worker at the commit and
+    drops it on a rollback (of the transaction or of the savepoint it was sent
+    in). A worker in this process (`civicpost serve --with-worker`, the demo)
+    is woken by the after-commit listener below, under the same rules.
+    """
+    session.connection()  # begins the transaction if nothing has yet
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+    session.info.setdefault(_ASKED, []).append(session.get_nested_transaction() or session.get_transaction())
+
+
+@contextmanager
+def waking(wake: Callable[[], None]) -> Iterator[None]:
+    """While inside, call `wake` after every commit that asked for a wake-up (the embedded worker's wake)."""
+    _in_process.append(wake)
+    try:
+        yield
+    finally:
+        _in_process.remove(wake)
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_in_process(session: Session) -> None:
+    # A savepoint's commit is not the commit: its work can still be rolled back.
+    if session.in_nested_transaction() or not session.info.get(_ASKED):
+        return
+    for wake in tuple(_in_process):
+        wake()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    asked = session.info.get(_ASKED)
+    if asked:
+        asked[:] = [t for t in asked if not _inside(t, previous_transaction)]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_ASKED, None)
+
+
+def _inside(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, defaultload
 
 from civicpost import audit, media_urls
 from civicpost.config import Settings
-from civicpost.db import utcnow
+from civicpost.db import utcnow, wake_after_commit
 from civicpost.models import OPEN_DELIVERY, Announcement, Channel, Delivery, DeliveryStatus, Media, State
 from civicpost.platforms import MediaItem, Outgoing, spec
 
@@ -309,6 +309,6 @@ def retry(session: Session, delivery: Delivery, *, actor) -> None:
         announcement.state = State.publishing
     audit.record(session, actor=actor, action="delivery.retry", object_type="announcement", object_id=announcement.id,
                  fingerprint=delivery.fingerprint, detail={"delivery": delivery.id, "was": was})
-    notify_due(session)
+    wake_after_commit(session)
 
 

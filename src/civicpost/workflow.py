@@ -12,9 +12,10 @@ from datetime import datetime
 from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
-from civicpost import announcements, audit, contributors, publishing, quotas
-from civicpost.content import Rendition, fingerprint
-from civicpost.db import utcnow
+from civicpost import audit, contributors, quotas
+from civicpost.content import Rendition
+from civicpost.db import utcnow, wake_after_commit
+from civicpost.drafting import access, editing, previews
 from civicpost.errors import Conflict, Forbidden, Invalid
 from civicpost.models import OPEN_DELIVERY, Announcement, Delivery, DeliveryStatus, State, User
 from civicpost.rendering import Renderer
@@ -31,18 +32,15 @@ def _require_state(announcement: Announcement, *allowed: State, action: str) -> 
         )
 
 
-def render(renderer: Renderer, announcement: Announcement) -> list[Rendition]:
-    return renderer.render_all(announcements.to_draft(announcement), announcements.channel_views(announcement))
-
-
 def current_fingerprint(renderer: Renderer, announcement: Announcement) -> str:
-    return fingerprint(render(renderer, announcement), publish_at=announcement.publish_at)
+    """What an approver must send back to approve the announcement as it stands."""
+    return previews.of_announcement(renderer, announcement).fingerprint
 
 
 def edit(session: Session, *, actor: User, announcement: Announcement, patch, zone, renderer: Renderer) -> list[str]:
-    announcements.ensure_can_edit(actor, announcement)
+    access.ensure_can_edit(actor, announcement)
     _require_state(announcement, *EDITABLE, action="edit")
-    changed = announcements.apply_patch(session, announcement=announcement, patch=patch, zone=zone, actor=actor)
+    changed = editing.apply_patch(session, announcement=announcement, patch=patch, zone=zone, actor=actor)
     if not changed:
         return changed
     previous = announcement.state
@@ -116,7 +114,7 @@ def _refuse_over_daily_limit(session: Session, announcement: Announcement, *, mo
 
 
 def submit(session: Session, *, actor: User, announcement: Announcement, renderer: Renderer) -> None:
-    announcements.ensure_can_edit(actor, announcement)
+    access.ensure_can_edit(actor, announcement)
     _require_state(announcement, State.draft, action="submit")
     if not announcement.targets:
         raise Invalid(
@@ -124,14 +122,14 @@ def submit(session: Session, *, actor: User, announcement: Announcement, rendere
             errors=[{"field": "channels", "message": "no target channels"}],
         )
     # An approver could not approve it as it is: say so to the author now.
-    renditions = render(renderer, announcement)
-    _refuse_blocking(renditions, action="submitted")
+    preview = previews.of_announcement(renderer, announcement)
+    _refuse_blocking(preview.renditions, action="submitted")
     announcement.state = State.submitted
     announcement.rejection_reason = None
     session.flush()
     audit.record(
         session, actor=actor, action="submit", object_type="announcement", object_id=announcement.id,
-        fingerprint=fingerprint(renditions, publish_at=announcement.publish_at),
+        fingerprint=preview.fingerprint,
     )
 
 
@@ -154,8 +152,8 @@ def approve(
     if actor.id in contributors.of(session, announcement):
         raise Forbidden(contributors.refusal(actor, announcement))
     _require_state(announcement, State.submitted, action="approve")
-    renditions = render(renderer, announcement)
-    signed = fingerprint(renditions, publish_at=announcement.publish_at)
+    preview = previews.of_announcement(renderer, announcement)
+    renditions, signed = preview.renditions, preview.fingerprint
     if seen_fingerprint != signed:
         raise Conflict("the announcement changed after you looked at it; review it again before approving")
     _refuse_blocking(renditions, action="approved")
@@ -181,7 +179,7 @@ def approve(
     ]
     session.add_all(deliveries)
     session.flush()
-    publishing.notify_due(session)
+    wake_after_commit(session)
     audit.record(
         session, actor=actor, action="approve", object_type="announcement", object_id=announcement.id,
         fingerprint=signed, detail={"due_at": due.isoformat(), "deliveries": len(deliveries)},
@@ -204,7 +202,7 @@ def reject(session: Session, *, actor: User, announcement: Announcement, reason:
 
 def cancel(session: Session, *, actor: User, announcement: Announcement) -> int:
     """Stop the announcement before it publishes; returns how many deliveries were stopped."""
-    announcements.ensure_can_view(actor, announcement)
+    access.ensure_can_view(actor, announcement)
     if actor.can_approve:
         _require_state(announcement, State.draft, State.submitted, State.rejected, State.scheduled, action="cancel")
     elif announcement.author_id == actor.id:
@@ -257,7 +255,7 @@ def retract(session: Session, *, actor: User, announcement: Announcement) -> int
     _stop_open_deliveries(session, announcement, "announcement retracted before this channel published")
     announcement.state = State.retracted
     session.flush()
-    publishing.notify_due(session)
+    wake_after_commit(session)
     audit.record(
         session, actor=actor, action="retract", object_type="announcement", object_id=announcement.id,
         fingerprint=announcement.approved_fingerprint, detail={"posts_to_delete": marked},

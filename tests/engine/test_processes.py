@@ -7,8 +7,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from civicpost import announcements, workflow
+from civicpost import workflow
 from civicpost.db import transaction
+from civicpost.drafting import editing
 from civicpost.models import AuditEvent, Delivery, User
 from civicpost.rendering import Renderer
 from civicpost.sandbox.testing import running_sandbox
@@ -119,7 +120,7 @@ def test_four_workers_on_postgresql_publish_two_thousand_deliveries_each_exactly
         author = session.get(User, city.parks_staff.id)
         approver = session.get(User, city.approver.id)
         for n in range(200):
-            a = announcements.create(
+            a = editing.create(
                 session, author=author, zone=settings.zone,
                 data=AnnouncementIn(department="parks", title=f"Notice {n}", body=f"Body {n}.", channels=hooks),
             )

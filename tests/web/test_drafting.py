@@ -112,7 +112,7 @@ def test_a_service_refusal_is_tied_to_its_field_and_nothing_is_written(sign_in, 
     browser = sign_in(city.parks_staff)
     page = browser.get("/staff/announcements/new")
     events = count(sessions, AuditEvent)
-    # A Police channel in a Parks announcement: announcements.create refuses it.
+    # A Police channel in a Parks announcement: editing.create refuses it.
     r = browser.post("/staff/announcements/new",
                      data=form_data(page.text, channels=[str(city.police_channels[0])], action="submit"))
     assert r.status_code == 422 and "belongs to another department" in r.text

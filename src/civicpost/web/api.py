@@ -5,7 +5,6 @@ from typing import Annotated, Any
 
 from fastapi import (
     APIRouter,
-    BackgroundTasks,
     Body,
     File,
     Form,
@@ -18,7 +17,6 @@ from starlette.exceptions import HTTPException
 
 from civicpost import (
     accounts,
-    announcements,
     audit,
     channels,
     decoding,
@@ -27,10 +25,9 @@ from civicpost import (
     uploads,
     workflow,
 )
-from civicpost.content import Draft, MediaRef, fingerprint
-from civicpost.db import utcnow
+from civicpost.drafting import access, editing, listing, previews
 from civicpost.errors import Invalid, NotFound, ServiceError
-from civicpost.models import Channel, Delivery, Department, State
+from civicpost.models import Delivery, Department, State
 from civicpost.schemas import (
     AnnouncementIn,
     AnnouncementPatch,
@@ -70,14 +67,6 @@ from civicpost.web.shapes import (
 )
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
-
-
-def _wake_worker(request: Request, background: BackgroundTasks) -> None:
-    """After the commit (background tasks run after the response), nudge an
-    in-process worker; separate workers hear of it through the database."""
-    worker = getattr(request.app.state, "worker", None)
-    if worker is not None:
-        background.add_task(worker.wake)
 
 
 @router.post("/departments", status_code=201, response_model=DepartmentOut)
@@ -150,13 +139,13 @@ def replace_credentials(
 
 
 def _full(session, announcement, renderer, settings, *, new: bool = False) -> dict[str, Any]:
-    renditions = workflow.render(renderer, announcement)
+    shown = previews.of_announcement(renderer, announcement)
     return views.announcement(
         announcement,
         settings.zone,
-        renditions=renditions,
+        renditions=shown.renditions,
         deliveries=[] if new else workflow.deliveries_of(session, announcement),
-        fingerprint=fingerprint(renditions, publish_at=announcement.publish_at),
+        fingerprint=shown.fingerprint,
     )
 
 
@@ -165,7 +154,7 @@ def _full(session, announcement, renderer, settings, *, new: bool = False) -> di
 def create_announcement(
     body: AnnouncementIn, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
 ) -> dict[str, Any]:
-    announcement = announcements.create(session, author=user, data=body, zone=settings.zone)
+    announcement = editing.create(session, author=user, data=body, zone=settings.zone)
     return _full(session, announcement, renderer, settings, new=True)  # a new draft has no deliveries
 
 
@@ -182,7 +171,7 @@ def list_announcements(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     dept = accounts.department_by_slug(session, department) if department else None
-    page = announcements.list_page(
+    page = listing.list_page(
         session, user=user, state=state, department=dept, emergency=emergency, limit=limit, cursor=cursor
     )
     return {"items": [views.summary_row(row, settings.zone) for row in page.items], "next_cursor": page.next_cursor}
@@ -193,7 +182,7 @@ def list_announcements(
 def get_announcement(
     announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
 ) -> dict[str, Any]:
-    announcement = announcements.get_visible(session, announcement_id, viewer=user)
+    announcement = access.get_visible(session, announcement_id, viewer=user)
     return _full(session, announcement, renderer, settings)
 
 
@@ -207,7 +196,7 @@ def edit_announcement(
     settings: SettingsDep,
     renderer: RendererDep,
 ) -> dict[str, Any]:
-    announcement = announcements.get_visible(session, announcement_id, viewer=user)
+    announcement = access.get_visible(session, announcement_id, viewer=user)
     workflow.edit(session, actor=user, announcement=announcement, patch=body, zone=settings.zone, renderer=renderer)
     return _full(session, announcement, renderer, settings)
 
@@ -215,7 +204,7 @@ def edit_announcement(
 @router.post("/announcements/{announcement_id}/submit", response_model=AnnouncementOut)
 @one_trip
 def submit(announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep) -> dict[str, Any]:
-    announcement = announcements.get_visible(session, announcement_id, viewer=user)
+    announcement = access.get_visible(session, announcement_id, viewer=user)
     workflow.submit(session, actor=user, announcement=announcement, renderer=renderer)
     return _full(session, announcement, renderer, settings)
 
@@ -227,8 +216,6 @@ def submit(announcement_id: IdPath, session: SessionDep, user: CurrentUser, sett
 @one_trip
 def approve(
     announcement_id: IdPath,
-    request: Request,
-    background: BackgroundTasks,
     session: SessionDep,
     user: CurrentUser,
     settings: SettingsDep,
@@ -236,7 +223,7 @@ def approve(
     # Declared without `| None` so the documented body is ApproveIn itself; a missing body arrives as None.
     body: Annotated[ApproveIn, Body()] = None,  # type: ignore[assignment]
 ) -> dict[str, Any]:
-    announcement = announcements.get_visible(session, announcement_id, viewer=user)
+    announcement = access.get_visible(session, announcement_id, viewer=user)
     if body is None or body.fingerprint is None:
         raise Invalid(
             f"send the fingerprint of what you reviewed: {{\"fingerprint\": \"...\"}}, as shown by "
@@ -245,7 +232,6 @@ def approve(
         )
     workflow.approve(session, actor=user, announcement=announcement, renderer=renderer,
                      seen_fingerprint=body.fingerprint)
-    _wake_worker(request, background)
     return _full(session, announcement, renderer, settings)
 
 
@@ -254,7 +240,7 @@ def approve(
 def reject(
     announcement_id: IdPath, body: RejectIn, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
 ) -> dict[str, Any]:
-    announcement = announcements.get_visible(session, announcement_id, viewer=user)
+    announcement = access.get_visible(session, announcement_id, viewer=user)
     workflow.reject(session, actor=user, announcement=announcement, reason=body.reason)
     return _full(session, announcement, renderer, settings)
 
@@ -262,7 +248,7 @@ def reject(
 @router.post("/announcements/{announcement_id}/cancel", response_model=AnnouncementOut)
 @one_trip
 def cancel(announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep) -> dict[str, Any]:
-    announcement = announcements.get_visible(session, announcement_id, viewer=user)
+    announcement = access.get_visible(session, announcement_id, viewer=user)
     workflow.cancel(session, actor=user, announcement=announcement)
     return _full(session, announcement, renderer, settings)
 
@@ -270,19 +256,17 @@ def cancel(announcement_id: IdPath, session: SessionDep, user: CurrentUser, sett
 @router.post("/announcements/{announcement_id}/retract", status_code=202, response_model=AnnouncementOut)
 @one_trip
 def retract(
-    announcement_id: IdPath, request: Request, background: BackgroundTasks, session: SessionDep, user: CurrentUser,
-    settings: SettingsDep, renderer: RendererDep,
+    announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
 ) -> dict[str, Any]:
-    announcement = announcements.get_visible(session, announcement_id, viewer=user)
+    announcement = access.get_visible(session, announcement_id, viewer=user)
     workflow.retract(session, actor=user, announcement=announcement)
-    _wake_worker(request, background)
     return _full(session, announcement, renderer, settings)
 
 
 @router.get("/announcements/{announcement_id}/audit", response_model=AuditTrail)
 @one_trip
 def audit_trail(announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
-    announcement = announcements.get_visible(session, announcement_id, viewer=user)
+    announcement = access.get_visible(session, announcement_id, viewer=user)
     events = audit.trail(session, object_type="announcement", object_id=announcement.id)
     return {"items": [views.audit_event(e, settings.zone) for e in events]}
 
@@ -290,15 +274,13 @@ def audit_trail(announcement_id: IdPath, session: SessionDep, user: CurrentUser,
 @router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut)
 @one_trip
 def retry_delivery(
-    delivery_id: IdPath, request: Request, background: BackgroundTasks, session: SessionDep, user: CurrentUser,
-    settings: SettingsDep,
+    delivery_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep
 ) -> dict[str, Any]:
     delivery = session.get(Delivery, delivery_id)
-    if delivery is None or not announcements.can_view(user, announcements.get(session, delivery.announcement_id)):
+    if delivery is None or not access.can_view(user, access.get(session, delivery.announcement_id)):
         raise NotFound(f"no delivery with id {delivery_id}")  # another department's answers the same
     publishing.retry(session, delivery, actor=user)
     session.flush()
-    _wake_worker(request, background)
     return views.delivery(delivery, settings.zone)
 
 
@@ -351,40 +333,5 @@ def preview(
     body: AnnouncementIn, session: SessionDep, user: CurrentUser, renderer: RendererDep, settings: SettingsDep
 ) -> dict[str, Any]:
     """Render what each channel would receive; nothing is stored."""
-    department = session.scalar(select(Department).where(Department.slug == body.department))
-    if department is None:
-        raise Invalid(f"unknown department '{body.department}'", errors=[{"field": "department", "message": "unknown"}])
-    if not user.can_approve:
-        announcements.ensure_can_draft_for(user, department)
-    rows = {c.id: c for c in session.scalars(select(Channel).where(Channel.id.in_(body.channels)))}
-    errors = [
-        {"field": "channels", "message": f"no channel {cid} in {department.name}"}
-        for cid in body.channels
-        if cid not in rows or rows[cid].department_id != department.id
-    ]
-    if errors:
-        raise Invalid("some target channels cannot be used", errors=errors)
-    media = uploads.usable(session, [m.id for m in body.media], department_id=department.id, actor=user)
-    missing = [m.id for m in body.media if m.id not in media]
-    if missing:
-        raise Invalid(f"some media were never uploaded for {department.name}",
-                      errors=[{"field": "media", "message": f"no media with id {i}"} for i in missing])
-    draft = Draft(
-        title=body.title,
-        body=body.body,
-        department=department.name,
-        language=body.language,
-        link=body.link,
-        translations={lang: (t.title, t.body) for lang, t in body.translations.items()},
-        media=[
-            MediaRef(id=m.id, alt_text=m.alt_text.strip(), mime_type=media[m.id].mime_type,
-                     size_bytes=media[m.id].size_bytes, width=media[m.id].width, height=media[m.id].height)
-            for m in body.media
-        ],
-        emergency=body.emergency,
-        publish_at=announcements.to_instant(body.publish_at, settings.zone, now=utcnow()),
-    )
-    views_ = [announcements.channel_view(rows[cid], body.overrides.get(str(cid))) for cid in dict.fromkeys(body.channels)]
-    return {"renditions": [r.as_dict() for r in renderer.render_all(draft, views_)]}
-
-
+    shown = previews.of_request(session, renderer, user=user, data=body, zone=settings.zone)
+    return {"renditions": [r.as_dict() for r in shown.renditions]}

@@ -3,7 +3,7 @@
 import hashlib
 import logging
 from pathlib import Path
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 
 from datetime import timedelta
 
@@ -21,7 +21,7 @@ from civicpost import __version__, keycheck, metrics
 from civicpost.db import utcnow
 from civicpost.models import WorkerHeartbeat
 from civicpost.config import Settings, get_settings
-from civicpost.db import make_engine, make_sessionmaker
+from civicpost.db import make_engine, make_sessionmaker, waking
 from civicpost.decoding import DecodeGate
 from civicpost.rendering import Renderer
 from civicpost.runtime import settle_memory
@@ -83,15 +83,17 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         worker = None
-        if with_worker:
-            from civicpost.worker import Worker
+        with ExitStack() as stack:
+            if with_worker:
+                from civicpost.worker import Worker
 
-            worker = Worker(settings, engine=engine)
-            worker.start()
-        app.state.worker = worker
-        if serving:
-            settle_memory()
-        yield
+                worker = Worker(settings, engine=engine)
+                worker.start()
+                # Work this process commits wakes its worker at once; others hear of it through the database.
+                stack.enter_context(waking(worker.wake))
+            if serving:
+                settle_memory()
+            yield
         if worker is not None:
             await run_in_threadpool(worker.stop, settings.publish_timeout_seconds + 5)
 

@@ -4,18 +4,18 @@ import asyncio
 import functools
 import inspect
 import typing
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from civicpost import tokens
 from civicpost.config import Settings
-from civicpost.db import utcnow
+from civicpost.db import transaction, utcnow
 from civicpost.models import User
 from civicpost.rendering import Renderer
 from civicpost.security import CredentialBox
@@ -23,37 +23,30 @@ from civicpost.security import CredentialBox
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
+@contextmanager
+def request_transaction(request: Request, *, write: bool) -> Iterator[Session]:
+    """The one way a request opens and commits a session: a `transaction()`
+    (read or write), then the caller's token use in a transaction of its own.
+
+    On SQLite a writing request takes the write lock at its first statement
+    (BEGIN IMMEDIATE), so two writers queue instead of failing on upgrade.
+    """
+    state = request.app.state
+    try:
+        with transaction(state.write_sessions if write else state.read_sessions) as session:
+            yield session
+    finally:
+        _touch_token(request)
+
+
+def get_session(request: Request) -> Iterator[Session]:
     """Commits once when the handler returns; rolls back if it raises.
 
     Scope "function" makes FastAPI run the commit before the response is sent,
     so a failed commit is an error answer, never a 200 for unsaved work.
-    Making a session touches no database, so only the commit (or rollback)
-    takes a trip through the thread pool. On SQLite a writing request takes
-    the write lock at its first statement (BEGIN IMMEDIATE), so two writers
-    queue instead of failing on upgrade.
     """
-    state = request.app.state
-    factory = state.read_sessions if request.method in SAFE_METHODS else state.write_sessions
-    session = factory()
-    try:
+    with request_transaction(request, write=request.method not in SAFE_METHODS) as session:
         yield session
-    except BaseException:
-        await run_in_threadpool(_end, session, commit=False)
-        raise
-    await run_in_threadpool(_end, session, commit=True)
-    if getattr(request.state, "token_to_touch", None) is not None:
-        await run_in_threadpool(_touch_token, request)
-
-
-def _end(session: Session, *, commit: bool) -> None:
-    try:
-        if commit:
-            session.commit()
-        else:
-            session.rollback()
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -174,26 +167,12 @@ def one_trip(handler: Callable[..., Any]) -> Callable[..., Any]:
     kept.sort(key=lambda p: p.default is not inspect.Parameter.empty)
     signs_in = any(role != "session" for role in roles.values())
 
-    def run_in_session(request: Request, kwargs: dict[str, Any]) -> Any:
-        state = request.app.state
-        factory = state.read_sessions if request.method in SAFE_METHODS else state.write_sessions
-        with factory() as session:
-            try:
-                caller = current_user(request, session) if signs_in else None
-                for name, role in roles.items():
-                    kwargs[name] = session if role == "session" else admin_user(caller) if role == "admin" else caller
-                result = handler(**kwargs)
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-        return result
-
     def run(request: Request, kwargs: dict[str, Any]) -> Any:
-        try:
-            return run_in_session(request, kwargs)
-        finally:
-            _touch_token(request)
+        with request_transaction(request, write=request.method not in SAFE_METHODS) as session:
+            caller = current_user(request, session) if signs_in else None
+            for name, role in roles.items():
+                kwargs[name] = session if role == "session" else admin_user(caller) if role == "admin" else caller
+            return handler(**kwargs)
 
     @functools.wraps(handler)
     async def endpoint(**kwargs: Any) -> Any:
@@ -216,14 +195,7 @@ async def in_request_thread(request: Request, work: Callable[[Session, User], An
     """
 
     def run() -> Any:
-        factory = request.app.state.write_sessions if write else request.app.state.read_sessions
-        with factory() as session:
-            try:
-                result = work(session, current_user(request, session))
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-        return result
+        with request_transaction(request, write=write) as session:
+            return work(session, current_user(request, session))
 
     return await asyncio.get_running_loop().run_in_executor(_threads, run)

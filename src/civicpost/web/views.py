@@ -54,7 +54,7 @@ def announcement_summary(a: Announcement, zone: ZoneInfo) -> dict[str, Any]:
 
 
 def summary_row(row, zone: ZoneInfo) -> dict[str, Any]:
-    """A list item from announcements.SUMMARY's columns (unpacked: the fastest way to read a row)."""
+    """A list item from listing.SUMMARY's columns (unpacked: the fastest way to read a row)."""
     id_, title, state, emergency, language, publish_at, created_at, updated_at, department_slug, author = row
     return {
         "id": id_,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civicpost.models import Announcement, AuditEvent, Delivery
-from civicpost.web.pages._draft_preview import Card
+from civicpost.drafting.previews import Card
 
 _TOKENS = re.compile(r"\s+|[^\s]+")
 

@@ -1,5 +1,5 @@
 """The announcement form as data: parsed from a request, filled from a row, turned into
-the API's request body, and errors tied to the form field they are about."""
+the API's request body (or a draft to preview), and errors tied to the form field they are about."""
 
 import re
 from dataclasses import dataclass, field
@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
+from civicpost.drafting.previews import Unsaved
 from civicpost.errors import ServiceError
 from civicpost.models import Announcement
 from civicpost.schemas import parse_id
@@ -95,6 +96,26 @@ class DraftForm:
         if with_department:
             data["department"] = self.department
         return data
+
+    def unsaved(self) -> Unsaved:
+        """The form as it stands, for a preview: tidied, not validated (half-written drafts are previewed too)."""
+        return Unsaved(
+            department=self.department,
+            title=self.title.strip(),
+            body=self.body.strip(),
+            language=self.language.strip() or "en",
+            link=self.link.strip() or None,
+            translations={
+                t["language"].strip(): (t["title"].strip(), t["body"].strip())
+                for t in self.translations
+                if t["language"].strip()
+            },
+            media=[(m["id"], m["alt_text"]) for m in self.media],
+            channels=self.channels,
+            overrides={str(cid): text for cid, text in self.overrides.items()},
+            emergency=self.emergency,
+            publish_at=self.time.instant,
+        )
 
     def take_validation_error(self, error: ValidationError) -> None:
         for item in error.errors():

@@ -1,27 +1,67 @@
 """Saving the announcement form through the same services as the JSON API, and showing it again."""
 
 from functools import partial
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicpost import announcements, decoding, media, uploads, workflow
+from civicpost import decoding, media, uploads, workflow
+from civicpost.drafting import access, editing, previews
+from civicpost.drafting.previews import Card
 from civicpost.errors import Conflict, ServiceError
-from civicpost.models import Announcement, State, User
+from civicpost.models import Announcement, Channel, Department, Media, State, User
+from civicpost.platforms import SPECS
+from civicpost.rendering import Renderer
 from civicpost.schemas import AnnouncementIn, AnnouncementPatch
 from civicpost.web.pages._draft_form import DraftForm
-from civicpost.web.pages._draft_preview import Card, channel_groups, drafting_departments, form_department, media_rows
 from civicpost.web.pages._draft_time import human, to_local_input, zone_label
 from civicpost.web.pages.common import render
+
+
+def form_cards(session: Session, renderer: Renderer, user: User, form: DraftForm) -> list[Card]:
+    return previews.of_unsaved(session, renderer, user=user, unsaved=form.unsaved()).cards
+
+
+def channel_groups(session: Session, departments: list[Department]) -> list[dict[str, Any]]:
+    """Active channels per department, then per platform, in a stable order."""
+    rows = session.scalars(
+        select(Channel)
+        .where(Channel.department_id.in_([d.id for d in departments]), Channel.active.is_(True))
+        .order_by(Channel.name, Channel.id)
+    ).all()
+    groups = []
+    for department in departments:
+        mine = [c for c in rows if c.department_id == department.id]
+        platforms = [
+            {"platform": p, "label": spec.label, "channels": [c for c in mine if c.platform == p]}
+            for p, spec in SPECS.items()
+            if any(c.platform == p for c in mine)
+        ]
+        groups.append({"department": department, "platforms": platforms})
+    return groups
+
+
+def form_department(session: Session, form: DraftForm) -> Department | None:
+    slug = form.department.strip()
+    return session.scalar(select(Department).where(Department.slug == slug)) if slug else None
+
+
+def media_rows(session: Session, ids: list[str], *, department: Department | None, user: User) -> dict[str, Media]:
+    """The form's images that its department may use; any other id is shown as nothing at all."""
+    if department is None:
+        return {}
+    return uploads.usable(session, ids, department_id=department.id, actor=user)
 
 
 def form_page(request: Request, session: Session, user: User, form: DraftForm, *,
               announcement: Announcement | None = None, cards: list[Card] | None = None,
               status_code: int = 200) -> HTMLResponse:
     settings = request.app.state.settings
-    departments = [announcement.department] if announcement else drafting_departments(session, user)
+    departments = [announcement.department] if announcement else access.drafting_departments(session, user)
     department = announcement.department if announcement else form_department(session, form)
     context = {
         "form": form,
@@ -92,7 +132,7 @@ def create(session: Session, *, settings, renderer, user: User, form: DraftForm,
     try:
         # A savepoint: if submitting fails, the draft is not left behind either.
         with session.begin_nested():
-            announcement = announcements.create(session, author=user, data=body, zone=settings.zone)
+            announcement = editing.create(session, author=user, data=body, zone=settings.zone)
             if submit:
                 workflow.submit(session, actor=user, announcement=announcement, renderer=renderer)
     except ServiceError as exc:
@@ -130,7 +170,7 @@ def update(session: Session, *, settings, renderer, user: User, announcement: An
 
 
 def editable(user: User, announcement: Announcement) -> Announcement:
-    announcements.ensure_can_edit(user, announcement)
+    access.ensure_can_edit(user, announcement)
     if announcement.state not in workflow.EDITABLE:
         raise Conflict(f"This announcement is {announcement.state} and can no longer be edited.")
     return announcement

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from civicpost import accounts, audit, channels
-from civicpost.db import transaction, utcnow
+from civicpost.db import utcnow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.models import Channel, Department, User
 from civicpost.platforms import (
@@ -27,7 +27,7 @@ from civicpost.schemas import ChannelIn
 
 CHANNEL_IN: TypeAdapter = TypeAdapter(ChannelIn)
 from civicpost.security import CredentialBox, CredentialsUnreadable
-from civicpost.web.deps import BoxDep, SessionDep, SettingsDep
+from civicpost.web.deps import BoxDep, SessionDep, SettingsDep, request_transaction
 from civicpost.web.pages import admin_forms as fields
 from civicpost.web.pages.admin_forms import service_errors, validation_errors
 from civicpost.web.pages.common import (
@@ -264,13 +264,13 @@ def check_message(outcome: CheckOutcome) -> str:
 def test_connection(channel_id: int, request: Request) -> Response:
     """Ask the platform whether the credentials work, holding no transaction while it answers."""
     state = request.app.state
-    with state.read_sessions() as session:
+    with request_transaction(request, write=False) as session:
         actor_id = admin_only(staff_user(request, session)).id
         channel = channels.get_channel(session, channel_id)
         platform, sealed, channel_settings = channel.platform, channel.credentials_encrypted, dict(channel.settings)
     outcome = run_check(state.box, platform, sealed, channel_settings,
                         allow_private_network=state.settings.allow_private_network)
-    with transaction(state.write_sessions) as session:
+    with request_transaction(request, write=True) as session:
         record_check(session, channels.get_channel(session, channel_id), outcome, actor=session.get(User, actor_id))
     flash(request, check_message(outcome), "success" if outcome.ok else "error")
     return redirect(f"/staff/channels/{channel_id}")

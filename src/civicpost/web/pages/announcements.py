@@ -3,14 +3,14 @@
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from civicpost import announcements, audit, contributors, publishing, workflow
-from civicpost.content import fingerprint
+from civicpost import audit, contributors, publishing, workflow
+from civicpost.drafting import access, previews
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.links import http_url
 from civicpost.models import Delivery, DeliveryStatus, State, User
@@ -19,12 +19,6 @@ from civicpost.web.deps import SessionDep
 from civicpost.web.pages import _draft_page as page
 from civicpost.web.pages._draft_diff import changes_since_approval
 from civicpost.web.pages._draft_form import DraftForm, from_announcement, from_form
-from civicpost.web.pages._draft_preview import (
-    announcement_cards,
-    cards_for,
-    drafting_departments,
-    form_cards,
-)
 from civicpost.web.pages._draft_time import human
 from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, render
 
@@ -45,15 +39,9 @@ async def posted_form(request: Request) -> FormData:
 PostedForm = Annotated[FormData, Depends(posted_form)]
 
 
-def wake_worker(request: Request, background: BackgroundTasks) -> None:
-    worker = getattr(request.app.state, "worker", None)
-    if worker is not None:
-        background.add_task(worker.wake)
-
-
 @router.get("/announcements/new", response_class=HTMLResponse)
 def new_form(request: Request, session: SessionDep, user: StaffUser) -> HTMLResponse:
-    departments = drafting_departments(session, user)
+    departments = access.drafting_departments(session, user)
     form = DraftForm(department=departments[0].slug if len(departments) == 1 else "")
     return page.form_page(request, session, user, form)
 
@@ -65,37 +53,37 @@ def create(request: Request, session: SessionDep, user: StaffUser, posted: Poste
     page.attach_upload(session, request, user, form)
     action = str(posted.get("action", "save"))
     if action == "preview" or form.busy:
-        return page.form_page(request, session, user, form, cards=form_cards(session, renderer, user, form))
+        return page.form_page(request, session, user, form, cards=page.form_cards(session, renderer, user, form))
     announcement = page.create(session, settings=settings, renderer=renderer, user=user, form=form,
                                submit=action == "submit")
     if announcement is None:
-        cards = form_cards(session, renderer, user, form)
+        cards = page.form_cards(session, renderer, user, form)
         return page.form_page(request, session, user, form, cards=cards, status_code=422)
     return _saved(request, announcement, form)
 
 
 @router.get("/announcements/{announcement_id:id}/edit", response_class=HTMLResponse)
 def edit_form(announcement_id: int, request: Request, session: SessionDep, user: StaffUser) -> HTMLResponse:
-    announcement = page.editable(user, announcements.get(session, announcement_id))
+    announcement = page.editable(user, access.get(session, announcement_id))
     form = from_announcement(announcement, zone=request.app.state.settings.zone)
-    cards = announcement_cards(request.app.state.renderer, announcement)
+    cards = previews.of_announcement(request.app.state.renderer, announcement).cards
     return page.form_page(request, session, user, form, announcement=announcement, cards=cards)
 
 
 @router.post("/announcements/{announcement_id:id}/edit", dependencies=[Csrf])
 def edit(announcement_id: int, request: Request, session: SessionDep, user: StaffUser, posted: PostedForm) -> Response:
     settings, renderer = request.app.state.settings, request.app.state.renderer
-    announcement = page.editable(user, announcements.get(session, announcement_id))
+    announcement = page.editable(user, access.get(session, announcement_id))
     form = from_form(posted, zone=settings.zone)
     form.department = announcement.department.slug
     page.attach_upload(session, request, user, form)
     action = str(posted.get("action", "save"))
     if action == "preview" or form.busy:
-        cards = form_cards(session, renderer, user, form)
+        cards = page.form_cards(session, renderer, user, form)
         return page.form_page(request, session, user, form, announcement=announcement, cards=cards)
     if not page.update(session, settings=settings, renderer=renderer, user=user, announcement=announcement,
                        form=form, submit=action == "submit"):
-        cards = form_cards(session, renderer, user, form)
+        cards = page.form_cards(session, renderer, user, form)
         return page.form_page(request, session, user, form, announcement=announcement, cards=cards, status_code=422)
     return _saved(request, announcement, form)
 
@@ -114,22 +102,22 @@ def _saved(request: Request, announcement, form: DraftForm) -> Response:
 def preview(request: Request, session: SessionDep, user: StaffUser, posted: PostedForm) -> HTMLResponse:
     """The preview cards as an HTML fragment for drafting.js; nothing is stored (uploads are ignored)."""
     form = from_form(posted, zone=request.app.state.settings.zone)
-    cards = form_cards(session, request.app.state.renderer, user, form)
+    cards = page.form_cards(session, request.app.state.renderer, user, form)
     context = {"cards": cards, "heading_level": 3, "previewed": True}
     return request.app.state.pages.TemplateResponse(request, "staff/_preview_cards.html", context)
 
 
 def viewable(session, user: User, announcement_id: int):
-    announcement = announcements.get(session, announcement_id)
-    announcements.ensure_can_view(user, announcement)
+    announcement = access.get(session, announcement_id)
+    access.ensure_can_view(user, announcement)
     return announcement
 
 
 def show_page(request: Request, session, user: User, announcement, *, confirm: str | None = None,
               refusal=None, status_code: int = 200) -> HTMLResponse:
     zone = request.app.state.settings.zone
-    renditions = workflow.render(request.app.state.renderer, announcement)
-    cards = cards_for(renditions, {t.channel_id: t.channel for t in announcement.targets})
+    shown = previews.of_announcement(request.app.state.renderer, announcement)
+    cards = shown.cards
     is_author = announcement.author_id == user.id
     may_edit = is_author or user.can_approve
     deciding = user.can_approve and announcement.state == State.submitted
@@ -137,7 +125,7 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
     context = {
         "a": announcement,
         "cards": cards,
-        "fingerprint": fingerprint(renditions, publish_at=announcement.publish_at),
+        "fingerprint": shown.fingerprint,
         "deliveries": workflow.deliveries_of(session, announcement),
         "events": audit.trail(session, object_type="announcement", object_id=announcement.id),
         "changes": changes_since_approval(session, announcement, cards) if announcement.state == State.submitted else None,
@@ -221,23 +209,20 @@ def retract_confirm(announcement_id: int, request: Request, session: SessionDep,
 
 
 @router.post("/announcements/{announcement_id:id}/retract", dependencies=[Csrf])
-def retract(announcement_id: int, request: Request, background: BackgroundTasks, session: SessionDep,
-            user: StaffUser, posted: PostedForm) -> Response:
+def retract(announcement_id: int, request: Request, session: SessionDep, user: StaffUser,
+            posted: PostedForm) -> Response:
     a = viewable(session, user, announcement_id)
     if posted.get("confirmed") != "yes":
         return show_page(request, session, user, a, confirm="retract")
-    wake_worker(request, background)
     step = partial(workflow.retract, session, actor=user, announcement=a)
     return act(request, session, a, step, "Retracted. The posts are being deleted; the record stays.")
 
 
 @router.post("/deliveries/{delivery_id:id}/retry", dependencies=[Csrf])
-def retry(delivery_id: int, request: Request, background: BackgroundTasks, session: SessionDep,
-          user: StaffUser) -> Response:
+def retry(delivery_id: int, request: Request, session: SessionDep, user: StaffUser) -> Response:
     delivery = session.get(Delivery, delivery_id)
-    if delivery is None or not announcements.can_view(user, announcements.get(session, delivery.announcement_id)):
+    if delivery is None or not access.can_view(user, access.get(session, delivery.announcement_id)):
         raise NotFound(f"There is no delivery {delivery_id}.")  # another department's answers the same
     a = viewable(session, user, delivery.announcement_id)
-    wake_worker(request, background)
     step = partial(publishing.retry, session, delivery, actor=user)
     return act(request, session, a, step, f"Delivery to {delivery.channel.name} will be tried again.")

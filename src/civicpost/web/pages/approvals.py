@@ -2,35 +2,34 @@
 
 from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
 from civicpost import contributors, workflow
-from civicpost.content import fingerprint
+from civicpost.drafting import previews
 from civicpost.errors import Invalid, ServiceError
 from civicpost.models import Announcement, State, User
 from civicpost.schemas import RejectIn
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages._draft_diff import changes_since_approval
 from civicpost.web.pages._draft_form import friendly
-from civicpost.web.pages._draft_preview import cards_for
 from civicpost.web.pages._draft_time import human
-from civicpost.web.pages.announcements import PostedForm, show_page, viewable, wake_worker
+from civicpost.web.pages.announcements import PostedForm, show_page, viewable
 from civicpost.web.pages.common import ApproverUser, Csrf, StaffUser, flash, redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
 
 def review(session, renderer, announcement: Announcement, *, contributed: bool) -> dict[str, Any]:
-    renditions = workflow.render(renderer, announcement)
-    cards = cards_for(renditions, {t.channel_id: t.channel for t in announcement.targets})
+    shown = previews.of_announcement(renderer, announcement)
+    cards = shown.cards
     return {
         "a": announcement,
         "cards": cards,
         # The approve form sends back the fingerprint of exactly what this page shows.
-        "fingerprint": fingerprint(renditions, publish_at=announcement.publish_at),
+        "fingerprint": shown.fingerprint,
         "changes": changes_since_approval(session, announcement, cards),
         "contributed": contributed,
     }
@@ -66,7 +65,7 @@ def _back(request: Request, session, user: User, a: Announcement, posted, refusa
 
 
 @router.post("/announcements/{announcement_id:int}/approve", dependencies=[Csrf])
-def approve(announcement_id: int, request: Request, background: BackgroundTasks, session: SessionDep,
+def approve(announcement_id: int, request: Request, session: SessionDep,
             user: StaffUser, posted: PostedForm) -> Response:
     a = viewable(session, user, announcement_id)
     seen = str(posted.get("fingerprint") or "")
@@ -87,7 +86,6 @@ def approve(announcement_id: int, request: Request, background: BackgroundTasks,
     except ServiceError as exc:
         flash(request, exc.detail[:1].upper() + exc.detail[1:], "error")
         return _back(request, session, user, a, posted)
-    wake_worker(request, background)
     when = human(a.publish_at, request.app.state.settings.zone) if a.publish_at else None
     flash(request, f"Approved “{a.title}”. It will publish {'on ' + when if when else 'now'}.")
     return _back(request, session, user, a, posted)

@@ -1,18 +1,15 @@
-"""Drafting: create, edit, read and list announcements, with department scoping."""
+"""Creating and changing announcements: their wording, time, channels, images and translations."""
 
-import base64
-import functools
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civicpost import audit, uploads
-from civicpost.content import ChannelView, Draft, MediaRef
 from civicpost.db import utcnow
-from civicpost.errors import Forbidden, Invalid, NotFound
+from civicpost.drafting.access import ensure_can_draft_for
+from civicpost.errors import Invalid
 from civicpost.models import (
     Announcement,
     AnnouncementMedia,
@@ -23,7 +20,7 @@ from civicpost.models import (
     Translation,
     User,
 )
-from civicpost.schemas import MAX_ID, AnnouncementIn, AnnouncementPatch, MediaIn, TranslationIn, parse_id
+from civicpost.schemas import AnnouncementIn, AnnouncementPatch, MediaIn, TranslationIn
 
 # A client that sends "now" should not be refused because the request took a moment.
 PAST_GRACE = timedelta(seconds=30)
@@ -42,42 +39,6 @@ def to_instant(value: datetime | date | None, zone: ZoneInfo, *, now: datetime) 
             errors=[{"field": "publish_at", "message": "is in the past"}],
         )
     return value
-
-
-def can_view(user: User, announcement: Announcement) -> bool:
-    return user.can_approve or user.is_member(announcement.department_id)
-
-
-def _not_found(announcement_id: int) -> NotFound:
-    return NotFound(f"no announcement with id {announcement_id}")
-
-
-def ensure_can_view(user: User, announcement: Announcement) -> None:
-    # Another department's announcement answers exactly as a missing one does:
-    # a 403 would tell an outsider that it exists.
-    if not can_view(user, announcement):
-        raise _not_found(announcement.id)
-
-
-def ensure_can_draft_for(user: User, department: Department) -> None:
-    if not (user.is_admin or user.is_member(department.id)):
-        raise Forbidden(f"you are not a member of {department.name}, so you cannot draft for it")
-
-
-def get(session: Session, announcement_id: int, *, for_update: bool = False) -> Announcement:
-    if not 1 <= announcement_id <= MAX_ID:
-        raise _not_found(announcement_id)  # the database could not even compare it
-    announcement = session.get(Announcement, announcement_id, with_for_update=for_update or None)
-    if announcement is None:
-        raise _not_found(announcement_id)
-    return announcement
-
-
-def get_visible(session: Session, announcement_id: int, *, viewer: User) -> Announcement:
-    """The announcement if `viewer` may see it; otherwise the same 404 as for one that does not exist."""
-    announcement = get(session, announcement_id)
-    ensure_can_view(viewer, announcement)
-    return announcement
 
 
 def _targets(session: Session, department: Department, channel_ids: list[int], overrides: dict[str, str]) -> list[Target]:
@@ -161,12 +122,6 @@ def create(session: Session, *, author: User, data: AnnouncementIn, zone: ZoneIn
     return announcement
 
 
-def ensure_can_edit(user: User, announcement: Announcement) -> None:
-    ensure_can_view(user, announcement)  # first: an outsider learns nothing, not even who may edit
-    if announcement.author_id != user.id and not user.can_approve:
-        raise Forbidden("only the author or an approver may edit this announcement")
-
-
 def apply_patch(
     session: Session, *, announcement: Announcement, patch: AnnouncementPatch, zone: ZoneInfo, actor: User | None = None
 ) -> list[str]:
@@ -231,139 +186,3 @@ def apply_patch(
                 errors=[{"field": "translations", "message": "same as the announcement's language"}],
             )
     return changed
-
-
-def to_draft(announcement: Announcement) -> Draft:
-    return Draft(
-        title=announcement.title,
-        body=announcement.body,
-        department=announcement.department.name,
-        language=announcement.language,
-        link=announcement.link,
-        translations={t.language: (t.title, t.body) for t in announcement.translations},
-        media=[
-            MediaRef(
-                id=m.media_id,
-                alt_text=m.alt_text,
-                mime_type=m.file.mime_type,
-                size_bytes=m.file.size_bytes,
-                width=m.file.width,
-                height=m.file.height,
-            )
-            for m in announcement.media
-        ],
-        emergency=announcement.emergency,
-        publish_at=announcement.publish_at,
-        announcement_id=announcement.id,
-    )
-
-
-def channel_view(channel: Channel, override: str | None = None) -> ChannelView:
-    return ChannelView(
-        id=channel.id,
-        platform=channel.platform,
-        name=channel.name,
-        language=channel.language,
-        settings=dict(channel.settings or {}),
-        override=override,
-    )
-
-
-def channel_views(announcement: Announcement) -> list[ChannelView]:
-    return [channel_view(t.channel, t.override_text) for t in announcement.targets]
-
-
-@dataclass
-class Page:
-    items: list  # rows with the summary's columns (see SUMMARY)
-    next_cursor: str | None
-
-
-# A list page reads only what a summary shows: plain rows, no ORM objects.
-SUMMARY = (
-    Announcement.id,
-    Announcement.title,
-    Announcement.state,
-    Announcement.emergency,
-    Announcement.language,
-    Announcement.publish_at,
-    Announcement.created_at,
-    Announcement.updated_at,
-    Department.slug.label("department"),
-    User.email.label("author"),
-)
-
-
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"a:{last_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        raw = ""
-    kind, _, value = raw.partition(":")
-    last_id = parse_id(value) if kind == "a" else None
-    if last_id is None:
-        raise Invalid(
-            "the cursor is not one this service gave out; start again without it",
-            errors=[{"field": "cursor", "message": "malformed"}],
-        )
-    return last_id
-
-
-@functools.cache
-def _list_query(*, department: bool, scoped: bool, state: bool, emergency: bool, after: bool) -> Select:
-    """The list statement for one combination of filters, built once: building
-    a statement costs more than running it. Values are bound at execution."""
-    query = (
-        select(*SUMMARY)
-        .join(Department, Department.id == Announcement.department_id)
-        .join(User, User.id == Announcement.author_id)
-        .order_by(Announcement.id.desc())
-        .limit(bindparam("limit"))
-    )
-    if department:
-        query = query.where(Announcement.department_id == bindparam("department_id"))
-    elif scoped:
-        query = query.where(Announcement.department_id.in_(bindparam("department_ids", expanding=True)))
-    if state:
-        query = query.where(Announcement.state == bindparam("state"))
-    if emergency:
-        query = query.where(Announcement.emergency == bindparam("emergency"))
-    if after:
-        query = query.where(Announcement.id < bindparam("before_id"))
-    return query
-
-
-def list_page(
-    session: Session,
-    *,
-    user: User,
-    state: State | None,
-    department: Department | None,
-    emergency: bool | None,
-    limit: int,
-    cursor: str | None,
-) -> Page:
-    """Newest first, by keyset on id: each page is one index range scan."""
-    if department is not None and not (user.can_approve or user.is_member(department.id)):
-        raise Forbidden(f"you are not a member of {department.name}")
-    scoped = department is None and not user.can_approve
-    query = _list_query(
-        department=department is not None, scoped=scoped, state=state is not None,
-        emergency=emergency is not None, after=bool(cursor),
-    )
-    values = {
-        "limit": limit + 1,
-        "department_id": department.id if department is not None else None,
-        "department_ids": [d.id for d in user.departments] if scoped else None,
-        "state": state,
-        "emergency": emergency,
-        "before_id": decode_cursor(cursor) if cursor else None,
-    }
-    rows = list(session.execute(query, {name: value for name, value in values.items() if value is not None}))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(items=rows, next_cursor=encode_cursor(rows[-1].id) if more and rows else None)
