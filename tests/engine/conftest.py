@@ -1,8 +1,6 @@
-import time
-
 import pytest
 
-from civicpost.worker import Worker
+from civicpost.engine.worker import Worker
 from tests.engine.receiver import start_receiver
 
 
@@ -33,15 +31,4 @@ def worker_factory(fast_settings, engine):
 
     yield make
     for w in workers:
-        if w._thread is not None:
-            w.stop(timeout=10)
-
-
-def wait_for(predicate, timeout: float = 15, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {predicate.__doc__ or predicate}")
+        w.stop(timeout=10)

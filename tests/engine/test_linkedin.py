@@ -11,7 +11,7 @@ from PIL import Image
 from civicpost.sandbox.app import create_sandbox_app
 from civicpost.sandbox.linkedin import ORGANIZATION
 from civicpost.sandbox.testing import running_sandbox
-from tests.engine.conftest import wait_for
+from tests.engine.support import wait_for
 
 BODY = "The Elm Street pool opens at 9 (weather permitting). Bring a_towel! #SummerInTheCity"
 

@@ -4,7 +4,7 @@ import io
 
 from PIL import Image
 
-from tests.engine.conftest import wait_for
+from tests.engine.support import wait_for
 
 
 def png() -> bytes:

@@ -11,7 +11,7 @@ from PIL import Image
 from civicpost.platforms import spec
 from civicpost.sandbox import create_sandbox_app
 from civicpost.sandbox.testing import running_sandbox
-from tests.engine.conftest import wait_for
+from tests.engine.support import wait_for
 
 TITLE = "Elm Street pool opens Saturday"
 ALT = "The Elm Street pool, empty, under a blue sky"

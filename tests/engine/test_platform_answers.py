@@ -8,7 +8,7 @@ import pytest
 import responses
 import respx
 
-from tests.engine.conftest import wait_for
+from tests.engine.support import wait_for
 
 SECRET = "db_password=hunter2-internal"
 

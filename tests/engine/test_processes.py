@@ -13,9 +13,8 @@ from civicpost.models import AuditEvent, Delivery, User
 from civicpost.rendering import Renderer
 from civicpost.sandbox.testing import running_sandbox
 from civicpost.schemas import AnnouncementIn
-from tests.engine.conftest import wait_for
 from tests.engine.processes import WorkerProcess
-from tests.engine.test_worker import approved, hook_channel, state_of
+from tests.engine.support import approved, hook_channel, state_of, wait_for
 
 pytestmark = pytest.mark.slow
 

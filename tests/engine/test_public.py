@@ -2,8 +2,7 @@
 
 import xml.etree.ElementTree as ET
 
-from tests.engine.conftest import wait_for
-from tests.engine.test_worker import approved, state_of
+from tests.engine.support import approved, state_of, wait_for
 from tests.web.conftest import sign_in  # noqa: F401 - a fixture: staff pages signed in
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -60,7 +59,7 @@ def test_announcement_text_is_escaped_on_the_public_page(client, city, worker_fa
 
 
 def test_a_javascript_address_from_a_webhook_is_dropped_and_the_post_still_counts(client, city, receiver, worker_factory, sign_in):
-    from tests.engine.test_worker import hook_channel
+    from tests.engine.support import hook_channel
 
     receiver.answer_url = "javascript:alert(1)"
     hook = hook_channel(client, city, receiver)
@@ -81,7 +80,7 @@ def test_links_recorded_before_the_check_are_not_rendered_anywhere(client, city,
 
     from civicpost.db import transaction
     from civicpost.models import Announcement, Delivery
-    from tests.engine.test_worker import hook_channel
+    from tests.engine.support import hook_channel
 
     hook = hook_channel(client, city, receiver)
     second = hook_channel(client, city, receiver, name="Partner mirror")

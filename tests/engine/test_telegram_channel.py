@@ -7,7 +7,7 @@ import pytest
 
 from civicpost.sandbox.app import create_sandbox_app
 from civicpost.sandbox.testing import running_sandbox
-from tests.engine.conftest import wait_for
+from tests.engine.support import wait_for
 
 TOKEN = "123456789:sandbox-bot-token-for-the-engine"
 SITE = "https://news.city.example"

@@ -3,11 +3,11 @@
 import responses
 from sqlalchemy import update
 
-from civicpost import publishing
 from civicpost.db import transaction, utcnow
+from civicpost.engine import claims
+from civicpost.engine.worker import Worker
 from civicpost.models import Delivery
-from civicpost.worker import Worker
-from tests.engine.test_worker import approved, state_of
+from tests.engine.support import approved, state_of
 from tests.platforms.recorded.x import X_BASE, X_CREDENTIALS, x_problem, x_tweet
 
 TWEETS = f"{X_BASE}/2/tweets"
@@ -29,8 +29,8 @@ def test_a_thread_that_failed_after_its_first_part_continues_from_the_second(cli
         with transaction(sessions) as session:
             session.execute(update(Delivery).values(next_attempt_at=utcnow()))
         with transaction(worker.write_sessions) as session:
-            (job,) = publishing.claim_due(session, owner=worker.name, now=utcnow(), limit=5, lease_seconds=60)
-        worker._process(job)
+            (job,) = claims.claim_due(session, owner=worker.name, now=utcnow(), limit=5, lease_seconds=60)
+        worker.process(job)
 
     with responses.RequestsMock() as mock:
         mock.post(TWEETS, json=x_tweet("1880000000000000001", parts[0]), status=201)

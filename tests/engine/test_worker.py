@@ -4,35 +4,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from civicpost import publishing
 from civicpost.db import transaction, utcnow
-from civicpost.models import Channel, Delivery
-from tests.engine.conftest import wait_for
-
-
-def hook_channel(client, city, receiver, name="Partner hook") -> int:
-    r = client.post(
-        "/api/v1/channels", headers=city.admin.auth,
-        json={"department": "parks", "platform": "webhook", "name": name,
-              "credentials": {"secret": receiver.secret}, "settings": {"url": receiver.url}},
-    )
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
-def approved(client, city, channels, **body) -> dict:
-    payload = {"department": "parks", "title": "Pool opens Saturday", "body": "The Elm Street pool opens at 9.", "channels": channels}
-    payload.update(body)
-    a = client.post("/api/v1/announcements", headers=city.parks_staff.auth, json=payload).json()
-    client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)
-    seen = client.get(f"/api/v1/announcements/{a['id']}", headers=city.approver.auth).json()["fingerprint"]
-    r = client.post(f"/api/v1/announcements/{a['id']}/approve", headers=city.approver.auth, json={"fingerprint": seen})
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def state_of(client, city, announcement_id) -> dict:
-    return client.get(f"/api/v1/announcements/{announcement_id}", headers=city.approver.auth).json()
+from civicpost.engine import claims, guard
+from civicpost.engine.guard import Send, Stop
+from civicpost.engine.worker import Worker
+from civicpost.models import Announcement, Channel, Delivery, State
+from tests.engine.support import approved, hook_channel, state_of, wait_for
 
 
 def test_an_approved_announcement_is_published_once_on_every_channel(client, city, receiver, worker_factory):
@@ -117,20 +94,16 @@ def test_wrong_credentials_fail_the_delivery_and_mark_the_channel(client, city, 
 
 
 def test_a_cancelled_announcement_never_publishes_even_after_a_worker_claimed_it(client, city, receiver, fast_settings, sessions, engine):
-    from civicpost.worker import Worker
-
     hook = hook_channel(client, city, receiver)
     a = approved(client, city, [hook])
     worker = Worker(fast_settings, engine=engine, concurrency=1)
     with transaction(worker.write_sessions) as session:
-        jobs = publishing.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
+        jobs = claims.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
     assert len(jobs) == 1
     # The approver cancels while the claim is held (the announcement is now publishing).
     with sessions.begin() as session:
-        from civicpost.models import Announcement, State
-
         session.execute(update(Announcement).where(Announcement.id == a["id"]).values(state=State.cancelled))
-    worker._process(jobs[0])
+    worker.process(jobs[0])
     assert receiver.received == []
     with sessions() as session:
         delivery = session.get(Delivery, jobs[0].delivery_id)
@@ -139,38 +112,34 @@ def test_a_cancelled_announcement_never_publishes_even_after_a_worker_claimed_it
 
 def test_the_guard_read_for_a_whole_claim_stops_only_the_cancelled_announcement(client, city, receiver, fast_settings, sessions, engine):
     from civicpost.models import Announcement, State
-    from civicpost.worker import Worker
-
     hook = hook_channel(client, city, receiver)
     kept = approved(client, city, [hook], title="Pool opens Saturday")
     dropped = approved(client, city, [hook], title="Pool opens Sunday")
     worker = Worker(fast_settings, engine=engine, concurrency=4)
     with transaction(worker.write_sessions) as session:
-        jobs = publishing.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
+        jobs = claims.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
     with sessions.begin() as session:
         session.execute(update(Announcement).where(Announcement.id == dropped["id"]).values(state=State.cancelled))
     with transaction(worker.sessions) as session:
-        ready = publishing.prepare_all(session, jobs, owner=worker.name, settings=fast_settings)
-    live = [p for p in ready if p not in (None, "stop")]
-    assert ready.count("stop") == 1
-    assert [(p.delivery.announcement_id, p.outgoing.title) for p in live] == [(kept["id"], "Pool opens Saturday")]
+        ready = guard.prepare_all(session, jobs, owner=worker.name, settings=fast_settings)
+    live = [r for r in ready if isinstance(r, Send)]
+    assert [r.delivery.announcement_id for r in ready if isinstance(r, Stop)] == [dropped["id"]]
+    assert [(r.delivery.announcement_id, r.outgoing.title) for r in live] == [(kept["id"], "Pool opens Saturday")]
     for job, prepared in zip(jobs, ready):
-        worker._process(job, prepared)
+        worker.process(job, prepared)
     assert [r.body["title"] for r in receiver.published()] == ["Pool opens Saturday"]
 
 
 def test_an_edit_after_claim_stops_the_old_content_from_going_out(client, city, receiver, fast_settings, sessions, engine):
-    from civicpost.worker import Worker
-
     hook = hook_channel(client, city, receiver)
     a = approved(client, city, [hook])
     worker = Worker(fast_settings, engine=engine, concurrency=1)
     with transaction(worker.write_sessions) as session:
-        jobs = publishing.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
+        jobs = claims.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
     # Claiming bumped the version; an edit now is refused rather than racing the send.
     r = client.patch(f"/api/v1/announcements/{a['id']}", headers=city.parks_staff.auth, json={"body": "Changed"})
     assert r.status_code == 409
-    worker._process(jobs[0])
+    worker.process(jobs[0])
     assert len(receiver.published()) == 1
 
 
@@ -179,7 +148,7 @@ def test_a_delivery_whose_worker_died_is_reconciled_before_any_resend(client, ci
     a = approved(client, city, [hook])
     # A worker claimed it and died: its lease has run out.
     with transaction(sessions) as session:
-        jobs = publishing.claim_due(session, owner="dead-worker", now=utcnow(), limit=10, lease_seconds=60)
+        jobs = claims.claim_due(session, owner="dead-worker", now=utcnow(), limit=10, lease_seconds=60)
         session.execute(update(Delivery).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
     assert jobs
     worker_factory().start()
@@ -198,7 +167,7 @@ def test_an_interrupted_email_becomes_unknown_for_a_person(client, city, worker_
     email = r.json()["id"]
     a = approved(client, city, [email])
     with transaction(sessions) as session:
-        publishing.claim_due(session, owner="dead-worker", now=utcnow(), limit=10, lease_seconds=60)
+        claims.claim_due(session, owner="dead-worker", now=utcnow(), limit=10, lease_seconds=60)
         session.execute(update(Delivery).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
     worker_factory().start()
     got = wait_for(lambda: (s := state_of(client, city, a["id"]))["deliveries"][0]["status"] == "unknown" and s)
@@ -219,20 +188,22 @@ def test_retract_deletes_each_post_and_keeps_the_record(client, city, receiver, 
     assert all(d["remote_id"] for d in got["deliveries"])
 
 
-def test_sigterm_style_stop_releases_claims_that_never_started(client, city, receiver, fast_settings, engine, sessions):
-    from civicpost.worker import Worker
-
+def test_sigterm_style_stop_releases_claims_that_never_started(client, city, receiver, worker_factory, sessions):
+    receiver.script = [(200, {}, 1.0)]  # the first send takes a second
     hook = hook_channel(client, city, receiver)
-    approved(client, city, [hook])
-    worker = Worker(fast_settings, engine=engine, concurrency=1)
-    with transaction(worker.write_sessions) as session:
-        jobs = publishing.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
-    worker._stopping.set()
-    worker._run(jobs[0])
+    approved(client, city, [hook], title="Pool opens Saturday")
+    approved(client, city, [hook], title="Pool opens Sunday")
+    worker = worker_factory(concurrency=1)
+    worker.start()
+    # One send on the wire; the other claimed with it, waiting for the only send thread.
+    wait_for(lambda: receiver.received)
+    worker.stop(timeout=10)
     with sessions() as session:
-        delivery = session.get(Delivery, jobs[0].delivery_id)
-        assert delivery.status == "pending" and delivery.lease_owner is None and delivery.attempts == 0
-    assert receiver.received == []
+        deliveries = session.scalars(select(Delivery).order_by(Delivery.id)).all()
+    sent, waiting = deliveries
+    assert sent.status == "published" and sent.attempts == 1
+    assert waiting.status == "pending" and waiting.lease_owner is None and waiting.attempts == 0
+    assert len(receiver.received) == 1
 
 
 def test_readyz_reports_no_worker_then_a_running_one_then_a_silent_one(client, city, worker_factory, sessions):

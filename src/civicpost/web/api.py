@@ -23,7 +23,6 @@ from civicpost import (
     channels,
     decoding,
     media,
-    publishing,
     uploads,
     workflow,
 )
@@ -296,7 +295,7 @@ def retry_delivery(
     delivery = session.get(Delivery, delivery_id)
     if delivery is None or not announcements.can_view(user, announcements.get(session, delivery.announcement_id)):
         raise NotFound(f"no delivery with id {delivery_id}")  # another department's answers the same
-    publishing.retry(session, delivery, actor=user)
+    workflow.retry(session, actor=user, delivery=delivery)
     session.flush()
     _wake_worker(request, background)
     return views.delivery(delivery, settings.zone)

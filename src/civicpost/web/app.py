@@ -84,7 +84,7 @@ def create_app(
     async def lifespan(app: FastAPI):
         worker = None
         if with_worker:
-            from civicpost.worker import Worker
+            from civicpost.engine.worker import Worker
 
             worker = Worker(settings, engine=engine)
             worker.start()

@@ -9,7 +9,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from civicpost import announcements, audit, contributors, publishing, workflow
+from civicpost import announcements, audit, contributors, workflow
 from civicpost.content import fingerprint
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.links import http_url
@@ -239,5 +239,5 @@ def retry(delivery_id: int, request: Request, background: BackgroundTasks, sessi
         raise NotFound(f"There is no delivery {delivery_id}.")  # another department's answers the same
     a = viewable(session, user, delivery.announcement_id)
     wake_worker(request, background)
-    step = partial(publishing.retry, session, delivery, actor=user)
+    step = partial(workflow.retry, session, actor=user, delivery=delivery)
     return act(request, session, a, step, f"Delivery to {delivery.channel.name} will be tried again.")

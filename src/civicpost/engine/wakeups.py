@@ -8,11 +8,18 @@ connection commits.
 import logging
 import threading
 
-from sqlalchemy import Engine
-
-from civicpost.publishing import NOTIFY_CHANNEL
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "civicpost_due"
+
+
+def notify_due(session: Session) -> None:
+    """Wake PostgreSQL workers when this transaction commits (LISTEN/NOTIFY)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
 
 def watch_commits(engine: Engine, wake: threading.Event, stopping: threading.Event) -> None:
