@@ -67,7 +67,7 @@ class Batch:
         self.take_back_due = False
         audit.collect(session)
 
-    def record(self, ready: Send | Stop, happened: Happened, *, settings: Settings) -> Decision:
+    def record(self, ready: Send | Stop, happened: Happened, *, settings: Settings) -> None:
         """Decide what `happened` means for the delivery and write it (at the batch's end)."""
         delivery, now = ready.delivery, utcnow()
         facts = _facts(ready, retracting=delivery.id in self._retracting)
@@ -78,7 +78,7 @@ class Batch:
         if delivery.id not in self._held:
             log.warning("delivery %s: lease lost before the outcome was recorded; another worker will reconcile",
                         delivery.id)
-            return decision
+            return
         self._updates.append((delivery.id, _columns(delivery, decision, now)))
         if decision.event is not None:
             channel = delivery.channel
@@ -88,7 +88,6 @@ class Batch:
         if decision.settle:
             self._announcements.add(delivery.announcement_id)
         self.take_back_due = self.take_back_due or decision.take_back_soon
-        return decision
 
     def write(self) -> bool:
         """Write the batch; True when a post it recorded is now to be taken back."""
