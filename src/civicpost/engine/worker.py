@@ -52,11 +52,13 @@ CLAIM_TICK = timedelta(milliseconds=20)
 
 
 class Worker:
+    """Claims, sends and records in threads of this process; `civicpost worker` runs one."""
+
     def __init__(self, settings: Settings, *, engine: Engine | None = None, name: str | None = None,
                  concurrency: int | None = None) -> None:
         self.settings = settings
         self.concurrency = concurrency or settings.worker_concurrency
-        # Every send thread may hold a connection briefly to record its outcome.
+        # Every send thread may hold a connection briefly (its own guard read, a release).
         # No pre-ping (a round trip before every claim, read and batch): a
         # connection lost to a database restart fails that one step, which is
         # tried again, and SQLAlchemy then replaces every pooled connection.
@@ -251,6 +253,17 @@ class Worker:
 
     # -- one job -------------------------------------------------------------
 
+    def process(self, job: Job, ready: Ready | None = None) -> None:
+        """Do one claimed job in this thread: guard (unless `ready` is what the
+        guard read), call the platform, and hand what happened to the recorder."""
+        if ready is None:
+            with transaction(self.sessions) as session:
+                ready = guard.prepare(session, job, owner=self.name, settings=self.settings)
+        if isinstance(ready, Skip):
+            return
+        happened = Stopped() if isinstance(ready, Stop) else sending.attempt(ready, self.adapters)
+        self.recorder.record(ready, happened)
+
     def _run(self, job: Job, ready: Ready | None, read_at: float) -> None:
         before = self.recorder.handed_off()
         try:
@@ -282,17 +295,6 @@ class Worker:
         (it otherwise does so once a second)."""
         self._last_sweep = datetime.min.replace(tzinfo=UTC)
         self._wake.set()
-
-    def process(self, job: Job, ready: Ready | None = None) -> None:
-        """Do one claimed job in this thread: guard (unless `ready` is what the
-        guard read), call the platform, and hand what happened to the recorder."""
-        if ready is None:
-            with transaction(self.sessions) as session:
-                ready = guard.prepare(session, job, owner=self.name, settings=self.settings)
-        if isinstance(ready, Skip):
-            return
-        happened = Stopped() if isinstance(ready, Stop) else sending.attempt(ready, self.adapters)
-        self.recorder.record(ready, happened)
 
     # -- liveness ------------------------------------------------------------
 
