@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from _api_seed import Seeded
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
-
-from _api_seed import Seeded
 
 from civicpost import accounts
 from civicpost.config import Settings

@@ -3,7 +3,7 @@
 Approving 10,000 announcements through the workflow would measure rendering,
 not dispatch; so announcements go in as `scheduled` with an approved
 fingerprint, and their deliveries as `pending` with the rendition the worker
-sends (what `publishing.prepare` reads), through SQLAlchemy Core in chunks.
+sends (what `engine.guard.prepare` reads), through SQLAlchemy Core in chunks.
 """
 
 import hashlib
@@ -16,9 +16,8 @@ from _dispatch_stack import SECRET_KEY
 from sqlalchemy import Engine, func, insert, select, text
 
 from civicpost import accounts, channels, migrate
-from civicpost.db import make_sessionmaker, transaction
+from civicpost.db import NOTIFY_CHANNEL, make_sessionmaker, transaction
 from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, Role, State
-from civicpost.publishing import NOTIFY_CHANNEL
 from civicpost.security import CredentialBox
 
 PLATFORMS = ("x", "mastodon", "bluesky")

@@ -107,7 +107,7 @@ def test_the_web_app_refuses_to_start_with_another_key_than_the_data_was_written
 
 
 def test_a_worker_refuses_to_start_with_another_key(database, tmp_path):
-    from civicpost.worker import Worker
+    from civicpost.engine.worker import Worker
 
     settings = Settings(env="test", database_url=database, secret_key=OTHER_KEY, media_dir=tmp_path / "media")
     with pytest.raises(ConfigError, match="not the key this database's data was written with"):

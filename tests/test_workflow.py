@@ -282,3 +282,39 @@ def test_approval_is_refused_while_a_blocking_problem_remains(client, city, draf
     r = _approve(client, a["id"], city.approver)
     assert r.status_code == 422 and "cannot be approved" in r.json()["detail"]
     assert "X allows 280" in r.json()["errors"][0]["message"]
+
+
+def test_a_retried_delivery_goes_back_to_the_queue_and_after_unknown_the_platform_is_asked_where_it_can_tell(
+    client, city, draft, sessions
+):
+    from sqlalchemy import update
+
+    from civicpost.db import transaction
+    from civicpost.models import Announcement, State
+
+    a = draft()
+    _post(client, f"/api/v1/announcements/{a['id']}/submit", city.parks_staff)
+    deliveries = {d["channel_id"]: d["id"] for d in _approve(client, a["id"], city.approver).json()["deliveries"]}
+    feed, hook = (deliveries[c] for c in city.parks_channels)  # the feed can be asked; a webhook cannot
+
+    def give_up(status: str, *delivery_ids: int) -> None:
+        with transaction(sessions) as session:
+            session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids)).values(status=status, attempts=8))
+            session.execute(update(Announcement).where(Announcement.id == a["id"]).values(state=State.failed))
+
+    give_up("unknown", feed, hook)
+    assert _post(client, f"/api/v1/deliveries/{feed}/retry", city.parks_staff).status_code == 403
+    for delivery_id in (feed, hook):
+        r = _post(client, f"/api/v1/deliveries/{delivery_id}/retry", city.approver)
+        assert r.status_code == 200 and r.json()["status"] == "pending" and r.json()["attempts"] == 0
+    with sessions() as session:
+        assert session.get(Delivery, feed).reconcile is True and session.get(Delivery, hook).reconcile is False
+    assert client.get(f"/api/v1/announcements/{a['id']}", headers=city.approver.auth).json()["state"] == "publishing"
+    assert _post(client, f"/api/v1/deliveries/{feed}/retry", city.approver).status_code == 409  # pending already
+
+    give_up("failed", feed)
+    assert _post(client, f"/api/v1/deliveries/{feed}/retry", city.approver).status_code == 200
+    with sessions() as session:
+        assert session.get(Delivery, feed).reconcile is False  # a failed send posted nothing
+        retries = session.scalar(select(func.count()).where(AuditEvent.action == "delivery.retry"))
+    assert retries == 3

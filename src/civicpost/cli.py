@@ -140,7 +140,7 @@ def worker(
 ) -> None:
     """Run the publishing worker until SIGTERM (run as many as you like on PostgreSQL)."""
     from civicpost import migrate
-    from civicpost.worker import Worker
+    from civicpost.engine.worker import Worker
 
     settings = get_settings()
     migrate.upgrade(settings.database_url)

@@ -1,10 +1,10 @@
 """Prometheus metrics: queue state read from the database at scrape time (so
 any web process tells the truth about every worker), plus this process's own
-publish timings when a worker runs in it."""
+(publish timings, in engine/sending.py, when a worker runs in it)."""
 
 from datetime import timedelta
 
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -13,11 +13,6 @@ from sqlalchemy.orm import sessionmaker
 from civicpost.db import utcnow
 from civicpost.models import Delivery, DeliveryStatus, WorkerHeartbeat
 
-# Platform call durations, observed by a worker in this process.
-PUBLISH_SECONDS = Histogram(
-    "civicpost_publish_seconds", "Time of one platform call, by platform and outcome",
-    ["platform", "outcome"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-)
 LAG_WINDOW = timedelta(minutes=15)
 
 

@@ -1,5 +1,6 @@
-"""The state machine (SPEC §3): submit, approve, reject, cancel, retract, and
-what an edit does to an approval. Every transition writes an audit event.
+"""The state machine (SPEC §3): submit, approve, reject, cancel, retract, a
+person's retry of a delivery, and what an edit does to an approval. Every
+transition writes an audit event.
 
 Two approvers racing: the announcement row carries a version that every UPDATE
 checks (SQLAlchemy's version_id_col), so the second writer updates no row and
@@ -18,6 +19,7 @@ from civicpost.db import utcnow, wake_after_commit
 from civicpost.drafting import access, editing, previews
 from civicpost.errors import Conflict, Forbidden, Invalid
 from civicpost.models import OPEN_DELIVERY, Announcement, Delivery, DeliveryStatus, State, User
+from civicpost.platforms import spec
 from civicpost.rendering import Renderer
 
 EDITABLE = (State.draft, State.submitted, State.rejected, State.scheduled)
@@ -261,6 +263,30 @@ def retract(session: Session, *, actor: User, announcement: Announcement) -> int
         fingerprint=announcement.approved_fingerprint, detail={"posts_to_delete": marked},
     )
     return marked
+
+
+def retry(session: Session, *, actor: User, delivery: Delivery) -> None:
+    """A person looked at a failed or unknown delivery and asks for another try."""
+    if not actor.can_approve:
+        raise Forbidden("only approvers and admins may retry deliveries")
+    if delivery.status not in (DeliveryStatus.failed, DeliveryStatus.unknown):
+        raise Conflict(f"delivery {delivery.id} is {delivery.status}; only a failed or unknown delivery can be retried")
+    announcement = session.get(Announcement, delivery.announcement_id)
+    if announcement.approved_fingerprint != delivery.fingerprint or announcement.state not in (
+        State.publishing, State.published, State.failed
+    ):
+        raise Conflict("the announcement was changed, cancelled or retracted since this delivery was approved")
+    was = delivery.status
+    delivery.status = DeliveryStatus.pending
+    delivery.attempts = 0
+    delivery.next_attempt_at = utcnow()
+    # After `unknown` a person has looked; still, ask the platform first where it can tell.
+    delivery.reconcile = was == DeliveryStatus.unknown and spec(delivery.channel.platform).capabilities.find
+    if announcement.state != State.publishing:
+        announcement.state = State.publishing
+    audit.record(session, actor=actor, action="delivery.retry", object_type="announcement", object_id=announcement.id,
+                 fingerprint=delivery.fingerprint, detail={"delivery": delivery.id, "was": was})
+    wake_after_commit(session)
 
 
 def deliveries_of(session: Session, announcement: Announcement) -> list[Delivery]:

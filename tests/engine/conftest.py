@@ -1,13 +1,12 @@
 import pytest
 
-from civicpost.worker import Worker
+from civicpost.engine.worker import Worker
 from tests.engine.receiver import start_receiver
-from tests.factories import HOOK_SECRET
 
 
 @pytest.fixture
 def receiver():
-    receiver, server = start_receiver(HOOK_SECRET)
+    receiver, server = start_receiver("hook-secret-value")
     yield receiver
     server.shutdown()
 
@@ -32,6 +31,4 @@ def worker_factory(fast_settings, engine):
 
     yield make
     for w in workers:
-        if w._thread is not None:
-            w.stop(timeout=10)
-
+        w.stop(timeout=10)

@@ -177,8 +177,8 @@ def test_a_send_whose_worker_died_after_the_retract_is_found_and_deleted(
 ):
     from datetime import timedelta
 
-    from civicpost import publishing
     from civicpost.db import utcnow
+    from civicpost.engine import claims, guard
     from civicpost.platforms import build_adapter
 
     base, platforms = sandbox
@@ -186,9 +186,9 @@ def test_a_send_whose_worker_died_after_the_retract_is_found_and_deleted(
     a = create_approved(client, city, channels=[x])
     # A worker claims the delivery, its post reaches X, and the worker dies before recording it.
     with transaction(sessions) as session:
-        job = publishing.claim_due(session, owner="dead-worker", now=utcnow(), limit=10, lease_seconds=60)[0]
+        job = claims.claim_due(session, owner="dead-worker", now=utcnow(), limit=10, lease_seconds=60)[0]
     with sessions() as session:
-        prepared = publishing.prepare(session, job, owner="dead-worker", settings=fast_settings)
+        prepared = guard.prepare(session, job, owner="dead-worker", settings=fast_settings)
         credentials = {"consumer_key": "k", "consumer_secret": "s", "access_token": "t", "access_token_secret": "ts"}
         build_adapter("x", credentials, {"api_base": f"{base}/x"}, timeout=5, allow_private_network=True).publish(prepared.outgoing)
     assert len(live_posts(platforms.x)) == 1

@@ -3,21 +3,24 @@
 import responses
 from sqlalchemy import update
 
-from civicpost import publishing
 from civicpost.db import transaction, utcnow
+from civicpost.engine import claims
+from civicpost.engine.worker import Worker
 from civicpost.models import Delivery
-from civicpost.worker import Worker
-from tests.engine.observing import state_of
-from tests.factories import create_approved, create_channel
+from tests.engine.support import approved, state_of
 from tests.platforms.recorded.x import X_BASE, X_CREDENTIALS, x_problem, x_tweet
 
 TWEETS = f"{X_BASE}/2/tweets"
 
 
 def test_a_thread_that_failed_after_its_first_part_continues_from_the_second(client, city, fast_settings, engine, sessions):
-    x = create_channel(client, city.admin, "x", credentials=X_CREDENTIALS,
-                       settings={"api_base": X_BASE, "overflow": "thread"})
-    a = create_approved(client, city, channels=[x], body="The Elm Street pool opens Saturday at nine. " * 9)
+    r = client.post(
+        "/api/v1/channels", headers=city.admin.auth,
+        json={"department": "parks", "platform": "x", "name": "Parks on X", "credentials": X_CREDENTIALS,
+              "settings": {"api_base": X_BASE, "overflow": "thread"}},
+    )
+    x = r.json()["id"]
+    a = approved(client, city, [x], body="The Elm Street pool opens Saturday at nine. " * 9)
     parts = a["renditions"][0]["parts"]
     assert len(parts) == 2
     worker = Worker(fast_settings, engine=engine, concurrency=1)
@@ -26,8 +29,8 @@ def test_a_thread_that_failed_after_its_first_part_continues_from_the_second(cli
         with transaction(sessions) as session:
             session.execute(update(Delivery).values(next_attempt_at=utcnow()))
         with transaction(worker.write_sessions) as session:
-            (job,) = publishing.claim_due(session, owner=worker.name, now=utcnow(), limit=5, lease_seconds=60)
-        worker._process(job)
+            (job,) = claims.claim_due(session, owner=worker.name, now=utcnow(), limit=5, lease_seconds=60)
+        worker.process(job)
 
     with responses.RequestsMock() as mock:
         mock.post(TWEETS, json=x_tweet("1880000000000000001", parts[0]), status=201)

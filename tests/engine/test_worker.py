@@ -4,17 +4,18 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from civicpost import publishing
 from civicpost.db import transaction, utcnow
-from civicpost.models import Channel, Delivery
-from tests.engine.observing import state_of, wait_for
-from tests.factories import create_approved, create_channel
+from civicpost.engine import claims, guard
+from civicpost.engine.guard import Send, Stop
+from civicpost.engine.worker import Worker
+from civicpost.models import Announcement, Channel, Delivery, State
+from tests.engine.support import approved, hook_channel, state_of, wait_for
 
 
 def test_an_approved_announcement_is_published_once_on_every_channel(client, city, receiver, worker_factory):
-    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
+    hook = hook_channel(client, city, receiver)
     feed = city.parks_channels[0]
-    a = create_approved(client, city, channels=[feed, hook])
+    a = approved(client, city, [feed, hook])
     worker_factory().start()
 
     def published():
@@ -33,8 +34,8 @@ def test_an_approved_announcement_is_published_once_on_every_channel(client, cit
 
 def test_a_server_error_is_retried_with_backoff_and_then_succeeds(client, city, receiver, worker_factory):
     receiver.script = [(503, {}, 0), (500, {}, 0)]
-    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
-    a = create_approved(client, city, channels=[hook])
+    hook = hook_channel(client, city, receiver)
+    a = approved(client, city, [hook])
     worker_factory().start()
     got = wait_for(lambda: (s := state_of(client, city, a["id"]))["state"] == "published" and s)
     assert got["deliveries"][0]["attempts"] == 3
@@ -45,9 +46,9 @@ def test_a_server_error_is_retried_with_backoff_and_then_succeeds(client, city, 
 
 def test_a_rate_limit_pauses_that_channel_only(client, city, receiver, worker_factory, sessions):
     receiver.script = [(429, {"Retry-After": "30"}, 0)]
-    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
+    hook = hook_channel(client, city, receiver)
     feed = city.parks_channels[0]
-    a = create_approved(client, city, channels=[feed, hook])
+    a = approved(client, city, [feed, hook])
     worker_factory().start()
 
     def settled():
@@ -66,8 +67,8 @@ def test_a_rate_limit_pauses_that_channel_only(client, city, receiver, worker_fa
 
 def test_a_permanent_refusal_fails_with_the_platforms_words_and_a_person_can_retry(client, city, receiver, worker_factory):
     receiver.script = [(400, {}, 0)]
-    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
-    a = create_approved(client, city, channels=[hook])
+    hook = hook_channel(client, city, receiver)
+    a = approved(client, city, [hook])
     worker_factory().start()
     got = wait_for(lambda: (s := state_of(client, city, a["id"]))["state"] == "failed" and s)
     delivery = got["deliveries"][0]
@@ -81,10 +82,10 @@ def test_a_permanent_refusal_fails_with_the_platforms_words_and_a_person_can_ret
 
 def test_wrong_credentials_fail_the_delivery_and_mark_the_channel(client, city, receiver, worker_factory):
     receiver.secret = "not-what-the-receiver-expects"
-    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
+    hook = hook_channel(client, city, receiver)
     receiver.secret = "hook-secret-value"
     client.put(f"/api/v1/channels/{hook}/credentials", headers=city.admin.auth, json={"credentials": {"secret": "wrong-secret"}})
-    a = create_approved(client, city, channels=[hook])
+    a = approved(client, city, [hook])
     worker_factory().start()
     wait_for(lambda: state_of(client, city, a["id"])["state"] == "failed")
     channel = client.get(f"/api/v1/channels/{hook}", headers=city.admin.auth).json()
@@ -93,20 +94,16 @@ def test_wrong_credentials_fail_the_delivery_and_mark_the_channel(client, city, 
 
 
 def test_a_cancelled_announcement_never_publishes_even_after_a_worker_claimed_it(client, city, receiver, fast_settings, sessions, engine):
-    from civicpost.worker import Worker
-
-    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
-    a = create_approved(client, city, channels=[hook])
+    hook = hook_channel(client, city, receiver)
+    a = approved(client, city, [hook])
     worker = Worker(fast_settings, engine=engine, concurrency=1)
     with transaction(worker.write_sessions) as session:
-        jobs = publishing.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
+        jobs = claims.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
     assert len(jobs) == 1
     # The approver cancels while the claim is held (the announcement is now publishing).
     with sessions.begin() as session:
-        from civicpost.models import Announcement, State
-
         session.execute(update(Announcement).where(Announcement.id == a["id"]).values(state=State.cancelled))
-    worker._process(jobs[0])
+    worker.process(jobs[0])
     assert receiver.received == []
     with sessions() as session:
         delivery = session.get(Delivery, jobs[0].delivery_id)
@@ -115,47 +112,43 @@ def test_a_cancelled_announcement_never_publishes_even_after_a_worker_claimed_it
 
 def test_the_guard_read_for_a_whole_claim_stops_only_the_cancelled_announcement(client, city, receiver, fast_settings, sessions, engine):
     from civicpost.models import Announcement, State
-    from civicpost.worker import Worker
-
-    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
-    kept = create_approved(client, city, channels=[hook], title="Pool opens Saturday")
-    dropped = create_approved(client, city, channels=[hook], title="Pool opens Sunday")
+    hook = hook_channel(client, city, receiver)
+    kept = approved(client, city, [hook], title="Pool opens Saturday")
+    dropped = approved(client, city, [hook], title="Pool opens Sunday")
     worker = Worker(fast_settings, engine=engine, concurrency=4)
     with transaction(worker.write_sessions) as session:
-        jobs = publishing.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
+        jobs = claims.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
     with sessions.begin() as session:
         session.execute(update(Announcement).where(Announcement.id == dropped["id"]).values(state=State.cancelled))
     with transaction(worker.sessions) as session:
-        ready = publishing.prepare_all(session, jobs, owner=worker.name, settings=fast_settings)
-    live = [p for p in ready if p not in (None, "stop")]
-    assert ready.count("stop") == 1
-    assert [(p.delivery.announcement_id, p.outgoing.title) for p in live] == [(kept["id"], "Pool opens Saturday")]
+        ready = guard.prepare_all(session, jobs, owner=worker.name, settings=fast_settings)
+    live = [r for r in ready if isinstance(r, Send)]
+    assert [r.delivery.announcement_id for r in ready if isinstance(r, Stop)] == [dropped["id"]]
+    assert [(r.delivery.announcement_id, r.outgoing.title) for r in live] == [(kept["id"], "Pool opens Saturday")]
     for job, prepared in zip(jobs, ready):
-        worker._process(job, prepared)
+        worker.process(job, prepared)
     assert [r.body["title"] for r in receiver.published()] == ["Pool opens Saturday"]
 
 
 def test_an_edit_after_claim_stops_the_old_content_from_going_out(client, city, receiver, fast_settings, sessions, engine):
-    from civicpost.worker import Worker
-
-    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
-    a = create_approved(client, city, channels=[hook])
+    hook = hook_channel(client, city, receiver)
+    a = approved(client, city, [hook])
     worker = Worker(fast_settings, engine=engine, concurrency=1)
     with transaction(worker.write_sessions) as session:
-        jobs = publishing.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
+        jobs = claims.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
     # Claiming bumped the version; an edit now is refused rather than racing the send.
     r = client.patch(f"/api/v1/announcements/{a['id']}", headers=city.parks_staff.auth, json={"body": "Changed"})
     assert r.status_code == 409
-    worker._process(jobs[0])
+    worker.process(jobs[0])
     assert len(receiver.published()) == 1
 
 
 def test_a_delivery_whose_worker_died_is_reconciled_before_any_resend(client, city, receiver, worker_factory, sessions, engine):
-    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
-    a = create_approved(client, city, channels=[hook])
+    hook = hook_channel(client, city, receiver)
+    a = approved(client, city, [hook])
     # A worker claimed it and died: its lease has run out.
     with transaction(sessions) as session:
-        jobs = publishing.claim_due(session, owner="dead-worker", now=utcnow(), limit=10, lease_seconds=60)
+        jobs = claims.claim_due(session, owner="dead-worker", now=utcnow(), limit=10, lease_seconds=60)
         session.execute(update(Delivery).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
     assert jobs
     worker_factory().start()
@@ -166,11 +159,15 @@ def test_a_delivery_whose_worker_died_is_reconciled_before_any_resend(client, ci
 
 
 def test_an_interrupted_email_becomes_unknown_for_a_person(client, city, worker_factory, sessions):
-    email = create_channel(client, city.admin, "email", name="Parks list", settings={
-        "smtp_host": "127.0.0.1", "smtp_port": 9, "from": "parks@city.example", "to": ["list@city.example"]})
-    a = create_approved(client, city, channels=[email])
+    r = client.post(
+        "/api/v1/channels", headers=city.admin.auth,
+        json={"department": "parks", "platform": "email", "name": "Parks list",
+              "settings": {"smtp_host": "127.0.0.1", "smtp_port": 9, "from": "parks@city.example", "to": ["list@city.example"]}},
+    )
+    email = r.json()["id"]
+    a = approved(client, city, [email])
     with transaction(sessions) as session:
-        publishing.claim_due(session, owner="dead-worker", now=utcnow(), limit=10, lease_seconds=60)
+        claims.claim_due(session, owner="dead-worker", now=utcnow(), limit=10, lease_seconds=60)
         session.execute(update(Delivery).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
     worker_factory().start()
     got = wait_for(lambda: (s := state_of(client, city, a["id"]))["deliveries"][0]["status"] == "unknown" and s)
@@ -179,8 +176,8 @@ def test_an_interrupted_email_becomes_unknown_for_a_person(client, city, worker_
 
 
 def test_retract_deletes_each_post_and_keeps_the_record(client, city, receiver, worker_factory):
-    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
-    a = create_approved(client, city, channels=[hook, city.parks_channels[0]])
+    hook = hook_channel(client, city, receiver)
+    a = approved(client, city, [hook, city.parks_channels[0]])
     worker_factory().start()
     wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")
     r = client.post(f"/api/v1/announcements/{a['id']}/retract", headers=city.approver.auth)
@@ -191,20 +188,22 @@ def test_retract_deletes_each_post_and_keeps_the_record(client, city, receiver, 
     assert all(d["remote_id"] for d in got["deliveries"])
 
 
-def test_sigterm_style_stop_releases_claims_that_never_started(client, city, receiver, fast_settings, engine, sessions):
-    from civicpost.worker import Worker
-
-    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
-    create_approved(client, city, channels=[hook])
-    worker = Worker(fast_settings, engine=engine, concurrency=1)
-    with transaction(worker.write_sessions) as session:
-        jobs = publishing.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
-    worker._stopping.set()
-    worker._run(jobs[0])
+def test_sigterm_style_stop_releases_claims_that_never_started(client, city, receiver, worker_factory, sessions):
+    receiver.script = [(200, {}, 1.0)]  # the first send takes a second
+    hook = hook_channel(client, city, receiver)
+    approved(client, city, [hook], title="Pool opens Saturday")
+    approved(client, city, [hook], title="Pool opens Sunday")
+    worker = worker_factory(concurrency=1)
+    worker.start()
+    # One send on the wire; the other claimed with it, waiting for the only send thread.
+    wait_for(lambda: receiver.received)
+    worker.stop(timeout=10)
     with sessions() as session:
-        delivery = session.get(Delivery, jobs[0].delivery_id)
-        assert delivery.status == "pending" and delivery.lease_owner is None and delivery.attempts == 0
-    assert receiver.received == []
+        deliveries = session.scalars(select(Delivery).order_by(Delivery.id)).all()
+    sent, waiting = deliveries
+    assert sent.status == "published" and sent.attempts == 1
+    assert waiting.status == "pending" and waiting.lease_owner is None and waiting.attempts == 0
+    assert len(receiver.received) == 1
 
 
 def test_readyz_reports_no_worker_then_a_running_one_then_a_silent_one(client, city, worker_factory, sessions):
@@ -231,8 +230,8 @@ def test_readyz_reports_no_worker_then_a_running_one_then_a_silent_one(client, c
 
 
 def test_metrics_count_deliveries_by_status_and_report_lag(client, city, receiver, worker_factory):
-    hook = create_channel(client, city.admin, "webhook", name="Partner hook", settings={"url": receiver.url})
-    a = create_approved(client, city, channels=[hook, city.parks_channels[0]])
+    hook = hook_channel(client, city, receiver)
+    a = approved(client, city, [hook, city.parks_channels[0]])
     text = client.get("/metrics").text
     assert 'civicpost_deliveries{status="pending"} 2.0' in text
     worker_factory().start()

@@ -3,7 +3,7 @@
 import re
 
 from civicpost.db import waking
-from tests.web.conftest import csrf_of
+from tests.pages import csrf_of
 
 
 def _fingerprint_in(html: str, announcement_id: int) -> str:

@@ -21,7 +21,6 @@ from civicpost import (
     channels,
     decoding,
     media,
-    publishing,
     uploads,
     workflow,
 )
@@ -279,7 +278,7 @@ def retry_delivery(
     delivery = session.get(Delivery, delivery_id)
     if delivery is None or not access.can_view(user, access.get(session, delivery.announcement_id)):
         raise NotFound(f"no delivery with id {delivery_id}")  # another department's answers the same
-    publishing.retry(session, delivery, actor=user)
+    workflow.retry(session, actor=user, delivery=delivery)
     session.flush()
     return views.delivery(delivery, settings.zone)
 

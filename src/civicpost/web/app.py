@@ -2,10 +2,9 @@
 
 import hashlib
 import logging
-from pathlib import Path
 from contextlib import ExitStack, asynccontextmanager
-
 from datetime import timedelta
+from pathlib import Path
 
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
@@ -18,11 +17,10 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from civicpost import __version__, keycheck, metrics
-from civicpost.db import utcnow
-from civicpost.models import WorkerHeartbeat
 from civicpost.config import Settings, get_settings
-from civicpost.db import make_engine, make_sessionmaker, waking
+from civicpost.db import make_engine, make_sessionmaker, utcnow, waking
 from civicpost.decoding import DecodeGate
+from civicpost.models import WorkerHeartbeat
 from civicpost.rendering import Renderer
 from civicpost.runtime import settle_memory
 from civicpost.security import CredentialBox
@@ -85,7 +83,7 @@ def create_app(
         worker = None
         with ExitStack() as stack:
             if with_worker:
-                from civicpost.worker import Worker
+                from civicpost.engine.worker import Worker
 
                 worker = Worker(settings, engine=engine)
                 worker.start()

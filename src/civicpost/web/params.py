@@ -14,7 +14,6 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from civicpost.schemas import MAX_ID
 
-
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="an id, a whole number from 1 to 2147483647")]
 
 SlugQuery = Annotated[

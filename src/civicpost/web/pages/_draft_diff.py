@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicpost.models import Announcement, AuditEvent, Delivery
 from civicpost.drafting.previews import Card
+from civicpost.models import Announcement, AuditEvent, Delivery
 
 _TOKENS = re.compile(r"\s+|[^\s]+")
 

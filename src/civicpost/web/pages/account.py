@@ -18,8 +18,8 @@ from civicpost.models import User
 from civicpost.web import visits
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages.admin_forms import service_errors, validation_errors
-from civicpost.web.people_schemas import TokenIn
 from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, render
+from civicpost.web.people_schemas import TokenIn
 
 # Included by auth.router, under /staff.
 router = APIRouter(include_in_schema=False)

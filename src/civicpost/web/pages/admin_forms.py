@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from civicpost.platforms import SPECS
 from civicpost.errors import ServiceError
+from civicpost.platforms import SPECS
 
 # Pydantic's words for the common cases, in words a person acts on.
 FRIENDLY = {

@@ -9,7 +9,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from civicpost import audit, contributors, publishing, workflow
+from civicpost import audit, contributors, workflow
 from civicpost.drafting import access, previews
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.links import http_url
@@ -224,5 +224,5 @@ def retry(delivery_id: int, request: Request, session: SessionDep, user: StaffUs
     if delivery is None or not access.can_view(user, access.get(session, delivery.announcement_id)):
         raise NotFound(f"There is no delivery {delivery_id}.")  # another department's answers the same
     a = viewable(session, user, delivery.announcement_id)
-    step = partial(publishing.retry, session, delivery, actor=user)
+    step = partial(workflow.retry, session, actor=user, delivery=delivery)
     return act(request, session, a, step, f"Delivery to {delivery.channel.name} will be tried again.")

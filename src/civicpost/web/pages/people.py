@@ -19,8 +19,8 @@ from civicpost.models import Department, Role, User
 from civicpost.web import visits
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages.admin_forms import service_errors, validation_errors
-from civicpost.web.people_schemas import UserPatch
 from civicpost.web.pages.common import AdminPageUser, Csrf, flash, redirect, render
+from civicpost.web.people_schemas import UserPatch
 
 router = APIRouter(include_in_schema=False)
 

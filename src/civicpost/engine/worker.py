@@ -8,9 +8,6 @@ SQLite's data_version, or a finished job freeing a slot. SIGTERM stops
 claiming, lets calls in flight finish, and releases what never started.
 """
 
-import dataclasses
-import hashlib
-import json
 import logging
 import os
 import signal
@@ -21,18 +18,20 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine, case, update
+from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
-from civicpost import keycheck, metrics, outcomes, publishing, retraction
+from civicpost import keycheck
 from civicpost.config import Settings
 from civicpost.db import make_engine, make_sessionmaker, transaction, utcnow
-from civicpost.models import Delivery, DeliveryStatus, WorkerHeartbeat
-from civicpost.platforms import Adapter, PlatformError, TransientError, build_adapter, spec
-from civicpost.recorder import Recorder
+from civicpost.engine import claims, guard, sending
+from civicpost.engine.claims import Job
+from civicpost.engine.guard import Ready, Skip, Stop
+from civicpost.engine.outcomes import Stopped
+from civicpost.engine.recorder import Recorder
+from civicpost.engine.wakeups import watch_commits
+from civicpost.models import WorkerHeartbeat
 from civicpost.runtime import settle_memory
-from civicpost.security import CredentialBox, CredentialsUnreadable
-from civicpost.wakeups import watch_commits
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +39,6 @@ HEARTBEAT_SECONDS = 10
 # How often a busy worker also looks for expired leases and retractions (two
 # queries each claim would otherwise make); a quiet worker, waking less often, looks every time.
 SWEEP_EVERY = timedelta(seconds=1)
-# A job handed to the pool without its guard read (the batch read failed): it reads its own.
-UNREAD = object()
 # A claimed job waits in the pool's queue for a free send thread; a guard read
 # longer ago than this is read again before the send (a slow platform can hold
 # every thread for seconds).
@@ -55,11 +52,13 @@ CLAIM_TICK = timedelta(milliseconds=20)
 
 
 class Worker:
+    """Claims, sends and records in threads of this process; `civicpost worker` runs one."""
+
     def __init__(self, settings: Settings, *, engine: Engine | None = None, name: str | None = None,
                  concurrency: int | None = None) -> None:
         self.settings = settings
         self.concurrency = concurrency or settings.worker_concurrency
-        # Every send thread may hold a connection briefly to record its outcome.
+        # Every send thread may hold a connection briefly (its own guard read, a release).
         # No pre-ping (a round trip before every claim, read and batch): a
         # connection lost to a database restart fails that one step, which is
         # tried again, and SQLAlchemy then replaces every pooled connection.
@@ -72,7 +71,7 @@ class Worker:
         self.sessions = make_sessionmaker(read)
         write = self.engine.execution_options(sqlite_begin="IMMEDIATE") if settings.is_sqlite else self.engine
         self.write_sessions: sessionmaker = make_sessionmaker(write)
-        self.box = CredentialBox(settings.fernet_key())
+        self.adapters = sending.Adapters(settings)
         keycheck.verify(self.write_sessions, settings.fernet_key())  # stop now, not at the first publish
         self.pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="publish")
         self.scheduler = BackgroundScheduler(timezone=UTC)
@@ -93,10 +92,8 @@ class Worker:
         self._last_sweep = datetime.min.replace(tzinfo=UTC)
         self._last_claim = datetime.min.replace(tzinfo=UTC)
         self._claim_was_full = False
-        self.recorder = Recorder(self.write_sessions, written=self._recorded, take_back_due=self._take_back_now,
-                                 name=self.name)
-        self._adapters: dict[int, tuple[str, Adapter]] = {}
-        self._adapter_locks: dict[int, threading.Lock] = {}
+        self.recorder = Recorder(self.write_sessions, settings=settings, written=self._recorded,
+                                 take_back_due=self._take_back_now, name=self.name)
         self._thread: threading.Thread | None = None
 
     # -- control -------------------------------------------------------------
@@ -131,7 +128,9 @@ class Worker:
         # Jobs still queued run `_run`, see the stop and give their claim back.
         self.pool.shutdown(wait=True)
         self.recorder.stop(timeout)
-        self._release_unstarted()
+        # Anything still leased to us crashed mid-job: it may have been sent, so reconcile.
+        with transaction(self.write_sessions) as session:
+            claims.release_all(session, owner=self.name)
         try:
             self.scheduler.shutdown(wait=False)
         except Exception:  # noqa: BLE001 - never started
@@ -216,8 +215,8 @@ class Worker:
         sweep = now - self._last_sweep >= SWEEP_EVERY
         limit = min(free, 200)
         with transaction(self.write_sessions) as session:
-            jobs = publishing.claim_due(session, owner=self.name, now=now, limit=limit,
-                                        lease_seconds=self.settings.lease_seconds, sweep=sweep)
+            jobs = claims.claim_due(session, owner=self.name, now=now, limit=limit,
+                                    lease_seconds=self.settings.lease_seconds, sweep=sweep)
         self._last_claim, self._claim_was_full = now, len(jobs) == limit
         if sweep:
             self._last_sweep = now
@@ -226,19 +225,20 @@ class Worker:
             self._leased.update(job.delivery_id for job in jobs)
         # The guard for the whole claim in one read, right before the sends start.
         read_at = time.monotonic()
+        ready: list[Ready | None]
         try:
             with transaction(self.sessions) as session:
-                ready = publishing.prepare_all(session, jobs, owner=self.name, settings=self.settings)
+                ready = list(guard.prepare_all(session, jobs, owner=self.name, settings=self.settings))
         except Exception:  # noqa: BLE001 - each job then guards itself
             log.exception("worker %s: reading the claimed deliveries failed; each will read its own", self.name)
-            ready = [UNREAD] * len(jobs)
-        for job, prepared in zip(jobs, ready, strict=True):
-            self.pool.submit(self._run, job, prepared, read_at)
+            ready = [None] * len(jobs)
+        for job, guarded in zip(jobs, ready, strict=True):
+            self.pool.submit(self._run, job, guarded, read_at)
         return len(jobs)
 
     def _sleep_until_next_due(self) -> None:
         with self.sessions() as session:
-            due = publishing.next_due(session, now=utcnow())
+            due = claims.next_due(session, now=utcnow())
         now = utcnow()
         if due is not None and due <= self._last_claim:
             # Due at the last claim and not taken (every slot busy, or another
@@ -253,15 +253,27 @@ class Worker:
 
     # -- one job -------------------------------------------------------------
 
-    def _run(self, job: publishing.Job, prepared: object = UNREAD, read_at: float = 0.0) -> None:
+    def process(self, job: Job, ready: Ready | None = None) -> None:
+        """Do one claimed job in this thread: guard (unless `ready` is what the
+        guard read), call the platform, and hand what happened to the recorder."""
+        if ready is None:
+            with transaction(self.sessions) as session:
+                ready = guard.prepare(session, job, owner=self.name, settings=self.settings)
+        if isinstance(ready, Skip):
+            return
+        happened = Stopped() if isinstance(ready, Stop) else sending.attempt(ready, self.adapters)
+        self.recorder.record(ready, happened)
+
+    def _run(self, job: Job, ready: Ready | None, read_at: float) -> None:
         before = self.recorder.handed_off()
         try:
             if self._stopping.is_set() and job.kind == "publish":
-                self._release(job)
+                with transaction(self.write_sessions) as session:
+                    claims.release(session, job, owner=self.name)
                 return
             if time.monotonic() - read_at > GUARD_FRESH_SECONDS:
-                prepared = UNREAD  # waited long for a thread: cancelled or edited since?
-            self._process(job, prepared)
+                ready = None  # waited long for a thread: cancelled or edited since?
+            self.process(job, ready)
         except Exception:  # noqa: BLE001 - keep the worker alive; the lease will expire and reconcile
             log.exception("worker %s: delivery %s crashed in processing", self.name, job.delivery_id)
         finally:
@@ -284,122 +296,6 @@ class Worker:
         self._last_sweep = datetime.min.replace(tzinfo=UTC)
         self._wake.set()
 
-    def _process(self, job: publishing.Job, prepared: object = UNREAD) -> None:
-        settings, owner = self.settings, self.name
-        if prepared is UNREAD:
-            with transaction(self.sessions) as session:
-                prepared = publishing.prepare(session, job, owner=owner, settings=settings)
-        if prepared == "stop":
-            with transaction(self.write_sessions) as session:
-                outcomes.stop_before_sending(session, session.get(Delivery, job.delivery_id), owner=owner)
-            return
-        if prepared is None:
-            return
-        try:
-            adapter = self._adapter(prepared)
-        except (PlatformError, CredentialsUnreadable) as exc:
-            with transaction(self.write_sessions) as session:
-                if prepared.take_back:
-                    outcomes.record_retracted(session, prepared, owner=owner, error=_as_permanent(exc), settings=settings)
-                else:
-                    outcomes.record_failure(session, prepared, _as_permanent(exc), owner=owner, settings=settings)
-            return
-        if prepared.take_back:
-            self._take_back(prepared, adapter)
-            return
-        outgoing = prepared.outgoing
-        started = time.perf_counter()
-        try:
-            if job.reconcile:
-                if publishing.reconcilable(prepared.channel.platform):
-                    found = adapter.find(outgoing)
-                    if found is not None and len(found.part_ids) < len(outgoing.parts or [outgoing.text]):
-                        # Part of a thread is there: continue after it rather than start again.
-                        outgoing = dataclasses.replace(outgoing, already_posted=list(found.part_ids))
-                        found = None
-                    elif found is not None:
-                        with transaction(self.write_sessions) as session:
-                            outcomes.record_published(session, prepared, found, owner=owner,
-                                                        settings=settings, found=True)
-                        return
-                elif not spec(prepared.channel.platform).capabilities.resend_when_unclear:
-                    platform = spec(prepared.channel.platform)
-                    with transaction(self.write_sessions) as session:
-                        outcomes.record_unknown(
-                            session, prepared,
-                            f"a send was interrupted and a {platform.label} post cannot be looked up: check "
-                            f"{platform.where_to_look or 'the account'}, then retry only if it did not go out",
-                            owner=owner)
-                    return
-            started = time.perf_counter()
-            receipt = adapter.publish(outgoing)
-            metrics.PUBLISH_SECONDS.labels(prepared.channel.platform, "published").observe(time.perf_counter() - started)
-        except Exception as exc:  # noqa: BLE001 - every error is mapped to retry, fail or unknown
-            metrics.PUBLISH_SECONDS.labels(prepared.channel.platform, "error").observe(time.perf_counter() - started)
-            log.info("delivery %s on %s: %s", job.delivery_id, prepared.channel.platform, exc)
-            error = exc  # `exc` is unbound when the except block ends; the recorder runs later
-            self.recorder.record(job.delivery_id, lambda session: outcomes.record_failure(session, prepared, error, owner=owner, settings=settings))
-            return
-        self.recorder.record(job.delivery_id, lambda session: outcomes.record_published(session, prepared, receipt, owner=owner, settings=settings))
-
-    def _take_back(self, prepared: publishing.Prepared, adapter: Adapter) -> None:
-        result: retraction.TakenBack | None = None
-        error: Exception | None = None
-        try:
-            result = retraction.take_back(prepared, adapter)
-        except Exception as exc:  # noqa: BLE001 - every error is mapped to try again or tell a person
-            error = exc if isinstance(exc, PlatformError) else TransientError(str(exc))
-        with transaction(self.write_sessions) as session:
-            outcomes.record_retracted(session, prepared, owner=self.name, result=result, error=error,
-                                      settings=self.settings)
-
-    def _adapter(self, prepared: publishing.Prepared) -> Adapter:
-        """One adapter per channel, kept while its credentials and settings stay the same."""
-        channel = prepared.channel
-        version = hashlib.sha256(
-            (channel.credentials_encrypted or b"") + json.dumps(channel.settings, sort_keys=True).encode()
-        ).hexdigest()
-        cached = self._adapters.get(channel.id)
-        if cached and cached[0] == version:
-            return cached[1]
-        # One build per channel even when many sends start at once: each build
-        # may sign in (Bluesky allows 30 sign-ins per account per 5 minutes).
-        with self._adapter_locks.setdefault(channel.id, threading.Lock()):
-            cached = self._adapters.get(channel.id)
-            if cached and cached[0] == version:
-                return cached[1]
-            adapter = build_adapter(channel.platform, self.box.open(channel.credentials_encrypted), dict(channel.settings),
-                                    timeout=self.settings.publish_timeout_seconds,
-                                    allow_private_network=self.settings.allow_private_network)
-            self._adapters[channel.id] = (version, adapter)
-            return adapter
-
-    def _release(self, job: publishing.Job) -> None:
-        """Give back a claim that never reached the platform."""
-        # One that was to be reconciled may have posted before: if its
-        # announcement was retracted meanwhile, it waits to be taken back.
-        released = DeliveryStatus.retrying if job.reconcile else DeliveryStatus.pending
-        with transaction(self.write_sessions) as session:
-            session.execute(
-                update(Delivery)
-                .where(Delivery.id == job.delivery_id, Delivery.lease_owner == self.name,
-                       Delivery.status == DeliveryStatus.sending)
-                .values(status=_unless_retracted(released) if job.reconcile else released,
-                        lease_owner=None, lease_expires_at=None, attempts=Delivery.attempts - 1)
-                .execution_options(synchronize_session=False)
-            )
-
-    def _release_unstarted(self) -> None:
-        """Anything still leased to us crashed mid-job: it may have been sent, so reconcile."""
-        with transaction(self.write_sessions) as session:
-            session.execute(
-                update(Delivery)
-                .where(Delivery.lease_owner == self.name, Delivery.status == DeliveryStatus.sending)
-                .values(status=_unless_retracted(DeliveryStatus.retrying), lease_owner=None, lease_expires_at=None,
-                        reconcile=True)
-                .execution_options(synchronize_session=False)
-            )
-
     # -- liveness ------------------------------------------------------------
 
     def _renew_leases(self) -> None:
@@ -412,12 +308,8 @@ class Worker:
             return
         try:
             with transaction(self.write_sessions) as session:
-                session.execute(
-                    update(Delivery)
-                    .where(Delivery.id.in_(leased), Delivery.lease_owner == self.name)
-                    .values(lease_expires_at=utcnow() + timedelta(seconds=self.settings.lease_seconds))
-                    .execution_options(synchronize_session=False)
-                )
+                claims.renew(session, leased, owner=self.name,
+                             until=utcnow() + timedelta(seconds=self.settings.lease_seconds))
         except Exception:  # noqa: BLE001 - the next renewal tries again
             log.exception("worker %s: renewing leases failed", self.name)
 
@@ -435,16 +327,3 @@ class Worker:
             log.exception("worker %s: heartbeat failed", self.name)
         self._wake.set()  # also a chance to see expired leases
 
-
-def _unless_retracted(status: DeliveryStatus):
-    """`status`, or `unknown` for a delivery a retract marked: a send that may
-    have posted goes back to the queue only while its announcement stands."""
-    return case((Delivery.retract_requested_at.is_(None), status), else_=DeliveryStatus.unknown)
-
-
-def _as_permanent(exc: Exception) -> Exception:
-    from civicpost.platforms import CredentialsError
-
-    if isinstance(exc, PlatformError):
-        return exc
-    return CredentialsError(str(exc))

@@ -1,29 +1,22 @@
-"""The publishing engine's steps (SPEC §3, §7): claim, guard, send, record
-(recording is in outcomes.py).
+"""Claims and leases (SPEC §3, §7): the deliveries table is the queue.
 
-The deliveries table is the queue. A claim takes due rows under a lease and
-commits; the platform is called outside any transaction; the outcome is
-recorded only while the lease is still ours. A delivery whose worker died
+A claim takes due rows under a lease and commits; the platform is called
+outside any transaction (see sending.py); the outcome is recorded only while
+the lease is still ours (see recording.py). A delivery whose worker died
 mid-request comes back with `reconcile` set: the platform is asked whether the
-post is there before anything is sent again, and where nobody can tell, the
-delivery becomes `unknown` for a person. Nothing is ever blindly re-posted.
+post is there before anything is sent again. Nothing is ever blindly re-posted.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, Literal
+from typing import Literal
 
-from sqlalchemy import Integer, Update, bindparam, case, func, or_, select, text, update
-from sqlalchemy.orm import Session, defaultload
+from sqlalchemy import Integer, Update, bindparam, case, func, or_, select, update
+from sqlalchemy.orm import Session
 
-from civicpost import audit, media_urls
-from civicpost.config import Settings
-from civicpost.db import utcnow, wake_after_commit
-from civicpost.models import OPEN_DELIVERY, Announcement, Channel, Delivery, DeliveryStatus, Media, State
-from civicpost.platforms import MediaItem, Outgoing, spec
+from civicpost.models import OPEN_DELIVERY, Announcement, Channel, Delivery, DeliveryStatus, State
 
-NOTIFY_CHANNEL = "civicpost_due"
 LIVE_STATES = (State.scheduled, State.publishing)
 # Where a delivery marked by a retract (retract_requested_at) waits for the
 # worker to take its post back: published, or one that may have posted
@@ -36,12 +29,6 @@ class Job:
     delivery_id: int
     kind: Literal["publish", "retract"]
     reconcile: bool
-
-
-def notify_due(session: Session) -> None:
-    """Wake PostgreSQL workers when this transaction commits (LISTEN/NOTIFY)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
 
 def _lock(query, dialect: str):
@@ -202,113 +189,43 @@ def next_due(session: Session, *, now: datetime) -> datetime | None:
     return soonest
 
 
-# One statement, built once: the deliveries (with their channels) and what the
-# guard needs of their announcements, read right before the sends start.
-_GUARD = (
-    select(Delivery, Announcement.state, Announcement.approved_fingerprint, Announcement.title, Announcement.link)
-    .join(Announcement, Announcement.id == Delivery.announcement_id)
-    .where(Delivery.id.in_(bindparam("delivery_ids", expanding=True)))
-    # A send needs the channel, not the channel's department.
-    .options(defaultload(Delivery.channel).lazyload(Channel.department))
-)
-
-
-@dataclass
-class Prepared:
-    """Everything a send needs, read in one short transaction before the call."""
-
-    delivery: Delivery
-    channel: Channel
-    outgoing: Outgoing
-    # Take the post back instead of sending: a retract job, or a send to
-    # reconcile whose announcement was retracted meanwhile.
-    take_back: bool = False
-
-
-def prepare(session: Session, job: Job, *, owner: str, settings: Settings) -> Prepared | None | Literal["stop"]:
-    """The guard before sending: what to send, None to leave it, or "stop" when the
-    announcement was cancelled, retracted or edited after the claim."""
-    return prepare_all(session, [job], owner=owner, settings=settings)[0]
-
-
-def prepare_all(
-    session: Session, jobs: list[Job], *, owner: str, settings: Settings
-) -> list[Prepared | None | Literal["stop"]]:
-    """`prepare` for jobs about to start together, in their order.
-
-    Reads only: one query for all of them (a second with media), so it runs
-    in a read transaction and does not queue behind SQLite's write lock.
-    """
-    rows = {row.Delivery.id: row for row in session.execute(_GUARD, {"delivery_ids": [j.delivery_id for j in jobs]})}
-    media_ids = {m["id"] for row in rows.values() for m in row.Delivery.rendition.get("media", [])}
-    mime = dict(session.execute(select(Media.id, Media.mime_type).where(Media.id.in_(media_ids))).all()) if media_ids else {}
-    return [_guarded(job, rows.get(job.delivery_id), owner=owner, settings=settings, mime=mime) for job in jobs]
-
-
-def _guarded(job: Job, row, *, owner: str, settings: Settings, mime: dict[str, str]) -> Prepared | None | Literal["stop"]:
-    if row is None or row.Delivery.lease_owner != owner:
-        return None
-    delivery, announcement = row.Delivery, row
-    take_back = job.kind == "retract"
-    if not take_back:
-        if delivery.status != DeliveryStatus.sending:
-            return None
-        if announcement.state == State.retracted and job.reconcile:
-            # An earlier attempt may have posted: look for it and delete it.
-            take_back = True
-        elif announcement.state not in LIVE_STATES or announcement.approved_fingerprint != delivery.fingerprint:
-            return "stop"
-    elif delivery.status not in TAKE_BACK or delivery.retract_requested_at is None:
-        return None
-    rendition: dict[str, Any] = delivery.rendition
-    outgoing = Outgoing(
-        key=delivery.key,
-        text=rendition.get("text", ""),
-        parts=rendition.get("parts"),
-        media=[
-            MediaItem(path=settings.media_dir / m["id"], mime_type=mime.get(m["id"], "image/jpeg"),
-                      alt_text=m.get("alt_text", ""),
-                      url=media_urls.signed_url(settings.base_url, settings.fernet_key(), m["id"]))
-            for m in rendition.get("media", [])
-        ],
-        title=announcement.title,
-        link=announcement.link,
-        extra=rendition.get("extra") or {},
-        created_at=delivery.created_at,
-        already_posted=[] if take_back else list(rendition.get("remote_part_ids") or []),
-        public_url=f"{settings.base_url.rstrip('/')}/announcements/{delivery.announcement_id}",
+def release(session: Session, job: Job, *, owner: str) -> None:
+    """Give back a claim that never reached the platform."""
+    # One that was to be reconciled may have posted before: if its
+    # announcement was retracted meanwhile, it waits to be taken back.
+    released = DeliveryStatus.retrying if job.reconcile else DeliveryStatus.pending
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == job.delivery_id, Delivery.lease_owner == owner, Delivery.status == DeliveryStatus.sending)
+        .values(status=_unless_retracted(released) if job.reconcile else released,
+                lease_owner=None, lease_expires_at=None, attempts=Delivery.attempts - 1)
+        .execution_options(synchronize_session=False)
     )
-    return Prepared(delivery=delivery, channel=delivery.channel, outgoing=outgoing, take_back=take_back)
 
 
-def reconcilable(platform: str) -> bool:
-    return spec(platform).capabilities.find
+def release_all(session: Session, *, owner: str) -> None:
+    """Give back every lease `owner` still holds at its stop: those jobs crashed
+    mid-send and may have posted, so each is reconciled."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.lease_owner == owner, Delivery.status == DeliveryStatus.sending)
+        .values(status=_unless_retracted(DeliveryStatus.retrying), lease_owner=None, lease_expires_at=None,
+                reconcile=True)
+        .execution_options(synchronize_session=False)
+    )
 
 
-def retry(session: Session, delivery: Delivery, *, actor) -> None:
-    """A person looked at a failed or unknown delivery and asks for another try."""
-    from civicpost.errors import Conflict, Forbidden
-
-    if not actor.can_approve:
-        raise Forbidden("only approvers and admins may retry deliveries")
-    if delivery.status not in (DeliveryStatus.failed, DeliveryStatus.unknown):
-        raise Conflict(f"delivery {delivery.id} is {delivery.status}; only a failed or unknown delivery can be retried")
-    announcement = session.get(Announcement, delivery.announcement_id)
-    if announcement.approved_fingerprint != delivery.fingerprint or announcement.state not in (
-        State.publishing, State.published, State.failed
-    ):
-        raise Conflict("the announcement was changed, cancelled or retracted since this delivery was approved")
-    was = delivery.status
-    now = utcnow()
-    delivery.status = DeliveryStatus.pending
-    delivery.attempts = 0
-    delivery.next_attempt_at = now
-    # After `unknown` a person has looked; still, ask the platform first where it can tell.
-    delivery.reconcile = was == DeliveryStatus.unknown and reconcilable(delivery.channel.platform)
-    if announcement.state != State.publishing:
-        announcement.state = State.publishing
-    audit.record(session, actor=actor, action="delivery.retry", object_type="announcement", object_id=announcement.id,
-                 fingerprint=delivery.fingerprint, detail={"delivery": delivery.id, "was": was})
-    wake_after_commit(session)
+def renew(session: Session, delivery_ids: list[int], *, owner: str, until: datetime) -> None:
+    """Extend the leases `owner` still holds on these deliveries."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(delivery_ids), Delivery.lease_owner == owner)
+        .values(lease_expires_at=until)
+        .execution_options(synchronize_session=False)
+    )
 
 
+def _unless_retracted(status: DeliveryStatus):
+    """`status`, or `unknown` for a delivery a retract marked: a send that may
+    have posted goes back to the queue only while its announcement stands."""
+    return case((Delivery.retract_requested_at.is_(None), status), else_=DeliveryStatus.unknown)

@@ -10,7 +10,7 @@ import threading
 
 from sqlalchemy import Engine
 
-from civicpost.publishing import NOTIFY_CHANNEL
+from civicpost.db import NOTIFY_CHANNEL  # what db.wake_after_commit sends
 
 log = logging.getLogger(__name__)
 

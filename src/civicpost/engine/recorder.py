@@ -6,14 +6,17 @@ import threading
 import time
 from collections.abc import Callable
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
-from civicpost import outcomes
+from civicpost.config import Settings
 from civicpost.db import transaction
+from civicpost.engine.guard import Send, Stop
+from civicpost.engine.outcomes import Happened
+from civicpost.engine.recording import Batch
 
 log = logging.getLogger(__name__)
 
-Step = Callable[[Session], object]
+Outcome = tuple[Send | Stop, Happened]
 BATCH = 200
 # How long a batch waits for more outcomes after its first. A send's thread is
 # free as soon as it hands its outcome over; only the lease waits this long.
@@ -31,13 +34,14 @@ class Recorder:
     stays leased, the lease runs out, and the next worker asks the platform
     before sending anything."""
 
-    def __init__(self, sessions: sessionmaker, *, written: Callable[[list[int]], None],
+    def __init__(self, sessions: sessionmaker, *, settings: Settings, written: Callable[[list[int]], None],
                  take_back_due: Callable[[], None] = lambda: None, name: str) -> None:
         self._sessions = sessions
+        self._settings = settings
         self._written = written  # told the deliveries whose outcomes each batch wrote
         self._take_back_due = take_back_due  # told when a batch recorded a post that a retract wants gone
         self._name = name
-        self._queue: queue.Queue[tuple[int, Step] | None] = queue.Queue()
+        self._queue: queue.Queue[Outcome | None] = queue.Queue()
         self._handed = _Count()
         self._thread: threading.Thread | None = None
 
@@ -54,24 +58,24 @@ class Recorder:
         """How many outcomes the calling thread has handed over so far."""
         return self._handed.count
 
-    def record(self, delivery_id: int, step: Step) -> None:
-        """Hand over the outcome of one delivery; without a running recorder (tests driving one send), write it now."""
+    def record(self, ready: Send | Stop, happened: Happened) -> None:
+        """Hand over what happened to one delivery; without a running recorder (one job driven by hand), write it now."""
         if self._thread is not None and self._thread.is_alive():
             self._handed.count += 1
-            self._queue.put((delivery_id, step))
+            self._queue.put((ready, happened))
         else:
-            self.write([(delivery_id, step)])
+            self.write([(ready, happened)])
 
     def _loop(self) -> None:
         while True:
-            step = self._queue.get()
-            if step is None:
+            outcome = self._queue.get()
+            if outcome is None:
                 return
             # Outcomes arriving within a moment of the first share its
             # transaction: a batch costs about the same for 2 outcomes as for 20.
-            steps = [step]
+            outcomes = [outcome]
             until = time.monotonic() + GATHER_SECONDS
-            while len(steps) < BATCH:
+            while len(outcomes) < BATCH:
                 try:
                     more = self._queue.get(timeout=max(0.0, until - time.monotonic()))
                 except queue.Empty:
@@ -79,26 +83,27 @@ class Recorder:
                 if more is None:
                     self._queue.put(None)
                     break
-                steps.append(more)
-            self.write(steps)
-            self._written([delivery_id for delivery_id, _ in steps])
+                outcomes.append(more)
+            self.write(outcomes)
+            self._written([ready.delivery.id for ready, _ in outcomes])
 
-    def write(self, steps: list[tuple[int, Step]]) -> None:
+    def write(self, outcomes: list[Outcome]) -> None:
         try:
-            # No autoflush: a batch's writes wait for its end (one statement per kind, see outcomes.end_batch).
+            # No autoflush: a batch's writes wait for its end (one statement per kind, see Batch.write).
             with transaction(self._sessions) as session, session.no_autoflush:
-                outcomes.begin_batch(session, owner=self._name, delivery_ids=[i for i, _ in steps])
-                for _, step in steps:
-                    step(session)
-                take_back = outcomes.end_batch(session)
+                batch = Batch(session, owner=self._name, delivery_ids=[ready.delivery.id for ready, _ in outcomes])
+                for ready, happened in outcomes:
+                    batch.record(ready, happened, settings=self._settings)
+                take_back = batch.write()
             if take_back:
                 self._take_back_due()
             return
         except Exception:  # noqa: BLE001 - one bad outcome must not sink the others
-            if len(steps) == 1:
+            if len(outcomes) == 1:
                 log.exception("worker %s: an outcome could not be recorded; its lease will run out and it will be "
                               "reconciled", self._name)
                 return
-            log.exception("worker %s: a batch of %d outcomes failed; recording them one by one", self._name, len(steps))
-        for step in steps:
-            self.write([step])
+            log.exception("worker %s: a batch of %d outcomes failed; recording them one by one", self._name,
+                          len(outcomes))
+        for outcome in outcomes:
+            self.write([outcome])
