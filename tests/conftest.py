@@ -20,6 +20,18 @@ from tests.pages import csrf_of
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """With CIVICPOST_TEST_DATABASE_ONLY=1 (.ci/run's PostgreSQL pass) only the
+    tests that use a database run: the others ran in the SQLite pass already."""
+    if os.environ.get("CIVICPOST_TEST_DATABASE_ONLY") != "1":
+        return
+    uses_database = [item for item in items if {"engine", "database_url"} & set(getattr(item, "fixturenames", ()))]
+    others = [item for item in items if item not in uses_database]
+    if others:
+        config.hook.pytest_deselected(items=others)
+        items[:] = uses_database
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     return os.environ.get("CIVICPOST_TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'civicpost.db'}"

@@ -5,8 +5,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from civicpost import workflow
-from civicpost.drafting import access
+from civicpost.drafting import access, workflow
 from civicpost.models import AuditEvent, Delivery, User
 from civicpost.rendering import Renderer
 

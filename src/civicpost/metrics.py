@@ -40,7 +40,8 @@ class QueueCollector(Collector):
             ]
             oldest_due = session.scalar(
                 select(func.min(Delivery.next_attempt_at)).where(
-                    Delivery.status.in_([DeliveryStatus.pending, DeliveryStatus.retrying]), Delivery.next_attempt_at <= now
+                    Delivery.status.in_([DeliveryStatus.pending, DeliveryStatus.retrying]),
+                    Delivery.next_attempt_at <= now,
                 )
             )
             beats = session.execute(

@@ -5,7 +5,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import CursorResult, bindparam, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,7 +26,10 @@ TOUCH_EVERY = timedelta(minutes=1)
 CLI = "command line"
 
 
-def status(token: ApiToken, *, now: datetime | None = None) -> str:
+TokenStatus = Literal["active", "expired", "revoked"]
+
+
+def status(token: ApiToken, *, now: datetime | None = None) -> TokenStatus:
     if token.revoked_at is not None:
         return "revoked"
     if token.expires_at is not None and token.expires_at <= (now or utcnow()):

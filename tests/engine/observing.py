@@ -1,4 +1,5 @@
-"""What an engine test watches while the worker runs in the background."""
+"""What an engine test watches while the worker runs in the background, and the
+webhook channel most of them publish to."""
 
 import time
 from collections.abc import Callable
@@ -6,7 +7,7 @@ from typing import Any, TypeVar
 
 from fastapi.testclient import TestClient
 
-from tests.factories import City
+from tests.factories import City, create_channel
 
 T = TypeVar("T")
 
@@ -25,3 +26,9 @@ def wait_for(predicate: Callable[[], T], timeout: float = 15, interval: float = 
 def state_of(client: TestClient, city: City, announcement_id: int) -> dict[str, Any]:
     """The announcement as the approver sees it in the API, deliveries included."""
     return client.get(f"/api/v1/announcements/{announcement_id}", headers=city.approver.auth).json()
+
+
+def hook_channel(client: TestClient, city: City, receiver: Any, name: str = "Partner hook") -> int:
+    """A Parks webhook channel that publishes to `receiver` (a local webhook receiver)."""
+    return create_channel(client, city.admin, "webhook", name=name, credentials={"secret": receiver.secret},
+                          settings={"url": receiver.url})

@@ -7,9 +7,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from civicpost import workflow
 from civicpost.db import transaction
-from civicpost.drafting import editing
+from civicpost.drafting import editing, workflow
 from civicpost.models import AuditEvent, Delivery, User
 from civicpost.rendering import Renderer
 from civicpost.sandbox.testing import running_sandbox

@@ -9,7 +9,8 @@ from civicpost.engine.outcomes import Published
 from civicpost.engine.recording import Batch
 from civicpost.models import AuditEvent, Channel, Delivery, DeliveryStatus
 from civicpost.platforms import RateLimited, Receipt
-from tests.engine.support import approved, hook_channel
+from tests.engine.observing import hook_channel
+from tests.factories import create_approved
 
 
 def claimed_send(sessions, settings, *, owner: str) -> Send:
@@ -36,7 +37,7 @@ def published_events(sessions) -> int:
 def test_a_published_outcome_is_written_with_its_audit_event_and_settles_the_announcement(
     client, city, receiver, sessions, fast_settings
 ):
-    a = approved(client, city, [hook_channel(client, city, receiver)])
+    a = create_approved(client, city, channels=[hook_channel(client, city, receiver)])
     send = claimed_send(sessions, fast_settings, owner="w1")
     assert not record(sessions, fast_settings, send, Published(Receipt("hook-1", "https://hooks.example/1")), owner="w1")
     with sessions() as session:
@@ -50,7 +51,7 @@ def test_a_published_outcome_is_written_with_its_audit_event_and_settles_the_ann
 def test_an_outcome_for_a_lease_another_worker_took_is_not_written_but_the_channels_pause_is(
     client, city, receiver, sessions, fast_settings
 ):
-    approved(client, city, [hook_channel(client, city, receiver)])
+    create_approved(client, city, channels=[hook_channel(client, city, receiver)])
     send = claimed_send(sessions, fast_settings, owner="w1")
     # The lease ran out and another worker claimed the delivery to reconcile it.
     with transaction(sessions) as session:

@@ -7,7 +7,8 @@ from civicpost.db import transaction, utcnow
 from civicpost.engine import claims
 from civicpost.engine.worker import Worker
 from civicpost.models import Delivery
-from tests.engine.support import approved, state_of
+from tests.engine.observing import state_of
+from tests.factories import create_approved
 from tests.platforms.recorded.x import X_BASE, X_CREDENTIALS, x_problem, x_tweet
 
 TWEETS = f"{X_BASE}/2/tweets"
@@ -20,7 +21,7 @@ def test_a_thread_that_failed_after_its_first_part_continues_from_the_second(cli
               "settings": {"api_base": X_BASE, "overflow": "thread"}},
     )
     x = r.json()["id"]
-    a = approved(client, city, [x], body="The Elm Street pool opens Saturday at nine. " * 9)
+    a = create_approved(client, city, channels=[x], body="The Elm Street pool opens Saturday at nine. " * 9)
     parts = a["renditions"][0]["parts"]
     assert len(parts) == 2
     worker = Worker(fast_settings, engine=engine, concurrency=1)

@@ -9,13 +9,14 @@ from civicpost.engine import claims, guard
 from civicpost.engine.guard import Send, Stop
 from civicpost.engine.worker import Worker
 from civicpost.models import Announcement, Channel, Delivery, State
-from tests.engine.support import approved, hook_channel, state_of, wait_for
+from tests.engine.observing import hook_channel, state_of, wait_for
+from tests.factories import create_approved
 
 
 def test_an_approved_announcement_is_published_once_on_every_channel(client, city, receiver, worker_factory):
     hook = hook_channel(client, city, receiver)
     feed = city.parks_channels[0]
-    a = approved(client, city, [feed, hook])
+    a = create_approved(client, city, channels=[feed, hook])
     worker_factory().start()
 
     def published():
@@ -35,7 +36,7 @@ def test_an_approved_announcement_is_published_once_on_every_channel(client, cit
 def test_a_server_error_is_retried_with_backoff_and_then_succeeds(client, city, receiver, worker_factory):
     receiver.script = [(503, {}, 0), (500, {}, 0)]
     hook = hook_channel(client, city, receiver)
-    a = approved(client, city, [hook])
+    a = create_approved(client, city, channels=[hook])
     worker_factory().start()
     got = wait_for(lambda: (s := state_of(client, city, a["id"]))["state"] == "published" and s)
     assert got["deliveries"][0]["attempts"] == 3
@@ -48,7 +49,7 @@ def test_a_rate_limit_pauses_that_channel_only(client, city, receiver, worker_fa
     receiver.script = [(429, {"Retry-After": "30"}, 0)]
     hook = hook_channel(client, city, receiver)
     feed = city.parks_channels[0]
-    a = approved(client, city, [feed, hook])
+    a = create_approved(client, city, channels=[feed, hook])
     worker_factory().start()
 
     def settled():
@@ -68,7 +69,7 @@ def test_a_rate_limit_pauses_that_channel_only(client, city, receiver, worker_fa
 def test_a_permanent_refusal_fails_with_the_platforms_words_and_a_person_can_retry(client, city, receiver, worker_factory):
     receiver.script = [(400, {}, 0)]
     hook = hook_channel(client, city, receiver)
-    a = approved(client, city, [hook])
+    a = create_approved(client, city, channels=[hook])
     worker_factory().start()
     got = wait_for(lambda: (s := state_of(client, city, a["id"]))["state"] == "failed" and s)
     delivery = got["deliveries"][0]
@@ -85,7 +86,7 @@ def test_wrong_credentials_fail_the_delivery_and_mark_the_channel(client, city, 
     hook = hook_channel(client, city, receiver)
     receiver.secret = "hook-secret-value"
     client.put(f"/api/v1/channels/{hook}/credentials", headers=city.admin.auth, json={"credentials": {"secret": "wrong-secret"}})
-    a = approved(client, city, [hook])
+    a = create_approved(client, city, channels=[hook])
     worker_factory().start()
     wait_for(lambda: state_of(client, city, a["id"])["state"] == "failed")
     channel = client.get(f"/api/v1/channels/{hook}", headers=city.admin.auth).json()
@@ -95,7 +96,7 @@ def test_wrong_credentials_fail_the_delivery_and_mark_the_channel(client, city, 
 
 def test_a_cancelled_announcement_never_publishes_even_after_a_worker_claimed_it(client, city, receiver, fast_settings, sessions, engine):
     hook = hook_channel(client, city, receiver)
-    a = approved(client, city, [hook])
+    a = create_approved(client, city, channels=[hook])
     worker = Worker(fast_settings, engine=engine, concurrency=1)
     with transaction(worker.write_sessions) as session:
         jobs = claims.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
@@ -113,8 +114,8 @@ def test_a_cancelled_announcement_never_publishes_even_after_a_worker_claimed_it
 def test_the_guard_read_for_a_whole_claim_stops_only_the_cancelled_announcement(client, city, receiver, fast_settings, sessions, engine):
     from civicpost.models import Announcement, State
     hook = hook_channel(client, city, receiver)
-    kept = approved(client, city, [hook], title="Pool opens Saturday")
-    dropped = approved(client, city, [hook], title="Pool opens Sunday")
+    kept = create_approved(client, city, channels=[hook], title="Pool opens Saturday")
+    dropped = create_approved(client, city, channels=[hook], title="Pool opens Sunday")
     worker = Worker(fast_settings, engine=engine, concurrency=4)
     with transaction(worker.write_sessions) as session:
         jobs = claims.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
@@ -132,7 +133,7 @@ def test_the_guard_read_for_a_whole_claim_stops_only_the_cancelled_announcement(
 
 def test_an_edit_after_claim_stops_the_old_content_from_going_out(client, city, receiver, fast_settings, sessions, engine):
     hook = hook_channel(client, city, receiver)
-    a = approved(client, city, [hook])
+    a = create_approved(client, city, channels=[hook])
     worker = Worker(fast_settings, engine=engine, concurrency=1)
     with transaction(worker.write_sessions) as session:
         jobs = claims.claim_due(session, owner=worker.name, now=utcnow(), limit=10, lease_seconds=60)
@@ -145,7 +146,7 @@ def test_an_edit_after_claim_stops_the_old_content_from_going_out(client, city, 
 
 def test_a_delivery_whose_worker_died_is_reconciled_before_any_resend(client, city, receiver, worker_factory, sessions, engine):
     hook = hook_channel(client, city, receiver)
-    a = approved(client, city, [hook])
+    a = create_approved(client, city, channels=[hook])
     # A worker claimed it and died: its lease has run out.
     with transaction(sessions) as session:
         jobs = claims.claim_due(session, owner="dead-worker", now=utcnow(), limit=10, lease_seconds=60)
@@ -165,7 +166,7 @@ def test_an_interrupted_email_becomes_unknown_for_a_person(client, city, worker_
               "settings": {"smtp_host": "127.0.0.1", "smtp_port": 9, "from": "parks@city.example", "to": ["list@city.example"]}},
     )
     email = r.json()["id"]
-    a = approved(client, city, [email])
+    a = create_approved(client, city, channels=[email])
     with transaction(sessions) as session:
         claims.claim_due(session, owner="dead-worker", now=utcnow(), limit=10, lease_seconds=60)
         session.execute(update(Delivery).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
@@ -177,7 +178,7 @@ def test_an_interrupted_email_becomes_unknown_for_a_person(client, city, worker_
 
 def test_retract_deletes_each_post_and_keeps_the_record(client, city, receiver, worker_factory):
     hook = hook_channel(client, city, receiver)
-    a = approved(client, city, [hook, city.parks_channels[0]])
+    a = create_approved(client, city, channels=[hook, city.parks_channels[0]])
     worker_factory().start()
     wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")
     r = client.post(f"/api/v1/announcements/{a['id']}/retract", headers=city.approver.auth)
@@ -191,8 +192,8 @@ def test_retract_deletes_each_post_and_keeps_the_record(client, city, receiver, 
 def test_sigterm_style_stop_releases_claims_that_never_started(client, city, receiver, worker_factory, sessions):
     receiver.script = [(200, {}, 1.0)]  # the first send takes a second
     hook = hook_channel(client, city, receiver)
-    approved(client, city, [hook], title="Pool opens Saturday")
-    approved(client, city, [hook], title="Pool opens Sunday")
+    create_approved(client, city, channels=[hook], title="Pool opens Saturday")
+    create_approved(client, city, channels=[hook], title="Pool opens Sunday")
     worker = worker_factory(concurrency=1)
     worker.start()
     # One send on the wire; the other claimed with it, waiting for the only send thread.
@@ -231,7 +232,7 @@ def test_readyz_reports_no_worker_then_a_running_one_then_a_silent_one(client, c
 
 def test_metrics_count_deliveries_by_status_and_report_lag(client, city, receiver, worker_factory):
     hook = hook_channel(client, city, receiver)
-    a = approved(client, city, [hook, city.parks_channels[0]])
+    a = create_approved(client, city, channels=[hook, city.parks_channels[0]])
     text = client.get("/metrics").text
     assert 'civicpost_deliveries{status="pending"} 2.0' in text
     worker_factory().start()

@@ -1,16 +1,15 @@
 """The publishing calendar: days in the city's zone (America/New_York in tests), scoping, colours."""
 
 import re
-import uuid
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
 
-from civicpost.db import transaction
-from civicpost.models import Announcement, Delivery, Department, State, User
+from civicpost.models import Announcement, State
+from tests.factories import create_dated
 
 NEW_YORK = ZoneInfo("America/New_York")
 HTML = {"accept": "text/html"}
@@ -24,23 +23,7 @@ def local(*args) -> datetime:
 @pytest.fixture
 def put(sessions, city):
     """Store an announcement as the workflow would have left it (past dates included)."""
-
-    def make(title, *, department="parks", state=State.scheduled, publish_at=None, approved_at=None, published_at=None):
-        with transaction(sessions) as session:
-            dept = session.scalar(select(Department).where(Department.slug == department))
-            author = session.scalar(select(User).where(User.email == "pat@city.example"))
-            a = Announcement(department_id=dept.id, author_id=author.id, title=title, body="Body.", state=state,
-                             publish_at=publish_at, approved_at=approved_at or publish_at)
-            session.add(a)
-            session.flush()
-            if published_at:
-                channel = (city.parks_channels if department == "parks" else city.police_channels)[0]
-                session.add(Delivery(key=str(uuid.uuid4()), announcement_id=a.id, channel_id=channel, status="published",
-                                     fingerprint="0" * 64, due_at=published_at, next_attempt_at=published_at,
-                                     published_at=published_at))
-            return a.id
-
-    return make
+    return partial(create_dated, sessions, city)
 
 
 def week_day(html: str, iso: str) -> str:

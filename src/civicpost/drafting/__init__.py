@@ -1,3 +1,4 @@
-"""Announcements while they are written: who may see and edit them (access),
-creating and changing them (editing), lists of them (listing), and what each
-channel would receive (previews). The workflow moves them along from here."""
+"""Announcements while they are written and approved: who may see and edit
+them (access), creating and changing them (editing), lists of them (listing),
+what each channel would receive (previews), and the state machine that moves
+them from draft to published or retracted (workflow)."""

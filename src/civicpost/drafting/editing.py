@@ -41,7 +41,9 @@ def to_instant(value: datetime | date | None, zone: ZoneInfo, *, now: datetime) 
     return value
 
 
-def _targets(session: Session, department: Department, channel_ids: list[int], overrides: dict[str, str]) -> list[Target]:
+def _targets(
+    session: Session, department: Department, channel_ids: list[int], overrides: dict[str, str]
+) -> list[Target]:
     wanted = list(dict.fromkeys(channel_ids))
     channels = {c.id: c for c in session.scalars(select(Channel).where(Channel.id.in_(wanted)))}
     errors = []
@@ -50,7 +52,9 @@ def _targets(session: Session, department: Department, channel_ids: list[int], o
         if channel is None:
             errors.append({"field": "channels", "message": f"no channel with id {cid}"})
         elif channel.department_id != department.id:
-            errors.append({"field": "channels", "message": f"channel {cid} ({channel.name}) belongs to another department"})
+            errors.append(
+                {"field": "channels", "message": f"channel {cid} ({channel.name}) belongs to another department"}
+            )
         elif not channel.active:
             errors.append({"field": "channels", "message": f"channel {cid} ({channel.name}) is switched off"})
     for key in overrides:
@@ -162,8 +166,8 @@ def apply_patch(
             else {str(t.channel_id): t.override_text for t in announcement.targets if t.override_text is not None}
         )
         new_targets = _targets(session, announcement.department, channel_ids or [], overrides)
-        old = [(t.channel_id, t.override_text) for t in announcement.targets]
-        if [(t.channel_id, t.override_text) for t in new_targets] != old:
+        before = [(t.channel_id, t.override_text) for t in announcement.targets]
+        if [(t.channel_id, t.override_text) for t in new_targets] != before:
             # Flush the removals first: (announcement, channel) is unique.
             announcement.targets = []
             session.flush()

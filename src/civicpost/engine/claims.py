@@ -10,9 +10,9 @@ post is there before anything is sent again. Nothing is ever blindly re-posted.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Literal
+from typing import Literal, cast
 
-from sqlalchemy import Integer, Update, bindparam, case, func, or_, select, update
+from sqlalchemy import Integer, Table, Update, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from civicpost.models import OPEN_DELIVERY, Announcement, Channel, Delivery, DeliveryStatus, State
@@ -41,12 +41,14 @@ def _lock(query, dialect: str):
 
 # Written into the SQL, not bound: only then may a planner (SQLite's, or
 # PostgreSQL's for a prepared statement) use the partial index of open deliveries.
-_IS_OPEN = Delivery.status.in_(bindparam("open", [s.value for s in OPEN_DELIVERY], expanding=True, literal_execute=True))
+_IS_OPEN = Delivery.status.in_(
+    bindparam("open", [s.value for s in OPEN_DELIVERY], expanding=True, literal_execute=True)
+)
 
 
 # The claim's writes go through Core: no ORM bookkeeping for rows it never loads.
-_DELIVERIES = Delivery.__table__
-_ANNOUNCEMENTS = Announcement.__table__
+_DELIVERIES = cast(Table, Delivery.__table__)
+_ANNOUNCEMENTS = cast(Table, Announcement.__table__)
 
 
 @cache
@@ -63,7 +65,9 @@ def _claim_statements(dialect: str) -> tuple[Update, Update]:
     picked = _lock(
         select(Delivery.id)
         .join(Channel, Channel.id == Delivery.channel_id)
-        .where(_IS_OPEN, Delivery.next_attempt_at <= now, or_(Channel.paused_until.is_(None), Channel.paused_until <= now))
+        .where(
+            _IS_OPEN, Delivery.next_attempt_at <= now, or_(Channel.paused_until.is_(None), Channel.paused_until <= now)
+        )
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(bindparam("limit", type_=Integer)),
         dialect,

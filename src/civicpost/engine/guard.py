@@ -71,7 +71,11 @@ def prepare_all(session: Session, jobs: list[Job], *, owner: str, settings: Sett
     """`prepare` for jobs about to start together, in their order."""
     rows = {row.Delivery.id: row for row in session.execute(_GUARD, {"delivery_ids": [j.delivery_id for j in jobs]})}
     media_ids = {m["id"] for row in rows.values() for m in row.Delivery.rendition.get("media", [])}
-    mime = dict(session.execute(select(Media.id, Media.mime_type).where(Media.id.in_(media_ids))).all()) if media_ids else {}
+    mime = (
+        dict(session.execute(select(Media.id, Media.mime_type).where(Media.id.in_(media_ids))).all())
+        if media_ids
+        else {}
+    )
     return [_guarded(job, rows.get(job.delivery_id), owner=owner, settings=settings, mime=mime) for job in jobs]
 
 

@@ -59,7 +59,10 @@ class Recorder:
         return self._handed.count
 
     def record(self, ready: Send | Stop, happened: Happened) -> None:
-        """Hand over what happened to one delivery; without a running recorder (one job driven by hand), write it now."""
+        """Hand over what happened to one delivery.
+
+        Without a running recorder (one job driven by hand), write it now.
+        """
         if self._thread is not None and self._thread.is_alive():
             self._handed.count += 1
             self._queue.put((ready, happened))

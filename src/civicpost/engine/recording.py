@@ -11,9 +11,9 @@ announcements in the same order and cannot deadlock.
 import logging
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Update, bindparam, select, update
+from sqlalchemy import Table, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from civicpost import audit
@@ -43,10 +43,11 @@ _LOCK_ANNOUNCEMENTS = (
 _DELIVERY_STATUSES = select(Delivery.announcement_id, Delivery.fingerprint, Delivery.status).where(
     Delivery.announcement_id.in_(bindparam("announcement_ids", expanding=True))
 )
+_ANNOUNCEMENTS = cast(Table, Announcement.__table__)
 _SETTLE = (
-    update(Announcement.__table__)
-    .where(Announcement.__table__.c.id.in_(bindparam("announcement_ids", expanding=True)))
-    .values(state=bindparam("new_state"), version=Announcement.__table__.c.version + 1)
+    update(_ANNOUNCEMENTS)
+    .where(_ANNOUNCEMENTS.c.id.in_(bindparam("announcement_ids", expanding=True)))
+    .values(state=bindparam("new_state"), version=_ANNOUNCEMENTS.c.version + 1)
 )
 
 
@@ -105,7 +106,8 @@ def _facts(ready: Send | Stop, *, retracting: bool = False) -> Facts:
     """What the rules need of a delivery, from what the guard read."""
     delivery, channel = ready.delivery, ready.delivery.channel
     return Facts(
-        status=delivery.status, attempts=delivery.attempts, reconcile=delivery.reconcile, remote_id=delivery.remote_id,
+        status=DeliveryStatus(delivery.status), attempts=delivery.attempts, reconcile=delivery.reconcile,
+        remote_id=delivery.remote_id,
         part_ids=tuple(delivery.rendition.get("remote_part_ids") or ()),
         retract_requested_at=delivery.retract_requested_at, take_back=isinstance(ready, Send) and ready.take_back,
         retracting=retracting, channel_needs_attention=channel.needs_attention,
@@ -157,14 +159,16 @@ def _write_deliveries(session: Session, updates: list[tuple[int, dict[str, Any]]
     """One UPDATE sent many times (executemany) for the outcomes that set the same columns."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for delivery_id, values in updates:
-        groups.setdefault(tuple(sorted(values)), []).append({"delivery_id": delivery_id, **{f"new_{k}": v for k, v in values.items()}})
+        groups.setdefault(tuple(sorted(values)), []).append(
+            {"delivery_id": delivery_id, **{f"new_{k}": v for k, v in values.items()}}
+        )
     for columns, rows in groups.items():
         session.execute(_delivery_update(columns), rows)
 
 
 @cache
 def _delivery_update(columns: tuple[str, ...]) -> Update:
-    table = Delivery.__table__
+    table = cast(Table, Delivery.__table__)
     return (
         update(table)
         .where(table.c.id == bindparam("delivery_id"))

@@ -1,8 +1,9 @@
-"""One small client for Meta's Graph APIs, shared by Instagram and Threads.
+"""One small client for Meta's Graph APIs, shared by Facebook, Instagram and Threads.
 
-Both publish the same way: make a container (Meta fetches the image from the
+All three answer errors with Graph's error object and rate-limit with the same
+usage headers. Instagram and Threads also publish the same way: make a container (Meta fetches the image from the
 signed address civicpost gives it), see that the container is ready, then
-publish it. Both answer errors with Graph's error object. The token travels
+publish it. The token travels
 only in the Authorization header, never in a URL (where proxies log it).
 
 Adapters do not sleep, and Meta may need a while to prepare a container. So
@@ -18,11 +19,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import httpx
 
-from civicpost.platforms._support import MALFORMED, answered, httpx_reached_server, short, unexpected_answer
+from civicpost.platforms._support import MALFORMED, answered, short, unexpected_answer, unreachable
 from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
     CredentialsError,
@@ -47,6 +49,7 @@ RESTRICTED = 2207051  # subcode of code 4: Meta took the post for spam, which is
 DOWNLOAD_FAILED = {2207052}  # subcode (code 9004): Meta could not fetch the image
 DOWNLOAD_SLOW = 2207003  # subcode: fetching the image took too long; try again
 GONE_SUBCODE = 33  # the object does not exist (already deleted)
+DUPLICATE_POST = 506  # the same text went out lately, perhaps by an attempt that timed out
 
 # How long to let Meta prepare a container before asking again (Meta suggests
 # about 30 seconds before publishing).
@@ -127,9 +130,7 @@ class MetaGraph:
         except MALFORMED as exc:
             raise unexpected_answer(self.platform, writing=writing) from exc
         except httpx.HTTPError as exc:
-            if writing and httpx_reached_server(exc):
-                raise MaybePosted(f"no answer from {self.platform}: {short(repr(exc))}") from exc
-            raise TransientError(f"cannot reach {self.platform}: {short(repr(exc))}") from exc
+            raise unreachable(self.platform, exc, writing=writing) from exc
 
     def map(self, exc: GraphError) -> PlatformError:
         code, subcode, message = exc.code, exc.subcode, str(exc)
@@ -144,6 +145,8 @@ class MetaGraph:
             return CredentialsError(message)
         if (code in RATE_LIMIT_CODES and subcode != RESTRICTED) or exc.status == 429:
             return RateLimited(message, retry_after=regain_access(exc.headers) or RATE_LIMIT_WAIT)
+        if code == DUPLICATE_POST:
+            return MaybePosted(message)
         if code == NOT_READY or subcode == NOT_FOUND_YET:
             return TransientError(f"{message}: {self.platform} is still preparing the post",
                                   retry_after=CONTAINER_WAIT)
@@ -176,6 +179,30 @@ class MetaGraph:
         containers.forget(key)
         return published
 
+    def check_account(self, *, me: str, account: str, limit: str, setting: str) -> dict[str, Any]:
+        """The account the token speaks for (read at `me`), and how much of its
+        daily publishing limit is used (read at `limit`)."""
+        with self.errors(writing=False):
+            found = self.call("GET", me, params={"fields": "id,username"})
+            if str(found.get("id")) != account:
+                raise CredentialsError(f"the token speaks for {self.platform} account {found.get('id')}, not {account}")
+            usage = self.call("GET", limit, params={"fields": "quota_usage,config"}).get("data") or [{}]
+        facts: dict[str, Any] = {setting: account}
+        if found.get("username"):
+            facts |= {"account": f"@{found['username']}", "username": found["username"]}
+        if "quota_usage" in usage[0]:
+            facts["posts_in_24_hours"] = usage[0]["quota_usage"]
+        if isinstance(usage[0].get("config"), dict) and "quota_total" in usage[0]["config"]:
+            facts["daily_limit"] = usage[0]["config"]["quota_total"]
+        return facts
+
+    def permalink(self, media_id: str) -> str | None:
+        """A published post's address; the post is out already, so a failure here only leaves it unknown."""
+        try:
+            return self.call("GET", f"/{media_id}", params={"fields": "permalink"}).get("permalink")
+        except (GraphError, httpx.HTTPError, PlatformError, *MALFORMED):
+            return None
+
     def gone(self, exc: PlatformError) -> bool:
         """Whether a refused delete means the object is not there (deleted already)."""
         cause = exc.__cause__
@@ -185,7 +212,7 @@ class MetaGraph:
 def regain_access(headers: httpx.Headers) -> float | None:
     """Seconds until Meta lets the app call again, from its usage headers (they count in minutes)."""
     minutes: list[float] = []
-    for name in ("x-business-use-case-usage", "x-app-usage"):
+    for name in ("x-business-use-case-usage", "x-page-usage", "x-app-usage"):
         try:
             usage = json.loads(headers.get(name, "{}"))
         except ValueError:
@@ -197,6 +224,17 @@ def regain_access(headers: httpx.Headers) -> float | None:
                     if isinstance(e.get("estimated_time_to_regain_access"), int | float)]
     wait = max(minutes, default=0) * 60
     return wait or None
+
+
+def filled(form: dict[str, Any]) -> dict[str, Any]:
+    """A container's form without the fields left empty."""
+    return {key: value for key, value in form.items() if value not in (None, "")}
+
+
+def posted_at(post: dict[str, Any]) -> datetime | None:
+    """When Instagram or Threads says a post went out (`timestamp`, as 2026-12-04T06:00:00+0000)."""
+    stamp = post.get("timestamp")
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S%z") if stamp else None
 
 
 def check_ready(platform: str, state: object, detail: object) -> None:

@@ -10,7 +10,7 @@ import httpx
 import requests
 import urllib3.exceptions
 
-from civicpost.platforms import MaybePosted, PermanentError, PlatformError
+from civicpost.platforms import MaybePosted, PermanentError, PlatformError, TransientError
 
 # A delivery's post cannot predate the delivery, but clocks differ a little.
 CLOCK_SLACK = timedelta(minutes=5)
@@ -56,6 +56,13 @@ def unexpected_answer(platform: str, *, writing: bool) -> PlatformError:
     said = f"{platform}'s answer is not what {platform} sends: check the channel's api_base"
     # A write answered in a way we cannot read may still have posted: reconcile first.
     return MaybePosted(said) if writing else PermanentError(said)
+
+
+def unreachable(platform: str, exc: httpx.HTTPError, *, writing: bool) -> PlatformError:
+    """A call that got no answer: a write the platform received may have posted (reconcile), else try later."""
+    if writing and httpx_reached_server(exc):
+        return MaybePosted(f"no answer from {platform}: {short(repr(exc))}")
+    return TransientError(f"cannot reach {platform}: {short(repr(exc))}")
 
 
 def comparable(text: str) -> str:

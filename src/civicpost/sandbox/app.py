@@ -23,7 +23,8 @@ from .recorder import Recorder
 
 
 def fake_classes() -> list[type[PlatformFake]]:
-    """Every fake platform: the PlatformFake subclass each module of this package defines."""
+    """Every fake platform: the PlatformFake subclass each module of this package
+    defines, named (a base such as meta_media's MetaFake names no platform)."""
     import civicpost.sandbox as package
 
     found: list[type[PlatformFake]] = []
@@ -32,7 +33,7 @@ def fake_classes() -> list[type[PlatformFake]]:
         found += [
             value for value in vars(loaded).values()
             if isinstance(value, type) and issubclass(value, PlatformFake) and value is not PlatformFake
-            and value.__module__ == loaded.__name__
+            and value.__module__ == loaded.__name__ and isinstance(getattr(value, "name", None), str)
         ]
     return sorted(found, key=lambda fake: fake.name)
 

@@ -17,25 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from .core import Call, Hub, PlatformFake, TimelinePost, json_response
-from .faults import Kind, PlatformFaults
-from .ids import Counter, graph_time, now
-from .meta_media import (
-    authenticate,
-    error_response,
-    fetch_image,
-    limit_of,
-    meta_error,
-    missing,
-    shortcode,
-    throttled,
-    usage_headers,
-    wanted_fields,
-)
-from .page import render_timelines
+from .core import Call, Hub, TimelinePost, json_response
+from .faults import Kind
+from .ids import graph_time, now
+from .meta_media import MetaFake, fetch_image, limit_of, meta_error, missing, shortcode, wanted_fields
 
 ACCOUNT = {"id": "17841400000000001", "username": "cityofsandbox", "name": "City of Sandbox"}
 DAILY_LIMIT = 50
@@ -81,17 +69,17 @@ class Media:
         return {k: values[k] for k in wanted if k in values}
 
 
-class InstagramFake(PlatformFake):
+class InstagramFake(MetaFake):
     name = "instagram"
     title = "Instagram"
     plays = ("instagram",)
     default_quota = (4800, 24 * 3600)  # BUC: 4800 calls times impressions in 24 hours
+    account = ACCOUNT
+    daily_limit = DAILY_LIMIT
+    first_id = 17900000000000000
 
     def __init__(self, hub: Hub) -> None:
         super().__init__(hub)
-        # Numbered from the clock: a restarted sandbox never repeats an id.
-        self._ids = Counter(17900000000000000 + int(time.time() * 1000) * 100)
-        self.processing_s = 0.0
         self.reset()
 
     def reset(self) -> None:
@@ -111,22 +99,9 @@ class InstagramFake(PlatformFake):
             self.route("/{version}/{node_id}", self.delete_node, methods=["DELETE"], kind=Kind.WRITE),
         ]
 
-    # --- credentials, errors, quota ----------------------------------------------
-    def authenticate(self, call: Call) -> Response | None:
-        return authenticate(call)
-
-    def error_response(self, status: int) -> Response:
-        return error_response(status)
-
-    def rate_limited(self, reset_at: int, faults: PlatformFaults) -> Response:
-        return throttled(faults, usage_type="instagram", account=ACCOUNT["id"])
-
-    def quota_headers(self, limit: int, remaining: int, reset_at: int) -> dict[str, str]:
-        return usage_headers(limit, remaining, usage_type="instagram", account=ACCOUNT["id"])
-
     # --- publishing ------------------------------------------------------------------
     def create_container(self, call: Call) -> Response:
-        if (refused := _not_the_account(call.path_params["user"], "post")) is not None:
+        if (refused := self.not_the_account(call.path_params["user"], "post")) is not None:
             return refused
         caption = str(call.field("caption") or "")
         if len(caption.encode("utf-16-le")) // 2 > CAPTION_LIMIT:
@@ -160,7 +135,7 @@ class InstagramFake(PlatformFake):
         return json_response({"id": container.id})
 
     def publish(self, call: Call) -> Response:
-        if (refused := _not_the_account(call.path_params["user"], "post")) is not None:
+        if (refused := self.not_the_account(call.path_params["user"], "post")) is not None:
             return refused
         container = self.containers.get(str(call.field("creation_id") or ""))
         if container is None or container.carousel_item:
@@ -168,11 +143,11 @@ class InstagramFake(PlatformFake):
                               user_title="Media not found", user_msg="The media with this id cannot be found.")
         if container.published:
             return meta_error(400, "The media has already been published.", code=9007, subcode=2207001)
-        if self._state(container) == "IN_PROGRESS":
+        if self.state(container) == "IN_PROGRESS":
             return meta_error(400, "Media ID is not available", code=9007, subcode=2207027,
                               user_title="Media not ready for publishing",
                               user_msg="The media is not ready for publishing, please wait for a moment")
-        if sum(1 for m in self.media.values() if (now() - m.created_at).total_seconds() < 86400) >= DAILY_LIMIT:
+        if self.over_daily_limit():
             return meta_error(400, "Application request limit reached", code=9, subcode=2207042,
                               user_title="Publishing limit reached",
                               user_msg="You reached maximum number of posts that is allowed to be published "
@@ -184,44 +159,26 @@ class InstagramFake(PlatformFake):
         self.media[media.id] = media
         return json_response({"id": media.id})
 
-    def _state(self, container: Container) -> str:
-        if container.published:
-            return "PUBLISHED"
-        return "IN_PROGRESS" if time.monotonic() - container.made < self.processing_s else "FINISHED"
-
     # --- reading -----------------------------------------------------------------------
     def list_media(self, call: Call) -> Response:
-        if (refused := _not_the_account(call.path_params["user"], "get")) is not None:
+        if (refused := self.not_the_account(call.path_params["user"], "get")) is not None:
             return refused
         limit = limit_of(call)
         if isinstance(limit, Response):
             return limit
         newest = sorted(self.media.values(), key=lambda m: m.created_at, reverse=True)[:limit]
         wanted = wanted_fields(call, _MEDIA_FIELDS)
-        return json_response({"data": [m.as_json(wanted, web_base=_web_base(call)) for m in newest]})
-
-    def publishing_limit(self, call: Call) -> Response:
-        if (refused := _not_the_account(call.path_params["user"], "get")) is not None:
-            return refused
-        used = sum(1 for m in self.media.values() if (now() - m.created_at).total_seconds() < 86400)
-        entry: dict[str, object] = {"quota_usage": used}
-        if "config" in wanted_fields(call, ("quota_usage",)):
-            entry["config"] = {"quota_total": DAILY_LIMIT, "quota_duration": 86400}
-        return json_response({"data": [entry]})
+        return json_response({"data": [m.as_json(wanted, web_base=self.web_base(call)) for m in newest]})
 
     def get_node(self, call: Call) -> Response:
         node_id = call.path_params["node_id"]
         if node_id == ACCOUNT["id"]:
-            wanted = wanted_fields(call, ("id",))
-            return json_response({k: v for k, v in ACCOUNT.items() if k in wanted or k == "id"})
+            return self.account_json(call)
         if node_id in self.containers:
-            container = self.containers[node_id]
-            values = {"id": container.id, "status_code": self._state(container), "status": self._state(container)}
-            wanted = wanted_fields(call, ("id",))
-            return json_response({k: v for k, v in values.items() if k in wanted or k == "id"})
+            return self.container_json(call, self.containers[node_id], "status_code", "status")
         if node_id in self.media:
             return json_response(self.media[node_id].as_json(wanted_fields(call, _MEDIA_FIELDS),
-                                                              web_base=_web_base(call)))
+                                                              web_base=self.web_base(call)))
         return missing(node_id, "get")
 
     def delete_node(self, call: Call) -> Response:
@@ -229,11 +186,6 @@ class InstagramFake(PlatformFake):
         return meta_error(400, "Unsupported delete request.", code=100, type_="GraphMethodException")
 
     # --- pages -------------------------------------------------------------------------
-    async def profile_page(self, request: Request) -> Response:
-        if request.path_params["username"] != ACCOUNT["username"]:
-            return HTMLResponse("<!doctype html><title>Not found</title><p>No such account.</p>", status_code=404)
-        return HTMLResponse(render_timelines([self], recorded=len(self.hub.recorder.entries(platform=self.name))))
-
     def post_pages(self) -> list[tuple[str, Callable[[Request], str]]]:
         def media_id(request: Request) -> str:
             code = request.path_params["code"]
@@ -245,12 +197,5 @@ class InstagramFake(PlatformFake):
         return [TimelinePost(platform=self.name, id=m.id, text=m.caption, created_at=m.created_at, alts=m.alts)
                 for m in self.media.values()]
 
-
-def _not_the_account(user: str, verb: str) -> Response | None:
-    return None if user == ACCOUNT["id"] else missing(user, verb)
-
-
-def _web_base(call: Call) -> str:
-    """Where this sandbox shows Instagram's posts (Instagram's own site, played locally)."""
-    url = call.request.url
-    return f"{url.scheme}://{url.netloc}/instagram"
+    def published_at(self) -> list[datetime]:
+        return [m.created_at for m in self.media.values()]

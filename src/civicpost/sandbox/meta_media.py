@@ -1,6 +1,7 @@
 """What the Instagram and Threads fakes share: Meta's error object, its
-authentication, and fetching a post's image from `image_url` the way Meta's
-crawler does.
+authentication and usage headers, containers that take a while to prepare,
+the 24-hour publishing limit, the account's page, and fetching a post's image
+from `image_url` the way Meta's crawler does.
 
 The sandbox never reaches out: it fetches an image only from 127.0.0.1 (the
 city's own civicpost on this machine) and answers any other address, or a
@@ -15,15 +16,20 @@ import hashlib
 import json
 import secrets
 import string
+import time
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 import httpx
-from starlette.responses import Response
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
 
-from .core import Call, json_response
+from .core import Call, Hub, PlatformFake, json_response
 from .faults import PlatformFaults
+from .ids import Counter, now
+from .page import render_timelines
 
 LOOPBACK = "127.0.0.1"
 MAX_IMAGE_BYTES = 8 * 1024 * 1024  # "less than 8 MiB"
@@ -168,3 +174,85 @@ def _download_failed() -> Response:
     return meta_error(400, "Only photo or video can be accepted as media type.", code=9004, subcode=2207052,
                       user_title="Media download has failed.",
                       user_msg="The media could not be fetched from the uri. Please check the uri and try again.")
+
+
+class Prepared(Protocol):
+    """A container as MetaFake sees it: made at a moment, published or not."""
+
+    made: float  # time.monotonic()
+    published: bool
+
+
+class MetaFake(PlatformFake):
+    """An account on a Meta API that publishes through containers (Instagram, Threads)."""
+
+    account: ClassVar[dict[str, str]]  # id, username, name
+    aliases: ClassVar[tuple[str, ...]] = ()  # other names for the account in a path ("me")
+    daily_limit: ClassVar[int]
+    first_id: ClassVar[int]
+
+    def __init__(self, hub: Hub) -> None:
+        super().__init__(hub)
+        # Numbered from the clock: a restarted sandbox never repeats an id.
+        self._ids = Counter(self.first_id + int(time.time() * 1000) * 100)
+        self.processing_s = 0.0  # how long a container stays IN_PROGRESS (0 unless a test sets it)
+
+    def published_at(self) -> list[datetime]:
+        """When each post that counts against the daily limit went out."""
+        raise NotImplementedError
+
+    def not_the_account(self, user: str, verb: str) -> Response | None:
+        return None if user in (self.account["id"], *self.aliases) else missing(user, verb)
+
+    def state(self, container: Prepared) -> str:
+        if container.published:
+            return "PUBLISHED"
+        return "IN_PROGRESS" if time.monotonic() - container.made < self.processing_s else "FINISHED"
+
+    def over_daily_limit(self) -> bool:
+        return self.published_today() >= self.daily_limit
+
+    def published_today(self) -> int:
+        return sum(1 for at in self.published_at() if (now() - at).total_seconds() < 86400)
+
+    def web_base(self, call: Call) -> str:
+        """Where this sandbox shows the platform's posts (its own site, played locally)."""
+        url = call.request.url
+        return f"{url.scheme}://{url.netloc}/{self.name}"
+
+    # --- credentials, errors, quota ----------------------------------------------
+    def authenticate(self, call: Call) -> Response | None:
+        return authenticate(call)
+
+    def error_response(self, status: int) -> Response:
+        return error_response(status)
+
+    def rate_limited(self, reset_at: int, faults: PlatformFaults) -> Response:
+        return throttled(faults, usage_type=self.name, account=self.account["id"])
+
+    def quota_headers(self, limit: int, remaining: int, reset_at: int) -> dict[str, str]:
+        return usage_headers(limit, remaining, usage_type=self.name, account=self.account["id"])
+
+    # --- reading -------------------------------------------------------------------
+    def publishing_limit(self, call: Call) -> Response:
+        if (refused := self.not_the_account(call.path_params["user"], "get")) is not None:
+            return refused
+        entry: dict[str, object] = {"quota_usage": self.published_today()}
+        if "config" in wanted_fields(call, ("quota_usage",)):
+            entry["config"] = {"quota_total": self.daily_limit, "quota_duration": 86400}
+        return json_response({"data": [entry]})
+
+    def account_json(self, call: Call) -> Response:
+        wanted = wanted_fields(call, ("id",))
+        return json_response({k: v for k, v in self.account.items() if k in wanted or k == "id"})
+
+    def container_json(self, call: Call, container: Prepared, *names: str) -> Response:
+        """A container's state under each of `names` (Instagram: status_code and status; Threads: status)."""
+        values = {"id": call.path_params["node_id"], **dict.fromkeys(names, self.state(container))}
+        wanted = wanted_fields(call, ("id",))
+        return json_response({k: v for k, v in values.items() if k in wanted or k == "id"})
+
+    async def profile_page(self, request: Request) -> Response:
+        if request.path_params["username"] != self.account["username"]:
+            return HTMLResponse("<!doctype html><title>Not found</title><p>No such account.</p>", status_code=404)
+        return HTMLResponse(render_timelines([self], recorded=len(self.hub.recorder.entries(platform=self.name))))

@@ -18,27 +18,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from civicpost.platforms.threads import LIMIT, LINKS, links, threads_length
 
-from .core import Call, Hub, PlatformFake, TimelinePost, json_response
-from .faults import Kind, PlatformFaults
-from .ids import Counter, graph_time, now
-from .meta_media import (
-    authenticate,
-    error_response,
-    fetch_image,
-    limit_of,
-    meta_error,
-    missing,
-    shortcode,
-    throttled,
-    usage_headers,
-    wanted_fields,
-)
-from .page import render_timelines
+from .core import Call, Hub, TimelinePost, json_response
+from .faults import Kind
+from .ids import graph_time, now
+from .meta_media import MetaFake, fetch_image, limit_of, meta_error, missing, shortcode, wanted_fields
 
 USER = {"id": "25000000000000001", "username": "cityofsandbox", "name": "City of Sandbox"}
 DAILY_LIMIT = 250
@@ -91,17 +79,18 @@ class Post:
         return {k: values[k] for k in wanted if values.get(k) is not None}
 
 
-class ThreadsFake(PlatformFake):
+class ThreadsFake(MetaFake):
     name = "threads"
     title = "Threads"
     plays = ("threads",)
     default_quota = (4800, 24 * 3600)  # 4800 calls times impressions in 24 hours
+    account = USER
+    aliases = ("me",)
+    daily_limit = DAILY_LIMIT
+    first_id = 18000000000000000
 
     def __init__(self, hub: Hub) -> None:
         super().__init__(hub)
-        # Numbered from the clock: a restarted sandbox never repeats an id.
-        self._ids = Counter(18000000000000000 + int(time.time() * 1000) * 100)
-        self.processing_s = 0.0
         self.reset()
 
     def reset(self) -> None:
@@ -112,7 +101,7 @@ class ThreadsFake(PlatformFake):
     def routes(self) -> list[Route]:
         return [
             Route("/@{username}", self.profile_page, methods=["GET"]),
-            self.route("/{version}/me", self.get_me, methods=["GET"], kind=Kind.AUTH),
+            self.route("/{version}/me", self.account_json, methods=["GET"], kind=Kind.AUTH),
             self.route("/{version}/{user}/threads", self.create_container, methods=["POST"], kind=Kind.WRITE),
             self.route("/{version}/{user}/threads_publish", self.publish, methods=["POST"], kind=Kind.CREATE),
             self.route("/{version}/{user}/threads", self.list_threads, methods=["GET"], kind=Kind.READ),
@@ -123,22 +112,9 @@ class ThreadsFake(PlatformFake):
             self.route("/{version}/{node_id}", self.delete_node, methods=["DELETE"], kind=Kind.WRITE),
         ]
 
-    # --- credentials, errors, quota ----------------------------------------------
-    def authenticate(self, call: Call) -> Response | None:
-        return authenticate(call)
-
-    def error_response(self, status: int) -> Response:
-        return error_response(status)
-
-    def rate_limited(self, reset_at: int, faults: PlatformFaults) -> Response:
-        return throttled(faults, usage_type="threads", account=USER["id"])
-
-    def quota_headers(self, limit: int, remaining: int, reset_at: int) -> dict[str, str]:
-        return usage_headers(limit, remaining, usage_type="threads", account=USER["id"])
-
     # --- publishing ------------------------------------------------------------------
     def create_container(self, call: Call) -> Response:
-        if (refused := _not_the_user(call.path_params["user"], "post")) is not None:
+        if (refused := self.not_the_account(call.path_params["user"], "post")) is not None:
             return refused
         media_type = str(call.field("media_type") or "").upper()
         text = str(call.field("text") or "")
@@ -172,15 +148,15 @@ class ThreadsFake(PlatformFake):
         return json_response({"id": container.id})
 
     def publish(self, call: Call) -> Response:
-        if (refused := _not_the_user(call.path_params["user"], "post")) is not None:
+        if (refused := self.not_the_account(call.path_params["user"], "post")) is not None:
             return refused
         container = self.containers.get(str(call.field("creation_id") or ""))
         if container is None or container.carousel_item or container.published:
             return missing(str(call.field("creation_id") or ""), "post")
-        if self._state(container) == "IN_PROGRESS":
+        if self.state(container) == "IN_PROGRESS":
             return meta_error(400, "The media is not ready to be published. Please wait a moment.", code=24,
                               subcode=4279009, user_title="Media Not Ready")
-        if sum(1 for p in self.posts.values() if p.reply_to is None and _today(p)) >= DAILY_LIMIT:
+        if self.over_daily_limit():
             return meta_error(400, "You reached the maximum number of posts that can be published in 24 hours.",
                               code=9, subcode=2207042)
         container.published = True
@@ -195,18 +171,9 @@ class ThreadsFake(PlatformFake):
         self.posts[post.id] = post
         return json_response({"id": post.id})
 
-    def _state(self, container: Container) -> str:
-        if container.published:
-            return "PUBLISHED"
-        return "IN_PROGRESS" if time.monotonic() - container.made < self.processing_s else "FINISHED"
-
     # --- reading -----------------------------------------------------------------------
-    def get_me(self, call: Call) -> Response:
-        wanted = wanted_fields(call, ("id",))
-        return json_response({k: v for k, v in USER.items() if k in wanted or k == "id"})
-
     def list_threads(self, call: Call) -> Response:
-        if (refused := _not_the_user(call.path_params["user"], "get")) is not None:
+        if (refused := self.not_the_account(call.path_params["user"], "get")) is not None:
             return refused
         limit = limit_of(call)
         if isinstance(limit, Response):
@@ -218,7 +185,7 @@ class ThreadsFake(PlatformFake):
         top = [p for p in self.posts.values() if p.reply_to is None and p.created_at.timestamp() >= since]
         newest = sorted(top, key=lambda p: p.created_at, reverse=True)[:limit]
         wanted = wanted_fields(call, _POST_FIELDS)
-        return json_response({"data": [p.as_json(wanted, web_base=_web_base(call)) for p in newest]})
+        return json_response({"data": [p.as_json(wanted, web_base=self.web_base(call)) for p in newest]})
 
     def conversation(self, call: Call) -> Response:
         root = call.path_params["media_id"]
@@ -227,27 +194,17 @@ class ThreadsFake(PlatformFake):
         replies = sorted((p for p in self.posts.values() if p.root == root), key=lambda p: p.created_at,
                          reverse=call.query.get("reverse", "true").lower() != "false")
         wanted = wanted_fields(call, _POST_FIELDS)
-        return json_response({"data": [p.as_json(wanted, web_base=_web_base(call)) for p in replies]})
-
-    def publishing_limit(self, call: Call) -> Response:
-        if (refused := _not_the_user(call.path_params["user"], "get")) is not None:
-            return refused
-        used = sum(1 for p in self.posts.values() if p.reply_to is None and _today(p))
-        entry: dict[str, object] = {"quota_usage": used}
-        if "config" in wanted_fields(call, ("quota_usage",)):
-            entry["config"] = {"quota_total": DAILY_LIMIT, "quota_duration": 86400}
-        return json_response({"data": [entry]})
+        return json_response({"data": [p.as_json(wanted, web_base=self.web_base(call)) for p in replies]})
 
     def get_node(self, call: Call) -> Response:
         node_id = call.path_params["node_id"]
-        wanted = wanted_fields(call, ("id",))
         if node_id == USER["id"]:
-            return json_response({k: v for k, v in USER.items() if k in wanted or k == "id"})
+            return self.account_json(call)
         if node_id in self.containers:
-            values = {"id": node_id, "status": self._state(self.containers[node_id])}
-            return json_response({k: v for k, v in values.items() if k in wanted or k == "id"})
+            return self.container_json(call, self.containers[node_id], "status")
         if node_id in self.posts:
-            return json_response(self.posts[node_id].as_json(wanted, web_base=_web_base(call)))
+            wanted = wanted_fields(call, ("id",))
+            return json_response(self.posts[node_id].as_json(wanted, web_base=self.web_base(call)))
         return missing(node_id, "get")
 
     def delete_node(self, call: Call) -> Response:
@@ -257,11 +214,6 @@ class ThreadsFake(PlatformFake):
         return json_response({"success": True, "deleted_id": node_id})
 
     # --- pages -------------------------------------------------------------------------
-    async def profile_page(self, request: Request) -> Response:
-        if request.path_params["username"] != USER["username"]:
-            return HTMLResponse("<!doctype html><title>Not found</title><p>No such account.</p>", status_code=404)
-        return HTMLResponse(render_timelines([self], recorded=len(self.hub.recorder.entries(platform=self.name))))
-
     def post_pages(self) -> list[tuple[str, Callable[[Request], str]]]:
         def post_id(request: Request) -> str:
             code = request.path_params["code"]
@@ -274,15 +226,5 @@ class ThreadsFake(PlatformFake):
                              reply_to=p.reply_to) for p in self.posts.values()]
 
 
-def _not_the_user(user: str, verb: str) -> Response | None:
-    return None if user in (USER["id"], "me") else missing(user, verb)
-
-
-def _today(post: Post) -> bool:
-    return (now() - post.created_at).total_seconds() < 86400
-
-
-def _web_base(call: Call) -> str:
-    """Where this sandbox shows Threads' posts (Threads' own site, played locally)."""
-    url = call.request.url
-    return f"{url.scheme}://{url.netloc}/threads"
+    def published_at(self) -> list[datetime]:
+        return [p.created_at for p in self.posts.values() if p.reply_to is None]

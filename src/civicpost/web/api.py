@@ -22,9 +22,8 @@ from civicpost import (
     decoding,
     media,
     uploads,
-    workflow,
 )
-from civicpost.drafting import access, editing, listing, previews
+from civicpost.drafting import access, editing, listing, previews, workflow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.models import Delivery, Department, State
 from civicpost.schemas import (
@@ -99,7 +98,9 @@ def me(user: CurrentUser, settings: SettingsDep) -> UserOut:
 
 @router.post("/channels", status_code=201, response_model=ChannelOut)
 @one_trip
-def create_channel(body: ChannelIn, session: SessionDep, admin: AdminUser, box: BoxDep, settings: SettingsDep) -> dict[str, Any]:
+def create_channel(
+    body: ChannelIn, session: SessionDep, admin: AdminUser, box: BoxDep, settings: SettingsDep
+) -> dict[str, Any]:
     given_credentials = body.credentials.model_dump(exclude_none=True)
     given_settings = body.settings.model_dump(exclude_none=True)
     channels.check_addresses(body.platform, given_settings, allow_private_network=settings.allow_private_network)
@@ -202,7 +203,9 @@ def edit_announcement(
 
 @router.post("/announcements/{announcement_id}/submit", response_model=AnnouncementOut)
 @one_trip
-def submit(announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep) -> dict[str, Any]:
+def submit(
+    announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
+) -> dict[str, Any]:
     announcement = access.get_visible(session, announcement_id, viewer=user)
     workflow.submit(session, actor=user, announcement=announcement, renderer=renderer)
     return _full(session, announcement, renderer, settings)
@@ -225,9 +228,11 @@ def approve(
     announcement = access.get_visible(session, announcement_id, viewer=user)
     if body is None or body.fingerprint is None:
         raise Invalid(
-            f"send the fingerprint of what you reviewed: {{\"fingerprint\": \"...\"}}, as shown by "
+            f'send the fingerprint of what you reviewed: {{"fingerprint": "..."}}, as shown by '
             f"GET /api/v1/announcements/{announcement_id}",
-            errors=[{"field": "fingerprint", "message": "required: the fingerprint shown by GET /api/v1/announcements/{id}"}],
+            errors=[
+                {"field": "fingerprint", "message": "required: the fingerprint shown by GET /api/v1/announcements/{id}"}
+            ],
         )
     workflow.approve(session, actor=user, announcement=announcement, renderer=renderer,
                      seen_fingerprint=body.fingerprint)
@@ -237,7 +242,12 @@ def approve(
 @router.post("/announcements/{announcement_id}/reject", response_model=AnnouncementOut)
 @one_trip
 def reject(
-    announcement_id: IdPath, body: RejectIn, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
+    announcement_id: IdPath,
+    body: RejectIn,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    renderer: RendererDep,
 ) -> dict[str, Any]:
     announcement = access.get_visible(session, announcement_id, viewer=user)
     workflow.reject(session, actor=user, announcement=announcement, reason=body.reason)
@@ -246,7 +256,9 @@ def reject(
 
 @router.post("/announcements/{announcement_id}/cancel", response_model=AnnouncementOut)
 @one_trip
-def cancel(announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep) -> dict[str, Any]:
+def cancel(
+    announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
+) -> dict[str, Any]:
     announcement = access.get_visible(session, announcement_id, viewer=user)
     workflow.cancel(session, actor=user, announcement=announcement)
     return _full(session, announcement, renderer, settings)
@@ -264,7 +276,9 @@ def retract(
 
 @router.get("/announcements/{announcement_id}/audit", response_model=AuditTrail)
 @one_trip
-def audit_trail(announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
+def audit_trail(
+    announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> dict[str, Any]:
     announcement = access.get_visible(session, announcement_id, viewer=user)
     events = audit.trail(session, object_type="announcement", object_id=announcement.id)
     return {"items": [views.audit_event(e, settings.zone) for e in events]}

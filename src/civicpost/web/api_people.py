@@ -34,7 +34,13 @@ def update_user(user_id: Id, body: UserPatch, session: SessionDep, admin: AdminU
     """Change name, role, departments or `active`; deactivating ends the person's sessions and revokes their tokens."""
     user = people.get_user(session, user_id)
     people.update_user(
-        session, actor=admin, user=user, name=body.name, role=body.role, departments=body.departments, active=body.active
+        session,
+        actor=admin,
+        user=user,
+        name=body.name,
+        role=body.role,
+        departments=body.departments,
+        active=body.active,
     )
     return UserOut.of(user, settings.zone)
 
@@ -50,6 +56,7 @@ def list_tokens(
     """Your own tokens; an admin sees everyone's, or one person's with `?user=`."""
     if user is not None and accounts.normalise_email(user) != caller.email and not caller.is_admin:
         raise Forbidden("only an admin may list other people's tokens; leave out ?user= to see your own")
+    owner_id: int | None
     if user is not None:
         owner_id = accounts.user_by_email(session, user).id
     else:

@@ -53,7 +53,9 @@ def worker_report(session: Session) -> dict:
 
 def page_environment(directory: Path) -> Environment:
     # Pages are always autoescaped: they show what staff and residents typed.
-    return Environment(loader=FileSystemLoader(directory), autoescape=select_autoescape(default=True, default_for_string=True))
+    return Environment(
+        loader=FileSystemLoader(directory), autoescape=select_autoescape(default=True, default_for_string=True)
+    )
 
 
 def create_app(

@@ -88,9 +88,10 @@ def current_user(request: Request, session: SessionDep) -> User:
         )
     now = utcnow()
     if found.expires_at is not None and found.expires_at <= now:
+        expired = found.expires_at.astimezone(request.app.state.settings.zone)
         raise HTTPException(
             401,
-            detail=f"that token expired on {found.expires_at.astimezone(request.app.state.settings.zone):%Y-%m-%d %H:%M %Z}; "
+            detail=f"that token expired on {expired:%Y-%m-%d %H:%M %Z}; "
             "make a new one on your account page "
             "(/staff/account) or with `civicpost token create EMAIL --expires-in-days N`",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="The token expired"'},
@@ -130,7 +131,7 @@ AdminUser = Annotated[User, Depends(admin_user)]
 # pool, so a thread never waits for a connection held by a request that waits
 # for a thread.
 
-_CALLER_DEPS = {get_session: "session", current_user: "user", admin_user: "admin"}
+_CALLER_DEPS: dict[Any, str] = {get_session: "session", current_user: "user", admin_user: "admin"}
 # API requests beyond this many wait for a thread holding no connection (the
 # session is made in the thread). More threads only queue for the interpreter
 # lock: 4 answered 196 requests/s where 16 answered 158. One pool per process.
@@ -171,7 +172,11 @@ def one_trip(handler: Callable[..., Any]) -> Callable[..., Any]:
         with request_transaction(request, write=request.method not in SAFE_METHODS) as session:
             caller = current_user(request, session) if signs_in else None
             for name, role in roles.items():
-                kwargs[name] = session if role == "session" else admin_user(caller) if role == "admin" else caller
+                if role == "session":
+                    kwargs[name] = session
+                else:
+                    assert caller is not None  # signs_in: some parameter wants the caller
+                    kwargs[name] = admin_user(caller) if role == "admin" else caller
             return handler(**kwargs)
 
     @functools.wraps(handler)

@@ -81,7 +81,7 @@ def latest_post_urls(session: Session, channel_ids: list[int]) -> dict[int, str]
         .group_by(Delivery.channel_id)
     )
     rows = session.execute(select(Delivery.channel_id, Delivery.remote_url).where(Delivery.id.in_(newest))).all()
-    return dict(rows)
+    return {channel_id: url for channel_id, url in rows if url}
 
 
 def sections(session: Session, *, base_url: str) -> list[Section]:
@@ -98,7 +98,8 @@ def sections(session: Session, *, base_url: str) -> list[Section]:
         section = grouped.setdefault(department.id, Section(department.name, []))
         account = Account(channel.name, spec(channel.platform).label)
         if spec(channel.platform).capabilities.city_site:
-            site = channel.settings.get("url") if _http(channel.settings.get("url")) else f"{base}/"
+            given = channel.settings.get("url")
+            site = given if isinstance(given, str) and _http(given) else f"{base}/"
             account.links = [Link("Website", site), Link("Atom feed", f"{base}/feed.atom")]
         elif url := profile_url(channel.platform, channel.settings, posts.get(channel.id)):
             account.links = [Link("Profile", url)]

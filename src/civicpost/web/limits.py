@@ -88,7 +88,9 @@ class ConcurrencyLimit:
     Paths under a prefix in `by_prefix` have places of their own.
     """
 
-    def __init__(self, app: ASGIApp, *, limit: int, queue_timeout: float, by_prefix: dict[str, int] | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, *, limit: int, queue_timeout: float, by_prefix: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.slots = asyncio.Semaphore(limit)
         self.slots_by_prefix = [(prefix, asyncio.Semaphore(n)) for prefix, n in (by_prefix or {}).items()]

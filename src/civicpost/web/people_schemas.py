@@ -1,7 +1,6 @@
 """The shapes of /api/v1/users and /api/v1/tokens: what comes in, and what goes out."""
 
 from datetime import datetime
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
@@ -36,8 +35,15 @@ class UserOut(BaseModel):
 
     @classmethod
     def of(cls, user: User, zone: ZoneInfo) -> "UserOut":
-        return cls(id=user.id, email=user.email, name=user.name, role=Role(user.role), departments=user.department_slugs,
-                   active=user.active, created_at=user.created_at.astimezone(zone))
+        return cls(
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            role=Role(user.role),
+            departments=user.department_slugs,
+            active=user.active,
+            created_at=user.created_at.astimezone(zone),
+        )
 
 
 class UserList(BaseModel):
@@ -49,7 +55,7 @@ class TokenOut(BaseModel):
     user: str = Field(description="the email of the person the token acts as")
     name: str
     prefix: str = Field(description="the token's first characters, to recognise it")
-    status: Literal["active", "expired", "revoked"]
+    status: tokens.TokenStatus
     created_at: datetime
     last_used_at: datetime | None = Field(description="to about a minute")
     expires_at: datetime | None
@@ -60,9 +66,17 @@ class TokenOut(BaseModel):
         def local(value: datetime | None) -> datetime | None:
             return value.astimezone(zone) if value else None
 
-        return cls(id=token.id, user=token.user.email, name=token.name, prefix=token.prefix, status=tokens.status(token),
-                   created_at=token.created_at.astimezone(zone), last_used_at=local(token.last_used_at),
-                   expires_at=local(token.expires_at), revoked_at=local(token.revoked_at))
+        return cls(
+            id=token.id,
+            user=token.user.email,
+            name=token.name,
+            prefix=token.prefix,
+            status=tokens.status(token),
+            created_at=token.created_at.astimezone(zone),
+            last_used_at=local(token.last_used_at),
+            expires_at=local(token.expires_at),
+            revoked_at=local(token.revoked_at),
+        )
 
 
 class NewToken(TokenOut):

@@ -39,14 +39,22 @@ def wants_html(request: Request) -> bool:
 def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
     pages = request.app.state.pages
     return pages.TemplateResponse(
-        request, "error.html", {"status": status, "title": TITLES.get(status, "Error"), "detail": detail}, status_code=status
+        request,
+        "error.html",
+        {"status": status, "title": TITLES.get(status, "Error"), "detail": detail},
+        status_code=status,
     )
 
 
 def problem(
     status: int, detail: str, *, errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status, "detail": detail}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
     if errors:
         body["errors"] = errors
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
@@ -118,5 +126,11 @@ def install(app: FastAPI) -> None:
     async def _crash(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         if wants_html(request):
-            return error_page(request, 500, "Something went wrong on our side, and nothing was saved. Please try again.")
-        return problem(500, "something went wrong on our side; nothing was saved. Try again, and tell the administrator if it keeps happening")
+            return error_page(
+                request, 500, "Something went wrong on our side, and nothing was saved. Please try again."
+            )
+        return problem(
+            500,
+            "something went wrong on our side; nothing was saved. "
+            "Try again, and tell the administrator if it keeps happening",
+        )

@@ -51,8 +51,14 @@ def announcement_page(
     title, body = wording[chosen]
     media_rows = {m.id: m for m in session.scalars(select(Media).where(Media.id.in_([m["id"] for m in item.media])))}
     images = [
-        {"id": m["id"], "alt_text": m.get("alt_text", ""), "width": media_rows[m["id"]].width, "height": media_rows[m["id"]].height}
-        for m in item.media if m["id"] in media_rows
+        {
+            "id": m["id"],
+            "alt_text": m.get("alt_text", ""),
+            "width": media_rows[m["id"]].width,
+            "height": media_rows[m["id"]].height,
+        }
+        for m in item.media
+        if m["id"] in media_rows
     ]
     context = {
         "item": {**_display(item, settings.zone), "title": title},

@@ -95,7 +95,9 @@ class StaffSessions:
                     if latest.changed or due:
                         await run_in_threadpool(self._save, latest, now if due else latest.last_seen_at)
                 headers = list(message.get("headers", []))
-                sets_cookie = any(k.lower() == b"set-cookie" and v.startswith(COOKIE.encode() + b"=") for k, v in headers)
+                sets_cookie = any(
+                    k.lower() == b"set-cookie" and v.startswith(COOKIE.encode() + b"=") for k, v in headers
+                )
                 if dead_cookie and not sets_cookie:
                     headers.append((b"set-cookie", cookie_header("", secure=is_secure(self.state), clear=True)))
                     message["headers"] = headers

@@ -8,15 +8,12 @@ A container Meta has not finished preparing is kept for the next attempt
 (see platforms/_meta.py): this adapter never waits.
 """
 
-from datetime import datetime
 from typing import Any
 
-import httpx
-
-from civicpost.platforms._meta import Containers, GraphError, MetaGraph
-from civicpost.platforms._support import MALFORMED, comparable, posted_since
+from civicpost.platforms._meta import Containers, MetaGraph, filled, posted_at
+from civicpost.platforms._support import comparable, posted_since
 from civicpost.platforms.guard import AddressGuard
-from civicpost.platforms.seam import CredentialsError, Outgoing, PermanentError, PlatformError, Receipt
+from civicpost.platforms.seam import CredentialsError, Outgoing, PermanentError, Receipt
 
 DEFAULT_API_BASE = "https://graph.facebook.com"
 DEFAULT_GRAPH_VERSION = "v25.0"
@@ -45,7 +42,7 @@ class InstagramAdapter:
         media_id = self._graph.publish_container(
             self._containers, outgoing.key, create=lambda: self._container(outgoing),
             state=self._state, publish=f"/{self._account}/media_publish")
-        return Receipt(remote_id=media_id, remote_url=self._permalink(media_id), part_ids=[media_id])
+        return Receipt(remote_id=media_id, remote_url=self._graph.permalink(media_id), part_ids=[media_id])
 
     def delete(self, remote_id: str) -> None:
         raise PermanentError("Instagram's API cannot delete a published post: delete it in the Instagram app")
@@ -57,35 +54,24 @@ class InstagramAdapter:
                 "fields": "id,caption,timestamp,permalink", "limit": RECENT}).get("data", [])
             wanted = comparable(outgoing.text)
             for post in posts:
-                if comparable(post.get("caption") or "") == wanted and posted_since(_when(post), outgoing.created_at):
+                same = comparable(post.get("caption") or "") == wanted
+                if same and posted_since(posted_at(post), outgoing.created_at):
                     found = str(post["id"])
                     return Receipt(remote_id=found, remote_url=post.get("permalink"), part_ids=[found])
         return None
 
     def check(self) -> dict[str, Any]:
         """The account the token speaks for, and how much of its daily publishing limit is used."""
-        with self._graph.errors(writing=False):
-            me = self._graph.call("GET", f"/{self._account}", params={"fields": "id,username"})
-            if str(me.get("id")) != self._account:
-                raise CredentialsError(f"the token reads account {me.get('id')}, not {self._account}")
-            usage = self._graph.call("GET", f"/{self._account}/content_publishing_limit",
-                                     params={"fields": "quota_usage,config"}).get("data") or [{}]
-        facts: dict[str, Any] = {"ig_user_id": self._account}
-        if me.get("username"):
-            facts |= {"account": f"@{me['username']}", "username": me["username"]}
-        if "quota_usage" in usage[0]:
-            facts["posts_in_24_hours"] = usage[0]["quota_usage"]
-        if isinstance(usage[0].get("config"), dict) and "quota_total" in usage[0]["config"]:
-            facts["daily_limit"] = usage[0]["config"]["quota_total"]
-        return facts
+        return self._graph.check_account(me=f"/{self._account}", account=self._account,
+                                         limit=f"/{self._account}/content_publishing_limit", setting="ig_user_id")
 
     def _container(self, outgoing: Outgoing) -> str:
         account, items = f"/{self._account}/media", outgoing.media
         if len(items) == 1:
             form = {"image_url": items[0].url, "caption": outgoing.text, "alt_text": items[0].alt_text}
-            return str(self._graph.call("POST", account, data=_filled(form))["id"])
+            return str(self._graph.call("POST", account, data=filled(form))["id"])
         children = [
-            str(self._graph.call("POST", account, data=_filled(
+            str(self._graph.call("POST", account, data=filled(
                 {"image_url": item.url, "is_carousel_item": "true", "alt_text": item.alt_text}))["id"])
             for item in items
         ]
@@ -95,19 +81,3 @@ class InstagramAdapter:
     def _state(self, container: str) -> tuple[object, object]:
         answer = self._graph.call("GET", f"/{container}", params={"fields": "status_code,status"})
         return answer.get("status_code"), answer.get("status")
-
-    def _permalink(self, media_id: str) -> str | None:
-        """The post's address; the post is out already, so a failure here only leaves it unknown."""
-        try:
-            return self._graph.call("GET", f"/{media_id}", params={"fields": "permalink"}).get("permalink")
-        except (GraphError, httpx.HTTPError, PlatformError, *MALFORMED):
-            return None
-
-
-def _filled(form: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in form.items() if value not in (None, "")}
-
-
-def _when(post: dict[str, Any]) -> datetime | None:
-    stamp = post.get("timestamp")
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S%z") if stamp else None

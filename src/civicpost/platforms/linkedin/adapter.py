@@ -18,10 +18,10 @@ from civicpost.platforms._support import (
     MALFORMED,
     answered,
     comparable,
-    httpx_reached_server,
     posted_since,
     short,
     unexpected_answer,
+    unreachable,
 )
 from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.linkedin import DEFAULT_VERSION, WEB_BASE, little
@@ -204,9 +204,7 @@ class LinkedInAdapter:
         except MALFORMED as exc:
             raise unexpected_answer("LinkedIn", writing=writing) from exc
         except httpx.HTTPError as exc:
-            if writing and httpx_reached_server(exc):
-                raise MaybePosted(f"no answer from LinkedIn: {short(repr(exc))}") from exc
-            raise TransientError(f"cannot reach LinkedIn: {short(repr(exc))}") from exc
+            raise unreachable("LinkedIn", exc, writing=writing) from exc
 
     def _map(self, exc: LinkedInError, *, writing: bool) -> Exception:
         status, message = exc.status, str(exc)

@@ -8,14 +8,11 @@ before it. A container Meta has not finished preparing is kept for the next
 attempt (see platforms/_meta.py): this adapter never waits.
 """
 
-from datetime import datetime
 from functools import partial
 from typing import Any
 
-import httpx
-
-from civicpost.platforms._meta import Containers, GraphError, MetaGraph
-from civicpost.platforms._support import CLOCK_SLACK, MALFORMED, comparable, posted_since
+from civicpost.platforms._meta import Containers, MetaGraph, filled, posted_at
+from civicpost.platforms._support import CLOCK_SLACK, comparable, posted_since
 from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
     CredentialsError,
@@ -62,7 +59,7 @@ class ThreadsAdapter:
             if posted:
                 exc.partial = Receipt(remote_id=posted[0], part_ids=list(posted))
             raise
-        return Receipt(remote_id=posted[0], remote_url=self._permalink(posted[0]), part_ids=posted)
+        return Receipt(remote_id=posted[0], remote_url=self._graph.permalink(posted[0]), part_ids=posted)
 
     def delete(self, remote_id: str) -> None:
         try:
@@ -81,7 +78,7 @@ class ThreadsAdapter:
         with self._graph.errors(writing=False):
             posts = self._graph.call("GET", f"/{self._user}/threads", params=params).get("data", [])
             first = next((p for p in posts if comparable(p.get("text") or "") == comparable(texts[0])
-                          and posted_since(_when(p), outgoing.created_at)), None)
+                          and posted_since(posted_at(p), outgoing.created_at)), None)
             if first is None:
                 return None
             part_ids = [str(first["id"])]
@@ -91,20 +88,8 @@ class ThreadsAdapter:
 
     def check(self) -> dict[str, Any]:
         """The account the token speaks for, and how much of its daily publishing limit is used."""
-        with self._graph.errors(writing=False):
-            me = self._graph.call("GET", "/me", params={"fields": "id,username"})
-            if str(me.get("id")) != self._user:
-                raise CredentialsError(f"the token speaks for Threads user {me.get('id')}, not {self._user}")
-            usage = self._graph.call("GET", f"/{self._user}/threads_publishing_limit",
-                                     params={"fields": "quota_usage,config"}).get("data") or [{}]
-        facts: dict[str, Any] = {"threads_user_id": self._user}
-        if me.get("username"):
-            facts |= {"account": f"@{me['username']}", "username": me["username"]}
-        if "quota_usage" in usage[0]:
-            facts["posts_in_24_hours"] = usage[0]["quota_usage"]
-        if isinstance(usage[0].get("config"), dict) and "quota_total" in usage[0]["config"]:
-            facts["daily_limit"] = usage[0]["config"]["quota_total"]
-        return facts
+        return self._graph.check_account(me="/me", account=self._user, limit=f"/{self._user}/threads_publishing_limit",
+                                         setting="threads_user_id")
 
     def _container(self, text: str, media: list[MediaItem], reply_to: str | None) -> str:
         path = f"/{self._user}/threads"
@@ -113,7 +98,7 @@ class ThreadsAdapter:
             form |= {"media_type": "IMAGE", "image_url": media[0].url, "alt_text": media[0].alt_text}
         elif media:
             children = [
-                str(self._graph.call("POST", path, data=_filled({
+                str(self._graph.call("POST", path, data=filled({
                     "media_type": "IMAGE", "is_carousel_item": "true", "image_url": item.url,
                     "alt_text": item.alt_text}))["id"])
                 for item in media
@@ -121,7 +106,7 @@ class ThreadsAdapter:
             form |= {"media_type": "CAROUSEL", "children": ",".join(children)}
         else:
             form["media_type"] = "TEXT"
-        return str(self._graph.call("POST", path, data=_filled(form))["id"])
+        return str(self._graph.call("POST", path, data=filled(form))["id"])
 
     def _state(self, container: str) -> tuple[object, object]:
         answer = self._graph.call("GET", f"/{container}", params={"fields": "status,error_message"})
@@ -141,19 +126,3 @@ class ThreadsAdapter:
             before = str(reply["id"])
             found.append(before)
         return found
-
-    def _permalink(self, media_id: str) -> str | None:
-        """The post's address; the post is out already, so a failure here only leaves it unknown."""
-        try:
-            return self._graph.call("GET", f"/{media_id}", params={"fields": "permalink"}).get("permalink")
-        except (GraphError, httpx.HTTPError, PlatformError, *MALFORMED):
-            return None
-
-
-def _filled(form: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in form.items() if value not in (None, "")}
-
-
-def _when(post: dict[str, Any]) -> datetime | None:
-    stamp = post.get("timestamp")
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S%z") if stamp else None

@@ -21,4 +21,8 @@ def install(app: FastAPI) -> None:
     async def _csrf(request: Request, exc: CsrfFailed) -> Response:
         from civicpost.web.problems import error_page
 
-        return error_page(request, 403, "This form had expired or did not come from civicpost. Go back, reload the page and try again.")
+        return error_page(
+            request,
+            403,
+            "This form had expired or did not come from civicpost. Go back, reload the page and try again.",
+        )

@@ -70,7 +70,9 @@ def _flush(segments: list[tuple[str, str]], removed: list[str], added: list[str]
     added.clear()
 
 
-def changes_since_approval(session: Session, announcement: Announcement, cards: list[Card]) -> list[ChannelChange] | None:
+def changes_since_approval(
+    session: Session, announcement: Announcement, cards: list[Card]
+) -> list[ChannelChange] | None:
     before = approved_texts(session, announcement)
     if before is None:
         return None

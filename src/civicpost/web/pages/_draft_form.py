@@ -2,6 +2,7 @@
 the API's request body (or a draft to preview), and errors tied to the form field they are about."""
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -86,7 +87,9 @@ class DraftForm:
             "body": self.body,
             "link": self.link.strip() or None,
             "language": self.language.strip(),
-            "translations": {t["language"].strip(): {"title": t["title"], "body": t["body"]} for t in self.translations},
+            "translations": {
+                t["language"].strip(): {"title": t["title"], "body": t["body"]} for t in self.translations
+            },
             "channels": self.channels,
             "overrides": {str(cid): text for cid, text in self.overrides.items() if cid in self.channels},
             "media": [{"id": m["id"], "alt_text": m["alt_text"]} for m in self.media],
@@ -167,7 +170,7 @@ def _sentence(message: str) -> str:
     return message if message.endswith((".", "!", "?")) else message + "."
 
 
-def friendly(item: dict[str, Any]) -> str:
+def friendly(item: Mapping[str, Any]) -> str:
     loc = tuple(item["loc"])
     name = str(loc[-1]) if loc else ""
     kind = item["type"]
@@ -215,7 +218,9 @@ def from_form(form: FormData, *, zone: ZoneInfo) -> DraftForm:
         elif (match := _OVERRIDE.match(key)) and text(key).strip():
             draft.overrides[int(match[1])] = text(key)
     draft.translations = [b for _, b in sorted(blocks.items()) if any(v.strip() for v in b.values())]
-    draft.media = [{"id": m["id"], "alt_text": m["alt"]} for _, m in sorted(kept.items()) if m["id"] and not m["remove"]]
+    draft.media = [
+        {"id": m["id"], "alt_text": m["alt"]} for _, m in sorted(kept.items()) if m["id"] and not m["remove"]
+    ]
     upload = form.get("image_file")
     if isinstance(upload, UploadFile) and upload.filename:
         draft.upload = upload

@@ -9,8 +9,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicpost import decoding, media, uploads, workflow
-from civicpost.drafting import access, editing, previews
+from civicpost import decoding, media, uploads
+from civicpost.drafting import access, editing, previews, workflow
 from civicpost.drafting.previews import Card
 from civicpost.errors import Conflict, ServiceError
 from civicpost.models import Announcement, Channel, Department, Media, State, User

@@ -34,13 +34,18 @@ def _departments(session: Session) -> list[Department]:
 
 
 def _department_rows(session: Session) -> list[dict[str, Any]]:
-    channels = dict(session.execute(select(Channel.department_id, func.count()).group_by(Channel.department_id)).all())
-    members = dict(
+    channels: dict[int, int] = dict(
+        session.execute(select(Channel.department_id, func.count()).group_by(Channel.department_id)).all()
+    )
+    members: dict[int, int] = dict(
         session.execute(
             select(user_departments.c.department_id, func.count()).group_by(user_departments.c.department_id)
         ).all()
     )
-    return [{"department": d, "channels": channels.get(d.id, 0), "members": members.get(d.id, 0)} for d in _departments(session)]
+    return [
+        {"department": d, "channels": channels.get(d.id, 0), "members": members.get(d.id, 0)}
+        for d in _departments(session)
+    ]
 
 
 def departments_page(request: Request, session: Session, user: User, *, form: dict[str, str] | None = None,
@@ -107,7 +112,7 @@ def create_user(
     # The password is never sent back into the form.
     form = {"email": email, "name": name, "role": role, "departments": departments}
     try:
-        body = UserIn(email=email, name=name, role=role, departments=departments, password=password)
+        body = UserIn.model_validate({**form, "password": password})
         created = accounts.create_user(
             session, actor=user, email=body.email, name=body.name, role=body.role,
             departments=body.departments, password=body.password,
@@ -118,6 +123,12 @@ def create_user(
         errors = {"email": "There is already an account with this email address"}
         return users_page(request, session, user, form=form, errors=errors, status_code=409)
     except ServiceError as exc:
-        return users_page(request, session, user, form=form, errors=service_errors(exc, field="form"), status_code=exc.status)
-    flash(request, f"Added {created.name} ({created.email}) as {created.role}. Give them the initial password in person or by phone.")
+        return users_page(
+            request, session, user, form=form, errors=service_errors(exc, field="form"), status_code=exc.status
+        )
+    flash(
+        request,
+        f"Added {created.name} ({created.email}) as {created.role}. "
+        "Give them the initial password in person or by phone.",
+    )
     return redirect("/staff/users")

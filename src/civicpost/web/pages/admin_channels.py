@@ -24,8 +24,6 @@ from civicpost.platforms import (
     spec,
 )
 from civicpost.schemas import ChannelIn
-
-CHANNEL_IN: TypeAdapter = TypeAdapter(ChannelIn)
 from civicpost.security import CredentialBox, CredentialsUnreadable
 from civicpost.web.deps import BoxDep, SessionDep, SettingsDep, request_transaction
 from civicpost.web.pages import admin_forms as fields
@@ -45,6 +43,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 CHECK_TIMEOUT = 10
+CHANNEL_IN: TypeAdapter = TypeAdapter(ChannelIn)
 
 
 async def form_data(request: Request) -> FormData:
@@ -135,7 +134,9 @@ def _credential_words(errors: dict[str, str], platform: str) -> dict[str, str]:
         del errors[f"credentials.{key}"]
     if missing:
         names = [labels.get(key, key) for key in missing]
-        errors["credentials"] = "Fill in " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
+        errors["credentials"] = "Fill in " + (
+            names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        )
     for name, message in errors.items():
         if message in REQUIRED:
             errors[name] = "Fill this in"

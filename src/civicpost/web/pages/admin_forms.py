@@ -15,7 +15,7 @@ from civicpost.errors import ServiceError
 from civicpost.platforms import SPECS
 
 # Pydantic's words for the common cases, in words a person acts on.
-FRIENDLY = {
+FRIENDLY: dict[str, str | dict[str, str]] = {
     "string_pattern_mismatch": {
         "slug": "Use lower-case letters, digits and hyphens, starting with a letter or digit (for example parks-rec)",
         "email": "Enter an email address such as name@city.gov",
@@ -36,9 +36,8 @@ def validation_errors(exc: ValidationError) -> dict[str, str]:
         if len(loc) > 1 and loc[0] in SPECS:
             loc = loc[1:]  # the shape of one platform's channel, named first by pydantic
         name = ".".join(loc) or "form"
-        friendly = FRIENDLY.get(err["type"])
-        if isinstance(friendly, dict):
-            friendly = friendly.get(loc[0] if loc else "")
+        found = FRIENDLY.get(err["type"])
+        friendly = found.get(loc[0] if loc else "") if isinstance(found, dict) else found
         message = friendly or err["msg"].removeprefix("Value error, ")
         if err["type"] == "string_too_short" and loc and loc[0] == "password":
             message = "Use at least 12 characters"

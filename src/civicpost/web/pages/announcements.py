@@ -9,8 +9,8 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from civicpost import audit, contributors, workflow
-from civicpost.drafting import access, previews
+from civicpost import audit, contributors
+from civicpost.drafting import access, previews, workflow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.links import http_url
 from civicpost.models import Delivery, DeliveryStatus, State, User
@@ -128,7 +128,9 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
         "fingerprint": shown.fingerprint,
         "deliveries": workflow.deliveries_of(session, announcement),
         "events": audit.trail(session, object_type="announcement", object_id=announcement.id),
-        "changes": changes_since_approval(session, announcement, cards) if announcement.state == State.submitted else None,
+        "changes": changes_since_approval(session, announcement, cards)
+        if announcement.state == State.submitted
+        else None,
         "when": lambda value: human(value, zone),
         # Only an http(s) address becomes a link, whatever an old row holds.
         "post_url": http_url,
@@ -138,9 +140,13 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
         "can": {
             "edit": may_edit and announcement.state in workflow.EDITABLE,
             "submit": may_edit and announcement.state == State.draft,
-            "cancel": announcement.state in (
-                (State.draft, State.submitted, State.rejected, State.scheduled) if user.can_approve
-                else (State.draft, State.submitted, State.rejected) if is_author else ()
+            "cancel": announcement.state
+            in (
+                (State.draft, State.submitted, State.rejected, State.scheduled)
+                if user.can_approve
+                else (State.draft, State.submitted, State.rejected)
+                if is_author
+                else ()
             ),
             "retract": user.can_approve and announcement.state in RETRACTABLE,
             "approve": deciding and not contributed,
@@ -195,7 +201,9 @@ def cancel_confirm(announcement_id: int, request: Request, session: SessionDep, 
 
 
 @router.post("/announcements/{announcement_id:id}/cancel", dependencies=[Csrf])
-def cancel(announcement_id: int, request: Request, session: SessionDep, user: StaffUser, posted: PostedForm) -> Response:
+def cancel(
+    announcement_id: int, request: Request, session: SessionDep, user: StaffUser, posted: PostedForm
+) -> Response:
     a = viewable(session, user, announcement_id)
     if posted.get("confirmed") != "yes":
         return show_page(request, session, user, a, confirm="cancel")

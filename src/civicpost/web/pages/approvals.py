@@ -7,8 +7,8 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from civicpost import contributors, workflow
-from civicpost.drafting import previews
+from civicpost import contributors
+from civicpost.drafting import previews, workflow
 from civicpost.errors import Invalid, ServiceError
 from civicpost.models import Announcement, State, User
 from civicpost.schemas import RejectIn
@@ -92,11 +92,17 @@ def approve(announcement_id: int, request: Request, session: SessionDep,
 
 
 @router.post("/announcements/{announcement_id:int}/reject", dependencies=[Csrf])
-def reject(announcement_id: int, request: Request, session: SessionDep, user: StaffUser, posted: PostedForm) -> Response:
+def reject(
+    announcement_id: int, request: Request, session: SessionDep, user: StaffUser, posted: PostedForm
+) -> Response:
     a = viewable(session, user, announcement_id)
     reason = str(posted.get("reason") or "").strip()
     if not reason:
-        refusal = {"id": a.id, "kind": "reject", "detail": "Write why it goes back, so the author knows what to change."}
+        refusal = {
+            "id": a.id,
+            "kind": "reject",
+            "detail": "Write why it goes back, so the author knows what to change.",
+        }
         return _back(request, session, user, a, posted, refusal)
     if len(reason) > 2000:
         refusal = {"id": a.id, "kind": "reject", "detail": "Keep the reason to 2,000 characters.", "reason": reason}

@@ -52,11 +52,11 @@ def login(
     result = accounts.sign_in(session, email=email, password=password, keys=keys)
     if result.user is None:
         # Rendered, not raised: the counted failure must be committed.
-        response = login_page(request, next_url=safe_next(next), email=email, error=result.error,
-                              status_code=429 if result.retry_after else 401)
+        refused = login_page(request, next_url=safe_next(next), email=email, error=result.error,
+                             status_code=429 if result.retry_after else 401)
         if result.retry_after:
-            response.headers["Retry-After"] = str(result.retry_after)
-        return response
+            refused.headers["Retry-After"] = str(result.retry_after)
+        return refused
     # A new token every time: a session planted before sign-in is never the one signed in.
     staff_sessions.end(session, token=request.cookies.get(visits.COOKIE))
     if (old := visits.current(request)) is not None:
@@ -68,7 +68,9 @@ def login(
     secure = visits.is_secure(state)
     response = redirect(safe_next(next))
     response.set_cookie(visits.COOKIE, token, path="/", httponly=True, samesite="lax", secure=secure)
-    remembered = throttle.remember_browser(state.session_key, email=email, cookie=request.cookies.get(KNOWN_BROWSER_COOKIE))
+    remembered = throttle.remember_browser(
+        state.session_key, email=email, cookie=request.cookies.get(KNOWN_BROWSER_COOKIE)
+    )
     response.set_cookie(KNOWN_BROWSER_COOKIE, remembered, max_age=int(KNOWN_BROWSER_FOR.total_seconds()),
                         path="/staff/login", httponly=True, samesite="lax", secure=secure)
     return response
@@ -80,5 +82,7 @@ def logout(request: Request, session: SessionDep) -> Response:
     if (visit := visits.current(request)) is not None:
         visit.ended = True
     response = redirect("/staff/login?signed_out=true")
-    response.delete_cookie(visits.COOKIE, path="/", httponly=True, samesite="lax", secure=visits.is_secure(request.app.state))
+    response.delete_cookie(
+        visits.COOKIE, path="/", httponly=True, samesite="lax", secure=visits.is_secure(request.app.state)
+    )
     return response

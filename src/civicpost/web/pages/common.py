@@ -73,7 +73,11 @@ async def verify_csrf(request: Request) -> None:
 async def verify_login_csrf(request: Request) -> None:
     cookie = request.cookies.get(LOGIN_COOKIE, "")
     sent = await _sent_token(request)
-    if not cookie or len(cookie) > 100 or not hmac.compare_digest(_login_token(request, cookie).encode(), sent.encode()):
+    if (
+        not cookie
+        or len(cookie) > 100
+        or not hmac.compare_digest(_login_token(request, cookie).encode(), sent.encode())
+    ):
         raise CsrfFailed
 
 

@@ -80,11 +80,13 @@ def update_user(
     form = {"name": name, "role": role, "departments": departments}
     try:
         # The API's own model, so a form is held to the same rules as a PATCH.
-        body = UserPatch(name=name, role=role, departments=departments)
+        body = UserPatch.model_validate(form)
     except ValidationError as exc:
         return user_page(request, session, admin, person, form=form, errors=validation_errors(exc), status_code=422)
     try:
-        people.update_user(session, actor=admin, user=person, name=body.name, role=body.role, departments=body.departments)
+        people.update_user(
+            session, actor=admin, user=person, name=body.name, role=body.role, departments=body.departments
+        )
     except ServiceError as exc:
         return _refused(request, session, admin, person, exc, field="role", form=form)
     flash(request, f"Saved the changes to {person.name}.")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from civicpost import audit, contributors, quotas
 from civicpost.content import Rendition
-from civicpost.db import utcnow, wake_after_commit
+from civicpost.db import rows_changed, utcnow, wake_after_commit
 from civicpost.drafting import access, editing, previews
 from civicpost.errors import Conflict, Forbidden, Invalid
 from civicpost.models import OPEN_DELIVERY, Announcement, Delivery, DeliveryStatus, State, User
@@ -64,12 +64,12 @@ def edit(session: Session, *, actor: User, announcement: Announcement, patch, zo
 def _stop_open_deliveries(session: Session, announcement: Announcement, reason: str) -> int:
     """Cancel every delivery a worker has not picked up; one already leased is
     stopped by the worker's guard before it sends."""
-    return session.execute(
+    return rows_changed(session.execute(
         update(Delivery)
         .where(Delivery.announcement_id == announcement.id, Delivery.status.in_(OPEN_DELIVERY))
         .values(status=DeliveryStatus.cancelled, last_error=reason)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
 
 
 def _void_approval(session: Session, announcement: Announcement) -> None:
@@ -93,7 +93,12 @@ def _refuse_blocking(renditions: list[Rendition], *, action: str) -> None:
         raise Invalid(
             f"this announcement cannot be {action} until these problems are fixed",
             errors=[
-                {"field": f"renditions.{r.channel_id}", "code": p.code, "message": p.message, "suggestion": p.suggestion}
+                {
+                    "field": f"renditions.{r.channel_id}",
+                    "code": p.code,
+                    "message": p.message,
+                    "suggestion": p.suggestion,
+                }
                 for r, p in blocking
             ],
         )
@@ -243,7 +248,7 @@ def retract(session: Session, *, actor: User, announcement: Announcement) -> int
         raise Forbidden("only approvers and admins may retract announcements")
     _require_state(announcement, State.publishing, State.published, State.failed, action="retract")
     now = utcnow()
-    marked = session.execute(
+    marked = rows_changed(session.execute(
         update(Delivery)
         .where(Delivery.announcement_id == announcement.id, _MAY_HAVE_POSTED)
         .values(
@@ -253,7 +258,7 @@ def retract(session: Session, *, actor: User, announcement: Announcement) -> int
             next_attempt_at=case((Delivery.status == DeliveryStatus.sending, Delivery.next_attempt_at), else_=now),
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     _stop_open_deliveries(session, announcement, "announcement retracted before this channel published")
     announcement.state = State.retracted
     session.flush()
@@ -271,7 +276,7 @@ def retry(session: Session, *, actor: User, delivery: Delivery) -> None:
         raise Forbidden("only approvers and admins may retry deliveries")
     if delivery.status not in (DeliveryStatus.failed, DeliveryStatus.unknown):
         raise Conflict(f"delivery {delivery.id} is {delivery.status}; only a failed or unknown delivery can be retried")
-    announcement = session.get(Announcement, delivery.announcement_id)
+    announcement = session.get_one(Announcement, delivery.announcement_id)
     if announcement.approved_fingerprint != delivery.fingerprint or announcement.state not in (
         State.publishing, State.published, State.failed
     ):
