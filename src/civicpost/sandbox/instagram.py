@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .core import Call, Hub, TimelinePost, json_response
+from .core import Call, TimelinePost, json_response
 from .faults import Kind
 from .ids import graph_time, now
 from .meta_media import MetaFake, fetch_image, limit_of, meta_error, missing, shortcode, wanted_fields
@@ -77,10 +77,6 @@ class InstagramFake(MetaFake):
     account = ACCOUNT
     daily_limit = DAILY_LIMIT
     first_id = 17900000000000000
-
-    def __init__(self, hub: Hub) -> None:
-        super().__init__(hub)
-        self.reset()
 
     def reset(self) -> None:
         self.containers: dict[str, Container] = {}

@@ -196,6 +196,7 @@ class MetaFake(PlatformFake):
         # Numbered from the clock: a restarted sandbox never repeats an id.
         self._ids = Counter(self.first_id + int(time.time() * 1000) * 100)
         self.processing_s = 0.0  # how long a container stays IN_PROGRESS (0 unless a test sets it)
+        self.reset()
 
     def published_at(self) -> list[datetime]:
         """When each post that counts against the daily limit went out."""

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from civicpost.platforms.threads import LIMIT, LINKS, links, threads_length
 
-from .core import Call, Hub, TimelinePost, json_response
+from .core import Call, TimelinePost, json_response
 from .faults import Kind
 from .ids import graph_time, now
 from .meta_media import MetaFake, fetch_image, limit_of, meta_error, missing, shortcode, wanted_fields
@@ -88,10 +88,6 @@ class ThreadsFake(MetaFake):
     aliases = ("me",)
     daily_limit = DAILY_LIMIT
     first_id = 18000000000000000
-
-    def __init__(self, hub: Hub) -> None:
-        super().__init__(hub)
-        self.reset()
 
     def reset(self) -> None:
         self.containers: dict[str, Container] = {}
