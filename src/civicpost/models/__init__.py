@@ -8,6 +8,7 @@ from civicpost.models.announcement import (
     Translation,
 )
 from civicpost.models.audit import AuditEvent
+from civicpost.models.calendar_feed import CalendarFeed
 from civicpost.models.channel import Channel
 from civicpost.models.delivery import Delivery
 from civicpost.models.department import Department, user_departments
@@ -24,6 +25,7 @@ __all__ = [
     "AnnouncementMedia",
     "ApiToken",
     "AuditEvent",
+    "CalendarFeed",
     "Channel",
     "Delivery",
     "DeliveryStatus",

@@ -1,8 +1,9 @@
-"""Your account, for everyone signed in: change your password, and make, see and
-revoke your own API tokens (SPEC §8.1).
+"""Your account, for everyone signed in: change your password, make, see and
+revoke your own API tokens (SPEC §8.1), and your private calendar address.
 
-A new token is shown on the page that answers the form, once, and is never
-kept anywhere a later page could show it again (not even in the session).
+A new token or calendar address is shown on the page that answers the form,
+once, and is never kept anywhere a later page could show it again (not even in
+the session).
 """
 
 from typing import Annotated, Any
@@ -12,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from civicpost import people, throttle, tokens
+from civicpost import calendar_feed, people, throttle, tokens
 from civicpost.errors import ServiceError
 from civicpost.models import User
 from civicpost.web import visits
@@ -29,7 +30,7 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 def account_page(request: Request, session: Session, user: User, *, errors: dict[str, str] | None = None,
                  token_form: dict[str, str] | None = None, new_token: str | None = None,
-                 status_code: int = 200) -> HTMLResponse:
+                 new_calendar_url: str | None = None, status_code: int = 200) -> HTMLResponse:
     context: dict[str, Any] = {
         "tokens": tokens.listed(session, user_id=user.id),
         "token_status": tokens.status,
@@ -38,6 +39,8 @@ def account_page(request: Request, session: Session, user: User, *, errors: dict
         "new_token": new_token,
         "max_days": tokens.MAX_DAYS,
         "zone": request.app.state.settings.zone,
+        "calendar_feed": calendar_feed.current(session, user=user),
+        "new_calendar_url": new_calendar_url,
     }
     return render(request, "staff/account.html", context, user=user, status_code=status_code)
 
@@ -111,4 +114,20 @@ def revoke_token(token_id: Id, request: Request, session: SessionDep, user: Staf
     token = tokens.get(session, token_id, owner=user)
     tokens.revoke(session, token=token, actor=user)
     flash(request, f"Revoked the token {token.prefix}… ({token.name or 'no name'}). It stops working at once.")
+    return redirect("/staff/account")
+
+
+@router.post("/account/calendar-feed", dependencies=[Csrf])
+def make_calendar_address(request: Request, session: SessionDep, user: StaffUser) -> Response:
+    key = calendar_feed.issue(session, user=user)
+    base = request.app.state.settings.base_url.rstrip("/")
+    return account_page(request, session, user, new_calendar_url=f"{base}/staff/calendar.ics?key={key}")
+
+
+@router.post("/account/calendar-feed/revoke", dependencies=[Csrf])
+def stop_calendar_address(request: Request, session: SessionDep, user: StaffUser) -> Response:
+    if calendar_feed.revoke(session, user=user):
+        flash(request, "Your calendar address is stopped: calendar apps subscribed to it get nothing more.")
+    else:
+        flash(request, "You had no calendar address to stop.")
     return redirect("/staff/account")
