@@ -12,20 +12,16 @@ from starlette.requests import ClientDisconnect
 from civicpost import audit, contributors
 from civicpost.drafting import access, previews, workflow
 from civicpost.errors import Invalid, NotFound, ServiceError
-from civicpost.links import http_url
-from civicpost.models import Delivery, DeliveryStatus, State, User
-from civicpost.platforms import SPECS
+from civicpost.models import Delivery, State, User
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages import _draft_page as page
+from civicpost.web.pages import live
 from civicpost.web.pages._draft_diff import changes_since_approval
 from civicpost.web.pages._draft_form import DraftForm, from_announcement, from_form
-from civicpost.web.pages._draft_time import human
 from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
-RETRACTABLE = (State.publishing, State.published, State.failed)
-RETRYABLE = (DeliveryStatus.failed, DeliveryStatus.unknown)
 
 
 async def posted_form(request: Request) -> FormData:
@@ -115,7 +111,6 @@ def viewable(session, user: User, announcement_id: int):
 
 def show_page(request: Request, session, user: User, announcement, *, confirm: str | None = None,
               refusal=None, status_code: int = 200) -> HTMLResponse:
-    zone = request.app.state.settings.zone
     shown = previews.of_announcement(request.app.state.renderer, announcement)
     cards = shown.cards
     is_author = announcement.author_id == user.id
@@ -123,18 +118,13 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
     deciding = user.can_approve and announcement.state == State.submitted
     contributed = deciding and user.id in contributors.of(session, announcement)
     context = {
-        "a": announcement,
+        **live.deliveries_part(request, session, user, announcement),
         "cards": cards,
         "fingerprint": shown.fingerprint,
-        "deliveries": workflow.deliveries_of(session, announcement),
         "events": audit.trail(session, object_type="announcement", object_id=announcement.id),
         "changes": changes_since_approval(session, announcement, cards)
         if announcement.state == State.submitted
         else None,
-        "when": lambda value: human(value, zone),
-        # Only an http(s) address becomes a link, whatever an old row holds.
-        "post_url": http_url,
-        "platform_name": lambda platform: SPECS[platform].label if platform in SPECS else platform,
         "confirm": confirm,
         "refusal": refusal,
         "can": {
@@ -148,12 +138,9 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
                 if is_author
                 else ()
             ),
-            "retract": user.can_approve and announcement.state in RETRACTABLE,
+            "retract": user.can_approve and announcement.state in live.RETRACTABLE,
             "approve": deciding and not contributed,
-            # A retracted announcement's deliveries are never sent again.
-            "retry": user.can_approve and announcement.state in RETRACTABLE,
         },
-        "retryable": RETRYABLE,
         "contributed": contributed,
     }
     return render(request, "staff/announcement.html", context, status_code=status_code, user=user)

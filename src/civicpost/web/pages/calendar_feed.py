@@ -49,7 +49,7 @@ def feed(
     # DTSTAMP changes every time; the tag is of the events, so an unchanged calendar is a 304.
     digest = hashlib.sha256(repr([(e.uid, e.at, e.summary, e.state) for e in events]).encode()).hexdigest()
     tag = f'"{digest[:32]}"'
-    headers = {"ETag": tag, "Cache-Control": "private, max-age=300", "Referrer-Policy": "no-referrer"}
+    headers = {"ETag": tag}  # never stored (web/headers.py: every /staff answer is no-store)
     if request.headers.get("if-none-match") == tag:
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="text/calendar; charset=utf-8",
