@@ -82,3 +82,24 @@ def test_asking_for_the_part_leaves_a_waiting_message_for_the_next_page(sign_in,
     after = approver.get(retract.headers["location"]).text
     assert "Cancelled" in after or "cancelled" in after
     assert 'class="flash' in after
+
+
+def test_the_dashboard_lists_follow_failures_and_approvals_without_a_reload(sign_in, city, client, sessions):
+    approver = sign_in(city.approver)
+    page = approver.get("/staff/").text
+    assert 'data-live="/staff/dashboard/live"' in page and '<script src="/static/live.js" defer></script>' in page
+    first = approver.get("/staff/dashboard/live", headers=HTML)
+    assert first.status_code == 200 and "<html" not in first.text
+    assert 'data-live-summary="Dashboard: 0 deliveries need a person, 0 waiting for your approval."' in first.text
+    tag = first.headers["etag"]
+    assert approver.get("/staff/dashboard/live", headers={**HTML, "if-none-match": tag}).status_code == 304
+
+    a = create_approved(client, city, title="Pool opens Saturday")
+    set_outcome(sessions, a["id"], State.failed, DeliveryStatus.failed, last_error="Mastodon answered 422: too long")
+    moved = approver.get("/staff/dashboard/live", headers={**HTML, "if-none-match": tag})
+    assert moved.status_code == 200 and "Pool opens Saturday" in moved.text and "too long" in moved.text
+    assert "2 deliveries need a person" in moved.text
+
+    police = sign_in(city.police_staff).get("/staff/dashboard/live", headers=HTML).text
+    assert "Pool opens Saturday" not in police and "0 deliveries need a person" in police
+    assert "waiting for your approval" not in police

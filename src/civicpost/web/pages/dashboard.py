@@ -1,14 +1,17 @@
 """The staff dashboard: my drafts, what waits for me, deliveries that need a person."""
 
 from collections.abc import Sequence
+from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from civicpost import contributors
-from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, State
+from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, State, User
 from civicpost.web.deps import SessionDep
+from civicpost.web.pages import live
 from civicpost.web.pages.common import StaffUser, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -16,6 +19,16 @@ router = APIRouter(prefix="/staff", include_in_schema=False)
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, session: SessionDep, user: StaffUser) -> HTMLResponse:
+    return render(request, "staff/dashboard.html", lists(session, user), user=user)
+
+
+@router.get("/dashboard/live", response_class=HTMLResponse)
+def dashboard_live(request: Request, session: SessionDep, user: StaffUser) -> Response:
+    return live.fragment(request, "staff/_dashboard_live.html", {**lists(session, user), "user": user})
+
+
+def lists(session: Session, user: User) -> dict[str, Any]:
+    """My drafts, what waits for me, and the deliveries that need a person."""
     mine = session.scalars(
         select(Announcement)
         .where(
@@ -44,4 +57,8 @@ def dashboard(request: Request, session: SessionDep, user: StaffUser) -> HTMLRes
     if not user.can_approve:
         troubled = troubled.where(Announcement.department_id.in_([d.id for d in user.departments]))
     problems = session.execute(troubled.order_by(Delivery.updated_at.desc()).limit(50)).all()
-    return render(request, "staff/dashboard.html", {"mine": mine, "waiting": waiting, "problems": problems}, user=user)
+    said = [f"{len(problems)} {'delivery needs' if len(problems) == 1 else 'deliveries need'} a person"]
+    if user.can_approve:
+        said.append(f"{len(waiting)} waiting for your approval")
+    summary = "Dashboard: " + ", ".join(said) + "."
+    return {"mine": mine, "waiting": waiting, "problems": problems, "live_summary": summary}

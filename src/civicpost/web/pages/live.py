@@ -44,7 +44,16 @@ def deliveries_part(request: Request, session: Session, user: User, announcement
         # A retracted announcement's deliveries are never sent again.
         "can_retry": user.can_approve and announcement.state in RETRACTABLE,
         "live_open": any(d.status in MOVING or d.retract_requested_at is not None for d in deliveries),
+        "live_summary": summary("Deliveries now", [str(d.status) for d in deliveries]),
     }
+
+
+def summary(lead: str, words: list[str]) -> str:
+    """'Deliveries now: 2 published, 1 retrying.' (each word counted, in first-seen order)."""
+    counts: dict[str, int] = {}
+    for word in words:
+        counts[word] = counts.get(word, 0) + 1
+    return f"{lead}: {', '.join(f'{n} {word}' for word, n in counts.items())}." if counts else ""
 
 
 @router.get("/announcements/{announcement_id:id}/deliveries", response_class=HTMLResponse)

@@ -21,19 +21,14 @@
   }
 
   function summary(part) {
-    var counts = {};
-    part.querySelectorAll(".state").forEach(function (state) {
-      var word = state.textContent.trim();
-      counts[word] = (counts[word] || 0) + 1;
-    });
-    var said = Object.keys(counts).map(function (word) { return counts[word] + " " + word; });
-    return said.length ? "Deliveries now: " + said.join(", ") + "." : "";
+    return part.getAttribute("data-live-summary") || ""; // the server words what the part now shows
   }
 
   function follow(part) {
     var url = part.getAttribute("data-live");
     var tag = null;
-    var wait = EVERY_MS;
+    var every = parseInt(part.getAttribute("data-live-every"), 10) || EVERY_MS;
+    var wait = every;
 
     function again() { window.setTimeout(poll, wait); }
 
@@ -50,7 +45,7 @@
         tag = answer.headers.get("ETag") || tag;
         return answer.status === 304 ? null : answer.text();
       }).then(function (html) {
-        wait = EVERY_MS;
+        wait = every;
         if (html === null) { again(); return; }
         var holder = document.createElement("template");
         holder.innerHTML = html.trim();
