@@ -3,11 +3,21 @@
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from civicpost.web.pages import admin, announcements, approvals, auth, calendar, calendar_feed, dashboard, live
+from civicpost.web.pages import (
+    admin,
+    announcements,
+    approvals,
+    auth,
+    calendar,
+    calendar_feed,
+    dashboard,
+    live,
+    reschedule,
+)
 from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sign_in_url
 
 ROUTERS = [auth.router, dashboard.router, announcements.router, approvals.router, calendar.router, calendar_feed.router,
-           live.router, admin.router]
+           live.router, reschedule.router, admin.router]
 
 
 def install(app: FastAPI) -> None:

@@ -39,6 +39,7 @@ class Entry:
     department: str
     colour: str
     at: datetime  # local
+    movable: bool = False  # the person may move it to another time (scheduled, and theirs to edit)
 
 
 @dataclass
@@ -117,8 +118,9 @@ def entries(session: Session, *, user: User, first: date, last: date, zone: Zone
     for a in rows:
         instant = a.publish_at or went_out.get(a.id) or a.approved_at or a.updated_at
         if start <= instant < end:
+            movable = a.state == State.scheduled and (user.can_approve or a.author_id == user.id)
             found.append(Entry(a.id, a.title, a.state, a.emergency, a.department.name,
-                               colour_class(a.department_id), instant.astimezone(zone)))
+                               colour_class(a.department_id), instant.astimezone(zone), movable))
     return sorted(found, key=lambda e: (e.at, e.id))
 
 

@@ -1,0 +1,94 @@
+"""Moving an announcement to another publish time, from the calendar: a form
+(the keyboard's way, and where a drag on the calendar lands), which says
+before anything changes when the move sends an approved announcement back
+for approval."""
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from civicpost.drafting import access, workflow
+from civicpost.errors import Conflict, ServiceError
+from civicpost.models import Announcement, State, User
+from civicpost.schemas import AnnouncementPatch
+from civicpost.web.deps import SessionDep
+from civicpost.web.pages._draft_time import LOCAL_FORMAT, from_local_input, human, to_local_input
+from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, render
+
+router = APIRouter(prefix="/staff", include_in_schema=False)
+
+
+def movable(session: Session, user: User, announcement_id: int) -> Announcement:
+    announcement = access.get(session, announcement_id)
+    access.ensure_can_edit(user, announcement)
+    if announcement.state not in workflow.EDITABLE:
+        raise Conflict(f"“{announcement.title}” is {announcement.state} and can no longer be moved; "
+                       "retract it and write a new one if its time was wrong")
+    return announcement
+
+
+def page(request: Request, user: User, announcement: Announcement, *, value: str,
+         errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
+    zone = request.app.state.settings.zone
+    context: dict[str, Any] = {
+        "a": announcement,
+        "value": value,
+        "errors": errors or {},
+        "zone_name": zone.key,
+        "current": human(announcement.publish_at, zone) if announcement.publish_at else None,
+        "approved": announcement.state == State.scheduled,
+    }
+    return render(request, "staff/reschedule.html", context, user=user, status_code=status_code)
+
+
+@router.get("/announcements/{announcement_id:id}/reschedule", response_class=HTMLResponse)
+def reschedule_form(
+    announcement_id: int, request: Request, session: SessionDep, user: StaffUser,
+    day: Annotated[str | None, Query(alias="date", max_length=32)] = None,
+) -> HTMLResponse:
+    """`date` (from a drag on the calendar) keeps the time of day and changes the day."""
+    announcement = movable(session, user, announcement_id)
+    value = to_local_input(announcement.publish_at, request.app.state.settings.zone)
+    if day:
+        try:
+            chosen = date.fromisoformat(day)
+        except ValueError:
+            chosen = None
+        if chosen is not None:
+            time_of_day = value[11:] if value else "09:00"
+            value = datetime.combine(chosen, datetime.strptime(time_of_day, "%H:%M").time()).strftime(LOCAL_FORMAT)
+    return page(request, user, announcement, value=value)
+
+
+@router.post("/announcements/{announcement_id:id}/reschedule", dependencies=[Csrf])
+def reschedule(
+    announcement_id: int, request: Request, session: SessionDep, user: StaffUser,
+    publish_at: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    announcement = movable(session, user, announcement_id)
+    zone = request.app.state.settings.zone
+    chosen = from_local_input(publish_at, zone)
+    if chosen.error or chosen.instant is None:
+        error = chosen.error or "Enter the new date and time, for example 2026-12-01 09:00."
+        return page(request, user, announcement, value=publish_at, errors={"publish_at": error}, status_code=422)
+    was_approved = announcement.state == State.scheduled
+    try:
+        with session.begin_nested():
+            workflow.edit(session, actor=user, announcement=announcement,
+                          patch=AnnouncementPatch(publish_at=chosen.instant), zone=zone,
+                          renderer=request.app.state.renderer)
+    except ServiceError as exc:
+        message = exc.errors[0]["message"] if exc.errors else exc.detail
+        return page(request, user, announcement, value=publish_at,
+                    errors={"publish_at": message[:1].upper() + message[1:]}, status_code=exc.status)
+    said = f"Moved “{announcement.title}” to {human(chosen.instant, zone)}."
+    if was_approved:
+        said += " It was approved, so it is back in the approval queue and goes out only once approved again."
+    if chosen.note:
+        said += f" {chosen.note}"
+    flash(request, said)
+    local_day = chosen.instant.astimezone(zone).date()
+    return redirect(f"/staff/calendar?view=week&date={local_day.isoformat()}")
