@@ -99,7 +99,7 @@ def test_each_item_links_to_its_page_with_its_departments_colour_and_name(approv
     with sessions() as session:
         parks_id, police_id = (session.get(Announcement, i).department_id for i in (pool, road))
     day = week_day(approver.get("/staff/calendar?view=week&date=2026-06-10").text, "2026-06-10")
-    items = re.findall(r'<li class="cal-item (cal-dept-\d)">(.*?)</li>', day, re.S)
+    items = re.findall(r'<li class="cal-item (cal-dept-\d)"[^>]*>(.*?)</li>', day, re.S)
     assert [c for c, _ in items] == [f"cal-dept-{parks_id % 8}", f"cal-dept-{police_id % 8}"]
     assert items[0][0] != items[1][0]
     assert f'href="/staff/announcements/{pool}"' in items[0][1] and "Parks and Recreation" in items[0][1]
