@@ -9,6 +9,7 @@ from civicpost.models.announcement import (
 )
 from civicpost.models.audit import AuditEvent
 from civicpost.models.channel import Channel
+from civicpost.models.comment import Comment
 from civicpost.models.delivery import Delivery
 from civicpost.models.department import Department, user_departments
 from civicpost.models.enums import OPEN_DELIVERY, DeliveryStatus, Role, State
@@ -25,6 +26,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Channel",
+    "Comment",
     "Delivery",
     "DeliveryStatus",
     "Department",

@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from civicpost import audit, contributors
-from civicpost.drafting import access, previews, workflow
+from civicpost.drafting import access, comments, previews, workflow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.links import http_url
 from civicpost.models import Delivery, DeliveryStatus, State, User
@@ -114,7 +114,8 @@ def viewable(session, user: User, announcement_id: int):
 
 
 def show_page(request: Request, session, user: User, announcement, *, confirm: str | None = None,
-              refusal=None, status_code: int = 200) -> HTMLResponse:
+              refusal=None, status_code: int = 200, comment: dict[str, str] | None = None) -> HTMLResponse:
+    """`comment`: a comment refused, as typed ("text") with what to fix ("error")."""
     zone = request.app.state.settings.zone
     shown = previews.of_announcement(request.app.state.renderer, announcement)
     cards = shown.cards
@@ -155,6 +156,8 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
         },
         "retryable": RETRYABLE,
         "contributed": contributed,
+        "comments": comments.listed(session, announcement),
+        "comment": comment or {"text": "", "error": ""},
     }
     return render(request, "staff/announcement.html", context, status_code=status_code, user=user)
 
