@@ -51,6 +51,7 @@ def create(request: Request, session: SessionDep, user: StaffUser, posted: Poste
     settings, renderer = request.app.state.settings, request.app.state.renderer
     form = from_form(posted, zone=settings.zone)
     page.attach_upload(session, request, user, form)
+    page.attach_library(session, user, form)
     action = str(posted.get("action", "save"))
     if action == "preview" or form.busy:
         return page.form_page(request, session, user, form, cards=page.form_cards(session, renderer, user, form))
@@ -77,6 +78,7 @@ def edit(announcement_id: int, request: Request, session: SessionDep, user: Staf
     form = from_form(posted, zone=settings.zone)
     form.department = announcement.department.slug
     page.attach_upload(session, request, user, form)
+    page.attach_library(session, user, form)
     action = str(posted.get("action", "save"))
     if action == "preview" or form.busy:
         cards = page.form_cards(session, renderer, user, form)

@@ -16,6 +16,10 @@ from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, render
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
 
+def size(size_bytes: int) -> str:
+    return f"{size_bytes / 1_000_000:.1f} MB" if size_bytes >= 100_000 else f"{max(1, round(size_bytes / 1000))} kB"
+
+
 def chosen_department(session, user: User, slug: str) -> Department | None:
     slug = slug.strip()
     if not slug:
@@ -44,6 +48,7 @@ def library(request: Request, session: SessionDep, user: StaffUser, department: 
         "library": shown,
         "total": media_library.count(session, user=user, department=chosen),
         "when": lambda value: human(value, request.app.state.settings.zone),
+        "size": size,
     }
     return render(request, "staff/media.html", context, user=user)
 
@@ -58,6 +63,7 @@ def _item_page(request: Request, session, user: User, row: Media, *, typed: str 
         "alt_text": row.alt_text if typed is None else typed,
         "error": error,
         "when": lambda value: human(value, request.app.state.settings.zone),
+        "size": size,
     }
     return render(request, "staff/media_item.html", context, status_code=status_code, user=user)
 
