@@ -1,5 +1,7 @@
 """/staff/media: the department's images, their alt text, and where they are used."""
 
+import re
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
@@ -14,6 +16,7 @@ from civicpost.web.pages.announcements import PostedForm
 from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 
 def size(size_bytes: int) -> str:
@@ -24,7 +27,8 @@ def chosen_department(session, user: User, slug: str) -> Department | None:
     slug = slug.strip()
     if not slug:
         return None
-    department = session.scalar(select(Department).where(Department.slug == slug[:64]))
+    # A slug is short ASCII: anything else (a NUL, which PostgreSQL refuses) is not looked up at all.
+    department = session.scalar(select(Department).where(Department.slug == slug)) if SLUG.fullmatch(slug) else None
     if department is None:
         raise NotFound(f"There is no department '{slug[:64]}'. Choose one from the list on the media page.")
     if not (user.can_approve or user.is_member(department.id)):
