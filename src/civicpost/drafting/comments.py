@@ -44,7 +44,9 @@ def add(session: Session, *, author: User, announcement: Announcement, body: str
     return comment
 
 
-def listed(session: Session, announcement: Announcement, *, after_id: int = 0, limit: int | None = None) -> list[Comment]:
+def listed(
+    session: Session, announcement: Announcement, *, after_id: int = 0, limit: int | None = None
+) -> list[Comment]:
     """Oldest first, as a conversation reads."""
     query = (
         select(Comment)
