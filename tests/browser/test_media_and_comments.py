@@ -29,7 +29,8 @@ def seeded(live: Live) -> Seeded:
     """A submitted announcement with an image from the library and a question and its answer."""
     with live.api(live.parks_staff) as staff, live.api(live.approver) as approver:
         image = staff.post("/media", files={"file": ("pool.png", png_bytes(), "image/png")}).raise_for_status().json()
-        staff.post("/media", files={"file": ("tree.png", png_bytes(color=(20, 60, 140)), "image/png")}).raise_for_status()
+        tree = png_bytes(color=(20, 60, 140))
+        staff.post("/media", files={"file": ("tree.png", tree, "image/png")}).raise_for_status()
         made = staff.post("/announcements", json={
             "department": "parks", "title": "Splash pad opens in June",
             "body": "The Riverside splash pad opens on the first Saturday in June.",
@@ -121,6 +122,7 @@ def test_an_image_is_picked_from_the_library_without_javascript(browser: Browser
         page.get_by_role("group", name="Choose from the media library").get_by_role(
             "checkbox", name="Children running through the splash pad fountains").check()
         page.get_by_role("button", name="Preview", exact=True).click()
-        expect(page.get_by_label("Alt text for image 1")).to_have_value("Children running through the splash pad fountains")
+        alt = page.get_by_label("Alt text for image 1")
+        expect(alt).to_have_value("Children running through the splash pad fountains")
     finally:
         context.close()

@@ -141,6 +141,7 @@ def test_an_image_uploaded_again_brings_back_its_stored_alt_text(client, city, s
     form = browser.get("/staff/announcements/new")
     data = {"csrf_token": csrf_of(form.text), "department": "parks", "title": "Again", "body": "Same picture.",
             "language": "en", "action": "preview"}
-    r = browser.post("/staff/announcements/new", data=data, files={"image_file": ("again.png", make_png(), "image/png")})
+    r = browser.post("/staff/announcements/new", data=data,
+                     files={"image_file": ("again.png", make_png(), "image/png")})
     assert r.status_code == 200
     assert re.search(r'id="media-0-alt"[^>]*>Swimmers in lane three</textarea>', r.text)

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from civicpost.config import Settings
 from civicpost.drafting import access, comments
 from civicpost.drafting.listing import decode_cursor, encode_cursor
 from civicpost.models import Comment
@@ -30,7 +31,7 @@ class CommentPage(Shape):
     next_cursor: str | None
 
 
-def _out(comment: Comment, settings) -> CommentOut:
+def _out(comment: Comment, settings: Settings) -> CommentOut:
     return CommentOut(id=comment.id, announcement_id=comment.announcement_id, author=comment.author.email,
                       author_name=comment.author.name, body=comment.body,
                       created_at=instant(comment.created_at, settings.zone) or "")

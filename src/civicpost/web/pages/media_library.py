@@ -5,6 +5,7 @@ import re
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from civicpost import media_library
 from civicpost.errors import Forbidden, Invalid, NotFound
@@ -23,7 +24,7 @@ def size(size_bytes: int) -> str:
     return f"{size_bytes / 1_000_000:.1f} MB" if size_bytes >= 100_000 else f"{max(1, round(size_bytes / 1000))} kB"
 
 
-def chosen_department(session, user: User, slug: str) -> Department | None:
+def chosen_department(session: Session, user: User, slug: str) -> Department | None:
     slug = slug.strip()
     if not slug:
         return None
@@ -57,7 +58,7 @@ def library(request: Request, session: SessionDep, user: StaffUser, department: 
     return render(request, "staff/media.html", context, user=user)
 
 
-def _item_page(request: Request, session, user: User, row: Media, *, typed: str | None = None, error: str = "",
+def _item_page(request: Request, session: Session, user: User, row: Media, *, typed: str | None = None, error: str = "",
                status_code: int = 200) -> HTMLResponse:
     context = {
         "active": "media",
