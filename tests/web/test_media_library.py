@@ -145,3 +145,14 @@ def test_an_image_uploaded_again_brings_back_its_stored_alt_text(client, city, s
                      files={"image_file": ("again.png", make_png(), "image/png")})
     assert r.status_code == 200
     assert re.search(r'id="media-0-alt"[^>]*>Swimmers in lane three</textarea>', r.text)
+
+
+def test_the_live_preview_shows_a_ticked_library_image_with_its_alt_text(client, city, sign_in):
+    image = upload(client, city.parks_staff)
+    create_draft(client, city.parks_staff, media=[{"id": image, "alt_text": "Lifeguard chair"}])
+    browser = sign_in(city.parks_staff)
+    token = csrf_of(browser.get("/staff/announcements/new").text)
+    r = browser.post("/staff/announcements/preview", data={
+        "csrf_token": token, "department": "parks", "title": "Pool", "body": "Open.", "language": "en",
+        "channels": str(city.parks_channels[0]), "library": image})
+    assert r.status_code == 200 and "Lifeguard chair" in r.text

@@ -104,6 +104,7 @@ def _saved(request: Request, announcement, form: DraftForm) -> Response:
 def preview(request: Request, session: SessionDep, user: StaffUser, posted: PostedForm) -> HTMLResponse:
     """The preview cards as an HTML fragment for drafting.js; nothing is stored (uploads are ignored)."""
     form = from_form(posted, zone=request.app.state.settings.zone)
+    page.attach_library(session, user, form)  # ticked library images show in the preview at once
     cards = page.form_cards(session, request.app.state.renderer, user, form)
     context = {"cards": cards, "heading_level": 3, "previewed": True}
     return request.app.state.pages.TemplateResponse(request, "staff/_preview_cards.html", context)
