@@ -105,6 +105,7 @@ def test_the_staff_page_lists_comments_and_a_form_posts_one_without_javascript(c
     browser = sign_in(city.parks_staff)
     page = browser.get(f"/staff/announcements/{a['id']}")
     assert "Is &lt;b&gt;Sunday&lt;/b&gt; included?" in page.text
+    assert "</strong> (approver)" in page.text
     assert f'action="/staff/announcements/{a["id"]}/comments"' in page.text
     r = browser.post(f"/staff/announcements/{a['id']}/comments",
                      data={"csrf_token": csrf_of(page.text), "body": "Yes, Sunday too."})
@@ -118,7 +119,9 @@ def test_the_staff_page_lists_comments_and_a_form_posts_one_without_javascript(c
 def test_the_page_shows_a_refused_comment_back_with_what_to_fix(client, city, sign_in):
     a = create_submitted(client, city)
     browser = sign_in(city.approver)
-    token = csrf_of(browser.get(f"/staff/announcements/{a['id']}").text)
+    page = browser.get(f"/staff/announcements/{a['id']}").text
+    assert 'href="#comment-body">Ask the author a question first</a>' in page
+    token = csrf_of(page)
     r = browser.post(f"/staff/announcements/{a['id']}/comments", data={"csrf_token": token, "body": "Hi\x07 there"})
     assert r.status_code == 422
     assert 'aria-invalid="true"' in r.text and "invisible control character (U+0007)" in r.text
