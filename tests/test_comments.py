@@ -3,7 +3,7 @@ through the API and the staff page, kept in the announcement's history."""
 
 import pytest
 
-from tests.factories import create_submitted
+from tests.factories import create_approved, create_submitted
 from tests.pages import csrf_of
 
 HTML = {"accept": "text/html"}
@@ -138,3 +138,13 @@ def test_the_comment_form_needs_the_pages_csrf_token_and_outsiders_get_404(clien
     theirs = outsider.post(f"/staff/announcements/{a['id']}/comments", data={"csrf_token": token, "body": "x"},
                            headers=HTML)
     assert theirs.status_code == 404 and "Pool opens" not in theirs.text
+
+
+def test_a_comment_leaves_the_announcement_and_its_approval_as_they_were(client, city):
+    a = create_approved(client, city)
+    r = client.post(f"/api/v1/announcements/{a['id']}/comments", headers=city.parks_staff.auth,
+                    json={"body": "Thanks!"})
+    assert r.status_code == 201
+    after = client.get(f"/api/v1/announcements/{a['id']}", headers=city.parks_staff.auth).json()
+    assert after["state"] == "scheduled" and after["approved_fingerprint"] == a["approved_fingerprint"]
+    assert after["updated_at"] == a["updated_at"]

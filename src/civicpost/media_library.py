@@ -45,6 +45,11 @@ class LibraryPage:
     has_next: bool
 
 
+def may_browse(user: User, department: Department) -> bool:
+    """Whether this person may see the department's images (and so their alt text)."""
+    return user.can_approve or user.is_member(department.id)
+
+
 def departments_for(session: Session, user: User) -> list[Department]:
     """Whose images this person may browse: approvers and admins every department's, staff their own."""
     if user.can_approve:

@@ -156,3 +156,19 @@ def test_the_live_preview_shows_a_ticked_library_image_with_its_alt_text(client,
         "csrf_token": token, "department": "parks", "title": "Pool", "body": "Open.", "language": "en",
         "channels": str(city.parks_channels[0]), "library": image})
     assert r.status_code == 200 and "Lifeguard chair" in r.text
+
+
+def test_naming_another_department_in_the_draft_form_shows_none_of_its_images_or_their_alt_text(
+    client, city, sign_in
+):
+    police_image = upload(client, city.police_staff, (9, 9, 9))
+    create_draft(client, city.police_staff, department="police",
+                 media=[{"id": police_image, "alt_text": "Officer at the crossing"}])
+    browser = sign_in(city.parks_staff)
+    token = csrf_of(browser.get("/staff/announcements/new").text)
+    data = {"csrf_token": token, "department": "police", "title": "Mine", "body": "Text.", "language": "en"}
+    for r in (browser.post("/staff/announcements/new", data={**data, "action": "preview"}),
+              browser.post("/staff/announcements/new", data={**data, "action": "save", "library": police_image}),
+              browser.post("/staff/announcements/preview", data={**data, "library": police_image})):
+        assert police_image not in r.text and "Officer at the crossing" not in r.text
+

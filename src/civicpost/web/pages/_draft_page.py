@@ -69,7 +69,7 @@ def form_page(request: Request, session: Session, user: User, form: DraftForm, *
         "departments": departments,
         "groups": channel_groups(session, departments),
         "files": media_rows(session, [m["id"] for m in form.media], department=department, user=user),
-        "library": library_choices(session, form, department),
+        "library": library_choices(session, user, form, department),
         "zone_label": zone_label(settings.zone),
         "publish_human": human(form.time.instant, settings.zone),
         "cards": cards,
@@ -116,9 +116,10 @@ def attach_upload(session: Session, request: Request, user: User, form: DraftFor
     form.image_alt = ""
 
 
-def library_choices(session: Session, form: DraftForm, department: Department | None) -> list[Media]:
-    """The department's latest images not already on the form, to tick; none until a department is chosen."""
-    if department is None:
+def library_choices(session: Session, user: User, form: DraftForm, department: Department | None) -> list[Media]:
+    """The department's latest images not already on the form, to tick; none until a department is chosen
+    (and none of a department whose images this person may not see, whatever the form names)."""
+    if department is None or not media_library.may_browse(user, department):
         return []
     attached = {m["id"] for m in form.media}
     return [m for m in media_library.for_picker(session, department) if m.id not in attached]
@@ -131,6 +132,9 @@ def attach_library(session: Session, user: User, form: DraftForm) -> None:
     department = form_department(session, form)
     if department is None:
         form.add_error("library", "Choose the department this announcement is for, then choose its images again.")
+        return
+    if not media_library.may_browse(user, department):
+        form.add_error("library", f"You are not a member of {department.name}, so you cannot use its images.")
         return
     found = uploads.usable(session, form.library, department_id=department.id, actor=user)
     attached = {m["id"] for m in form.media}

@@ -32,7 +32,7 @@ def chosen_department(session: Session, user: User, slug: str) -> Department | N
     department = session.scalar(select(Department).where(Department.slug == slug)) if SLUG.fullmatch(slug) else None
     if department is None:
         raise NotFound(f"There is no department '{slug[:64]}'. Choose one from the list on the media page.")
-    if not (user.can_approve or user.is_member(department.id)):
+    if not media_library.may_browse(user, department):
         raise Forbidden(f"You are not a member of {department.name}, so its images are not shown to you. "
                         "Choose one of your own departments.")
     return department
