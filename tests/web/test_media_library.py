@@ -172,3 +172,20 @@ def test_naming_another_department_in_the_draft_form_shows_none_of_its_images_or
               browser.post("/staff/announcements/preview", data={**data, "library": police_image})):
         assert police_image not in r.text and "Officer at the crossing" not in r.text
 
+
+
+def test_an_older_image_starts_a_new_announcement_from_its_page(client, city, sign_in):
+    image = upload(client, city.parks_staff)
+    browser = sign_in(city.parks_staff)
+    token = csrf_of(browser.get(f"/staff/media/{image}").text)
+    browser.post(f"/staff/media/{image}", data={"csrf_token": token, "alt_text": "Lifeguard chair"})
+    item = browser.get(f"/staff/media/{image}").text
+    link = f"/staff/announcements/new?department=parks&amp;library={image}"
+    assert f'href="{link}">Use in a new announcement</a>' in item
+    form = browser.get(link.replace("&amp;", "&"))
+    assert form.status_code == 200
+    assert f'name="media-0-id" value="{image}"' in form.text
+    assert re.search(r'id="media-0-alt"[^>]*>Lifeguard chair</textarea>', form.text)
+    # Another department's member gets neither the link's image nor its alt text.
+    other = sign_in(city.police_staff).get(link.replace("&amp;", "&"))
+    assert image not in other.text and "Lifeguard chair" not in other.text

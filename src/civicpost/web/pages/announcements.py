@@ -18,7 +18,7 @@ from civicpost.platforms import SPECS
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages import _draft_page as page
 from civicpost.web.pages._draft_diff import changes_since_approval
-from civicpost.web.pages._draft_form import DraftForm, from_announcement, from_form
+from civicpost.web.pages._draft_form import MAX_LIBRARY, DraftForm, from_announcement, from_form
 from civicpost.web.pages._draft_time import human
 from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, render
 
@@ -41,8 +41,13 @@ PostedForm = Annotated[FormData, Depends(posted_form)]
 
 @router.get("/announcements/new", response_class=HTMLResponse)
 def new_form(request: Request, session: SessionDep, user: StaffUser) -> HTMLResponse:
+    """`?department=&library=<image id>`: the media library's "use in a new announcement" starts here."""
     departments = access.drafting_departments(session, user)
-    form = DraftForm(department=departments[0].slug if len(departments) == 1 else "")
+    asked = request.query_params.get("department", "")
+    chosen = asked if any(d.slug == asked for d in departments) else ""
+    form = DraftForm(department=chosen or (departments[0].slug if len(departments) == 1 else ""))
+    form.library = list(dict.fromkeys(request.query_params.getlist("library")))[:MAX_LIBRARY]
+    page.attach_library(session, user, form)
     return page.form_page(request, session, user, form)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civicpost import media_library
+from civicpost.drafting import access
 from civicpost.errors import Forbidden, Invalid, NotFound
 from civicpost.models import Department, Media, User
 from civicpost.schemas import parse_id
@@ -60,11 +61,13 @@ def library(request: Request, session: SessionDep, user: StaffUser, department: 
 
 def _item_page(request: Request, session: Session, user: User, row: Media, *, typed: str | None = None, error: str = "",
                status_code: int = 200) -> HTMLResponse:
+    department = session.get(Department, row.department_id) if row.department_id else None
     context = {
         "active": "media",
         "m": row,
-        "department": session.get(Department, row.department_id) if row.department_id else None,
+        "department": department,
         "uses": media_library.uses_of(session, user, [row.id]).get(row.id, []),
+        "may_draft": department is not None and access.can_draft_for(user, department),
         "alt_text": row.alt_text if typed is None else typed,
         "error": error,
         "when": lambda value: human(value, request.app.state.settings.zone),
