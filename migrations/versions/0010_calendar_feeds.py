@@ -1,7 +1,7 @@
 """calendar feeds: a private iCal address per person (only the key's hash)
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-04 03:50:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import civicpost.db
 
 revision: str = '0010'
-down_revision: str | None = '0006'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

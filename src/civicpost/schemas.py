@@ -288,3 +288,17 @@ class ApproveIn(Strict):
 
 class RejectIn(Strict):
     reason: Reason
+
+
+MAX_COMMENT_CHARS = 4000
+CommentText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_COMMENT_CHARS), Lines,
+    Field(description="plain text, up to 4000 characters; line breaks and tabs are kept, other control "
+                      "characters refused"),
+]
+
+
+class CommentIn(Strict):
+    """A question or an answer on an announcement, for its author and approvers."""
+
+    body: CommentText

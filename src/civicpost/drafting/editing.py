@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicpost import audit, uploads
+from civicpost import audit, media_library, uploads
 from civicpost.db import utcnow
 from civicpost.drafting.access import ensure_can_draft_for
 from civicpost.errors import Invalid
@@ -81,10 +81,12 @@ def _media(
             f"some media were never uploaded for {department.name}; upload them with POST /api/v1/media first",
             errors=[{"field": "media", "message": f"no media with id {i}"} for i in missing],
         )
-    return [
+    rows = [
         AnnouncementMedia(media_id=m.id, file=found[m.id], position=n, alt_text=m.alt_text.strip())
         for n, m in enumerate(items)
     ]
+    media_library.remember_alt_text(rows)
+    return rows
 
 
 def _translations(items: dict[str, TranslationIn], language: str) -> list[Translation]:

@@ -10,6 +10,7 @@ from civicpost.models.announcement import (
 from civicpost.models.audit import AuditEvent
 from civicpost.models.calendar_feed import CalendarFeed
 from civicpost.models.channel import Channel
+from civicpost.models.comment import Comment
 from civicpost.models.delivery import Delivery
 from civicpost.models.department import Department, user_departments
 from civicpost.models.enums import OPEN_DELIVERY, DeliveryStatus, Role, State
@@ -27,6 +28,7 @@ __all__ = [
     "AuditEvent",
     "CalendarFeed",
     "Channel",
+    "Comment",
     "Delivery",
     "DeliveryStatus",
     "Department",

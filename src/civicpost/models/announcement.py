@@ -20,6 +20,8 @@ class Media(Base):
     width: Mapped[int]
     height: Mapped[int]
     size_bytes: Mapped[int]
+    # Written once, offered again whenever the image is reused (an announcement keeps its own copy).
+    alt_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Media belongs to the department it was uploaded for; only that
     # department's announcements may use it.
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="RESTRICT"), index=True)

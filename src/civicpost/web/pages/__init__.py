@@ -10,14 +10,16 @@ from civicpost.web.pages import (
     auth,
     calendar,
     calendar_feed,
+    comments,
     dashboard,
     live,
+    media_library,
     reschedule,
 )
 from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sign_in_url
 
 ROUTERS = [auth.router, dashboard.router, announcements.router, approvals.router, calendar.router, calendar_feed.router,
-           live.router, reschedule.router, admin.router]
+           live.router, reschedule.router, admin.router, comments.router, media_library.router]
 
 
 def install(app: FastAPI) -> None:

@@ -19,6 +19,8 @@ from civicpost.web.pages._draft_time import LocalTime, from_local_input, to_loca
 # Without JavaScript the form offers this many empty translation blocks.
 EMPTY_TRANSLATION_BLOCKS = 2
 MAX_TRANSLATIONS = 30
+# An announcement takes at most 10 images (schemas.AnnouncementIn); more ticks than that are not read.
+MAX_LIBRARY = 10
 # ASCII digits only ([0-9], not \d): the numbers in field names become ints.
 _TRANSLATION = re.compile(r"^translations-([0-9]{1,3})-(language|title|body)$")
 _MEDIA = re.compile(r"^media-([0-9]{1,2})-(id|alt|remove)$")
@@ -47,6 +49,8 @@ class DraftForm:
     overrides: dict[int, str] = field(default_factory=dict)
     translations: list[dict[str, str]] = field(default_factory=list)
     media: list[dict[str, str]] = field(default_factory=list)
+    # Ids ticked in the media library list, attached with their stored alt text (_draft_page.attach_library).
+    library: list[str] = field(default_factory=list)
     image_alt: str = ""
     upload: UploadFile | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
@@ -155,7 +159,7 @@ class DraftForm:
 
 
 PAGE_ORDER = ("department", "title", "body", "link", "language", "translations", "channels", "override", "images",
-              "media", "image_file", "image_alt", "publish_at", "emergency")
+              "media", "library", "image_file", "image_alt", "publish_at", "emergency")
 
 
 def _page_position(field_id: str) -> tuple[int, int, str]:
@@ -221,6 +225,7 @@ def from_form(form: FormData, *, zone: ZoneInfo) -> DraftForm:
     draft.media = [
         {"id": m["id"], "alt_text": m["alt"]} for _, m in sorted(kept.items()) if m["id"] and not m["remove"]
     ]
+    draft.library = list(dict.fromkeys(v for v in form.getlist("library") if isinstance(v, str) and v))[:MAX_LIBRARY]
     upload = form.get("image_file")
     if isinstance(upload, UploadFile) and upload.filename:
         draft.upload = upload

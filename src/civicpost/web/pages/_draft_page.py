@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicpost import decoding, media, uploads
+from civicpost import decoding, media, media_library, uploads
 from civicpost.drafting import access, editing, previews, workflow
 from civicpost.drafting.previews import Card
 from civicpost.errors import Conflict, ServiceError
@@ -69,6 +69,7 @@ def form_page(request: Request, session: Session, user: User, form: DraftForm, *
         "departments": departments,
         "groups": channel_groups(session, departments),
         "files": media_rows(session, [m["id"] for m in form.media], department=department, user=user),
+        "library": library_choices(session, user, form, department),
         "zone_label": zone_label(settings.zone),
         "publish_human": human(form.time.instant, settings.zone),
         "cards": cards,
@@ -109,9 +110,42 @@ def attach_upload(session: Session, request: Request, user: User, form: DraftFor
     except media.MediaError as exc:
         form.add_error("image_file", exc.message)
         return
-    uploads.record(session, stored=stored, department_id=department.id, user=user)
-    form.media.append({"id": stored.id, "alt_text": form.image_alt})
+    row = uploads.record(session, stored=stored, department_id=department.id, user=user)
+    # The same picture uploaded again brings back the alt text written for it before.
+    form.media.append({"id": stored.id, "alt_text": form.image_alt or row.alt_text})
     form.image_alt = ""
+
+
+def library_choices(session: Session, user: User, form: DraftForm, department: Department | None) -> list[Media]:
+    """The department's latest images not already on the form, to tick; none until a department is chosen
+    (and none of a department whose images this person may not see, whatever the form names)."""
+    if department is None or not media_library.may_browse(user, department):
+        return []
+    attached = {m["id"] for m in form.media}
+    return [m for m in media_library.for_picker(session, department) if m.id not in attached]
+
+
+def attach_library(session: Session, user: User, form: DraftForm) -> None:
+    """Add the images ticked in the media library list, each with the alt text stored for it (editable after)."""
+    if not form.library:
+        return
+    department = form_department(session, form)
+    if department is None:
+        form.add_error("library", "Choose the department this announcement is for, then choose its images again.")
+        return
+    if not media_library.may_browse(user, department):
+        form.add_error("library", f"You are not a member of {department.name}, so you cannot use its images.")
+        return
+    found = uploads.usable(session, form.library, department_id=department.id, actor=user)
+    attached = {m["id"] for m in form.media}
+    for media_id in form.library:
+        row = found.get(media_id)
+        if row is None:
+            form.add_error("library", f"The image {media_id[:12]} is not in the media library of {department.name}; "
+                                      "choose one from the list.")
+        elif media_id not in attached:
+            form.media.append({"id": row.id, "alt_text": row.alt_text})
+            attached.add(media_id)
 
 
 def _upload_refusal(error: ServiceError) -> str:

@@ -10,14 +10,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from civicpost import audit, contributors
-from civicpost.drafting import access, previews, workflow
+from civicpost.drafting import access, comments, previews, workflow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.models import Delivery, State, User
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages import _draft_page as page
 from civicpost.web.pages import live
 from civicpost.web.pages._draft_diff import changes_since_approval
-from civicpost.web.pages._draft_form import DraftForm, from_announcement, from_form
+from civicpost.web.pages._draft_form import MAX_LIBRARY, DraftForm, from_announcement, from_form
 from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -37,8 +37,13 @@ PostedForm = Annotated[FormData, Depends(posted_form)]
 
 @router.get("/announcements/new", response_class=HTMLResponse)
 def new_form(request: Request, session: SessionDep, user: StaffUser) -> HTMLResponse:
+    """`?department=&library=<image id>`: the media library's "use in a new announcement" starts here."""
     departments = access.drafting_departments(session, user)
-    form = DraftForm(department=departments[0].slug if len(departments) == 1 else "")
+    asked = request.query_params.get("department", "")
+    chosen = asked if any(d.slug == asked for d in departments) else ""
+    form = DraftForm(department=chosen or (departments[0].slug if len(departments) == 1 else ""))
+    form.library = list(dict.fromkeys(request.query_params.getlist("library")))[:MAX_LIBRARY]
+    page.attach_library(session, user, form)
     return page.form_page(request, session, user, form)
 
 
@@ -47,6 +52,7 @@ def create(request: Request, session: SessionDep, user: StaffUser, posted: Poste
     settings, renderer = request.app.state.settings, request.app.state.renderer
     form = from_form(posted, zone=settings.zone)
     page.attach_upload(session, request, user, form)
+    page.attach_library(session, user, form)
     action = str(posted.get("action", "save"))
     if action == "preview" or form.busy:
         return page.form_page(request, session, user, form, cards=page.form_cards(session, renderer, user, form))
@@ -73,6 +79,7 @@ def edit(announcement_id: int, request: Request, session: SessionDep, user: Staf
     form = from_form(posted, zone=settings.zone)
     form.department = announcement.department.slug
     page.attach_upload(session, request, user, form)
+    page.attach_library(session, user, form)
     action = str(posted.get("action", "save"))
     if action == "preview" or form.busy:
         cards = page.form_cards(session, renderer, user, form)
@@ -98,6 +105,7 @@ def _saved(request: Request, announcement, form: DraftForm) -> Response:
 def preview(request: Request, session: SessionDep, user: StaffUser, posted: PostedForm) -> HTMLResponse:
     """The preview cards as an HTML fragment for drafting.js; nothing is stored (uploads are ignored)."""
     form = from_form(posted, zone=request.app.state.settings.zone)
+    page.attach_library(session, user, form)  # ticked library images show in the preview at once
     cards = page.form_cards(session, request.app.state.renderer, user, form)
     context = {"cards": cards, "heading_level": 3, "previewed": True}
     return request.app.state.pages.TemplateResponse(request, "staff/_preview_cards.html", context)
@@ -110,7 +118,8 @@ def viewable(session, user: User, announcement_id: int):
 
 
 def show_page(request: Request, session, user: User, announcement, *, confirm: str | None = None,
-              refusal=None, status_code: int = 200) -> HTMLResponse:
+              refusal=None, status_code: int = 200, comment: dict[str, str] | None = None) -> HTMLResponse:
+    """`comment`: a comment refused, as typed ("text") with what to fix ("error")."""
     shown = previews.of_announcement(request.app.state.renderer, announcement)
     cards = shown.cards
     is_author = announcement.author_id == user.id
@@ -142,6 +151,8 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
             "approve": deciding and not contributed,
         },
         "contributed": contributed,
+        "comments": comments.listed(session, announcement),
+        "comment": comment or {"text": "", "error": ""},
     }
     return render(request, "staff/announcement.html", context, status_code=status_code, user=user)
 
