@@ -3,10 +3,13 @@
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from civicpost.web.pages import admin, announcements, approvals, auth, calendar, dashboard
+from civicpost.web.pages import admin, announcement_list, announcements, approvals, auth, calendar, dashboard
 from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sign_in_url
 
-ROUTERS = [auth.router, dashboard.router, announcements.router, approvals.router, calendar.router, admin.router]
+ROUTERS = [
+    auth.router, dashboard.router, announcement_list.router, announcements.router, approvals.router, calendar.router,
+    admin.router,
+]
 
 
 def install(app: FastAPI) -> None:
