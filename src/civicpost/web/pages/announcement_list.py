@@ -152,13 +152,13 @@ def announcement_list(
     # `from` and `to` are Python keywords: read them by name.
     params = request.query_params
     asked = Asked(
-        q=_plain(q, "q", search.MAX_QUERY),
+        q=_plain(q, "search", search.MAX_QUERY),
         department=_plain(department, "department", 63),
         state=_plain(state, "state", 40),
         platform=_plain(platform, "platform", 40),
         author=_plain(author, "author", MAX_AUTHOR),
-        written_from=_plain(params.get("from"), "from", 40),
-        written_to=_plain(params.get("to"), "to", 40),
+        written_from=_plain(params.get("from"), "'from' date", 40),
+        written_to=_plain(params.get("to"), "'to' date", 40),
     )
     departments = visible_departments(session, user)
     filters = read_filters(asked, departments=departments, zone=settings.zone)
