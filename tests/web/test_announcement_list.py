@@ -256,3 +256,20 @@ def test_the_rows_link_to_each_announcement_and_state_who_wrote_it(client, city,
     assert f'<a href="/staff/announcements/{a["id"]}">Tom &amp; Jerry &lt;b&gt;day&lt;/b&gt;</a>' in html
     assert 'data-label="Author">pat</td>' in html and "Parks and Recreation" in html
     assert '<span class="state state-draft">draft</span>' in html
+
+
+def test_the_api_list_searches_with_q_in_the_same_scope(client, city):
+    create_draft(client, city.parks_staff, title="Pool opens Saturday", body="Parks news.")
+    create_draft(client, city.police_staff, title="Pool parking closed", department="police",
+                 channels=city.police_channels)
+    mine = client.get("/api/v1/announcements", params={"q": "POOL"}, headers=city.parks_staff.auth).json()
+    assert [a["title"] for a in mine["items"]] == ["Pool opens Saturday"]
+    every = client.get("/api/v1/announcements", params={"q": "pool", "limit": 1}, headers=city.approver.auth).json()
+    assert [a["title"] for a in every["items"]] == ["Pool parking closed"] and every["next_cursor"]
+    rest = client.get("/api/v1/announcements", params={"q": "pool", "cursor": every["next_cursor"]},
+                      headers=city.approver.auth).json()
+    assert [a["title"] for a in rest["items"]] == ["Pool opens Saturday"] and rest["next_cursor"] is None
+    for q in ('"', "pool\x00"):
+        r = client.get("/api/v1/announcements", params={"q": q}, headers=city.parks_staff.auth)
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+        assert r.json()["errors"][0]["field"] == "q"

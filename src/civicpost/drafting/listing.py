@@ -103,8 +103,10 @@ def list_page(
     emergency: bool | None,
     limit: int,
     cursor: str | None,
+    words: list[str] | None = None,
 ) -> Page:
-    """Newest first, by keyset on id: each page is one index range scan."""
+    """Newest first, by keyset on id: each page is one index range scan
+    (with `words`, from search.words, only announcements holding them all)."""
     if department is not None and not (user.can_approve or user.is_member(department.id)):
         raise Forbidden(f"you are not a member of {department.name}")
     scoped = department is None and not user.can_approve
@@ -112,6 +114,8 @@ def list_page(
         department=department is not None, scoped=scoped, state=state is not None,
         emergency=emergency is not None, after=bool(cursor),
     )
+    if words:
+        query = query.where(search.matches(session.get_bind().dialect.name, words))
     values = {
         "limit": limit + 1,
         "department_id": department.id if department is not None else None,
