@@ -29,6 +29,7 @@ def listed(live: Live) -> list[int]:
                  "Bring sunscreen; the splash pad runs from 10 a.m. to 6 p.m. every day until Labor Day."),
                 ("École du parc : inscriptions", "Les inscriptions ouvrent lundi."),
                 ("Leaf collection", "Rake leaves to the curb by 7 a.m."),
+                ("Long-" * 30 + "word", "A title without a space to wrap at."),
             ]
         ]
 
