@@ -6,7 +6,10 @@ from html import unescape
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select, text
 
+from civicpost.drafting import search as searching
+from civicpost.models import Announcement
 from tests.factories import create_channel, create_draft, create_submitted, create_written
 
 HTML = {"accept": "text/html"}
@@ -273,3 +276,16 @@ def test_the_api_list_searches_with_q_in_the_same_scope(client, city):
         r = client.get("/api/v1/announcements", params={"q": q}, headers=city.parks_staff.auth)
         assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
         assert r.json()["errors"][0]["field"] == "q"
+
+
+def test_a_search_reads_the_index_of_migration_0007(engine, is_postgres):
+    query = select(Announcement.id).where(searching.matches(engine.dialect.name, ["pool"]))
+    compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
+    with engine.connect() as connection:
+        if is_postgres:
+            connection.execute(text("SET LOCAL enable_seqscan = off"))  # an empty table is otherwise read whole
+            plan = " ".join(row[0] for row in connection.execute(text(f"EXPLAIN {compiled}")))
+            assert "ix_announcements_search" in plan, plan
+        else:
+            plan = " ".join(row[-1] for row in connection.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+            assert "VIRTUAL TABLE INDEX" in plan and "announcements_search" in plan, plan
