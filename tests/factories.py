@@ -245,3 +245,20 @@ def make_outgoing(**changes: Any) -> Outgoing:
     }
     values.update(changes)
     return Outgoing(**values)
+
+
+def create_written(
+    sessions: sessionmaker[Session], city: City, titles: list[str], *, department: str = "parks",
+    body: str = "Body.", created_at: datetime | None = None,
+) -> list[int]:
+    """Drafts by the department's staff member stored straight in the database
+    (fast, for long lists), written at `created_at` if given; their ids, in order."""
+    author = city.parks_staff if department == "parks" else city.police_staff
+    with transaction(sessions) as session:
+        owner = session.scalar(select(Department).where(Department.slug == department))
+        assert owner is not None, f"no department {department}"
+        rows = [Announcement(department_id=owner.id, author_id=author.id, title=title, body=body,
+                             **({"created_at": created_at} if created_at else {})) for title in titles]
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]

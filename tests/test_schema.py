@@ -10,7 +10,7 @@ from civicpost.db import Base, make_engine
 
 def test_migrations_and_models_agree_with_no_pending_autogenerate_diff(engine):
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": migrate.include_name})
         assert compare_metadata(context, Base.metadata) == []
 
 

@@ -1,5 +1,7 @@
 """Alembic, driven from the service's own settings."""
 
+from collections.abc import Mapping
+
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
@@ -23,3 +25,14 @@ def upgrade_engine(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+# The search index is SQL that Alembic's models cannot describe (an FTS5
+# virtual table and its shadow tables on SQLite, an expression GIN index on
+# PostgreSQL); migration 0007 owns it, so autogenerate leaves it alone.
+SEARCH_INDEX_PREFIXES = ("announcements_search", "ix_announcements_search")
+
+
+def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+    """Alembic's `include_name` hook: everything but the search index."""
+    return not (type_ in ("table", "index") and name is not None and name.startswith(SEARCH_INDEX_PREFIXES))

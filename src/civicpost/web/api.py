@@ -23,7 +23,7 @@ from civicpost import (
     media,
     uploads,
 )
-from civicpost.drafting import access, editing, listing, previews, workflow
+from civicpost.drafting import access, editing, listing, previews, search, workflow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.models import Delivery, Department, State
 from civicpost.schemas import (
@@ -169,10 +169,12 @@ def list_announcements(
     emergency: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[str | None, Query(max_length=search.MAX_QUERY, description="words in the title or text")] = None,
 ) -> dict[str, Any]:
     dept = accounts.department_by_slug(session, department) if department else None
+    words = search.words(q) if q and q.strip() else None
     page = listing.list_page(
-        session, user=user, state=state, department=dept, emergency=emergency, limit=limit, cursor=cursor
+        session, user=user, state=state, department=dept, emergency=emergency, limit=limit, cursor=cursor, words=words
     )
     return {"items": [views.summary_row(row, settings.zone) for row in page.items], "next_cursor": page.next_cursor}
 

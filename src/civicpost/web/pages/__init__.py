@@ -5,6 +5,7 @@ from fastapi.responses import Response
 
 from civicpost.web.pages import (
     admin,
+    announcement_list,
     announcements,
     approvals,
     auth,
@@ -18,8 +19,10 @@ from civicpost.web.pages import (
 )
 from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sign_in_url
 
-ROUTERS = [auth.router, dashboard.router, announcements.router, approvals.router, calendar.router, calendar_feed.router,
-           live.router, reschedule.router, admin.router, comments.router, media_library.router]
+ROUTERS = [
+    auth.router, dashboard.router, announcement_list.router, announcements.router, approvals.router, calendar.router,
+    calendar_feed.router, live.router, reschedule.router, admin.router, comments.router, media_library.router,
+]
 
 
 def install(app: FastAPI) -> None:
