@@ -1,8 +1,8 @@
 """The approval queue (communications office): review, approve, or send back with a reason."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from civicpost import contributors
 from civicpost.drafting import previews, workflow
 from civicpost.errors import Invalid, ServiceError
-from civicpost.models import Announcement, State, User
+from civicpost.models import Announcement, Department, State, User
 from civicpost.schemas import RejectIn
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages._draft_diff import changes_since_approval
@@ -36,23 +36,40 @@ def review(session, renderer, announcement: Announcement, *, contributed: bool) 
 
 
 def queue_page(request: Request, session, user: User, *, refusal: dict | None = None,
-               status_code: int = 200) -> HTMLResponse:
+               status_code: int = 200, department: Department | None = None) -> HTMLResponse:
+    query = select(Announcement).where(Announcement.state == State.submitted)
+    if department is not None:
+        query = query.where(Announcement.department_id == department.id)
     rows = session.scalars(
-        select(Announcement)
-        .where(Announcement.state == State.submitted)
-        .order_by(Announcement.emergency.desc(), Announcement.publish_at.asc().nulls_first(), Announcement.id)
+        query.order_by(Announcement.emergency.desc(), Announcement.publish_at.asc().nulls_first(), Announcement.id)
         .limit(100)
     ).all()
     zone = request.app.state.settings.zone
     wrote = contributors.of_many(session, list(rows))
     items = [review(session, request.app.state.renderer, a, contributed=user.id in wrote[a.id]) for a in rows]
-    context = {"items": items, "refusal": refusal, "when": lambda value: human(value, zone)}
+    context = {
+        "items": items,
+        "refusal": refusal,
+        "when": lambda value: human(value, zone),
+        "departments": session.scalars(select(Department).order_by(Department.name)).all(),
+        "department": department.slug if department else "",
+        "department_name": department.name if department else "",
+    }
     return render(request, "staff/approvals.html", context, status_code=status_code, user=user)
 
 
 @router.get("/approvals", response_class=HTMLResponse)
-def queue(request: Request, session: SessionDep, user: ApproverUser) -> HTMLResponse:
-    return queue_page(request, session, user)
+def queue(
+    request: Request, session: SessionDep, user: ApproverUser,
+    department: Annotated[str, Query(max_length=64)] = "",
+) -> HTMLResponse:
+    chosen = None
+    if department:
+        chosen = session.scalar(select(Department).where(Department.slug == department))
+        if chosen is None:
+            raise Invalid(f"there is no department '{department[:64]}': choose one from the list, "
+                          "or every department")
+    return queue_page(request, session, user, department=chosen)
 
 
 def _back(request: Request, session, user: User, a: Announcement, posted, refusal: dict | None = None) -> Response:
