@@ -7,15 +7,14 @@ HTML = {"accept": "text/html"}
 
 
 def test_each_waiting_announcement_is_one_row_saying_who_what_when_where(sign_in, city, client):
-    create_submitted(client, city, title="Pool opens Saturday", publish_at="2030-07-04T09:00:00-04:00")
-    create_submitted(client, city, title="Boil water notice", emergency=True, channels=city.parks_channels)
+    pool = create_submitted(client, city, title="Pool opens Saturday", publish_at="2030-07-04T09:00:00-04:00")
+    boil = create_submitted(client, city, title="Boil water notice", emergency=True, channels=city.parks_channels)
     queue = sign_in(city.approver).get("/staff/approvals").text
     assert queue.count("<details") == 2
-    emergency = queue[queue.index("Boil water notice") - 400:queue.index("Pool opens Saturday")]
-    assert "<details open>" in emergency, "an emergency opens by itself"
-    pool = queue[queue.index("Pool opens Saturday") - 200:]
-    assert "<details>" in pool[:300], "the others stay compact"
-    summary = pool[:pool.index("</summary>")]
+    assert f'<details id="queue-item-{boil["id"]}" open>' in queue, "an emergency opens by itself"
+    assert f'<details id="queue-item-{pool["id"]}">' in queue, "the others stay compact"
+    row = queue[queue.index("Pool opens Saturday"):]
+    summary = row[:row.index("</summary>")]
     assert "Parks and Recreation" in summary and "by " in summary and "Thu 4 Jul 2030, 9:00 a.m. EDT" in summary
     assert "on City website, Webhook" in summary and "no problems" in summary
     assert queue.index("Boil water notice") < queue.index("Pool opens Saturday"), "emergencies first"
@@ -36,3 +35,18 @@ def test_the_queue_filters_by_department_and_refuses_an_unknown_one(sign_in, cit
     wrong = approver.get("/staff/approvals?department=nowhere", headers=HTML)
     assert wrong.status_code == 422 and "there is no department" in wrong.text.lower()
     assert "<script" not in wrong.text.split("</main>")[0].split("<main")[-1]
+
+
+def test_the_queue_follows_new_arrivals_without_a_reload(sign_in, city, client):
+    approver = sign_in(city.approver)
+    page = approver.get("/staff/approvals?department=parks").text
+    assert 'data-live="/staff/approvals/live?department=parks"' in page
+    first = approver.get("/staff/approvals/live?department=parks", headers=HTML)
+    assert first.status_code == 200 and "Nothing is waiting for approval from Parks and Recreation" in first.text
+    tag = first.headers["etag"]
+    assert approver.get("/staff/approvals/live?department=parks",
+                        headers={**HTML, "if-none-match": tag}).status_code == 304
+    create_submitted(client, city, title="Pool opens Saturday")
+    moved = approver.get("/staff/approvals/live?department=parks", headers={**HTML, "if-none-match": tag})
+    assert moved.status_code == 200 and "Pool opens Saturday" in moved.text and 'name="csrf_token"' in moved.text
+    assert sign_in(city.parks_staff).get("/staff/approvals/live", headers=HTML).status_code == 403

@@ -13,11 +13,12 @@ from civicpost.errors import Invalid, ServiceError
 from civicpost.models import Announcement, Department, State, User
 from civicpost.schemas import RejectIn
 from civicpost.web.deps import SessionDep
+from civicpost.web.pages import live
 from civicpost.web.pages._draft_diff import changes_since_approval
 from civicpost.web.pages._draft_form import friendly
 from civicpost.web.pages._draft_time import human
 from civicpost.web.pages.announcements import PostedForm, show_page, viewable
-from civicpost.web.pages.common import ApproverUser, Csrf, StaffUser, flash, redirect, render
+from civicpost.web.pages.common import ApproverUser, Csrf, StaffUser, csrf_token, flash, redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
@@ -37,6 +38,12 @@ def review(session, renderer, announcement: Announcement, *, contributed: bool) 
 
 def queue_page(request: Request, session, user: User, *, refusal: dict | None = None,
                status_code: int = 200, department: Department | None = None) -> HTMLResponse:
+    context = queue_context(request, session, user, refusal=refusal, department=department)
+    return render(request, "staff/approvals.html", context, status_code=status_code, user=user)
+
+
+def queue_context(request: Request, session, user: User, *, refusal: dict | None = None,
+                  department: Department | None = None) -> dict[str, Any]:
     query = select(Announcement).where(Announcement.state == State.submitted)
     if department is not None:
         query = query.where(Announcement.department_id == department.id)
@@ -55,7 +62,7 @@ def queue_page(request: Request, session, user: User, *, refusal: dict | None = 
         "department": department.slug if department else "",
         "department_name": department.name if department else "",
     }
-    return render(request, "staff/approvals.html", context, status_code=status_code, user=user)
+    return context
 
 
 @router.get("/approvals", response_class=HTMLResponse)
@@ -63,13 +70,26 @@ def queue(
     request: Request, session: SessionDep, user: ApproverUser,
     department: Annotated[str, Query(max_length=64)] = "",
 ) -> HTMLResponse:
-    chosen = None
-    if department:
-        chosen = session.scalar(select(Department).where(Department.slug == department))
-        if chosen is None:
-            raise Invalid(f"there is no department '{department[:64]}': choose one from the list, "
-                          "or every department")
-    return queue_page(request, session, user, department=chosen)
+    return queue_page(request, session, user, department=_department(session, department))
+
+
+@router.get("/approvals/live", response_class=HTMLResponse)
+def queue_live(
+    request: Request, session: SessionDep, user: ApproverUser,
+    department: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    context = queue_context(request, session, user, department=_department(session, department))
+    context |= {"user": user, "csrf_token": csrf_token(request)}
+    return live.fragment(request, "staff/_queue_live.html", context)
+
+
+def _department(session, slug: str) -> Department | None:
+    if not slug:
+        return None
+    chosen = session.scalar(select(Department).where(Department.slug == slug))
+    if chosen is None:
+        raise Invalid(f"there is no department '{slug[:64]}': choose one from the list, or every department")
+    return chosen
 
 
 def _back(request: Request, session, user: User, a: Announcement, posted, refusal: dict | None = None) -> Response:

@@ -53,6 +53,11 @@
         var old = document.getElementById(part.id);
         if (!fresh || !old) { return; }
         var before = summary(old);
+        // What the person opened stays open (the queue's rows are <details>).
+        old.querySelectorAll("details[id][open]").forEach(function (opened) {
+          var same = fresh.querySelector("#" + CSS.escape(opened.id));
+          if (same) { same.open = true; }
+        });
         old.replaceWith(fresh);
         var after = summary(fresh);
         if (after && after !== before) { announcer().textContent = after; }
