@@ -10,6 +10,9 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from civicpost.schemas import MAX_YEARS_AHEAD, check_horizon, horizon
+from civicpost.web.dates import human, zone_label
+
+__all__ = ["LocalTime", "from_local_input", "human", "to_local_input", "zone_label"]
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -19,22 +22,6 @@ class LocalTime:
     instant: datetime | None = None  # aware UTC
     error: str | None = None
     note: str | None = None
-
-
-def zone_label(zone: ZoneInfo, at: datetime | None = None) -> str:
-    """'America/New_York (EST)': the name people configure, the abbreviation they know."""
-    at = at or datetime.now(UTC)
-    return f"{zone.key} ({at.astimezone(zone).tzname()})"
-
-
-def human(value: datetime | None, zone: ZoneInfo) -> str:
-    """'Sun 1 Nov 2026, 1:30 a.m. EST': unambiguous for people, even in the overlap hour."""
-    if value is None:
-        return ""
-    local = value.astimezone(zone)
-    hour = local.hour % 12 or 12
-    half = "a.m." if local.hour < 12 else "p.m."
-    return f"{local:%a} {local.day} {local:%b %Y}, {hour}:{local:%M} {half} {local.tzname()}"
 
 
 def to_local_input(value: datetime | None, zone: ZoneInfo) -> str:

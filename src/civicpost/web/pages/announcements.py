@@ -19,7 +19,6 @@ from civicpost.web.deps import SessionDep
 from civicpost.web.pages import _draft_page as page
 from civicpost.web.pages._draft_diff import changes_since_approval
 from civicpost.web.pages._draft_form import DraftForm, from_announcement, from_form
-from civicpost.web.pages._draft_time import human
 from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -115,7 +114,6 @@ def viewable(session, user: User, announcement_id: int):
 
 def show_page(request: Request, session, user: User, announcement, *, confirm: str | None = None,
               refusal=None, status_code: int = 200) -> HTMLResponse:
-    zone = request.app.state.settings.zone
     shown = previews.of_announcement(request.app.state.renderer, announcement)
     cards = shown.cards
     is_author = announcement.author_id == user.id
@@ -131,7 +129,6 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
         "changes": changes_since_approval(session, announcement, cards)
         if announcement.state == State.submitted
         else None,
-        "when": lambda value: human(value, zone),
         # Only an http(s) address becomes a link, whatever an old row holds.
         "post_url": http_url,
         "platform_name": lambda platform: SPECS[platform].label if platform in SPECS else platform,

@@ -12,10 +12,10 @@ from civicpost.drafting import previews, workflow
 from civicpost.errors import Invalid, ServiceError
 from civicpost.models import Announcement, State, User
 from civicpost.schemas import RejectIn
+from civicpost.web.dates import human
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages._draft_diff import changes_since_approval
 from civicpost.web.pages._draft_form import friendly
-from civicpost.web.pages._draft_time import human
 from civicpost.web.pages.announcements import PostedForm, show_page, viewable
 from civicpost.web.pages.common import ApproverUser, Csrf, StaffUser, flash, redirect, render
 
@@ -43,10 +43,9 @@ def queue_page(request: Request, session, user: User, *, refusal: dict | None = 
         .order_by(Announcement.emergency.desc(), Announcement.publish_at.asc().nulls_first(), Announcement.id)
         .limit(100)
     ).all()
-    zone = request.app.state.settings.zone
     wrote = contributors.of_many(session, list(rows))
     items = [review(session, request.app.state.renderer, a, contributed=user.id in wrote[a.id]) for a in rows]
-    context = {"items": items, "refusal": refusal, "when": lambda value: human(value, zone)}
+    context = {"items": items, "refusal": refusal}
     return render(request, "staff/approvals.html", context, status_code=status_code, user=user)
 
 
