@@ -65,8 +65,7 @@ def plain(exc: BaseException | None) -> str:
         if words:
             return short(words)
         exc = exc.__cause__ or exc.__context__
-    kind = type(seen[0]).__name__ if seen else "unknown error"
-    return short(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", kind).lower())
+    return f"an error without a message ({type(seen[0]).__name__})" if seen else "an error without a message"
 
 
 # What reading an answer of the wrong shape raises (a JSON string where an
