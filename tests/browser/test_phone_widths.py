@@ -72,8 +72,7 @@ def content(live: Live) -> Content:
 
         published = create(
             "Riverside-Park-playground-reopening-with-new-accessible-swings",
-            "The playground reopens Saturday at 9 a.m. See https://city.example/parks/playgrounds/riverside-park-reopening-2026 "
-            "for the map.\n\nLifeguards are on duty until 7 p.m.",
+            "Reopens Saturday. Map: https://city.example/parks/playgrounds/riverside-park-reopening-2026",
             link="https://city.example/parks/playgrounds/riverside-park-reopening-2026-with-a-long-address",
             media=[{"id": image["id"], "alt_text": "The new swings at Riverside Park"}],
         )
@@ -82,7 +81,8 @@ def content(live: Live) -> Content:
         scheduled = create("Summer concert series in Riverside Park", "Concerts every Friday evening in July.",
                            publish_at=(datetime.now(UTC) + timedelta(days=1)).isoformat())
         for announcement in (published, submitted, scheduled):
-            staff.post(f"/announcements/{announcement}/submit").raise_for_status()
+            answer = staff.post(f"/announcements/{announcement}/submit")
+            assert answer.status_code == 200, answer.text
         for announcement in (published, scheduled):
             seen = approver.get(f"/announcements/{announcement}").raise_for_status().json()["fingerprint"]
             approver.post(f"/announcements/{announcement}/approve", json={"fingerprint": seen}).raise_for_status()
@@ -92,14 +92,15 @@ def content(live: Live) -> Content:
 
 def phone(browser: Browser, live: Live, who: str | None, width: int) -> Page:
     state = signed_in_state(browser, live, getattr(live, who)) if who else None
+    # Not is_mobile: a phone would widen its layout to fit the page, hiding which element is too wide.
     context = browser.new_context(base_url=live.url, storage_state=state, viewport={"width": width, "height": 800},
-                                  is_mobile=True, has_touch=True, device_scale_factor=1)
+                                  has_touch=True)
     context.set_default_timeout(10_000)
     return context.new_page()
 
 
 WIDER_THAN_THE_SCREEN = """() => {
-  const width = document.documentElement.clientWidth;
+  const width = %d;
   return [...document.querySelectorAll('body *')]
     .filter(e => e.getBoundingClientRect().right > width + 1 && e.getClientRects().length)
     .slice(0, 5)
@@ -124,10 +125,8 @@ def test_the_page_fits_a_phone_without_scrolling_sideways(case: PageCase, width:
         assert page.url.removeprefix(live.url) == path, f"{path} ended at {page.url}"
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{case.name}-{width}.png"), full_page=True)
-        viewport = page.evaluate("() => window.innerWidth")
-        scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
-        assert viewport == width
-        assert scroll_width <= viewport, (
-            f"{path} at {width} px is {scroll_width} px wide; too wide: {page.evaluate(WIDER_THAN_THE_SCREEN)}")
+        wide = page.evaluate("() => Math.max(window.innerWidth, document.documentElement.scrollWidth)")
+        assert wide <= width, (
+            f"{path} at {width} px is {wide} px wide; too wide: {page.evaluate(WIDER_THAN_THE_SCREEN % width)}")
     finally:
         page.context.close()
