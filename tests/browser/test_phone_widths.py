@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
 from tests.browser.conftest import Live, png_bytes, signed_in_state, wait_for_state
@@ -18,6 +19,8 @@ pytestmark = pytest.mark.browser
 
 SHOTS = Path("/tmp/civicpost-phone")
 WIDTHS = [390, 320]
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+               "resultTypes": ["violations"]}
 
 
 @dataclass(frozen=True)
@@ -128,5 +131,9 @@ def test_the_page_fits_a_phone_without_scrolling_sideways(case: PageCase, width:
         wide = page.evaluate("() => Math.max(window.innerWidth, document.documentElement.scrollWidth)")
         assert wide <= width, (
             f"{path} at {width} px is {wide} px wide; too wide: {page.evaluate(WIDER_THAN_THE_SCREEN % width)}")
+        if width == WIDTHS[0]:
+            # The stacked tables and the agenda month are layouts of their own: axe checks them too.
+            violations = Axe().run(page, options=AXE_OPTIONS).response["violations"]
+            assert not violations, [(v["id"], [n["html"][:120] for n in v["nodes"]]) for v in violations]
     finally:
         page.context.close()
