@@ -209,3 +209,15 @@ def test_a_calendar_day_is_written_like_every_other_date(sign_in, city):
     week = sign_in(city.parks_staff).get("/staff/calendar?view=week&date=2026-03-08").text
     assert "Week of Mon 2 Mar 2026 to Sun 8 Mar 2026" in week
     assert '<time datetime="2026-03-08">Sun 8 Mar 2026</time>' in week
+
+
+def test_the_form_words_the_odd_hours_of_daylight_saving_in_the_citys_format(sign_in, city):
+    browser = sign_in(city.parks_staff)
+    page = browser.get("/staff/announcements/new").text
+    draft = {"csrf_token": csrf_of(page), "department": "parks", "title": "Pool opens", "body": "Opens at 9 a.m.",
+             "language": "en", "action": "save"}
+    twice = browser.post("/staff/announcements/new", data={**draft, "publish_at": "2030-11-03T01:30"}).text
+    assert ("1:30 a.m. happens twice on Sun 3 Nov 2030 in America/New_York, because the clocks go back that night; "
+            "civicpost uses the first one, Sun 3 Nov 2030, 1:30 a.m. EDT.") in twice
+    missing = browser.post("/staff/announcements/new", data={**draft, "publish_at": "2030-03-10T02:30"}).text
+    assert "2:30 a.m. does not exist on Sun 10 Mar 2030 in America/New_York" in missing
