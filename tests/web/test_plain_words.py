@@ -221,3 +221,18 @@ def test_the_form_words_the_odd_hours_of_daylight_saving_in_the_citys_format(sig
             "civicpost uses the first one, Sun 3 Nov 2030, 1:30 a.m. EDT.") in twice
     missing = browser.post("/staff/announcements/new", data={**draft, "publish_at": "2030-03-10T02:30"}).text
     assert "2:30 a.m. does not exist on Sun 10 Mar 2030 in America/New_York" in missing
+
+
+def test_an_error_page_says_what_happened_in_words_once(sign_in, city, client):
+    refused = sign_in(city.parks_staff).get("/staff/users", headers=HTML)
+    assert refused.status_code == 403 and "<h1>Not allowed</h1>" in refused.text
+    assert "<p>This page is for administrators.</p>" in refused.text
+    missing = client.get("/announcements/999999", headers=HTML)
+    assert missing.status_code == 404 and "<h1>Page not found</h1>" in missing.text
+    assert "<p>there is no published announcement at this address</p>" in missing.text
+    wrong_method = client.put("/directory", headers=HTML)
+    assert wrong_method.status_code == 405 and "<h1>That cannot be done here</h1>" in wrong_method.text
+    for page in (refused, missing, wrong_method):
+        body = page.text[page.text.index("<main"):]
+        # The standard reason phrases are for programs (the API's problem JSON), not for people.
+        assert not re.search(r"Forbidden|Not Found|Method Not Allowed", body), body
