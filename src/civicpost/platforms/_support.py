@@ -61,7 +61,9 @@ def plain(exc: BaseException | None) -> str:
         seen.append(exc)
         if isinstance(exc, OSError) and exc.strerror:
             return short(exc.strerror)
-        words = " ".join(str(arg) for arg in exc.args if isinstance(arg, str) and arg.strip())
+        # With several arguments str() is a Python tuple; with one it is the message (or the class's own wording).
+        many = len(exc.args) > 1
+        words = " ".join(str(arg) for arg in exc.args if isinstance(arg, str) and arg.strip()) if many else str(exc)
         if words:
             return short(words)
         exc = exc.__cause__ or exc.__context__
