@@ -49,4 +49,4 @@ def when(value: datetime | date | None, zone: ZoneInfo, show: str = "full", empt
         return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), day_words(value))
     local = value.astimezone(zone)
     words = {"date": day_words(local.date()), "time": clock_words(local)}.get(show) or human(value, zone)
-    return Markup('<time datetime="{}">{}</time>').format(local.isoformat(timespec="minutes"), words)
+    return Markup('<time datetime="{}">{}</time>').format(local.isoformat(), words)
