@@ -236,3 +236,9 @@ def test_an_error_page_says_what_happened_in_words_once(sign_in, city, client):
         body = page.text[page.text.index("<main"):]
         # The standard reason phrases are for programs (the API's problem JSON), not for people.
         assert not re.search(r"Forbidden|Not Found|Method Not Allowed", body), body
+
+
+def test_a_persons_recent_changes_are_in_words(sign_in, city):
+    page = sign_in(city.admin).get(f"/staff/users/{city.parks_staff.id}").text
+    changes = page[page.index('id="history-heading"'):]
+    assert "Added by" in changes and "user.create" not in changes
