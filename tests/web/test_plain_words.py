@@ -14,8 +14,8 @@ import respx
 from fastapi.testclient import TestClient
 
 from civicpost.audit import record
-from civicpost.db import transaction
 from civicpost.config import Settings
+from civicpost.db import transaction
 from civicpost.engine.outcomes import Facts, decide
 from civicpost.models import DeliveryStatus, State
 from civicpost.platforms import PlatformError, build_adapter
@@ -138,7 +138,8 @@ def test_preview_is_the_same_word_on_every_page(sign_in, city, client):
     a = create_submitted(client, city)
     staff, approver = sign_in(city.parks_staff), sign_in(city.approver)
     form = staff.get("/staff/announcements/new").text
-    assert '<h2 id="preview-heading">Preview</h2>' in form and 'value="preview" class="secondary" formnovalidate>Preview</button>' in form
+    assert '<h2 id="preview-heading">Preview</h2>' in form
+    assert 'value="preview" class="secondary" formnovalidate>Preview</button>' in form
     assert "press “Preview”" in form and "Update preview" not in form
     assert '<h2 id="preview-heading">Preview</h2>' in staff.get(f"/staff/announcements/{a['id']}").text
     queue = approver.get("/staff/approvals").text
@@ -159,7 +160,8 @@ def test_a_platform_whose_message_is_its_reason_phrase_is_not_quoted_twice():
     said = webhook_refusal(403, {"error": "Forbidden"})
     assert said == "the webhook receiver answered 403 Forbidden", said
     assert "Forbidden Forbidden" not in said and "Forbidden: Forbidden" not in said
-    assert webhook_refusal(403, {"error": "token expired"}) == "the webhook receiver answered 403 Forbidden: token expired"
+    said = webhook_refusal(403, {"error": "token expired"})
+    assert said == "the webhook receiver answered 403 Forbidden: token expired", said
 
 
 @pytest.mark.parametrize(("error", "said"), [
@@ -173,7 +175,7 @@ def test_an_unexpected_error_reaches_staff_as_words_never_a_python_repr(error, s
     assert said in decision.note and "(" not in decision.note.replace("(OSError)", ""), decision.note
 
 
-def test_an_unreachable_platform_is_named_in_words(client, city):
+def test_an_unreachable_platform_is_named_in_words():
     with respx.mock() as router:
         router.post("https://hooks.city.example/in").mock(side_effect=httpx.ConnectError("connection refused"))
         adapter = build_adapter("webhook", {"secret": "s"}, {"url": "https://hooks.city.example/in"}, timeout=5,
@@ -193,7 +195,7 @@ def test_a_delivery_error_is_shown_as_stored(sign_in, city, client, sessions):
         assert stored in html and "Forbidden Forbidden" not in html and "('" not in html
 
 
-def test_the_favicon_is_an_svg_served_by_the_app_and_linked_from_every_page(client, city, sessions):
+def test_the_favicon_is_an_svg_served_by_the_app_and_linked_from_every_page(client):
     icon = client.get("/favicon.ico")
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
     assert icon.text.lstrip().startswith("<svg") and "<title>" in icon.text
