@@ -243,4 +243,4 @@ def test_an_error_page_says_what_happened_in_words_once(sign_in, city, client):
 def test_a_persons_recent_changes_are_in_words(sign_in, city):
     page = sign_in(city.admin).get(f"/staff/users/{city.parks_staff.id}").text
     changes = page[page.index('id="history-heading"'):]
-    assert "Added by" in changes and "user.create" not in changes
+    assert "Added by" in changes and "API token made by" in changes and "user.create" not in changes
