@@ -29,6 +29,7 @@ from civicpost import accounts, channels
 from civicpost.config import Settings
 from civicpost.db import make_sessionmaker, transaction
 from civicpost.models import Role
+from civicpost.platforms import spec
 from civicpost.sandbox.testing import running_sandbox
 from civicpost.security import CredentialBox
 from tests.conftest import TEST_SECRET, empty_tables
@@ -40,7 +41,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic"]
 PASSWORD = "correct horse battery staple"
 
-# The same sandbox channels `civicpost demo` makes (src/civicpost/demo.py).
+# The same sandbox channels `civicpost demo` makes (src/civicpost/demo.py), named alike.
 SANDBOX_CHANNELS = {
     "x": ({"consumer_key": "k", "consumer_secret": "s", "access_token": "t", "access_token_secret": "ts"}, {"api_base": "{base}/x"}),
     "facebook": ({"page_access_token": "page-token"}, {"api_base": "{base}/graph", "page_id": "102030405060708"}),
@@ -150,7 +151,7 @@ def seed_city(engine: Engine, settings: Settings, sandbox: str) -> dict:
         for platform, (credentials, platform_settings) in SANDBOX_CHANNELS.items():
             channel = channels.create_channel(
                 session, actor=None, box=box, department=parks, platform=platform,
-                name=f"Parks and Recreation on {platform} (sandbox)", language="en", credentials=credentials,
+                name=f"Parks and Recreation on {spec(platform).label} (sandbox)", language="en", credentials=credentials,
                 settings={k: v.format(base=sandbox) for k, v in platform_settings.items()},
             )
             made["channels"][platform], made["channel_names"][platform] = channel.id, channel.name

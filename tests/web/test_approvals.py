@@ -40,7 +40,7 @@ def test_the_queue_lists_emergencies_first_then_by_publish_time(sign_in, city, c
 
 def test_the_queue_is_for_approvers_only(sign_in, city):
     r = sign_in(city.parks_staff).get("/staff/approvals", headers=HTML)
-    assert r.status_code == 403 and "<h1>Forbidden</h1>" in r.text and "approvers" in r.text
+    assert r.status_code == 403 and "<h1>Not allowed</h1>" in r.text and "approvers" in r.text
 
 
 def test_an_approver_approves_from_the_queue(sign_in, city, client, sessions):

@@ -25,6 +25,7 @@ from civicpost.platforms import (
     Receipt,
     TransientError,
 )
+from civicpost.platforms._support import plain
 
 # Writing a channel's last success on every delivery would hold that channel's
 # row lock through each outcome and serialise a busy channel's workers.
@@ -252,7 +253,8 @@ def _not_taken_back(error: Exception, facts: Facts, *, settings: Settings, now: 
 
 
 def _message(error: Exception) -> str:
-    return str(error) or type(error).__name__
+    # A platform's error is a sentence already; anything else would show as a Python repr or tuple.
+    return str(error) if isinstance(error, PlatformError) and str(error) else plain(error)
 
 
 def _partial(error: Exception, facts: Facts) -> Post | None:

@@ -40,10 +40,34 @@ def answered(platform: str, status: int | None, reason: str | None = None, messa
     platform (a service on the city's network) answers with whatever it holds.
     """
     said = f"{platform} answered {status}" if status is not None else f"{platform} answered"
+    reason = short(reason, 40) if reason else ""
     if reason:
-        said += f" {short(reason, 40)}"
+        said += f" {reason}"
     words = short(message) if message not in (None, "") else ""
+    # Many platforms' only message is the reason phrase again ("403 Forbidden: Forbidden").
+    if words and words.rstrip(".").casefold() in (reason.casefold(), str(status)):
+        words = ""
     return f"{said}: {words}" if words else said
+
+
+def plain(exc: BaseException | None) -> str:
+    """A failure in words for staff: `connection refused`, never `ConnectError(111, '...')`.
+
+    The words are the exception's own (or the OS's), read down the chain of
+    causes; an exception without words is named by its kind.
+    """
+    seen: list[BaseException] = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        if isinstance(exc, OSError) and exc.strerror:
+            return short(exc.strerror)
+        # With several arguments str() is a Python tuple; with one it is the message (or the class's own wording).
+        many = len(exc.args) > 1
+        words = " ".join(str(arg) for arg in exc.args if isinstance(arg, str) and arg.strip()) if many else str(exc)
+        if words:
+            return short(words)
+        exc = exc.__cause__ or exc.__context__
+    return f"an error without a message ({type(seen[0]).__name__})" if seen else "an error without a message"
 
 
 # What reading an answer of the wrong shape raises (a JSON string where an
@@ -61,8 +85,8 @@ def unexpected_answer(platform: str, *, writing: bool) -> PlatformError:
 def unreachable(platform: str, exc: httpx.HTTPError, *, writing: bool) -> PlatformError:
     """A call that got no answer: a write the platform received may have posted (reconcile), else try later."""
     if writing and httpx_reached_server(exc):
-        return MaybePosted(f"no answer from {platform}: {short(repr(exc))}")
-    return TransientError(f"cannot reach {platform}: {short(repr(exc))}")
+        return MaybePosted(f"no answer from {platform}: {plain(exc)}")
+    return TransientError(f"cannot reach {platform}: {plain(exc)}")
 
 
 def comparable(text: str) -> str:

@@ -17,19 +17,16 @@ from civicpost.web.pages.common import SignInRequired, staff_user
 router = APIRouter(include_in_schema=False)
 
 
-def _display(item: feed.PublicItem, zone) -> dict:
-    local = item.published_at.astimezone(zone)
+def _display(item: feed.PublicItem) -> dict:
     return {
         **item.__dict__,
-        "published_iso": local.isoformat(),
-        "published_display": local.strftime("%B %-d, %Y, %-I:%M %p %Z"),
         "summary": item.text if len(item.text) <= 280 else item.text[:277].rsplit(" ", 1)[0] + "…",
     }
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
-    items = [_display(i, settings.zone) for i in feed.latest(session)]
+def home(request: Request, session: SessionDep) -> HTMLResponse:
+    items = [_display(i) for i in feed.latest(session)]
     return request.app.state.pages.TemplateResponse(request, "public/index.html", {"items": items})
 
 
@@ -38,7 +35,6 @@ def announcement_page(
     announcement_id: int,
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     lang: Annotated[str | None, Query(max_length=16)] = None,
 ) -> HTMLResponse:
     found = feed.one(session, announcement_id)
@@ -61,7 +57,7 @@ def announcement_page(
         if m["id"] in media_rows
     ]
     context = {
-        "item": {**_display(item, settings.zone), "title": title},
+        "item": {**_display(item), "title": title},
         "lang": chosen,
         "paragraphs": [p.strip() for p in body.split("\n\n") if p.strip()],
         "languages": [(code, feed.LANGUAGE_NAMES.get(code, code)) for code in sorted(wording)],
@@ -69,6 +65,15 @@ def announcement_page(
         "elsewhere": feed.elsewhere(session, announcement_id),
     }
     return request.app.state.pages.TemplateResponse(request, "public/announcement.html", context)
+
+
+FAVICON = Path(__file__).parent / "static" / "favicon.svg"
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The pages link the SVG; this answers browsers and tools that ask the old address anyway."""
+    return FileResponse(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
 
 _MEDIA_ID = re.compile(r"[0-9a-f]{64}")

@@ -29,7 +29,7 @@ from atproto_client.utils.facet_detection import detect_facets
 from atproto_core.exceptions import AtProtocolError
 
 from civicpost.media import fit_image
-from civicpost.platforms._support import answered, httpx_reached_server, short
+from civicpost.platforms._support import answered, httpx_reached_server, plain, short
 from civicpost.platforms.bluesky import IMAGE_BYTES as BLUESKY_IMAGE_BYTES
 from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
@@ -213,8 +213,8 @@ def _map(exc: Exception, *, writing: bool) -> CredentialsError | PermanentError 
         # A transport failure (timeout, refused, reset); httpx's error is the cause.
         sent = exc.__cause__ is None or httpx_reached_server(exc.__cause__)
         if writing and sent:
-            return MaybePosted(f"no answer from Bluesky: {short(repr(exc.__cause__))}")
-        return TransientError(f"cannot reach Bluesky: {short(repr(exc.__cause__))}")
+            return MaybePosted(f"no answer from Bluesky: {plain(exc.__cause__)}")
+        return TransientError(f"cannot reach Bluesky: {plain(exc.__cause__)}")
     status = exc.response.status_code if isinstance(exc, RequestErrorBase) and exc.response else None
     if status is not None and (status >= 500 or (isinstance(exc, NetworkError) and status != 413)):
         return TransientError(said)

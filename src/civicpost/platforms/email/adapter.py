@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 
-from civicpost.platforms._support import short
+from civicpost.platforms._support import plain, short
 from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
     CredentialsError,
@@ -75,8 +75,8 @@ class EmailAdapter:
             raise (TransientError if 400 <= exc.smtp_code < 500 else PermanentError)(_said(exc)) from exc
         except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
             if sent:
-                raise MaybePosted(f"SMTP connection lost while sending: {short(repr(exc))}") from exc
-            raise TransientError(f"cannot reach SMTP server: {short(repr(exc))}") from exc
+                raise MaybePosted(f"SMTP connection lost while sending: {plain(exc)}") from exc
+            raise TransientError(f"cannot reach SMTP server: {plain(exc)}") from exc
         return Receipt(remote_id=message["Message-ID"], part_ids=[message["Message-ID"]])
 
     def delete(self, remote_id: str) -> None:
@@ -100,7 +100,7 @@ class EmailAdapter:
         except smtplib.SMTPResponseException as exc:
             raise (TransientError if 400 <= exc.smtp_code < 500 else PermanentError)(_said(exc)) from exc
         except (smtplib.SMTPException, OSError) as exc:
-            raise TransientError(f"cannot reach SMTP server: {short(repr(exc))}") from exc
+            raise TransientError(f"cannot reach SMTP server: {plain(exc)}") from exc
         return {"smtp_host": self._host, "recipients": len(self._to)}
 
     def _compose(self, outgoing: Outgoing) -> EmailMessage:

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from civicpost.platforms._support import MALFORMED, answered, httpx_reached_server, short, unexpected_answer
+from civicpost.platforms._support import MALFORMED, answered, httpx_reached_server, plain, short, unexpected_answer
 from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
     CredentialsError,
@@ -104,7 +104,7 @@ class BotApi:
             else:
                 response = self._http.post(method, json=payload)
         except httpx.HTTPError as exc:
-            said = short(self.scrub(repr(exc)))
+            said = short(self.scrub(plain(exc)))
             sent = writing and httpx_reached_server(exc)
             unanswered = MaybePosted(f"no answer from Telegram: {said}") if sent else TransientError(
                 f"cannot reach Telegram: {said}")

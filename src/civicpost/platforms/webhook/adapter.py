@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from civicpost.platforms._support import answered, short
+from civicpost.platforms._support import answered, plain, short
 from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
     CredentialsError,
@@ -96,7 +96,7 @@ class WebhookAdapter:
             response = self._http.post(self._url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             # Safe to re-send whether or not it arrived: the receiver deduplicates.
-            raise TransientError(f"webhook not delivered: {short(repr(exc))}") from exc
+            raise TransientError(f"webhook not delivered: {plain(exc)}") from exc
         status = response.status_code
         if response.is_success or (event == "retract" and status in {404, 410}):
             return response

@@ -17,8 +17,9 @@ from civicpost.models import Announcement, Channel, Department, Media, State, Us
 from civicpost.platforms import SPECS
 from civicpost.rendering import Renderer
 from civicpost.schemas import AnnouncementIn, AnnouncementPatch
+from civicpost.web.dates import human, zone_label
 from civicpost.web.pages._draft_form import DraftForm
-from civicpost.web.pages._draft_time import human, to_local_input, zone_label
+from civicpost.web.pages._draft_time import to_local_input
 from civicpost.web.pages.common import render
 
 

@@ -10,6 +10,9 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from civicpost.schemas import MAX_YEARS_AHEAD, check_horizon, horizon
+from civicpost.web.dates import clock_words, day_words, human, zone_label
+
+__all__ = ["LocalTime", "from_local_input", "human", "to_local_input", "zone_label"]
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -19,22 +22,6 @@ class LocalTime:
     instant: datetime | None = None  # aware UTC
     error: str | None = None
     note: str | None = None
-
-
-def zone_label(zone: ZoneInfo, at: datetime | None = None) -> str:
-    """'America/New_York (EST)': the name people configure, the abbreviation they know."""
-    at = at or datetime.now(UTC)
-    return f"{zone.key} ({at.astimezone(zone).tzname()})"
-
-
-def human(value: datetime | None, zone: ZoneInfo) -> str:
-    """'Sun 1 Nov 2026, 1:30 a.m. EST': unambiguous for people, even in the overlap hour."""
-    if value is None:
-        return ""
-    local = value.astimezone(zone)
-    hour = local.hour % 12 or 12
-    half = "a.m." if local.hour < 12 else "p.m."
-    return f"{local:%a} {local.day} {local:%b %Y}, {hour}:{local:%M} {half} {local.tzname()}"
 
 
 def to_local_input(value: datetime | None, zone: ZoneInfo) -> str:
@@ -58,18 +45,18 @@ def from_local_input(text: str, zone: ZoneInfo) -> LocalTime:
     except ValueError:
         # Year 9999 and the like: a typo, and at the calendar's edge not even convertible to UTC.
         return LocalTime(error=f"Choose a date within the next {MAX_YEARS_AHEAD} years, before "
-                               f"{horizon():%-d %B %Y}.")
+                               f"{day_words(horizon())}.")
     round_trip = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
     if round_trip != naive:
         # The spring gap: guessing an hour either way could publish at the wrong time, so ask.
         return LocalTime(error=(
-            f"{naive:%H:%M} does not exist on {naive.day} {naive:%B %Y} in {zone.key}: the clocks jump "
+            f"{clock_words(naive)} does not exist on {day_words(naive.date())} in {zone.key}: the clocks jump "
             "forward an hour that night. Choose a time outside the skipped hour."
         ))
     instant = first.astimezone(UTC)
     if first.utcoffset() != second.utcoffset():
         return LocalTime(instant=instant, note=(
-            f"{naive:%H:%M} happens twice on {naive.day} {naive:%B %Y} in {zone.key}, because the clocks go "
-            f"back that night; civicpost uses the first one, {first.tzname()} ({instant:%H:%M} UTC)."
+            f"{clock_words(naive)} happens twice on {day_words(naive.date())} in {zone.key}, because the clocks go "
+            f"back that night; civicpost uses the first one, {human(instant, zone)}."
         ))
     return LocalTime(instant=instant)

@@ -63,6 +63,7 @@ def channels_page(request: Request, session: Session, user: User, zone, *, platf
         "channels": rows,
         "departments": session.scalars(select(Department).order_by(Department.name)).all(),
         "platforms": fields.PLATFORM_LABELS,
+        "platform_names": fields.PLATFORM_NAMES,
         "platform": chosen,
         "credential_inputs": fields.CREDENTIALS.get(chosen or "", []),
         "setting_inputs": fields.SETTINGS.get(chosen or "", []),
@@ -165,7 +166,7 @@ def channel_page(request: Request, session: Session, user: User, box: Credential
     labels = {i.key: i.label for i in fields.SETTINGS.get(channel.platform, [])}
     context = {
         "channel": channel,
-        "platform_label": fields.PLATFORM_LABELS.get(channel.platform, channel.platform),
+        "platform_label": fields.PLATFORM_NAMES.get(channel.platform, channel.platform),
         "settings_shown": [(labels.get(k, k), fields.shown(v)) for k, v in sorted(channel.settings.items())],
         "credential_status": status,
         "unreadable": unreadable,

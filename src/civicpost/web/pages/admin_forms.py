@@ -76,7 +76,9 @@ def inputs(model: type[BaseModel]) -> list[Input]:
 
 
 # Read from the platforms' specs: a platform added there appears here.
+# The form says what to connect ("Facebook Page"); elsewhere the platform is named as its owner writes it ("Facebook").
 PLATFORM_LABELS = {name: spec.form_label for name, spec in SPECS.items()}
+PLATFORM_NAMES = {name: spec.label for name, spec in SPECS.items()}
 CREDENTIALS: dict[str, list[Input]] = {name: inputs(spec.credentials) for name, spec in SPECS.items()}
 SETTINGS: dict[str, list[Input]] = {name: inputs(spec.settings) for name, spec in SPECS.items()}
 

@@ -12,11 +12,11 @@ from civicpost.drafting import previews, workflow
 from civicpost.errors import Invalid, ServiceError
 from civicpost.models import Announcement, Department, State, User
 from civicpost.schemas import RejectIn
+from civicpost.web.dates import human
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages import live
 from civicpost.web.pages._draft_diff import changes_since_approval
 from civicpost.web.pages._draft_form import friendly
-from civicpost.web.pages._draft_time import human
 from civicpost.web.pages.announcements import PostedForm, show_page, viewable
 from civicpost.web.pages.common import ApproverUser, Csrf, StaffUser, csrf_token, flash, redirect, render
 
@@ -51,13 +51,11 @@ def queue_context(request: Request, session, user: User, *, refusal: dict | None
         query.order_by(Announcement.emergency.desc(), Announcement.publish_at.asc().nulls_first(), Announcement.id)
         .limit(100)
     ).all()
-    zone = request.app.state.settings.zone
     wrote = contributors.of_many(session, list(rows))
     items = [review(session, request.app.state.renderer, a, contributed=user.id in wrote[a.id]) for a in rows]
     context = {
         "items": items,
         "refusal": refusal,
-        "when": lambda value: human(value, zone),
         "departments": session.scalars(select(Department).order_by(Department.name)).all(),
         "department": department.slug if department else "",
         "department_name": department.name if department else "",

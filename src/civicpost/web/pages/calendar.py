@@ -15,6 +15,7 @@ from civicpost.db import utcnow
 from civicpost.errors import Invalid
 from civicpost.models import Announcement, Delivery, DeliveryStatus, State, User
 from civicpost.schemas import horizon
+from civicpost.web.dates import day_words
 from civicpost.web.deps import SessionDep, SettingsDep
 from civicpost.web.pages.common import StaffUser, render
 
@@ -139,10 +140,6 @@ def calendar_url(view: str, day: date | None = None) -> str:
     return f"/staff/calendar?view={view}" + (f"&date={day.isoformat()}" if day else "")
 
 
-def long_date(day: date) -> str:
-    return f"{day:%A, %B} {day.day}, {day.year}"
-
-
 @router.get("/calendar", response_class=HTMLResponse)
 def calendar(
     request: Request,
@@ -162,7 +159,7 @@ def calendar(
     shown = days(first, last, today=today, entries=found, month=anchor.month if view == "month" else None)
     if view == "week":
         earlier, later = anchor - timedelta(days=7), anchor + timedelta(days=7)
-        heading = f"Week of {first:%B} {first.day} to {last:%B} {last.day}, {last.year}"
+        heading = f"Week of {day_words(first)} to {day_words(last)}"
     else:
         earlier, later = previous_month(anchor), next_month(anchor)
         heading = f"{anchor:%B %Y}"
@@ -178,7 +175,6 @@ def calendar(
         "count": len(found),
         "zone_name": settings.timezone,
         "anchor": anchor,
-        "long_date": long_date,
         "links": {
             "previous": calendar_url(view, earlier),
             "next": calendar_url(view, later),

@@ -18,7 +18,6 @@ from civicpost.links import http_url
 from civicpost.models import Announcement, DeliveryStatus, State, User
 from civicpost.platforms import SPECS
 from civicpost.web.deps import SessionDep
-from civicpost.web.pages._draft_time import human
 from civicpost.web.pages.common import StaffUser, csrf_token
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -31,12 +30,10 @@ MOVING = (DeliveryStatus.pending, DeliveryStatus.retrying, DeliveryStatus.sendin
 
 def deliveries_part(request: Request, session: Session, user: User, announcement: Announcement) -> dict[str, Any]:
     """What staff/_deliveries.html shows of one announcement."""
-    zone = request.app.state.settings.zone
     deliveries = workflow.deliveries_of(session, announcement)
     return {
         "a": announcement,
         "deliveries": deliveries,
-        "when": lambda value: human(value, zone),
         # Only an http(s) address becomes a link, whatever an old row holds.
         "post_url": http_url,
         "platform_name": lambda platform: SPECS[platform].label if platform in SPECS else platform,

@@ -14,8 +14,9 @@ from civicpost.drafting import access, workflow
 from civicpost.errors import Conflict, ServiceError
 from civicpost.models import Announcement, State, User
 from civicpost.schemas import AnnouncementPatch
+from civicpost.web.dates import human
 from civicpost.web.deps import SessionDep
-from civicpost.web.pages._draft_time import LOCAL_FORMAT, from_local_input, human, to_local_input
+from civicpost.web.pages._draft_time import LOCAL_FORMAT, from_local_input, to_local_input
 from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
