@@ -174,7 +174,7 @@ def test_the_date_filters_take_whole_days_in_the_city_zone(sessions, city, parks
 def test_bad_filter_values_answer_a_page_that_says_what_to_fix(parks, params, message):
     r = parks.get(LIST, params=params, headers=HTML)
     assert r.status_code == 422, r.text
-    assert message in unescape(r.text) and "<h1>Unprocessable content</h1>" in unescape(r.text)
+    assert message in unescape(r.text) and "<h1>Please check what you sent</h1>" in unescape(r.text)
 
 
 @pytest.mark.parametrize("q", [

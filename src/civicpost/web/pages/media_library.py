@@ -13,7 +13,6 @@ from civicpost.errors import Forbidden, Invalid, NotFound
 from civicpost.models import Department, Media, User
 from civicpost.schemas import parse_id
 from civicpost.web.deps import SessionDep
-from civicpost.web.pages._draft_time import human
 from civicpost.web.pages.announcements import PostedForm
 from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, render
 
@@ -53,7 +52,6 @@ def library(request: Request, session: SessionDep, user: StaffUser, department: 
         "chosen": chosen,
         "library": shown,
         "total": media_library.count(session, user=user, department=chosen),
-        "when": lambda value: human(value, request.app.state.settings.zone),
         "size": size,
     }
     return render(request, "staff/media.html", context, user=user)
@@ -70,7 +68,6 @@ def _item_page(request: Request, session: Session, user: User, row: Media, *, ty
         "may_draft": department is not None and access.can_draft_for(user, department),
         "alt_text": row.alt_text if typed is None else typed,
         "error": error,
-        "when": lambda value: human(value, request.app.state.settings.zone),
         "size": size,
     }
     return render(request, "staff/media_item.html", context, status_code=status_code, user=user)
