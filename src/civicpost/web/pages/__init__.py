@@ -3,10 +3,11 @@
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from civicpost.web.pages import admin, announcements, approvals, auth, calendar, dashboard
+from civicpost.web.pages import admin, announcements, approvals, auth, calendar, dashboard, notification_settings
 from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sign_in_url
 
-ROUTERS = [auth.router, dashboard.router, announcements.router, approvals.router, calendar.router, admin.router]
+ROUTERS = [auth.router, dashboard.router, announcements.router, approvals.router, calendar.router, admin.router,
+           notification_settings.router]
 
 
 def install(app: FastAPI) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from civicpost import people, throttle, tokens
 from civicpost.errors import ServiceError
 from civicpost.models import User
+from civicpost.notifications.status import account_view
 from civicpost.web import visits
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages.admin_forms import service_errors, validation_errors
@@ -38,6 +39,7 @@ def account_page(request: Request, session: Session, user: User, *, errors: dict
         "new_token": new_token,
         "max_days": tokens.MAX_DAYS,
         "zone": request.app.state.settings.zone,
+        **account_view(session, user),
     }
     return render(request, "staff/account.html", context, user=user, status_code=status_code)
 
