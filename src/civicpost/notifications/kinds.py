@@ -58,9 +58,8 @@ def shown(user: User) -> list[Kind]:
 
 def choices_for(session: Session, user: User) -> dict[str, bool]:
     """Every kind this person may choose, ticked or not (their choice, else the default)."""
-    saved = dict(session.execute(
-        select(NotificationChoice.kind, NotificationChoice.wanted).where(NotificationChoice.user_id == user.id)
-    ).tuples().all())
+    saved = {kind: wanted for kind, wanted in session.execute(
+        select(NotificationChoice.kind, NotificationChoice.wanted).where(NotificationChoice.user_id == user.id))}
     return {kind.name: saved.get(kind.name, kind.default_for(user)) for kind in shown(user)}
 
 
@@ -68,10 +67,9 @@ def wanted_by(session: Session, users: list[User], kind: str) -> list[User]:
     """Of `users`, those who want `kind` (by their choice, else by default)."""
     if not users:
         return []
-    saved = dict(session.execute(
+    saved = {user_id: wanted for user_id, wanted in session.execute(
         select(NotificationChoice.user_id, NotificationChoice.wanted)
-        .where(NotificationChoice.kind == kind, NotificationChoice.user_id.in_([u.id for u in users]))
-    ).tuples().all())
+        .where(NotificationChoice.kind == kind, NotificationChoice.user_id.in_([u.id for u in users])))}
     chosen = KINDS[kind]
     return [u for u in users if chosen.shown_to(u) and saved.get(u.id, chosen.default_for(u))]
 

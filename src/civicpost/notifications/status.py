@@ -22,9 +22,9 @@ class Trouble:
 
 
 def trouble(session: Session) -> Trouble:
-    counts = dict(session.execute(
+    counts = {status: count for status, count in session.execute(
         select(Notification.status, func.count()).where(Notification.status.in_(("failed", "retrying")))
-        .group_by(Notification.status)).tuples().all())
+        .group_by(Notification.status))}
     last = session.scalar(
         select(Notification.last_error).where(Notification.status.in_(("failed", "retrying")))
         .order_by(Notification.id.desc()).limit(1))

@@ -29,20 +29,19 @@ class Wording:
 
     def mail(self, message: Message) -> Words:
         name = "waiting_digest" if message.digest else message.event
-        return self._render(f"{name}.txt.j2", message)
+        first, _, rest = self._render(f"{name}.txt.j2", message).partition("\n")
+        subject = _SPACE.sub(" ", first.removeprefix("Subject:")).strip()[:200]
+        return Words(subject=subject, text=rest.lstrip("\n"))
 
     def hook(self, message: Message) -> str:
-        return self._render("hook.txt.j2", message).text.strip()
+        return self._render("hook.txt.j2", message).strip()
 
-    def _render(self, template: str, message: Message) -> Words:
+    def _render(self, template: str, message: Message) -> str:
         items = [{**item, "link": self._link(item)} for item in message.items]
         context: dict[str, Any] = {"event": message.event, "items": items, "item": items[0], "name": message.name,
                                    "city_name": self._city, "staff_url": f"{self._base}/staff/",
                                    "account_url": f"{self._base}/staff/account"}
-        rendered = self._env.get_template(template).render(context)
-        first, _, rest = rendered.partition("\n")
-        subject = _SPACE.sub(" ", first.removeprefix("Subject:")).strip()[:200]
-        return Words(subject=subject, text=rest.lstrip("\n"))
+        return self._env.get_template(template).render(context)
 
     def _link(self, item: dict[str, Any]) -> str:
         if item.get("announcement_id"):
