@@ -16,6 +16,7 @@ from civicpost.db import make_sessionmaker, transaction, utcnow
 from civicpost.engine.recording import settle
 from civicpost.models import Notification, State
 from civicpost.models.enums import DeliveryStatus
+from civicpost.notifications import claims
 from civicpost.notifications.sender import Sender
 from tests.factories import create_approved, create_submitted, set_outcome
 from tests.pages import csrf_of
@@ -48,9 +49,9 @@ def mail_settings(settings, smtp):
 def sender(mail_settings, engine):
     """A sender as the worker runs it (SQLite: claims under BEGIN IMMEDIATE)."""
 
-    def make(name: str = "sender-a", **changes) -> Sender:
+    def make(name: str = "sender-a", batch: int = 50, **changes) -> Sender:
         write = engine.execution_options(sqlite_begin="IMMEDIATE") if engine.dialect.name == "sqlite" else engine
-        return Sender(mail_settings.model_copy(update=changes), make_sessionmaker(write), name=name)
+        return Sender(mail_settings.model_copy(update=changes), make_sessionmaker(write), name=name, batch=batch)
 
     return make
 
@@ -243,8 +244,9 @@ def test_a_rolled_back_event_leaves_no_notification(client, city, sessions):
 def test_two_senders_never_send_one_row_twice(client, city, smtp, sender, sessions):
     for n in range(12):
         create_submitted(client, city, title=f"Emergency {n}", emergency=True)
-    first, second = sender("sender-a"), sender("sender-b")
-    threads = [threading.Thread(target=s.run_once) for s in (first, second, first, second)]
+    # One row a claim, four at once: every claim races the others.
+    senders = [sender(f"sender-{n}", batch=1) for n in range(4)]
+    threads = [threading.Thread(target=s.run_once) for s in senders]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -253,3 +255,20 @@ def test_two_senders_never_send_one_row_twice(client, city, smtp, sender, sessio
     assert len(ids) == 12 and len(set(ids)) == 12
     with sessions() as session:
         assert set(session.scalars(select(Notification.status))) == {"sent"}
+
+
+def test_a_sender_that_died_mid_send_is_taken_over_after_its_lease_with_the_same_message_id(
+        client, city, smtp, sender, sessions, engine):
+    create_submitted(client, city, emergency=True)
+    with transaction(sessions) as session:
+        [message] = claims.claim(session, owner="died", now=utcnow(), limit=10, lease_seconds=60,
+                                 digest_window=timedelta(0))
+    assert sender().run_once() == 0, "the lease holds"
+    with transaction(sessions) as session:
+        session.execute(update(Notification).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+    assert sender().run_once() == 1
+    [mail] = to(smtp, city.approver.email)
+    assert mail["Message-ID"] == f"<notification-{message.ids[0]}-1@city.example>"
+    with sessions() as session:
+        row = session.scalars(select(Notification)).one()
+    assert row.status == "sent" and row.attempts == 2

@@ -40,8 +40,9 @@ class Sender:
     """Runs as one of the worker's APScheduler jobs (`run_once`); any number of
     workers may run it side by side: a row is leased to one of them."""
 
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session], *, name: str) -> None:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], *, name: str, batch: int = BATCH) -> None:
         self.settings = settings
+        self.batch = batch
         self.sessions = sessions
         self.name = name
         self.box = CredentialBox(settings.fernet_key())
@@ -53,14 +54,14 @@ class Sender:
         sent = 0
         while True:
             with transaction(self.sessions) as session:
-                messages = claims.claim(session, owner=self.name, now=utcnow(), limit=BATCH,
+                messages = claims.claim(session, owner=self.name, now=utcnow(), limit=self.batch,
                                         lease_seconds=self.settings.lease_seconds, digest_window=self.window)
             for message in messages:
                 try:
                     sent += self._deliver(message)
                 except Exception:  # noqa: BLE001 - the lease runs out and the row is tried again
                     log.exception("notification %s could not be handled; it will be tried again", message.ids)
-            if len(messages) < BATCH:
+            if len(messages) < self.batch:
                 return sent
 
     def _deliver(self, message: Message) -> int:
