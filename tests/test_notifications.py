@@ -272,3 +272,50 @@ def test_a_sender_that_died_mid_send_is_taken_over_after_its_lease_with_the_same
     with sessions() as session:
         row = session.scalars(select(Notification)).one()
     assert row.status == "sent" and row.attempts == 2
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("", "Enter the incoming webhook address"),
+    ("   ", "Enter the incoming webhook address"),
+    ("https://hooks.slack.com/" + "a" * 3000, "longer than 2048 characters"),
+    ("https://hooks.slack.com/ser vices", "spaces or invisible characters"),
+    ("https://hooks.slack.com/\x00x", "spaces or invisible characters"),
+    ("https://hooks.slack.com/\u202ex", "spaces or invisible characters"),
+    ("ftp://hooks.slack.com/x", "must start with https://"),
+    ("https://hooks.slack.com:99999/x", "cannot be read"),
+    ("hooks.slack.com/services/x", "must start with https://"),
+])
+def test_a_bad_hook_address_is_refused_with_what_to_fix(url, says, client, city, sign_in):
+    admin = sign_in(city.admin)
+    token = csrf_of(admin.get("/staff/departments/parks/notifications", headers=HTML).text)
+    r = admin.post("/staff/departments/parks/notifications", headers=HTML, data={"csrf_token": token, "url": url})
+    assert r.status_code == 422 and says in r.text
+
+
+def test_outside_the_private_network_a_hook_must_be_https_on_a_public_address(settings, engine, sessions, city):
+    from fastapi.testclient import TestClient
+
+    from civicpost.web import create_app
+    from tests.factories import PASSWORD
+
+    strict = create_app(settings.model_copy(update={"allow_private_network": False}), engine=engine)
+    with TestClient(strict) as browser:
+        page = browser.get("/staff/login")
+        browser.post("/staff/login", data={"email": city.admin.email, "password": PASSWORD,
+                                           "csrf_token": csrf_of(page.text), "next": "/staff/"})
+        token = csrf_of(browser.get("/staff/departments/parks/notifications", headers=HTML).text)
+        for url, says in [("http://hooks.example.com/x", "must start with https://"),
+                          ("https://127.0.0.1/x", "civicpost may not send there"),
+                          ("https://10.1.2.3/x", "a private address")]:
+            r = browser.post("/staff/departments/parks/notifications", headers=HTML,
+                             data={"csrf_token": token, "url": url})
+            assert r.status_code == 422 and says in r.text, url
+
+
+def test_only_admins_open_a_departments_hook_page_and_an_unknown_department_is_404(city, sign_in):
+    for person in (city.parks_staff, city.approver):
+        assert sign_in(person).get("/staff/departments/parks/notifications", headers=HTML).status_code == 403
+    admin = sign_in(city.admin)
+    assert admin.get("/staff/departments/nowhere/notifications", headers=HTML).status_code == 404
+    assert admin.get("/staff/departments/Bad%20Slug/notifications", headers=HTML).status_code == 422
+    assert admin.get(f"/staff/departments/{'a' * 500}/notifications", headers=HTML).status_code == 422
