@@ -35,11 +35,10 @@ def checked_url(url: str, *, allow_private_network: bool) -> str:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
-        raise _refuse("The address cannot be read; it should look like https://hooks.slack.com/services/...") from None
+        raise _refuse("The address cannot be read: copy it from Slack or Teams again") from None
     allowed = ("https", "http") if allow_private_network else ("https",)
     if parts.scheme not in allowed or not parts.hostname:
-        raise _refuse("The address must start with https:// and name a host, "
-                      "like https://hooks.slack.com/services/...")
+        raise _refuse("The address must start with https:// and name a host: copy it from Slack or Teams again")
     if not allow_private_network:
         try:
             net.check_url(url)
