@@ -262,3 +262,18 @@ def create_written(
         session.add_all(rows)
         session.flush()
         return [row.id for row in rows]
+
+
+def create_department_hook(sessions: sessionmaker[Session], settings: Any, department: str, url: str) -> None:
+    """A department's Slack or Teams hook, set as an admin sets it on the department's page."""
+    from civicpost.models import User
+    from civicpost.notifications import hooks
+    from civicpost.security import CredentialBox
+
+    with transaction(sessions) as session:
+        owner = session.scalar(select(Department).where(Department.slug == department))
+        assert owner is not None, f"no department {department}"
+        admin = session.scalar(select(User).where(User.role == Role.admin))
+        assert admin is not None, "make an admin first"
+        hooks.set_hook(session, actor=admin, department=owner, url=url, box=CredentialBox(settings.fernet_key()),
+                       allow_private_network=True)

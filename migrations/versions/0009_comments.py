@@ -1,7 +1,7 @@
 """comments on announcements; alt text stored once per media item
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-04 03:45:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import civicpost.db
 
 revision: str = '0009'
-down_revision: str | None = '0007'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

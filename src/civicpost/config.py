@@ -86,6 +86,24 @@ class Settings(BaseSettings):
         description="lets channels reach loopback, private and link-local addresses (the sandbox, a gateway on "
                     "the city's network); `civicpost demo` sets it for itself")
 
+    # The city's mail server, for notifications to staff. Without a host no mail leaves the machine.
+    smtp_host: str = Field(default="", json_schema_extra={"shown_default": "empty: no mail is sent"},
+                           description="the city's mail server for notifications to staff, e.g. `mail.city.example`")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="the mail server's port")
+    smtp_username: str = Field(default="", json_schema_extra={"shown_default": "empty: no sign-in"},
+                               description="sign-in name at the mail server, if it asks for one")
+    smtp_password: SecretStr | None = Field(default=None, json_schema_extra={"shown_default": "empty"},
+                                            description="password at the mail server (never shown or logged)")
+    smtp_starttls: bool = Field(default=True, description="encrypt the connection to the mail server (STARTTLS)")
+    smtp_from: str = Field(default="civicpost@localhost", description="the sender address of notifications, e.g. "
+                                                                      "`civicpost@city.example`")
+    notify_digest_minutes: float = Field(
+        default=15, ge=0, le=24 * 60,
+        description="announcements waiting for approval are gathered into one mail per approver at most this "
+                    "often (emergencies go at once)")
+    notify_poll_seconds: float = Field(default=5, gt=0, le=600,
+                                       description="how often the worker looks for notifications to send")
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -193,3 +193,36 @@ def _serving(server: ThreadingHTTPServer) -> Iterator[None]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- a Slack/Teams-style incoming webhook: unsigned JSON, scripted answers ------
+
+
+@dataclass
+class ChatHook:
+    url: str
+    received: list[dict[str, Any]] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)  # answers to give, in order; then 200
+
+
+@contextmanager
+def running_chat_hook() -> Iterator[ChatHook]:
+    hook = ChatHook(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            hook.received.append(json.loads(body))
+            status = hook.statuses.pop(0) if hook.statuses else 200
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    hook.url = f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/XXXX"
+    with _serving(server):
+        yield hook

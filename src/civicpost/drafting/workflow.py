@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
-from civicpost import audit, contributors, quotas
+from civicpost import audit, contributors, notifications, quotas
 from civicpost.content import Rendition
 from civicpost.db import rows_changed, utcnow, wake_after_commit
 from civicpost.drafting import access, editing, previews
@@ -138,6 +138,7 @@ def submit(session: Session, *, actor: User, announcement: Announcement, rendere
         session, actor=actor, action="submit", object_type="announcement", object_id=announcement.id,
         fingerprint=preview.fingerprint,
     )
+    notifications.queue(session, event=notifications.Event.waiting, announcement_ids=[announcement.id])
 
 
 def approve(
@@ -191,6 +192,7 @@ def approve(
         session, actor=actor, action="approve", object_type="announcement", object_id=announcement.id,
         fingerprint=signed, detail={"due_at": due.isoformat(), "deliveries": len(deliveries)},
     )
+    notifications.queue(session, event=notifications.Event.approved, announcement_ids=[announcement.id])
     return deliveries
 
 
@@ -205,6 +207,7 @@ def reject(session: Session, *, actor: User, announcement: Announcement, reason:
         session, actor=actor, action="reject", object_type="announcement", object_id=announcement.id,
         detail={"reason": reason},
     )
+    notifications.queue(session, event=notifications.Event.rejected, announcement_ids=[announcement.id], reason=reason)
 
 
 def cancel(session: Session, *, actor: User, announcement: Announcement) -> int:

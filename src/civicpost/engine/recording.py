@@ -16,7 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Table, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from civicpost import audit
+from civicpost import audit, notifications
 from civicpost.config import Settings
 from civicpost.db import utcnow
 from civicpost.engine.claims import LIVE_STATES
@@ -93,6 +93,10 @@ class Batch:
     def write(self) -> bool:
         """Write the batch; True when a post it recorded is now to be taken back."""
         _write_deliveries(self.session, self._updates)
+        # Before the channels' rows change: only a channel not yet marked tells anyone.
+        notifications.queue(self.session, event=notifications.Event.channel_attention, channel_errors={
+            channel_id: values.get("last_error") for channel_id, values in self._channels.items()
+            if values.get("needs_attention")})
         for channel_id in sorted(self._channels):
             self.session.execute(update(Channel).where(Channel.id == channel_id).values(**self._channels[channel_id])
                                  .execution_options(synchronize_session=False))
@@ -204,3 +208,4 @@ def settle(session: Session, *announcement_ids: int) -> None:
         for announcement_id in ids:
             audit.record(session, actor=None, action=new.value, object_type="announcement", object_id=announcement_id,
                          fingerprint=live[announcement_id])
+        notifications.queue(session, event=new.value, announcement_ids=ids)

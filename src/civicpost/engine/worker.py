@@ -31,6 +31,7 @@ from civicpost.engine.outcomes import Stopped
 from civicpost.engine.recorder import Recorder
 from civicpost.engine.wakeups import watch_commits
 from civicpost.models import WorkerHeartbeat
+from civicpost.notifications.sender import Sender
 from civicpost.runtime import settle_memory
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,8 @@ class Worker:
         self.recorder = Recorder(self.write_sessions, settings=settings, written=self._recorded,
                                  take_back_due=self._take_back_now, name=self.name)
         self._thread: threading.Thread | None = None
+        # Notifications to staff: their own rows and leases, sent from a scheduler job.
+        self.notifier = Sender(settings, self.write_sessions, name=self.name)
 
     # -- control -------------------------------------------------------------
 
@@ -108,6 +111,8 @@ class Worker:
         # Three renewals a lease: one late renewal still leaves a third of the lease to spare.
         self.scheduler.add_job(self._renew_leases, "interval", seconds=max(0.2, self.settings.lease_seconds / 3),
                                id="renew-leases")
+        self.scheduler.add_job(self.notifier.run_once, "interval", seconds=self.settings.notify_poll_seconds,
+                               id="notifications", max_instances=1, coalesce=True)
         self.scheduler.start()
         threading.Thread(target=watch_commits, args=(self.engine, self._wake, self._stopping),
                          name="watch-commits", daemon=True).start()

@@ -15,6 +15,7 @@ from civicpost.models.delivery import Delivery
 from civicpost.models.department import Department, user_departments
 from civicpost.models.enums import OPEN_DELIVERY, DeliveryStatus, Role, State
 from civicpost.models.instance import InstanceValue
+from civicpost.models.notification import DepartmentHook, Notification, NotificationChoice
 from civicpost.models.session import StaffSession
 from civicpost.models.throttle import SignInThrottle
 from civicpost.models.user import ApiToken, User
@@ -32,8 +33,11 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "Department",
+    "DepartmentHook",
     "InstanceValue",
     "Media",
+    "Notification",
+    "NotificationChoice",
     "Role",
     "SignInThrottle",
     "StaffSession",

@@ -15,6 +15,7 @@ from civicpost.web.pages import (
     dashboard,
     live,
     media_library,
+    notification_settings,
     reschedule,
 )
 from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sign_in_url
@@ -22,6 +23,7 @@ from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sig
 ROUTERS = [
     auth.router, dashboard.router, announcement_list.router, announcements.router, approvals.router, calendar.router,
     calendar_feed.router, live.router, reschedule.router, admin.router, comments.router, media_library.router,
+    notification_settings.router,
 ]
 
 

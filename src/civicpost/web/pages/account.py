@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from civicpost import calendar_feed, people, throttle, tokens
 from civicpost.errors import ServiceError
 from civicpost.models import User
+from civicpost.notifications.status import account_view
 from civicpost.web import visits
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages.admin_forms import service_errors, validation_errors
@@ -41,6 +42,7 @@ def account_page(request: Request, session: Session, user: User, *, errors: dict
         "zone": request.app.state.settings.zone,
         "calendar_feed": calendar_feed.current(session, user=user),
         "new_calendar_url": new_calendar_url,
+        **account_view(session, user),
     }
     return render(request, "staff/account.html", context, user=user, status_code=status_code)
 
