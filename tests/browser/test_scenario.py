@@ -35,7 +35,11 @@ def draft_and_submit(page: Page, live: Live) -> int:
     # limit, and the lint's advice to write the hashtag in PascalCase.
     preview = page.get_by_role("region", name="Preview")
     x_card = preview.get_by_role("listitem").filter(has=page.get_by_role("heading", name=live.parks_channel_names["x"]))
-    expect(x_card.get_by_text(re.compile(r"^\d+/280$"))).to_be_visible()
+    expect(x_card.get_by_text(re.compile(r"^\d+ / 280$"))).to_be_visible()
+    # Counters are written as people read them: thousands separated.
+    fb_card = preview.get_by_role("listitem").filter(
+        has=page.get_by_role("heading", name=live.parks_channel_names["facebook"]))
+    expect(fb_card.get_by_text(re.compile(r"^\d+ / 63,206$"))).to_be_visible()
     expect(preview.get_by_text("#ParksAndRec").first).to_be_visible()
     shoot(page, "scenario-1-draft-with-live-preview")
 

@@ -161,7 +161,7 @@ def test_the_preview_button_shows_cards_without_saving(sign_in, city, client, se
     page = browser.get("/staff/announcements/new")
     r = browser.post("/staff/announcements/new",
                      data=form_data(page.text, body="Join us! #parksandrec", channels=[str(x)], action="preview"))
-    assert r.status_code == 200 and "/280" in r.text and "#ParksAndRec" in r.text
+    assert r.status_code == 200 and " / 280" in r.text and "#ParksAndRec" in r.text
     assert 'value="Pool opens Saturday"' in r.text
     assert count(sessions, Announcement) == 0
 
@@ -175,7 +175,7 @@ def test_the_preview_endpoint_returns_cards_with_counters_and_suggestions_and_st
     token = data.pop("csrf_token")
     r = browser.post("/staff/announcements/preview", data=data, headers={"X-CSRF-Token": token})
     assert r.status_code == 200 and "<html" not in r.text
-    assert re.search(r'class="counter-value">\d+/280<', r.text)
+    assert re.search(r'class="counter-value">\d+ / 280<', r.text)
     assert "#ParksAndRec" in r.text and "Parks on X" in r.text and "City website" in r.text
     assert count(sessions, Announcement) == 0 and count(sessions, AuditEvent) == events
 
