@@ -25,7 +25,7 @@ from civicpost.models import WorkerHeartbeat
 from civicpost.rendering import Renderer
 from civicpost.runtime import settle_memory
 from civicpost.security import CredentialBox
-from civicpost.web import api, api_comments, api_people, dates, directory, problems, public
+from civicpost.web import api, api_comments, api_people, dates, directory, post_text, problems, public
 from civicpost.web import docs as api_docs
 from civicpost.web import pages as staff_pages
 from civicpost.web.deps import REQUEST_THREADS
@@ -126,6 +126,8 @@ def create_app(
     pages = Jinja2Templates(env=page_environment(settings.templates_dir / "pages"))
     pages.env.globals["city_name"] = settings.city_name
     pages.env.filters["when"] = partial(dates.when, zone=settings.zone)
+    pages.env.filters["post_markup"] = post_text.post_markup
+    pages.env.filters["initials"] = post_text.initials
     app.state.pages = pages
 
     problems.install(app)
