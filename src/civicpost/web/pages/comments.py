@@ -7,7 +7,7 @@ from civicpost.drafting import comments
 from civicpost.errors import Invalid
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages.announcements import PostedForm, show_page, viewable
-from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect
+from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, sentence
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
@@ -20,7 +20,7 @@ def add(announcement_id: int, request: Request, session: SessionDep, user: Staff
     try:
         comments.add(session, author=user, announcement=announcement, body=typed)
     except Invalid as exc:
-        error = exc.detail[:1].upper() + exc.detail[1:] + "."
+        error = sentence(exc.detail) + "."
         return show_page(request, session, user, announcement, status_code=422,
                          comment={"text": typed, "error": error})
     flash(request, "Comment added. It is part of the announcement's history.")

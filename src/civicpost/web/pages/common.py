@@ -158,3 +158,8 @@ def safe_next(next_url: str | None) -> str:
     if next_url and next_url.startswith("/") and not next_url.startswith("//") and "\\" not in next_url:
         return next_url
     return "/staff/"
+
+
+def sentence(text: str) -> str:
+    """A service's message ("the title is empty") as a page shows it: "The title is empty"."""
+    return text[:1].upper() + text[1:]

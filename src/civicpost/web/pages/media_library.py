@@ -14,7 +14,7 @@ from civicpost.models import Department, Media, User
 from civicpost.schemas import parse_id
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages.announcements import PostedForm
-from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, render
+from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, render, sentence
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -87,7 +87,7 @@ def save_alt_text(media_id: str, request: Request, session: SessionDep, user: St
     try:
         media_library.set_alt_text(session, user=user, media=row, alt_text=typed)
     except Invalid as exc:
-        error = exc.detail[:1].upper() + exc.detail[1:] + "."
+        error = sentence(exc.detail) + "."
         return _item_page(request, session, user, row, typed=typed, error=error, status_code=422)
     flash(request, "Alt text saved. It is offered whenever this image is chosen again; "
                    "announcements that already use the image keep their own.")

@@ -17,7 +17,7 @@ from civicpost.schemas import AnnouncementPatch
 from civicpost.web.dates import human
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages._draft_time import LOCAL_FORMAT, from_local_input, to_local_input
-from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, render
+from civicpost.web.pages.common import Csrf, StaffUser, flash, redirect, render, sentence
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
@@ -84,7 +84,7 @@ def reschedule(
     except ServiceError as exc:
         message = exc.errors[0]["message"] if exc.errors else exc.detail
         return page(request, user, announcement, value=publish_at,
-                    errors={"publish_at": message[:1].upper() + message[1:]}, status_code=exc.status)
+                    errors={"publish_at": sentence(message)}, status_code=exc.status)
     said = f"Moved “{announcement.title}” to {human(chosen.instant, zone)}."
     if was_approved:
         said += " It was approved, so it is back in the approval queue and goes out only once approved again."
