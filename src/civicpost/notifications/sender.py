@@ -56,13 +56,37 @@ class Sender:
             with transaction(self.sessions) as session:
                 messages = claims.claim(session, owner=self.name, now=utcnow(), limit=self.batch,
                                         lease_seconds=self.settings.lease_seconds, digest_window=self.window)
-            for message in messages:
+            for message in self._without_undeliverable(messages):
                 try:
                     sent += self._deliver(message)
                 except Exception:  # noqa: BLE001 - the lease runs out and the row is tried again
                     log.exception("notification %s could not be handled; it will be tried again", message.ids)
             if len(messages) < self.batch:
                 return sent
+
+    def _without_undeliverable(self, messages: list[Message]) -> list[Message]:
+        """Mark what no mail can carry (a person who left, no mail server set) as skipped, in one
+        transaction for the whole claim; the rest is to be sent."""
+        skipped: dict[str, list[int]] = {}
+        rest: list[Message] = []
+        for message in messages:
+            why = self._undeliverable(message)
+            if why:
+                skipped.setdefault(why, []).extend(message.ids)
+            else:
+                rest.append(message)
+        if skipped:
+            with transaction(self.sessions) as session:
+                for why, ids in skipped.items():
+                    claims.mark_skipped(session, ids, owner=self.name, why=why)
+        return rest
+
+    def _undeliverable(self, message: Message) -> str:
+        if message.user_id is not None and not message.active:
+            return "the person's account is deactivated"
+        if message.user_id is not None and not self.settings.smtp_host:
+            return "no mail server is set (CIVICPOST_SMTP_HOST)"
+        return ""
 
     def _deliver(self, message: Message) -> int:
         skipped, why = self._not_to_send(message)
@@ -99,11 +123,7 @@ class Sender:
         return 1
 
     def _not_to_send(self, message: Message) -> tuple[list[int], str]:
-        """Rows to leave unsent, and why: a person who left, no mail server, an item no longer waiting."""
-        if message.user_id is not None and not message.active:
-            return message.ids, "the person's account is deactivated"
-        if message.user_id is not None and not self.settings.smtp_host:
-            return message.ids, "no mail server is set (CIVICPOST_SMTP_HOST)"
+        """Rows of a digest to leave unsent: items no longer waiting for approval."""
         if message.event != "waiting":
             return [], ""
         wanted = {item["announcement_id"] for item in message.items}
