@@ -1,0 +1,94 @@
+"""What the platforms said of our posts after they went out (SPEC §8.3).
+
+Three tables: the raw counts as read (`metric_snapshots`), the next reading
+each published post is due (`metric_jobs`, leased like deliveries), and one
+summary row per post that the insights read (`post_engagement`), kept
+current by the collector whenever it writes a post's snapshot.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from civicpost.db import Base, UTCDateTime, utcnow
+
+# SQLite numbers rows only for an INTEGER primary key; PostgreSQL gets a bigint.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+# When a post's engagement is read, after it was published; `now` is an operator's reading
+# (`civicpost insights collect --now`), `daily` a channel's followers.
+STAGES = ("1h", "24h", "7d", "30d")
+# The counts every platform's reading is mapped to; a platform's own metrics
+# (Facebook Page insights) keep the name Meta gives them.
+ENGAGEMENT = ("likes", "reposts", "replies", "quotes")
+OTHER_COUNTS = ("views", "clicks", "followers")
+
+
+class MetricSnapshot(Base):
+    """One count read at one moment: a post's (delivery_id set) or a channel's followers (delivery_id empty)."""
+
+    __tablename__ = "metric_snapshots"
+    __table_args__ = (
+        Index("ix_metric_snapshots_delivery_id_taken_at", "delivery_id", "taken_at"),
+        Index("ix_metric_snapshots_channel_id_name_taken_at", "channel_id", "name", "taken_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    stage: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(100))
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class MetricJob(Base):
+    """The next reading due for a published post. Claimed under a lease (as
+    deliveries are) so that several workers never read the same batch; after
+    the last stage the row is deleted."""
+
+    __tablename__ = "metric_jobs"
+    __table_args__ = (Index("ix_metric_jobs_due_at_channel_id", "due_at", "channel_id"),)
+
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    # Index into STAGES of the reading due next.
+    stage: Mapped[int] = mapped_column(SmallInteger, default=0)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class PostEngagement(Base):
+    """One published post's latest engagement, with what insights group by
+    (department, platform, and the weekday and hour of publishing in the city's
+    time zone), so a city's years of posts are summed without reading snapshots."""
+
+    __tablename__ = "post_engagement"
+    __table_args__ = (
+        Index("ix_post_engagement_department_id_published_at", "department_id", "published_at"),
+        Index("ix_post_engagement_platform_published_at", "platform", "published_at"),
+        Index("ix_post_engagement_published_at", "published_at"),
+    )
+
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(32))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # In the city's time zone; Monday is 0.
+    weekday: Mapped[int] = mapped_column(SmallInteger)
+    hour: Mapped[int] = mapped_column(SmallInteger)
+    # likes + reposts + replies + quotes at the latest reading.
+    engagement: Mapped[int] = mapped_column(BigInteger, default=0)
+    views: Mapped[int | None] = mapped_column(BigInteger)
+    clicks: Mapped[int | None] = mapped_column(BigInteger)
+    # The channel's followers nearest the time of publishing, where the platform tells them.
+    followers: Mapped[int | None] = mapped_column(BigInteger)
+    # The latest stage read ("1h" ... "30d", or "now").
+    stage: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
