@@ -25,7 +25,7 @@ from civicpost.platforms import (
     Receipt,
     TransientError,
 )
-from civicpost.platforms._support import plain
+from civicpost.platforms.plain import plain
 
 # Writing a channel's last success on every delivery would hold that channel's
 # row lock through each outcome and serialise a busy channel's workers.

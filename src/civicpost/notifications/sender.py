@@ -9,8 +9,8 @@ import ssl
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import TYPE_CHECKING
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,8 +20,10 @@ from civicpost.db import transaction, utcnow
 from civicpost.models import Announcement, State
 from civicpost.notifications import claims, hooks
 from civicpost.notifications.claims import Message
-from civicpost.notifications.wording import Wording
 from civicpost.security import CredentialBox
+
+if TYPE_CHECKING:
+    from civicpost.notifications.wording import Wording
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ class Sender:
         self.sessions = sessions
         self.name = name
         self.box = CredentialBox(settings.fernet_key())
-        self.wording = Wording(settings)
+        self._wording: Wording | None = None
         self.window = timedelta(minutes=settings.notify_digest_minutes)
 
     def run_once(self) -> int:
@@ -133,6 +135,15 @@ class Sender:
         return [item["id"] for item in message.items if item["announcement_id"] not in still], \
             "no longer waiting for approval"
 
+    @property
+    def wording(self) -> "Wording":
+        # Built at the first message: a worker that never sends one keeps its templates unloaded.
+        if self._wording is None:
+            from civicpost.notifications.wording import Wording
+
+            self._wording = Wording(self.settings)
+        return self._wording
+
     def _backoff(self, attempts: int) -> float:
         wait = min(self.settings.retry_max_seconds, self.settings.retry_base_seconds * 2 ** max(0, attempts - 1))
         return wait * random.uniform(0.8, 1.0)
@@ -173,6 +184,8 @@ class Sender:
                 from None
 
     def _post(self, url: str, text: str) -> None:
+        import httpx  # here, not at the top: most workers never post to a hook, and idle memory counts
+
         host = hooks.urlsplit(url).hostname or "the hook"
         if not self.settings.allow_private_network:
             try:
