@@ -75,9 +75,11 @@ def create_channel(
     language: str,
     credentials: dict[str, Any],
     settings: dict[str, Any],
+    track_links: bool = False,
 ) -> Channel:
     credentials, settings = validate(platform, credentials, settings)
     channel = Channel(
+        track_links=track_links,
         department_id=department.id,
         department=department,
         platform=platform,
@@ -105,6 +107,20 @@ def replace_credentials(
         session, actor=actor, action="channel.credentials_replaced", object_type="channel",
         object_id=channel.id,
     )
+
+
+def change(session: Session, *, actor: User | None, channel: Channel, track_links: bool | None = None,
+           active: bool | None = None) -> None:
+    """Turn link tracking on or off, retire a channel (inactive: offered for no new announcement) or bring it back."""
+    changed: dict[str, bool] = {}
+    if track_links is not None and track_links != channel.track_links:
+        channel.track_links = changed["track_links"] = track_links
+    if active is not None and active != channel.active:
+        channel.active = changed["active"] = active
+    if changed:
+        session.flush()
+        audit.record(session, actor=actor, action="channel.change", object_type="channel", object_id=channel.id,
+                     detail=changed)
 
 
 def get_channel(session: Session, channel_id: int) -> Channel:

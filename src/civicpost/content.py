@@ -47,6 +47,8 @@ class ChannelView:
     language: str = "en"
     settings: dict[str, Any] = field(default_factory=dict)
     override: str | None = None
+    # The link this channel sends instead of the announcement's own (a tracked /r/ address).
+    link: str | None = None
 
 
 @dataclass(frozen=True)

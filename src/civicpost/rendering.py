@@ -21,6 +21,7 @@ from civicpost.config import ConfigError
 from civicpost.content import ChannelView, Draft, MediaRef, Problem, Rendition
 from civicpost.media import check_media
 from civicpost.platforms import SPECS, PlatformSpec, spec
+from civicpost.redirects import Tracking
 from civicpost.text.lengths import Measure
 from civicpost.text.lint import lint_media, lint_text, warm_up
 from civicpost.text.splitting import split_thread
@@ -31,8 +32,10 @@ class TemplateConfigError(ConfigError):
 
 
 class Renderer:
-    def __init__(self, templates_dir: Path, *, warm: bool = True) -> None:
+    def __init__(self, templates_dir: Path, *, warm: bool = True, tracking: Tracking | None = None) -> None:
         self.posts = Path(templates_dir) / "posts"
+        # Set where the service knows its address and secret: channels that track links send /r/ addresses.
+        self.tracking = tracking
         self.env = ImmutableSandboxedEnvironment(
             loader=FileSystemLoader(self.posts),
             undefined=StrictUndefined,
@@ -96,7 +99,7 @@ class Renderer:
             extra[key] = rendered.strip() if template.endswith(".txt.j2") else rendered
 
         size = platform.measure(text, channel.settings)
-        parts, fits, length_problems = _fit(text, size, channel, platform, draft.link)
+        parts, fits, length_problems = _fit(text, size, channel, platform, channel.link or draft.link)
         problems += length_problems + _rule_problems(platform, parts or [text])
         media_problems, notes = check_media(platform.media, platform.label, draft.media)
         problems += media_problems
@@ -130,7 +133,7 @@ def _context(draft: Draft, channel: ChannelView, title: str, body: str) -> dict[
     return {
         "title": title,
         "body": body,
-        "link": draft.link,
+        "link": channel.link or draft.link,
         "department": draft.department,
         "emergency": draft.emergency,
         "language": channel.language,

@@ -184,6 +184,15 @@ class ChannelShape(Strict):
     language: str = "en"
     credentials: BaseModel
     settings: BaseModel
+    # The announcement's link goes out as /r/{code}; its clicks are counted for this channel.
+    track_links: bool = False
+
+
+class ChannelPatch(Strict):
+    """What an admin may change of a channel after it is made (credentials have their own route)."""
+
+    track_links: bool | None = None
+    active: bool | None = None
 
 
 def _channel_in(spec: PlatformSpec) -> type[ChannelShape]:

@@ -111,7 +111,7 @@ def to_draft(announcement: Announcement) -> Draft:
     )
 
 
-def channel_view(channel: Channel, override: str | None = None) -> ChannelView:
+def channel_view(channel: Channel, override: str | None = None, *, link: str | None = None) -> ChannelView:
     return ChannelView(
         id=channel.id,
         platform=channel.platform,
@@ -119,12 +119,17 @@ def channel_view(channel: Channel, override: str | None = None) -> ChannelView:
         language=channel.language,
         settings=dict(channel.settings or {}),
         override=override,
+        link=link,
     )
 
 
 def of_announcement(renderer: Renderer, announcement: Announcement) -> Preview:
     """A stored announcement on each of its channels: what approval signs and the worker sends."""
-    views = [channel_view(t.channel, t.override_text) for t in announcement.targets]
+    tracking = renderer.tracking if announcement.link else None
+    views = [channel_view(t.channel, t.override_text,
+                          link=tracking.address(announcement.id, t.channel_id)
+                          if tracking and t.channel.track_links else None)
+             for t in announcement.targets]
     return Preview(
         renderer.render_all(to_draft(announcement), views),
         {t.channel_id: t.channel.name for t in announcement.targets},

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
-from civicpost import audit, contributors, notifications, quotas
+from civicpost import audit, contributors, notifications, quotas, redirects
 from civicpost.content import Rendition
 from civicpost.db import rows_changed, utcnow, wake_after_commit
 from civicpost.drafting import access, editing, previews
@@ -186,6 +186,8 @@ def approve(
         for r in renditions
     ]
     session.add_all(deliveries)
+    if renderer.tracking is not None:
+        redirects.remember(session, renderer.tracking, announcement)
     session.flush()
     wake_after_commit(session)
     audit.record(

@@ -19,6 +19,7 @@ from civicpost.models.metrics import MetricJob, MetricSnapshot, PostEngagement
 from civicpost.models.notification import DepartmentHook, Notification, NotificationChoice
 from civicpost.models.session import StaffSession
 from civicpost.models.throttle import SignInThrottle
+from civicpost.models.tracked_link import TrackedLink
 from civicpost.models.user import ApiToken, User
 from civicpost.models.worker import WorkerHeartbeat
 
@@ -47,6 +48,7 @@ __all__ = [
     "StaffSession",
     "State",
     "Target",
+    "TrackedLink",
     "Translation",
     "User",
     "user_departments",

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civicpost.db import Base, UTCDateTime, utcnow
@@ -35,6 +35,8 @@ class Channel(Base):
     needs_attention: Mapped[bool] = mapped_column(default=False)
     # A 429 pauses this channel alone until the platform's reset time.
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The announcement's link goes out as this service's /r/{code}, so its clicks are counted per channel.
+    track_links: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     department: Mapped[Department] = relationship(lazy="joined")
 

@@ -21,6 +21,7 @@ from civicpost import (
     channels,
     decoding,
     media,
+    redirects,
     uploads,
 )
 from civicpost.drafting import access, editing, listing, previews, search, workflow
@@ -31,6 +32,7 @@ from civicpost.schemas import (
     AnnouncementPatch,
     ApproveIn,
     ChannelIn,
+    ChannelPatch,
     CredentialsIn,
     DepartmentIn,
     RejectIn,
@@ -57,6 +59,7 @@ from civicpost.web.shapes import (
     AuditTrail,
     ChannelList,
     ChannelOut,
+    ClickList,
     DeliveryOut,
     DepartmentList,
     DepartmentOut,
@@ -107,7 +110,7 @@ def create_channel(
     department = accounts.department_by_slug(session, body.department)
     channel = channels.create_channel(
         session, actor=admin, box=box, department=department, platform=body.platform, name=body.name,
-        language=body.language, credentials=given_credentials, settings=given_settings,
+        language=body.language, credentials=given_credentials, settings=given_settings, track_links=body.track_links,
     )
     return views.channel(channel, settings.zone)
 
@@ -126,6 +129,16 @@ def list_channels(
 @one_trip
 def get_channel(channel_id: IdPath, session: SessionDep, _: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
     return views.channel(channels.get_channel(session, channel_id), settings.zone)
+
+
+@router.patch("/channels/{channel_id}", response_model=ChannelOut)
+@one_trip
+def change_channel(
+    channel_id: IdPath, body: ChannelPatch, session: SessionDep, admin: AdminUser, settings: SettingsDep
+) -> dict[str, Any]:
+    channel = channels.get_channel(session, channel_id)
+    channels.change(session, actor=admin, channel=channel, track_links=body.track_links, active=body.active)
+    return views.channel(channel, settings.zone)
 
 
 @router.put("/channels/{channel_id}/credentials", response_model=ChannelOut)
@@ -284,6 +297,15 @@ def audit_trail(
     announcement = access.get_visible(session, announcement_id, viewer=user)
     events = audit.trail(session, object_type="announcement", object_id=announcement.id)
     return {"items": [views.audit_event(e, settings.zone) for e in events]}
+
+
+@router.get("/announcements/{announcement_id}/clicks", response_model=ClickList)
+@one_trip
+def link_clicks(announcement_id: IdPath, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    """Clicks on the announcement's link per channel that counts them (link tracking)."""
+    announcement = access.get_visible(session, announcement_id, viewer=user)
+    counted = redirects.clicks(session, announcement.id)
+    return {"items": [{"channel_id": channel_id, "clicks": counted[channel_id]} for channel_id in sorted(counted)]}
 
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut)

@@ -22,10 +22,11 @@ from civicpost.config import Settings, get_settings
 from civicpost.db import make_engine, make_sessionmaker, utcnow, waking
 from civicpost.decoding import DecodeGate
 from civicpost.models import WorkerHeartbeat
+from civicpost.redirects import Tracking
 from civicpost.rendering import Renderer
 from civicpost.runtime import settle_memory
 from civicpost.security import CredentialBox
-from civicpost.web import api, api_comments, api_people, dates, directory, post_text, problems, public
+from civicpost.web import api, api_comments, api_people, dates, directory, post_text, problems, public, redirects
 from civicpost.web import docs as api_docs
 from civicpost.web import pages as staff_pages
 from civicpost.web.deps import REQUEST_THREADS
@@ -69,7 +70,7 @@ def create_app(
     # first request: a missing key or a broken template stops the service here.
     box_key = settings.fernet_key()
     box = CredentialBox(box_key)
-    renderer = Renderer(settings.templates_dir)
+    renderer = Renderer(settings.templates_dir, tracking=Tracking.of(base_url=settings.base_url, secret=box_key))
     # Sync handlers and dependencies run on AnyIO's pool of 40 threads, each
     # holding a connection from its first query to the commit: with fewer
     # connections than threads, a burst leaves every thread waiting for a
@@ -135,6 +136,7 @@ def create_app(
     app.include_router(api_people.router)
     app.include_router(api_comments.router)
     app.include_router(public.router)
+    app.include_router(redirects.router)
     app.include_router(directory.router)
     staff_pages.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

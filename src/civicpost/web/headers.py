@@ -56,7 +56,9 @@ class SecurityHeaders:
                     headers = [h for h in headers if h[0].lower() != b"cache-control"]
                 if with_policy and not any(h[0].lower() == _CSP for h in headers):
                     headers.append(self._policy)
-                headers.extend(extra)
+                # A handler's own value stands (a tracked link's redirect tells the next site nothing).
+                given = {h[0].lower() for h in headers}
+                headers.extend(h for h in extra if h[0] not in given)
                 message = {**message, "headers": headers}
             await send(message)
 

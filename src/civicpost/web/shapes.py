@@ -52,6 +52,7 @@ class ChannelOut(Shape):
     settings: dict[str, Any]
     has_credentials: bool
     active: bool
+    track_links: bool
     health: Health
 
 
@@ -175,3 +176,12 @@ class MediaOut(Shape):
     width: int
     height: int
     size_bytes: int
+
+
+class ChannelClicks(Shape):
+    channel_id: int
+    clicks: int
+
+
+class ClickList(Shape):
+    items: list[ChannelClicks]

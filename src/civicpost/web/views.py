@@ -28,6 +28,7 @@ def channel(c: Channel, zone: ZoneInfo) -> dict[str, Any]:
         "settings": c.settings,
         "has_credentials": c.credentials_encrypted is not None,
         "active": c.active,
+        "track_links": c.track_links,
         "health": {
             "status": c.health_status,
             "last_success_at": instant(c.last_success_at, zone),

@@ -173,6 +173,7 @@ def channel_page(request: Request, session: Session, user: User, box: Credential
         "credential_inputs": fields.CREDENTIALS.get(channel.platform, []),
         "errors": errors or {},
         "zone": zone,
+        "base_url": request.app.state.settings.base_url.rstrip("/"),
     }
     return render(request, "staff/channel.html", context, user=user, status_code=status_code)
 
@@ -195,6 +196,18 @@ def replace_credentials(channel_id: int, request: Request, session: SessionDep, 
                             errors=_credential_words(service_errors(exc, field="credentials"), channel.platform),
                             status_code=exc.status)
     flash(request, "Replaced the credentials. Use Test connection to check them.")
+    return redirect(f"/staff/channels/{channel.id}")
+
+
+@router.post("/channels/{channel_id:id}/use", dependencies=[Csrf])
+def change_use(channel_id: int, request: Request, session: SessionDep, user: AdminPageUser,
+               form: FormDep) -> Response:
+    channel = channels.get_channel(session, channel_id)
+    channels.change(session, actor=user, channel=channel, active=form.get("active") == "yes",
+                    track_links=form.get("track_links") == "yes")
+    said = "offered for new announcements" if channel.active else "retired: offered for no new announcement"
+    counting = "counts clicks on links" if channel.track_links else "sends links as they are"
+    flash(request, f"Saved: {channel.name} is {said}, and {counting}.")
     return redirect(f"/staff/channels/{channel.id}")
 
 
