@@ -110,13 +110,16 @@ def replace_credentials(
 
 
 def change(session: Session, *, actor: User | None, channel: Channel, track_links: bool | None = None,
-           active: bool | None = None) -> None:
-    """Turn link tracking on or off, retire a channel (inactive: offered for no new announcement) or bring it back."""
-    changed: dict[str, bool] = {}
+           active: bool | None = None, stale_after_days: int | None = None) -> None:
+    """Turn link tracking on or off, retire a channel (inactive: offered for no new announcement) or bring it
+    back, or say after how many silent days it counts as quiet."""
+    changed: dict[str, bool | int] = {}
     if track_links is not None and track_links != channel.track_links:
         channel.track_links = changed["track_links"] = track_links
     if active is not None and active != channel.active:
         channel.active = changed["active"] = active
+    if stale_after_days is not None and stale_after_days != channel.stale_after_days:
+        channel.stale_after_days = changed["stale_after_days"] = stale_after_days
     if changed:
         session.flush()
         audit.record(session, actor=actor, action="channel.change", object_type="channel", object_id=channel.id,

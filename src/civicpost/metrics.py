@@ -10,6 +10,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
+from civicpost import quiet
 from civicpost.db import utcnow
 from civicpost.models import Delivery, DeliveryStatus, WorkerHeartbeat
 
@@ -47,6 +48,7 @@ class QueueCollector(Collector):
             beats = session.execute(
                 select(WorkerHeartbeat.name, WorkerHeartbeat.last_seen_at).where(WorkerHeartbeat.stopped_at.is_(None))
             ).all()
+            channels = quiet.survey(session, now=now)
         deliveries = GaugeMetricFamily("civicpost_deliveries", "Deliveries by status", labels=["status"])
         for status in DeliveryStatus:
             deliveries.add_metric([status.value], counts.get(status.value, 0))
@@ -65,6 +67,13 @@ class QueueCollector(Collector):
         for name, last in beats:
             seen.add_metric([name], (now - last).total_seconds())
         yield seen
+        silent = GaugeMetricFamily(
+            "civicpost_channel_days_since_post",
+            "Whole days since each active channel's last post (since it was added, if it never posted)",
+            labels=["channel_id", "channel", "department", "platform", "stale"])
+        for q in channels:
+            silent.add_metric([str(q.channel_id), q.name, q.department, q.platform, str(q.stale).lower()], q.days)
+        yield silent
 
 
 def registry_for(sessions: sessionmaker) -> CollectorRegistry:

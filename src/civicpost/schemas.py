@@ -193,6 +193,8 @@ class ChannelPatch(Strict):
 
     track_links: bool | None = None
     active: bool | None = None
+    # Silent this many days, the channel is named as quiet (dashboard, weekly mail, metrics).
+    stale_after_days: int | None = Field(default=None, ge=1, le=3650)
 
 
 def _channel_in(spec: PlatformSpec) -> type[ChannelShape]:

@@ -31,6 +31,7 @@ from civicpost.engine.outcomes import Stopped
 from civicpost.engine.recorder import Recorder
 from civicpost.engine.wakeups import watch_commits
 from civicpost.models import WorkerHeartbeat
+from civicpost.notifications import weekly
 from civicpost.notifications.sender import Sender
 from civicpost.runtime import settle_memory
 
@@ -113,6 +114,9 @@ class Worker:
                                id="renew-leases")
         self.scheduler.add_job(self.notifier.run_once, "interval", seconds=self.settings.notify_poll_seconds,
                                id="notifications", max_instances=1, coalesce=True)
+        # Hourly: the first worker past Monday 8 a.m. writes the week's report of quiet channels.
+        self.scheduler.add_job(self._weekly_report, "interval", hours=1, id="weekly-report", max_instances=1,
+                               coalesce=True, next_run_time=utcnow() + timedelta(seconds=30))
         self.scheduler.start()
         threading.Thread(target=watch_commits, args=(self.engine, self._wake, self._stopping),
                          name="watch-commits", daemon=True).start()
@@ -317,6 +321,13 @@ class Worker:
                              until=utcnow() + timedelta(seconds=self.settings.lease_seconds))
         except Exception:  # noqa: BLE001 - the next renewal tries again
             log.exception("worker %s: renewing leases failed", self.name)
+
+    def _weekly_report(self) -> None:
+        try:
+            with transaction(self.write_sessions) as session:
+                weekly.queue_weekly(session, now=utcnow(), zone=self.settings.zone)
+        except Exception:  # noqa: BLE001 - tried again in an hour
+            log.exception("worker %s: the weekly report of quiet channels could not be written", self.name)
 
     def _heartbeat(self) -> None:
         try:

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, false
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civicpost.db import Base, UTCDateTime, utcnow
@@ -37,6 +37,12 @@ class Channel(Base):
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The announcement's link goes out as this service's /r/{code}, so its clicks are counted per channel.
     track_links: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Silent this many days (no post through civicpost nor, where the platform tells us, in its own app): stale.
+    stale_after_days: Mapped[int] = mapped_column(default=30, server_default=text("30"))
+    # The account's latest post as its platform reports it, posts made in the platform's own app included.
+    last_post_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the platform says the channel's access stops working.
+    token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     department: Mapped[Department] = relationship(lazy="joined")
 

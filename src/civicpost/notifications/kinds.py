@@ -18,6 +18,7 @@ class Event(StrEnum):
     published = "published"  # the author
     failed = "failed"  # the author, admins and the department's hook
     channel_attention = "channel_attention"  # admins and the department's hook
+    quiet = "quiet"  # weekly: each department's people (admins: every department)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("failed", "My announcement failed to publish on a channel", "everyone", EVERYONE),
     Kind("trouble", "Any department: a delivery failed or a channel needs attention", "admins",
          frozenset({Role.admin})),
+    Kind("quiet", "Weekly: my departments' quiet channels and access about to expire (admins: every department)",
+         "everyone", EVERYONE),
 )}
 
 

@@ -21,9 +21,11 @@ from civicpost import (
     channels,
     decoding,
     media,
+    quiet,
     redirects,
     uploads,
 )
+from civicpost.db import utcnow
 from civicpost.drafting import access, editing, listing, previews, search, workflow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.models import Delivery, Department, State
@@ -112,7 +114,7 @@ def create_channel(
         session, actor=admin, box=box, department=department, platform=body.platform, name=body.name,
         language=body.language, credentials=given_credentials, settings=given_settings, track_links=body.track_links,
     )
-    return views.channel(channel, settings.zone)
+    return views.channel(channel, settings.zone, quiet.of_channel(session, channel, now=utcnow()))
 
 
 @router.get("/channels", response_model=ChannelList)
@@ -122,13 +124,16 @@ def list_channels(
 ) -> dict[str, Any]:
     department_id = accounts.department_by_slug(session, department).id if department else None
     rows = channels.list_channels(session, department_id=department_id)
-    return {"items": [views.channel(c, settings.zone) for c in rows]}
+    found = {q.channel_id: q for q in quiet.survey(session, now=utcnow(), active_only=False,
+                                                   channel_ids=[c.id for c in rows])}
+    return {"items": [views.channel(c, settings.zone, found[c.id]) for c in rows]}
 
 
 @router.get("/channels/{channel_id}", response_model=ChannelOut)
 @one_trip
 def get_channel(channel_id: IdPath, session: SessionDep, _: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
-    return views.channel(channels.get_channel(session, channel_id), settings.zone)
+    channel = channels.get_channel(session, channel_id)
+    return views.channel(channel, settings.zone, quiet.of_channel(session, channel, now=utcnow()))
 
 
 @router.patch("/channels/{channel_id}", response_model=ChannelOut)
@@ -137,8 +142,9 @@ def change_channel(
     channel_id: IdPath, body: ChannelPatch, session: SessionDep, admin: AdminUser, settings: SettingsDep
 ) -> dict[str, Any]:
     channel = channels.get_channel(session, channel_id)
-    channels.change(session, actor=admin, channel=channel, track_links=body.track_links, active=body.active)
-    return views.channel(channel, settings.zone)
+    channels.change(session, actor=admin, channel=channel, track_links=body.track_links, active=body.active,
+                    stale_after_days=body.stale_after_days)
+    return views.channel(channel, settings.zone, quiet.of_channel(session, channel, now=utcnow()))
 
 
 @router.put("/channels/{channel_id}/credentials", response_model=ChannelOut)
@@ -148,7 +154,7 @@ def replace_credentials(
 ) -> dict[str, Any]:
     channel = channels.get_channel(session, channel_id)
     channels.replace_credentials(session, actor=admin, box=box, channel=channel, credentials=body.credentials)
-    return views.channel(channel, settings.zone)
+    return views.channel(channel, settings.zone, quiet.of_channel(session, channel, now=utcnow()))
 
 
 def _full(session, announcement, renderer, settings, *, new: bool = False) -> dict[str, Any]:

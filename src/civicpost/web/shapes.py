@@ -41,6 +41,10 @@ class Health(Shape):
     last_error: str | None
     last_error_at: Instant | None
     paused_until: Instant | None
+    # Whole days since the channel's last post (None: it never posted), and whether that is past its stale_after_days.
+    days_since_post: int | None
+    stale: bool
+    token_expires_at: Instant | None
 
 
 class ChannelOut(Shape):
@@ -53,6 +57,7 @@ class ChannelOut(Shape):
     has_credentials: bool
     active: bool
     track_links: bool
+    stale_after_days: int
     health: Health
 
 

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from civicpost.content import Rendition
 from civicpost.links import http_url
 from civicpost.models import Announcement, AuditEvent, Channel, Delivery, Department
+from civicpost.quiet import Quiet
 
 
 def instant(value: datetime | None, zone: ZoneInfo) -> str | None:
@@ -18,7 +19,7 @@ def department(d: Department) -> dict[str, Any]:
 
 
 
-def channel(c: Channel, zone: ZoneInfo) -> dict[str, Any]:
+def channel(c: Channel, zone: ZoneInfo, quiet: Quiet) -> dict[str, Any]:
     return {
         "id": c.id,
         "department": c.department.slug,
@@ -29,12 +30,16 @@ def channel(c: Channel, zone: ZoneInfo) -> dict[str, Any]:
         "has_credentials": c.credentials_encrypted is not None,
         "active": c.active,
         "track_links": c.track_links,
+        "stale_after_days": c.stale_after_days,
         "health": {
             "status": c.health_status,
             "last_success_at": instant(c.last_success_at, zone),
             "last_error": c.last_error,
             "last_error_at": instant(c.last_error_at, zone),
             "paused_until": instant(c.paused_until, zone),
+            "days_since_post": quiet.days_since_post,
+            "stale": quiet.stale,
+            "token_expires_at": instant(c.token_expires_at, zone),
         },
     }
 

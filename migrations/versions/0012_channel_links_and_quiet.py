@@ -1,4 +1,5 @@
-"""tracked links: a channel may send the announcement's link as /r/{code}, and its clicks are counted
+"""channels' links and quiet: tracked links (/r/{code}, clicks per channel); when a channel is stale, its
+platform's latest post, when its access expires
 
 Revision ID: 0012
 Revises: 0011
@@ -34,11 +35,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_tracked_links_announcement_id', ['announcement_id'], unique=False)
 
     op.add_column('channels', sa.Column('track_links', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('channels', sa.Column('stale_after_days', sa.Integer(), server_default=sa.text('30'), nullable=False))
+    op.add_column('channels', sa.Column('last_post_seen_at', civicpost.db.UTCDateTime(timezone=True), nullable=True))
+    op.add_column('channels', sa.Column('token_expires_at', civicpost.db.UTCDateTime(timezone=True), nullable=True))
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('channels', schema=None) as batch_op:
+        batch_op.drop_column('token_expires_at')
+        batch_op.drop_column('last_post_seen_at')
+        batch_op.drop_column('stale_after_days')
         batch_op.drop_column('track_links')
 
     with op.batch_alter_table('tracked_links', schema=None) as batch_op:
