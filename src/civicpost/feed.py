@@ -92,7 +92,8 @@ def elsewhere(session: Session, announcement_id: int) -> list[dict[str, str]]:
         )
         .order_by(Channel.name)
     ).all()
-    return [{"url": safe, "label": name, "platform": platform} for url, name, platform in rows if (safe := http_url(url))]
+    return [{"url": safe, "label": name, "platform": platform}
+            for url, name, platform in rows if (safe := http_url(url))]
 
 
 def _item(delivery: Delivery, announcement: Announcement) -> PublicItem:
