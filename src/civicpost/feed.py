@@ -82,7 +82,7 @@ def elsewhere(session: Session, announcement_id: int) -> list[dict[str, str]]:
     """Links to the announcement's live posts on other platforms (http(s) only,
     whatever a platform once answered)."""
     rows = session.execute(
-        select(Delivery.remote_url, Channel.name)
+        select(Delivery.remote_url, Channel.name, Channel.platform)
         .join(Channel, Channel.id == Delivery.channel_id)
         .where(
             Delivery.announcement_id == announcement_id,
@@ -92,7 +92,8 @@ def elsewhere(session: Session, announcement_id: int) -> list[dict[str, str]]:
         )
         .order_by(Channel.name)
     ).all()
-    return [{"url": safe, "label": name} for url, name in rows if (safe := http_url(url))]
+    return [{"url": safe, "label": name, "platform": platform}
+            for url, name, platform in rows if (safe := http_url(url))]
 
 
 def _item(delivery: Delivery, announcement: Announcement) -> PublicItem:

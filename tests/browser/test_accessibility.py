@@ -2,6 +2,7 @@
 works from the keyboard (SPEC §7, Accessibility). Each page is screenshotted
 to test-output/screenshots/ on the way."""
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -9,12 +10,20 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, Response, expect
 
-from tests.browser.conftest import PASSWORD, Live, png_bytes, shoot, wait_for_state
+from tests.browser.conftest import PASSWORD, ROOT, Live, png_bytes, shoot, wait_for_state
 
 pytestmark = pytest.mark.browser
 
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_21_AA}, "resultTypes": ["violations"]}
+STATIC = ROOT / "src" / "civicpost" / "web" / "static"
+# Stylesheets other work is moving onto site.css's tokens; until then their fixed
+# light colours cannot pass in the dark scheme. Each leaves this list by itself
+# once it writes no colour of its own.
+NOT_YET_ON_TOKENS = {
+    f"/static/{name}" for name in ("drafting.css", "calendar.css")
+    if re.search(r"#[0-9a-fA-F]{3,6}\b", re.sub(r"/\*.*?\*/", "", (STATIC / name).read_text(), flags=re.S))
+}
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,57 @@ def test_the_page_has_no_wcag_21_aa_violations_that_axe_can_find(case: PageCase,
     results = Axe().run(page, options=AXE_OPTIONS)
     violations = results.response["violations"]
     assert not violations, violations_report(case.name, violations)
+
+
+def page_path(case: PageCase, live: Live, content: Content) -> str:
+    return case.path.format(published=content.published, draft=content.draft, submitted=content.submitted,
+                            channel=live.parks_channels["x"], person=live.parks_staff.id)
+
+
+def open_case(case: PageCase, live: Live, content: Content, open_page) -> Page:
+    page = open_page(getattr(live, case.who) if case.who else None)
+    path = page_path(case, live, content)
+    response = visit(page, case, path, live)
+    assert response is not None
+    if response.status == 404 and case.status != 404 and not live.routed(path):
+        pytest.xfail("page not built yet")
+    assert response.status == case.status, f"{path} answered {response.status}"
+    return page
+
+
+@pytest.mark.parametrize("case", PAGES, ids=[c.name for c in PAGES])
+def test_the_page_in_the_dark_scheme_has_no_wcag_21_aa_violations_that_axe_can_find(case: PageCase, live: Live,
+                                                                                   content: Content, open_page):
+    page = open_case(case, live, content, open_page)
+    page.emulate_media(color_scheme="dark")
+    assert page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches")
+    shoot(page, f"{case.name}-dark")
+    violations = Axe().run(page, options=AXE_OPTIONS).response["violations"]
+    sheets = set(page.eval_on_selector_all("link[rel=stylesheet]", "links => links.map(l => l.getAttribute('href'))"))
+    if violations and sheets & NOT_YET_ON_TOKENS:
+        pytest.xfail(f"{', '.join(sorted(sheets & NOT_YET_ON_TOKENS))} still writes light colours: "
+                     + violations_report(case.name, violations))
+    assert not violations, violations_report(f"{case.name} (dark)", violations)
+
+
+UNNAMED_ICONS = """() => [...document.querySelectorAll('svg')].filter(svg => {
+  if (svg.getAttribute('aria-hidden') === 'true') {
+    // The word sits beside the icon, in its parent or (for an icon in a small frame) its grandparent.
+    const near = svg.parentElement;
+    const beside = near ? (near.innerText.trim() || (near.parentElement ? near.parentElement.innerText.trim() : '')) : '';
+    return svg.getAttribute('focusable') !== 'false' || beside === '';
+  }
+  const title = svg.querySelector(':scope > title');
+  return svg.getAttribute('role') !== 'img' || !title || title.textContent.trim() === '';
+}).map(svg => svg.outerHTML.slice(0, 120) + ' in '
+               + (svg.parentElement ? svg.parentElement.outerHTML.slice(0, 120) : ''))"""
+
+
+@pytest.mark.parametrize("case", PAGES, ids=[c.name for c in PAGES])
+def test_every_icon_is_hidden_beside_a_visible_word_or_named_by_its_title(case: PageCase, live: Live,
+                                                                        content: Content, open_page):
+    page = open_case(case, live, content, open_page)
+    assert page.evaluate(UNNAMED_ICONS) == []
 
 
 def focused(page: Page) -> dict:

@@ -39,7 +39,9 @@ def test_the_page_and_its_live_part_show_the_same_deliveries_and_the_part_follow
                 remote_url="https://example.org/post/1", published_at=datetime(2026, 12, 4, 14, 0, tzinfo=UTC))
     moved = approver.get(f"/staff/announcements/{a['id']}/deliveries", headers={**HTML, "if-none-match": tag})
     assert moved.status_code == 200 and moved.headers["etag"] != tag
-    assert moved.text.count('class="state state-published"') == 2
+    rows, fresh_badge = moved.text.split("<template", 1)
+    assert rows.count('class="state state-published"') == 2, "both deliveries"
+    assert 'id="announcement-state"' in fresh_badge and "state-published" in fresh_badge, "and the announcement's badge"
     assert "Fri 4 Dec 2026, 9:00 a.m. EST" in moved.text
     assert 'data-live-open="false"' in moved.text, "nothing moves any more: the script stops asking"
 

@@ -37,7 +37,8 @@ class Link:
 @dataclass
 class Account:
     name: str
-    platform: str
+    platform: str  # as its owner writes it
+    kind: str  # the platform's name in civicpost, which picks its icon
     links: list[Link] = field(default_factory=list)
 
 
@@ -96,7 +97,7 @@ def sections(session: Session, *, base_url: str) -> list[Section]:
     grouped: dict[int, Section] = {}
     for channel, department in rows:
         section = grouped.setdefault(department.id, Section(department.name, []))
-        account = Account(channel.name, spec(channel.platform).label)
+        account = Account(channel.name, spec(channel.platform).label, channel.platform)
         if spec(channel.platform).capabilities.city_site:
             given = channel.settings.get("url")
             site = given if isinstance(given, str) and _http(given) else f"{base}/"

@@ -63,9 +63,14 @@
         if (after && after !== before) { announcer().textContent = after; }
         var state = fresh.getAttribute("data-announcement-state");
         var badge = document.getElementById("announcement-state");
+        var drawn = fresh.querySelector("template.state-fresh");
         if (state && badge && badge.textContent !== state) {
-          badge.textContent = state;
-          badge.className = "state state-" + state;
+          if (drawn) {
+            badge.replaceWith(drawn.content.cloneNode(true)); // the badge's icon changes with its word
+          } else {
+            badge.textContent = state;
+            badge.className = "state state-" + state;
+          }
         }
         if (fresh.getAttribute("data-live-open") === "true") { again(); }
       }).catch(function (error) {
