@@ -56,7 +56,8 @@ def test_each_card_shows_the_account_name_and_handle_as_its_platform_writes_them
 def test_with_nothing_known_a_card_shows_the_channel_name_alone_and_never_a_credential(sign_in, city, client):
     x = create_channel(client, city.admin, "x", name="Parks on X")
     bluesky = create_channel(client, city.admin, "bluesky", name="Parks on Bluesky")
-    telegram = create_channel(client, city.admin, "telegram", name="Parks on Telegram", settings={"chat_id": "-1001234"})
+    telegram = create_channel(client, city.admin, "telegram", name="Parks on Telegram",
+                              settings={"chat_id": "-1001234"})
     html = preview(sign_in(city.parks_staff), channels=[str(x), str(bluesky), str(telegram)])
     shown = cards(html)
     assert '<span class="post-name">Parks on X</span>' in shown["Parks on X"]
@@ -70,7 +71,8 @@ def test_test_connection_keeps_the_account_name_it_learns_for_previews():
     assert learned_settings(x, {"user_id": "12", "username": "parks_city"}) == {
         "overflow": "thread", "username": "parks_city"}
     mastodon = Channel(platform="mastodon", name="Parks", settings={"api_base": "https://city.social"})
-    assert learned_settings(mastodon, {"account": "parks", "username": "parks", "max_characters": 500})["username"] == "parks"
+    learned = learned_settings(mastodon, {"account": "parks", "username": "parks", "max_characters": 500})
+    assert learned["username"] == "parks"
     # A name the platform could never have is not kept.
     assert "username" not in learned_settings(x, {"username": "<script>"})
 
