@@ -31,7 +31,8 @@ def thread_channel(live: Live) -> int:
 @pytest.fixture(scope="module")
 def image(live: Live) -> str:
     with live.api(live.parks_staff) as staff:
-        return staff.post("/media", files={"file": ("pool.png", png_bytes(), "image/png")}).raise_for_status().json()["id"]
+        made = staff.post("/media", files={"file": ("pool.png", png_bytes(), "image/png")}).raise_for_status()
+    return made.json()["id"]
 
 
 def fill_draft(page: Page, live: Live, thread_channel: int, image: str) -> None:
