@@ -89,12 +89,13 @@ def test_on_a_desktop_the_preview_stays_in_view_while_the_form_scrolls(live: Liv
     fill_draft(page, live, thread_channel, image)
     pane = page.locator("#preview-pane")
     assert pane.evaluate("e => getComputedStyle(e).position") == "sticky"
+    expect(page.get_by_role("link", name="Go to preview")).to_be_hidden()  # both columns are in view
     # Half way down the form (at its very end the pane stops with the form, as sticky does).
     scrolled = page.evaluate("() => { window.scrollTo(0, document.querySelector('#images').offsetTop - 100);"
                              " return window.scrollY; }")
     box = pane.bounding_box()
     assert scrolled > 300 and box is not None and 0 <= box["y"] <= 40 and box["y"] + box["height"] <= 900 + 1
-    shoot(page, "draft-preview-1280")
+    page.screenshot(path=str(shoot(page, "draft-preview-1280").with_name("draft-preview-1280-view.png")))
     violations = Axe().run(page, options=AXE_OPTIONS).response["violations"]
     assert not violations, [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
 
