@@ -132,7 +132,7 @@ def test_find_answers_none_when_no_post_matches(router: respx.MockRouter) -> Non
 
 def test_check_accepts_a_page_token_and_refuses_a_user_token(router: respx.MockRouter) -> None:
     me = router.get(f"{GRAPH}/me").respond(json={"id": PAGE_ID, "name": "City Parks"})
-    assert adapter().check() == {"page_id": PAGE_ID, "name": "City Parks"}
+    assert adapter().check() == {"page_id": PAGE_ID, "name": "City Parks", "page_name": "City Parks"}
 
     me.respond(json={"id": "10223456789012345", "name": "Pat Staffer"})
     with pytest.raises(CredentialsError):

@@ -146,7 +146,7 @@ def test_check_reports_the_instance_character_limit(mock: responses.RequestsMock
     mock.get(f"{MASTODON_BASE}/api/v1/accounts/verify_credentials", json=MASTODON_ACCOUNT)
     mock.get(f"{MASTODON_BASE}/api/v2/instance/", json={"domain": "social.sandbox.test", "version": "4.3.2", "configuration": {"statuses": {"max_characters": 1000, "max_media_attachments": 4, "characters_reserved_per_url": 23}}})
 
-    assert adapter().check() == {"account": "parks", "max_characters": 1000}
+    assert adapter().check() == {"account": "parks", "username": "parks", "max_characters": 1000}
 
 
 def test_a_revoked_token_is_a_credentials_error(mock: responses.RequestsMock) -> None:

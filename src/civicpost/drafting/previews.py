@@ -8,6 +8,7 @@ reads is what an approver signs (the fingerprint) and what a worker sends.
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -21,8 +22,19 @@ from civicpost.drafting.editing import to_instant
 from civicpost.errors import Invalid
 from civicpost.models import Announcement, Channel, Department, Media, User
 from civicpost.platforms import SPECS
+from civicpost.platforms.spec import Look
 from civicpost.rendering import Renderer
 from civicpost.schemas import AnnouncementIn
+
+
+@dataclass(frozen=True)
+class LinkCard:
+    """The card a platform shows under a post with a link. We never fetch the page, so
+    the title is the announcement's own (in the rendition's language)."""
+
+    url: str
+    domain: str
+    title: str
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,20 @@ class Card:
     platform: str
     label: str
     r: dict[str, Any]
+    look: Look = Look()
+    link: LinkCard | None = None
+    images: tuple[MediaRef, ...] = ()
+    city_site: bool = False  # the city's own site: with no address of its own, the preview names this one
+
+    @property
+    def display_name(self) -> str:
+        return self.look.name or self.name
+
+    @property
+    def link_part(self) -> int:
+        """The thread's part (0-based) whose post carries the link card: the one with the address, else the first."""
+        parts = self.r["parts"] or []
+        return next((n for n, part in enumerate(parts) if self.link and self.link.url in part), 0)
 
     @property
     def errors(self) -> int:
@@ -49,6 +75,8 @@ class Preview:
     renditions: list[Rendition]
     names: dict[int, str]  # channel id -> the channel's name
     publish_at: datetime | None
+    looks: dict[int, Look] = field(default_factory=dict)  # channel id -> how its platform shows the account
+    draft: Draft | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -57,16 +85,30 @@ class Preview:
 
     @property
     def cards(self) -> list[Card]:
-        return [
-            Card(
+        cards = []
+        for r in self.renditions:
+            look = self.looks.get(r.channel_id, Look())
+            cards.append(Card(
                 channel_id=r.channel_id,
                 name=self.names.get(r.channel_id, f"Channel {r.channel_id}"),
                 platform=r.platform,
                 label=SPECS[r.platform].label,
                 r=r.as_dict(),
-            )
-            for r in self.renditions
-        ]
+                look=look,
+                link=self._link_card(r.language) if look.link_card else None,
+                images=tuple(r.media),
+                city_site=SPECS[r.platform].capabilities.city_site,
+            ))
+        return cards
+
+    def _link_card(self, language: str) -> LinkCard | None:
+        link = self.draft.link if self.draft else None
+        if not self.draft or not link:
+            return None
+        host = urlsplit(link).hostname or ""
+        domain = host[4:] if host.startswith("www.") else host
+        title = (self.draft.wording(language) or (self.draft.title, ""))[0]
+        return LinkCard(url=link, domain=domain, title=title) if domain else None
 
 
 @dataclass(frozen=True)
@@ -130,10 +172,13 @@ def of_announcement(renderer: Renderer, announcement: Announcement) -> Preview:
                           link=tracking.address(announcement.id, t.channel_id)
                           if tracking and t.channel.track_links else None)
              for t in announcement.targets]
+    draft = to_draft(announcement)
     return Preview(
-        renderer.render_all(to_draft(announcement), views),
+        renderer.render_all(draft, views),
         {t.channel_id: t.channel.name for t in announcement.targets},
         announcement.publish_at,
+        looks={v.id: SPECS[v.platform].look(v.settings) for v in views},
+        draft=draft,
     )
 
 
@@ -218,4 +263,5 @@ def _render(renderer: Renderer, unsaved: Unsaved, *, department: Department, cha
         for cid in dict.fromkeys(unsaved.channels)
         if cid in channels
     ]
-    return Preview(renderer.render_all(draft, views), {c.id: c.name for c in channels.values()}, draft.publish_at)
+    return Preview(renderer.render_all(draft, views), {c.id: c.name for c in channels.values()}, draft.publish_at,
+                   looks={v.id: SPECS[v.platform].look(v.settings) for v in views}, draft=draft)

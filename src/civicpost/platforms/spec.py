@@ -97,6 +97,20 @@ class Capabilities:
 
 
 @dataclass(frozen=True)
+class Look:
+    """How a post on the platform shows its account, for a preview: from the channel's settings only, so a
+    secret can never appear. Nothing known: the preview shows the channel's name alone."""
+
+    name: str | None = None  # the display name the platform shows (a Facebook Page's name)
+    handle: str | None = None  # as the platform writes it: @parks_city, @parks@city.social, a From address
+    link_card: bool = False  # the platform shows a card (domain and title) for a link in the post
+
+
+def no_look(settings: Mapping[str, Any]) -> Look:
+    return Look()
+
+
+@dataclass(frozen=True)
 class SandboxChannel:
     """How `civicpost demo` points a channel of this platform at the sandbox."""
 
@@ -130,6 +144,8 @@ class PlatformSpec:
     daily_limit: int | None = None
     # Where a person checks for a post civicpost cannot look up (no `find`).
     where_to_look: str = ""
+    # The account's name and handle and whether a link gets a card, as a preview shows them.
+    look: Callable[[Mapping[str, Any]], Look] = no_look
 
     def __post_init__(self) -> None:
         if self.extras is None:

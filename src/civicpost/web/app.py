@@ -6,6 +6,7 @@ from contextlib import ExitStack, asynccontextmanager
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
@@ -126,6 +127,8 @@ def create_app(
 
     pages = Jinja2Templates(env=page_environment(settings.templates_dir / "pages"))
     pages.env.globals["city_name"] = settings.city_name
+    # A preview names the city's own site (its web page and feeds) by the address people read it at.
+    pages.env.globals["site_host"] = urlsplit(settings.base_url).hostname or ""
     pages.env.filters["when"] = partial(dates.when, zone=settings.zone)
     pages.env.filters["post_markup"] = post_text.post_markup
     pages.env.filters["initials"] = post_text.initials

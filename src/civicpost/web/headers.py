@@ -16,8 +16,9 @@ body chunk.
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# blob: is an image the person chose on their own machine, shown in the draft's preview before it is uploaded.
 POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 

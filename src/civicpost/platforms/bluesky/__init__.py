@@ -3,7 +3,9 @@ a record key derived from the delivery, so a repeat cannot post twice."""
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import StringConstraints
 
 from civicpost.media import MediaLimits
 from civicpost.platforms.spec import (
@@ -11,6 +13,7 @@ from civicpost.platforms.spec import (
     Fields,
     HttpUrl,
     LengthRule,
+    Look,
     Overflow,
     PlatformSpec,
     SandboxChannel,
@@ -27,6 +30,9 @@ BYTE_LIMIT = 3_000
 IMAGE_BYTES = 1_000_000  # app.bsky.embed.images blob maxSize
 ALT_TEXT_LIMIT = 2_000  # social-app MAX_ALT_TEXT, counted in graphemes
 
+# The account's name as the platform writes it, learned by Test connection (for previews).
+AccountName = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^@?[A-Za-z0-9.-]{1,253}$")]
+
 
 class BlueskyCredentials(Fields):
     handle: Secret = field("Handle", hint="For example parks.example.gov.")
@@ -38,6 +44,8 @@ class BlueskySettings(Fields):
     api_base: HttpUrl | None = api_base("https://bsky.social (without /xrpc)")
     web_base: HttpUrl | None = web_base("https://bsky.app")
     overflow: Overflow | None = overflow()
+    handle: AccountName | None = field(
+        "Handle shown on posts", default=None, hint="Leave empty: Test connection fills it in from the sign-in.")
 
 
 def _measure(text: str, settings: Mapping[str, Any]) -> Measure:
@@ -52,6 +60,11 @@ def _profile(settings: Mapping[str, Any], remote_url: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+def _look(settings: Mapping[str, Any]) -> Look:
+    handle = str(settings.get("handle") or "").lstrip("@")
+    return Look(handle=f"@{handle}" if handle else None, link_card=True)
+
+
 SPEC = PlatformSpec(
     name="bluesky",
     label="Bluesky",
@@ -64,6 +77,7 @@ SPEC = PlatformSpec(
     capabilities=Capabilities(thread=True, delete=True, find=True, metrics=False, alt_text=True),
     outbound_urls=("api_base",),
     profile=_profile,
+    look=_look,
     sandbox=SandboxChannel(
         credentials=lambda department: {"handle": f"{department}.demo.city", "app_password": "sandbox-app-password"},
         settings=lambda sandbox: {"api_base": f"{sandbox}/bluesky", "web_base": f"{sandbox}/bluesky"},

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator
 
 from civicpost.media import NO_MEDIA_LIMITS
-from civicpost.platforms.spec import Capabilities, Fields, LengthRule, PlatformSpec, Secret, Text, field
+from civicpost.platforms.spec import Capabilities, Fields, LengthRule, Look, PlatformSpec, Secret, Text, field
 from civicpost.text.lengths import Measure
 
 
@@ -39,6 +39,9 @@ class EmailSettings(Fields):
 def _measure(text: str, settings: Mapping[str, Any]) -> Measure:
     return Measure(len(text), None)  # an inbox takes any length
 
+def _look(settings: Mapping[str, Any]) -> Look:
+    return Look(handle=settings.get("from") or None)
+
 
 SPEC = PlatformSpec(
     name="email",
@@ -53,6 +56,7 @@ SPEC = PlatformSpec(
     outbound_urls=(),
     outbound_host=("smtp_host", "smtp_port"),
     profile=None,
+    look=_look,
     sandbox=None,
     extras={"subject": "email_subject.txt.j2", "html": "email.html.j2"},
     where_to_look="the mailing list's archive or a recipient's inbox",

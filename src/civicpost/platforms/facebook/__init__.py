@@ -17,6 +17,7 @@ from civicpost.platforms.spec import (
     Fields,
     HttpUrl,
     LengthRule,
+    Look,
     PlatformSpec,
     SandboxChannel,
     Secret,
@@ -41,6 +42,8 @@ class FacebookSettings(Fields):
         "Graph API version", default=None, hint="For example v23.0; leave empty for the current one.")
     api_base: HttpUrl | None = api_base("https://graph.facebook.com")
     web_base: HttpUrl | None = web_base("https://www.facebook.com")
+    page_name: Text | None = field("Page name", default=None,
+                                   hint="As the Page shows it. Leave empty: Test connection fills it in.")
 
 
 def _measure(text: str, settings: Mapping[str, Any]) -> Measure:
@@ -59,6 +62,10 @@ def _profile(settings: Mapping[str, Any], remote_url: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+def _look(settings: Mapping[str, Any]) -> Look:
+    return Look(name=settings.get("page_name") or None, link_card=True)
+
+
 SPEC = PlatformSpec(
     name="facebook",
     label="Facebook",
@@ -71,6 +78,7 @@ SPEC = PlatformSpec(
     capabilities=Capabilities(thread=False, delete=True, find=True, metrics=False, alt_text=True),
     outbound_urls=("api_base",),
     profile=_profile,
+    look=_look,
     sandbox=SandboxChannel(
         credentials=lambda department: {"page_access_token": "sandbox-page-token"},
         settings=lambda sandbox: {"api_base": f"{sandbox}/graph", "web_base": f"{sandbox}/facebook",

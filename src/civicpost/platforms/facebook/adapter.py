@@ -77,7 +77,7 @@ class FacebookAdapter:
         # and posting with it would publish as a person (or fail later).
         if str(me.get("id")) != self._page_id:
             raise CredentialsError(f"token speaks for {me.get('id')}, not Page {self._page_id}: use a Page token")
-        return {"page_id": self._page_id, "name": me.get("name")}
+        return {"page_id": self._page_id, "name": me.get("name"), "page_name": me.get("name")}
 
     def _upload(self, item: MediaItem) -> str:
         answer = self._graph.call(

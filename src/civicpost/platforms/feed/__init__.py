@@ -2,9 +2,10 @@
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from civicpost.media import NO_MEDIA_LIMITS
-from civicpost.platforms.spec import Capabilities, Fields, HttpUrl, LengthRule, PlatformSpec, field
+from civicpost.platforms.spec import Capabilities, Fields, HttpUrl, LengthRule, Look, PlatformSpec, field
 from civicpost.text.lengths import Measure
 
 
@@ -24,6 +25,10 @@ def _measure(text: str, settings: Mapping[str, Any]) -> Measure:
 def _profile(settings: Mapping[str, Any], remote_url: str | None) -> str | None:
     return settings.get("url") or ""  # "" : this site itself (the directory links to it)
 
+def _look(settings: Mapping[str, Any]) -> Look:
+    # Without its own address the site is this one: the preview names it.
+    return Look(handle=urlsplit(str(settings.get("url") or "")).hostname or None)
+
 
 SPEC = PlatformSpec(
     name="feed",
@@ -37,6 +42,7 @@ SPEC = PlatformSpec(
     capabilities=Capabilities(thread=False, delete=True, find=True, metrics=False, alt_text=True, city_site=True),
     outbound_urls=(),
     profile=_profile,
+    look=_look,
     sandbox=None,
     extras={"html": "feed.html.j2"},
 )

@@ -19,6 +19,7 @@ from civicpost.platforms.spec import (
     Fields,
     HttpUrl,
     LengthRule,
+    Look,
     PlatformSpec,
     SandboxChannel,
     Secret,
@@ -83,6 +84,11 @@ def profile(settings: Mapping[str, Any], remote_url: str | None) -> str | None:
         return None
     return f"{(settings.get('web_base') or WEB).rstrip('/')}/{quote(name, safe='._')}/"
 
+def _look(settings: Mapping[str, Any]) -> Look:
+    # A caption's links are plain text on Instagram: no card.
+    name = str(settings.get("username") or "").lstrip("@")
+    return Look(handle=f"@{name}" if name else None)
+
 
 SPEC = PlatformSpec(
     name="instagram",
@@ -100,6 +106,7 @@ SPEC = PlatformSpec(
     capabilities=Capabilities(thread=False, delete=False, find=True, metrics=False, alt_text=True),
     outbound_urls=("api_base",),
     profile=profile,
+    look=_look,
     sandbox=SandboxChannel(
         credentials=lambda department: {"access_token": "sandbox-instagram-token"},
         settings=lambda sandbox: {"api_base": f"{sandbox}/instagram", "web_base": f"{sandbox}/instagram",

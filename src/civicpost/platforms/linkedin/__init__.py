@@ -19,6 +19,7 @@ from civicpost.platforms.spec import (
     Fields,
     HttpUrl,
     LengthRule,
+    Look,
     PlatformSpec,
     SandboxChannel,
     Secret,
@@ -80,6 +81,9 @@ def _profile(settings: Mapping[str, Any], remote_url: str | None) -> str | None:
     name = settings.get("vanity_name") or urn.rpartition(":")[2]
     return f"{web}/company/{quote(str(name), safe='')}" if name else None
 
+def _look(settings: Mapping[str, Any]) -> Look:
+    return Look(link_card=True)  # a Page's posts show its name, which only the channel's name tells here
+
 
 SPEC = PlatformSpec(
     name="linkedin",
@@ -94,6 +98,7 @@ SPEC = PlatformSpec(
     capabilities=Capabilities(thread=False, delete=True, find=True, metrics=False, alt_text=True),
     outbound_urls=("api_base",),
     profile=_profile,
+    look=_look,
     sandbox=SandboxChannel(
         credentials=lambda department: {"access_token": f"sandbox-{department}-token"},
         settings=lambda sandbox: {"api_base": f"{sandbox}/linkedin", "web_base": f"{sandbox}/linkedin",

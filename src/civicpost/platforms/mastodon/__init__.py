@@ -3,7 +3,10 @@
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import StringConstraints
 
 from civicpost.media import MediaLimits
 from civicpost.platforms.spec import (
@@ -11,6 +14,7 @@ from civicpost.platforms.spec import (
     Fields,
     HttpUrl,
     LengthRule,
+    Look,
     Overflow,
     PlatformSpec,
     SandboxChannel,
@@ -21,6 +25,9 @@ from civicpost.platforms.spec import (
 from civicpost.text.lengths import Measure, mastodon_length
 
 DEFAULT_LIMIT = 500
+
+# The account's name as the platform writes it, learned by Test connection (for previews).
+AccountName = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^@?[A-Za-z0-9_.-]{1,64}$")]
 
 
 class MastodonCredentials(Fields):
@@ -33,6 +40,8 @@ class MastodonSettings(Fields):
         "Post length limit", kind="number", default=None, ge=1, le=100_000,
         hint="Leave empty: Test connection reads it from the instance (500 until then).")
     overflow: Overflow | None = overflow()
+    username: AccountName | None = field(
+        "Account name", default=None, hint="The @name on the instance. Leave empty: Test connection fills it in.")
 
 
 def _measure(text: str, settings: Mapping[str, Any]) -> Measure:
@@ -47,6 +56,11 @@ def _profile(settings: Mapping[str, Any], remote_url: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+def _look(settings: Mapping[str, Any]) -> Look:
+    name, host = str(settings.get("username") or "").lstrip("@"), urlsplit(str(settings.get("api_base") or "")).hostname
+    return Look(handle=f"@{name}@{host}" if name and host else None, link_card=True)
+
+
 SPEC = PlatformSpec(
     name="mastodon",
     label="Mastodon",
@@ -59,6 +73,7 @@ SPEC = PlatformSpec(
     capabilities=Capabilities(thread=True, delete=True, find=True, metrics=False, alt_text=True),
     outbound_urls=("api_base",),
     profile=_profile,
+    look=_look,
     sandbox=SandboxChannel(
         credentials=lambda department: {"access_token": "sandbox-token"},
         settings=lambda sandbox: {"api_base": f"{sandbox}/mastodon"},

@@ -124,7 +124,7 @@ class MastodonAdapter:
             account = self._api.account_verify_credentials()
             self._account_id = str(account["id"])
             max_characters = self._max_characters()
-        return {"account": account.get("acct"), "max_characters": max_characters}
+        return {"account": account.get("acct"), "username": account.get("username"), "max_characters": max_characters}
 
     def _me(self) -> str:
         if self._account_id is None:

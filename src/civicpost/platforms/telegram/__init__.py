@@ -21,6 +21,7 @@ from civicpost.platforms.spec import (
     Fields,
     HttpUrl,
     LengthRule,
+    Look,
     Overflow,
     PlatformSpec,
     SandboxChannel,
@@ -94,6 +95,11 @@ def _profile(settings: Mapping[str, Any], remote_url: str | None) -> str | None:
         return None  # a private channel has no public page
     return f"{str(settings.get('web_base') or WEB_BASE).rstrip('/')}/{chat[1:]}"
 
+def _look(settings: Mapping[str, Any]) -> Look:
+    chat = str(settings.get("chat_id") or "")
+    # A private channel's numeric id is no name a reader sees.
+    return Look(handle=chat if chat.startswith("@") else None, link_card=settings.get("link_preview") is not False)
+
 
 SPEC = PlatformSpec(
     name="telegram",
@@ -110,6 +116,7 @@ SPEC = PlatformSpec(
     capabilities=Capabilities(thread=True, delete=True, find=False, metrics=False, alt_text=False),
     outbound_urls=("api_base",),
     profile=_profile,
+    look=_look,
     sandbox=SandboxChannel(
         credentials=lambda department: {"bot_token": "123456789:sandbox-bot-token-for-the-demo"},
         settings=lambda sandbox: {"api_base": f"{sandbox}/telegram", "web_base": f"{sandbox}/t.me",

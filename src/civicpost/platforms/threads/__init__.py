@@ -21,6 +21,7 @@ from civicpost.platforms.spec import (
     Fields,
     HttpUrl,
     LengthRule,
+    Look,
     Overflow,
     PlatformSpec,
     SandboxChannel,
@@ -98,6 +99,10 @@ def profile(settings: Mapping[str, Any], remote_url: str | None) -> str | None:
     match = _PROFILE_IN_POST.match(remote_url or "")
     return match.group(1) if match else None
 
+def _look(settings: Mapping[str, Any]) -> Look:
+    name = str(settings.get("username") or "").lstrip("@")
+    return Look(handle=f"@{name}" if name else None, link_card=True)
+
 
 SPEC = PlatformSpec(
     name="threads",
@@ -112,6 +117,7 @@ SPEC = PlatformSpec(
     capabilities=Capabilities(thread=True, delete=True, find=True, metrics=False, alt_text=True),
     outbound_urls=("api_base",),
     profile=profile,
+    look=_look,
     sandbox=SandboxChannel(
         credentials=lambda department: {"access_token": "sandbox-threads-token"},
         settings=lambda sandbox: {"api_base": f"{sandbox}/threads", "web_base": f"{sandbox}/threads",

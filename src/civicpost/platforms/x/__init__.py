@@ -2,9 +2,9 @@
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import model_validator
+from pydantic import StringConstraints, model_validator
 
 from civicpost.media import MediaLimits
 from civicpost.platforms.spec import (
@@ -12,6 +12,7 @@ from civicpost.platforms.spec import (
     Fields,
     HttpUrl,
     LengthRule,
+    Look,
     Overflow,
     PlatformSpec,
     SandboxChannel,
@@ -25,6 +26,9 @@ from civicpost.text.lengths import Measure, x_invalid_characters, x_length
 
 LIMIT = 280
 OAUTH1 = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+
+# The account's name as the platform writes it, learned by Test connection (for previews).
+AccountName = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^@?[A-Za-z0-9_]{1,15}$")]
 
 
 class XCredentials(Fields):
@@ -49,6 +53,8 @@ class XSettings(Fields):
     api_base: HttpUrl | None = api_base("https://api.twitter.com")
     web_base: HttpUrl | None = web_base("https://x.com")
     overflow: Overflow | None = overflow()
+    username: AccountName | None = field(
+        "Account name", default=None, hint="The @name without the @. Leave empty: Test connection fills it in.")
 
 
 def _measure(text: str, settings: Mapping[str, Any]) -> Measure:
@@ -64,6 +70,11 @@ def _profile(settings: Mapping[str, Any], remote_url: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+def _look(settings: Mapping[str, Any]) -> Look:
+    name = str(settings.get("username") or "").lstrip("@")
+    return Look(handle=f"@{name}" if name else None, link_card=True)
+
+
 SPEC = PlatformSpec(
     name="x",
     label="X",
@@ -76,6 +87,7 @@ SPEC = PlatformSpec(
     capabilities=Capabilities(thread=True, delete=True, find=True, metrics=False, alt_text=True),
     outbound_urls=("api_base",),
     profile=_profile,
+    look=_look,
     sandbox=SandboxChannel(
         credentials=lambda department: {key: "sandbox" for key in OAUTH1},
         settings=lambda sandbox: {"api_base": f"{sandbox}/x", "web_base": f"{sandbox}/x"},

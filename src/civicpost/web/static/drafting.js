@@ -80,6 +80,79 @@
     });
   }
 
+  /* On a phone: "Write" and "Preview" as tabs (the WAI-ARIA tabs pattern, arrow keys move between them). */
+  var drafting = document.querySelector(".drafting");
+  var writePane = document.getElementById("write-pane");
+  var previewPane = document.getElementById("preview-pane");
+  var narrow = window.matchMedia ? window.matchMedia("(max-width: 63.99rem)") : null;
+  var tabs = null;
+  function selectTab(tab, focus) {
+    tabs.querySelectorAll('[role="tab"]').forEach(function (other) {
+      var on = other === tab;
+      other.setAttribute("aria-selected", on ? "true" : "false");
+      other.tabIndex = on ? 0 : -1;
+      document.getElementById(other.getAttribute("aria-controls")).hidden = !on;
+    });
+    if (focus) tab.focus();
+  }
+  function makeTabs() {
+    tabs = document.createElement("div");
+    tabs.className = "draft-tabs";
+    tabs.setAttribute("role", "tablist");
+    tabs.setAttribute("aria-label", "Announcement");
+    [["write", "Write", writePane], ["preview", "Preview", previewPane]].forEach(function (t) {
+      var tab = document.createElement("button");
+      tab.type = "button";
+      tab.id = "tab-" + t[0];
+      tab.setAttribute("role", "tab");
+      tab.setAttribute("aria-controls", t[2].id);
+      tab.textContent = t[1];
+      tabs.appendChild(tab);
+    });
+    tabs.addEventListener("click", function (event) {
+      var tab = event.target.closest('[role="tab"]');
+      if (tab) selectTab(tab, false);
+    });
+    tabs.addEventListener("keydown", function (event) {
+      var all = Array.prototype.slice.call(tabs.querySelectorAll('[role="tab"]'));
+      var at = all.indexOf(document.activeElement);
+      var to = {ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: all.length - 1}[event.key];
+      if (to === undefined || at < 0) return;
+      event.preventDefault();
+      selectTab(all[(to + all.length) % all.length], true);
+    });
+  }
+  function layout() {
+    var phone = narrow.matches;
+    if (phone && !tabs.parentNode) {
+      drafting.insertBefore(tabs, drafting.firstChild);
+      [writePane, previewPane].forEach(function (pane, n) {
+        pane.setAttribute("role", "tabpanel");
+        pane.setAttribute("aria-labelledby", n ? "tab-preview" : "tab-write");
+      });
+      previewPane.tabIndex = 0;
+      // After a Preview press (or a refused save, which is about the form) open the tab the person needs.
+      var errors = document.getElementById("error-summary");
+      var first = drafting.getAttribute("data-previewed") && !errors ? "tab-preview" : "tab-write";
+      selectTab(document.getElementById(first), false);
+    } else if (!phone && tabs.parentNode) {
+      tabs.remove();
+      [writePane, previewPane].forEach(function (pane) {
+        pane.removeAttribute("role");
+        pane.hidden = false;
+      });
+      previewPane.setAttribute("aria-labelledby", "preview-heading");
+      writePane.removeAttribute("aria-labelledby");
+    }
+    var skip = writePane.querySelector(".skip-to-preview");
+    if (skip) skip.hidden = phone;
+  }
+  if (drafting && writePane && previewPane && narrow) {
+    makeTabs();
+    layout();
+    if (narrow.addEventListener) narrow.addEventListener("change", layout);
+  }
+
   /* Live preview: the form as it stands, posted (without the image file) after a pause in typing. */
   var cards = document.getElementById("preview-cards");
   var status = document.getElementById("preview-status");
@@ -106,6 +179,7 @@
     }).then(function (html) {
       if (ticket !== latest) return;  // an older answer arriving late
       cards.innerHTML = html;
+      showChosenImage();
       var result = cards.querySelector(".preview-result");
       if (status && result) status.textContent = result.getAttribute("data-summary") || "";
     }).catch(function () {
@@ -115,10 +189,61 @@
     });
   }
   function schedule(event) {
-    if (event && event.target && event.target.type === "file") return;
+    var target = event && event.target;
+    if (target && target.type === "file") return;
     window.clearTimeout(timer);
-    timer = window.setTimeout(refresh, 600);
+    // A ticked box (a channel, an image from the library) shows at once; typing waits for a pause.
+    timer = window.setTimeout(refresh, target && target.type === "checkbox" ? 0 : 600);
   }
+  /* An image chosen but not uploaded yet: a thumbnail from the browser's copy, in the form and on every
+     card at once, with its alt text as the picture's alt and the same badge the server would show. */
+  var fileInput = document.getElementById("image_file");
+  var altInput = document.getElementById("image_alt");
+  var chosen = document.getElementById("image_file-chosen");
+  var localUrl = null;
+  function showChosenImage() {
+    if (!cards || !fileInput) return;
+    cards.querySelectorAll(".post-image-local").forEach(function (item) { item.remove(); });
+    var file = fileInput.files && fileInput.files[0];
+    if (chosen) chosen.hidden = !localUrl;
+    if (!file || !localUrl) return;
+    var alt = altInput ? altInput.value.trim() : "";
+    if (chosen) chosen.querySelector("img").src = localUrl;
+    cards.querySelectorAll(".card").forEach(function (card) {
+      var post = card.querySelector(".post");
+      if (!post) return;
+      var list = post.querySelector(".post-images");
+      if (!list) {
+        list = document.createElement("ul");
+        list.className = "post-images";
+        list.lang = "en";
+        var text = post.querySelector(".post-text");
+        post.insertBefore(list, text ? null : post.firstChild);
+      }
+      var item = document.createElement("li");
+      item.className = "post-image post-image-local";
+      var img = document.createElement("img");
+      img.src = localUrl;
+      img.alt = alt;
+      var badge = document.createElement("span");
+      badge.className = "image-badge " + (alt ? "image-badge-alt" : "image-badge-missing");
+      badge.textContent = alt ? "ALT" : "No alt text";
+      if (alt) badge.title = "This image has alt text";
+      item.appendChild(img);
+      item.appendChild(badge);
+      list.appendChild(item);
+    });
+  }
+  if (fileInput) {
+    fileInput.addEventListener("change", function () {
+      if (localUrl && window.URL) URL.revokeObjectURL(localUrl);
+      var file = fileInput.files && fileInput.files[0];
+      localUrl = file && window.URL && URL.createObjectURL ? URL.createObjectURL(file) : null;
+      showChosenImage();
+    });
+    if (altInput) altInput.addEventListener("input", showChosenImage);
+  }
+
   if (cards && url && window.fetch && window.FormData) {
     form.addEventListener("input", schedule);
     form.addEventListener("change", schedule);
