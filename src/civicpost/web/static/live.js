@@ -66,7 +66,10 @@
         var drawn = fresh.querySelector("template.state-fresh");
         if (state && badge && badge.textContent !== state) {
           if (drawn) {
-            badge.replaceWith(drawn.content.cloneNode(true)); // the badge's icon changes with its word
+            // The badge's icon changes with its word; the page keeps one element with the badge's id.
+            var fresher = drawn.content.firstElementChild.cloneNode(true);
+            fresher.id = "announcement-state";
+            badge.replaceWith(fresher);
           } else {
             badge.textContent = state;
             badge.className = "state state-" + state;
