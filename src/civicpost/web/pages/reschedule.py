@@ -3,6 +3,7 @@
 before anything changes when the move sends an approved announcement back
 for approval."""
 
+import re
 from datetime import date, datetime, time
 from typing import Annotated, Any
 
@@ -11,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from civicpost.drafting import access, workflow
-from civicpost.errors import Conflict, ServiceError
+from civicpost.errors import Conflict, Invalid, ServiceError
 from civicpost.models import Announcement, State, User
 from civicpost.schemas import AnnouncementPatch
 from civicpost.web.dates import human
@@ -49,12 +50,20 @@ def page(request: Request, user: User, announcement: Announcement, *, value: str
 def reschedule_form(
     announcement_id: int, request: Request, session: SessionDep, user: StaffUser,
     day: Annotated[str | None, Query(alias="date", max_length=32)] = None,
-    hour: Annotated[int | None, Query(ge=0, le=23)] = None,
+    hour: Annotated[str | None, Query(max_length=8)] = None,
 ) -> HTMLResponse:
     """`date` and `hour` (from a drop on the calendar) change the day and the hour and keep the minutes."""
     announcement = movable(session, user, announcement_id)
     value = to_local_input(announcement.publish_at, request.app.state.settings.zone)
-    return page(request, user, announcement, value=dropped_at(value, day, hour))
+    return page(request, user, announcement, value=dropped_at(value, day, parse_hour(hour)))
+
+
+def parse_hour(value: str | None) -> int | None:
+    if not value:
+        return None
+    if not re.fullmatch(r"[0-9]{1,2}", value) or int(value) > 23:
+        raise Invalid(f"'{value}' is not an hour of the day; use a whole number from 0 to 23")
+    return int(value)
 
 
 def dropped_at(value: str, day: str | None, hour: int | None) -> str:
