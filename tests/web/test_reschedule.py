@@ -96,6 +96,7 @@ def test_a_drop_on_an_hour_cell_opens_the_form_at_that_day_and_hour_with_the_min
     approver = sign_in(city.approver)
     form = approver.get(f"/staff/announcements/{a['id']}/reschedule?date=2030-07-09&hour=15").text
     assert 'value="2030-07-09T15:45"' in form and "It is approved." in form
+    assert 'href="/staff/calendar?view=week&amp;date=2030-07-04">Keep it where it is' in form
     same_day = approver.get(f"/staff/announcements/{a['id']}/reschedule?hour=0").text
     assert 'value="2030-07-04T00:45"' in same_day
     for hour in ("24", "-1", "²", "noon"):

@@ -42,6 +42,8 @@ def page(request: Request, user: User, announcement: Announcement, *, value: str
         "zone_name": zone.key,
         "current": human(announcement.publish_at, zone) if announcement.publish_at else None,
         "approved": announcement.state == State.scheduled,
+        "back": "/staff/calendar?view=week" + (
+            f"&date={announcement.publish_at.astimezone(zone).date().isoformat()}" if announcement.publish_at else ""),
     }
     return render(request, "staff/reschedule.html", context, user=user, status_code=status_code)
 
