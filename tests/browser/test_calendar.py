@@ -158,3 +158,16 @@ def test_the_keyboard_moves_an_item_through_its_move_form(browser: Browser, live
         assert f"date={friday}" in page.url
     finally:
         page.context.close()
+
+
+def test_without_javascript_the_grid_shows_and_move_opens_the_form(browser: Browser, live: Live, week: Week):
+    context = browser.new_context(base_url=live.url, storage_state=signed_in_state(browser, live, live.approver),
+                                  viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(week.url())
+        expect(page.get_by_role("table", name="announcements by hour")).to_be_visible()
+        page.get_by_role("link", name="Move “Library story time in the park”").click()
+        expect(page.get_by_role("note")).to_contain_text("Moving it sends it back for approval")
+    finally:
+        context.close()
