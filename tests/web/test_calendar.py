@@ -117,16 +117,31 @@ def contrast(a: str, b: str) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
-def test_every_department_colour_keeps_text_readable():
-    css = CSS.read_text()
-    rules = re.findall(r"\.cal-dept-(\d) \{ background: (#[0-9a-f]{6}); border-color: (#[0-9a-f]{6})", css)
-    palette = {n: (background, border) for n, background, border in rules}
-    assert sorted(palette) == [str(n) for n in range(8)]
-    ink = re.search(r"\.cal-item \{ color: (#[0-9a-f]{6})", css).group(1)
-    link = re.search(r"\.cal-item a \{ color: (#[0-9a-f]{6})", css).group(1)
-    for background, border in palette.values():
-        assert contrast(ink, background) >= 4.5 and contrast(link, background) >= 4.5
-        assert contrast(border, "#ffffff") >= 3  # the stripe is visible on the page
+def palettes(css: str) -> dict[str, tuple[str, dict[str, tuple[str, str]]]]:
+    """Per scheme: the tints' text colour and each department's (background, stripe)."""
+    light, _, dark = css.partition("@media (prefers-color-scheme: dark)")
+    found = {}
+    for scheme, part in (("light", light), ("dark", dark.split("\n}\n")[0])):
+        rules = re.findall(r"\.cal-dept-(\d) \{ background: (#[0-9a-f]{6}); border-color: (#[0-9a-f]{6})", part)
+        text = re.search(r"\.cal-item, \.cal-item a \{ color: (#[0-9a-f]{6})", part).group(1)
+        found[scheme] = (text, {n: (background, border) for n, background, border in rules})
+    return found
+
+
+def test_every_department_colour_keeps_text_readable_in_light_and_dark_schemes():
+    # The page behind a stripe: white in the light scheme, near black in the dark one.
+    for scheme, page in (("light", "#ffffff"), ("dark", "#1b1b1b")):
+        text, palette = palettes(CSS.read_text())[scheme]
+        assert sorted(palette) == [str(n) for n in range(8)], scheme
+        for n, (background, border) in palette.items():
+            assert contrast(text, background) >= 4.5, (scheme, n)
+            assert contrast(border, page) >= 3, (scheme, n)  # the stripe is visible on the page
+
+
+def test_the_calendar_stylesheet_takes_every_colour_but_the_department_tints_from_the_tokens():
+    for line in CSS.read_text().splitlines():
+        if re.search(r"#[0-9a-fA-F]{3,8}\b", line):
+            assert re.match(r"\s*\.cal-(dept-\d|item, \.cal-item a) \{", line), line
 
 
 def test_previous_next_and_today_links_move_by_the_view(approver):

@@ -89,3 +89,16 @@ def test_moving_needs_the_forms_token(sign_in, city, client, sessions):
                                             data={"publish_at": "2030-07-06T14:30"})
     assert answer.status_code == 403
     assert stored(sessions, a["id"])[0] == State.scheduled
+
+
+def test_a_drop_on_an_hour_cell_opens_the_form_at_that_day_and_hour_with_the_minutes_kept(sign_in, city, client):
+    a = create_approved(client, city, publish_at="2030-07-04T09:45:00-04:00")
+    approver = sign_in(city.approver)
+    form = approver.get(f"/staff/announcements/{a['id']}/reschedule?date=2030-07-09&hour=15").text
+    assert 'value="2030-07-09T15:45"' in form and "It is approved." in form
+    assert 'href="/staff/calendar?view=week&amp;date=2030-07-04">Keep it where it is' in form
+    same_day = approver.get(f"/staff/announcements/{a['id']}/reschedule?hour=0").text
+    assert 'value="2030-07-04T00:45"' in same_day
+    for hour in ("24", "-1", "²", "noon"):
+        wrong = approver.get(f"/staff/announcements/{a['id']}/reschedule?date=2030-07-09&hour={hour}", headers=HTML)
+        assert wrong.status_code == 422 and "a whole number from 0 to 23" in wrong.text, hour

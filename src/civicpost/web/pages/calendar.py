@@ -15,8 +15,9 @@ from civicpost.db import utcnow
 from civicpost.errors import Invalid
 from civicpost.models import Announcement, Delivery, DeliveryStatus, State, User
 from civicpost.schemas import horizon
-from civicpost.web.dates import day_words
+from civicpost.web.dates import clock_words, day_words
 from civicpost.web.deps import SessionDep, SettingsDep
+from civicpost.web.pages.calendar_grid import FIRST_HOUR, LAST_HOUR, rows
 from civicpost.web.pages.common import StaffUser, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -41,6 +42,11 @@ class Entry:
     colour: str
     at: datetime  # local
     movable: bool = False  # the person may move it to another time (scheduled, and theirs to edit)
+
+    @property
+    def twice(self) -> bool:
+        """Its wall-clock time happens twice (the autumn DST hour): the page adds the zone's abbreviation."""
+        return self.at.replace(fold=1 - self.at.fold).utcoffset() != self.at.utcoffset()
 
 
 @dataclass
@@ -136,8 +142,9 @@ def days(first: date, last: date, *, today: date, entries: list[Entry], month: i
     return result
 
 
-def calendar_url(view: str, day: date | None = None) -> str:
-    return f"/staff/calendar?view={view}" + (f"&date={day.isoformat()}" if day else "")
+def calendar_url(view: str, day: date | None = None, *, all_hours: bool = False) -> str:
+    return (f"/staff/calendar?view={view}" + (f"&date={day.isoformat()}" if day else "")
+            + ("&hours=all" if all_hours and view == "week" else ""))
 
 
 @router.get("/calendar", response_class=HTMLResponse)
@@ -148,11 +155,16 @@ def calendar(
     user: StaffUser,
     view: Annotated[str, Query(max_length=8)] = "week",
     day: Annotated[str | None, Query(alias="date", max_length=32)] = None,
+    hours: Annotated[str | None, Query(max_length=8)] = None,
 ) -> HTMLResponse:
     if view not in ("week", "month"):
         raise Invalid("the calendar shows a 'week' or a 'month'")
+    if hours not in (None, "", "all"):
+        raise Invalid("the week shows 'all' hours, or 6:00 to 22:00 when hours is left out")
+    all_hours = hours == "all"
     zone = settings.zone
-    today = utcnow().astimezone(zone).date()
+    now = utcnow().astimezone(zone)
+    today = now.date()
     anchor = parse_day(day, today)
     first, last = grid(view, anchor)
     found = entries(session, user=user, first=first, last=last, zone=zone)
@@ -170,15 +182,21 @@ def calendar(
         "heading": heading,
         "days": shown,
         "weeks": [shown[i:i + 7] for i in range(0, len(shown), 7)],
+        "rows": rows(shown, zone=zone, now=now, all_hours=all_hours) if view == "week" else [],
+        "all_hours": all_hours,
+        "hours_from": clock_words(datetime.combine(anchor, time(FIRST_HOUR))),
+        "hours_until": clock_words(datetime.combine(anchor, time(LAST_HOUR + 1))),
         "weekdays": WEEKDAYS,
         "legend": legend,
         "count": len(found),
         "zone_name": settings.timezone,
         "anchor": anchor,
         "links": {
-            "previous": calendar_url(view, earlier),
-            "next": calendar_url(view, later),
-            "today": calendar_url(view),
+            "previous": calendar_url(view, earlier, all_hours=all_hours),
+            "next": calendar_url(view, later, all_hours=all_hours),
+            "today": calendar_url(view, all_hours=all_hours),
+            "all_hours": calendar_url("week", anchor, all_hours=True),
+            "day_hours": calendar_url("week", anchor),
             "week": calendar_url("week", anchor),
             "month": calendar_url("month", anchor),
         },

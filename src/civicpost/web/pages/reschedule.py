@@ -3,7 +3,8 @@
 before anything changes when the move sends an approved announcement back
 for approval."""
 
-from datetime import date, datetime
+import re
+from datetime import date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -11,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from civicpost.drafting import access, workflow
-from civicpost.errors import Conflict, ServiceError
+from civicpost.errors import Conflict, Invalid, ServiceError
 from civicpost.models import Announcement, State, User
 from civicpost.schemas import AnnouncementPatch
 from civicpost.web.dates import human
@@ -41,6 +42,8 @@ def page(request: Request, user: User, announcement: Announcement, *, value: str
         "zone_name": zone.key,
         "current": human(announcement.publish_at, zone) if announcement.publish_at else None,
         "approved": announcement.state == State.scheduled,
+        "back": "/staff/calendar?view=week" + (
+            f"&date={announcement.publish_at.astimezone(zone).date().isoformat()}" if announcement.publish_at else ""),
     }
     return render(request, "staff/reschedule.html", context, user=user, status_code=status_code)
 
@@ -49,19 +52,34 @@ def page(request: Request, user: User, announcement: Announcement, *, value: str
 def reschedule_form(
     announcement_id: int, request: Request, session: SessionDep, user: StaffUser,
     day: Annotated[str | None, Query(alias="date", max_length=32)] = None,
+    hour: Annotated[str | None, Query(max_length=8)] = None,
 ) -> HTMLResponse:
-    """`date` (from a drag on the calendar) keeps the time of day and changes the day."""
+    """`date` and `hour` (from a drop on the calendar) change the day and the hour and keep the minutes."""
     announcement = movable(session, user, announcement_id)
     value = to_local_input(announcement.publish_at, request.app.state.settings.zone)
-    if day:
-        try:
-            chosen = date.fromisoformat(day)
-        except ValueError:
-            chosen = None
-        if chosen is not None:
-            time_of_day = value[11:] if value else "09:00"
-            value = datetime.combine(chosen, datetime.strptime(time_of_day, "%H:%M").time()).strftime(LOCAL_FORMAT)
-    return page(request, user, announcement, value=value)
+    return page(request, user, announcement, value=dropped_at(value, day, parse_hour(hour)))
+
+
+def parse_hour(value: str | None) -> int | None:
+    if not value:
+        return None
+    if not re.fullmatch(r"[0-9]{1,2}", value) or int(value) > 23:
+        raise Invalid(f"'{value}' is not an hour of the day; use a whole number from 0 to 23")
+    return int(value)
+
+
+def dropped_at(value: str, day: str | None, hour: int | None) -> str:
+    """The form's value after a drop; a day that is not a date is ignored."""
+    try:
+        chosen = date.fromisoformat(day) if day else None
+    except ValueError:
+        chosen = None
+    current = datetime.strptime(value, LOCAL_FORMAT) if value else None
+    new_day = chosen or (current.date() if current else None)
+    if new_day is None or (chosen is None and hour is None):
+        return value
+    clock = current.time() if current else time(9)
+    return datetime.combine(new_day, clock.replace(hour=hour) if hour is not None else clock).strftime(LOCAL_FORMAT)
 
 
 @router.post("/announcements/{announcement_id:id}/reschedule", dependencies=[Csrf])

@@ -1,11 +1,24 @@
-/* Drag an announcement to another day of the calendar: the drop opens its
-   "Move" form with that day filled in (the time of day kept), where the
-   person sees whether moving it sends it back for approval, and confirms.
-   The same form is a link on every movable entry, for keyboards and phones. */
+/* Drag an announcement to another day, or to an hour of the week's grid: the
+   drop opens its "Move" form with that day (and hour) filled in, the minutes
+   kept, where the person reads whether moving it sends it back for approval,
+   and confirms; the calendar then says what happened. The same form is a link
+   on every movable entry, for keyboards and phones, and works without this. */
 (function () {
   "use strict";
 
   var dragged = null;
+  var target = null;
+
+  function slot(event) {
+    return (event.target.closest && event.target.closest("[data-day]")) || null;
+  }
+
+  function mark(cell) {
+    if (target === cell) { return; }
+    if (target) { target.classList.remove("cal-drop-target"); }
+    target = cell;
+    if (target) { target.classList.add("cal-drop-target"); }
+  }
 
   document.addEventListener("dragstart", function (event) {
     var item = event.target.closest && event.target.closest("[data-move]");
@@ -16,18 +29,27 @@
   });
 
   document.addEventListener("dragover", function (event) {
-    if (dragged && event.target.closest && event.target.closest("[data-day]")) {
+    var cell = dragged ? slot(event) : null;
+    mark(cell);
+    if (cell) {
       event.preventDefault();
       event.dataTransfer.dropEffect = "move";
     }
   });
 
   document.addEventListener("drop", function (event) {
-    var day = event.target.closest && event.target.closest("[data-day]");
-    if (!dragged || !day) { return; }
+    var cell = slot(event);
+    if (!dragged || !cell) { return; }
     event.preventDefault();
-    window.location.assign(dragged + "?date=" + encodeURIComponent(day.getAttribute("data-day")));
+    var url = dragged + "?date=" + encodeURIComponent(cell.getAttribute("data-day"));
+    if (cell.hasAttribute("data-hour")) {
+      url += "&hour=" + encodeURIComponent(cell.getAttribute("data-hour"));
+    }
+    window.location.assign(url);
   });
 
-  document.addEventListener("dragend", function () { dragged = null; });
+  document.addEventListener("dragend", function () {
+    dragged = null;
+    mark(null);
+  });
 })();
