@@ -41,7 +41,7 @@ def test_the_page_and_its_live_part_show_the_same_deliveries_and_the_part_follow
     assert moved.status_code == 200 and moved.headers["etag"] != tag
     rows, fresh_badge = moved.text.split("<template", 1)
     assert rows.count('class="state state-published"') == 2, "both deliveries"
-    assert 'id="announcement-state"' in fresh_badge and "state-published" in fresh_badge, "and the announcement's badge"
+    assert 'class="state-fresh"' in fresh_badge and "state-published" in fresh_badge, "and the announcement's badge"
     assert "Fri 4 Dec 2026, 9:00 a.m. EST" in moved.text
     assert 'data-live-open="false"' in moved.text, "nothing moves any more: the script stops asking"
 

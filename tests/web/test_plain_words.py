@@ -118,7 +118,9 @@ def test_platforms_are_named_as_their_owners_write_them(sign_in, city, client, p
         record(session, actor=None, actor_label="worker", action="delivery.published", object_type="announcement",
                object_id=published["id"], detail={"platform": "bluesky", "channel": city.parks_channels[0]})
     channels = sign_in(city.admin).get("/staff/channels").text
-    shown = re.findall(r'<td data-label="Platform">([^<]+)</td>', channels)
+    # The cell's words, beside its icon.
+    shown = [re.sub(r"<[^>]+>", "", cell).strip()
+             for cell in re.findall(r'<td data-label="Platform">(.*?)</td>', channels, re.DOTALL)]
     assert {"X", "Facebook", "Bluesky", "City website", "Webhook"} <= set(shown), shown
     page = sign_in(city.parks_staff).get(f"/staff/announcements/{published['id']}").text
     assert "Published on Bluesky" in page and "on bluesky" not in page
