@@ -130,6 +130,8 @@ class PlatformSpec:
     daily_limit: int | None = None
     # Where a person checks for a post civicpost cannot look up (no `find`).
     where_to_look: str = ""
+    # Posts whose counts one reading asks for (capabilities.metrics), within the platform's own limit.
+    metrics_batch: int = 0
 
     def __post_init__(self) -> None:
         if self.extras is None:
