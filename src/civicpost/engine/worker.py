@@ -30,6 +30,7 @@ from civicpost.engine.guard import Ready, Skip, Stop
 from civicpost.engine.outcomes import Stopped
 from civicpost.engine.recorder import Recorder
 from civicpost.engine.wakeups import watch_commits
+from civicpost.insights.collector import Collector
 from civicpost.models import WorkerHeartbeat
 from civicpost.notifications.sender import Sender
 from civicpost.runtime import settle_memory
@@ -98,6 +99,8 @@ class Worker:
         self._thread: threading.Thread | None = None
         # Notifications to staff: their own rows and leases, sent from a scheduler job.
         self.notifier = Sender(settings, self.write_sessions, name=self.name)
+        # How posts did: readings under their own leases, from a scheduler job (insights/collector.py).
+        self.collector = Collector(settings, self.write_sessions, name=self.name, adapters=self.adapters)
 
     # -- control -------------------------------------------------------------
 
@@ -113,6 +116,8 @@ class Worker:
                                id="renew-leases")
         self.scheduler.add_job(self.notifier.run_once, "interval", seconds=self.settings.notify_poll_seconds,
                                id="notifications", max_instances=1, coalesce=True)
+        self.scheduler.add_job(self._collect, "interval", seconds=self.settings.insights_poll_seconds,
+                               id="insights", max_instances=1, coalesce=True)
         self.scheduler.start()
         threading.Thread(target=watch_commits, args=(self.engine, self._wake, self._stopping),
                          name="watch-commits", daemon=True).start()
@@ -317,6 +322,12 @@ class Worker:
                              until=utcnow() + timedelta(seconds=self.settings.lease_seconds))
         except Exception:  # noqa: BLE001 - the next renewal tries again
             log.exception("worker %s: renewing leases failed", self.name)
+
+    def _collect(self) -> None:
+        try:
+            self.collector.run_once()
+        except Exception:  # noqa: BLE001 - the next run tries again; the leases run out
+            log.exception("worker %s: reading how posts did failed", self.name)
 
     def _heartbeat(self) -> None:
         try:
