@@ -4,6 +4,7 @@ a 429 is a wait, and Facebook skips a Page insights metric Meta retired."""
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -22,6 +23,7 @@ from tests.factories import channel_fields, make_outgoing
 from .recorded.facebook import FACEBOOK_CREDENTIALS, FACEBOOK_SETTINGS, GRAPH, PAGE_ID, graph_error
 from .recorded.mastodon import MASTODON_ACCOUNT, MASTODON_BASE, mastodon_rate_limit_headers, mastodon_status
 from .recorded.x import X_BASE, X_CREDENTIALS, x_problem, x_rate_limit_headers
+from .worlds import sample_media
 
 POST_A, POST_B = f"{PAGE_ID}_122101234567890123", f"{PAGE_ID}_122101234567890124"
 
@@ -179,16 +181,39 @@ def sandbox() -> Iterator[str]:
 
 
 @pytest.mark.parametrize("platform", sorted(where(lambda s: s.capabilities.metrics)))
-def test_the_sandbox_answers_every_reading_platform_with_counts_and_followers(sandbox: str, platform: str) -> None:
+def test_the_sandbox_answers_every_reading_platform_with_counts_and_followers(
+    sandbox: str, platform: str, request: pytest.FixtureRequest, tmp_path: Path,
+) -> None:
     credentials, settings = channel_fields(platform, base=sandbox)
     adapter = build_adapter(platform, credentials, settings, timeout=5, allow_private_network=True)
     assert isinstance(adapter, Metrics)
-    receipt = adapter.publish(make_outgoing(key=f"metrics-{platform}-0000-0000-000000000000", text="Pools open"))
+    media = sample_media(request.getfixturevalue("image_host"), tmp_path) if SPECS[platform].media.required else []
+    receipt = adapter.publish(make_outgoing(key=f"metrics-{platform}-0000-0000-000000000000", text="Pools open",
+                                            media=media))
 
     counts = adapter.read_counts([receipt.remote_id])
 
     assert set(counts) == {receipt.remote_id}
-    assert {"likes", "reposts", "replies"} <= set(counts[receipt.remote_id])
+    assert {"likes", "replies"} <= set(counts[receipt.remote_id])
     assert all(isinstance(v, int) and v >= 0 for v in counts[receipt.remote_id].values())
     followers = adapter.followers()
     assert followers is not None and followers > 0
+
+
+def test_threads_reads_each_post_insights_and_leaves_out_a_deleted_one(router: respx.MockRouter) -> None:
+    from civicpost.platforms.threads.adapter import ThreadsAdapter
+
+    base = "https://threads.sandbox.test/v1.0"
+    router.get(f"{base}/17890000000000001/insights").respond(json={"data": [
+        {"name": "views", "period": "lifetime", "values": [{"value": 420}]},
+        {"name": "likes", "period": "lifetime", "values": [{"value": 11}]},
+        {"name": "replies", "period": "lifetime", "values": [{"value": 2}]}]})
+    router.get(f"{base}/17890000000000002/insights").respond(
+        400, json=graph_error(100, "Object with ID '17890000000000002' does not exist", subcode=33))
+    adapter = ThreadsAdapter({"access_token": "THAA-token"},
+                             {"threads_user_id": "26000000000000001", "api_base": "https://threads.sandbox.test"},
+                             timeout=5)
+
+    counts = adapter.read_counts(["17890000000000001", "17890000000000002"])
+
+    assert counts == {"17890000000000001": {"views": 420, "likes": 11, "replies": 2}}

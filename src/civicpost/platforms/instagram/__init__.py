@@ -97,7 +97,8 @@ SPEC = PlatformSpec(
                 _at_most(_MENTION, MENTIONS, "@mentions", "too_many_mentions")),
     ),
     media=MediaLimits(IMAGES, IMAGE_BYTES, ALT_TEXT, required=True, mime_types=frozenset({"image/jpeg"})),
-    capabilities=Capabilities(thread=False, delete=False, find=True, metrics=False, alt_text=True),
+    capabilities=Capabilities(thread=False, delete=False, find=True, metrics=True, alt_text=True),
+    metrics_batch=25,
     outbound_urls=("api_base",),
     profile=profile,
     sandbox=SandboxChannel(

@@ -109,7 +109,8 @@ SPEC = PlatformSpec(
     length=LengthRule(_measure, note=" (Threads counts each emoji as its size in bytes, usually 4)",
                       checks=(_at_most_five_links,)),
     media=MediaLimits(IMAGES, IMAGE_BYTES, None, mime_types=frozenset({"image/jpeg", "image/png"})),
-    capabilities=Capabilities(thread=True, delete=True, find=True, metrics=False, alt_text=True),
+    capabilities=Capabilities(thread=True, delete=True, find=True, metrics=True, alt_text=True),
+    metrics_batch=25,
     outbound_urls=("api_base",),
     profile=profile,
     sandbox=SandboxChannel(
