@@ -10,10 +10,10 @@ is still ours.
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,8 @@ from civicpost.models import (
 from civicpost.models.metrics import ENGAGEMENT, STAGES
 from civicpost.platforms import Counts, where
 
+# The stage writes go through Core: one UPDATE for many rows (executemany).
+_JOBS = cast(Table, MetricJob.__table__)
 # How long after publishing each stage is read.
 AFTER = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 FOLLOWERS_EVERY = timedelta(days=1)
@@ -184,14 +186,21 @@ def record_posts(session: Session, channel: Channel, read: dict[int, Counts], po
         session.execute(insert(MetricSnapshot), snapshots)
     summarise(session, channel, {p.delivery_id: read[p.delivery_id] for p in mine if p.delivery_id in read},
               stage={p.delivery_id: STAGES[p.stage] for p in mine}, zone=zone)
+    done, advanced = [], []
     for p in mine:
         nxt = stage_due(p.published_at, now, after=p.stage)
         if p.delivery_id not in read or nxt >= len(STAGES):
-            session.execute(delete(MetricJob).where(MetricJob.delivery_id == p.delivery_id))
+            done.append(p.delivery_id)
         else:
-            session.execute(update(MetricJob).where(MetricJob.delivery_id == p.delivery_id)
-                            .values(stage=nxt, due_at=p.published_at + AFTER[STAGES[nxt]], attempts=0,
-                                    lease_owner=None, lease_expires_at=None, last_error=None))
+            advanced.append({"job": p.delivery_id, "next": nxt, "due": p.published_at + AFTER[STAGES[nxt]]})
+    if done:
+        session.execute(delete(MetricJob).where(MetricJob.delivery_id.in_(done)))
+    if advanced:
+        # One statement, executed for every post (executemany).
+        session.connection().execute(
+            update(_JOBS).where(_JOBS.c.delivery_id == bindparam("job"))
+            .values(stage=bindparam("next"), due_at=bindparam("due", type_=MetricJob.due_at.type), attempts=0,
+                    lease_owner=None, lease_expires_at=None, last_error=None), advanced)
     return len(mine)
 
 
@@ -206,6 +215,8 @@ def summarise(session: Session, channel: Channel, read: dict[int, Counts], *, st
                            .where(Delivery.id.in_(read))).all()
     existing = {e.delivery_id: e for e in session.scalars(select(PostEngagement)
                                                            .where(PostEngagement.delivery_id.in_(read)))}
+    fresh = [row.published_at for row in rows if row.id not in existing]
+    near = FollowerReadings(session, channel.id, min(fresh), max(fresh)) if fresh else None
     for row in rows:
         counts = read[row.id]
         summary = existing.get(row.id)
@@ -215,7 +226,7 @@ def summarise(session: Session, channel: Channel, read: dict[int, Counts], *, st
                                      department_id=row.department_id, channel_id=channel.id,
                                      platform=channel.platform, published_at=row.published_at,
                                      weekday=local.weekday(), hour=local.hour,
-                                     followers=followers_near(session, channel.id, row.published_at))
+                                     followers=near.nearest(row.published_at) if near else None)
             session.add(summary)
         summary.engagement = sum(counts.get(name, 0) for name in ENGAGEMENT)
         summary.views = counts.get("views", summary.views)
@@ -223,17 +234,25 @@ def summarise(session: Session, channel: Channel, read: dict[int, Counts], *, st
         summary.stage = stage[row.id]
 
 
-def followers_near(session: Session, channel_id: int, moment: datetime) -> int | None:
-    """The channel's follower reading nearest `moment`, before or after."""
-    def nearest(side: Any, order: Any) -> tuple[datetime, int] | None:
-        found = session.execute(select(MetricSnapshot.taken_at, MetricSnapshot.value)
-                                .where(MetricSnapshot.channel_id == channel_id, MetricSnapshot.name == "followers",
-                                       MetricSnapshot.delivery_id.is_(None), side).order_by(order).limit(1)).first()
-        return (found[0], found[1]) if found else None
+class FollowerReadings:
+    """A channel's follower readings around some posts' publishing, read once for a batch."""
 
-    candidates = [c for c in (nearest(MetricSnapshot.taken_at <= moment, MetricSnapshot.taken_at.desc()),
-                              nearest(MetricSnapshot.taken_at > moment, MetricSnapshot.taken_at)) if c]
-    return min(candidates, key=lambda c: abs((c[0] - moment).total_seconds()))[1] if candidates else None
+    def __init__(self, session: Session, channel_id: int, first: datetime, last: datetime) -> None:
+        base = select(MetricSnapshot.taken_at, MetricSnapshot.value).where(
+            MetricSnapshot.channel_id == channel_id, MetricSnapshot.name == "followers",
+            MetricSnapshot.delivery_id.is_(None))
+        # Daily readings: those within the span, and the nearest one on each side of it.
+        inside = session.execute(base.where(MetricSnapshot.taken_at.between(first, last))).all()
+        before = session.execute(base.where(MetricSnapshot.taken_at < first)
+                                 .order_by(MetricSnapshot.taken_at.desc()).limit(1)).all()
+        after = session.execute(base.where(MetricSnapshot.taken_at > last)
+                                .order_by(MetricSnapshot.taken_at).limit(1)).all()
+        self.readings = [(taken_at, value) for taken_at, value in [*before, *inside, *after]]
+
+    def nearest(self, moment: datetime) -> int | None:
+        if not self.readings:
+            return None
+        return min(self.readings, key=lambda r: abs((r[0] - moment).total_seconds()))[1]
 
 
 def record_followers(session: Session, channel_id: int, value: int | None, *, owner: str, now: datetime,

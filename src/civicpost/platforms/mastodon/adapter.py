@@ -259,8 +259,21 @@ def _plain_errors(response: requests.Response, *args: Any, **kwargs: Any) -> Non
     response._content = json.dumps({"error": short(error)} if isinstance(error, str) else {}).encode()
 
 
+# What a reading of counts keeps of each status (GET /api/v1/statuses?id[]=...).
+_COUNTED = ("id", "created_at", *STATUS_COUNTS)
+
+
 def _keep_what_is_read(response: requests.Response, *args: Any, **kwargs: Any) -> None:
     request = response.request
+    if request.method == "GET" and request.path_url.split("?", 1)[0].endswith("/api/v1/statuses") and response.ok:
+        try:
+            statuses = response.json()
+        except ValueError:
+            return
+        if isinstance(statuses, list):
+            response._content = json.dumps([{k: s[k] for k in _COUNTED if k in s}
+                                             for s in statuses if isinstance(s, dict)]).encode()
+        return
     if not (request.method == "POST" and request.path_url.endswith("/api/v1/statuses") and response.ok):
         return
     try:
