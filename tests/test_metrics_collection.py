@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from civicpost.db import transaction, utcnow
+from civicpost.db import make_sessionmaker, transaction, utcnow
 from civicpost.insights import jobs
 from civicpost.insights.collector import Collector
 from civicpost.models import Delivery, DeliveryStatus, MetricChannel, MetricJob, MetricSnapshot, PostEngagement
@@ -150,7 +150,8 @@ def test_a_reading_whose_lease_was_lost_writes_nothing(settings, sessions, city,
     assert job is not None and job.lease_owner == "worker-b" and job.stage == 0
 
 
-def test_two_collectors_claiming_at_once_never_take_the_same_post(settings, sessions, city, sandbox, mastodon):
+def test_two_collectors_claiming_at_once_never_take_the_same_post(settings, engine, sessions, city, sandbox,
+                                                                  mastodon):
     now = utcnow()
     ids = {create_published_post(sessions, city, channel_id=mastodon, remote_id=f"9{n:05d}",
                                  published_at=now - timedelta(hours=2)) for n in range(40)}
@@ -158,10 +159,12 @@ def test_two_collectors_claiming_at_once_never_take_the_same_post(settings, sess
         jobs.sweep(session, now=now)
     start = threading.Barrier(2)
     taken: dict[str, list[int]] = {}
+    # As the worker claims: on SQLite, each claim takes the write lock when it begins.
+    claims = make_sessionmaker(engine.execution_options(sqlite_begin="IMMEDIATE"))
 
     def claim(owner: str) -> None:
         start.wait()
-        with transaction(sessions) as session:
+        with transaction(claims) as session:
             batches = jobs.claim(session, owner=owner, now=now, limit=25, lease_seconds=60)
         taken[owner] = [p.delivery_id for b in batches for p in b.posts]
 

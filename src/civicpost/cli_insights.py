@@ -21,6 +21,10 @@ def collect(
 
     settings = get_settings()
     sessions = _sessions()
+    if settings.is_sqlite:
+        # As the worker writes: take SQLite's write lock when a transaction begins, so a
+        # running worker and this command take turns instead of failing as "locked".
+        sessions.configure(bind=sessions.kw["bind"].execution_options(sqlite_begin="IMMEDIATE"))
     try:
         _check_key(settings)
     except ConfigError as exc:
