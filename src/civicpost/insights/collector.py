@@ -29,7 +29,10 @@ from civicpost.security import CredentialsUnreadable
 log = logging.getLogger(__name__)
 
 # Post readings claimed per run; a run that took them all runs again at once.
-CLAIM_LIMIT = 500
+CLAIM_LIMIT = 200
+# A claim's lease: long enough for its slowest reading (Threads and Instagram take one call a
+# post), and at least the deliveries' lease. A reading that outlives it writes nothing.
+LEASE_SECONDS = 600
 # A 429 that does not say how long: wait this long.
 DEFAULT_WAIT = timedelta(minutes=15)
 
@@ -89,7 +92,7 @@ class Collector:
             moment = now or utcnow()
             with transaction(self.sessions) as session:
                 batches = jobs.claim(session, owner=self.name, now=moment, limit=CLAIM_LIMIT,
-                                     lease_seconds=self.settings.lease_seconds)
+                                     lease_seconds=max(LEASE_SECONDS, self.settings.lease_seconds))
             if not batches:
                 return total
             for batch in batches:

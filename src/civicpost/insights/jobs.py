@@ -155,8 +155,14 @@ def claim(session: Session, *, owner: str, now: datetime, limit: int, lease_seco
         session.execute(update(MetricChannel).where(MetricChannel.channel_id.in_(channel_ids))
                         .values(lease_owner=owner, lease_expires_at=until, attempts=MetricChannel.attempts + 1)
                         .execution_options(synchronize_session=False))
-        for channel in session.scalars(select(Channel).where(Channel.id.in_(channel_ids), Channel.active.is_(True))):
-            batches.setdefault(channel.id, Batch(channel)).followers = True
+        switched_off = []
+        for channel in session.scalars(select(Channel).where(Channel.id.in_(channel_ids))):
+            if channel.active and channel.platform in readable_platforms():
+                batches.setdefault(channel.id, Batch(channel)).followers = True
+            else:
+                switched_off.append(channel.id)  # the sweep makes a reading again if it is switched back on
+        if switched_off:
+            session.execute(delete(MetricChannel).where(MetricChannel.channel_id.in_(switched_off)))
     return list(batches.values())
 
 
