@@ -277,3 +277,21 @@ def create_department_hook(sessions: sessionmaker[Session], settings: Any, depar
         assert admin is not None, "make an admin first"
         hooks.set_hook(session, actor=admin, department=owner, url=url, box=CredentialBox(settings.fernet_key()),
                        allow_private_network=True)
+
+
+def create_published_post(
+    sessions: sessionmaker[Session], city: City, *, channel_id: int, remote_id: str, published_at: datetime,
+    department: str = "parks",
+) -> int:
+    """A published announcement of the department whose one post on the channel
+    is `remote_id`, as the engine leaves it; the delivery's id."""
+    announcement_id = create_dated(sessions, city, f"Post {remote_id[-12:]}", department=department,
+                                   state=State.published, publish_at=published_at)
+    with transaction(sessions) as session:
+        delivery = Delivery(key=str(uuid.uuid4()), announcement_id=announcement_id, channel_id=channel_id,
+                            status=DeliveryStatus.published, fingerprint="f" * 64, rendition={},
+                            due_at=published_at, next_attempt_at=published_at, published_at=published_at,
+                            remote_id=remote_id)
+        session.add(delivery)
+        session.flush()
+        return delivery.id

@@ -35,6 +35,20 @@ def upgrade() -> None:
     with op.batch_alter_table('metric_jobs', schema=None) as batch_op:
         batch_op.create_index('ix_metric_jobs_due_at_channel_id', ['due_at', 'channel_id'], unique=False)
 
+    op.create_table('metric_channels',
+    sa.Column('channel_id', sa.Integer(), nullable=False),
+    sa.Column('due_at', civicpost.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('waiting_until', civicpost.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('lease_owner', sa.String(length=100), nullable=True),
+    sa.Column('lease_expires_at', civicpost.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['channel_id'], ['channels.id'], name=op.f('fk_metric_channels_channel_id_channels'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('channel_id', name=op.f('pk_metric_channels'))
+    )
+    with op.batch_alter_table('metric_channels', schema=None) as batch_op:
+        batch_op.create_index('ix_metric_channels_due_at', ['due_at'], unique=False)
+
     op.create_table('metric_snapshots',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('channel_id', sa.Integer(), nullable=False),
@@ -91,6 +105,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_metric_snapshots_channel_id_name_taken_at')
 
     op.drop_table('metric_snapshots')
+    with op.batch_alter_table('metric_channels', schema=None) as batch_op:
+        batch_op.drop_index('ix_metric_channels_due_at')
+
+    op.drop_table('metric_channels')
     with op.batch_alter_table('metric_jobs', schema=None) as batch_op:
         batch_op.drop_index('ix_metric_jobs_due_at_channel_id')
 

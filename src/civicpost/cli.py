@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from civicpost.cli_insights import insights_app
 from civicpost.cli_people import token_app, user_app
 from civicpost.config import ConfigError, get_settings
 
@@ -14,6 +15,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(insights_app, name="insights")
 key_app = typer.Typer(help="The secret key that encrypts channel credentials.", no_args_is_help=True)
 app.add_typer(key_app, name="secret-key")
 

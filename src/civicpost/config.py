@@ -103,6 +103,10 @@ class Settings(BaseSettings):
                     "often (emergencies go at once)")
     notify_poll_seconds: float = Field(default=5, gt=0, le=600,
                                        description="how often the worker looks for notifications to send")
+    insights_poll_seconds: float = Field(default=60, gt=0, le=3600,
+                                         description="how often the worker reads the posts' and channels' counts "
+                                                     "that are due (1 h, 24 h, 7 d, 30 d after publishing; "
+                                                     "followers daily)")
 
     @field_validator("timezone")
     @classmethod

@@ -30,6 +30,7 @@ from civicpost.engine.guard import Ready, Skip, Stop
 from civicpost.engine.outcomes import Stopped
 from civicpost.engine.recorder import Recorder
 from civicpost.engine.wakeups import watch_commits
+from civicpost.insights.collector import Collector
 from civicpost.models import WorkerHeartbeat
 from civicpost.notifications import weekly
 from civicpost.notifications.sender import Sender
@@ -99,6 +100,8 @@ class Worker:
         self._thread: threading.Thread | None = None
         # Notifications to staff: their own rows and leases, sent from a scheduler job.
         self.notifier = Sender(settings, self.write_sessions, name=self.name)
+        # How posts did: readings under their own leases, from a scheduler job (insights/collector.py).
+        self.collector = Collector(settings, self.write_sessions, name=self.name, adapters=self.adapters)
 
     # -- control -------------------------------------------------------------
 
@@ -117,6 +120,8 @@ class Worker:
         # Hourly: the first worker past Monday 8 a.m. writes the week's report of quiet channels.
         self.scheduler.add_job(self._weekly_report, "interval", hours=1, id="weekly-report", max_instances=1,
                                coalesce=True, next_run_time=utcnow() + timedelta(seconds=30))
+        self.scheduler.add_job(self._collect, "interval", seconds=self.settings.insights_poll_seconds,
+                               id="insights", max_instances=1, coalesce=True)
         self.scheduler.start()
         threading.Thread(target=watch_commits, args=(self.engine, self._wake, self._stopping),
                          name="watch-commits", daemon=True).start()
@@ -328,6 +333,12 @@ class Worker:
                 weekly.queue_weekly(session, now=utcnow(), zone=self.settings.zone)
         except Exception:  # noqa: BLE001 - tried again in an hour
             log.exception("worker %s: the weekly report of quiet channels could not be written", self.name)
+
+    def _collect(self) -> None:
+        try:
+            self.collector.run_once()
+        except Exception:  # noqa: BLE001 - the next run tries again; the leases run out
+            log.exception("worker %s: reading how posts did failed", self.name)
 
     def _heartbeat(self) -> None:
         try:

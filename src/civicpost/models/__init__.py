@@ -15,7 +15,7 @@ from civicpost.models.delivery import Delivery
 from civicpost.models.department import Department, user_departments
 from civicpost.models.enums import OPEN_DELIVERY, DeliveryStatus, Role, State
 from civicpost.models.instance import InstanceValue
-from civicpost.models.metrics import MetricJob, MetricSnapshot, PostEngagement
+from civicpost.models.metrics import MetricChannel, MetricJob, MetricSnapshot, PostEngagement
 from civicpost.models.notification import DepartmentHook, Notification, NotificationChoice
 from civicpost.models.session import StaffSession
 from civicpost.models.throttle import SignInThrottle
@@ -38,6 +38,7 @@ __all__ = [
     "DepartmentHook",
     "InstanceValue",
     "Media",
+    "MetricChannel",
     "MetricJob",
     "MetricSnapshot",
     "Notification",

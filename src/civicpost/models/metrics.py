@@ -1,8 +1,9 @@
 """What the platforms said of our posts after they went out (SPEC §8.3).
 
-Three tables: the raw counts as read (`metric_snapshots`), the next reading
-each published post is due (`metric_jobs`, leased like deliveries), and one
-summary row per post that the insights read (`post_engagement`), kept
+Four tables: the raw counts as read (`metric_snapshots`), the next reading
+each published post is due (`metric_jobs`, leased like deliveries), the next
+follower reading each channel is due (`metric_channels`, leased likewise),
+and one summary row per post that the insights read (`post_engagement`), kept
 current by the collector whenever it writes a post's snapshot.
 """
 
@@ -56,6 +57,22 @@ class MetricJob(Base):
     # Index into STAGES of the reading due next.
     stage: Mapped[int] = mapped_column(SmallInteger, default=0)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class MetricChannel(Base):
+    """A channel's next follower reading (daily), leased as post readings are.
+    `waiting_until` is a platform's 429: no reading of the channel before it."""
+
+    __tablename__ = "metric_channels"
+    __table_args__ = (Index("ix_metric_channels_due_at", "due_at"),)
+
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    waiting_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

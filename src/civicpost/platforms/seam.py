@@ -5,10 +5,11 @@ no sleeping. They turn each SDK's exceptions into the three errors below, which
 tell the worker what to do next.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -109,4 +110,28 @@ class Adapter(Protocol):
 
     def check(self) -> dict[str, Any]:
         """Verify the credentials; return facts worth storing (e.g. max_characters)."""
+        ...
+
+
+# A post's counts by name: likes, reposts, replies, quotes, views, clicks (SPEC §8.3),
+# or a platform's own metric under the name the platform gives it.
+Counts = dict[str, int]
+
+
+@runtime_checkable
+class Metrics(Protocol):
+    """What an adapter whose spec has `capabilities.metrics` also speaks.
+
+    Reads only: no reading may spend the posting quota a platform gives an
+    account (quotas.py counts deliveries, never readings). A 429 raises
+    RateLimited with the platform's wait, like a post's.
+    """
+
+    def read_counts(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """Counts of up to the spec's `metrics_batch` posts, by remote id; a post
+        the platform no longer has is left out of the answer."""
+        ...
+
+    def followers(self) -> int | None:
+        """The account's followers now, or None where the platform does not tell."""
         ...

@@ -146,6 +146,8 @@ class PlatformSpec:
     where_to_look: str = ""
     # The account's name and handle and whether a link gets a card, as a preview shows them.
     look: Callable[[Mapping[str, Any]], Look] = no_look
+    # Posts whose counts one reading asks for (capabilities.metrics), within the platform's own limit.
+    metrics_batch: int = 0
 
     def __post_init__(self) -> None:
         if self.extras is None:

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import engagement
 from .core import Call, Hub, PlatformFake, TimelinePost, json_response
 from .faults import Kind, PlatformFaults
 from .ids import TidClock, cid_for, iso_millis, now, sign_jwt, verify_jwt
@@ -102,6 +103,7 @@ class BlueskyFake(PlatformFake):
             r(x + "com.atproto.repo.getRecord", self.get_record, methods=["GET"], kind=Kind.READ, auth=False),
             r(x + "com.atproto.repo.listRecords", self.list_records, methods=["GET"], kind=Kind.READ, auth=False),
             r(x + "app.bsky.feed.getAuthorFeed", self.author_feed, methods=["GET"], kind=Kind.READ, auth=False),
+            r(x + "app.bsky.feed.getPosts", self.get_posts, methods=["GET"], kind=Kind.READ),
             r(x + "app.bsky.actor.getProfile", self.get_profile, methods=["GET"], kind=Kind.READ, auth=False),
             r(x + "{nsid}", self.not_implemented, methods=["GET", "POST"], kind=Kind.READ, auth=False),
         ]
@@ -275,7 +277,8 @@ class BlueskyFake(PlatformFake):
         if did is None:
             return xrpc_error(400, "InvalidRequest", "Profile not found")
         posts = sum(1 for r in self.records.values() if r.did == did and r.collection == POST)
-        detail = {"description": "Official announcements (civicpost sandbox).", "followersCount": 0,
+        detail = {"description": "Official announcements (civicpost sandbox).",
+                  "followersCount": engagement.followers("bluesky", now()),
                   "followsCount": 0, "postsCount": posts, "createdAt": "2024-01-15T00:00:00.000Z",
                   "indexedAt": "2024-01-15T00:00:00.000Z"}  # fmt: skip
         return json_response({**self._profile(did), **detail})
@@ -289,13 +292,22 @@ class BlueskyFake(PlatformFake):
             key=lambda r: r.rkey,
             reverse=True,
         )[: _limit(call.query.get("limit"), default=50)]
-        feed = [
-            {"post": {"uri": r.uri, "cid": r.cid, "author": self._profile(did), "record": r.value,
-                      "indexedAt": iso_millis(r.indexed_at), "replyCount": 0, "repostCount": 0,
-                      "likeCount": 0, "quoteCount": 0, "labels": []}}  # fmt: skip
-            for r in posts
-        ]
-        return json_response({"feed": feed})
+        return json_response({"feed": [{"post": self._post_view(r)} for r in posts]})
+
+    def get_posts(self, call: Call) -> Response:
+        uris = call.request.query_params.getlist("uris")
+        if not 1 <= len(uris) <= 25:
+            return xrpc_error(400, "InvalidRequest", "uris must name between 1 and 25 posts")
+        wanted = set(uris)
+        found = [r for r in self.records.values() if r.collection == POST and r.uri in wanted]
+        found.sort(key=lambda r: uris.index(r.uri))
+        return json_response({"posts": [self._post_view(r) for r in found]})
+
+    def _post_view(self, r: StoredRecord) -> dict[str, Any]:
+        got = engagement.counts("bluesky", r.uri, r.indexed_at, now())
+        return {"uri": r.uri, "cid": r.cid, "author": self._profile(r.did), "record": r.value,
+                "indexedAt": iso_millis(r.indexed_at), "replyCount": got["replies"], "repostCount": got["reposts"],
+                "likeCount": got["likes"], "quoteCount": got["quotes"], "labels": []}  # fmt: skip
 
     def not_implemented(self, call: Call) -> Response:
         return xrpc_error(501, "MethodNotImplemented", "Method Not Implemented")

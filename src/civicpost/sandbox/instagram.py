@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import engagement
 from .core import Call, TimelinePost, json_response
 from .faults import Kind
 from .ids import graph_time, now
@@ -168,10 +169,17 @@ class InstagramFake(MetaFake):
 
     def get_node(self, call: Call) -> Response:
         node_id = call.path_params["node_id"]
+        asked = set(call.query.get("fields", "").split(","))
         if node_id == ACCOUNT["id"]:
+            if "followers_count" in asked:
+                return json_response({"id": node_id, "followers_count": engagement.followers("instagram", now())})
             return self.account_json(call)
         if node_id in self.containers:
             return self.container_json(call, self.containers[node_id], "status_code", "status")
+        if node_id in self.media and asked & {"like_count", "comments_count"}:
+            media = self.media[node_id]
+            got = engagement.counts("instagram", media.id, media.created_at, now())
+            return json_response({"id": media.id, "like_count": got["likes"], "comments_count": got["replies"]})
         if node_id in self.media:
             return json_response(self.media[node_id].as_json(wanted_fields(call, _MEDIA_FIELDS),
                                                               web_base=self.web_base(call)))

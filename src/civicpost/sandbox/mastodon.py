@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import engagement
 from .core import Call, Hub, PlatformFake, TimelinePost, Upload, json_response
 from .faults import Kind, PlatformFaults
 from .ids import iso_millis, mastodon_ids, now
@@ -94,6 +95,7 @@ class MastodonFake(PlatformFake):
             r("/api/v1/accounts/verify_credentials", self.verify_credentials, methods=["GET"], kind=Kind.AUTH),
             r("/api/v1/accounts/{id}/statuses", self.account_statuses, methods=["GET"], kind=Kind.READ),
             r("/api/v1/statuses", self.create_status, methods=["POST"], kind=Kind.CREATE),
+            r("/api/v1/statuses", self.get_statuses, methods=["GET"], kind=Kind.READ),
             r("/api/v1/statuses/{id}", self.get_status, methods=["GET"], kind=Kind.READ),
             r("/api/v1/statuses/{id}", self.delete_status, methods=["DELETE"], kind=Kind.WRITE),
             r("/api/v2/media", self.upload_media, methods=["POST"], kind=Kind.WRITE),
@@ -145,7 +147,14 @@ class MastodonFake(PlatformFake):
         return json_response(instance_v2(MAX_CHARACTERS))
 
     def verify_credentials(self, call: Call) -> Response:
-        return json_response(account_json(len(self.statuses), with_source=True))
+        account = account_json(len(self.statuses), with_source=True)
+        return json_response({**account, "followers_count": engagement.followers("mastodon", now())})
+
+    def get_statuses(self, call: Call) -> Response:
+        ids = call.request.query_params.getlist("id[]")
+        if len(ids) > 20:
+            return mastodon_error(422, "Too many ids requested (at most 20)")
+        return json_response([self.status_json(self.statuses[i], call) for i in ids if i in self.statuses])
 
     # --- statuses -------------------------------------------------------------------
     def create_status(self, call: Call) -> Response:
@@ -214,6 +223,7 @@ class MastodonFake(PlatformFake):
         # The status's page is served by this sandbox itself (sandbox/app.py),
         # so "view the post" opens something real, not a made-up host.
         url = f"{call.request.url.scheme}://{call.request.url.netloc}/mastodon/@cityofsandbox/{status.id}"
+        counts = engagement.counts("mastodon", status.id, status.created_at, now())
         return {
             "id": status.id,
             "created_at": iso_millis(status.created_at),
@@ -225,9 +235,10 @@ class MastodonFake(PlatformFake):
             "language": status.language,
             "uri": f"{self.base}/users/cityofsandbox/statuses/{status.id}",
             "url": url,
-            "replies_count": 0,
-            "reblogs_count": 0,
-            "favourites_count": 0,
+            "replies_count": counts["replies"],
+            "reblogs_count": counts["reposts"],
+            "favourites_count": counts["likes"],
+            "quotes_count": counts["quotes"],
             "edited_at": None,
             "favourited": False,
             "reblogged": False,

@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from civicpost.platforms.threads import LIMIT, LINKS, links, threads_length
 
+from . import engagement
 from .core import Call, TimelinePost, json_response
 from .faults import Kind
 from .ids import graph_time, now
@@ -104,11 +105,31 @@ class ThreadsFake(MetaFake):
             self.route("/{version}/{user}/threads_publishing_limit", self.publishing_limit, methods=["GET"],
                        kind=Kind.READ),
             self.route("/{version}/{media_id}/conversation", self.conversation, methods=["GET"], kind=Kind.READ),
+            self.route("/{version}/{user}/threads_insights", self.account_insights, methods=["GET"], kind=Kind.READ),
+            self.route("/{version}/{media_id}/insights", self.media_insights, methods=["GET"], kind=Kind.READ),
             self.route("/{version}/{node_id}", self.get_node, methods=["GET"], kind=Kind.READ),
             self.route("/{version}/{node_id}", self.delete_node, methods=["DELETE"], kind=Kind.WRITE),
         ]
 
     # --- publishing ------------------------------------------------------------------
+    def media_insights(self, call: Call) -> Response:
+        post = self.posts.get(call.path_params["media_id"])
+        if post is None:
+            return missing(call.path_params["media_id"], "post")
+        got = engagement.counts("threads", post.id, post.created_at, now())
+        names = [m for m in call.query.get("metric", "").split(",") if m]
+        if not names or any(m not in got for m in names):
+            return meta_error(400, "(#100) The value must be a valid insights metric", code=100)
+        return json_response({"data": [{"name": m, "period": "lifetime", "values": [{"value": got[m]}],
+                                        "id": f"{post.id}/insights/{m}/lifetime"} for m in names]})
+
+    def account_insights(self, call: Call) -> Response:
+        if call.query.get("metric") != "followers_count":
+            return meta_error(400, "(#100) The value must be a valid insights metric", code=100)
+        value = engagement.followers("threads", now())
+        return json_response({"data": [{"name": "followers_count", "period": "day",
+                                        "total_value": {"value": value}}]})
+
     def create_container(self, call: Call) -> Response:
         if (refused := self.not_the_account(call.path_params["user"], "post")) is not None:
             return refused

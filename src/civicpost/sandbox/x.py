@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import engagement
 from .core import Call, Hub, PlatformFake, TimelinePost, json_response
 from .faults import Kind, PlatformFaults
 from .ids import iso_millis, now, x_ids
@@ -85,6 +86,7 @@ class XFake(PlatformFake):
     def routes(self) -> list[Route]:
         return [
             self.route("/2/tweets", self.create_tweet, methods=["POST"], kind=Kind.CREATE),
+            self.route("/2/tweets", self.get_tweets, methods=["GET"], kind=Kind.READ),
             self.route("/2/tweets/{id}", self.delete_tweet, methods=["DELETE"], kind=Kind.WRITE),
             self.route("/2/tweets/{id}", self.get_tweet, methods=["GET"], kind=Kind.READ),
             self.route("/2/users/me", self.get_me, methods=["GET"], kind=Kind.AUTH),
@@ -178,7 +180,29 @@ class XFake(PlatformFake):
         return json_response({"data": tweet.as_json()})
 
     def get_me(self, call: Call) -> Response:
+        if "public_metrics" in call.query.get("user.fields", "").split(","):
+            metrics = {"followers_count": engagement.followers("x", now()), "following_count": 12}
+            return json_response({"data": {**USER, "public_metrics": metrics}})
         return json_response({"data": USER})
+
+    def get_tweets(self, call: Call) -> Response:
+        ids = [i for i in call.query.get("ids", "").split(",") if i]
+        if not 1 <= len(ids) <= 100:
+            return problem(400, "The `ids` query parameter value must name between 1 and 100 posts")
+        found = [self.tweets[i] for i in ids if i in self.tweets]
+        with_metrics = "public_metrics" in call.query.get("tweet.fields", "").split(",")
+        data = [{**t.as_json(), **({"public_metrics": self.public_metrics(t)} if with_metrics else {})} for t in found]
+        errors = [{"value": i, "detail": f"Could not find tweet with ids: [{i}].", "title": "Not Found Error",
+                   "resource_type": "tweet", "parameter": "ids", "resource_id": i,
+                   "type": "https://api.twitter.com/2/problems/resource-not-found"}
+                  for i in ids if i not in self.tweets]  # fmt: skip
+        return json_response({**({"data": data} if data else {}), **({"errors": errors} if errors else {})})
+
+    @staticmethod
+    def public_metrics(tweet: Tweet) -> dict[str, int]:
+        got = engagement.counts("x", tweet.id, tweet.created_at, now())
+        return {"retweet_count": got["reposts"], "reply_count": got["replies"], "like_count": got["likes"],
+                "quote_count": got["quotes"], "bookmark_count": 0, "impression_count": got["views"]}
 
     def user_tweets(self, call: Call) -> Response:
         if call.path_params["id"] != USER["id"]:

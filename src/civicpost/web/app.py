@@ -27,7 +27,18 @@ from civicpost.redirects import Tracking
 from civicpost.rendering import Renderer
 from civicpost.runtime import settle_memory
 from civicpost.security import CredentialBox
-from civicpost.web import api, api_comments, api_people, dates, directory, post_text, problems, public, redirects
+from civicpost.web import (
+    api,
+    api_comments,
+    api_metrics,
+    api_people,
+    dates,
+    directory,
+    post_text,
+    problems,
+    public,
+    redirects,
+)
 from civicpost.web import docs as api_docs
 from civicpost.web import pages as staff_pages
 from civicpost.web.deps import REQUEST_THREADS
@@ -138,6 +149,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(api_people.router)
     app.include_router(api_comments.router)
+    app.include_router(api_metrics.router)
     app.include_router(public.router)
     app.include_router(redirects.router)
     app.include_router(directory.router)

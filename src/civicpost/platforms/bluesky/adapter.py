@@ -8,7 +8,7 @@ second create, and the adapter answers with the post that is already there.
 
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +33,7 @@ from civicpost.platforms._support import answered, httpx_reached_server, plain, 
 from civicpost.platforms.bluesky import IMAGE_BYTES as BLUESKY_IMAGE_BYTES
 from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
+    Counts,
     CredentialsError,
     MaybePosted,
     MediaItem,
@@ -126,6 +127,21 @@ class BlueskyAdapter:
         with self._errors(writing=False):
             session = self._login()
         return {"did": session.did, "handle": session.handle}
+
+    def read_counts(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """app.bsky.feed.getPosts: up to 25 at:// URIs a call; a deleted post is left out."""
+        with self._errors(writing=False):
+            self._login()
+            answer = self._client.app.bsky.feed.get_posts({"uris": list(remote_ids)})
+        return {post.uri: {"likes": post.like_count or 0, "reposts": post.repost_count or 0,
+                           "replies": post.reply_count or 0, "quotes": post.quote_count or 0}
+                for post in answer.posts}
+
+    def followers(self) -> int | None:
+        with self._errors(writing=False):
+            session = self._login()
+            profile = self._client.app.bsky.actor.get_profile({"actor": session.did})
+        return profile.followers_count
 
     def _remember(self, event: SessionEvent, session: Session) -> None:
         self._session = session

@@ -44,6 +44,10 @@ class FacebookSettings(Fields):
     web_base: HttpUrl | None = web_base("https://www.facebook.com")
     page_name: Text | None = field("Page name", default=None,
                                    hint="As the Page shows it. Leave empty: Test connection fills it in.")
+    insights_metrics: list[Text] | None = field(
+        "Page insights metrics", kind="list", default=None, max_length=20,
+        hint="Read with each post's reactions, comments and shares, e.g. post_impressions_unique, post_clicks. "
+             "One Meta renamed or retired is skipped with a warning in the log.")
 
 
 def _measure(text: str, settings: Mapping[str, Any]) -> Measure:
@@ -75,7 +79,8 @@ SPEC = PlatformSpec(
     settings=FacebookSettings,
     length=LengthRule(_measure),
     media=MediaLimits(10, 4 * 1024 * 1024, None),
-    capabilities=Capabilities(thread=False, delete=True, find=True, metrics=False, alt_text=True),
+    capabilities=Capabilities(thread=False, delete=True, find=True, metrics=True, alt_text=True),
+    metrics_batch=50,
     outbound_urls=("api_base",),
     profile=_profile,
     look=_look,

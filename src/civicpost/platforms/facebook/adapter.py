@@ -6,18 +6,26 @@ travels only in the Authorization header.
 """
 
 import json
+import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from civicpost.platforms._meta import MetaGraph
+from civicpost.platforms._meta import GraphError, MetaGraph
 from civicpost.platforms._support import CLOCK_SLACK, comparable, posted_since
 from civicpost.platforms.guard import AddressGuard
-from civicpost.platforms.seam import CredentialsError, MediaItem, Outgoing, PermanentError, Receipt
+from civicpost.platforms.seam import Counts, CredentialsError, MediaItem, Outgoing, PermanentError, Receipt
+
+log = logging.getLogger(__name__)
 
 DEFAULT_API_BASE = "https://graph.facebook.com"
 # Where people read a post; a channel's `web_base` changes it (the sandbox serves its own).
 WEB_BASE = "https://www.facebook.com"
 DEFAULT_GRAPH_VERSION = "v25.0"
+# A post's reactions, comments and shares in one read (totals only, no lists).
+POST_COUNTS = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares"
+# Graph's "invalid parameter": an unknown insights metric, or an id that is gone.
+INVALID = 100
 
 
 class FacebookAdapter:
@@ -33,6 +41,8 @@ class FacebookAdapter:
         version = settings.get("graph_version") or DEFAULT_GRAPH_VERSION
         self._graph = MetaGraph("Facebook", base_url=f"{api_base}/{version}",
                                 token=credentials["page_access_token"], timeout=timeout, guard=guard)
+        # Page insights metrics the city asked for; one Meta renamed or retired is dropped with a warning.
+        self._insights = [str(name) for name in settings.get("insights_metrics") or []]
 
     def publish(self, outgoing: Outgoing) -> Receipt:
         with self._graph.errors(writing=True):
@@ -79,6 +89,62 @@ class FacebookAdapter:
             raise CredentialsError(f"token speaks for {me.get('id')}, not Page {self._page_id}: use a Page token")
         return {"page_id": self._page_id, "name": me.get("name"), "page_name": me.get("name")}
 
+    def read_counts(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """Reactions, comments and shares of up to 50 posts in one GET /?ids=..., then each
+        post's Page insights metrics named in the channel's settings."""
+        with self._graph.errors(writing=False):
+            try:
+                posts = self._graph.call("GET", "/", params={"ids": ",".join(remote_ids), "fields": POST_COUNTS})
+            except GraphError as exc:
+                if exc.code != INVALID:
+                    raise
+                # One id of the batch is gone (deleted on Facebook): read the others one by one.
+                posts = {post_id: post for post_id in remote_ids if (post := self._post(post_id)) is not None}
+            counts: dict[str, Counts] = {}
+            for post_id, post in posts.items():
+                if not isinstance(post, dict):
+                    continue
+                counts[str(post_id)] = {"likes": _total(post.get("reactions")), "replies": _total(post.get("comments")),
+                                        "reposts": int((post.get("shares") or {}).get("count") or 0),
+                                        **self._post_insights(str(post_id))}
+        return counts
+
+    def followers(self) -> int | None:
+        with self._graph.errors(writing=False):
+            page = self._graph.call("GET", f"/{self._page_id}", params={"fields": "followers_count"})
+        value = page.get("followers_count")
+        return int(value) if isinstance(value, int) else None
+
+    def _post(self, post_id: str) -> dict[str, Any] | None:
+        try:
+            return self._graph.call("GET", f"/{post_id}", params={"fields": POST_COUNTS})
+        except GraphError as exc:
+            if exc.code == INVALID:
+                return None
+            raise
+
+    def _post_insights(self, post_id: str) -> Counts:
+        if not self._insights:
+            return {}
+        try:
+            return _values(self._graph.call("GET", f"/{post_id}/insights",
+                                            params={"metric": ",".join(self._insights), "period": "lifetime"}))
+        except GraphError as exc:
+            if exc.code != INVALID:
+                raise
+        # Some metric is not (or no longer) Meta's: ask for each alone, keep the ones that answer.
+        found: Counts = {}
+        for name in list(self._insights):
+            try:
+                found |= _values(self._graph.call("GET", f"/{post_id}/insights",
+                                                  params={"metric": name, "period": "lifetime"}))
+            except GraphError as exc:
+                if exc.code != INVALID:
+                    raise
+                log.warning("Facebook Page %s: insights metric %r skipped: %s", self._page_id, name, exc)
+                self._insights.remove(name)
+        return found
+
     def _upload(self, item: MediaItem) -> str:
         answer = self._graph.call(
             "POST",
@@ -92,3 +158,20 @@ class FacebookAdapter:
 def _permalink(post_id: str, web_base: str) -> str:
     page, _, post = post_id.partition("_")
     return f"{web_base}/{page}/posts/{post}" if post else f"{web_base}/{post_id}"
+
+
+def _total(edge: Any) -> int:
+    summary = edge.get("summary") if isinstance(edge, dict) else None
+    value = summary.get("total_count") if isinstance(summary, dict) else None
+    return int(value) if isinstance(value, int) else 0
+
+
+def _values(answer: dict[str, Any]) -> Counts:
+    """Graph insights' `data` as {metric: its latest whole-number value}."""
+    found: Counts = {}
+    for metric in answer.get("data") or []:
+        values = metric.get("values") or []
+        value = values[-1].get("value") if values else None
+        if isinstance(metric.get("name"), str) and isinstance(value, int):
+            found[metric["name"]] = value
+    return found

@@ -8,15 +8,17 @@ A container Meta has not finished preparing is kept for the next attempt
 (see platforms/_meta.py): this adapter never waits.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
-from civicpost.platforms._meta import Containers, MetaGraph, filled, posted_at
+from civicpost.platforms._meta import Containers, GraphError, MetaGraph, filled, posted_at
 from civicpost.platforms._support import comparable, posted_since
 from civicpost.platforms.guard import AddressGuard
-from civicpost.platforms.seam import CredentialsError, Outgoing, PermanentError, Receipt
+from civicpost.platforms.seam import Counts, CredentialsError, Outgoing, PermanentError, Receipt
 
 DEFAULT_API_BASE = "https://graph.facebook.com"
 DEFAULT_GRAPH_VERSION = "v25.0"
+INVALID = 100  # Graph's "invalid parameter": a media that is gone
 RECENT = 25  # posts read back when looking for one
 
 
@@ -33,6 +35,28 @@ class InstagramAdapter:
         self._graph = MetaGraph("Instagram", base_url=f"{api_base}/{version}", token=credentials["access_token"],
                                 timeout=timeout, guard=guard)
         self._containers = Containers()
+
+    def read_counts(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """Each media's like_count and comments_count (one GET each); a removed one is left out."""
+        counts: dict[str, Counts] = {}
+        with self._graph.errors(writing=False):
+            for remote_id in remote_ids:
+                try:
+                    media = self._graph.call("GET", f"/{remote_id}", params={"fields": "like_count,comments_count"})
+                except GraphError as exc:
+                    if exc.code == INVALID:
+                        continue
+                    raise
+                counts[remote_id] = {name: int(media[key]) for key, name in
+                                     (("like_count", "likes"), ("comments_count", "replies"))
+                                     if isinstance(media.get(key), int)}
+        return counts
+
+    def followers(self) -> int | None:
+        with self._graph.errors(writing=False):
+            account = self._graph.call("GET", f"/{self._account}", params={"fields": "followers_count"})
+        value = account.get("followers_count")
+        return int(value) if isinstance(value, int) else None
 
     def publish(self, outgoing: Outgoing) -> Receipt:
         if not outgoing.media:

@@ -3,7 +3,7 @@
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -32,6 +32,7 @@ from civicpost.platforms._support import (
 )
 from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
+    Counts,
     CredentialsError,
     MaybePosted,
     Outgoing,
@@ -45,6 +46,9 @@ from civicpost.platforms.seam import (
 DEFAULT_MAX_CHARACTERS = 500
 # How Mastodon.py starts the message for an answer that is not JSON (it then quotes the body).
 NOT_JSON = "Could not parse response as JSON"
+# A status's counts by the names civicpost gives them (quotes_count since Mastodon 4.5).
+STATUS_COUNTS = {"favourites_count": "likes", "reblogs_count": "reposts", "replies_count": "replies",
+                 "quotes_count": "quotes"}
 # Mastodon refuses a status whose media is still being processed; a moment later it works.
 STILL_PROCESSING = "not finished processing"
 
@@ -125,6 +129,25 @@ class MastodonAdapter:
             self._account_id = str(account["id"])
             max_characters = self._max_characters()
         return {"account": account.get("acct"), "username": account.get("username"), "max_characters": max_characters}
+
+    def read_counts(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """GET /api/v1/statuses?id[]=... (Mastodon 4.3): up to 20 statuses a call; a deleted one is left out."""
+        with self._errors(writing=False):
+            # Mastodon.py's `statuses()` would type every field of every status (about 1 ms of CPU
+            # a status) only for four counts to be read: the same request, its errors mapped by
+            # Mastodon.py as always, with the answer read as plain JSON.
+            response = self._api._Mastodon__api_request(  # type: ignore[attr-defined]
+                "GET", "/api/v1/statuses", {"id[]": list(remote_ids)}, return_response_object=True)
+            statuses = response.json()
+            return {str(status["id"]): {name: int(status[key]) for key, name in STATUS_COUNTS.items()
+                                        if isinstance(status.get(key), int)}
+                    for status in statuses}
+
+    def followers(self) -> int | None:
+        with self._errors(writing=False):
+            account = self._api.account_verify_credentials()
+        value = account.get("followers_count")
+        return int(value) if isinstance(value, int) else None
 
     def _me(self) -> str:
         if self._account_id is None:

@@ -8,13 +8,15 @@ before it. A container Meta has not finished preparing is kept for the next
 attempt (see platforms/_meta.py): this adapter never waits.
 """
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from civicpost.platforms._meta import Containers, MetaGraph, filled, posted_at
+from civicpost.platforms._meta import Containers, GraphError, MetaGraph, filled, posted_at
 from civicpost.platforms._support import CLOCK_SLACK, comparable, posted_since
 from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
+    Counts,
     CredentialsError,
     MediaItem,
     Outgoing,
@@ -26,6 +28,9 @@ from civicpost.platforms.seam import (
 DEFAULT_API_BASE = "https://graph.threads.net"
 VERSION = "v1.0"
 RECENT = 25  # posts read back when looking for one
+# Threads media insights by civicpost's names of counts.
+INSIGHTS = {"likes": "likes", "reposts": "reposts", "replies": "replies", "quotes": "quotes", "views": "views"}
+INVALID = 100  # Graph's "invalid parameter": a post that is gone
 
 
 class ThreadsAdapter:
@@ -40,6 +45,27 @@ class ThreadsAdapter:
         self._graph = MetaGraph("Threads", base_url=f"{api_base}/{VERSION}", token=credentials["access_token"],
                                 timeout=timeout, guard=guard)
         self._containers = Containers()
+
+    def read_counts(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """GET /{media}/insights for each post (Threads has no batch read); a deleted post is left out."""
+        counts: dict[str, Counts] = {}
+        with self._graph.errors(writing=False):
+            for remote_id in remote_ids:
+                try:
+                    answer = self._graph.call("GET", f"/{remote_id}/insights",
+                                              params={"metric": ",".join(INSIGHTS)})
+                except GraphError as exc:
+                    if exc.code == INVALID:
+                        continue
+                    raise
+                counts[remote_id] = {INSIGHTS[name]: value for name, value in _insight_values(answer).items()
+                                     if name in INSIGHTS}
+        return counts
+
+    def followers(self) -> int | None:
+        with self._graph.errors(writing=False):
+            answer = self._graph.call("GET", f"/{self._user}/threads_insights", params={"metric": "followers_count"})
+        return _insight_values(answer).get("followers_count")
 
     def publish(self, outgoing: Outgoing) -> Receipt:
         texts = outgoing.parts or [outgoing.text]
@@ -126,3 +152,15 @@ class ThreadsAdapter:
             before = str(reply["id"])
             found.append(before)
         return found
+
+
+def _insight_values(answer: dict[str, Any]) -> dict[str, int]:
+    """Threads insights as {metric: value}: a `total_value` (account totals) or the last of `values`."""
+    found: dict[str, int] = {}
+    for metric in answer.get("data") or []:
+        total = (metric.get("total_value") or {}).get("value")
+        values = metric.get("values") or []
+        value = total if total is not None else (values[-1].get("value") if values else None)
+        if isinstance(metric.get("name"), str) and isinstance(value, int):
+            found[metric["name"]] = value
+    return found

@@ -1,7 +1,7 @@
 """X (Twitter) through tweepy's v2 `Client`, plus the v2 media upload tweepy lacks."""
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,7 @@ from civicpost.platforms._support import (
 )
 from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
+    Counts,
     CredentialsError,
     MaybePosted,
     Outgoing,
@@ -43,6 +44,9 @@ TWEEPY_HOST = "https://api.twitter.com"
 # Where people read a post; a channel's `web_base` changes it (the sandbox serves its own).
 WEB_BASE = "https://x.com"
 MEDIA_CATEGORIES = {"image/gif": "tweet_gif"}
+# X's public_metrics by the names civicpost gives counts (SPEC §8.3).
+PUBLIC_METRICS = {"like_count": "likes", "retweet_count": "reposts", "reply_count": "replies",
+                  "quote_count": "quotes", "impression_count": "views"}
 # Credentials problems X reports with 403 rather than 401.
 CLIENT_PROBLEMS = ("client-forbidden", "unsupported-authentication", "oauth1-permissions")
 
@@ -153,6 +157,23 @@ class XAdapter:
             me = self._client.get_me(user_auth=self._oauth1)["data"]
         self._user_id = str(me["id"])
         return {"user_id": self._user_id, "username": me.get("username")}
+
+    def read_counts(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """GET /2/tweets?ids=...&tweet.fields=public_metrics: up to 100 posts a call, none of the posting quota."""
+        with self._errors(writing=False):
+            answer = self._client.get_tweets(list(remote_ids), tweet_fields=["public_metrics"], user_auth=self._oauth1)
+        counts: dict[str, Counts] = {}
+        for tweet in answer.get("data") or []:  # a deleted post comes back under "errors"
+            metrics = tweet.get("public_metrics") or {}
+            counts[str(tweet["id"])] = {name: int(metrics[key]) for key, name in PUBLIC_METRICS.items()
+                                        if isinstance(metrics.get(key), int)}
+        return counts
+
+    def followers(self) -> int | None:
+        with self._errors(writing=False):
+            me = self._client.get_me(user_fields=["public_metrics"], user_auth=self._oauth1)["data"]
+        value = (me.get("public_metrics") or {}).get("followers_count")
+        return int(value) if isinstance(value, int) else None
 
     def _me(self) -> str:
         if self._user_id is None:

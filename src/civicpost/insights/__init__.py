@@ -1,0 +1,1 @@
+"""Insights (SPEC §8.3): how posts did, read from the platforms by the worker."""
