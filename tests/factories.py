@@ -277,3 +277,40 @@ def create_department_hook(sessions: sessionmaker[Session], settings: Any, depar
         assert admin is not None, "make an admin first"
         hooks.set_hook(session, actor=admin, department=owner, url=url, box=CredentialBox(settings.fernet_key()),
                        allow_private_network=True)
+
+
+def create_engagement(
+    sessions: sessionmaker[Session], city: City, *, published_at: datetime, engagement: int,
+    department: str = "parks", channel_id: int | None = None, title: str = "Pool opens Saturday",
+    followers: int | None = None, views: int | None = None, zone: str = "America/New_York",
+) -> int:
+    """A published announcement on one of the department's channels (its first
+    unless `channel_id`) with the engagement summary the collector keeps:
+    weekday and hour in `zone`, the city's. The announcement's id."""
+    from zoneinfo import ZoneInfo
+
+    from civicpost.models import Channel
+    from civicpost.models.metrics import PostEngagement
+
+    author = city.parks_staff if department == "parks" else city.police_staff
+    channel_id = channel_id or (city.parks_channels if department == "parks" else city.police_channels)[0]
+    local = published_at.astimezone(ZoneInfo(zone))
+    with transaction(sessions) as session:
+        channel = session.get(Channel, channel_id)
+        assert channel is not None, f"no channel {channel_id}"
+        announcement = Announcement(department_id=channel.department_id, author_id=author.id, title=title,
+                                    body="Body.", state=State.published, publish_at=published_at,
+                                    approved_at=published_at)
+        session.add(announcement)
+        session.flush()
+        delivery = Delivery(key=str(uuid.uuid4()), announcement_id=announcement.id, channel_id=channel_id,
+                            status=DeliveryStatus.published, fingerprint="f" * 64, rendition={},
+                            due_at=published_at, next_attempt_at=published_at, published_at=published_at)
+        session.add(delivery)
+        session.flush()
+        session.add(PostEngagement(
+            delivery_id=delivery.id, announcement_id=announcement.id, department_id=channel.department_id,
+            channel_id=channel_id, platform=channel.platform, published_at=published_at, weekday=local.weekday(),
+            hour=local.hour, engagement=engagement, views=views, followers=followers, stage="24h",
+        ))
+        return announcement.id
