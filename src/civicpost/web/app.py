@@ -25,7 +25,7 @@ from civicpost.models import WorkerHeartbeat
 from civicpost.rendering import Renderer
 from civicpost.runtime import settle_memory
 from civicpost.security import CredentialBox
-from civicpost.web import api, api_comments, api_people, dates, directory, post_text, problems, public
+from civicpost.web import api, api_comments, api_insights, api_people, dates, directory, post_text, problems, public
 from civicpost.web import docs as api_docs
 from civicpost.web import pages as staff_pages
 from civicpost.web.deps import REQUEST_THREADS
@@ -134,6 +134,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(api_people.router)
     app.include_router(api_comments.router)
+    app.include_router(api_insights.router)
     app.include_router(public.router)
     app.include_router(directory.router)
     staff_pages.install(app)
