@@ -188,5 +188,4 @@ def posts(session: Session, filters: Filters) -> Iterable:
         PostEngagement.followers, PostEngagement.stage,
     ).join(Announcement, Announcement.id == PostEngagement.announcement_id)
      .join(Department, Department.id == PostEngagement.department_id), filters)
-    return session.execute(query.order_by(PostEngagement.published_at, PostEngagement.delivery_id)
-                           .execution_options(yield_per=2000))
+    return session.execute(query.order_by(PostEngagement.published_at, PostEngagement.delivery_id))
