@@ -1,7 +1,7 @@
 """/staff/insights: numbers in tables, charts that describe themselves, filters as a GET form, CSV."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.factories import create_engagement
@@ -73,3 +73,35 @@ def test_signed_out_people_are_sent_to_sign_in(client) -> None:
     r = client.get("/staff/insights", follow_redirects=False)
     assert r.status_code == 303
     assert r.headers["location"].startswith("/staff/login")
+
+
+def _history(sessions, city, *, tuesday_engagement: int) -> None:
+    """Six Tuesday 9-11 a.m. posts and eight afternoon posts of 20, in recent weeks (city time)."""
+    today = datetime.now(ZONE).date()
+    last_tuesday = today - timedelta(days=(today.weekday() - 1) % 7 or 7)
+    for week in range(3):
+        day = last_tuesday - timedelta(weeks=week)
+        for hour in (9, 10):
+            moment = datetime(day.year, day.month, day.day, hour, tzinfo=ZONE).astimezone(UTC)
+            create_engagement(sessions, city, published_at=moment, engagement=tuesday_engagement)
+    for n in range(8):
+        day = last_tuesday - timedelta(days=n + 1)
+        moment = datetime(day.year, day.month, day.day, 15, tzinfo=ZONE).astimezone(UTC)
+        create_engagement(sessions, city, published_at=moment, engagement=20)
+
+
+def test_the_draft_form_says_when_the_department_s_posts_do_best(sign_in, sessions, city) -> None:
+    _history(sessions, city, tuesday_engagement=42)
+
+    page = sign_in(city.parks_staff).get("/staff/announcements/new")
+
+    assert "Parks and Recreation posts on Tuesdays 9–11 a.m. get 2.1× its median engagement" in page.text
+
+
+def test_the_draft_form_claims_nothing_without_a_clearly_better_time(sign_in, sessions, city) -> None:
+    _history(sessions, city, tuesday_engagement=21)
+
+    page = sign_in(city.parks_staff).get("/staff/announcements/new")
+
+    assert page.status_code == 200
+    assert "its median engagement" not in page.text

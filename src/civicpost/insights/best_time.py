@@ -64,3 +64,9 @@ def best_time(session: Session, *, department: Department, now: datetime | None 
     middle, count, weekday, start = best
     return BestTime(department=department.name, weekday=weekday, start_hour=start, end_hour=start + SLOT_HOURS,
                     times=round(middle / overall, 1), posts=count, slot_median=middle, department_median=overall)
+
+
+def for_form(session: Session, *, chosen: Department | None, choices: list[Department]) -> BestTime | None:
+    """The hint for a draft form: of the department chosen, or the only one the person drafts for."""
+    department = chosen or (choices[0] if len(choices) == 1 else None)
+    return best_time(session, department=department) if department is not None else None
