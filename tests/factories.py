@@ -295,3 +295,52 @@ def create_published_post(
         session.add(delivery)
         session.flush()
         return delivery.id
+
+
+def create_engagement(
+    sessions: sessionmaker[Session], city: City, *, published_at: datetime, engagement: int,
+    department: str = "parks", channel_id: int | None = None, title: str = "Pool opens Saturday",
+    followers: int | None = None, views: int | None = None, zone: str = "America/New_York",
+) -> int:
+    """A published announcement on one of the department's channels (its first
+    unless `channel_id`) by its staff member, with the engagement summary the
+    collector keeps (see create_post_engagement). The announcement's id."""
+    author = city.parks_staff if department == "parks" else city.police_staff
+    channel_id = channel_id or (city.parks_channels if department == "parks" else city.police_channels)[0]
+    return create_post_engagement(sessions, author_id=author.id, channel_id=channel_id, published_at=published_at,
+                                  engagement=engagement, title=title, followers=followers, views=views, zone=zone)
+
+
+def create_post_engagement(
+    sessions: sessionmaker[Session], *, author_id: int, channel_id: int, published_at: datetime, engagement: int,
+    title: str = "Pool opens Saturday", followers: int | None = None, views: int | None = None,
+    zone: str = "America/New_York",
+) -> int:
+    """A published announcement of the channel's department, its delivery, and
+    the post's engagement summary as the collector writes it: weekday and hour
+    in `zone`, the city's. The announcement's id."""
+    from zoneinfo import ZoneInfo
+
+    from civicpost.models import Channel
+    from civicpost.models.metrics import PostEngagement
+
+    local = published_at.astimezone(ZoneInfo(zone))
+    with transaction(sessions) as session:
+        channel = session.get(Channel, channel_id)
+        assert channel is not None, f"no channel {channel_id}"
+        announcement = Announcement(department_id=channel.department_id, author_id=author_id, title=title,
+                                    body="Body.", state=State.published, publish_at=published_at,
+                                    approved_at=published_at)
+        session.add(announcement)
+        session.flush()
+        delivery = Delivery(key=str(uuid.uuid4()), announcement_id=announcement.id, channel_id=channel_id,
+                            status=DeliveryStatus.published, fingerprint="f" * 64, rendition={},
+                            due_at=published_at, next_attempt_at=published_at, published_at=published_at)
+        session.add(delivery)
+        session.flush()
+        session.add(PostEngagement(
+            delivery_id=delivery.id, announcement_id=announcement.id, department_id=channel.department_id,
+            channel_id=channel_id, platform=channel.platform, published_at=published_at, weekday=local.weekday(),
+            hour=local.hour, engagement=engagement, views=views, followers=followers, stage="24h",
+        ))
+        return announcement.id

@@ -30,6 +30,7 @@ from civicpost.security import CredentialBox
 from civicpost.web import (
     api,
     api_comments,
+    api_insights,
     api_metrics,
     api_people,
     dates,
@@ -150,6 +151,7 @@ def create_app(
     app.include_router(api_people.router)
     app.include_router(api_comments.router)
     app.include_router(api_metrics.router)
+    app.include_router(api_insights.router)
     app.include_router(public.router)
     app.include_router(redirects.router)
     app.include_router(directory.router)

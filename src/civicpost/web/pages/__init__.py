@@ -13,6 +13,7 @@ from civicpost.web.pages import (
     calendar_feed,
     comments,
     dashboard,
+    insights,
     live,
     media_library,
     notification_settings,
@@ -23,7 +24,7 @@ from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sig
 ROUTERS = [
     auth.router, dashboard.router, announcement_list.router, announcements.router, approvals.router, calendar.router,
     calendar_feed.router, live.router, reschedule.router, admin.router, comments.router, media_library.router,
-    notification_settings.router,
+    notification_settings.router, insights.router,
 ]
 
 

@@ -13,6 +13,7 @@ from civicpost import decoding, media, media_library, uploads
 from civicpost.drafting import access, editing, previews, workflow
 from civicpost.drafting.previews import Card
 from civicpost.errors import Conflict, ServiceError
+from civicpost.insights import best_time
 from civicpost.models import Announcement, Channel, Department, Media, State, User
 from civicpost.platforms import SPECS
 from civicpost.rendering import Renderer
@@ -75,6 +76,7 @@ def form_page(request: Request, session: Session, user: User, form: DraftForm, *
         "publish_human": human(form.time.instant, settings.zone),
         "cards": cards,
         "previewed": cards is not None,
+        "best_time": best_time.for_form(session, chosen=department, choices=departments),
     }
     response = render(request, "staff/announcement_form.html", context, status_code=status_code, user=user)
     if form.busy:
