@@ -64,6 +64,15 @@ def test_the_readme_settings_table_is_the_one_the_code_makes():
     assert shown == settings_table(), "run `civicpost settings` and paste its table into the README"
 
 
+def test_every_link_and_picture_in_the_readme_and_docs_is_there():
+    missing = []
+    for page in [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("**/*.md"))]:
+        for target in re.findall(r"\]\(([^)\s#]+)(?:#[^)]*)?\)", page.read_text()):
+            if not re.match(r"[a-z]+:", target) and not (page.parent / target).exists():
+                missing.append(f"{page.relative_to(PROJECT_ROOT)} -> {target}")
+    assert not missing, missing
+
+
 def test_the_readme_and_docs_contain_no_pointer_outside_the_project():
     for path in [PROJECT_ROOT / "README.md", *(PROJECT_ROOT / "docs").glob("*.md")]:
         assert "../shared" not in path.read_text() and "SPEC.md" not in path.read_text(), path
