@@ -22,10 +22,12 @@ TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
 def pytest_collection_modifyitems(config, items) -> None:
     """With CIVICPOST_TEST_DATABASE_ONLY=1 (.ci/run's PostgreSQL pass) only the
-    tests that use a database run: the others ran in the SQLite pass already."""
+    tests that use a database run, browser tests apart: the others ran in the SQLite pass already."""
     if os.environ.get("CIVICPOST_TEST_DATABASE_ONLY") != "1":
         return
-    uses_database = [item for item in items if {"engine", "database_url"} & set(getattr(item, "fixturenames", ()))]
+    # Browser tests look at pages: the database under them is the web tests' concern, run on both.
+    uses_database = [item for item in items if {"engine", "database_url"} & set(getattr(item, "fixturenames", ()))
+                     and item.get_closest_marker("browser") is None]
     others = [item for item in items if item not in uses_database]
     if others:
         config.hook.pytest_deselected(items=others)
