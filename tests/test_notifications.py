@@ -18,7 +18,7 @@ from civicpost.models import Notification, State
 from civicpost.models.enums import DeliveryStatus
 from civicpost.notifications import claims
 from civicpost.notifications.sender import Sender
-from tests.factories import create_approved, create_submitted, set_outcome
+from tests.factories import create_approved, create_draft, create_submitted, set_outcome
 from tests.pages import csrf_of
 from tests.platforms.servers import ChatHook, SmtpServer, running_chat_hook, running_smtp_server
 
@@ -79,6 +79,17 @@ def test_a_submitted_announcement_waits_for_the_approvers_digest_and_the_author_
     assert f"https://civicpost.city.example/staff/announcements/{a['id']}" in text_of(message)
     # Admins choose this themselves; the author never approves their own.
     assert to(smtp, city.admin.email) == [] and to(smtp, city.parks_staff.email) == []
+
+
+def test_an_approver_who_changed_the_draft_is_not_told_it_waits_for_them(client, city, smtp, sender, people):
+    second = people.person("approver", email="second.approver@city.example")
+    a = create_draft(client, city.parks_staff, channels=city.parks_channels)
+    r = client.patch(f"/api/v1/announcements/{a['id']}", headers=city.approver.auth, json={"title": "Pool opens Sunday"})
+    assert r.status_code == 200, r.text
+    assert client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth).status_code == 200
+    assert sender(notify_digest_minutes=0).run_once() == 1
+    # They could not approve it (a second person who did not write or change it must): only the other is told.
+    assert to(smtp, city.approver.email) == [] and len(to(smtp, second.email)) == 1
 
 
 def test_several_waiting_announcements_go_in_one_digest(client, city, smtp, sender, sessions):

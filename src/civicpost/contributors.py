@@ -47,7 +47,12 @@ def _writers() -> Select:
 
 def of_many(session: Session, announcements: list[Announcement]) -> dict[int, set[int]]:
     """Announcement id -> ids of its contributors, in one query for all."""
-    found = {a.id: {a.author_id} for a in announcements}
+    return by_authors(session, {a.id: a.author_id for a in announcements})
+
+
+def by_authors(session: Session, authors: dict[int, int]) -> dict[int, set[int]]:
+    """The same from each announcement's id and its author's."""
+    found = {announcement_id: {author_id} for announcement_id, author_id in authors.items()}
     if found:
         for announcement_id, actor_id in session.execute(_writers(), {"announcement_ids": sorted(found)}):
             found[announcement_id].add(actor_id)

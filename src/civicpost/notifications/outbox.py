@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from civicpost import contributors
 from civicpost.db import utcnow
 from civicpost.models import Announcement, Channel, Department, DepartmentHook, Notification, Role, User
 from civicpost.notifications.kinds import Event, wanted_by
@@ -74,13 +75,15 @@ def _for_announcements(session: Session, event: Event, ids: list[int], *, reason
 
 
 def _waiting(session: Session, found: Sequence[Any], *, reason: str | None) -> list[dict[str, Any]]:
-    """Approvers other than the author; an emergency at once, the rest in the digest."""
+    """Approvers who may approve it (not its author, nor anyone who changed it since the last approval);
+    an emergency at once, the rest in the digest."""
     approvers = list(session.scalars(
         select(User).where(User.active.is_(True), User.role.in_((Role.approver, Role.admin))).order_by(User.id)))
     wanting = [u.id for u in wanted_by(session, approvers, "waiting")]
+    barred = contributors.by_authors(session, {row.id: row.User.id for row in found})
     return [{"user_id": approver, "announcement_id": row.id, "facts": _facts(row, reason=reason),
              "emergency": row.emergency, "digest": not row.emergency}
-            for row in found for approver in wanting if approver != row.User.id]
+            for row in found for approver in wanting if approver not in barred[row.id]]
 
 
 def _facts(row: Any, **more: Any) -> dict[str, Any]:
