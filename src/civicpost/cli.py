@@ -8,6 +8,10 @@ import typer
 
 from civicpost.cli_insights import insights_app
 from civicpost.cli_people import token_app, user_app
+from civicpost.cli_support import check_key as _check_key
+from civicpost.cli_support import fail as _fail
+from civicpost.cli_support import sessions as _sessions
+from civicpost.cli_support import upgraded as _upgraded
 from civicpost.config import ConfigError, get_settings
 
 app = typer.Typer(help="civicpost: one approved draft, every channel, on time, on the record.", no_args_is_help=True)
@@ -18,44 +22,6 @@ app.add_typer(token_app, name="token")
 app.add_typer(insights_app, name="insights")
 key_app = typer.Typer(help="The secret key that encrypts channel credentials.", no_args_is_help=True)
 app.add_typer(key_app, name="secret-key")
-
-
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2)
-
-
-def _sessions():
-    """Sessions on a database whose schema is current: the embedded SQLite
-    default is created or upgraded on the spot; another database must be
-    upgraded deliberately (`civicpost db upgrade`), so it stops with that line."""
-    from civicpost.db import make_engine, make_sessionmaker
-
-    settings = get_settings()
-    _ensure_schema(settings.database_url)
-    return make_sessionmaker(make_engine(settings.database_url))
-
-
-def _ensure_schema(database_url: str) -> None:
-    from civicpost import backup, migrate
-    from civicpost.checks import schema_state
-
-    state = schema_state(database_url)
-    if not state.pending:
-        return
-    if backup.sqlite_path(database_url) is None:
-        _fail("the database schema is not up to date; run `civicpost db upgrade` first")
-    migrate.upgrade(database_url)
-    typer.echo(_upgraded(database_url, state.current, state.head), err=True)
-
-
-def _upgraded(database_url: str, before: str | None, head: str) -> str:
-    from civicpost import backup
-
-    where = backup.sqlite_path(database_url) or "the database"
-    if before is None:
-        return f"created the database at {where} (schema {head})"
-    return f"upgraded the database at {where} from schema {before} to {head}"
 
 
 @db_app.command("upgrade")
@@ -267,19 +233,6 @@ def restore_command(
         _fail(str(exc))
     typer.echo(f"restored the backup of {done['created_at']} into {done['database_path']} "
                f"({done['restored_images']} images); run `civicpost db upgrade` if this version is newer")
-
-
-def _check_key(settings) -> None:
-    """Stop with one message if the key is missing or not the one the data was written with."""
-    from civicpost import keycheck
-    from civicpost.db import make_engine, make_sessionmaker
-
-    key = settings.fernet_key()
-    engine = make_engine(settings.database_url)
-    try:
-        keycheck.verify(make_sessionmaker(engine), key)
-    finally:
-        engine.dispose()
 
 
 @key_app.command("reset")

@@ -15,7 +15,9 @@ def collect(
                                                     "not only the readings that are due.")] = False,
 ) -> None:
     """Read the posts' and channels' counts that are due (the worker does this on its own every minute)."""
-    from civicpost.cli import _check_key, _fail, _sessions
+    from civicpost.cli_support import check_key as _check_key
+    from civicpost.cli_support import fail as _fail
+    from civicpost.cli_support import sessions as _sessions
     from civicpost.config import ConfigError, get_settings
     from civicpost.insights.collector import Collector
 

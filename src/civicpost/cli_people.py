@@ -15,13 +15,13 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 
 
 def _fail(message: str) -> None:
-    from civicpost.cli import _fail as fail  # the one way every command reports a refusal
+    from civicpost.cli_support import fail  # the one way every command reports a refusal
 
     fail(message)
 
 
 def _sessions():
-    from civicpost.cli import _sessions as sessions
+    from civicpost.cli_support import sessions
 
     return sessions()
 

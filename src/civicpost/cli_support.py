@@ -1,0 +1,57 @@
+"""What every `civicpost` command shares: one way to refuse, sessions on a current schema, the key check.
+Kept apart from cli.py so the command groups (cli_people, cli_insights) and cli.py import it, not each other."""
+
+import typer
+
+from civicpost.config import get_settings
+
+
+def fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+def sessions():
+    """Sessions on a database whose schema is current: the embedded SQLite
+    default is created or upgraded on the spot; another database must be
+    upgraded deliberately (`civicpost db upgrade`), so it stops with that line."""
+    from civicpost.db import make_engine, make_sessionmaker
+
+    settings = get_settings()
+    ensure_schema(settings.database_url)
+    return make_sessionmaker(make_engine(settings.database_url))
+
+
+def ensure_schema(database_url: str) -> None:
+    from civicpost import backup, migrate
+    from civicpost.checks import schema_state
+
+    state = schema_state(database_url)
+    if not state.pending:
+        return
+    if backup.sqlite_path(database_url) is None:
+        fail("the database schema is not up to date; run `civicpost db upgrade` first")
+    migrate.upgrade(database_url)
+    typer.echo(upgraded(database_url, state.current, state.head), err=True)
+
+
+def upgraded(database_url: str, before: str | None, head: str) -> str:
+    from civicpost import backup
+
+    where = backup.sqlite_path(database_url) or "the database"
+    if before is None:
+        return f"created the database at {where} (schema {head})"
+    return f"upgraded the database at {where} from schema {before} to {head}"
+
+
+def check_key(settings) -> None:
+    """Stop with one message if the key is missing or not the one the data was written with."""
+    from civicpost import keycheck
+    from civicpost.db import make_engine, make_sessionmaker
+
+    key = settings.fernet_key()
+    engine = make_engine(settings.database_url)
+    try:
+        keycheck.verify(make_sessionmaker(engine), key)
+    finally:
+        engine.dispose()
