@@ -9,7 +9,7 @@ post_engagement rows the collector keeps, all with INSERT ... SELECT over
 generate_series; then times GET /staff/insights and GET /api/v1/insights
 in-process for one department and for the whole city (the default 26 weeks,
 and a whole year), beside the same grouping-sets aggregate sent bare through
-psycopg (with the service's work_mem), and prints the EXPLAIN ANALYZE plans. Prints figures, not pass or fail.
+psycopg, and prints the EXPLAIN ANALYZE plans. Prints figures, not pass or fail.
 """
 
 import argparse
@@ -26,7 +26,6 @@ from sqlalchemy.engine import make_url
 from civicpost import accounts, channels, migrate
 from civicpost.config import Settings
 from civicpost.db import make_engine, make_sessionmaker, transaction
-from civicpost.insights.summary import WORK_MEM
 from civicpost.models import Role
 from civicpost.security import CredentialBox
 
@@ -152,7 +151,6 @@ def main() -> None:
             token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
             client.post("/staff/login", data={"email": "admin@city.example", "password": PASSWORD,
                                               "csrf_token": token, "next": "/staff/"})
-            bare.execute(f"SET work_mem = '{WORK_MEM}'")  # as the service sets it for its reading
             auth = {"Authorization": f"Bearer {seeded['tokens']['admin']}"}
             department_id = bare.execute("SELECT id FROM departments WHERE slug = 'd3'").fetchone()[0]
             print(f"\n{'case':28} {'what':6} latency ({args.requests} requests, one at a time)")

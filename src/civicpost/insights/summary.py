@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Float, Select, case, cast, func, select, text, tuple_
+from sqlalchemy import Date, Float, Select, case, cast, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from civicpost.insights.filters import Filters
@@ -24,10 +24,6 @@ TOP_POSTS = 10
 # Medians are rounded so that the two databases' last bits never show.
 DIGITS = 4
 PER_FOLLOWER_DIGITS = 6
-# Sort memory for the insights reading on PostgreSQL, for its transaction only: a
-# city's 26 weeks (150,000 posts) sort in about 19 MB, a year in about 40 MB; the
-# default 4 MB sends them to disk ("external merge"). See docs/benchmarks.md.
-WORK_MEM = "64MB"
 
 
 @dataclass(frozen=True)
@@ -97,7 +93,6 @@ def _per_follower():
 
 
 def _postgres(session: Session, filters: Filters, zone: ZoneInfo) -> Summary:
-    session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
     week = cast(func.date_trunc("week", func.timezone(zone.key, PostEngagement.published_at)), Date)
     keys = (PostEngagement.department_id, PostEngagement.platform, PostEngagement.weekday, PostEngagement.hour, week)
     query = _where(select(
