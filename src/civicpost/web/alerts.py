@@ -17,6 +17,7 @@ from civicpost.web.params import IdPath
 from civicpost.web.shapes import ERRORS
 
 CAP_TYPE = "application/cap+xml"
+ATOM = "http://www.w3.org/2005/Atom"
 
 api_router = APIRouter(prefix="/api/v1", responses=ERRORS)
 public_router = APIRouter(include_in_schema=False)
@@ -49,30 +50,38 @@ def public_cap_document(announcement_id: int, session: SessionDep, settings: Set
 
 @public_router.get("/alerts.atom")
 def alerts_feed(session: SessionDep, settings: SettingsDep) -> Response:
-    """Current alerts (published, not expired), each linking to its CAP document and its page."""
-    # Imported here: feedgen and lxml are 5 MB that a process serving only the API never needs.
-    from feedgen.feed import FeedGenerator
+    """Current alerts (published, not expired), each linking to its CAP document and its page.
+
+    Written with lxml rather than feedgen: feedgen drops an entry link's `rel`
+    and `type`, and two untyped links would both be `alternate`, which Atom forbids.
+    """
+    from lxml import etree
 
     base = settings.base_url.rstrip("/")
     now = utcnow()
-    generator = FeedGenerator()
-    generator.id(f"{base}/alerts.atom")
-    generator.title(f"{settings.city_name} emergency alerts")
-    generator.link(href=f"{base}/", rel="alternate")
-    generator.link(href=f"{base}/alerts.atom", rel="self")
-    generator.language("en")
-    generator.updated(now)
-    for item in reversed(alerts.current(session, now=now)):  # feedgen prepends
+
+    def add(parent: etree._Element, name: str, text: str | None = None, **attributes: str) -> etree._Element:
+        element = etree.SubElement(parent, f"{{{ATOM}}}{name}", attributes)
+        element.text = text
+        return element
+
+    feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
+    add(feed, "id", f"{base}/alerts.atom")
+    add(feed, "title", f"{settings.city_name} emergency alerts")
+    add(feed, "updated", now.isoformat())
+    add(feed, "link", href=f"{base}/alerts.atom", rel="self", type="application/atom+xml")
+    add(feed, "link", href=f"{base}/", rel="alternate", type="text/html")
+    for item in alerts.current(session, now=now):
         announcement = access.get(session, item.id)
-        sent = alerts.first_published(session, announcement) or now
-        entry = generator.add_entry()
-        entry.id(f"{base}/alerts/{item.id}.xml")
-        entry.title(f"{item.event}: {item.title}")
-        entry.link(href=f"{base}/alerts/{item.id}.xml", rel="alternate", type=CAP_TYPE)
-        entry.link(href=f"{base}/announcements/{item.id}", rel="related", type="text/html")
-        entry.published(sent)
-        entry.updated(sent)
-        entry.author({"name": announcement.department.name})
-        entry.summary(f"{item.severity} — {item.area_desc}. Until {item.expires.isoformat()}.")
-    return Response(generator.atom_str(pretty=True), media_type="application/atom+xml",
-                    headers={"Cache-Control": "public, max-age=60"})
+        sent = (alerts.first_published(session, announcement) or now).isoformat()
+        entry = add(feed, "entry")
+        add(entry, "id", f"{base}/alerts/{item.id}.xml")
+        add(entry, "title", f"{item.event}: {item.title}")
+        add(entry, "updated", sent)
+        add(entry, "published", sent)
+        add(add(entry, "author"), "name", announcement.department.name)
+        add(entry, "link", href=f"{base}/alerts/{item.id}.xml", rel="alternate", type=CAP_TYPE)
+        add(entry, "link", href=f"{base}/announcements/{item.id}", rel="related", type="text/html")
+        add(entry, "summary", f"{item.severity}: {item.area_desc}. Until {item.expires.astimezone(settings.zone).isoformat()}.")
+    body = etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return Response(body, media_type="application/atom+xml", headers={"Cache-Control": "public, max-age=60"})
