@@ -82,6 +82,7 @@ def alerts_feed(session: SessionDep, settings: SettingsDep) -> Response:
         add(add(entry, "author"), "name", announcement.department.name)
         add(entry, "link", href=f"{base}/alerts/{item.id}.xml", rel="alternate", type=CAP_TYPE)
         add(entry, "link", href=f"{base}/announcements/{item.id}", rel="related", type="text/html")
-        add(entry, "summary", f"{item.severity}: {item.area_desc}. Until {item.expires.astimezone(settings.zone).isoformat()}.")
+        until = item.expires.astimezone(settings.zone).isoformat()
+        add(entry, "summary", f"{item.severity}: {item.area_desc}. Until {until}.")
     body = etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return Response(body, media_type="application/atom+xml", headers={"Cache-Control": "public, max-age=60"})
