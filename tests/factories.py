@@ -344,3 +344,33 @@ def create_post_engagement(
             hour=local.hour, engagement=engagement, views=views, followers=followers, stage="24h",
         ))
         return announcement.id
+
+
+def make_alert(**changes: Any) -> dict[str, Any]:
+    """The `alert` of an emergency announcement (a water main break), ending in six hours."""
+    from datetime import timedelta
+
+    return {
+        "event": "Water main break", "category": "Infra", "urgency": "Immediate", "severity": "Severe",
+        "certainty": "Observed", "expires": (datetime.now(UTC) + timedelta(hours=6)).isoformat(),
+        "instruction": "Boil tap water for one minute before drinking.", "area_desc": "East side, Elm to Oak Street",
+        "polygon": "39.78,-89.65 39.79,-89.64 39.77,-89.63 39.78,-89.65",
+        **changes,
+    }
+
+
+def create_published_alert(client: TestClient, city: City, sessions: sessionmaker[Session], **fields: Any) -> dict:
+    """An emergency with alert details on Parks' channels, approved and published
+    everywhere as the engine leaves it; the JSON of the approval."""
+    a = create_approved(client, city, **{"title": "Boil water notice", "emergency": True, "alert": make_alert(),
+                                         **fields})
+    set_outcome(sessions, a["id"], State.published, DeliveryStatus.published, published_at=datetime.now(UTC))
+    return a
+
+
+def end_alert(sessions: sessionmaker[Session], announcement_id: int, at: datetime) -> None:
+    """Let time pass: the announcement's alert expired at `at`."""
+    with transaction(sessions) as session:
+        announcement = session.get(Announcement, announcement_id)
+        assert announcement is not None and announcement.alert is not None
+        announcement.alert = {**announcement.alert, "expires": at.astimezone(UTC).isoformat()}

@@ -11,14 +11,17 @@ Times: CAP wants `2026-12-03T06:00:00-06:00`, never `Z`; they are written in
 the city's zone with its offset.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
-from lxml import etree
+if TYPE_CHECKING:  # lxml is imported where a document is made: the API's schemas need only the Literals below
+    from lxml import etree
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
 SCHEMA = Path(__file__).parent / "data" / "cap" / "CAP-v1.2-schema.xsd"
@@ -92,6 +95,8 @@ def cap_time(moment: datetime, zone: ZoneInfo) -> str:
 
 def build(message: Message, zone: ZoneInfo) -> etree._Element:
     """The <alert> element, its children in the order the schema requires."""
+    from lxml import etree
+
     alert = etree.Element(f"{{{NS}}}alert", nsmap={None: NS})
 
     def add(parent: etree._Element, name: str, text: str | None) -> None:
@@ -133,6 +138,8 @@ def build(message: Message, zone: ZoneInfo) -> etree._Element:
 
 
 def to_bytes(alert: etree._Element) -> bytes:
+    from lxml import etree
+
     return etree.tostring(alert, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
@@ -153,6 +160,7 @@ def validate(document: bytes) -> None:
 
 def sign(document: bytes, *, key_pem: bytes, cert_pem: bytes) -> bytes:
     """An enveloped XML-DSig signature (RSA-SHA256) over the whole alert."""
+    from lxml import etree
     from signxml import SignatureMethod, XMLSigner
 
     signer = XMLSigner(signature_algorithm=SignatureMethod.RSA_SHA256)

@@ -7,9 +7,10 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -108,6 +109,19 @@ class Settings(BaseSettings):
                                                      "that are due (1 h, 24 h, 7 d, 30 d after publishing; "
                                                      "followers daily)")
 
+    cap_sender: str = Field(
+        default="", max_length=200, pattern=r"^[^\s,<&]*$",
+        json_schema_extra={"shown_default": "the host of `CIVICPOST_BASE_URL`"},
+        description="who CAP alerts say sent them (`<sender>`), e.g. `alerts@city.example`; no spaces, commas, "
+                    "`<` or `&`")
+    cap_signing_key: Path | None = Field(
+        default=None, json_schema_extra={"shown_default": "empty: unsigned"},
+        description="a PEM file with the RSA private key that signs CAP alerts (XML-DSig, RSA-SHA256); needs "
+                    "`CIVICPOST_CAP_SIGNING_CERT` too")
+    cap_signing_cert: Path | None = Field(
+        default=None, json_schema_extra={"shown_default": "empty: unsigned"},
+        description="a PEM file with the certificate of `CIVICPOST_CAP_SIGNING_KEY`, carried in each signature")
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -122,6 +136,17 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @model_validator(mode="after")
+    def _signing_pair(self) -> "Settings":
+        if (self.cap_signing_key is None) != (self.cap_signing_cert is None):
+            raise ValueError("CAP signing needs both CIVICPOST_CAP_SIGNING_KEY and CIVICPOST_CAP_SIGNING_CERT "
+                             "(PEM files); set both, or neither for unsigned alerts")
+        return self
+
+    @property
+    def cap_sender_name(self) -> str:
+        return self.cap_sender or urlsplit(self.base_url).hostname or "localhost"
 
     @property
     def is_sqlite(self) -> bool:

@@ -101,11 +101,15 @@ class Rendition:
         return data
 
 
-def fingerprint(renditions: list[Rendition], *, publish_at: datetime | None = None) -> str:
-    """SHA-256 over the exact renditions (and the time they go out)."""
-    doc = {
+def fingerprint(
+    renditions: list[Rendition], *, publish_at: datetime | None = None, alert: dict[str, Any] | None = None
+) -> str:
+    """SHA-256 over the exact renditions (and the time they go out, and an emergency's alert details)."""
+    doc: dict[str, Any] = {
         "renditions": sorted((r.payload() for r in renditions), key=lambda p: p["channel_id"]),
         "publish_at": publish_at.isoformat() if publish_at else None,
     }
+    if alert is not None:  # only then: fingerprints signed before alerts existed stay the same
+        doc["alert"] = alert
     blob = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()

@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
 )
 
+from civicpost import cap
 from civicpost.models import Role
 from civicpost.platforms import SPECS, PlatformSpec
 from civicpost.text.rules import REFUSED_IN_ONE_LINE, Lines, OneLine, refuse
@@ -253,6 +254,49 @@ class _Content(Strict):
         return value
 
 
+AlertText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), OneLine]
+Polygon = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=10_000), OneLine,
+    Field(description='CAP 1.2 polygon: four or more "lat,lon" pairs separated by spaces, the first repeated last, '
+                      'e.g. "39.78,-89.65 39.79,-89.64 39.77,-89.63 39.78,-89.65"'),
+]
+
+
+class AlertIn(Strict):
+    """What a CAP 1.2 alert says beyond the announcement's words (emergency announcements only)."""
+
+    event: AlertText = Field(description="what is happening, in a few words: 'Water main break'")
+    category: cap.Category
+    urgency: cap.Urgency
+    severity: cap.Severity
+    certainty: cap.Certainty
+    expires: datetime = Field(description="when the alert ends, with an offset; in the future and after the "
+                                          "publish time")
+    instruction: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+                           Lines] | None = Field(default=None, description="what residents should do")
+    area_desc: AlertText = Field(description="the area in words: 'East side, Elm to Oak Street'")
+    polygon: Polygon | None = None
+    exercise: bool = Field(default=False, description="a drill: the CAP status is Exercise")
+
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _expires(cls, value: Any) -> Any:
+        moment = parse_instant(value)
+        if not isinstance(moment, datetime):
+            raise ValueError("needs a time as well as a date, with an offset, e.g. 2026-12-01T18:00:00-05:00")
+        if moment <= datetime.now(UTC):
+            raise ValueError("is in the past; an alert must end in the future")
+        return moment
+
+    @field_validator("polygon")
+    @classmethod
+    def _polygon(cls, value: str | None) -> str | None:
+        if value is not None and not cap.polygon_valid(value):
+            raise ValueError('is not a CAP polygon: give four or more "lat,lon" pairs separated by spaces, '
+                             "latitude -90 to 90 and longitude -180 to 180, the first pair repeated last")
+        return value
+
+
 class AnnouncementIn(_Content):
     department: Slug
     title: Title
@@ -265,6 +309,7 @@ class AnnouncementIn(_Content):
     media: list[MediaIn] = Field(default_factory=list, max_length=10)
     publish_at: datetime | date | None = None
     emergency: bool = False
+    alert: AlertIn | None = Field(default=None, description="CAP alert details; only on an emergency announcement")
 
 
 class AnnouncementPatch(_Content):
@@ -278,6 +323,8 @@ class AnnouncementPatch(_Content):
     media: list[MediaIn] | None = Field(default=None, max_length=10)
     publish_at: datetime | date | None = None
     emergency: bool | None = None
+    alert: AlertIn | None = Field(default=None, description="CAP alert details (null removes them); only on an "
+                                                            "emergency announcement")
 
 
 FINGERPRINT_PATTERN = r"^[0-9a-f]{64}$"

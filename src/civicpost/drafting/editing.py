@@ -20,7 +20,7 @@ from civicpost.models import (
     Translation,
     User,
 )
-from civicpost.schemas import AnnouncementIn, AnnouncementPatch, MediaIn, TranslationIn
+from civicpost.schemas import AlertIn, AnnouncementIn, AnnouncementPatch, MediaIn, TranslationIn
 
 # A client that sends "now" should not be refused because the request took a moment.
 PAST_GRACE = timedelta(seconds=30)
@@ -98,6 +98,32 @@ def _translations(items: dict[str, TranslationIn], language: str) -> list[Transl
     return [Translation(language=lang, title=t.title, body=t.body) for lang, t in items.items()]
 
 
+def _alert(alert: AlertIn | None) -> dict | None:
+    if alert is None:
+        return None
+    return {**alert.model_dump(exclude_none=True, mode="json"),
+            "expires": alert.expires.astimezone(ZoneInfo("UTC")).isoformat()}
+
+
+def _check_alert(announcement: Announcement) -> None:
+    """Alert details belong to an emergency, and end after it goes out."""
+    if announcement.alert is None:
+        return
+    if not announcement.emergency:
+        raise Invalid(
+            "alert details are only for an emergency announcement; set emergency to true, or remove the alert "
+            "(alert: null)",
+            errors=[{"field": "alert", "message": "only for an emergency announcement"}],
+        )
+    expires = datetime.fromisoformat(announcement.alert["expires"])
+    if announcement.publish_at is not None and expires <= announcement.publish_at:
+        raise Invalid(
+            "the alert would expire before the announcement is published; choose a later alert.expires or an "
+            "earlier publish_at",
+            errors=[{"field": "alert.expires", "message": "must be after publish_at"}],
+        )
+
+
 def create(session: Session, *, author: User, data: AnnouncementIn, zone: ZoneInfo) -> Announcement:
     department = session.scalar(select(Department).where(Department.slug == data.department))
     if department is None:
@@ -117,11 +143,13 @@ def create(session: Session, *, author: User, data: AnnouncementIn, zone: ZoneIn
         language=data.language,
         publish_at=to_instant(data.publish_at, zone, now=utcnow()),
         emergency=data.emergency,
+        alert=_alert(data.alert),
         state=State.draft,
         translations=_translations(data.translations, data.language),
         targets=_targets(session, department, data.channels, data.overrides),
         media=_media(session, data.media, department=department, actor=author),
     )
+    _check_alert(announcement)
     session.add(announcement)
     session.flush()
     audit.record(session, actor=author, action="create", object_type="announcement", object_id=announcement.id)
@@ -154,6 +182,8 @@ def apply_patch(
         set_field("language", patch.language)
     if "publish_at" in given:
         set_field("publish_at", to_instant(patch.publish_at, zone, now=utcnow()))
+    if "alert" in given:
+        set_field("alert", _alert(patch.alert))
     if "translations" in given:
         new = {lang: (t.title, t.body) for lang, t in (patch.translations or {}).items()}
         old = {t.language: (t.title, t.body) for t in announcement.translations}
@@ -191,4 +221,5 @@ def apply_patch(
                 f"'{announcement.language}' is the announcement's own language and also a translation",
                 errors=[{"field": "translations", "message": "same as the announcement's language"}],
             )
+    _check_alert(announcement)
     return changed

@@ -77,11 +77,12 @@ class Preview:
     publish_at: datetime | None
     looks: dict[int, Look] = field(default_factory=dict)  # channel id -> how its platform shows the account
     draft: Draft | None = None
+    alert: dict[str, Any] | None = None  # an emergency's CAP details, which the approver signs too
 
     @property
     def fingerprint(self) -> str:
-        """What an approver signs: these renditions, and the time they go out."""
-        return fingerprint(self.renditions, publish_at=self.publish_at)
+        """What an approver signs: these renditions, the time they go out, and any alert details."""
+        return fingerprint(self.renditions, publish_at=self.publish_at, alert=self.alert)
 
     @property
     def cards(self) -> list[Card]:
@@ -179,6 +180,7 @@ def of_announcement(renderer: Renderer, announcement: Announcement) -> Preview:
         announcement.publish_at,
         looks={v.id: SPECS[v.platform].look(v.settings) for v in views},
         draft=draft,
+        alert=announcement.alert,
     )
 
 

@@ -1,6 +1,7 @@
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civicpost.db import Base, UTCDateTime, utcnow
@@ -46,6 +47,8 @@ class Announcement(Base):
     language: Mapped[str] = mapped_column(String(16), default="en")
     publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     emergency: Mapped[bool] = mapped_column(default=False)
+    # CAP 1.2 details of an emergency (schemas.AlertIn as JSON, `expires` in UTC); None: no alert.
+    alert: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16), default=State.draft)
     # Bumped on every change; a transition checks it so two approvers racing
     # cannot both win (compare-and-set in the UPDATE's WHERE clause).

@@ -28,6 +28,7 @@ from civicpost.rendering import Renderer
 from civicpost.runtime import settle_memory
 from civicpost.security import CredentialBox
 from civicpost.web import (
+    alerts,
     api,
     api_comments,
     api_insights,
@@ -152,6 +153,8 @@ def create_app(
     app.include_router(api_comments.router)
     app.include_router(api_metrics.router)
     app.include_router(api_insights.router)
+    app.include_router(alerts.api_router)
+    app.include_router(alerts.public_router)
     app.include_router(public.router)
     app.include_router(redirects.router)
     app.include_router(directory.router)

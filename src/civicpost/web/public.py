@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
 
-from civicpost import feed, media_urls, uploads
+from civicpost import alerts, feed, media_urls, uploads
+from civicpost.db import utcnow
 from civicpost.errors import NotFound
 from civicpost.models import Media, User
 from civicpost.web.deps import SessionDep, SettingsDep
@@ -26,8 +27,11 @@ def _display(item: feed.PublicItem) -> dict:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep) -> HTMLResponse:
-    items = [_display(i) for i in feed.latest(session)]
-    return request.app.state.pages.TemplateResponse(request, "public/index.html", {"items": items})
+    current = alerts.current(session, now=utcnow())
+    alerting = {a.id for a in current}
+    items = [_display(i) for i in feed.latest(session) if i.id not in alerting]
+    return request.app.state.pages.TemplateResponse(request, "public/index.html",
+                                                    {"items": items, "alerts": current})
 
 
 @router.get("/announcements/{announcement_id:id}", response_class=HTMLResponse)
@@ -63,6 +67,8 @@ def announcement_page(
         "languages": [(code, feed.LANGUAGE_NAMES.get(code, code)) for code in sorted(wording)],
         "images": images,
         "elsewhere": feed.elsewhere(session, announcement_id),
+        "alert": alerts.of(announcement) if announcement.alert else None,
+        "alert_ended": announcement.alert is not None and (alerts.expires(announcement) or utcnow()) <= utcnow(),
     }
     return request.app.state.pages.TemplateResponse(request, "public/announcement.html", context)
 

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from civicpost import cap
+
 Instant = str  # RFC 3339 with the city's offset, e.g. 2026-12-05T09:00:00-06:00
 
 
@@ -133,6 +135,19 @@ class TranslationOut(Shape):
     body: str
 
 
+class AlertOut(Shape):
+    event: str
+    category: cap.Category
+    urgency: cap.Urgency
+    severity: cap.Severity
+    certainty: cap.Certainty
+    expires: Instant
+    instruction: str | None = None
+    area_desc: str
+    polygon: str | None = None
+    exercise: bool = False
+
+
 class AnnouncementOut(AnnouncementSummary):
     body: str
     link: str | None
@@ -140,8 +155,11 @@ class AnnouncementOut(AnnouncementSummary):
     channels: list[int]
     overrides: dict[str, str]
     media: list[MediaOnPost]
+    alert: AlertOut | None = Field(default=None, description="CAP alert details of an emergency; its document is "
+                                                             "GET /api/v1/announcements/{id}/cap.xml")
     rejection_reason: str | None
-    fingerprint: str = Field(description="SHA-256 of the exact renditions and publish time; approval must send it")
+    fingerprint: str = Field(description="SHA-256 of the exact renditions, publish time and alert details; "
+                                         "approval must send it")
     approved_fingerprint: str | None
     approved_by: str | None
     approved_at: Instant | None

@@ -105,6 +105,7 @@ def announcement(
         channels=[t.channel_id for t in a.targets],
         overrides={str(t.channel_id): t.override_text for t in a.targets if t.override_text is not None},
         media=[{"id": m.media_id, "alt_text": m.alt_text} for m in a.media],
+        alert=alert(a.alert, zone),
         rejection_reason=a.rejection_reason,
         fingerprint=fingerprint,
         approved_fingerprint=a.approved_fingerprint,
@@ -114,6 +115,12 @@ def announcement(
         deliveries=[delivery(d, zone) for d in deliveries],
     )
     return data
+
+
+def alert(details: dict[str, Any] | None, zone: ZoneInfo) -> dict[str, Any] | None:
+    if details is None:
+        return None
+    return {**details, "expires": instant(datetime.fromisoformat(details["expires"]), zone)}
 
 
 def audit_event(e: AuditEvent, zone: ZoneInfo) -> dict[str, Any]:
