@@ -23,7 +23,16 @@ from civicpost.engine.sending import Adapters
 from civicpost.insights import jobs
 from civicpost.insights.jobs import Batch, Post
 from civicpost.models import Channel, MetricSnapshot
-from civicpost.platforms import Counts, Metrics, PlatformError, RateLimited, spec
+from civicpost.platforms import (
+    Counts,
+    CredentialsError,
+    LatestPost,
+    Metrics,
+    PermanentError,
+    PlatformError,
+    RateLimited,
+    spec,
+)
 from civicpost.security import CredentialsUnreadable
 
 log = logging.getLogger(__name__)
@@ -43,6 +52,8 @@ class Reading:
 
     counts: dict[int, Counts]
     followers: int | None = None
+    # When the account last posted, in any app (read with the followers, where the platform tells).
+    latest_post_at: datetime | None = None
     error: Exception | None = None
 
 
@@ -61,6 +72,7 @@ def read(batch: Batch, adapters: Adapters) -> Reading:
     try:
         if batch.followers:
             reading.followers = adapter.followers()
+            reading.latest_post_at = _latest_post(batch.channel, adapter)
         for start in range(0, len(batch.posts), size):
             chunk = batch.posts[start:start + size]
             by_remote = {post.remote_id: post.delivery_id for post in chunk}
@@ -70,6 +82,19 @@ def read(batch: Batch, adapters: Adapters) -> Reading:
     except Exception as exc:  # noqa: BLE001 - every error is written on the rows, in words
         reading.error = exc
     return reading
+
+
+def _latest_post(channel: Channel, adapter: object) -> datetime | None:
+    if not (spec(channel.platform).capabilities.latest_post and isinstance(adapter, LatestPost)):
+        return None
+    try:
+        return adapter.latest_post_at()
+    except CredentialsError:
+        raise
+    except PermanentError as exc:
+        # X's lower access levels cannot read a timeline: the channel still works, civicpost's own posts count.
+        log.info("channel %s: its latest post cannot be read (%s)", channel.id, exc)
+        return None
 
 
 class Collector:
@@ -111,7 +136,8 @@ class Collector:
             written = jobs.record_posts(session, batch.channel, reading.counts, batch.posts, owner=self.name,
                                         now=moment, zone=self.settings.zone)
             if batch.followers:
-                jobs.record_followers(session, batch.channel.id, reading.followers, owner=self.name, now=moment)
+                jobs.record_followers(session, batch.channel.id, reading.followers, owner=self.name, now=moment,
+                                      latest_post_at=reading.latest_post_at)
         return written
 
     def _failed(self, session: Session, batch: Batch, error: Exception, *, now: datetime) -> None:
@@ -147,14 +173,16 @@ class Collector:
 
     def _write_now(self, session: Session, channel: Channel, posts: list[Post], reading: Reading, *,
                    now: datetime) -> None:
+        jobs.saw_post(session, channel.id, reading.latest_post_at)
         if reading.followers is not None:
             session.add(MetricSnapshot(channel_id=channel.id, delivery_id=None, taken_at=now, stage="now",
                                        name="followers", value=reading.followers))
             session.flush()
+        counts = jobs.with_clicks(session, channel.id, reading.counts)
         snapshots = [{"channel_id": channel.id, "delivery_id": delivery_id, "taken_at": now, "stage": "now",
                       "name": name, "value": value}
-                     for delivery_id, counts in reading.counts.items() for name, value in counts.items()]
+                     for delivery_id, read in counts.items() for name, value in read.items()]
         if snapshots:
             session.execute(insert(MetricSnapshot), snapshots)
-        jobs.summarise(session, channel, reading.counts, stage={p.delivery_id: "now" for p in posts},
+        jobs.summarise(session, channel, counts, stage={p.delivery_id: "now" for p in posts},
                        zone=self.settings.zone)

@@ -94,6 +94,8 @@ class Capabilities:
     resend_when_unclear: bool = False
     # The city's own web page and feeds: the public site lists these posts.
     city_site: bool = False
+    # The platform tells when the account last posted, in any app (the adapter speaks LatestPost).
+    latest_post: bool = False
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ SPEC = PlatformSpec(
     settings=XSettings,
     length=LengthRule(_measure, note=" (X counts every link as 23 characters, emoji and CJK characters as 2)"),
     media=MediaLimits(4, 5 * 1024 * 1024, 1_000),
-    capabilities=Capabilities(thread=True, delete=True, find=True, metrics=True, alt_text=True),
+    capabilities=Capabilities(thread=True, delete=True, find=True, metrics=True, alt_text=True, latest_post=True),
     metrics_batch=100,
     outbound_urls=("api_base",),
     profile=_profile,
