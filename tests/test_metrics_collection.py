@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from civicpost.db import make_sessionmaker, transaction, utcnow
 from civicpost.insights import jobs
 from civicpost.insights.collector import Collector
-from civicpost.models import Delivery, DeliveryStatus, MetricChannel, MetricJob, MetricSnapshot, PostEngagement
+from civicpost.models import Channel, Delivery, DeliveryStatus, MetricChannel, MetricJob, MetricSnapshot, PostEngagement
 from civicpost.platforms import build_adapter
 from civicpost.sandbox import create_sandbox_app
 from civicpost.sandbox.testing import running_sandbox
@@ -254,6 +254,17 @@ def test_reading_every_post_now_keeps_the_clicks_too(settings, sessions, city, s
     with sessions() as session:
         summary = session.get(PostEngagement, delivery_id)
         assert summary is not None and summary.clicks == 5
+
+
+def test_a_post_made_in_the_platforms_own_app_is_seen_with_the_daily_follower_reading(settings, sessions, city,
+                                                                                      sandbox, mastodon):
+    before = utcnow()
+    post_on_sandbox(sandbox, text="Posted in the Mastodon app")
+    Collector(settings, sessions, name="worker-a").run_once(now=utcnow())
+    with sessions() as session:
+        channel = session.get(Channel, mastodon)
+        assert channel is not None and channel.last_post_seen_at is not None
+        assert before - timedelta(seconds=5) <= channel.last_post_seen_at <= utcnow()
 
 
 def test_the_api_lists_a_post_counts_for_its_department_only(client, settings, sessions, city, sandbox, mastodon):
