@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from civicpost import accounts, audit, channels
+from civicpost import accounts, audit, channels, quiet
 from civicpost.db import utcnow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.models import Channel, Department, User
@@ -166,6 +166,7 @@ def channel_page(request: Request, session: Session, user: User, box: Credential
     labels = {i.key: i.label for i in fields.SETTINGS.get(channel.platform, [])}
     context = {
         "channel": channel,
+        "quiet": quiet.of_channel(session, channel, now=utcnow()),
         "platform_label": fields.PLATFORM_NAMES.get(channel.platform, channel.platform),
         "settings_shown": [(labels.get(k, k), fields.shown(v)) for k, v in sorted(channel.settings.items())],
         "credential_status": status,
