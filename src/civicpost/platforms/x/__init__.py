@@ -40,6 +40,9 @@ class XCredentials(Fields):
     oauth2_access_token: Secret | None = field("OAuth 2.0 user access token", default=None)
     oauth2_refresh_token: Secret | None = field("OAuth 2.0 refresh token", default=None)
     client_id: Secret | None = field("OAuth 2.0 client ID", default=None)
+    client_secret: Secret | None = field("OAuth 2.0 client secret", default=None,
+                                         hint="Only for a confidential client; with the refresh token and client ID, "
+                                              "civicpost renews the access token before it ends.")
 
     @model_validator(mode="after")
     def _one_complete_set(self) -> "XCredentials":
