@@ -36,7 +36,7 @@ def refresh(credentials: dict[str, Any], settings: dict[str, Any], *, now: datet
     try:
         with httpx.Client(timeout=timeout, event_hooks=guard.httpx_hooks() if guard else None) as client:
             response = client.post(f"{base}/2/oauth2/token", data=form,
-                                   auth=(client_id, secret) if secret else None)
+                                   auth=httpx.BasicAuth(str(client_id), str(secret)) if secret else httpx.USE_CLIENT_DEFAULT)
     except httpx.TransportError as exc:
         raise TransientError(f"X could not be reached to renew access: {exc}") from exc
     answer = _json(response)
