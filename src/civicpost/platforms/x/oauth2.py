@@ -33,10 +33,11 @@ def refresh(credentials: dict[str, Any], settings: dict[str, Any], *, now: datet
     base = str(settings.get("api_base") or X_API).rstrip("/")
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}
     secret = credentials.get("client_secret")
+    auth = httpx.BasicAuth(str(client_id), str(secret)) if secret else httpx.USE_CLIENT_DEFAULT
     try:
         with httpx.Client(timeout=timeout, event_hooks=guard.httpx_hooks() if guard else None) as client:
             response = client.post(f"{base}/2/oauth2/token", data=form,
-                                   auth=httpx.BasicAuth(str(client_id), str(secret)) if secret else httpx.USE_CLIENT_DEFAULT)
+                                   auth=auth)
     except httpx.TransportError as exc:
         raise TransientError(f"X could not be reached to renew access: {exc}") from exc
     answer = _json(response)
