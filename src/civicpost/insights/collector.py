@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from civicpost import access
 from civicpost.config import Settings
 from civicpost.db import transaction, utcnow
 from civicpost.engine.sending import Adapters
@@ -33,7 +34,7 @@ from civicpost.platforms import (
     RateLimited,
     spec,
 )
-from civicpost.security import CredentialsUnreadable
+from civicpost.security import CredentialBox, CredentialsUnreadable
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,8 @@ class Collector:
 
     def collect(self, batch: Batch, *, now: datetime | None = None) -> int:
         """Read one claimed batch and write it (or its error) while the lease is ours."""
+        if batch.followers and access.renewer(batch.channel.platform) is not None:
+            self._renew(batch, now=now or utcnow())
         reading = read(batch, self.adapters)
         moment = now or utcnow()
         with transaction(self.sessions) as session:
@@ -139,6 +142,14 @@ class Collector:
                 jobs.record_followers(session, batch.channel.id, reading.followers, owner=self.name, now=moment,
                                       latest_post_at=reading.latest_post_at)
         return written
+
+    def _renew(self, batch: Batch, *, now: datetime) -> None:
+        """The daily reading renews access that ends within a day, then reads with the new credentials."""
+        access.renew_if_due(self.sessions, CredentialBox(self.settings.fernet_key()), batch.channel.id, now=now,
+                            timeout=self.settings.publish_timeout_seconds,
+                            allow_private_network=self.settings.allow_private_network)
+        with self.sessions() as session:
+            batch.channel = session.get(Channel, batch.channel.id) or batch.channel
 
     def _failed(self, session: Session, batch: Batch, error: Exception, *, now: datetime) -> None:
         label = spec(batch.channel.platform).label

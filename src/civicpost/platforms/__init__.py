@@ -29,6 +29,7 @@ from civicpost.platforms.seam import (
     PlatformError,
     RateLimited,
     Receipt,
+    Renewed,
     TransientError,
 )
 from civicpost.platforms.spec import PlatformSpec
@@ -50,6 +51,7 @@ __all__ = [
     "PlatformSpec",
     "RateLimited",
     "Receipt",
+    "Renewed",
     "TransientError",
     "UnknownPlatform",
     "build_adapter",

@@ -55,6 +55,14 @@ class Receipt:
     part_ids: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Renewed:
+    """A channel's credentials after its platform renewed its access, and when the new access ends."""
+
+    credentials: dict[str, Any]
+    expires_at: datetime | None
+
+
 class PlatformError(Exception):
     """Base for what an adapter raises; the message is the platform's own words.
 

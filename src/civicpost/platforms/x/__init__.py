@@ -89,6 +89,7 @@ SPEC = PlatformSpec(
     media=MediaLimits(4, 5 * 1024 * 1024, 1_000),
     capabilities=Capabilities(thread=True, delete=True, find=True, metrics=True, alt_text=True, latest_post=True),
     metrics_batch=100,
+    renew_access="civicpost.platforms.x.oauth2:refresh",
     outbound_urls=("api_base",),
     profile=_profile,
     look=_look,

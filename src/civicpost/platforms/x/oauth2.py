@@ -6,22 +6,15 @@ refreshes again (civicpost.access holds the channel's row lock around this).
 HTTP only, like an adapter.
 """
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
 from civicpost.platforms.guard import AddressGuard
-from civicpost.platforms.seam import CredentialsError, PermanentError, RateLimited, TransientError
+from civicpost.platforms.seam import CredentialsError, PermanentError, RateLimited, Renewed, TransientError
 
 X_API = "https://api.x.com"
-
-
-@dataclass(frozen=True)
-class Renewed:
-    credentials: dict[str, Any]
-    expires_at: datetime | None
 
 
 def refresh(credentials: dict[str, Any], settings: dict[str, Any], *, now: datetime, timeout: float,
