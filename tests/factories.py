@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from civicpost import accounts
 from civicpost.db import transaction
-from civicpost.models import Announcement, Delivery, DeliveryStatus, Department, Role, State
+from civicpost.models import Announcement, Delivery, DeliveryStatus, Department, Role, State, TrackedLink
 from civicpost.platforms import Outgoing, spec
 
 PASSWORD = "correct horse battery staple"
@@ -295,6 +295,17 @@ def create_published_post(
         session.add(delivery)
         session.flush()
         return delivery.id
+
+
+def create_tracked_link(sessions: sessionmaker[Session], *, delivery_id: int, clicks: int) -> str:
+    """The delivery's announcement link as its channel sent it (`/r/{code}`), followed `clicks` times; the code."""
+    with transaction(sessions) as session:
+        delivery = session.get(Delivery, delivery_id)
+        assert delivery is not None
+        code = uuid.uuid4().hex[:12]
+        session.add(TrackedLink(code=code, announcement_id=delivery.announcement_id, channel_id=delivery.channel_id,
+                                url="https://city.example/pools", clicks=clicks))
+        return code
 
 
 def create_engagement(

@@ -18,11 +18,17 @@ from sqlalchemy import select, update
 from civicpost.db import make_sessionmaker, transaction, utcnow
 from civicpost.insights import jobs
 from civicpost.insights.collector import Collector
-from civicpost.models import Delivery, DeliveryStatus, MetricChannel, MetricJob, MetricSnapshot, PostEngagement
+from civicpost.models import Channel, Delivery, DeliveryStatus, MetricChannel, MetricJob, MetricSnapshot, PostEngagement
 from civicpost.platforms import build_adapter
 from civicpost.sandbox import create_sandbox_app
 from civicpost.sandbox.testing import running_sandbox
-from tests.factories import channel_fields, create_channel, create_published_post, make_outgoing
+from tests.factories import (
+    channel_fields,
+    create_channel,
+    create_published_post,
+    create_tracked_link,
+    make_outgoing,
+)
 
 BIN = Path(sys.executable).parent
 
@@ -222,6 +228,43 @@ def test_the_channel_followers_are_read_daily_and_kept_with_the_post(settings, s
         reading = session.get(MetricChannel, mastodon)
         assert summary is not None and summary.followers == followers[0].value > 0
         assert reading is not None and reading.due_at == now + timedelta(days=1)
+
+
+def test_a_reading_keeps_the_clicks_on_the_posts_tracked_link_beside_its_counts(settings, sessions, city, sandbox,
+                                                                              mastodon):
+    tracked = published(sessions, city, sandbox, mastodon, age=timedelta(hours=2))
+    untracked = published(sessions, city, sandbox, mastodon, age=timedelta(hours=2), text="Library closes early")
+    create_tracked_link(sessions, delivery_id=tracked, clicks=37)
+    assert Collector(settings, sessions, name="worker-a").run_once(now=utcnow()) == 2
+    assert [(s.name, s.value, s.stage) for s in snapshots(sessions, tracked) if s.name == "clicks"] == [
+        ("clicks", 37, "1h")]
+    assert "clicks" not in {s.name for s in snapshots(sessions, untracked)}
+    with sessions() as session:
+        summary, plain = session.get(PostEngagement, tracked), session.get(PostEngagement, untracked)
+        assert summary is not None and summary.clicks == 37
+        assert plain is not None and plain.clicks is None
+
+
+def test_reading_every_post_now_keeps_the_clicks_too(settings, sessions, city, sandbox, mastodon):
+    delivery_id = published(sessions, city, sandbox, mastodon, age=timedelta(days=3))
+    create_tracked_link(sessions, delivery_id=delivery_id, clicks=5)
+    read, problems = Collector(settings, sessions, name="worker-a").collect_now(now=utcnow())
+    assert (read, problems) == (1, [])
+    assert [(s.name, s.value) for s in snapshots(sessions, delivery_id) if s.name == "clicks"] == [("clicks", 5)]
+    with sessions() as session:
+        summary = session.get(PostEngagement, delivery_id)
+        assert summary is not None and summary.clicks == 5
+
+
+def test_a_post_made_in_the_platforms_own_app_is_seen_with_the_daily_follower_reading(settings, sessions, city,
+                                                                                      sandbox, mastodon):
+    before = utcnow()
+    post_on_sandbox(sandbox, text="Posted in the Mastodon app")
+    Collector(settings, sessions, name="worker-a").run_once(now=utcnow())
+    with sessions() as session:
+        channel = session.get(Channel, mastodon)
+        assert channel is not None and channel.last_post_seen_at is not None
+        assert before - timedelta(seconds=5) <= channel.last_post_seen_at <= utcnow()
 
 
 def test_the_api_lists_a_post_counts_for_its_department_only(client, settings, sessions, city, sandbox, mastodon):

@@ -17,14 +17,24 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from civicpost import access
 from civicpost.config import Settings
 from civicpost.db import transaction, utcnow
 from civicpost.engine.sending import Adapters
 from civicpost.insights import jobs
 from civicpost.insights.jobs import Batch, Post
 from civicpost.models import Channel, MetricSnapshot
-from civicpost.platforms import Counts, Metrics, PlatformError, RateLimited, spec
-from civicpost.security import CredentialsUnreadable
+from civicpost.platforms import (
+    Counts,
+    CredentialsError,
+    LatestPost,
+    Metrics,
+    PermanentError,
+    PlatformError,
+    RateLimited,
+    spec,
+)
+from civicpost.security import CredentialBox, CredentialsUnreadable
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +53,8 @@ class Reading:
 
     counts: dict[int, Counts]
     followers: int | None = None
+    # When the account last posted, in any app (read with the followers, where the platform tells).
+    latest_post_at: datetime | None = None
     error: Exception | None = None
 
 
@@ -61,6 +73,7 @@ def read(batch: Batch, adapters: Adapters) -> Reading:
     try:
         if batch.followers:
             reading.followers = adapter.followers()
+            reading.latest_post_at = _latest_post(batch.channel, adapter)
         for start in range(0, len(batch.posts), size):
             chunk = batch.posts[start:start + size]
             by_remote = {post.remote_id: post.delivery_id for post in chunk}
@@ -70,6 +83,19 @@ def read(batch: Batch, adapters: Adapters) -> Reading:
     except Exception as exc:  # noqa: BLE001 - every error is written on the rows, in words
         reading.error = exc
     return reading
+
+
+def _latest_post(channel: Channel, adapter: object) -> datetime | None:
+    if not (spec(channel.platform).capabilities.latest_post and isinstance(adapter, LatestPost)):
+        return None
+    try:
+        return adapter.latest_post_at()
+    except CredentialsError:
+        raise
+    except PermanentError as exc:
+        # X's lower access levels cannot read a timeline: the channel still works, civicpost's own posts count.
+        log.info("channel %s: its latest post cannot be read (%s)", channel.id, exc)
+        return None
 
 
 class Collector:
@@ -102,6 +128,8 @@ class Collector:
 
     def collect(self, batch: Batch, *, now: datetime | None = None) -> int:
         """Read one claimed batch and write it (or its error) while the lease is ours."""
+        if batch.followers and access.renewer(batch.channel.platform) is not None:
+            self._renew(batch, now=now or utcnow())
         reading = read(batch, self.adapters)
         moment = now or utcnow()
         with transaction(self.sessions) as session:
@@ -111,8 +139,17 @@ class Collector:
             written = jobs.record_posts(session, batch.channel, reading.counts, batch.posts, owner=self.name,
                                         now=moment, zone=self.settings.zone)
             if batch.followers:
-                jobs.record_followers(session, batch.channel.id, reading.followers, owner=self.name, now=moment)
+                jobs.record_followers(session, batch.channel.id, reading.followers, owner=self.name, now=moment,
+                                      latest_post_at=reading.latest_post_at)
         return written
+
+    def _renew(self, batch: Batch, *, now: datetime) -> None:
+        """The daily reading renews access that ends within a day, then reads with the new credentials."""
+        access.renew_if_due(self.sessions, CredentialBox(self.settings.fernet_key()), batch.channel.id, now=now,
+                            timeout=self.settings.publish_timeout_seconds,
+                            allow_private_network=self.settings.allow_private_network)
+        with self.sessions() as session:
+            batch.channel = session.get(Channel, batch.channel.id) or batch.channel
 
     def _failed(self, session: Session, batch: Batch, error: Exception, *, now: datetime) -> None:
         label = spec(batch.channel.platform).label
@@ -147,14 +184,16 @@ class Collector:
 
     def _write_now(self, session: Session, channel: Channel, posts: list[Post], reading: Reading, *,
                    now: datetime) -> None:
+        jobs.saw_post(session, channel.id, reading.latest_post_at)
         if reading.followers is not None:
             session.add(MetricSnapshot(channel_id=channel.id, delivery_id=None, taken_at=now, stage="now",
                                        name="followers", value=reading.followers))
             session.flush()
+        counts = jobs.with_clicks(session, channel.id, reading.counts)
         snapshots = [{"channel_id": channel.id, "delivery_id": delivery_id, "taken_at": now, "stage": "now",
                       "name": name, "value": value}
-                     for delivery_id, counts in reading.counts.items() for name, value in counts.items()]
+                     for delivery_id, read in counts.items() for name, value in read.items()]
         if snapshots:
             session.execute(insert(MetricSnapshot), snapshots)
-        jobs.summarise(session, channel, reading.counts, stage={p.delivery_id: "now" for p in posts},
+        jobs.summarise(session, channel, counts, stage={p.delivery_id: "now" for p in posts},
                        zone=self.settings.zone)

@@ -26,6 +26,7 @@ from civicpost.models import (
     MetricJob,
     MetricSnapshot,
     PostEngagement,
+    TrackedLink,
 )
 from civicpost.models.metrics import ENGAGEMENT, STAGES
 from civicpost.platforms import Counts, where
@@ -185,6 +186,7 @@ def record_posts(session: Session, channel: Channel, read: dict[int, Counts], po
     mine = [p for p in posts if p.delivery_id in held]
     if not mine:
         return 0
+    read = with_clicks(session, channel.id, read)
     snapshots = [{"channel_id": channel.id, "delivery_id": p.delivery_id, "taken_at": now, "stage": STAGES[p.stage],
                   "name": name, "value": value}
                  for p in mine if p.delivery_id in read for name, value in read[p.delivery_id].items()]
@@ -208,6 +210,21 @@ def record_posts(session: Session, channel: Channel, read: dict[int, Counts], po
             .values(stage=bindparam("next"), due_at=bindparam("due", type_=MetricJob.due_at.type), attempts=0,
                     lease_owner=None, lease_expires_at=None, last_error=None), advanced)
     return len(mine)
+
+
+def with_clicks(session: Session, channel_id: int, read: dict[int, Counts]) -> dict[int, Counts]:
+    """The counts read, plus each post's clicks on its tracked link (`/r/{code}`), one query for the batch.
+
+    Our own count is the one kept: a platform that counts clicks too sees the same link."""
+    if not read:
+        return read
+    clicks: dict[int, int] = dict(session.execute(
+        select(Delivery.id, TrackedLink.clicks)
+        .join(TrackedLink, and_(TrackedLink.announcement_id == Delivery.announcement_id,
+                                TrackedLink.channel_id == Delivery.channel_id))
+        .where(Delivery.id.in_(read), Delivery.channel_id == channel_id)).all())
+    return {delivery_id: counts | {"clicks": clicks[delivery_id]} if delivery_id in clicks else counts
+            for delivery_id, counts in read.items()}
 
 
 def summarise(session: Session, channel: Channel, read: dict[int, Counts], *, stage: dict[int, str],
@@ -262,13 +279,15 @@ class FollowerReadings:
 
 
 def record_followers(session: Session, channel_id: int, value: int | None, *, owner: str, now: datetime,
-                     stage: str = "daily") -> bool:
-    """The channel's follower count, if its reading is still leased to `owner`; the next reading in a day."""
+                     stage: str = "daily", latest_post_at: datetime | None = None) -> bool:
+    """The channel's follower count and its account's latest post, if its reading is still
+    leased to `owner`; the next reading in a day."""
     dialect = session.get_bind().dialect.name
     held = session.scalars(_lock(select(MetricChannel.channel_id).where(
         MetricChannel.channel_id == channel_id, MetricChannel.lease_owner == owner), dialect, MetricChannel)).first()
     if held is None:
         return False
+    saw_post(session, channel_id, latest_post_at)
     if value is not None:
         session.add(MetricSnapshot(channel_id=channel_id, delivery_id=None, taken_at=now, stage=stage,
                                    name="followers", value=value))
@@ -280,6 +299,15 @@ def record_followers(session: Session, channel_id: int, value: int | None, *, ow
                     .values(due_at=now + FOLLOWERS_EVERY, attempts=0, lease_owner=None, lease_expires_at=None,
                             last_error=None))
     return True
+
+
+def saw_post(session: Session, channel_id: int, latest_post_at: datetime | None) -> None:
+    """Keep the account's latest post, unless an earlier reading saw a later one (a post deleted since)."""
+    if latest_post_at is None:
+        return
+    session.execute(update(Channel).where(Channel.id == channel_id, or_(
+        Channel.last_post_seen_at.is_(None), Channel.last_post_seen_at < latest_post_at))
+        .values(last_post_seen_at=latest_post_at).execution_options(synchronize_session=False))
 
 
 def failed(session: Session, batch: Batch, message: str, *, owner: str, now: datetime,

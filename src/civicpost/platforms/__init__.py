@@ -20,6 +20,7 @@ from civicpost.platforms.seam import (
     AddressRefused,
     Counts,
     CredentialsError,
+    LatestPost,
     MaybePosted,
     MediaItem,
     Metrics,
@@ -28,6 +29,7 @@ from civicpost.platforms.seam import (
     PlatformError,
     RateLimited,
     Receipt,
+    Renewed,
     TransientError,
 )
 from civicpost.platforms.spec import PlatformSpec
@@ -39,6 +41,7 @@ __all__ = [
     "AddressRefused",
     "Counts",
     "CredentialsError",
+    "LatestPost",
     "MaybePosted",
     "MediaItem",
     "Metrics",
@@ -48,6 +51,7 @@ __all__ = [
     "PlatformSpec",
     "RateLimited",
     "Receipt",
+    "Renewed",
     "TransientError",
     "UnknownPlatform",
     "build_adapter",

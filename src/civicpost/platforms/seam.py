@@ -55,6 +55,14 @@ class Receipt:
     part_ids: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Renewed:
+    """A channel's credentials after its platform renewed its access, and when the new access ends."""
+
+    credentials: dict[str, Any]
+    expires_at: datetime | None
+
+
 class PlatformError(Exception):
     """Base for what an adapter raises; the message is the platform's own words.
 
@@ -134,4 +142,14 @@ class Metrics(Protocol):
 
     def followers(self) -> int | None:
         """The account's followers now, or None where the platform does not tell."""
+        ...
+
+
+@runtime_checkable
+class LatestPost(Protocol):
+    """What an adapter whose spec has `capabilities.latest_post` also speaks: a post made in
+    the platform's own app keeps a channel from looking quiet (SPEC §8.3). A read, like Metrics."""
+
+    def latest_post_at(self) -> datetime | None:
+        """When the account last posted, by any app; None when it never has."""
         ...

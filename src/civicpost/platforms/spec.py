@@ -94,6 +94,8 @@ class Capabilities:
     resend_when_unclear: bool = False
     # The city's own web page and feeds: the public site lists these posts.
     city_site: bool = False
+    # The platform tells when the account last posted, in any app (the adapter speaks LatestPost).
+    latest_post: bool = False
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,9 @@ class PlatformSpec:
     look: Callable[[Mapping[str, Any]], Look] = no_look
     # Posts whose counts one reading asks for (capabilities.metrics), within the platform's own limit.
     metrics_batch: int = 0
+    # "module:function" that renews the channel's access before it ends (civicpost.access), imported when used:
+    # (credentials, settings, *, now, timeout, guard) -> Renewed, or it raises the seam's errors.
+    renew_access: str = ""
 
     def __post_init__(self) -> None:
         if self.extras is None:

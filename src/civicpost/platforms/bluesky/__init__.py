@@ -74,7 +74,7 @@ SPEC = PlatformSpec(
     settings=BlueskySettings,
     length=LengthRule(_measure),
     media=MediaLimits(4, IMAGE_BYTES, ALT_TEXT_LIMIT, shrink_to_fit=True, count_alt=graphemes),
-    capabilities=Capabilities(thread=True, delete=True, find=True, metrics=True, alt_text=True),
+    capabilities=Capabilities(thread=True, delete=True, find=True, metrics=True, alt_text=True, latest_post=True),
     metrics_batch=25,
     outbound_urls=("api_base",),
     profile=_profile,

@@ -143,6 +143,15 @@ class BlueskyAdapter:
             profile = self._client.app.bsky.actor.get_profile({"actor": session.did})
         return profile.followers_count
 
+    def latest_post_at(self) -> datetime | None:
+        """app.bsky.feed.getAuthorFeed: the account's own newest post (a repost is someone else's)."""
+        with self._errors(writing=False):
+            session = self._login()
+            feed = self._client.app.bsky.feed.get_author_feed({"actor": session.did, "limit": 5})
+        times = [datetime.fromisoformat(item.post.indexed_at.replace("Z", "+00:00"))
+                 for item in feed.feed if item.reason is None]
+        return max(times, default=None)
+
     def _remember(self, event: SessionEvent, session: Session) -> None:
         self._session = session
 

@@ -79,7 +79,7 @@ SPEC = PlatformSpec(
     settings=FacebookSettings,
     length=LengthRule(_measure),
     media=MediaLimits(10, 4 * 1024 * 1024, None),
-    capabilities=Capabilities(thread=False, delete=True, find=True, metrics=True, alt_text=True),
+    capabilities=Capabilities(thread=False, delete=True, find=True, metrics=True, alt_text=True, latest_post=True),
     metrics_batch=50,
     outbound_urls=("api_base",),
     profile=_profile,

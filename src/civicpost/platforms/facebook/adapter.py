@@ -115,6 +115,13 @@ class FacebookAdapter:
         value = page.get("followers_count")
         return int(value) if isinstance(value, int) else None
 
+    def latest_post_at(self) -> datetime | None:
+        with self._graph.errors(writing=False):
+            posts = self._graph.call("GET", f"/{self._page_id}/posts",
+                                     params={"fields": "created_time", "limit": 1}).get("data", [])
+        created = posts[0].get("created_time") if posts else None
+        return datetime.strptime(created, "%Y-%m-%dT%H:%M:%S%z") if created else None
+
     def _post(self, post_id: str) -> dict[str, Any] | None:
         try:
             return self._graph.call("GET", f"/{post_id}", params={"fields": POST_COUNTS})

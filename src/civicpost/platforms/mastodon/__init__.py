@@ -70,7 +70,7 @@ SPEC = PlatformSpec(
     settings=MastodonSettings,
     length=LengthRule(_measure, note=" (Mastodon counts every link as 23 characters)"),
     media=MediaLimits(4, 16 * 1024 * 1024, 1_500),  # MediaAttachment::MAX_DESCRIPTION_LENGTH
-    capabilities=Capabilities(thread=True, delete=True, find=True, metrics=True, alt_text=True),
+    capabilities=Capabilities(thread=True, delete=True, find=True, metrics=True, alt_text=True, latest_post=True),
     metrics_batch=20,
     outbound_urls=("api_base",),
     profile=_profile,

@@ -5,6 +5,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -148,6 +149,12 @@ class MastodonAdapter:
             account = self._api.account_verify_credentials()
         value = account.get("followers_count")
         return int(value) if isinstance(value, int) else None
+
+    def latest_post_at(self) -> datetime | None:
+        with self._errors(writing=False):
+            statuses = self._api.account_statuses(self._me(), limit=1)
+        created = statuses[0].get("created_at") if statuses else None
+        return created if isinstance(created, datetime) else None
 
     def _me(self) -> str:
         if self._account_id is None:

@@ -40,6 +40,9 @@ class XCredentials(Fields):
     oauth2_access_token: Secret | None = field("OAuth 2.0 user access token", default=None)
     oauth2_refresh_token: Secret | None = field("OAuth 2.0 refresh token", default=None)
     client_id: Secret | None = field("OAuth 2.0 client ID", default=None)
+    client_secret: Secret | None = field("OAuth 2.0 client secret", default=None,
+                                         hint="Only for a confidential client; with the refresh token and client ID, "
+                                              "civicpost renews the access token before it ends.")
 
     @model_validator(mode="after")
     def _one_complete_set(self) -> "XCredentials":
@@ -84,8 +87,9 @@ SPEC = PlatformSpec(
     settings=XSettings,
     length=LengthRule(_measure, note=" (X counts every link as 23 characters, emoji and CJK characters as 2)"),
     media=MediaLimits(4, 5 * 1024 * 1024, 1_000),
-    capabilities=Capabilities(thread=True, delete=True, find=True, metrics=True, alt_text=True),
+    capabilities=Capabilities(thread=True, delete=True, find=True, metrics=True, alt_text=True, latest_post=True),
     metrics_batch=100,
+    renew_access="civicpost.platforms.x.oauth2:refresh",
     outbound_urls=("api_base",),
     profile=_profile,
     look=_look,

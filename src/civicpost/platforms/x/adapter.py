@@ -175,6 +175,13 @@ class XAdapter:
         value = (me.get("public_metrics") or {}).get("followers_count")
         return int(value) if isinstance(value, int) else None
 
+    def latest_post_at(self) -> datetime | None:
+        """GET /2/users/:id/tweets with max_results=5, the fewest X allows; newest first."""
+        with self._errors(writing=False):
+            answer = self._client.get_users_tweets(self._me(), max_results=5, tweet_fields=["created_at"],
+                                                   user_auth=self._oauth1)
+        return max(filter(None, (_parse_time(t.get("created_at")) for t in answer.get("data") or [])), default=None)
+
     def _me(self) -> str:
         if self._user_id is None:
             self.check()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from civicpost import accounts, audit, channels
+from civicpost import access, accounts, audit, channels, quiet
 from civicpost.db import utcnow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.models import Channel, Department, User
@@ -166,6 +166,7 @@ def channel_page(request: Request, session: Session, user: User, box: Credential
     labels = {i.key: i.label for i in fields.SETTINGS.get(channel.platform, [])}
     context = {
         "channel": channel,
+        "quiet": quiet.of_channel(session, channel, now=utcnow()),
         "platform_label": fields.PLATFORM_NAMES.get(channel.platform, channel.platform),
         "settings_shown": [(labels.get(k, k), fields.shown(v)) for k, v in sorted(channel.settings.items())],
         "credential_status": status,
@@ -281,6 +282,13 @@ def test_connection(channel_id: int, request: Request) -> Response:
     state = request.app.state
     with request_transaction(request, write=False) as session:
         actor_id = admin_only(staff_user(request, session)).id
+        channels.get_channel(session, channel_id)
+    problem = access.renew_if_due(state.write_sessions, state.box, channel_id, now=utcnow(), timeout=CHECK_TIMEOUT,
+                                  allow_private_network=state.settings.allow_private_network)
+    if problem is not None:
+        flash(request, f"The connection test failed: {problem.rstrip('.')}.", "error")
+        return redirect(f"/staff/channels/{channel_id}")
+    with request_transaction(request, write=False) as session:
         channel = channels.get_channel(session, channel_id)
         platform, sealed, channel_settings = channel.platform, channel.credentials_encrypted, dict(channel.settings)
     outcome = run_check(state.box, platform, sealed, channel_settings,

@@ -8,7 +8,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicpost import contributors
+from civicpost import contributors, quiet
+from civicpost.db import utcnow
 from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, State, User
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages import live
@@ -61,4 +62,8 @@ def lists(session: Session, user: User) -> dict[str, Any]:
     if user.can_approve:
         said.append(f"{len(waiting)} waiting for your approval")
     summary = "Dashboard: " + ", ".join(said) + "."
-    return {"mine": mine, "waiting": waiting, "problems": problems, "live_summary": summary}
+    # Admins look after every department's channels; everyone else after their own departments'.
+    surveyed = quiet.survey(session, now=utcnow(),
+                            department_ids=None if user.is_admin else [d.id for d in user.departments])
+    return {"mine": mine, "waiting": waiting, "problems": problems, "live_summary": summary,
+            "quiet": [q for q in surveyed if q.stale], "expiring": [q for q in surveyed if q.expiring]}

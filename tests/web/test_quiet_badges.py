@@ -1,0 +1,98 @@
+"""Quiet channels on the staff pages (SPEC §8.3): the dashboard names each of
+the person's channels that went silent or whose access is about to end, in
+words beside an icon, and a channel's page shows how long it has been silent,
+its limit and when its access ends."""
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from civicpost.db import transaction, utcnow
+from civicpost.models import Channel
+from tests.factories import create_dated
+
+
+def set_channel(sessions, channel_id: int, **fields) -> None:
+    with transaction(sessions) as session:
+        session.execute(update(Channel).where(Channel.id == channel_id).values(**fields))
+
+
+def badges(html: str, kind: str) -> list[str]:
+    found = re.findall(rf'<span class="badge badge-{kind}"[^>]*>(.*?)</span>', html, re.S)
+    return [re.sub(r"<svg.*?</svg>", "", text, flags=re.S).strip() for text in found]
+
+
+def quiet_city(sessions, city) -> None:
+    now = utcnow()
+    feed, hook = city.parks_channels
+    set_channel(sessions, feed, name="Parks feed", created_at=now - timedelta(days=400))
+    set_channel(sessions, hook, name="Parks hook", created_at=now - timedelta(days=45, hours=1))
+    create_dated(sessions, city, "Spring fair", published_at=now - timedelta(days=45, hours=2))
+    for channel_id in city.police_channels:
+        set_channel(sessions, channel_id, created_at=now - timedelta(days=400))
+
+
+def test_the_dashboard_names_each_of_my_departments_silent_channels_and_for_how_long(sessions, city, sign_in):
+    quiet_city(sessions, city)
+    page = sign_in(city.parks_staff).get("/staff/")
+    assert page.status_code == 200
+    shown = badges(page.text, "quiet")
+    # The fair went out on the department's first channel only.
+    assert sorted(shown) == ["Parks feed: silent 45 days", "Parks hook: never posted, added 45 days ago"]
+    police = {c.name for c in _channels(sessions, city.police_channels)}
+    assert not any(text.split(":")[0] in police for text in shown)
+    assert 'class="icon icon-quiet"' in page.text
+
+
+def test_an_admin_sees_every_departments_quiet_channels_with_a_link_to_each(sessions, city, sign_in):
+    quiet_city(sessions, city)
+    page = sign_in(city.admin).get("/staff/")
+    names = {text.split(":")[0] for text in badges(page.text, "quiet")}
+    police = {c.name for c in _channels(sessions, city.police_channels)}
+    assert {"Parks feed", "Parks hook"} <= names and police <= names
+    assert f'href="/staff/channels/{city.parks_channels[0]}"' in page.text
+
+
+def test_a_channel_that_never_posted_says_when_it_was_added(sessions, city, sign_in):
+    hook = city.parks_channels[1]
+    set_channel(sessions, hook, name="Parks hook", created_at=utcnow() - timedelta(days=31, hours=1))
+    assert "Parks hook: never posted, added 31 days ago" in badges(sign_in(city.parks_staff).get("/staff/").text,
+                                                                    "quiet")
+
+
+def test_no_channel_to_look_after_shows_no_panel(sessions, city, sign_in):
+    page = sign_in(city.parks_staff).get("/staff/")
+    assert page.status_code == 200
+    assert "Channels to look after" not in page.text and not badges(page.text, "quiet")
+
+
+def test_access_that_ends_within_two_weeks_is_on_the_dashboard(sessions, city, sign_in):
+    feed = city.parks_channels[0]
+    set_channel(sessions, feed, name="Parks feed", token_expires_at=utcnow() + timedelta(days=9, hours=1))
+    assert badges(sign_in(city.parks_staff).get("/staff/").text, "expiring") == ["Parks feed: access ends in 9 days"]
+
+
+def test_the_channel_page_shows_days_since_the_last_post_its_limit_and_when_access_ends(sessions, city, sign_in):
+    feed = city.parks_channels[0]
+    now = utcnow()
+    set_channel(sessions, feed, name="Parks feed", created_at=now - timedelta(days=400), stale_after_days=14,
+                last_post_seen_at=now - timedelta(days=20, hours=1), token_expires_at=now + timedelta(days=3, hours=1))
+    page = sign_in(city.admin).get(f"/staff/channels/{feed}")
+    assert page.status_code == 200
+    text = re.sub(r"<[^>]+>", " ", page.text)
+    text = re.sub(r"\s+", " ", text)
+    assert "Last post 20 days ago" in text and "Parks feed: silent 20 days" in text
+    assert "Silent for too long after 14 days" in text
+    assert "Parks feed: access ends in 3 days" in text
+
+
+def test_a_channel_page_says_when_the_platform_does_not_tell_when_access_ends(sessions, city, sign_in):
+    page = sign_in(city.admin).get(f"/staff/channels/{city.parks_channels[0]}")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text))
+    assert "Access ends the platform does not say" in text
+
+
+def _channels(sessions, ids: list[int]) -> list[Channel]:
+    with sessions() as session:
+        return [c for c in (session.get(Channel, i) for i in ids) if c is not None]
