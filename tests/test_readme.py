@@ -73,9 +73,15 @@ def test_every_link_and_picture_in_the_readme_and_docs_is_there():
     assert not missing, missing
 
 
-def test_the_readme_and_docs_contain_no_pointer_outside_the_project():
-    for path in [PROJECT_ROOT / "README.md", *(PROJECT_ROOT / "docs").glob("*.md")]:
-        assert "../shared" not in path.read_text() and "SPEC.md" not in path.read_text(), path
+def test_the_readme_docs_code_and_tests_contain_no_pointer_outside_the_project():
+    words = ("../shared", "SPEC.md", "STYLE.md", "PITFALLS")
+    places = [PROJECT_ROOT / "README.md", *(PROJECT_ROOT / "docs").glob("**/*.md")]
+    for folder in ("src", "tests", "scripts", "bench", "migrations", "templates", ".ci"):
+        places += [p for p in (PROJECT_ROOT / folder).glob("**/*") if p.is_file() and p.suffix not in (".jpg", ".png")
+                   and p != Path(__file__) and "__pycache__" not in p.parts and ".egg-info" not in str(p)]
+    found = [f"{p.relative_to(PROJECT_ROOT)}: {w}" for p in places for w in words
+             if w in p.read_text(errors="replace")]
+    assert not found, found
 
 
 def test_a_new_city_follows_the_readme_and_docs_from_nothing_to_a_post_on_the_sandbox(tmp_path, database_url):

@@ -12,7 +12,7 @@ Test would be ignored by the systems that read it.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from ipaddress import ip_address
 from pathlib import Path
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from civicpost import cap
 from civicpost.config import Settings
 from civicpost.errors import ServiceError
+from civicpost.feed import CITY_SITE
 from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, State
 from civicpost.platforms import spec
 
@@ -45,6 +46,8 @@ class Current:
     area_desc: str
     expires: datetime
     exercise: bool
+    # Published on the city's own site, so its public page exists.
+    on_site: bool = False
 
 
 def expires(announcement: Announcement) -> datetime | None:
@@ -161,7 +164,12 @@ def current(session: Session, *, now: datetime) -> list[Current]:
         .order_by(Announcement.id.desc())
         .limit(200)
     )
-    return [of(a) for a in rows if (ends := expires(a)) is not None and ends > now]
+    found = [a for a in rows if (ends := expires(a)) is not None and ends > now]
+    on_site = set(session.scalars(
+        select(Delivery.announcement_id).join(Channel, Channel.id == Delivery.channel_id)
+        .where(Delivery.announcement_id.in_([a.id for a in found]), Delivery.status == DeliveryStatus.published,
+               Channel.platform.in_(CITY_SITE)))) if found else set()
+    return [replace(of(a), on_site=a.id in on_site) for a in found]
 
 
 def of(announcement: Announcement) -> Current:

@@ -1,6 +1,6 @@
 """Browser tests: the real app and its worker on a live port, a sandbox for the
 four platforms, and Debian's Chromium driven by Playwright (never a browser
-that Playwright downloads: see PITFALLS "Browser tests").
+that Playwright downloads, whose build may not match this machine).
 
 Starting a server is the slow part, so one live city serves a whole test
 module: the per-test table cleaning of tests/conftest.py is replaced here by

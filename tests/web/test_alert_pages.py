@@ -44,3 +44,13 @@ def test_the_home_lists_alerts_in_effect_first_and_not_again_below(client, city,
 def test_an_exercise_says_so_in_its_banner(client, city, sessions):
     a = create_published_alert(client, city, sessions, alert=make_alert(exercise=True))
     assert "Exercise — Emergency alert: Severe · Water main break" in client.get(f"/announcements/{a['id']}").text
+
+
+def test_an_alert_sent_only_to_social_channels_is_in_the_feed_of_alerts_but_not_linked_to_a_page(client, city, sessions):
+    hook = city.parks_channels[1]
+    a = create_published_alert(client, city, sessions, channels=[hook])
+    assert client.get(f"/announcements/{a['id']}").status_code == 404  # the city's site never carried it
+    assert "Emergency alerts in effect" not in client.get("/").text
+    feed = client.get("/alerts.atom").text
+    assert f"/alerts/{a['id']}.xml" in feed and f'/announcements/{a["id"]}"' not in feed
+    assert client.get(f"/alerts/{a['id']}.xml").status_code == 200

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from civicpost import access
+from civicpost import renewal
 from civicpost.config import Settings
 from civicpost.db import transaction, utcnow
 from civicpost.engine.sending import Adapters
@@ -128,7 +128,7 @@ class Collector:
 
     def collect(self, batch: Batch, *, now: datetime | None = None) -> int:
         """Read one claimed batch and write it (or its error) while the lease is ours."""
-        if batch.followers and access.renewer(batch.channel.platform) is not None:
+        if batch.followers and renewal.renewer(batch.channel.platform) is not None:
             self._renew(batch, now=now or utcnow())
         reading = read(batch, self.adapters)
         moment = now or utcnow()
@@ -145,7 +145,7 @@ class Collector:
 
     def _renew(self, batch: Batch, *, now: datetime) -> None:
         """The daily reading renews access that ends within a day, then reads with the new credentials."""
-        access.renew_if_due(self.sessions, CredentialBox(self.settings.fernet_key()), batch.channel.id, now=now,
+        renewal.renew_if_due(self.sessions, CredentialBox(self.settings.fernet_key()), batch.channel.id, now=now,
                             timeout=self.settings.publish_timeout_seconds,
                             allow_private_network=self.settings.allow_private_network)
         with self.sessions() as session:

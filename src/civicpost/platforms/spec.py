@@ -150,7 +150,7 @@ class PlatformSpec:
     look: Callable[[Mapping[str, Any]], Look] = no_look
     # Posts whose counts one reading asks for (capabilities.metrics), within the platform's own limit.
     metrics_batch: int = 0
-    # "module:function" that renews the channel's access before it ends (civicpost.access), imported when used:
+    # "module:function" that renews the channel's access before it ends (civicpost.renewal), imported when used:
     # (credentials, settings, *, now, timeout, guard) -> Renewed, or it raises the seam's errors.
     renew_access: str = ""
 

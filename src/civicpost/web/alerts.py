@@ -81,7 +81,8 @@ def alerts_feed(session: SessionDep, settings: SettingsDep) -> Response:
         add(entry, "published", sent)
         add(add(entry, "author"), "name", announcement.department.name)
         add(entry, "link", href=f"{base}/alerts/{item.id}.xml", rel="alternate", type=CAP_TYPE)
-        add(entry, "link", href=f"{base}/announcements/{item.id}", rel="related", type="text/html")
+        if item.on_site:
+            add(entry, "link", href=f"{base}/announcements/{item.id}", rel="related", type="text/html")
         until = item.expires.astimezone(settings.zone).isoformat()
         add(entry, "summary", f"{item.severity}: {item.area_desc}. Until {until}.")
     body = etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True)

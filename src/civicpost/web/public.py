@@ -27,7 +27,8 @@ def _display(item: feed.PublicItem) -> dict:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep) -> HTMLResponse:
-    current = alerts.current(session, now=utcnow())
+    # Only alerts with a page here: one sent to social channels alone has its CAP document, not a page.
+    current = [a for a in alerts.current(session, now=utcnow()) if a.on_site]
     alerting = {a.id for a in current}
     items = [_display(i) for i in feed.latest(session) if i.id not in alerting]
     return request.app.state.pages.TemplateResponse(request, "public/index.html",

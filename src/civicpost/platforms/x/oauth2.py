@@ -2,7 +2,7 @@
 
 X's refresh tokens are single use: every refresh answers a new pair, and the
 old refresh token stops working. The caller must store the pair before anyone
-refreshes again (civicpost.access holds the channel's row lock around this).
+refreshes again (civicpost.renewal holds the channel's row lock around this).
 HTTP only, like an adapter.
 """
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from civicpost import access, accounts, audit, channels, quiet
+from civicpost import accounts, audit, channels, quiet, renewal
 from civicpost.db import utcnow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.models import Channel, Department, User
@@ -283,7 +283,7 @@ def test_connection(channel_id: int, request: Request) -> Response:
     with request_transaction(request, write=False) as session:
         actor_id = admin_only(staff_user(request, session)).id
         channels.get_channel(session, channel_id)
-    problem = access.renew_if_due(state.write_sessions, state.box, channel_id, now=utcnow(), timeout=CHECK_TIMEOUT,
+    problem = renewal.renew_if_due(state.write_sessions, state.box, channel_id, now=utcnow(), timeout=CHECK_TIMEOUT,
                                   allow_private_network=state.settings.allow_private_network)
     if problem is not None:
         flash(request, f"The connection test failed: {problem.rstrip('.')}.", "error")

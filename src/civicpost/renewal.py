@@ -2,7 +2,7 @@
 and its refresh tokens are single use, so a renewal must be stored before
 anyone renews again.
 
-The channel's row stays locked while the platform answers (PITFALLS: two
+The channel's row stays locked while the platform answers (two
 workers renewing at once would lock each other out). That breaks the rule of
 no network call inside a transaction on purpose: the call is one short POST,
 bounded by its timeout, and happens at most once a day per channel.

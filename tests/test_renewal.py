@@ -8,7 +8,7 @@ from datetime import timedelta
 import respx
 from sqlalchemy import update
 
-from civicpost import access
+from civicpost import renewal
 from civicpost.db import transaction, utcnow
 from civicpost.models import Channel
 from civicpost.security import CredentialBox
@@ -28,7 +28,7 @@ def x_channel(client, city, sessions, *, expires_in: timedelta | None) -> int:
 
 
 def renew(settings, sessions, channel_id: int):
-    return access.renew_if_due(sessions, CredentialBox(settings.fernet_key()), channel_id, now=utcnow(), timeout=5,
+    return renewal.renew_if_due(sessions, CredentialBox(settings.fernet_key()), channel_id, now=utcnow(), timeout=5,
                                allow_private_network=True)
 
 
