@@ -96,3 +96,15 @@ def test_a_channel_page_says_when_the_platform_does_not_tell_when_access_ends(se
 def _channels(sessions, ids: list[int]) -> list[Channel]:
     with sessions() as session:
         return [c for c in (session.get(Channel, i) for i in ids) if c is not None]
+
+
+def test_the_admins_list_of_channels_says_which_have_gone_quiet(client, city, sessions, sign_in):
+    feed, hook = city.parks_channels
+    with transaction(sessions) as session:
+        session.execute(update(Channel).where(Channel.id == feed).values(created_at=utcnow() - timedelta(days=50)))
+    page = sign_in(city.admin).get("/staff/channels").text
+    row = page[page.index(f'href="/staff/channels/{feed}"'):]
+    row = row[:row.index("</tr>")]
+    assert "never posted, added 50 days ago" in row
+    other = page[page.index(f'href="/staff/channels/{hook}"'):]
+    assert '<td data-label="Last post">never</td>' in other[:other.index("</tr>")]

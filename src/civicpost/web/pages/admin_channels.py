@@ -61,6 +61,7 @@ def channels_page(request: Request, session: Session, user: User, zone, *, platf
     chosen = platform if platform in PLATFORMS else None
     context = {
         "channels": rows,
+        "quiet": {q.channel_id: q for q in quiet.survey(session, now=utcnow(), active_only=False)},
         "departments": session.scalars(select(Department).order_by(Department.name)).all(),
         "platforms": fields.PLATFORM_LABELS,
         "platform_names": fields.PLATFORM_NAMES,
