@@ -150,12 +150,14 @@ def _fill(demo: Demo) -> None:
         "link": "https://demo.city/leaves", "channels": text_only})
     demo.call("POST", f"/api/v1/announcements/{waiting['id']}/submit", "pat@demo.city")
     demo.ids["waiting"] = waiting["id"]
-    emergency = demo.call("POST", "/api/v1/announcements", "sam@demo.city", {
+    # Only approvers (and emergency publishers) flag an emergency: the admin writes this one, the
+    # communications office decides.
+    emergency = demo.call("POST", "/api/v1/announcements", "admin@demo.city", {
         "department": "police", "title": "Boil water notice for the north side",
         "body": "Until further notice, boil tap water for one minute before drinking or cooking. "
                 "Bottled water at the Central Library from 2 p.m.",
         "channels": police[:3], "emergency": True})
-    demo.call("POST", f"/api/v1/announcements/{emergency['id']}/submit", "sam@demo.city")
+    demo.call("POST", f"/api/v1/announcements/{emergency['id']}/submit", "admin@demo.city")
     soon = (datetime.now(UTC) + timedelta(days=2)).replace(hour=15, minute=0, second=0, microsecond=0)
     scheduled = demo.call("POST", "/api/v1/announcements", "pat@demo.city", {
         "department": "parks", "title": "Holiday lights in Riverside Park", "publish_at": soon.isoformat(),
