@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from civicpost import renewal
 from civicpost.db import transaction, utcnow
+from civicpost.engine.worker import Worker
 from civicpost.models import Channel
 from civicpost.security import CredentialBox
 from tests.factories import create_channel
@@ -85,3 +86,38 @@ def test_a_channel_without_a_refresh_token_is_never_renewed(client, city, sessio
         route = router.post(f"{BASE}/2/oauth2/token")
         assert renew(settings, sessions, channel_id) is None
     assert not route.called
+
+
+def test_of_several_renewals_at_once_only_the_first_asks_the_platform(client, city, sessions, settings):
+    channel_id = x_channel(client, city, sessions, expires_in=timedelta(minutes=5))
+    with respx.mock() as router:
+        route = router.post(f"{BASE}/2/oauth2/token").respond(200, json={
+            "access_token": "new-access", "refresh_token": "new-refresh", "expires_in": 7200})
+        for _ in range(3):
+            assert renewal.renew_if_due(sessions, CredentialBox(settings.fernet_key()), channel_id, now=utcnow(),
+                                        timeout=5, allow_private_network=True,
+                                        before=renewal.RENEW_BEFORE_SENDING) is None
+    assert route.call_count == 1  # refresh tokens are single use: a second renewal would have been refused
+
+
+def test_the_worker_renews_access_about_to_end_just_before_it_posts(client, city, sessions, settings, engine):
+    ending = x_channel(client, city, sessions, expires_in=timedelta(minutes=5))
+    lasting = create_channel(client, city.admin, "x", name="Parks X two", credentials=OAUTH2,
+                             settings={"api_base": BASE})
+    with transaction(sessions) as session:
+        session.execute(update(Channel).where(Channel.id == lasting).values(token_expires_at=utcnow() + timedelta(hours=1)))
+    worker = Worker(settings, engine=engine, name="renewing-worker")
+    try:
+        with respx.mock(assert_all_called=True) as router:
+            token = router.post(f"{BASE}/2/oauth2/token").respond(200, json={
+                "access_token": "new-access", "refresh_token": "new-refresh", "expires_in": 7200})
+            for channel_id in (ending, lasting):
+                with sessions() as session:
+                    channel = session.get(Channel, channel_id)
+                    assert channel is not None
+                    worker.adapters.get(channel)
+        assert token.call_count == 1, "only the channel whose access ends within minutes"
+        assert stored(settings, sessions, ending)[1]["oauth2_access_token"] == "new-access"
+        assert stored(settings, sessions, lasting)[1]["oauth2_access_token"] == "old-access"
+    finally:
+        worker.pool.shutdown(wait=False)

@@ -24,8 +24,10 @@ from civicpost.security import CredentialBox, CredentialsUnreadable
 
 log = logging.getLogger(__name__)
 
-# Access that ends within this long is renewed now.
+# Access that ends within this long is renewed by the daily reading and by Test connection.
 RENEW_BEFORE = timedelta(days=1)
+# ...and within this long, by the worker just before it posts (X's OAuth 2.0 tokens last two hours).
+RENEW_BEFORE_SENDING = timedelta(minutes=10)
 
 
 def renewer(platform: str) -> Callable[..., Renewed] | None:
@@ -34,15 +36,16 @@ def renewer(platform: str) -> Callable[..., Renewed] | None:
 
 
 def renew_if_due(sessions: sessionmaker[Session], box: CredentialBox, channel_id: int, *, now: datetime,
-                 timeout: float, allow_private_network: bool) -> str | None:
-    """Renew the channel's access if it can and it ends within a day (or when is unknown).
-    Answers the problem in a sentence, also written on the channel; None when all is well."""
+                 timeout: float, allow_private_network: bool, before: timedelta = RENEW_BEFORE) -> str | None:
+    """Renew the channel's access if it can and it ends within `before` (or when is unknown).
+    Answers the problem in a sentence, also written on the channel; None when all is well.
+    Of several callers at once, the first renews and the others find the new expiry under the lock."""
     with transaction(sessions) as session:
         # A no-op UPDATE takes the row's lock on PostgreSQL and the write lock on SQLite.
         session.execute(update(Channel).where(Channel.id == channel_id).values(id=Channel.id))
         channel = session.scalars(select(Channel).where(Channel.id == channel_id)).one()
         renew = renewer(channel.platform)
-        if renew is None or (channel.token_expires_at is not None and channel.token_expires_at > now + RENEW_BEFORE):
+        if renew is None or (channel.token_expires_at is not None and channel.token_expires_at > now + before):
             return None
         try:
             credentials = box.open(channel.credentials_encrypted)

@@ -14,14 +14,17 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from prometheus_client import Histogram
 
 from civicpost.config import Settings
+from civicpost.db import utcnow
 from civicpost.engine.guard import Send
 from civicpost.engine.outcomes import Happened, Published, TakenBack, Unclear
 from civicpost.models import Channel, DeliveryStatus
 from civicpost.platforms import Adapter, CredentialsError, PermanentError, PlatformError, build_adapter, spec
+from civicpost.renewal import RENEW_BEFORE_SENDING
 from civicpost.security import CredentialBox, CredentialsUnreadable
 
 log = logging.getLogger(__name__)
@@ -36,16 +39,20 @@ PUBLISH_SECONDS = Histogram(
 class Adapters:
     """One adapter per channel, kept while its credentials and settings stay the same."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, renew: Callable[[int], bytes | None] | None = None) -> None:
         self._settings = settings
-        self._box = CredentialBox(settings.fernet_key())
+        self.box = CredentialBox(settings.fernet_key())
         self._adapters: dict[int, tuple[str, Adapter]] = {}
         self._locks: dict[int, threading.Lock] = {}
+        # Renews a channel's access that is about to end; answers its sealed credentials as they now are.
+        self._renew = renew
 
     def get(self, channel: Channel) -> Adapter:
-        version = hashlib.sha256(
-            (channel.credentials_encrypted or b"") + json.dumps(channel.settings, sort_keys=True).encode()
-        ).hexdigest()
+        sealed = channel.credentials_encrypted
+        ends = channel.token_expires_at
+        if self._renew is not None and ends is not None and ends <= utcnow() + RENEW_BEFORE_SENDING:
+            sealed = self._renew(channel.id) or sealed
+        version = hashlib.sha256((sealed or b"") + json.dumps(channel.settings, sort_keys=True).encode()).hexdigest()
         cached = self._adapters.get(channel.id)
         if cached and cached[0] == version:
             return cached[1]
@@ -55,7 +62,7 @@ class Adapters:
             cached = self._adapters.get(channel.id)
             if cached and cached[0] == version:
                 return cached[1]
-            adapter = build_adapter(channel.platform, self._box.open(channel.credentials_encrypted),
+            adapter = build_adapter(channel.platform, self.box.open(sealed),
                                     dict(channel.settings), timeout=self._settings.publish_timeout_seconds,
                                     allow_private_network=self._settings.allow_private_network)
             self._adapters[channel.id] = (version, adapter)

@@ -18,10 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import sessionmaker
 
-from civicpost import keycheck
+from civicpost import keycheck, renewal
 from civicpost.config import Settings
 from civicpost.db import make_engine, make_sessionmaker, transaction, utcnow
 from civicpost.engine import claims, guard, sending
@@ -31,7 +31,7 @@ from civicpost.engine.outcomes import Stopped
 from civicpost.engine.recorder import Recorder
 from civicpost.engine.wakeups import watch_commits
 from civicpost.insights.collector import Collector
-from civicpost.models import WorkerHeartbeat
+from civicpost.models import Channel, WorkerHeartbeat
 from civicpost.notifications import weekly
 from civicpost.notifications.sender import Sender
 from civicpost.runtime import settle_memory
@@ -74,7 +74,7 @@ class Worker:
         self.sessions = make_sessionmaker(read)
         write = self.engine.execution_options(sqlite_begin="IMMEDIATE") if settings.is_sqlite else self.engine
         self.write_sessions: sessionmaker = make_sessionmaker(write)
-        self.adapters = sending.Adapters(settings)
+        self.adapters = sending.Adapters(settings, renew=self._renew_access)
         keycheck.verify(self.write_sessions, settings.fernet_key())  # stop now, not at the first publish
         self.pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="publish")
         self.scheduler = BackgroundScheduler(timezone=UTC)
@@ -326,6 +326,16 @@ class Worker:
                              until=utcnow() + timedelta(seconds=self.settings.lease_seconds))
         except Exception:  # noqa: BLE001 - the next renewal tries again
             log.exception("worker %s: renewing leases failed", self.name)
+
+    def _renew_access(self, channel_id: int) -> bytes | None:
+        """Before posting with access about to end: renew it (one worker does; the others find it done)
+        and answer the channel's sealed credentials as they now are."""
+        renewal.renew_if_due(self.write_sessions, self.adapters.box, channel_id, now=utcnow(),
+                             timeout=self.settings.publish_timeout_seconds,
+                             allow_private_network=self.settings.allow_private_network,
+                             before=renewal.RENEW_BEFORE_SENDING)
+        with self.sessions() as session:
+            return session.scalar(select(Channel.credentials_encrypted).where(Channel.id == channel_id))
 
     def _weekly_report(self) -> None:
         try:
