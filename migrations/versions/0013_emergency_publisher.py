@@ -22,11 +22,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column('users', sa.Column('emergency_publisher', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.add_column('announcements', sa.Column('review_due_at', civicpost.db.UTCDateTime(timezone=True), nullable=True))
-    op.add_column('announcements', sa.Column(
-        'reviewed_by_id', sa.Integer(),
-        sa.ForeignKey('users.id', name=op.f('fk_announcements_reviewed_by_id_users'), ondelete='RESTRICT'),
-        nullable=True,
-    ))
+    # No foreign key: SQLite can only add one inline, where neither Alembic nor SQLAlchemy reads its name back
+    # (users are deactivated, never deleted, and the sign-off is in the audit record too).
+    op.add_column('announcements', sa.Column('reviewed_by_id', sa.Integer(), nullable=True))
     op.add_column('announcements', sa.Column('reviewed_at', civicpost.db.UTCDateTime(timezone=True), nullable=True))
 
 

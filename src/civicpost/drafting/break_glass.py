@@ -12,7 +12,7 @@ from civicpost import audit, notifications
 from civicpost.db import utcnow
 from civicpost.drafting import access, previews
 from civicpost.drafting.workflow import release, require_state
-from civicpost.errors import Conflict, Forbidden, Invalid
+from civicpost.errors import Conflict, Forbidden, Invalid, NotFound
 from civicpost.models import Announcement, Delivery, State, User
 from civicpost.rendering import Renderer
 
@@ -42,7 +42,7 @@ def publish_now(session: Session, *, actor: User, announcement: Announcement, re
     """Schedule every channel now, as an approval would, with no second person; a review falls due."""
     # Another department's announcement answers as a missing one, even to an approver.
     if not actor.is_member(announcement.department_id):
-        raise access._not_found(announcement.id)
+        raise NotFound(f"no announcement with id {announcement.id}")
     if not actor.emergency_publisher:
         raise Forbidden("only an emergency publisher may publish without a second person; submit it for approval, "
                         "or ask an administrator to make you an emergency publisher")
@@ -57,12 +57,13 @@ def publish_now(session: Session, *, actor: User, announcement: Announcement, re
                          renditions=preview.renditions, signed=preview.fingerprint, due=now, now=now,
                          action="published")
     announcement.rejection_reason = None
-    announcement.review_due_at = now + timedelta(hours=review_hours)
+    review_due_at = now + timedelta(hours=review_hours)
+    announcement.review_due_at = review_due_at
     session.flush()
     audit.record(
         session, actor=actor, action="break_glass", object_type="announcement", object_id=announcement.id,
         fingerprint=preview.fingerprint,
-        detail={"reason": reason, "deliveries": len(deliveries), "review_due_at": announcement.review_due_at.isoformat()},
+        detail={"reason": reason, "deliveries": len(deliveries), "review_due_at": review_due_at.isoformat()},
     )
     notifications.queue(session, event=notifications.Event.break_glass, announcement_ids=[announcement.id],
                         reason=reason, by=actor.id)
