@@ -135,9 +135,19 @@ def create_draft(client: TestClient, author: Person, **fields: Any) -> dict:
     return r.json()
 
 
+def grant_emergency_publisher(client: TestClient, admin: Person, person: Person) -> None:
+    """Let `person` flag emergencies and publish one alone, granted by an admin through the API."""
+    r = client.patch(f"/api/v1/users/{person.id}", headers=admin.auth, json={"emergency_publisher": True})
+    assert r.status_code == 200, r.text
+
+
 def create_submitted(client: TestClient, city: City, **fields: Any) -> dict:
     """An announcement by Parks staff (on Parks' channels unless `fields` name
-    others) sent for approval; the JSON of the submit, fingerprint included."""
+    others) sent for approval; the JSON of the submit, fingerprint included.
+    For an emergency, the Parks staff member is made an emergency publisher
+    first: ordinary staff may not flag one."""
+    if fields.get("emergency"):
+        grant_emergency_publisher(client, city.admin, city.parks_staff)
     a = create_draft(client, city.parks_staff, **{"channels": city.parks_channels, **fields})
     r = client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)
     assert r.status_code == 200, r.text

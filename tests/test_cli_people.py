@@ -128,3 +128,16 @@ def newest_migration() -> str:
     from civicpost import migrate
 
     return ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head() or ""
+
+
+def test_grant_and_revoke_emergency_publisher_take_effect_and_are_audited(installed):
+    env, home = installed
+    assert run(["user", "create", "erin@city.gov", "--name", "Erin", "--department", "parks", "--password-stdin"],
+               env=env, cwd=home, stdin="a long staff password\n").returncode == 0
+    granted = run(["user", "grant", "erin@city.gov", "emergency_publisher"], env=env, cwd=home)
+    assert granted.returncode == 0 and "emergency publisher" in granted.stdout
+    assert actions(env)[-1] == "user.grant"
+    revoked = run(["user", "revoke", "erin@city.gov", "emergency_publisher"], env=env, cwd=home)
+    assert revoked.returncode == 0 and "no longer" in revoked.stdout
+    assert actions(env)[-1] == "user.revoke"
+    assert refused(run(["user", "grant", "erin@city.gov", "superpowers"], env=env, cwd=home), "emergency_publisher")

@@ -1,5 +1,7 @@
 """Listing announcements: filters and keyset pagination."""
 
+from tests.factories import grant_emergency_publisher
+
 
 def test_pages_walk_every_announcement_once_newest_first(client, city, draft):
     ids = [draft(title=f"Notice {n}")["id"] for n in range(7)]
@@ -24,6 +26,7 @@ def test_a_new_announcement_does_not_shift_the_next_page(client, city, draft):
 
 
 def test_filters_by_state_department_and_emergency(client, city, draft):
+    grant_emergency_publisher(client, city.admin, city.parks_staff)
     a = draft(title="Heat emergency", emergency=True)
     draft(title="Ordinary")
     client.post(f"/api/v1/announcements/{a['id']}/submit", headers=city.parks_staff.auth)

@@ -131,6 +131,44 @@ def user_set_role(
     typer.echo(_people_command(work))
 
 
+def _permission(name: str) -> str:
+    from civicpost import people
+
+    if name not in people.PERMISSIONS:
+        _fail(f"unknown permission '{name}'; use {', '.join(people.PERMISSIONS)}")
+    return name
+
+
+@user_app.command("grant")
+def user_grant(email: str, permission: str) -> None:
+    """Give a person a permission: emergency_publisher lets them publish an emergency alone (audited)."""
+    from civicpost import accounts, people
+
+    _permission(permission)
+
+    def work(session):
+        user = people.update_user(session, actor=None, user=accounts.user_by_email(session, email),
+                                  emergency_publisher=True)
+        return f"{user.email} is now an emergency publisher"
+
+    typer.echo(_people_command(work))
+
+
+@user_app.command("revoke")
+def user_revoke(email: str, permission: str) -> None:
+    """Take a permission back from a person (audited)."""
+    from civicpost import accounts, people
+
+    _permission(permission)
+
+    def work(session):
+        user = people.update_user(session, actor=None, user=accounts.user_by_email(session, email),
+                                  emergency_publisher=False)
+        return f"{user.email} is no longer an emergency publisher"
+
+    typer.echo(_people_command(work))
+
+
 @user_app.command("reset-password")
 def user_reset_password(
     email: str,

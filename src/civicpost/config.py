@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(default=1800, ge=0, description="longest wait between retries")
     max_attempts: int = Field(default=8, ge=1, description="attempts before a delivery is failed (or unknown)")
     worker_concurrency: int = Field(default=32, ge=1, description="sends in flight per worker process")
+    emergency_review_hours: int = Field(
+        default=24, ge=1, le=24 * 30,
+        description="after a break-glass publish, the hours within which an approver must sign it off")
 
     # Channels may point at loopback, private and link-local addresses (the
     # sandbox on 127.0.0.1, a gateway on the city's network): off by default.

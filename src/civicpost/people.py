@@ -16,6 +16,10 @@ from civicpost.models import Role, User
 from civicpost.security import hash_password, verify_password
 from civicpost.tokens import CLI
 
+# The one permission granted person by person (SPEC §8.4); roles cover the rest.
+EMERGENCY_PUBLISHER = "emergency_publisher"
+PERMISSIONS = (EMERGENCY_PUBLISHER,)
+
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
 
@@ -54,6 +58,7 @@ def update_user(
     role: Role | None = None,
     departments: list[str] | None = None,
     active: bool | None = None,
+    emergency_publisher: bool | None = None,
 ) -> User:
     """Change what was given (None: unchanged); refuses a change that breaks a guard."""
     new_role = Role(role) if role is not None else Role(user.role)
@@ -87,6 +92,10 @@ def update_user(
         user.departments = new_departments
     if changes:
         _record(session, actor=actor, action="user.update", user=user, detail=changes)
+    if emergency_publisher is not None and emergency_publisher != user.emergency_publisher:
+        user.emergency_publisher = emergency_publisher
+        _record(session, actor=actor, action="user.grant" if emergency_publisher else "user.revoke", user=user,
+                detail={"permission": EMERGENCY_PUBLISHER})
     if new_active != user.active:
         user.active = new_active
         if new_active:

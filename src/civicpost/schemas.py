@@ -348,6 +348,18 @@ class RejectIn(Strict):
     reason: Reason
 
 
+class PublishNowIn(Strict):
+    # Checked by the service (drafting/break_glass.py), whose message says what to fix.
+    reason: str | None = Field(
+        default=None, json_schema_extra={"minLength": 1, "maxLength": 500},
+        description="why this emergency cannot wait for a second person (1-500 characters); kept in the record")
+
+
+class ReviewIn(Strict):
+    note: str | None = Field(default=None, json_schema_extra={"maxLength": 2000},
+                             description="what the approver found, kept in the record")
+
+
 MAX_COMMENT_CHARS = 4000
 CommentText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_COMMENT_CHARS), Lines,

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 from sqlalchemy import func, select
 
 from civicpost.models import Announcement, AuditEvent, Media, State
-from tests.factories import create_channel, make_png
+from tests.factories import create_channel, grant_emergency_publisher, make_png
 from tests.pages import csrf_of
 
 
@@ -31,6 +31,7 @@ def count(sessions, model) -> int:
 
 def test_the_form_creates_a_draft_with_translation_channels_override_image_and_a_local_publish_time(
         sign_in, city, client, sessions):
+    grant_emergency_publisher(client, city.admin, city.parks_staff)
     browser = sign_in(city.parks_staff)
     page = browser.get("/staff/announcements/new")
     assert page.status_code == 200 and "America/New_York (" in page.text

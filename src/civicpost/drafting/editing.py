@@ -124,6 +124,17 @@ def _check_alert(announcement: Announcement) -> None:
         )
 
 
+def ensure_can_flag_emergency(user: User | None) -> None:
+    """The emergency flag opens the break-glass lane (SPEC §8.4): not for ordinary staff."""
+    if user is not None and not user.can_flag_emergency:
+        raise Invalid(
+            "only an approver or an emergency publisher can flag an emergency; ask an approver of your "
+            "department to flag it, or an administrator to make you an emergency publisher",
+            errors=[{"field": "emergency",
+                     "message": "only an approver or an emergency publisher can flag an emergency"}],
+        )
+
+
 def create(session: Session, *, author: User, data: AnnouncementIn, zone: ZoneInfo) -> Announcement:
     department = session.scalar(select(Department).where(Department.slug == data.department))
     if department is None:
@@ -132,6 +143,8 @@ def create(session: Session, *, author: User, data: AnnouncementIn, zone: ZoneIn
             errors=[{"field": "department", "message": f"unknown department '{data.department}'"}],
         )
     ensure_can_draft_for(author, department)
+    if data.emergency:
+        ensure_can_flag_emergency(author)
     announcement = Announcement(
         department_id=department.id,
         department=department,
@@ -172,6 +185,8 @@ def apply_patch(
             setattr(announcement, name, value)
             changed.append(name)
 
+    if patch.emergency and not announcement.emergency:
+        ensure_can_flag_emergency(actor)
     for name in ("title", "body", "link", "emergency"):
         if name in given:
             value = getattr(patch, name)

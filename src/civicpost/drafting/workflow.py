@@ -25,7 +25,7 @@ from civicpost.rendering import Renderer
 EDITABLE = (State.draft, State.submitted, State.rejected, State.scheduled)
 
 
-def _require_state(announcement: Announcement, *allowed: State, action: str) -> None:
+def require_state(announcement: Announcement, *allowed: State, action: str) -> None:
     if announcement.state not in allowed:
         wanted = " or ".join(s.value for s in allowed)
         raise Conflict(
@@ -41,7 +41,7 @@ def current_fingerprint(renderer: Renderer, announcement: Announcement) -> str:
 
 def edit(session: Session, *, actor: User, announcement: Announcement, patch, zone, renderer: Renderer) -> list[str]:
     access.ensure_can_edit(actor, announcement)
-    _require_state(announcement, *EDITABLE, action="edit")
+    require_state(announcement, *EDITABLE, action="edit")
     changed = editing.apply_patch(session, announcement=announcement, patch=patch, zone=zone, actor=actor)
     if not changed:
         return changed
@@ -122,7 +122,7 @@ def _refuse_over_daily_limit(session: Session, announcement: Announcement, *, mo
 
 def submit(session: Session, *, actor: User, announcement: Announcement, renderer: Renderer) -> None:
     access.ensure_can_edit(actor, announcement)
-    _require_state(announcement, State.draft, action="submit")
+    require_state(announcement, State.draft, action="submit")
     if not announcement.targets:
         raise Invalid(
             "choose at least one channel before submitting",
@@ -141,32 +141,10 @@ def submit(session: Session, *, actor: User, announcement: Announcement, rendere
     notifications.queue(session, event=notifications.Event.waiting, announcement_ids=[announcement.id])
 
 
-def approve(
-    session: Session,
-    *,
-    actor: User,
-    announcement: Announcement,
-    renderer: Renderer,
-    seen_fingerprint: str,
-    now: datetime | None = None,
-) -> list[Delivery]:
-    """Approve the content the approver saw (`seen_fingerprint`), and nothing else.
-
-    A contributor (see contributors.py) may not approve: a version check on
-    the announcement row makes an edit racing this approval fail one of the two.
-    """
-    if not actor.can_approve:
-        raise Forbidden("only approvers and admins may approve announcements")
-    if actor.id in contributors.of(session, announcement):
-        raise Forbidden(contributors.refusal(actor, announcement))
-    _require_state(announcement, State.submitted, action="approve")
-    preview = previews.of_announcement(renderer, announcement)
-    renditions, signed = preview.renditions, preview.fingerprint
-    if seen_fingerprint != signed:
-        raise Conflict("the announcement changed after you looked at it; review it again before approving")
-    _refuse_blocking(renditions, action="approved")
-    now = now or utcnow()
-    due = max(announcement.publish_at or now, now)
+def release(session: Session, *, actor: User, announcement: Announcement, renderer: Renderer,
+             renditions: list[Rendition], signed: str, due: datetime, now: datetime, action: str) -> list[Delivery]:
+    """Schedule the signed content: one delivery per channel, due at `due` (approval and break glass alike)."""
+    _refuse_blocking(renditions, action=action)
     _refuse_over_daily_limit(session, announcement, moment=due, now=now)
     announcement.state = State.scheduled
     announcement.approved_fingerprint = signed
@@ -190,6 +168,36 @@ def approve(
         redirects.remember(session, renderer.tracking, announcement)
     session.flush()
     wake_after_commit(session)
+    return deliveries
+
+
+def approve(
+    session: Session,
+    *,
+    actor: User,
+    announcement: Announcement,
+    renderer: Renderer,
+    seen_fingerprint: str,
+    now: datetime | None = None,
+) -> list[Delivery]:
+    """Approve the content the approver saw (`seen_fingerprint`), and nothing else.
+
+    A contributor (see contributors.py) may not approve: a version check on
+    the announcement row makes an edit racing this approval fail one of the two.
+    """
+    if not actor.can_approve:
+        raise Forbidden("only approvers and admins may approve announcements")
+    if actor.id in contributors.of(session, announcement):
+        raise Forbidden(contributors.refusal(actor, announcement))
+    require_state(announcement, State.submitted, action="approve")
+    preview = previews.of_announcement(renderer, announcement)
+    renditions, signed = preview.renditions, preview.fingerprint
+    if seen_fingerprint != signed:
+        raise Conflict("the announcement changed after you looked at it; review it again before approving")
+    now = now or utcnow()
+    due = max(announcement.publish_at or now, now)
+    deliveries = release(session, actor=actor, announcement=announcement, renderer=renderer,
+                          renditions=renditions, signed=signed, due=due, now=now, action="approved")
     audit.record(
         session, actor=actor, action="approve", object_type="announcement", object_id=announcement.id,
         fingerprint=signed, detail={"due_at": due.isoformat(), "deliveries": len(deliveries)},
@@ -201,7 +209,7 @@ def approve(
 def reject(session: Session, *, actor: User, announcement: Announcement, reason: str) -> None:
     if not actor.can_approve:
         raise Forbidden("only approvers and admins may reject announcements")
-    _require_state(announcement, State.submitted, action="reject")
+    require_state(announcement, State.submitted, action="reject")
     announcement.state = State.rejected
     announcement.rejection_reason = reason
     session.flush()
@@ -216,9 +224,9 @@ def cancel(session: Session, *, actor: User, announcement: Announcement) -> int:
     """Stop the announcement before it publishes; returns how many deliveries were stopped."""
     access.ensure_can_view(actor, announcement)
     if actor.can_approve:
-        _require_state(announcement, State.draft, State.submitted, State.rejected, State.scheduled, action="cancel")
+        require_state(announcement, State.draft, State.submitted, State.rejected, State.scheduled, action="cancel")
     elif announcement.author_id == actor.id:
-        _require_state(announcement, State.draft, State.submitted, State.rejected, action="cancel")
+        require_state(announcement, State.draft, State.submitted, State.rejected, action="cancel")
     else:
         raise Forbidden("only the author (before approval) or an approver may cancel")
     stopped = _stop_open_deliveries(session, announcement, "cancelled before publishing")
@@ -251,7 +259,7 @@ def retract(session: Session, *, actor: User, announcement: Announcement) -> int
     the record stays. Returns how many deliveries are to be taken back."""
     if not actor.can_approve:
         raise Forbidden("only approvers and admins may retract announcements")
-    _require_state(announcement, State.publishing, State.published, State.failed, action="retract")
+    require_state(announcement, State.publishing, State.published, State.failed, action="retract")
     now = utcnow()
     marked = rows_changed(session.execute(
         update(Delivery)

@@ -58,6 +58,11 @@ class Announcement(Base):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rejection_reason: Mapped[str | None] = mapped_column(Text)
+    # Set by a break-glass publish: an approver other than the publisher signs it off afterwards.
+    review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A plain id (see migration 0013): SQLite cannot add a named foreign key to this table in place.
+    reviewed_by_id: Mapped[int | None]
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -66,6 +71,8 @@ class Announcement(Base):
     department: Mapped[Department] = relationship(lazy="joined")
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
+    reviewed_by: Mapped[User | None] = relationship(
+        primaryjoin="foreign(Announcement.reviewed_by_id) == User.id", viewonly=True)
     translations: Mapped[list["Translation"]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="Translation.language"
     )

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civicpost.db import Base, UTCDateTime, utcnow
@@ -17,6 +17,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), default=Role.staff)
     active: Mapped[bool] = mapped_column(default=True)
+    # May publish an emergency announcement alone (break glass, SPEC §8.4); granted by an admin.
+    emergency_publisher: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # Loaded when first read: an approver's request never needs them.
@@ -38,6 +40,10 @@ class User(Base):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.admin
+
+    @property
+    def can_flag_emergency(self) -> bool:
+        return self.can_approve or self.emergency_publisher
 
 
 class ApiToken(Base):

@@ -18,6 +18,7 @@ class Event(StrEnum):
     published = "published"  # the author
     failed = "failed"  # the author, admins and the department's hook
     channel_attention = "channel_attention"  # admins and the department's hook
+    break_glass = "break_glass"  # published alone by an emergency publisher: approvers, at once
     quiet = "quiet"  # weekly: each department's people (admins: every department)
 
 

@@ -26,17 +26,19 @@ HOOK_EVENTS = (Event.failed, Event.channel_attention)
 
 
 def queue(session: Session, *, event: Event | str, announcement_ids: Iterable[int] = (),
-          channel_errors: Mapping[int, str | None] | None = None, reason: str | None = None) -> int:
+          channel_errors: Mapping[int, str | None] | None = None, reason: str | None = None,
+          by: int | None = None) -> int:
     """Write the notifications `event` causes; returns how many rows were written.
 
     `channel_errors`: for channel_attention, each channel's id and what its platform said.
     A non-emergency "waiting" row waits for the approver's digest (the sender gathers them).
+    `by`: for break_glass, the emergency publisher, who is not told of their own publish.
     """
     event = Event(event)
     if event == Event.channel_attention:
         rows = _for_channels(session, dict(channel_errors or {}))
     else:
-        rows = _for_announcements(session, event, sorted(set(announcement_ids)), reason=reason)
+        rows = _for_announcements(session, event, sorted(set(announcement_ids)), reason=reason, by=by)
     if rows:
         now = utcnow()
         session.execute(insert(Notification), [
@@ -45,7 +47,8 @@ def queue(session: Session, *, event: Event | str, announcement_ids: Iterable[in
     return len(rows)
 
 
-def _for_announcements(session: Session, event: Event, ids: list[int], *, reason: str | None) -> list[dict[str, Any]]:
+def _for_announcements(session: Session, event: Event, ids: list[int], *, reason: str | None,
+                       by: int | None = None) -> list[dict[str, Any]]:
     if not ids:
         return []
     found = session.execute(
@@ -56,6 +59,8 @@ def _for_announcements(session: Session, event: Event, ids: list[int], *, reason
         .where(Announcement.id.in_(ids)).order_by(Announcement.id)).all()
     if event == Event.waiting:
         return _waiting(session, found, reason=reason)
+    if event == Event.break_glass:
+        return _break_glass(session, found, reason=reason, by=by)
     authors = {row.User.id: row.User for row in found if row.User.active}
     telling = {u.id for u in wanted_by(session, list(authors.values()), event.value)}
     troubled: set[int] = set()
@@ -84,6 +89,16 @@ def _waiting(session: Session, found: Sequence[Any], *, reason: str | None) -> l
     return [{"user_id": approver, "announcement_id": row.id, "facts": _facts(row, reason=reason),
              "emergency": row.emergency, "digest": not row.emergency}
             for row in found for approver in wanting if approver not in barred[row.id]]
+
+
+def _break_glass(session: Session, found: Sequence[Any], *, reason: str | None, by: int | None) -> list[dict[str, Any]]:
+    """Approvers who chose "waiting", other than the publisher, at once: a review is due."""
+    approvers = list(session.scalars(
+        select(User).where(User.active.is_(True), User.role.in_((Role.approver, Role.admin))).order_by(User.id)))
+    wanting = [u.id for u in wanted_by(session, approvers, "waiting")]
+    return [{"user_id": approver, "announcement_id": row.id, "facts": _facts(row, reason=reason),
+             "emergency": True, "digest": False}
+            for row in found for approver in wanting if approver != by]
 
 
 def _facts(row: Any, **more: Any) -> dict[str, Any]:

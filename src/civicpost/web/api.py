@@ -26,7 +26,7 @@ from civicpost import (
     uploads,
 )
 from civicpost.db import utcnow
-from civicpost.drafting import access, editing, listing, previews, search, workflow
+from civicpost.drafting import access, break_glass, editing, listing, previews, search, workflow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.models import Delivery, Department, State
 from civicpost.schemas import (
@@ -37,7 +37,9 @@ from civicpost.schemas import (
     ChannelPatch,
     CredentialsIn,
     DepartmentIn,
+    PublishNowIn,
     RejectIn,
+    ReviewIn,
     UserIn,
 )
 from civicpost.web import views
@@ -272,6 +274,40 @@ def reject(
 ) -> dict[str, Any]:
     announcement = access.get_visible(session, announcement_id, viewer=user)
     workflow.reject(session, actor=user, announcement=announcement, reason=body.reason)
+    return _full(session, announcement, renderer, settings)
+
+
+@router.post("/announcements/{announcement_id}/publish-now", response_model=AnnouncementOut)
+@one_trip
+def publish_now(
+    announcement_id: IdPath,
+    body: PublishNowIn,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    renderer: RendererDep,
+) -> dict[str, Any]:
+    """Break glass: an emergency publisher publishes an emergency announcement of their department at once, with
+    no second person; every channel is due now, and an approver's sign-off falls due."""
+    announcement = access.get_visible(session, announcement_id, viewer=user)
+    break_glass.publish_now(session, actor=user, announcement=announcement, renderer=renderer, reason=body.reason or "",
+                            review_hours=settings.emergency_review_hours)
+    return _full(session, announcement, renderer, settings)
+
+
+@router.post("/announcements/{announcement_id}/review", response_model=AnnouncementOut)
+@one_trip
+def review(
+    announcement_id: IdPath,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    renderer: RendererDep,
+    body: Annotated[ReviewIn | None, Body()] = None,
+) -> dict[str, Any]:
+    """An approver other than the publisher signs off a break-glass publish."""
+    announcement = access.get_visible(session, announcement_id, viewer=user)
+    break_glass.review(session, actor=user, announcement=announcement, note=body.note if body else None)
     return _full(session, announcement, renderer, settings)
 
 

@@ -31,7 +31,8 @@ def list_users(session: SessionDep, _: AdminUser, settings: SettingsDep) -> User
 @router.patch("/users/{user_id}", response_model=UserOut)
 @one_trip
 def update_user(user_id: Id, body: UserPatch, session: SessionDep, admin: AdminUser, settings: SettingsDep) -> UserOut:
-    """Change name, role, departments or `active`; deactivating ends the person's sessions and revokes their tokens."""
+    """Change name, role, departments, `active` or `emergency_publisher`; deactivating ends the person's
+    sessions and revokes their tokens."""
     user = people.get_user(session, user_id)
     people.update_user(
         session,
@@ -41,6 +42,7 @@ def update_user(user_id: Id, body: UserPatch, session: SessionDep, admin: AdminU
         role=body.role,
         departments=body.departments,
         active=body.active,
+        emergency_publisher=body.emergency_publisher,
     )
     return UserOut.of(user, settings.zone)
 

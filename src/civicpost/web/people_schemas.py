@@ -15,6 +15,9 @@ class UserPatch(Strict):
     role: Role | None = None
     departments: list[Slug] | None = Field(default=None, max_length=100)
     active: bool | None = None
+    emergency_publisher: bool | None = Field(
+        default=None, description="may publish an emergency announcement alone (break glass); audited"
+    )
 
 
 class TokenIn(Strict):
@@ -31,6 +34,7 @@ class UserOut(BaseModel):
     role: Role
     departments: list[str]
     active: bool
+    emergency_publisher: bool
     created_at: datetime
 
     @classmethod
@@ -42,6 +46,7 @@ class UserOut(BaseModel):
             role=Role(user.role),
             departments=user.department_slugs,
             active=user.active,
+            emergency_publisher=user.emergency_publisher,
             created_at=user.created_at.astimezone(zone),
         )
 

@@ -163,6 +163,10 @@ class AnnouncementOut(AnnouncementSummary):
     approved_fingerprint: str | None
     approved_by: str | None
     approved_at: Instant | None
+    review_due_at: Instant | None = Field(
+        description="after a break-glass publish: when an approver's sign-off is due (null otherwise)")
+    reviewed_by: str | None = Field(description="the approver who signed a break-glass publish off")
+    reviewed_at: Instant | None
     renditions: list[RenditionOut]
     deliveries: list[DeliveryOut]
 

@@ -111,6 +111,9 @@ def announcement(
         approved_fingerprint=a.approved_fingerprint,
         approved_by=a.approved_by.email if a.approved_by else None,
         approved_at=instant(a.approved_at, zone),
+        review_due_at=instant(a.review_due_at, zone),
+        reviewed_by=a.reviewed_by.email if a.reviewed_by else None,
+        reviewed_at=instant(a.reviewed_at, zone),
         renditions=[r.as_dict() for r in renditions],
         deliveries=[delivery(d, zone) for d in deliveries],
     )

@@ -9,6 +9,7 @@ from civicpost.web.pages import (
     announcements,
     approvals,
     auth,
+    break_glass,
     calendar,
     calendar_feed,
     comments,
@@ -24,7 +25,7 @@ from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sig
 ROUTERS = [
     auth.router, dashboard.router, announcement_list.router, announcements.router, approvals.router, calendar.router,
     calendar_feed.router, live.router, reschedule.router, admin.router, comments.router, media_library.router,
-    notification_settings.router, insights.router,
+    notification_settings.router, insights.router, break_glass.router,
 ]
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from civicpost import contributors, quiet
 from civicpost.db import utcnow
+from civicpost.drafting import break_glass
 from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, State, User
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages import live
@@ -20,7 +21,17 @@ router = APIRouter(prefix="/staff", include_in_schema=False)
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, session: SessionDep, user: StaffUser) -> HTMLResponse:
-    return render(request, "staff/dashboard.html", lists(session, user), user=user)
+    return render(request, "staff/dashboard.html", {**lists(session, user), "reviews": reviews(session, user)},
+                  user=user)
+
+
+def reviews(session: Session, user: User) -> list[dict[str, Any]]:
+    """Break-glass publishes an approver must still sign off, with the minutes left (negative: overdue)."""
+    if not user.can_approve:
+        return []
+    now = utcnow()
+    return [{"announcement": a, "minutes_left": int((a.review_due_at - now).total_seconds() // 60)}
+            for a in break_glass.awaiting_review(session) if a.review_due_at is not None]
 
 
 @router.get("/dashboard/live", response_class=HTMLResponse)

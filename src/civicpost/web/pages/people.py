@@ -110,6 +110,20 @@ def set_active(
     return redirect(f"/staff/users/{person.id}")
 
 
+@router.post("/users/{user_id}/permissions", dependencies=[Csrf])
+def set_permissions(
+    user_id: Id, request: Request, session: SessionDep, admin: AdminPageUser,
+    emergency_publisher: Annotated[str, Form(max_length=3)] = "",
+) -> Response:
+    person = people.get_user(session, user_id)
+    people.update_user(session, actor=admin, user=person, emergency_publisher=emergency_publisher == "yes")
+    if person.emergency_publisher:
+        flash(request, f"{person.name} is an emergency publisher: they may publish an emergency alone.")
+    else:
+        flash(request, f"{person.name} is no longer an emergency publisher.")
+    return redirect(f"/staff/users/{person.id}")
+
+
 @router.post("/users/{user_id}/unlock", dependencies=[Csrf])
 def unlock(user_id: Id, request: Request, session: SessionDep, admin: AdminPageUser) -> Response:
     person = people.get_user(session, user_id)
