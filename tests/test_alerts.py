@@ -11,6 +11,7 @@ from tests.factories import (
     create_approved,
     create_channel,
     create_draft,
+    grant_emergency_publisher,
     create_published_alert,
     create_submitted,
     end_alert,
@@ -30,6 +31,13 @@ def text_of(document: bytes, name: str) -> list[str]:
 
 def later(**delta) -> str:
     return (dt.datetime.now(dt.UTC) + dt.timedelta(**delta)).isoformat()
+
+
+
+@pytest.fixture(autouse=True)
+def parks_staff_may_flag_emergencies(client, city) -> None:
+    """Alert details ride on emergencies, which only approvers and emergency publishers may flag."""
+    grant_emergency_publisher(client, city.admin, city.parks_staff)
 
 
 def test_an_emergency_keeps_its_alert_details_and_shows_them_in_the_city_zone(client, city):
