@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -295,3 +296,29 @@ def wait_for_state(live: Live, person: Person, announcement_id: int, states: set
             if got["state"] in states or time.monotonic() > deadline:
                 return got
             time.sleep(0.2)
+
+
+def create_emergencies(live: "Live") -> tuple[int, int]:
+    """Make the Parks staff member an emergency publisher and give the pages an
+    alert in effect, published by break glass on the city's site and waiting
+    for an approver's sign-off, and an emergency draft they may publish at once.
+    The two ids: (alert, emergency draft)."""
+    staff, admin = live.api(live.parks_staff), live.api(live.admin)
+    with staff, admin:
+        admin.patch(f"/users/{live.parks_staff.id}", json={"emergency_publisher": True}).raise_for_status()
+        expires = (datetime.now(UTC) + timedelta(hours=6)).isoformat()
+        alert = staff.post("/announcements", json={
+            "department": "parks", "title": "Boil water notice for the east side",
+            "body": "Boil tap water for one minute before drinking.", "channels": [live.parks_channels["feed"]],
+            "emergency": True, "alert": {
+                "event": "Water main break", "category": "Infra", "urgency": "Immediate", "severity": "Severe",
+                "certainty": "Observed", "expires": expires,
+                "instruction": "Boil tap water for one minute before drinking.",
+                "area_desc": "East side, Elm to Oak Street"}}).raise_for_status().json()["id"]
+        staff.post(f"/announcements/{alert}/publish-now",
+                   json={"reason": "Water main break at 2 a.m.; no approver reachable"}).raise_for_status()
+        emergency = staff.post("/announcements", json={
+            "department": "parks", "title": "Road closed by a gas leak", "body": "Elm Street is closed between 3rd and 5th.",
+            "channels": list(live.parks_channels.values()), "emergency": True}).raise_for_status().json()["id"]
+    wait_for_state(live, live.approver, alert, {"published"})
+    return alert, emergency

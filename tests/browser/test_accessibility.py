@@ -10,7 +10,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, Response, expect
 
-from tests.browser.conftest import PASSWORD, ROOT, Live, png_bytes, shoot, wait_for_state
+from tests.browser.conftest import PASSWORD, ROOT, Live, create_emergencies, png_bytes, shoot, wait_for_state
 
 pytestmark = pytest.mark.browser
 
@@ -57,6 +57,11 @@ PAGES = [
     PageCase("staff-departments", "/staff/departments", "admin"),
     PageCase("staff-user", "/staff/users/{person}", "admin"),
     PageCase("staff-account", "/staff/account", "parks_staff"),
+    # Issue 15 and 16: insights, an alert in effect, the break-glass and sign-off forms.
+    PageCase("staff-insights", "/staff/insights", "parks_staff"),
+    PageCase("public-alert", "/announcements/{alert}"),
+    PageCase("staff-announcement-alert-to-sign-off", "/staff/announcements/{alert}", "approver"),
+    PageCase("staff-announcement-break-glass", "/staff/announcements/{emergency}", "parks_staff"),
     PageCase("error-404", "/no-such-page", status=404),
     PageCase("error-403", "/staff/users", "parks_staff", status=403),
 ]
@@ -67,6 +72,8 @@ class Content:
     draft: int
     submitted: int
     scheduled: int
+    alert: int  # published by break glass, waiting for an approver's sign-off
+    emergency: int  # a draft an emergency publisher may publish at once
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +106,9 @@ def content(live: Live) -> Content:
     # Only the city website's copy matters to these pages; the scenario test holds every platform to account.
     got = wait_for_state(live, live.approver, published, {"published", "failed"})
     assert [d["status"] for d in got["deliveries"] if d["platform"] == "feed"] == ["published"], got["deliveries"]
-    return Content(published=published, draft=draft, submitted=submitted, scheduled=scheduled)
+    alert, emergency = create_emergencies(live)
+    return Content(published=published, draft=draft, submitted=submitted, scheduled=scheduled, alert=alert,
+                   emergency=emergency)
 
 
 def visit(page: Page, case: PageCase, path: str, live: Live) -> Response | None:
@@ -128,8 +137,7 @@ def violations_report(name: str, violations: list[dict]) -> str:
 @pytest.mark.parametrize("case", PAGES, ids=[c.name for c in PAGES])
 def test_the_page_has_no_wcag_21_aa_violations_that_axe_can_find(case: PageCase, live: Live, content: Content, open_page):
     page = open_page(getattr(live, case.who) if case.who else None)
-    path = case.path.format(published=content.published, draft=content.draft, submitted=content.submitted,
-                            channel=live.parks_channels["x"], person=live.parks_staff.id)
+    path = page_path(case, live, content)
     response = visit(page, case, path, live)
     assert response is not None
     if response.status == 404 and case.status != 404 and not live.routed(path):
@@ -144,7 +152,8 @@ def test_the_page_has_no_wcag_21_aa_violations_that_axe_can_find(case: PageCase,
 
 def page_path(case: PageCase, live: Live, content: Content) -> str:
     return case.path.format(published=content.published, draft=content.draft, submitted=content.submitted,
-                            channel=live.parks_channels["x"], person=live.parks_staff.id)
+                            channel=live.parks_channels["x"], person=live.parks_staff.id, alert=content.alert,
+                            emergency=content.emergency)
 
 
 def open_case(case: PageCase, live: Live, content: Content, open_page) -> Page:

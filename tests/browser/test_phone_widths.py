@@ -13,7 +13,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
-from tests.browser.conftest import Live, png_bytes, signed_in_state, wait_for_state
+from tests.browser.conftest import Live, create_emergencies, png_bytes, signed_in_state, wait_for_state
 
 pytestmark = pytest.mark.browser
 
@@ -56,6 +56,10 @@ PAGES = [
     PageCase("staff-channels-new", "/staff/channels?platform=mastodon", "admin"),
     PageCase("staff-channel", "/staff/channels/{channel}", "admin"),
     PageCase("staff-departments", "/staff/departments", "admin"),
+    PageCase("staff-insights", "/staff/insights", "parks_staff"),
+    PageCase("public-alert", "/announcements/{alert}"),
+    PageCase("staff-announcement-alert-to-sign-off", "/staff/announcements/{alert}", "approver"),
+    PageCase("staff-announcement-break-glass", "/staff/announcements/{emergency}", "parks_staff"),
     PageCase("error-404", "/no-such-page", status=404),
     PageCase("error-403", "/staff/users", "parks_staff", status=403),
 ]
@@ -65,6 +69,8 @@ PAGES = [
 class Content:
     published: int
     draft: int
+    alert: int
+    emergency: int
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +102,8 @@ def content(live: Live) -> Content:
             seen = approver.get(f"/announcements/{announcement}").raise_for_status().json()["fingerprint"]
             approver.post(f"/announcements/{announcement}/approve", json={"fingerprint": seen}).raise_for_status()
     wait_for_state(live, live.approver, published, {"published", "failed"})
-    return Content(published=published, draft=draft)
+    alert, emergency = create_emergencies(live)
+    return Content(published=published, draft=draft, alert=alert, emergency=emergency)
 
 
 def phone(browser: Browser, live: Live, who: str | None, width: int) -> Page:
@@ -123,7 +130,7 @@ WIDER_THAN_THE_SCREEN = """() => {
 def test_the_page_fits_a_phone_without_scrolling_sideways(case: PageCase, width: int, live: Live, content: Content,
                                                            browser: Browser):
     path = case.path.format(published=content.published, draft=content.draft, channel=live.parks_channels["x"],
-                            person=live.parks_staff.id)
+                            person=live.parks_staff.id, alert=content.alert, emergency=content.emergency)
     page = phone(browser, live, case.who, width)
     try:
         response = page.goto(path)
