@@ -7,13 +7,16 @@ in one shell: a channel, a second person, a draft, the approval, and the post
 on the sandbox. If a line in the documents stops working, this fails.
 """
 
+import fcntl
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -84,7 +87,17 @@ def test_the_readme_docs_code_and_tests_contain_no_pointer_outside_the_project()
     assert not found, found
 
 
-def test_a_new_city_follows_the_readme_and_docs_from_nothing_to_a_post_on_the_sandbox(tmp_path, database_url):
+@pytest.fixture
+def readme_ports() -> Iterator[None]:
+    """The README's ports are this machine's: .ci/run's SQLite and PostgreSQL passes run side by side and take
+    turns here (a lock file), so neither finds them taken by the other."""
+    with open(Path(tempfile.gettempdir()) / "civicpost-readme-ports.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def test_a_new_city_follows_the_readme_and_docs_from_nothing_to_a_post_on_the_sandbox(tmp_path, database_url,
+                                                                                      readme_ports):
     if port_taken(8000) or port_taken(8025):
         pytest.skip("the README's ports 8000 and 8025 are in use on this machine")
     first, start, people = shell_blocks(section(PROJECT_ROOT / "README.md", "## First steps"))
