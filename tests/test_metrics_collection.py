@@ -137,6 +137,22 @@ def test_a_post_deleted_on_the_platform_stops_being_read(settings, sessions, cit
     assert job_of(sessions, delivery_id) is None
 
 
+def test_a_fresh_post_is_left_to_the_publishing_path_until_its_first_reading_nears(settings, sessions, city,
+                                                                                   sandbox, mastodon):
+    # The minutes after an announcement goes out belong to publishing: no job yet.
+    fresh = published(sessions, city, sandbox, mastodon, age=timedelta(minutes=5))
+    nearly = published(sessions, city, sandbox, mastodon, age=timedelta(minutes=55), text="Library closed Monday")
+    with transaction(sessions) as session:
+        assert jobs.sweep(session, now=utcnow()) == 1
+    assert job_of(sessions, fresh) is None
+    job = job_of(sessions, nearly)
+    assert job is not None and job.stage == 0
+    # Ten minutes before its hour, the fresh one is swept too.
+    with transaction(sessions) as session:
+        assert jobs.sweep(session, now=utcnow() + timedelta(minutes=46)) == 1
+    assert job_of(sessions, fresh) is not None
+
+
 def test_a_reading_whose_lease_was_lost_writes_nothing(settings, sessions, city, sandbox, mastodon):
     delivery_id = published(sessions, city, sandbox, mastodon, age=timedelta(hours=2))
     now = utcnow()
