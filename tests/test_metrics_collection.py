@@ -316,3 +316,15 @@ def test_insights_collect_now_reads_every_published_post_at_once(settings, datab
                          env=env, cwd=tmp_path, timeout=120)
     assert due.returncode == 0, due.stderr
     assert "that were due" in due.stdout
+
+
+def test_the_daily_reading_also_learns_when_a_facebook_pages_access_ends(settings, sessions, client, city, sandbox):
+    credentials, fields = channel_fields("facebook", base=sandbox)
+    facebook = create_channel(client, city.admin, "facebook", settings=fields,
+                              credentials={"page_access_token": "page-token-expiring"}, name="Parks Facebook")
+    Collector(settings, sessions, name="worker-a").run_once(now=utcnow())
+    with sessions() as session:
+        channel = session.get(Channel, facebook)
+        assert channel is not None and channel.token_expires_at is not None
+        assert timedelta(days=4) < channel.token_expires_at - utcnow() <= timedelta(days=5, minutes=1)
+    assert [s.name for s in snapshots(sessions) if s.channel_id == facebook] == ["followers"]

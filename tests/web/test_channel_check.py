@@ -2,16 +2,21 @@
 token to a refused address, and what the other end answered reaches the page
 as a sentence, never as its body (issue 11, finding 9)."""
 
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from fastapi.testclient import TestClient
 
+from civicpost.db import utcnow
 from civicpost.models import Channel
-from tests.factories import PASSWORD, create_channel
+from civicpost.sandbox import create_sandbox_app
+from civicpost.sandbox.testing import running_sandbox
+from tests.factories import PASSWORD, channel_fields, create_channel
 from tests.pages import csrf_of
 
 TOKEN = "mastodon-token-that-must-stay-home-0123"
@@ -100,3 +105,30 @@ def test_test_connection_never_sends_the_token_to_a_refused_address(client, city
     with sessions() as session:
         channel = session.get(Channel, channel_id)
         assert channel.needs_attention and "refused to connect" in channel.last_error
+
+
+@pytest.fixture
+def sandbox() -> Iterator[str]:
+    with running_sandbox(app=create_sandbox_app()) as base:
+        yield base
+
+
+def test_test_connection_learns_when_a_facebook_token_ends_and_the_page_warns_two_weeks_ahead(client, city, sandbox,
+                                                                                            sessions):
+    admin = signed_in_admin(client, city)
+    credentials, settings = channel_fields("facebook", base=sandbox)
+    soon = create_channel(client, city.admin, "facebook", credentials={"page_access_token": "page-token-expiring"},
+                          settings=settings, name="Parks Facebook")
+    later = create_channel(client, city.admin, "facebook", credentials=credentials, settings=settings,
+                           name="Police Facebook")
+
+    page = press_test_connection(admin, soon)
+    press_test_connection(admin, later)
+
+    assert "Access ends" in page and re.search(r"Parks Facebook: access ends in [45] days", page)
+    ends = {c: client.get(f"/api/v1/channels/{c}", headers=city.admin.auth).json()["health"]["token_expires_at"]
+            for c in (soon, later)}
+    assert ends[soon] is not None and ends[later] is not None and ends[soon] < ends[later]
+    with sessions() as session:
+        told = session.get(Channel, later).token_expires_at
+        assert told is not None and told - utcnow() > timedelta(days=89)

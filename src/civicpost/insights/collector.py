@@ -25,6 +25,7 @@ from civicpost.insights import jobs
 from civicpost.insights.jobs import Batch, Post
 from civicpost.models import Channel, MetricSnapshot
 from civicpost.platforms import (
+    AccessEnds,
     Counts,
     CredentialsError,
     LatestPost,
@@ -55,6 +56,9 @@ class Reading:
     followers: int | None = None
     # When the account last posted, in any app (read with the followers, where the platform tells).
     latest_post_at: datetime | None = None
+    # When the channel's access ends, where the platform tells (read with the followers).
+    access_ends_at: datetime | None = None
+    access_told: bool = False
     error: Exception | None = None
 
 
@@ -74,6 +78,7 @@ def read(batch: Batch, adapters: Adapters) -> Reading:
         if batch.followers:
             reading.followers = adapter.followers()
             reading.latest_post_at = _latest_post(batch.channel, adapter)
+            _access_ends(batch.channel, adapter, reading)
         for start in range(0, len(batch.posts), size):
             chunk = batch.posts[start:start + size]
             by_remote = {post.remote_id: post.delivery_id for post in chunk}
@@ -83,6 +88,19 @@ def read(batch: Batch, adapters: Adapters) -> Reading:
     except Exception as exc:  # noqa: BLE001 - every error is written on the rows, in words
         reading.error = exc
     return reading
+
+
+def _access_ends(channel: Channel, adapter: object, reading: Reading) -> None:
+    """When the channel's access ends, where the platform tells; a debugger that will not
+    answer leaves the last known time (the followers were read all the same)."""
+    if not isinstance(adapter, AccessEnds):
+        return
+    try:
+        reading.access_ends_at, reading.access_told = adapter.access_ends_at(), True
+    except CredentialsError:
+        raise
+    except PlatformError as exc:
+        log.info("channel %s: when its access ends cannot be read (%s)", channel.id, exc)
 
 
 def _latest_post(channel: Channel, adapter: object) -> datetime | None:
@@ -139,8 +157,10 @@ class Collector:
             written = jobs.record_posts(session, batch.channel, reading.counts, batch.posts, owner=self.name,
                                         now=moment, zone=self.settings.zone)
             if batch.followers:
-                jobs.record_followers(session, batch.channel.id, reading.followers, owner=self.name, now=moment,
-                                      latest_post_at=reading.latest_post_at)
+                held = jobs.record_followers(session, batch.channel.id, reading.followers, owner=self.name,
+                                             now=moment, latest_post_at=reading.latest_post_at)
+                if held and reading.access_told:
+                    jobs.access_ends(session, batch.channel.id, reading.access_ends_at)
         return written
 
     def _renew(self, batch: Batch, *, now: datetime) -> None:

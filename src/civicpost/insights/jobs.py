@@ -316,6 +316,12 @@ def saw_post(session: Session, channel_id: int, latest_post_at: datetime | None)
         .values(last_post_seen_at=latest_post_at).execution_options(synchronize_session=False))
 
 
+def access_ends(session: Session, channel_id: int, ends: datetime | None) -> None:
+    """When the channel's access ends, as its platform said today (the weekly report reads it)."""
+    session.execute(update(Channel).where(Channel.id == channel_id).values(token_expires_at=ends)
+                    .execution_options(synchronize_session=False))
+
+
 def failed(session: Session, batch: Batch, message: str, *, owner: str, now: datetime,
            wait_until: datetime | None = None) -> None:
     """A reading that did not happen: said in plain words on each row still ours, tried again later.

@@ -16,6 +16,7 @@ from civicpost.platforms.registry import (
     where,
 )
 from civicpost.platforms.seam import (
+    AccessEnds,
     Adapter,
     AddressRefused,
     Counts,
@@ -37,6 +38,7 @@ from civicpost.platforms.spec import PlatformSpec
 __all__ = [
     "PLATFORMS",
     "SPECS",
+    "AccessEnds",
     "Adapter",
     "AddressRefused",
     "Counts",

@@ -19,7 +19,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -42,6 +42,8 @@ CREDENTIAL_CODES = {102, 190}
 # A missing permission (instagram_content_publish, threads_delete ...): the channel needs fixing.
 PERMISSION_CODES = {10} | set(range(200, 300))
 TRANSIENT_CODES = {-2, -1, 1, 2}
+# Graph's "invalid parameter": a post or media that is gone, or a path this address does not serve.
+INVALID = 100
 NOT_READY = 9007  # "Media ID is not available": the container is still being prepared
 NOT_FOUND_YET = 4279009  # subcode (Threads): publishing a container too soon finds no media yet
 PUBLISHING_LIMIT = 2207042  # subcode: the account's posts for 24 hours are used up
@@ -195,6 +197,25 @@ class MetaGraph:
         if isinstance(usage[0].get("config"), dict) and "quota_total" in usage[0]["config"]:
             facts["daily_limit"] = usage[0]["config"]["quota_total"]
         return facts
+
+    def access_ends(self, token: str) -> datetime | None:
+        """When the token stops working, from Meta's token debugger: the earlier of its own
+        expiry and its data access expiry (after which Meta asks the person who granted it
+        again); 0 means never. The only call whose URL names a token (`input_token`, as the
+        debugger takes nothing else): it goes only to the channel's Graph address, over TLS
+        there, and civicpost never logs request addresses."""
+        with self.errors(writing=False):
+            try:
+                data = self.call("GET", "/debug_token", params={"input_token": token}).get("data") or {}
+            except GraphError as exc:
+                if exc.status == 404 or exc.code == INVALID:
+                    return None  # an address without the debugger (graph.instagram.com): it does not say
+                raise
+        if data.get("is_valid") is False:
+            raise CredentialsError(f"{self.platform} says the token is no longer valid: connect the channel again")
+        ends = [int(data[k]) for k in ("expires_at", "data_access_expires_at")
+                if isinstance(data.get(k), int) and data[k] > 0]
+        return datetime.fromtimestamp(min(ends), UTC) if ends else None
 
     def permalink(self, media_id: str) -> str | None:
         """A published post's address; the post is out already, so a failure here only leaves it unknown."""

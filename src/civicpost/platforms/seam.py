@@ -153,3 +153,14 @@ class LatestPost(Protocol):
     def latest_post_at(self) -> datetime | None:
         """When the account last posted, by any app; None when it never has."""
         ...
+
+
+@runtime_checkable
+class AccessEnds(Protocol):
+    """What an adapter also speaks when its platform tells when the channel's access ends
+    (Meta's token debugger, LinkedIn's token introspection): the weekly report warns in time."""
+
+    def access_ends_at(self) -> datetime | None:
+        """When the token stops working; None when it does not end or the platform will not say.
+        Raises CredentialsError for a token the platform calls invalid."""
+        ...

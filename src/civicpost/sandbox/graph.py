@@ -105,6 +105,7 @@ class GraphFake(PlatformFake):
     def routes(self) -> list[Route]:
         return [
             self.route("/{version}/me", self.get_me, methods=["GET"], kind=Kind.AUTH),
+            self.route("/{version}/debug_token", self.debug_token, methods=["GET"], kind=Kind.AUTH),
             self.route("/{version}/{page_id}/feed", self.create_post, methods=["POST"], kind=Kind.CREATE),
             self.route("/{version}/{page_id}/photos", self.create_photo, methods=["POST"], kind=Kind.CREATE),
             self.route("/{version}/{page_id}/posts", self.list_posts, methods=["GET"], kind=Kind.READ),
@@ -174,6 +175,19 @@ class GraphFake(PlatformFake):
     # --- the Page --------------------------------------------------------------------
     def get_me(self, call: Call) -> Response:
         return json_response(PAGE)
+
+    def debug_token(self, call: Call) -> Response:
+        """A Page token never expires by itself; its data access lasts 90 days from the
+        grant (a token with "expiring" in it: 5 days left, to try the weekly warning)."""
+        token = str(call.query.get("input_token") or "")
+        if not token:
+            return graph_error(400, "(#100) The parameter input_token is required", code=100)
+        days = 5 if "expiring" in token else 90
+        return json_response({"data": {
+            "app_id": "1234567890", "type": "PAGE", "application": "civicpost sandbox", "is_valid": True,
+            "profile_id": PAGE["id"], "issued_at": int(time.time()) - 86400, "expires_at": 0,
+            "data_access_expires_at": int(time.time()) + days * 86400,
+            "scopes": ["pages_manage_posts", "pages_read_engagement"]}})
 
     def create_post(self, call: Call) -> Response:
         page_id = call.path_params["page_id"]

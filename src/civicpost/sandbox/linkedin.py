@@ -124,6 +124,7 @@ class LinkedInFake(PlatformFake):
             self.route("/rest/posts/{urn}", self.get_post, methods=["GET"], kind=Kind.READ),
             self.route("/rest/posts/{urn}", self.delete_post, methods=["DELETE"], kind=Kind.WRITE),
             Route("/company/{name}", self.company_page, methods=["GET"]),
+            self.route("/oauth/v2/introspectToken", self.introspect, methods=["POST"], kind=Kind.READ, auth=False),
         ]
 
     # --- credentials, versions, errors ---------------------------------------------
@@ -153,6 +154,22 @@ class LinkedInFake(PlatformFake):
                         code="TOO_MANY_REQUESTS", service_code=101)
 
     # --- the Page and its images -----------------------------------------------------
+    def introspect(self, call: Call) -> Response:
+        """LinkedIn's token introspection: the app's ID and secret and the token in a form.
+        A member token lasts 60 days ("expiring" in it: 5 days left; "expired": no longer active)."""
+        token, client_id, secret = (str(call.field(k) or "") for k in ("token", "client_id", "client_secret"))
+        if not (token and client_id and secret) or secret == "bad":
+            return json_response({"error": "invalid_request",
+                                  "error_description": "A required parameter is missing or the client is unknown"},
+                                 status=401)
+        if "expired" in token:
+            return json_response({"active": False, "status": "expired"})
+        issued = int(time.time()) - 86400
+        days = 5 if "expiring" in token else 59
+        return json_response({"active": True, "client_id": client_id, "authorized_at": issued, "created_at": issued,
+                              "status": "active", "expires_at": int(time.time()) + days * 86400,
+                              "scope": "w_organization_social r_organization_social"})
+
     def get_organization(self, call: Call) -> Response:
         if call.path_params["number"] != str(ORGANIZATION_ID):
             return li_error(404, f"Organization {call.path_params['number']} not found", code="NOT_FOUND")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from civicpost.platforms._meta import GraphError, MetaGraph
+from civicpost.platforms._meta import INVALID, GraphError, MetaGraph
 from civicpost.platforms._support import CLOCK_SLACK, comparable, posted_since
 from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import Counts, CredentialsError, MediaItem, Outgoing, PermanentError, Receipt
@@ -25,7 +25,6 @@ DEFAULT_GRAPH_VERSION = "v25.0"
 # A post's reactions, comments and shares in one read (totals only, no lists).
 POST_COUNTS = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares"
 # Graph's "invalid parameter": an unknown insights metric, or an id that is gone.
-INVALID = 100
 
 
 class FacebookAdapter:
@@ -39,6 +38,7 @@ class FacebookAdapter:
         self._web_base = (settings.get("web_base") or WEB_BASE).rstrip("/")
         api_base = (settings.get("api_base") or DEFAULT_API_BASE).rstrip("/")
         version = settings.get("graph_version") or DEFAULT_GRAPH_VERSION
+        self._token = str(credentials["page_access_token"])
         self._graph = MetaGraph("Facebook", base_url=f"{api_base}/{version}",
                                 token=credentials["page_access_token"], timeout=timeout, guard=guard)
         # Page insights metrics the city asked for; one Meta renamed or retired is dropped with a warning.
@@ -108,6 +108,9 @@ class FacebookAdapter:
                                         "reposts": int((post.get("shares") or {}).get("count") or 0),
                                         **self._post_insights(str(post_id))}
         return counts
+
+    def access_ends_at(self) -> datetime | None:
+        return self._graph.access_ends(self._token)
 
     def followers(self) -> int | None:
         with self._graph.errors(writing=False):

@@ -9,16 +9,16 @@ A container Meta has not finished preparing is kept for the next attempt
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from civicpost.platforms._meta import Containers, GraphError, MetaGraph, filled, posted_at
+from civicpost.platforms._meta import INVALID, Containers, GraphError, MetaGraph, filled, posted_at
 from civicpost.platforms._support import comparable, posted_since
 from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import Counts, CredentialsError, Outgoing, PermanentError, Receipt
 
 DEFAULT_API_BASE = "https://graph.facebook.com"
 DEFAULT_GRAPH_VERSION = "v25.0"
-INVALID = 100  # Graph's "invalid parameter": a media that is gone
 RECENT = 25  # posts read back when looking for one
 
 
@@ -32,6 +32,7 @@ class InstagramAdapter:
         self._account = str(settings["ig_user_id"])
         api_base = (settings.get("api_base") or DEFAULT_API_BASE).rstrip("/")
         version = settings.get("graph_version") or DEFAULT_GRAPH_VERSION
+        self._token = str(credentials["access_token"])
         self._graph = MetaGraph("Instagram", base_url=f"{api_base}/{version}", token=credentials["access_token"],
                                 timeout=timeout, guard=guard)
         self._containers = Containers()
@@ -51,6 +52,9 @@ class InstagramAdapter:
                                      (("like_count", "likes"), ("comments_count", "replies"))
                                      if isinstance(media.get(key), int)}
         return counts
+
+    def access_ends_at(self) -> datetime | None:
+        return self._graph.access_ends(self._token)
 
     def followers(self) -> int | None:
         with self._graph.errors(writing=False):

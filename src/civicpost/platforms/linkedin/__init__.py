@@ -51,6 +51,11 @@ class LinkedInCredentials(Fields):
         "Access token",
         hint="A member's token with w_organization_social, from the city's LinkedIn app; the member must "
              "be an administrator or content admin of the Page. It lasts 60 days.")
+    client_id: Secret | None = field(
+        "App client ID", default=None,
+        hint="Optional, with the client secret: civicpost then asks LinkedIn when the token ends "
+             "(token introspection) and the weekly report warns two weeks before.")
+    client_secret: Secret | None = field("App client secret", default=None)
 
 
 class LinkedInSettings(Fields):

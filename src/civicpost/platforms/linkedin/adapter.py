@@ -93,6 +93,35 @@ class LinkedInAdapter:
             },
             event_hooks=guard.httpx_hooks() if guard else None,
         )
+        # The city's app, for asking when the token ends (optional).
+        self._app = (str(credentials.get("client_id") or ""), str(credentials.get("client_secret") or ""))
+        self._token = str(credentials["access_token"])
+        self._guard = guard
+        self._timeout = timeout
+
+    def access_ends_at(self) -> datetime | None:
+        """When the member's token ends, by LinkedIn's token introspection at the web address
+        (www.linkedin.com/oauth/v2/introspectToken), which takes the app's client ID and secret
+        and the token in a POST form, never in the address. Without the app's ID and secret: None."""
+        client_id, client_secret = self._app
+        if not (client_id and client_secret):
+            return None
+        with self._errors(writing=False), httpx.Client(
+                timeout=self._timeout, event_hooks=self._guard.httpx_hooks() if self._guard else None) as http:
+            response = http.post(f"{self._web_base}/oauth/v2/introspectToken",
+                                 data={"client_id": client_id, "client_secret": client_secret, "token": self._token})
+            if response.status_code in (400, 401):
+                raise PermanentError("LinkedIn refused the app's client ID and secret when asked when the token "
+                                     "ends: check them in the channel's credentials")
+            if response.is_error:
+                raise LinkedInError(response)
+            answer = response.json()
+        if not isinstance(answer, dict):
+            raise unexpected_answer("LinkedIn", writing=False)
+        if answer.get("active") is False or answer.get("status") in ("revoked", "expired"):
+            raise CredentialsError("LinkedIn says the token is no longer active: connect the channel again")
+        ends = answer.get("expires_at")
+        return datetime.fromtimestamp(ends, UTC) if isinstance(ends, int) and ends > 0 else None
 
     def publish(self, outgoing: Outgoing) -> Receipt:
         # Uploads are not the post: one that fails leaves nothing to reconcile.

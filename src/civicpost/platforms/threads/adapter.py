@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from civicpost.platforms._meta import Containers, GraphError, MetaGraph, filled, posted_at
+from civicpost.platforms._meta import INVALID, Containers, GraphError, MetaGraph, filled, posted_at
 from civicpost.platforms._support import CLOCK_SLACK, comparable, posted_since
 from civicpost.platforms.guard import AddressGuard
 from civicpost.platforms.seam import (
@@ -30,7 +30,6 @@ VERSION = "v1.0"
 RECENT = 25  # posts read back when looking for one
 # Threads media insights by civicpost's names of counts.
 INSIGHTS = {"likes": "likes", "reposts": "reposts", "replies": "replies", "quotes": "quotes", "views": "views"}
-INVALID = 100  # Graph's "invalid parameter": a post that is gone
 
 
 class ThreadsAdapter:

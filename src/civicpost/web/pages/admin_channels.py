@@ -2,6 +2,7 @@
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -17,6 +18,7 @@ from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.models import Channel, Department, User
 from civicpost.platforms import (
     PLATFORMS,
+    AccessEnds,
     AddressRefused,
     CredentialsError,
     PlatformError,
@@ -220,6 +222,9 @@ class CheckOutcome:
     credentials_problem: bool = False
     address_refused: bool = False
     facts: dict[str, Any] = field(default_factory=dict)
+    # When the channel's access ends, where the platform tells (None: it does not end, or it will not say).
+    access_ends_at: datetime | None = None
+    access_told: bool = False
 
 
 def run_check(box: CredentialBox, platform: str, sealed: bytes | None, settings: dict[str, Any], *,
@@ -228,7 +233,10 @@ def run_check(box: CredentialBox, platform: str, sealed: bytes | None, settings:
     try:
         adapter = build_adapter(platform, box.open(sealed), settings, timeout=CHECK_TIMEOUT,
                                 allow_private_network=allow_private_network)
-        return CheckOutcome(True, facts=adapter.check() or {})
+        outcome = CheckOutcome(True, facts=adapter.check() or {})
+        if isinstance(adapter, AccessEnds):
+            outcome.access_ends_at, outcome.access_told = adapter.access_ends_at(), True
+        return outcome
     except AddressRefused as exc:
         return CheckOutcome(False, str(exc), credentials_problem=True, address_refused=True)
     except (CredentialsUnreadable, CredentialsError) as exc:
@@ -246,6 +254,8 @@ def record_check(session: Session, channel: Channel, outcome: CheckOutcome, *, a
         channel.last_success_at = now
         channel.needs_attention = False
         channel.settings = learned_settings(channel, outcome.facts)
+        if outcome.access_told:
+            channel.token_expires_at = outcome.access_ends_at
     else:
         channel.last_error, channel.last_error_at = outcome.message, now
         channel.needs_attention = channel.needs_attention or outcome.credentials_problem
