@@ -63,6 +63,7 @@ class Demo:
             ("media", "/staff/media", "pat@demo.city"),
             ("account", "/staff/account", "comms@demo.city"),
             ("channels", "/staff/channels", "admin@demo.city"),
+            ("directory-care", "/staff/directory", "admin@demo.city"),
             ("channel", f"/staff/channels/{self.ids['channel']}", "admin@demo.city"),
             ("users", "/staff/users", "admin@demo.city"),
             ("user", f"/staff/users/{self.ids['user']}", "admin@demo.city"),

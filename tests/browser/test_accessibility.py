@@ -59,6 +59,7 @@ PAGES = [
     PageCase("staff-account", "/staff/account", "parks_staff"),
     # Issue 15 and 16: insights, an alert in effect, the break-glass and sign-off forms.
     PageCase("staff-insights", "/staff/insights", "parks_staff"),
+    PageCase("staff-directory", "/staff/directory", "admin"),
     PageCase("public-alert", "/announcements/{alert}"),
     PageCase("staff-announcement-alert-to-sign-off", "/staff/announcements/{alert}", "approver"),
     PageCase("staff-announcement-break-glass", "/staff/announcements/{emergency}", "parks_staff"),

@@ -107,4 +107,37 @@ def test_the_admins_list_of_channels_says_which_have_gone_quiet(client, city, se
     row = row[:row.index("</tr>")]
     assert "never posted, added 50 days ago" in row
     other = page[page.index(f'href="/staff/channels/{hook}"'):]
-    assert '<td data-label="Last post">never</td>' in other[:other.index("</tr>")]
+    assert '<td data-label="Last post">never posted, added today</td>' in other[:other.index("</tr>")]
+
+
+def test_the_staff_directory_shows_each_listed_account_with_what_keeps_it_current(sessions, city, sign_in):
+    quiet_city(sessions, city)
+    feed, hook = city.parks_channels
+    set_channel(sessions, feed, token_expires_at=utcnow() + timedelta(days=3, hours=1))
+    page = sign_in(city.admin).get("/staff/directory")
+    assert page.status_code == 200
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text))
+    # The city's own site is listed (the feed); a webhook is plumbing, not an account residents follow.
+    assert "Parks feed" in text and "Parks hook" not in text
+    assert badges(page.text, "quiet") == ["Parks feed: silent 45 days", "police City website: never posted, added 400 days ago"]
+    assert badges(page.text, "expiring") == ["Parks feed: access ends in 3 days"]
+    assert "Website:" in text and "Atom feed:" in text
+    assert f'href="/staff/channels/{feed}"' in page.text
+    assert "2 accounts need care." in text
+
+
+def test_staff_see_only_their_departments_accounts_and_no_links_to_admin_pages(sessions, city, sign_in):
+    police_feed = city.police_channels[0]
+    set_channel(sessions, police_feed, name="Police feed")
+    set_channel(sessions, city.parks_channels[0], name="Parks feed")
+    page = sign_in(city.parks_staff).get("/staff/directory").text
+    assert "Parks feed" in page and "Police feed" not in page
+    assert "/staff/channels/" not in page
+    assert "Every listed account is current." in page
+
+
+def test_a_retired_account_is_named_apart_as_no_longer_on_the_public_list(sessions, city, sign_in):
+    set_channel(sessions, city.parks_channels[0], name="Old parks feed", active=False)
+    page = sign_in(city.admin).get("/staff/directory").text
+    retired = page[page.index("Retired: not on the public list"):]
+    assert "Old parks feed" in retired

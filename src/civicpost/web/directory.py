@@ -85,6 +85,18 @@ def latest_post_urls(session: Session, channel_ids: list[int]) -> dict[int, str]
     return {channel_id: url for channel_id, url in rows if url}
 
 
+def public_links(channel: Channel, latest_post_url: str | None, *, base_url: str) -> list[Link]:
+    """Where residents find the account: the city's site and feed, or the account's profile; none
+    when nothing civicpost knows reveals the profile yet (the staff directory says so)."""
+    base = base_url.rstrip("/")
+    if spec(channel.platform).capabilities.city_site:
+        given = channel.settings.get("url")
+        site = given if isinstance(given, str) and _http(given) else f"{base}/"
+        return [Link("Website", site), Link("Atom feed", f"{base}/feed.atom")]
+    url = profile_url(channel.platform, channel.settings, latest_post_url)
+    return [Link("Profile", url)] if url else []
+
+
 def sections(session: Session, *, base_url: str) -> list[Section]:
     base = base_url.rstrip("/")
     rows = session.execute(
@@ -97,14 +109,8 @@ def sections(session: Session, *, base_url: str) -> list[Section]:
     grouped: dict[int, Section] = {}
     for channel, department in rows:
         section = grouped.setdefault(department.id, Section(department.name, []))
-        account = Account(channel.name, spec(channel.platform).label, channel.platform)
-        if spec(channel.platform).capabilities.city_site:
-            given = channel.settings.get("url")
-            site = given if isinstance(given, str) and _http(given) else f"{base}/"
-            account.links = [Link("Website", site), Link("Atom feed", f"{base}/feed.atom")]
-        elif url := profile_url(channel.platform, channel.settings, posts.get(channel.id)):
-            account.links = [Link("Profile", url)]
-        section.accounts.append(account)
+        section.accounts.append(Account(channel.name, spec(channel.platform).label, channel.platform,
+                                        public_links(channel, posts.get(channel.id), base_url=base)))
     for section in grouped.values():
         section.accounts.sort(key=lambda a: (LABELS.index(a.platform), a.name))
     return list(grouped.values())

@@ -14,6 +14,7 @@ from civicpost.web.pages import (
     calendar_feed,
     comments,
     dashboard,
+    directory_care,
     insights,
     live,
     media_library,
@@ -25,7 +26,7 @@ from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sig
 ROUTERS = [
     auth.router, dashboard.router, announcement_list.router, announcements.router, approvals.router, calendar.router,
     calendar_feed.router, live.router, reschedule.router, admin.router, comments.router, media_library.router,
-    notification_settings.router, insights.router, break_glass.router,
+    notification_settings.router, insights.router, break_glass.router, directory_care.router,
 ]
 
 
