@@ -6,19 +6,18 @@ before `to` (or today), so a city's years of posts are not summed by default.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civicpost.days import day_param, local_midnight
 from civicpost.errors import Invalid, NotFound
 from civicpost.models import Department, User
 from civicpost.platforms.registry import SPECS
-from civicpost.schemas import horizon
 
 DEFAULT_WEEKS = 26
-EARLIEST = date(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -39,22 +38,6 @@ def visible_departments(session: Session, user: User) -> list[Department]:
     return sorted(user.departments, key=lambda d: d.name)
 
 
-def _day(value: str | None, field: str) -> date | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value) if value.isascii() and len(value) == 10 else None
-    except ValueError:
-        day = None
-    if day is None:
-        raise Invalid(f"the '{field}' date '{value[:40]}' is not a date; use the form 2026-03-08",
-                      errors=[{"field": field, "message": "not a date"}])
-    if not EARLIEST <= day <= horizon():
-        raise Invalid(f"the '{field}' date must be between 1970-01-01 and {horizon():%Y-%m-%d}",
-                      errors=[{"field": field, "message": "out of range"}])
-    return day
-
 
 def _platform(value: str | None) -> str | None:
     value = (value or "").strip()
@@ -65,9 +48,6 @@ def _platform(value: str | None) -> str | None:
                       errors=[{"field": "platform", "message": "unknown platform"}])
     return value
 
-
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
 def read(
@@ -86,7 +66,7 @@ def read(
         department_ids = None
     else:
         department_ids = tuple(d.id for d in user.departments)
-    first_day, last_day = _day(first, "from"), _day(last, "to")
+    first_day, last_day = day_param(first, "from"), day_param(last, "to")
     last_day = last_day or today or datetime.now(zone).date()
     first_day = first_day or last_day - timedelta(weeks=DEFAULT_WEEKS) + timedelta(days=1)
     if last_day < first_day:
@@ -94,5 +74,6 @@ def read(
                       errors=[{"field": "to", "message": "before from"}])
     return Filters(
         department_ids=department_ids, platform=_platform(platform), first_day=first_day, last_day=last_day,
-        start=_midnight(first_day, zone), end=_midnight(last_day + timedelta(days=1), zone), department=chosen,
+        start=local_midnight(first_day, zone), end=local_midnight(last_day + timedelta(days=1), zone),
+        department=chosen,
     )

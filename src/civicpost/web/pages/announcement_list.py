@@ -7,7 +7,7 @@ change; an author or a word that matches nothing is simply an empty list.
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -16,11 +16,11 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civicpost.days import day_param, local_midnight
 from civicpost.drafting import listing, search
 from civicpost.errors import Invalid
 from civicpost.models import Department, State, User
 from civicpost.platforms.registry import SPECS
-from civicpost.schemas import horizon
 from civicpost.web.deps import SessionDep, SettingsDep
 from civicpost.web.pages.common import StaffUser, render
 
@@ -29,7 +29,6 @@ router = APIRouter(prefix="/staff", include_in_schema=False)
 PAGE_SIZE = 25
 MAX_AUTHOR = 320
 MAX_CURSOR = 100
-EARLIEST = date(1970, 1, 1)
 
 
 @dataclass
@@ -94,29 +93,10 @@ def _platform(value: str) -> str | None:
     return value
 
 
-def _day(value: str, field: str) -> date | None:
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value) if value.isascii() else None
-    except ValueError:
-        day = None
-    if day is None:
-        raise Invalid(f"the '{field}' date '{value[:40]}' is not a date; use the form 2026-03-08",
-                      errors=[{"field": field, "message": "not a date"}])
-    if not EARLIEST <= day <= horizon():
-        raise Invalid(f"the '{field}' date must be between 1970-01-01 and {horizon():%Y-%m-%d}",
-                      errors=[{"field": field, "message": "out of range"}])
-    return day
-
-
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    # Days are the city's: midnight local, turned into UTC.
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
 def read_filters(asked: Asked, *, departments: list[Department], zone: ZoneInfo) -> listing.Filters:
-    first, last = _day(asked.written_from, "from"), _day(asked.written_to, "to")
+    first, last = day_param(asked.written_from, "from"), day_param(asked.written_to, "to")
     if first and last and last < first:
         raise Invalid("the 'to' date is before the 'from' date; swap them or change one",
                       errors=[{"field": "to", "message": "before from"}])
@@ -126,8 +106,8 @@ def read_filters(asked: Asked, *, departments: list[Department], zone: ZoneInfo)
         state=_state(asked.state),
         platform=_platform(asked.platform),
         author=asked.author or None,
-        written_from=_midnight(first, zone) if first else None,
-        written_before=_midnight(last + timedelta(days=1), zone) if last else None,
+        written_from=local_midnight(first, zone) if first else None,
+        written_before=local_midnight(last + timedelta(days=1), zone) if last else None,
     )
 
 
