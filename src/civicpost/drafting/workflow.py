@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from civicpost import audit, contributors, notifications, quotas, redirects
 from civicpost.content import Rendition
 from civicpost.db import rows_changed, utcnow, wake_after_commit
-from civicpost.drafting import access, editing, previews
+from civicpost.drafting import access, editing, previews, versions
 from civicpost.errors import Conflict, Forbidden, Invalid
 from civicpost.models import OPEN_DELIVERY, Announcement, Delivery, DeliveryStatus, State, User
 from civicpost.platforms import spec
@@ -39,6 +39,14 @@ def current_fingerprint(renderer: Renderer, announcement: Announcement) -> str:
     return previews.of_announcement(renderer, announcement).fingerprint
 
 
+def create(session: Session, *, author: User, data, zone, renderer: Renderer) -> tuple[Announcement, previews.Preview]:
+    """A new draft and its first version; answers the preview too (the API shows it)."""
+    announcement = editing.create(session, author=author, data=data, zone=zone)
+    shown = previews.of_announcement(renderer, announcement)
+    versions.record(session, announcement=announcement, preview=shown, actor=author, reason="create")
+    return announcement, shown
+
+
 def edit(session: Session, *, actor: User, announcement: Announcement, patch, zone, renderer: Renderer) -> list[str]:
     access.ensure_can_edit(actor, announcement)
     require_state(announcement, *EDITABLE, action="edit")
@@ -53,10 +61,12 @@ def edit(session: Session, *, actor: User, announcement: Announcement, patch, zo
         announcement.state = State.submitted
     announcement.updated_at = utcnow()
     session.flush()
+    version = versions.record(session, announcement=announcement, actor=actor, reason="edit",
+                              preview=previews.of_announcement(renderer, announcement))
     audit.record(
         session, actor=actor, action="edit", object_type="announcement", object_id=announcement.id,
-        fingerprint=current_fingerprint(renderer, announcement),
-        detail={"changed": changed, "from_state": previous, "to_state": announcement.state},
+        fingerprint=version.fingerprint,
+        detail={"changed": changed, "from_state": previous, "to_state": announcement.state, "version": version.number},
     )
     return changed
 

@@ -21,12 +21,14 @@ from civicpost.models.session import StaffSession
 from civicpost.models.throttle import SignInThrottle
 from civicpost.models.tracked_link import TrackedLink
 from civicpost.models.user import ApiToken, User
+from civicpost.models.version import AnnouncementVersion
 from civicpost.models.worker import WorkerHeartbeat
 
 __all__ = [
     "OPEN_DELIVERY",
     "Announcement",
     "AnnouncementMedia",
+    "AnnouncementVersion",
     "ApiToken",
     "AuditEvent",
     "CalendarFeed",

@@ -26,7 +26,7 @@ from civicpost import (
     uploads,
 )
 from civicpost.db import utcnow
-from civicpost.drafting import access, break_glass, editing, listing, previews, search, workflow
+from civicpost.drafting import access, break_glass, listing, previews, search, workflow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.models import Delivery, Department, State
 from civicpost.schemas import (
@@ -159,8 +159,9 @@ def replace_credentials(
     return views.channel(channel, settings.zone, quiet.of_channel(session, channel, now=utcnow()))
 
 
-def _full(session, announcement, renderer, settings, *, new: bool = False) -> dict[str, Any]:
-    shown = previews.of_announcement(renderer, announcement)
+def _full(session, announcement, renderer, settings, *, new: bool = False,
+          shown: previews.Preview | None = None) -> dict[str, Any]:
+    shown = shown or previews.of_announcement(renderer, announcement)
     return views.announcement(
         announcement,
         settings.zone,
@@ -175,8 +176,8 @@ def _full(session, announcement, renderer, settings, *, new: bool = False) -> di
 def create_announcement(
     body: AnnouncementIn, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
 ) -> dict[str, Any]:
-    announcement = editing.create(session, author=user, data=body, zone=settings.zone)
-    return _full(session, announcement, renderer, settings, new=True)  # a new draft has no deliveries
+    announcement, shown = workflow.create(session, author=user, data=body, zone=settings.zone, renderer=renderer)
+    return _full(session, announcement, renderer, settings, new=True, shown=shown)  # a new draft has no deliveries
 
 
 @router.get("/announcements", response_model=AnnouncementPage)

@@ -34,6 +34,7 @@ from civicpost.web import (
     api_insights,
     api_metrics,
     api_people,
+    api_records,
     dates,
     directory,
     post_text,
@@ -151,6 +152,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(api_people.router)
     app.include_router(api_comments.router)
+    app.include_router(api_records.router)
     app.include_router(api_metrics.router)
     app.include_router(api_insights.router)
     app.include_router(alerts.api_router)

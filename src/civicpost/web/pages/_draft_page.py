@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civicpost import decoding, media, media_library, uploads
-from civicpost.drafting import access, editing, previews, workflow
+from civicpost.drafting import access, previews, workflow
 from civicpost.drafting.previews import Card
 from civicpost.errors import Conflict, ServiceError
 from civicpost.insights import best_time
@@ -169,7 +169,7 @@ def create(session: Session, *, settings, renderer, user: User, form: DraftForm,
     try:
         # A savepoint: if submitting fails, the draft is not left behind either.
         with session.begin_nested():
-            announcement = editing.create(session, author=user, data=body, zone=settings.zone)
+            announcement, _ = workflow.create(session, author=user, data=body, zone=settings.zone, renderer=renderer)
             if submit:
                 workflow.submit(session, actor=user, announcement=announcement, renderer=renderer)
     except ServiceError as exc:

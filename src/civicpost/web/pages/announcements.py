@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from civicpost import audit, contributors
-from civicpost.drafting import access, break_glass, comments, previews, workflow
+from civicpost.drafting import access, break_glass, comments, previews, versions, workflow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.models import Delivery, State, User
 from civicpost.web.deps import SessionDep
@@ -131,6 +131,7 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
         "cards": cards,
         "fingerprint": shown.fingerprint,
         "events": audit.trail(session, object_type="announcement", object_id=announcement.id),
+        "versions": versions.of(session, announcement.id),
         "changes": changes_since_approval(session, announcement, cards)
         if announcement.state == State.submitted
         else None,
