@@ -63,20 +63,9 @@ def user_create(
 
 
 def _people_command(work):
-    """Run `work(session)` in one transaction; any refusal is one line on stderr and exit code 2."""
-    from sqlalchemy.exc import SQLAlchemyError
+    from civicpost.cli_support import in_transaction
 
-    from civicpost.db import transaction
-    from civicpost.errors import ServiceError
-
-    try:
-        with transaction(_sessions()) as session:
-            return work(session)
-    except ServiceError as exc:
-        _fail(exc.detail)
-    except SQLAlchemyError as exc:
-        _fail(f"cannot use the database ({type(exc).__name__}); "
-              "check CIVICPOST_DATABASE_URL and run `civicpost db upgrade`")
+    return in_transaction(work)
 
 
 def _read_password(password_stdin: bool) -> str:

@@ -55,3 +55,20 @@ def check_key(settings) -> None:
         keycheck.verify(make_sessionmaker(engine), key)
     finally:
         engine.dispose()
+
+
+def in_transaction(work):
+    """Run `work(session)` in one transaction; any refusal is one line on stderr and exit code 2."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from civicpost.db import transaction
+    from civicpost.errors import ServiceError
+
+    try:
+        with transaction(sessions()) as session:
+            return work(session)
+    except ServiceError as exc:
+        fail(exc.detail)
+    except SQLAlchemyError as exc:
+        fail(f"cannot use the database ({type(exc).__name__}); "
+             "check CIVICPOST_DATABASE_URL and run `civicpost db upgrade`")

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civicpost.db import Base, UTCDateTime, utcnow
@@ -50,6 +50,9 @@ class Announcement(Base):
     # CAP 1.2 details of an emergency (schemas.AlertIn as JSON, `expires` in UTC); None: no alert.
     alert: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16), default=State.draft)
+    # A legal hold (an admin's, audited): never disposed of while it lasts, whatever its retention.
+    legal_hold: Mapped[bool] = mapped_column(default=False, server_default=false())
+    legal_hold_reason: Mapped[str | None] = mapped_column(Text)
     # Bumped on every change; a transition checks it so two approvers racing
     # cannot both win (compare-and-set in the UPDATE's WHERE clause).
     version: Mapped[int] = mapped_column(default=1)

@@ -20,3 +20,6 @@ class Department(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # How many years its finished announcements are kept before they may be disposed of
+    # (the city's records schedule); None: kept until one is set. Nothing is deleted by itself.
+    retention_years: Mapped[int | None] = mapped_column(default=None)

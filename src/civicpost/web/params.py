@@ -19,6 +19,7 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="an id, a whole number
 SlugQuery = Annotated[
     str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="a department's slug, such as parks")
 ]
+SlugPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="a department's slug, such as parks")]
 
 
 class IdConvertor(Convertor[int]):

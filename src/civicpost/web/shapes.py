@@ -31,6 +31,8 @@ class DepartmentOut(Shape):
     id: int
     slug: str
     name: str
+    retention_years: int | None = Field(default=None, description="years its finished announcements are kept "
+                                                                  "before they may be disposed of; null: until set")
 
 
 class DepartmentList(Shape):
@@ -158,6 +160,8 @@ class AnnouncementOut(AnnouncementSummary):
     alert: AlertOut | None = Field(default=None, description="CAP alert details of an emergency; its document is "
                                                              "GET /api/v1/announcements/{id}/cap.xml")
     rejection_reason: str | None
+    legal_hold: bool = Field(default=False, description="on legal hold: never disposed of while it lasts")
+    legal_hold_reason: str | None = None
     fingerprint: str = Field(description="SHA-256 of the exact renditions, publish time and alert details; "
                                          "approval must send it")
     approved_fingerprint: str | None

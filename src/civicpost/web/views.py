@@ -15,7 +15,7 @@ def instant(value: datetime | None, zone: ZoneInfo) -> str | None:
 
 
 def department(d: Department) -> dict[str, Any]:
-    return {"id": d.id, "slug": d.slug, "name": d.name}
+    return {"id": d.id, "slug": d.slug, "name": d.name, "retention_years": d.retention_years}
 
 
 
@@ -107,6 +107,8 @@ def announcement(
         media=[{"id": m.media_id, "alt_text": m.alt_text} for m in a.media],
         alert=alert(a.alert, zone),
         rejection_reason=a.rejection_reason,
+        legal_hold=a.legal_hold,
+        legal_hold_reason=a.legal_hold_reason,
         fingerprint=fingerprint,
         approved_fingerprint=a.approved_fingerprint,
         approved_by=a.approved_by.email if a.approved_by else None,
