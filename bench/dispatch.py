@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import _dispatch_emergency as emergency
 import _dispatch_seed as queue
 from _dispatch_bare import BareResult, adapters_threads, aiohttp_mix, tweepy_threads
 from _dispatch_stack import (
@@ -94,7 +95,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="`civicpost worker` processes on PostgreSQL")
     parser.add_argument("--sqlite-announcements", type=int, help="announcements for the SQLite throughput run (0: skip)")
     parser.add_argument("--repeat", type=int, default=1, help="alternate bare/engine pairs this many times")
-    parser.add_argument("--only", default="mix,x,lag,burst,sqlite", help="comma-separated scenarios")
+    parser.add_argument("--only", default="mix,x,lag,burst,sqlite", help="comma-separated scenarios (and emergency)")
+    parser.add_argument("--emergencies", type=int, default=20, help="emergencies published now in that scenario")
+    parser.add_argument("--emergency-gap", type=float, default=2.5, help="seconds between them")
     parser.add_argument("--pg-admin-url", default=os.environ.get(
         "BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
@@ -142,6 +145,9 @@ def main() -> None:
                     run.pairs(results, args.repeat, "burst", {
                         "bare": lambda: run.bare_mix(n),
                         "engine": lambda: run.engine(pg, f"burst {n:,}", n, queue.PLATFORMS)})
+                if "emergency" in only:
+                    results["emergency"] = emergency.run(run, pg, count=args.emergencies, backlog=args.burst,
+                                                         gap=args.emergency_gap)
             finally:
                 pg.engine.dispose()
             if "sqlite" in only and args.sqlite_announcements:

@@ -18,7 +18,16 @@ from civicpost.content import Rendition
 from civicpost.db import rows_changed, utcnow, wake_after_commit
 from civicpost.drafting import access, editing, previews, versions
 from civicpost.errors import Conflict, Forbidden, Invalid
-from civicpost.models import OPEN_DELIVERY, Announcement, Delivery, DeliveryStatus, State, User
+from civicpost.models import (
+    EMERGENCY_LANE,
+    OPEN_DELIVERY,
+    ORDINARY_LANE,
+    Announcement,
+    Delivery,
+    DeliveryStatus,
+    State,
+    User,
+)
 from civicpost.platforms import spec
 from civicpost.rendering import Renderer
 
@@ -155,7 +164,10 @@ def release(session: Session, *, actor: User, announcement: Announcement, render
              renditions: list[Rendition], signed: str, due: datetime, now: datetime, action: str) -> list[Delivery]:
     """Schedule the signed content: one delivery per channel, due at `due` (approval and break glass alike)."""
     _refuse_blocking(renditions, action=action)
-    _refuse_over_daily_limit(session, announcement, moment=due, now=now)
+    if not announcement.emergency:
+        # An emergency is not refused for the city's own ordinary posts planned that day: it goes first,
+        # and if the platform itself refuses (its real limit), the delivery waits as for any rate limit.
+        _refuse_over_daily_limit(session, announcement, moment=due, now=now)
     announcement.state = State.scheduled
     announcement.approved_fingerprint = signed
     announcement.approved_by_id = actor.id
@@ -170,6 +182,7 @@ def release(session: Session, *, actor: User, announcement: Announcement, render
             rendition=r.payload(),
             due_at=due,
             next_attempt_at=due,
+            lane=EMERGENCY_LANE if announcement.emergency else ORDINARY_LANE,
         )
         for r in renditions
     ]

@@ -15,7 +15,16 @@ from typing import Literal, cast
 from sqlalchemy import Integer, Table, Update, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from civicpost.models import OPEN_DELIVERY, Announcement, Channel, Delivery, DeliveryStatus, State
+from civicpost.models import (
+    EMERGENCY_LANE,
+    OPEN_DELIVERY,
+    ORDINARY_LANE,
+    Announcement,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    State,
+)
 
 LIVE_STATES = (State.scheduled, State.publishing)
 # Where a delivery marked by a retract (retract_requested_at) waits for the
@@ -29,6 +38,12 @@ class Job:
     delivery_id: int
     kind: Literal["publish", "retract"]
     reconcile: bool
+    # The worker sends emergency-lane jobs before any it claimed earlier and has not started.
+    lane: int = ORDINARY_LANE
+
+    @property
+    def emergency(self) -> bool:
+        return self.lane == EMERGENCY_LANE
 
 
 def _lock(query, dialect: str):
@@ -68,7 +83,8 @@ def _claim_statements(dialect: str) -> tuple[Update, Update]:
         .where(
             _IS_OPEN, Delivery.next_attempt_at <= now, or_(Channel.paused_until.is_(None), Channel.paused_until <= now)
         )
-        .order_by(Delivery.next_attempt_at, Delivery.id)
+        # The emergency lane first, however much ordinary work is overdue (index ix_deliveries_open_lane).
+        .order_by(Delivery.lane, Delivery.next_attempt_at, Delivery.id)
         .limit(bindparam("limit", type_=Integer)),
         dialect,
     )
@@ -79,7 +95,7 @@ def _claim_statements(dialect: str) -> tuple[Update, Update]:
                 lease_expires_at=bindparam("claim_until", type_=Delivery.lease_expires_at.type),
                 attempts=_DELIVERIES.c.attempts + 1)
         .returning(_DELIVERIES.c.id, _DELIVERIES.c.reconcile, _DELIVERIES.c.announcement_id,
-                   _DELIVERIES.c.next_attempt_at)
+                   _DELIVERIES.c.next_attempt_at, _DELIVERIES.c.lane)
     )
     mark_publishing = (
         update(_ANNOUNCEMENTS)
@@ -104,12 +120,13 @@ def claim_due(
     dialect = session.get_bind().dialect.name
     # Leases that ran out: their worker died or hung mid-request. One of a
     # retracted announcement is taken back below instead of reconciled here.
-    expired: list[int] = []
+    expired: list[tuple[int, int]] = []
     if sweep:
-        expired = list(
-            session.scalars(
+        expired = [
+            (row.id, row.lane)
+            for row in session.execute(
                 _lock(
-                    select(Delivery.id)
+                    select(Delivery.id, Delivery.lane)
                     .where(Delivery.status == DeliveryStatus.sending, Delivery.lease_expires_at < now,
                            Delivery.retract_requested_at.is_(None))
                     .order_by(Delivery.lease_expires_at)
@@ -117,13 +134,13 @@ def claim_due(
                     dialect,
                 )
             )
-        )
+        ]
     take, mark_publishing = _claim_statements(dialect)
     connection = session.connection()
     due = sorted(
         connection.execute(take, {"now": now, "limit": limit - len(expired), "claim_owner": owner,
                                   "claim_until": lease_until}).all(),
-        key=lambda r: (r.next_attempt_at, r.id),
+        key=lambda r: (r.lane, r.next_attempt_at, r.id),
     )
     retracts: list[int] = []
     if sweep:
@@ -146,15 +163,15 @@ def claim_due(
     if expired:
         session.execute(
             update(Delivery)
-            .where(Delivery.id.in_(expired))
+            .where(Delivery.id.in_([i for i, _ in expired]))
             .values(lease_owner=owner, lease_expires_at=lease_until, reconcile=True, attempts=Delivery.attempts + 1)
             .execution_options(synchronize_session=False)
         )
-        jobs += [Job(i, "publish", True) for i in expired]
+        jobs += [Job(i, "publish", True, lane) for i, lane in expired]
     if due:
         # Bump the version too, so an edit racing this claim gets a 409.
         connection.execute(mark_publishing, {"announcement_ids": sorted({r.announcement_id for r in due})})
-        jobs += [Job(r.id, "publish", r.reconcile) for r in due]
+        jobs += [Job(r.id, "publish", r.reconcile, r.lane) for r in due]
     if retracts:
         session.execute(
             update(Delivery)

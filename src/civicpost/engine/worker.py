@@ -8,6 +8,8 @@ SQLite's data_version, or a finished job freeing a slot. SIGTERM stops
 claiming, lets calls in flight finish, and releases what never started.
 """
 
+import heapq
+import itertools
 import logging
 import os
 import signal
@@ -91,6 +93,11 @@ class Worker:
         self._ahead = max(1, self.concurrency)
         self._held_limit = 4 * self.concurrency
         self._claimed = 0  # jobs claimed whose send has not finished (queued or running)
+        # Claimed jobs not yet started, emergency lane first, then in claim order: the pool
+        # runs whichever is first when a thread frees up, so an emergency claimed
+        # behind a full prefetch of ordinary sends starts next, not after them.
+        self._queued: list[tuple[int, int, Job, Ready | None, float]] = []
+        self._queued_order = itertools.count()
         self._leased: set[int] = set()  # deliveries claimed and not yet recorded; their leases are renewed
         self._last_sweep = datetime.min.replace(tzinfo=UTC)
         self._last_claim = datetime.min.replace(tzinfo=UTC)
@@ -246,8 +253,11 @@ class Worker:
         except Exception:  # noqa: BLE001 - each job then guards itself
             log.exception("worker %s: reading the claimed deliveries failed; each will read its own", self.name)
             ready = [None] * len(jobs)
-        for job, guarded in zip(jobs, ready, strict=True):
-            self.pool.submit(self._run, job, guarded, read_at)
+        with self._lock:
+            for job, guarded in zip(jobs, ready, strict=True):
+                heapq.heappush(self._queued, (job.lane, next(self._queued_order), job, guarded, read_at))
+        for _ in jobs:
+            self.pool.submit(self._run_next)
         return len(jobs)
 
     def _sleep_until_next_due(self) -> None:
@@ -277,6 +287,12 @@ class Worker:
             return
         happened = Stopped() if isinstance(ready, Stop) else sending.attempt(ready, self.adapters)
         self.recorder.record(ready, happened)
+
+    def _run_next(self) -> None:
+        # One pool task per claimed job; each takes the first job waiting, not its own.
+        with self._lock:
+            _lane, _order, job, ready, read_at = heapq.heappop(self._queued)
+        self._run(job, ready, read_at)
 
     def _run(self, job: Job, ready: Ready | None, read_at: float) -> None:
         before = self.recorder.handed_off()

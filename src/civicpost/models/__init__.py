@@ -11,7 +11,7 @@ from civicpost.models.audit import AuditEvent
 from civicpost.models.calendar_feed import CalendarFeed
 from civicpost.models.channel import Channel
 from civicpost.models.comment import Comment
-from civicpost.models.delivery import Delivery
+from civicpost.models.delivery import EMERGENCY_LANE, ORDINARY_LANE, Delivery
 from civicpost.models.department import Department, user_departments
 from civicpost.models.enums import OPEN_DELIVERY, DeliveryStatus, Role, State
 from civicpost.models.instance import InstanceValue
@@ -25,7 +25,9 @@ from civicpost.models.version import AnnouncementVersion
 from civicpost.models.worker import WorkerHeartbeat
 
 __all__ = [
+    "EMERGENCY_LANE",
     "OPEN_DELIVERY",
+    "ORDINARY_LANE",
     "Announcement",
     "AnnouncementMedia",
     "AnnouncementVersion",

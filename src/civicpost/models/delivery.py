@@ -1,13 +1,16 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civicpost.db import Base, UTCDateTime, utcnow
 from civicpost.models.announcement import Announcement
 from civicpost.models.channel import Channel
 from civicpost.models.enums import DeliveryStatus
+
+EMERGENCY_LANE = 0
+ORDINARY_LANE = 1
 
 
 class Delivery(Base):
@@ -21,6 +24,16 @@ class Delivery(Base):
         # sorted the whole queue (23 ms of PostgreSQL CPU with 30,000 waiting).
         Index(
             "ix_deliveries_open_due",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text("status IN ('pending', 'retrying')"),
+            sqlite_where=text("status IN ('pending', 'retrying')"),
+        ),
+        # The claim's order: the emergency lane first, then by due time. The
+        # index above stays for the earliest due time (the worker's sleep).
+        Index(
+            "ix_deliveries_open_lane",
+            "lane",
             "next_attempt_at",
             "id",
             postgresql_where=text("status IN ('pending', 'retrying')"),
@@ -48,6 +61,9 @@ class Delivery(Base):
     # The exact rendition approved for this channel: what the worker sends.
     rendition: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     attempts: Mapped[int] = mapped_column(default=0)
+    # Which lane the claim takes it from: EMERGENCY_LANE before ORDINARY_LANE,
+    # whatever is due in the ordinary lane. Set when the announcement is released.
+    lane: Mapped[int] = mapped_column(SmallInteger, default=1, server_default=text("1"))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
