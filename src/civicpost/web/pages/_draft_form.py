@@ -14,6 +14,8 @@ from civicpost.drafting.previews import Unsaved
 from civicpost.errors import ServiceError
 from civicpost.models import Announcement
 from civicpost.schemas import parse_id
+from civicpost.web.pages import _draft_alert
+from civicpost.web.pages._draft_alert import AlertForm
 from civicpost.web.pages._draft_time import LocalTime, from_local_input, to_local_input
 
 # Without JavaScript the form offers this many empty translation blocks.
@@ -58,6 +60,9 @@ class DraftForm:
     time: LocalTime = field(default_factory=LocalTime)
     # Every image decode place was taken: the page answers 503 with the form as typed.
     busy: bool = False
+    alert: AlertForm = field(default_factory=AlertForm)
+    # Only someone who may flag an emergency sees the alert details, so only they change them.
+    alert_editable: bool = False
 
     def add_error(self, field_id: str | None, message: str) -> None:
         if field_id is None:
@@ -100,6 +105,8 @@ class DraftForm:
             "publish_at": self.time.instant,
             "emergency": self.emergency,
         }
+        if self.alert_editable:
+            data["alert"] = self.alert.payload()
         if with_department:
             data["department"] = self.department
         return data
@@ -126,7 +133,11 @@ class DraftForm:
 
     def take_validation_error(self, error: ValidationError) -> None:
         for item in error.errors():
-            self.add_error(self.field_for(tuple(item["loc"])), friendly(item))
+            loc = tuple(item["loc"])
+            if loc[:1] == ("alert",) and len(loc) > 1:
+                self.add_error(self.field_for(loc), _draft_alert.message(str(loc[1]), item["type"], item["msg"]))
+            else:
+                self.add_error(self.field_for(loc), friendly(item))
 
     def take_service_error(self, error: ServiceError) -> None:
         if not error.errors:
@@ -155,11 +166,13 @@ class DraftForm:
             return f"override-{loc[1]}" if len(loc) > 1 and parse_id(str(loc[1])) is not None else "channels"
         if head == "media":
             return f"media-{loc[1]}-alt" if len(loc) > 1 and isinstance(loc[1], int) else "images"
+        if head == "alert":
+            return f"alert-{loc[1]}" if len(loc) > 1 and loc[1] in _draft_alert.FIELDS else "emergency"
         return None
 
 
 PAGE_ORDER = ("department", "title", "body", "link", "language", "translations", "channels", "override", "images",
-              "media", "library", "image_file", "image_alt", "publish_at", "emergency")
+              "media", "library", "image_file", "image_alt", "publish_at", "emergency", "alert")
 
 
 def _page_position(field_id: str) -> tuple[int, int, str]:
@@ -195,7 +208,8 @@ def friendly(item: Mapping[str, Any]) -> str:
     return _sentence(message)
 
 
-def from_form(form: FormData, *, zone: ZoneInfo) -> DraftForm:
+def from_form(form: FormData, *, zone: ZoneInfo, alerts: bool = False) -> DraftForm:
+    """`alerts`: the person may flag an emergency, so the alert details they send are read."""
     def text(name: str) -> str:
         return str(form.get(name) or "")
 
@@ -233,6 +247,14 @@ def from_form(form: FormData, *, zone: ZoneInfo) -> DraftForm:
     draft.time = from_local_input(draft.publish_at, zone)
     if draft.time.error:
         draft.add_error("publish_at", draft.time.error)
+    if alerts:
+        draft.alert_editable = True
+        draft.alert, expires_error = _draft_alert.from_form(form, zone=zone)
+        if expires_error:
+            draft.add_error("alert-expires", expires_error)
+        if not draft.emergency and not draft.alert.blank:
+            draft.add_error("emergency", "Alert details are only for an emergency: tick Emergency, or empty the "
+                                         "alert details.")
     return draft
 
 
@@ -247,8 +269,10 @@ def _check_translations(draft: DraftForm) -> None:
         seen.add(language)
 
 
-def from_announcement(announcement: Announcement, *, zone: ZoneInfo) -> DraftForm:
+def from_announcement(announcement: Announcement, *, zone: ZoneInfo, alerts: bool = False) -> DraftForm:
     return DraftForm(
+        alert=_draft_alert.from_row(announcement.alert, zone=zone),
+        alert_editable=alerts,
         department=announcement.department.slug,
         title=announcement.title,
         body=announcement.body,

@@ -19,6 +19,7 @@ from civicpost.platforms import SPECS
 from civicpost.rendering import Renderer
 from civicpost.schemas import AnnouncementIn, AnnouncementPatch
 from civicpost.web.dates import human, zone_label
+from civicpost.web.pages import _draft_alert
 from civicpost.web.pages._draft_form import DraftForm
 from civicpost.web.pages._draft_time import to_local_input
 from civicpost.web.pages.common import render
@@ -77,6 +78,7 @@ def form_page(request: Request, session: Session, user: User, form: DraftForm, *
         "cards": cards,
         "previewed": cards is not None,
         "best_time": best_time.for_form(session, chosen=department, choices=departments),
+        "alert_choices": _draft_alert.CHOICES,
     }
     response = render(request, "staff/announcement_form.html", context, status_code=status_code, user=user)
     if form.busy:

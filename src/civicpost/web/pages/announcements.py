@@ -50,7 +50,7 @@ def new_form(request: Request, session: SessionDep, user: StaffUser) -> HTMLResp
 @router.post("/announcements/new", dependencies=[Csrf])
 def create(request: Request, session: SessionDep, user: StaffUser, posted: PostedForm) -> Response:
     settings, renderer = request.app.state.settings, request.app.state.renderer
-    form = from_form(posted, zone=settings.zone)
+    form = from_form(posted, zone=settings.zone, alerts=user.can_flag_emergency)
     page.attach_upload(session, request, user, form)
     page.attach_library(session, user, form)
     action = str(posted.get("action", "save"))
@@ -67,7 +67,7 @@ def create(request: Request, session: SessionDep, user: StaffUser, posted: Poste
 @router.get("/announcements/{announcement_id:id}/edit", response_class=HTMLResponse)
 def edit_form(announcement_id: int, request: Request, session: SessionDep, user: StaffUser) -> HTMLResponse:
     announcement = page.editable(user, access.get(session, announcement_id))
-    form = from_announcement(announcement, zone=request.app.state.settings.zone)
+    form = from_announcement(announcement, zone=request.app.state.settings.zone, alerts=user.can_flag_emergency)
     cards = previews.of_announcement(request.app.state.renderer, announcement).cards
     return page.form_page(request, session, user, form, announcement=announcement, cards=cards)
 
@@ -76,7 +76,7 @@ def edit_form(announcement_id: int, request: Request, session: SessionDep, user:
 def edit(announcement_id: int, request: Request, session: SessionDep, user: StaffUser, posted: PostedForm) -> Response:
     settings, renderer = request.app.state.settings, request.app.state.renderer
     announcement = page.editable(user, access.get(session, announcement_id))
-    form = from_form(posted, zone=settings.zone)
+    form = from_form(posted, zone=settings.zone, alerts=user.can_flag_emergency)
     form.department = announcement.department.slug
     page.attach_upload(session, request, user, form)
     page.attach_library(session, user, form)

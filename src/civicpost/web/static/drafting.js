@@ -50,6 +50,19 @@
     filterChannels();
   }
 
+  /* Alert details only beside a ticked Emergency box (always there without script); kept while they show an
+     error. Hidden, they are disabled, so unticking Emergency sends none. */
+  var emergencyBox = form.querySelector("input#emergency:not([disabled])");
+  var alertDetails = document.getElementById("alert-details");
+  if (emergencyBox && alertDetails) {
+    var showAlert = function () {
+      alertDetails.hidden = !emergencyBox.checked && !alertDetails.querySelector("[aria-invalid]");
+      alertDetails.disabled = alertDetails.hidden;
+    };
+    emergencyBox.addEventListener("change", showAlert);
+    showAlert();
+  }
+
   /* "Add another translation": a copy of the last block, emptied and renumbered. */
   var addButton = document.getElementById("add-translation");
   var list = form.querySelector(".translation-list");
