@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from civicpost import audit, contributors
-from civicpost.drafting import access, break_glass, comments, previews, workflow
+from civicpost.drafting import access, break_glass, comments, follow_ups, previews, workflow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.models import Delivery, State, User
 from civicpost.web.deps import SessionDep
@@ -224,7 +224,7 @@ def retract(announcement_id: int, request: Request, session: SessionDep, user: S
     a = viewable(session, user, announcement_id)
     if posted.get("confirmed") != "yes":
         return show_page(request, session, user, a, confirm="retract")
-    step = partial(workflow.retract, session, actor=user, announcement=a)
+    step = partial(follow_ups.retract, session, actor=user, announcement=a, renderer=request.app.state.renderer)
     return act(request, session, a, step, "Retracted. The posts are being deleted; the record stays.")
 
 
