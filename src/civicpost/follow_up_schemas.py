@@ -45,10 +45,15 @@ class AlertUpdateIn(Strict):
     body: Body = Field(description='what has changed; posted as "UPDATE: ..." (the city\'s wording)')
     alert: AlertChangesIn | None = Field(default=None, description="alert details that change, e.g. severity, "
                                                                    "expires, instruction")
+    translations: dict[Language, Body] = Field(
+        default_factory=dict, max_length=30, description="the body in the alert's other languages; a language "
+                                                         "without one gets the main body")
 
 
 class AllClearIn(Strict):
     body: Body | None = Field(default=None, description='anything to add after "ALL CLEAR"')
+    translations: dict[Language, Body] = Field(
+        default_factory=dict, max_length=30, description="the body in the alert's other languages")
 
 
 Template = Annotated[str, StringConstraints(max_length=1000), Field(description="text with {placeholders}")]

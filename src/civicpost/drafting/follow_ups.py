@@ -21,7 +21,7 @@ from civicpost import alert_wording, alerts, audit
 from civicpost.db import utcnow
 from civicpost.drafting import access, previews, workflow
 from civicpost.errors import Conflict, Forbidden
-from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, State, Target, User
+from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, State, Target, Translation, User
 from civicpost.rendering import Renderer
 
 UPDATE, ALL_CLEAR, CORRECTION = "update", "all_clear", "correction"
@@ -75,18 +75,39 @@ def _check(session: Session, actor: User, alert: Announcement, *, action: str) -
                        f"(announcement {ended.id}); it takes no more follow-ups")
 
 
-def _words(session: Session, alert: Announcement, details: dict[str, Any], kind: str, body: str) -> str:
-    values = {"headline": alert.title, "event": details.get("event", ""), "area": details.get("area_desc", "")}
-    text = alert_wording.render(alert_wording.template(session, kind, alert.language), body=body, **values)
+def _words(session: Session, alert: Announcement, details: dict[str, Any], kind: str,
+           bodies: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """(title, text) in the alert's language and each of its translations, in the city's wording for each.
+
+    A language given no body of its own gets the main one: a follow-up must reach every channel the alert did,
+    in whatever language the channel publishes.
+    """
+    main = bodies.get(alert.language, "")
+    titles = {alert.language: alert.title, **{t.language: t.title for t in alert.translations}}
+    words = {}
+    for language, title in titles.items():
+        body = bodies.get(language, main)
+        if kind == CORRECTION and not body:
+            body = _render(session, "correction_body", language, title, details, "")
+        words[language] = (title, _render(session, kind, language, title, details, body))
+    return words
+
+
+def _render(session: Session, kind: str, language: str, headline: str, details: dict[str, Any], body: str) -> str:
+    text = alert_wording.render(alert_wording.template(session, kind, language), body=body, headline=headline,
+                                event=details.get("event", ""), area=details.get("area_desc", ""))
     return text.strip() if body else text.strip().rstrip(":").strip()
 
 
-def _post(session: Session, *, actor: User, alert: Announcement, kind: str, text: str, details: dict[str, Any],
-          channels: list[Channel], renderer: Renderer, now: datetime) -> Announcement:
+def _post(session: Session, *, actor: User, alert: Announcement, kind: str, words: dict[str, tuple[str, str]],
+          details: dict[str, Any], channels: list[Channel], renderer: Renderer, now: datetime) -> Announcement:
+    title, text = words[alert.language]
     follow_up = Announcement(
-        department_id=alert.department_id, author_id=actor.id, title=alert.title, body=text, link=None,
+        department_id=alert.department_id, author_id=actor.id, title=title, body=text, link=None,
         language=alert.language, emergency=True, alert=details, follows_id=alert.id, follow_kind=kind,
         state=State.draft, targets=[Target(channel_id=c.id, channel=c) for c in channels],
+        translations=[Translation(language=language, title=t, body=b) for language, (t, b) in words.items()
+                      if language != alert.language],
     )
     session.add(follow_up)
     session.flush()
@@ -104,23 +125,26 @@ def _post(session: Session, *, actor: User, alert: Announcement, kind: str, text
 
 
 def post_update(session: Session, *, actor: User, alert: Announcement, body: str, changes: dict[str, Any],
-                renderer: Renderer, now: datetime | None = None) -> Announcement:
+                renderer: Renderer, translations: dict[str, str] | None = None,
+                now: datetime | None = None) -> Announcement:
     """An "UPDATE:" post to every channel the alert went out on; `changes` (checked already) alter its details."""
     _check(session, actor, alert, action="update")
     now = now or utcnow()
-    details = {**alerts.latest_details(session, alert), **changes, "exercise": bool((alert.alert or {}).get("exercise"))}
-    return _post(session, actor=actor, alert=alert, kind=UPDATE, text=_words(session, alert, details, UPDATE, body),
-                 details=details, channels=_channels_or_refuse(session, alert), renderer=renderer, now=now)
+    drill = bool((alert.alert or {}).get("exercise"))
+    details = {**alerts.latest_details(session, alert), **changes, "exercise": drill}
+    words = _words(session, alert, details, UPDATE, {**(translations or {}), alert.language: body})
+    return _post(session, actor=actor, alert=alert, kind=UPDATE, words=words, details=details,
+                 channels=_channels_or_refuse(session, alert), renderer=renderer, now=now)
 
 
 def all_clear(session: Session, *, actor: User, alert: Announcement, body: str | None, renderer: Renderer,
-              now: datetime | None = None) -> Announcement:
+              translations: dict[str, str] | None = None, now: datetime | None = None) -> Announcement:
     """"ALL CLEAR" to every channel the alert went out on; the alert ends."""
     _check(session, actor, alert, action="all-clear")
     now = now or utcnow()
     details = {**alerts.latest_details(session, alert), "urgency": "Past"}
-    return _post(session, actor=actor, alert=alert, kind=ALL_CLEAR,
-                 text=_words(session, alert, details, ALL_CLEAR, (body or "").strip()), details=details,
+    words = _words(session, alert, details, ALL_CLEAR, {**(translations or {}), alert.language: (body or "").strip()})
+    return _post(session, actor=actor, alert=alert, kind=ALL_CLEAR, words=words, details=details,
                  channels=_channels_or_refuse(session, alert), renderer=renderer, now=now)
 
 
@@ -147,8 +171,7 @@ def retract(session: Session, *, actor: User, announcement: Announcement, render
             workflow.retract(session, actor=actor, announcement=follow_up)
     now = now or utcnow()
     details = alerts.latest_details(session, announcement)
-    body = _words(session, announcement, details, "correction_body", "")
     _post(session, actor=actor, alert=announcement, kind=CORRECTION,
-          text=_words(session, announcement, details, CORRECTION, body), details=details, channels=channels,
+          words=_words(session, announcement, details, CORRECTION, {}), details=details, channels=channels,
           renderer=renderer, now=now)
     return marked

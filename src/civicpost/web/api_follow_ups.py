@@ -30,7 +30,7 @@ def alert_update(announcement_id: IdPath, body: AlertUpdateIn, session: SessionD
     alert = access.get_visible(session, announcement_id, viewer=user)
     changes = body.alert.changes() if body.alert else {}
     follow_up = follow_ups.post_update(session, actor=user, alert=alert, body=body.body, changes=changes,
-                                       renderer=renderer)
+                                       renderer=renderer, translations=body.translations)
     return _shown(session, follow_up, renderer, settings)
 
 
@@ -42,7 +42,7 @@ def all_clear(announcement_id: IdPath, session: SessionDep, user: CurrentUser, s
     with responseType AllClear. Answers with the follow-up (a new announcement)."""
     alert = access.get_visible(session, announcement_id, viewer=user)
     follow_up = follow_ups.all_clear(session, actor=user, alert=alert, body=body.body if body else None,
-                                     renderer=renderer)
+                                     renderer=renderer, translations=body.translations if body else None)
     return _shown(session, follow_up, renderer, settings)
 
 
