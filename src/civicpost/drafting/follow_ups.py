@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from civicpost import alert_wording, alerts, audit
 from civicpost.db import utcnow
 from civicpost.drafting import access, previews, workflow
-from civicpost.errors import Conflict, Forbidden
+from civicpost.errors import Conflict, Forbidden, ServiceError
 from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, State, Target, Translation, User
 from civicpost.rendering import Renderer
 
@@ -32,6 +32,15 @@ LIVE = (State.publishing, State.published, State.failed)
 def may_follow_up(user: User, announcement: Announcement) -> bool:
     """Whether this person may post an update or an all-clear to this alert (the page offers the forms)."""
     return (user.can_approve or user.emergency_publisher and user.is_member(announcement.department_id))
+
+
+def open_to(session: Session, user: User, alert: Announcement) -> bool:
+    """Whether the page offers this person the update and all-clear forms for this announcement now."""
+    try:
+        _check(session, user, alert, action="update")
+    except ServiceError:
+        return False
+    return bool(_published_channels(session, alert))
 
 
 def _published_channels(session: Session, alert: Announcement) -> list[Channel]:

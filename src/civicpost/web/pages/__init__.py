@@ -5,6 +5,7 @@ from fastapi.responses import Response
 
 from civicpost.web.pages import (
     admin,
+    alert_follow_ups,
     announcement_list,
     announcements,
     approvals,
@@ -25,7 +26,7 @@ from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sig
 ROUTERS = [
     auth.router, dashboard.router, announcement_list.router, announcements.router, approvals.router, calendar.router,
     calendar_feed.router, live.router, reschedule.router, admin.router, comments.router, media_library.router,
-    notification_settings.router, insights.router, break_glass.router,
+    notification_settings.router, insights.router, break_glass.router, alert_follow_ups.router,
 ]
 
 

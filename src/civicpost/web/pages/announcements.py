@@ -9,7 +9,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from civicpost import audit, contributors
+from civicpost import alerts, audit, contributors
 from civicpost.drafting import access, break_glass, comments, follow_ups, previews, workflow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.models import Delivery, State, User
@@ -150,10 +150,12 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
             "retract": user.can_approve and announcement.state in live.RETRACTABLE,
             "approve": deciding and not contributed,
             "publish_now": break_glass.may_publish_now(user, announcement),
+            "follow_up": follow_ups.open_to(session, user, announcement),
             "sign_off": (user.can_approve and announcement.review_due_at is not None
                          and announcement.reviewed_at is None and announcement.approved_by_id != user.id),
         },
         "contributed": contributed,
+        "thread": alerts.follow_ups(session, announcement) if announcement.alert else [],
         "review_hours": request.app.state.settings.emergency_review_hours,
         "comments": comments.listed(session, announcement),
         "comment": comment or {"text": "", "error": ""},
