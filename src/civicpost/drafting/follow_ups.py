@@ -44,21 +44,20 @@ def open_to(session: Session, user: User, alert: Announcement) -> bool:
 
 
 def _published_channels(session: Session, alert: Announcement) -> list[Channel]:
-    return list(session.scalars(
-        select(Channel).join(Delivery, Delivery.channel_id == Channel.id)
-        .where(Delivery.announcement_id == alert.id, Delivery.status == DeliveryStatus.published)
-        .distinct().order_by(Channel.id)))
+    return list(session.scalars(select(Channel).where(Channel.id.in_(
+        select(Delivery.channel_id).where(Delivery.announcement_id == alert.id,
+                                          Delivery.status == DeliveryStatus.published))).order_by(Channel.id)))
 
 
 def _posted_channels(session: Session, alert: Announcement) -> list[Channel]:
     """Where a post of the alert is, or may be, up: published ones and sends that may have landed."""
-    return list(session.scalars(
-        select(Channel).join(Delivery, Delivery.channel_id == Channel.id)
+    return list(session.scalars(select(Channel).where(Channel.id.in_(
+        select(Delivery.channel_id)
         .where(Delivery.announcement_id == alert.id,
                or_(Delivery.status.in_((DeliveryStatus.published, DeliveryStatus.sending, DeliveryStatus.unknown,
                                         DeliveryStatus.retracted)),
-                   Delivery.published_at.is_not(None), Delivery.remote_id.is_not(None), Delivery.reconcile.is_(True)))
-        .distinct().order_by(Channel.id)))
+                   Delivery.published_at.is_not(None), Delivery.remote_id.is_not(None), Delivery.reconcile.is_(True))))
+    ).order_by(Channel.id)))
 
 
 def _check(session: Session, actor: User, alert: Announcement, *, action: str) -> None:
