@@ -97,6 +97,11 @@ def test_an_update_and_the_all_clear_reach_every_channel_and_the_cap_thread_refe
     for platform in SOCIAL:
         assert any("UPDATE: Crews expect repairs by 6 p.m." in t for t in texts(platforms, platform)), platform
 
+    # The feed of current alerts points at the newest message, the Update.
+    entry = etree.fromstring(client.get("/alerts.atom").content).find(f"{ATOM}entry")
+    assert entry is not None and entry.findtext(f"{ATOM}id").endswith(f"/alerts/{alert['id']}.xml")
+    links = {link.get("rel"): link.get("href") for link in entry.findall(f"{ATOM}link")}
+    assert links["alternate"].endswith(f"/alerts/{update['id']}.xml")
     # The public page shows the newer details and the update in the alert's timeline.
     page = client.get(f"/announcements/{alert['id']}").text
     assert "Moderate" in page and "Crews expect repairs by 6 p.m." in page
