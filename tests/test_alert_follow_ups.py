@@ -205,6 +205,9 @@ def test_each_follow_up_in_the_wrong_state_is_refused_with_409_saying_why(client
     of_follow_up = client.post(f"/api/v1/announcements/{first.json()['id']}/alert-update",
                                headers=city.approver.auth, json={"body": "News."})
     assert of_follow_up.status_code == 409 and f"alert {alert['id']}" in of_follow_up.json()["detail"]
+    edited = client.patch(f"/api/v1/announcements/{first.json()['id']}", headers=city.approver.auth,
+                          json={"body": "ALL CLEAR: changed"})
+    assert edited.status_code == 409 and "post another update" in edited.json()["detail"]
 
 
 def test_only_emergency_publishers_and_approvers_post_follow_ups_and_other_departments_get_404(

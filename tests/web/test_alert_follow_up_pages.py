@@ -30,6 +30,7 @@ def test_an_emergency_publisher_posts_an_update_and_the_all_clear_from_the_alert
     assert "already ended" in again.text
     shown = browser.get(f"/staff/announcements/{follow_up}")
     assert f'href="/staff/announcements/{alert["id"]}"' in shown.text and "the all-clear" in shown.text
+    assert f'href="/staff/announcements/{follow_up}/edit"' not in shown.text  # a follow-up goes out as posted
 
 
 def test_staff_without_the_permission_see_the_thread_but_no_forms(sign_in, city, client, sessions):

@@ -137,7 +137,7 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
         "confirm": confirm,
         "refusal": refusal,
         "can": {
-            "edit": may_edit and announcement.state in workflow.EDITABLE,
+            "edit": may_edit and announcement.state in workflow.EDITABLE and announcement.follows_id is None,
             "submit": may_edit and announcement.state == State.draft,
             "cancel": announcement.state
             in (
