@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from civicpost import cap
 from civicpost.config import Settings
@@ -32,6 +32,10 @@ from civicpost.platforms import spec
 log = logging.getLogger(__name__)
 
 ENDED_STATES = (State.retracted, State.cancelled)
+# A follow-up's kind (drafting/follow_ups.py) and the CAP message it is.
+MSG_TYPES: dict[str | None, cap.MsgType] = {None: "Alert", "update": "Update", "all_clear": "Update",
+                                           "correction": "Cancel"}
+ENDING_KINDS = ("all_clear", "correction")
 
 
 @dataclass(frozen=True)
@@ -106,26 +110,56 @@ def is_published(session: Session, announcement: Announcement) -> bool:
         Delivery.announcement_id == announcement.id, Delivery.status == DeliveryStatus.published))))
 
 
+def follow_ups(session: Session, alert: Announcement) -> list[Announcement]:
+    """The alert's updates, all-clear and correction, oldest first."""
+    return list(session.scalars(select(Announcement).where(Announcement.follows_id == alert.id)
+                                .order_by(Announcement.id)))
+
+
+def root(session: Session, announcement: Announcement) -> Announcement:
+    """The alert a follow-up follows; an alert itself otherwise."""
+    if announcement.follows_id is None:
+        return announcement
+    return session.get_one(Announcement, announcement.follows_id)
+
+
+def sent(session: Session, announcement: Announcement, *, now: datetime) -> datetime:
+    """The message's `sent`, the same on every request so that later messages can reference it.
+
+    An alert: when it first went out (before that: its publish time, or now for a preview). A follow-up: when
+    it was released, which is also when its deliveries fell due.
+    """
+    if announcement.follows_id is not None and announcement.approved_at is not None:
+        return announcement.approved_at
+    return first_published(session, announcement) or announcement.publish_at or now
+
+
 def message(session: Session, announcement: Announcement, settings: Settings, *, now: datetime) -> cap.Message:
     alert: dict[str, Any] = announcement.alert or {}
+    first = root(session, announcement)
     base = settings.base_url.rstrip("/")
     wording = [(announcement.language, announcement.title, announcement.body)]
     wording += [(t.language, t.title, t.body) for t in announcement.translations]
-    # Sent: when it first went out, so every request gives the same document; a preview of an unpublished one: now.
-    sent = first_published(session, announcement) or announcement.publish_at or now
+    references: tuple[cap.Reference, ...] = ()
+    if announcement.follows_id is not None:
+        earlier = [first] + [f for f in follow_ups(session, first) if f.id < announcement.id]
+        references = tuple(cap.Reference(settings.cap_sender_name, identifier(m, settings), sent(session, m, now=now))
+                           for m in earlier)
     infos = tuple(
         cap.Info(
             language=language, category=alert["category"], event=alert["event"], urgency=alert["urgency"],
             severity=alert["severity"], certainty=alert["certainty"], headline=title, description=body,
             instruction=alert.get("instruction"), expires=expires(announcement),
             sender_name=f"{settings.city_name}, {announcement.department.name}",
-            web=f"{base}/announcements/{announcement.id}" + ("" if n == 0 else f"?lang={language}"),
+            web=f"{base}/announcements/{first.id}" + ("" if n == 0 else f"?lang={language}"),
             area=cap.Area(alert["area_desc"], (alert["polygon"],) if alert.get("polygon") else ()),
+            response_type="AllClear" if announcement.follow_kind == "all_clear" else None,
         )
         for n, (language, title, body) in enumerate(wording)
     )
-    return cap.Message(identifier=identifier(announcement, settings), sender=settings.cap_sender_name, sent=sent,
-                       status=status(announcement), msg_type="Alert", infos=infos)
+    return cap.Message(identifier=identifier(announcement, settings), sender=settings.cap_sender_name,
+                       sent=sent(session, announcement, now=now), status=status(first),
+                       msg_type=MSG_TYPES[announcement.follow_kind], infos=infos, references=references)
 
 
 def _pem(path: Path, name: str) -> bytes:
@@ -154,28 +188,44 @@ def document(session: Session, announcement: Announcement, settings: Settings, *
 
 
 def current(session: Session, *, now: datetime) -> list[Current]:
-    """Published emergencies whose alert has not expired, newest first."""
+    """Published emergencies whose alert has neither expired nor been ended by an all-clear, newest first.
+
+    Expiry and the other details are the newest update's.
+    """
+    ender = aliased(Announcement)
     rows = session.scalars(
         select(Announcement)
         .where(Announcement.emergency.is_(True), Announcement.alert.is_not(None),
-               Announcement.state.not_in(ENDED_STATES),
+               Announcement.follows_id.is_(None), Announcement.state.not_in(ENDED_STATES),
                exists().where(Delivery.announcement_id == Announcement.id,
-                              Delivery.status == DeliveryStatus.published))
+                              Delivery.status == DeliveryStatus.published),
+               ~exists().where(ender.follows_id == Announcement.id, ender.follow_kind.in_(ENDING_KINDS)))
         .order_by(Announcement.id.desc())
         .limit(200)
     )
-    found = [a for a in rows if (ends := expires(a)) is not None and ends > now]
+    shown = [of(a, latest_details(session, a)) for a in rows]
+    found = [c for c in shown if c.expires > now]
     on_site = set(session.scalars(
         select(Delivery.announcement_id).join(Channel, Channel.id == Delivery.channel_id)
-        .where(Delivery.announcement_id.in_([a.id for a in found]), Delivery.status == DeliveryStatus.published,
+        .where(Delivery.announcement_id.in_([c.id for c in found]), Delivery.status == DeliveryStatus.published,
                Channel.platform.in_(CITY_SITE)))) if found else set()
-    return [replace(of(a), on_site=a.id in on_site) for a in found]
+    return [replace(c, on_site=c.id in on_site) for c in found]
 
 
-def of(announcement: Announcement) -> Current:
-    alert = announcement.alert or {}
-    ends = expires(announcement)
-    assert ends is not None  # callers pass announcements with alert details
+def latest_details(session: Session, alert: Announcement) -> dict[str, Any]:
+    """The alert's details as its newest update left them."""
+    updates = [f.alert for f in follow_ups(session, alert) if f.follow_kind == "update" and f.alert]
+    return dict(updates[-1] if updates else alert.alert or {})
+
+
+def ended_by(session: Session, alert: Announcement) -> Announcement | None:
+    """The all-clear or correction that ended the alert, if one did."""
+    return next((f for f in follow_ups(session, alert) if f.follow_kind in ENDING_KINDS), None)
+
+
+def of(announcement: Announcement, details: dict[str, Any] | None = None) -> Current:
+    alert = details or announcement.alert or {}
+    assert alert  # callers pass announcements with alert details
     return Current(id=announcement.id, title=announcement.title, event=alert["event"], severity=alert["severity"],
-                   instruction=alert.get("instruction"), area_desc=alert["area_desc"], expires=ends,
-                   exercise=bool(alert.get("exercise")))
+                   instruction=alert.get("instruction"), area_desc=alert["area_desc"],
+                   expires=datetime.fromisoformat(alert["expires"]), exercise=bool(alert.get("exercise")))

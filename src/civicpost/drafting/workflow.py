@@ -58,6 +58,9 @@ def create(session: Session, *, author: User, data, zone, renderer: Renderer) ->
 
 def edit(session: Session, *, actor: User, announcement: Announcement, patch, zone, renderer: Renderer) -> list[str]:
     access.ensure_can_edit(actor, announcement)
+    if announcement.follows_id is not None:
+        raise Conflict(f"announcement {announcement.id} is a follow-up of alert {announcement.follows_id} and goes out "
+                       f"as posted; to say more, post another update to alert {announcement.follows_id}")
     require_state(announcement, *EDITABLE, action="edit")
     changed = editing.apply_patch(session, announcement=announcement, patch=patch, zone=zone, actor=actor)
     if not changed:

@@ -36,6 +36,7 @@ class Announcement(Base):
         Index("ix_announcements_state_id", "state", "id"),
         Index("ix_announcements_department_id_id", "department_id", "id"),
         Index("ix_announcements_department_state_id", "department_id", "state", "id"),
+        Index("ix_announcements_follows_id", "follows_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,6 +67,10 @@ class Announcement(Base):
     # A plain id (see migration 0013): SQLite cannot add a named foreign key to this table in place.
     reviewed_by_id: Mapped[int | None]
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A follow-up of a published alert (update, all_clear or correction) names the alert it follows. A plain id
+    # (see migration 0015): SQLite cannot add a foreign key to this table in place.
+    follows_id: Mapped[int | None]
+    follow_kind: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

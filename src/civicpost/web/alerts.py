@@ -74,13 +74,16 @@ def alerts_feed(session: SessionDep, settings: SettingsDep) -> Response:
     for item in alerts.current(session, now=now):
         announcement = access.get(session, item.id)
         sent = (alerts.first_published(session, announcement) or now).isoformat()
+        # The newest message of the alert that is out: an aggregator fetches the Update, which references the rest.
+        newest = next((f for f in reversed(alerts.follow_ups(session, announcement))
+                       if alerts.is_published(session, f)), announcement)
         entry = add(feed, "entry")
         add(entry, "id", f"{base}/alerts/{item.id}.xml")
         add(entry, "title", f"{item.event}: {item.title}")
-        add(entry, "updated", sent)
+        add(entry, "updated", alerts.sent(session, newest, now=now).isoformat())
         add(entry, "published", sent)
         add(add(entry, "author"), "name", announcement.department.name)
-        add(entry, "link", href=f"{base}/alerts/{item.id}.xml", rel="alternate", type=CAP_TYPE)
+        add(entry, "link", href=f"{base}/alerts/{newest.id}.xml", rel="alternate", type=CAP_TYPE)
         if item.on_site:
             add(entry, "link", href=f"{base}/announcements/{item.id}", rel="related", type="text/html")
         until = item.expires.astimezone(settings.zone).isoformat()

@@ -26,7 +26,7 @@ from civicpost import (
     uploads,
 )
 from civicpost.db import utcnow
-from civicpost.drafting import access, break_glass, listing, previews, search, workflow
+from civicpost.drafting import access, break_glass, follow_ups, listing, previews, search, workflow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.models import Delivery, Department, State
 from civicpost.schemas import (
@@ -328,7 +328,7 @@ def retract(
     announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
 ) -> dict[str, Any]:
     announcement = access.get_visible(session, announcement_id, viewer=user)
-    workflow.retract(session, actor=user, announcement=announcement)
+    follow_ups.retract(session, actor=user, announcement=announcement, renderer=renderer)
     return _full(session, announcement, renderer, settings)
 
 

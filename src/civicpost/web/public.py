@@ -68,10 +68,28 @@ def announcement_page(
         "languages": [(code, feed.LANGUAGE_NAMES.get(code, code)) for code in sorted(wording)],
         "images": images,
         "elsewhere": feed.elsewhere(session, announcement_id),
-        "alert": alerts.of(announcement) if announcement.alert else None,
-        "alert_ended": announcement.alert is not None and (alerts.expires(announcement) or utcnow()) <= utcnow(),
+        **_alert_context(session, announcement),
     }
     return request.app.state.pages.TemplateResponse(request, "public/announcement.html", context)
+
+
+def _alert_context(session, announcement) -> dict:
+    """The banner (newest details) and the timeline of an alert's follow-ups; a follow-up links to its alert."""
+    if announcement.alert is None:
+        return {"alert": None}
+    if announcement.follows_id is not None:
+        return {"alert": None, "follow_kind": announcement.follow_kind,
+                "follows": announcement.follows_id if feed.one(session, announcement.follows_id) else None}
+    shown = alerts.of(announcement, alerts.latest_details(session, announcement))
+    timeline = []
+    for follow_up in reversed(alerts.follow_ups(session, announcement)):
+        if follow_up.state in alerts.ENDED_STATES or (at := alerts.first_published(session, follow_up)) is None:
+            continue
+        timeline.append({"id": follow_up.id, "kind": follow_up.follow_kind, "text": follow_up.body, "at": at,
+                         "page": feed.one(session, follow_up.id) is not None})
+    ended_by = alerts.ended_by(session, announcement)
+    return {"alert": shown, "alert_ended": ended_by is not None or shown.expires <= utcnow(),
+            "ended_by": ended_by.follow_kind if ended_by else None, "timeline": timeline}
 
 
 FAVICON = Path(__file__).parent / "static" / "favicon.svg"

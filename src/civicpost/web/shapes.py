@@ -171,6 +171,9 @@ class AnnouncementOut(AnnouncementSummary):
         description="after a break-glass publish: when an approver's sign-off is due (null otherwise)")
     reviewed_by: str | None = Field(description="the approver who signed a break-glass publish off")
     reviewed_at: Instant | None
+    follows_id: int | None = Field(default=None, description="a follow-up: the alert it follows")
+    follow_kind: Literal["update", "all_clear", "correction"] | None = Field(
+        default=None, description="a follow-up: what it is (an update, the all-clear, or a retract's correction)")
     renditions: list[RenditionOut]
     deliveries: list[DeliveryOut]
 

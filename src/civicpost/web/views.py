@@ -116,6 +116,8 @@ def announcement(
         review_due_at=instant(a.review_due_at, zone),
         reviewed_by=a.reviewed_by.email if a.reviewed_by else None,
         reviewed_at=instant(a.reviewed_at, zone),
+        follows_id=a.follows_id,
+        follow_kind=a.follow_kind,
         renditions=[r.as_dict() for r in renditions],
         deliveries=[delivery(d, zone) for d in deliveries],
     )

@@ -5,6 +5,7 @@ from fastapi.responses import Response
 
 from civicpost.web.pages import (
     admin,
+    alert_follow_ups,
     announcement_list,
     announcements,
     approvals,
@@ -27,6 +28,7 @@ ROUTERS = [
     auth.router, dashboard.router, announcement_list.router, announcements.router, approvals.router, calendar.router,
     calendar_feed.router, live.router, reschedule.router, admin.router, comments.router, media_library.router,
     notification_settings.router, insights.router, break_glass.router, directory_care.router,
+    alert_follow_ups.router,
 ]
 
 

@@ -9,8 +9,8 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from civicpost import audit, contributors
-from civicpost.drafting import access, break_glass, comments, previews, versions, workflow
+from civicpost import alerts, audit, contributors
+from civicpost.drafting import access, break_glass, comments, follow_ups, previews, versions, workflow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.models import Delivery, State, User
 from civicpost.web.deps import SessionDep
@@ -138,7 +138,7 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
         "confirm": confirm,
         "refusal": refusal,
         "can": {
-            "edit": may_edit and announcement.state in workflow.EDITABLE,
+            "edit": may_edit and announcement.state in workflow.EDITABLE and announcement.follows_id is None,
             "submit": may_edit and announcement.state == State.draft,
             "cancel": announcement.state
             in (
@@ -151,10 +151,12 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
             "retract": user.can_approve and announcement.state in live.RETRACTABLE,
             "approve": deciding and not contributed,
             "publish_now": break_glass.may_publish_now(user, announcement),
+            "follow_up": follow_ups.open_to(session, user, announcement),
             "sign_off": (user.can_approve and announcement.review_due_at is not None
                          and announcement.reviewed_at is None and announcement.approved_by_id != user.id),
         },
         "contributed": contributed,
+        "thread": alerts.follow_ups(session, announcement) if announcement.alert else [],
         "review_hours": request.app.state.settings.emergency_review_hours,
         "comments": comments.listed(session, announcement),
         "comment": comment or {"text": "", "error": ""},
@@ -225,7 +227,7 @@ def retract(announcement_id: int, request: Request, session: SessionDep, user: S
     a = viewable(session, user, announcement_id)
     if posted.get("confirmed") != "yes":
         return show_page(request, session, user, a, confirm="retract")
-    step = partial(workflow.retract, session, actor=user, announcement=a)
+    step = partial(follow_ups.retract, session, actor=user, announcement=a, renderer=request.app.state.renderer)
     return act(request, session, a, step, "Retracted. The posts are being deleted; the record stays.")
 
 
