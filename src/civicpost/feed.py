@@ -78,6 +78,17 @@ def one(session: Session, announcement_id: int) -> tuple[PublicItem, Announcemen
     return _item(*row), row[1]
 
 
+def retracted(session: Session, announcement_id: int) -> Announcement | None:
+    """A retracted announcement that was once on the city's own site: its address answers 410, not 404."""
+    return session.scalar(
+        select(Announcement)
+        .join(Delivery, Delivery.announcement_id == Announcement.id)
+        .join(Channel, Channel.id == Delivery.channel_id)
+        .where(Announcement.id == announcement_id, Announcement.state == State.retracted,
+               Channel.platform.in_(CITY_SITE), Delivery.published_at.is_not(None))
+        .limit(1))
+
+
 def elsewhere(session: Session, announcement_id: int) -> list[dict[str, str]]:
     """Links to the announcement's live posts on other platforms (http(s) only,
     whatever a platform once answered)."""

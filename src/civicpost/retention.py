@@ -93,6 +93,25 @@ def _set_hold(session: Session, announcement: Announcement, reason: str | None) 
     session.refresh(announcement, ["legal_hold", "legal_hold_reason"])
 
 
+def withdraw_notice(session: Session, *, actor: User, announcement: Announcement, reason: str | None,
+                    now: datetime) -> None:
+    """Take even the retraction notice off the public address, for a legal reason (audited):
+    it then answers 410 saying only that the announcement is no longer available."""
+    _admin(actor, "withdraw a retraction notice")
+    said = _reason(reason, what="withdraw the notice")
+    if announcement.state != State.retracted:
+        raise Conflict(f"announcement {announcement.id} is {announcement.state}: only a retracted "
+                       "announcement has a notice to withdraw")
+    if announcement.notice_withdrawn_at is not None:
+        raise Conflict(f"the notice of announcement {announcement.id} was withdrawn already")
+    session.execute(update(Announcement).where(Announcement.id == announcement.id)
+                    .values(notice_withdrawn_at=now, updated_at=Announcement.updated_at)
+                    .execution_options(synchronize_session=False))
+    session.refresh(announcement, ["notice_withdrawn_at"])
+    audit.record(session, actor=actor, action="notice.withdrawn", object_type="announcement",
+                 object_id=announcement.id, detail={"reason": said})
+
+
 def _add_years(moment: datetime, years: int) -> datetime:
     try:
         return moment.replace(year=moment.year + years)

@@ -348,6 +348,15 @@ class RejectIn(Strict):
     reason: Reason
 
 
+class RetractIn(Strict):
+    reason: Reason | None = Field(default=None, description="why, in the city's words: shown on the announcement's "
+                                                            "public address, which answers 410 (1-2000 characters)")
+
+
+class NoticeWithdrawalIn(Strict):
+    reason: Reason = Field(description="the legal reason the retraction notice is withdrawn; kept in the audit trail")
+
+
 class PublishNowIn(Strict):
     # Checked by the service (drafting/break_glass.py), whose message says what to fix.
     reason: str | None = Field(

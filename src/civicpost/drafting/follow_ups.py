@@ -166,12 +166,12 @@ def _channels_or_refuse(session: Session, alert: Announcement) -> list[Channel]:
 
 
 def retract(session: Session, *, actor: User, announcement: Announcement, renderer: Renderer,
-            now: datetime | None = None) -> int:
+            reason: str | None = None, now: datetime | None = None) -> int:
     """Retract as usual; for an alert (sent in error) also take back its updates and post a correction
     to every channel that had it. Returns how many posts of the announcement are to be taken back."""
     is_alert = announcement.emergency and announcement.alert is not None and announcement.follows_id is None
     channels = _posted_channels(session, announcement) if is_alert else []
-    marked = workflow.retract(session, actor=actor, announcement=announcement)
+    marked = workflow.retract(session, actor=actor, announcement=announcement, reason=reason)
     if not channels:
         return marked
     for follow_up in alerts.follow_ups(session, announcement):

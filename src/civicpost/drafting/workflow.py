@@ -279,7 +279,7 @@ _MAY_HAVE_POSTED = or_(
 )
 
 
-def retract(session: Session, *, actor: User, announcement: Announcement) -> int:
+def retract(session: Session, *, actor: User, announcement: Announcement, reason: str | None = None) -> int:
     """Stop what has not started and have the worker take back every post,
     including those of sends still on the wire (deleted as soon as they land);
     the record stays. Returns how many deliveries are to be taken back."""
@@ -300,11 +300,13 @@ def retract(session: Session, *, actor: User, announcement: Announcement) -> int
     ))
     _stop_open_deliveries(session, announcement, "announcement retracted before this channel published")
     announcement.state = State.retracted
+    announcement.retracted_at, announcement.retraction_reason = now, reason
     session.flush()
     wake_after_commit(session)
     audit.record(
         session, actor=actor, action="retract", object_type="announcement", object_id=announcement.id,
-        fingerprint=announcement.approved_fingerprint, detail={"posts_to_delete": marked},
+        fingerprint=announcement.approved_fingerprint,
+        detail={"posts_to_delete": marked, **({"reason": reason} if reason else {})},
     )
     return marked
 

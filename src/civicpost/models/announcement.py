@@ -54,6 +54,11 @@ class Announcement(Base):
     # A legal hold (an admin's, audited): never disposed of while it lasts, whatever its retention.
     legal_hold: Mapped[bool] = mapped_column(default=False, server_default=false())
     legal_hold_reason: Mapped[str | None] = mapped_column(Text)
+    # A retraction: when, and why in the city's words (shown on the announcement's public address,
+    # which answers 410); an admin may withdraw even that notice for a legal reason (audited).
+    retracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retraction_reason: Mapped[str | None] = mapped_column(Text)
+    notice_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Bumped on every change; a transition checks it so two approvers racing
     # cannot both win (compare-and-set in the UPDATE's WHERE clause).
     version: Mapped[int] = mapped_column(default=1)

@@ -39,6 +39,7 @@ from civicpost.schemas import (
     DepartmentIn,
     PublishNowIn,
     RejectIn,
+    RetractIn,
     ReviewIn,
     UserIn,
 )
@@ -325,10 +326,13 @@ def cancel(
 @router.post("/announcements/{announcement_id}/retract", status_code=202, response_model=AnnouncementOut)
 @one_trip
 def retract(
-    announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
+    announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep,
+    body: RetractIn | None = None,
 ) -> dict[str, Any]:
+    """Take every post down; the record stays, and the public address answers 410 saying when (and why)."""
     announcement = access.get_visible(session, announcement_id, viewer=user)
-    follow_ups.retract(session, actor=user, announcement=announcement, renderer=renderer)
+    follow_ups.retract(session, actor=user, announcement=announcement, renderer=renderer,
+                       reason=body.reason if body else None)
     return _full(session, announcement, renderer, settings)
 
 

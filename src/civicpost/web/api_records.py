@@ -95,6 +95,17 @@ def lift_hold(announcement_id: IdPath, session: SessionDep, admin: AdminUser,
     return HoldOut(announcement_id=announcement.id, legal_hold=False, legal_hold_reason=None)
 
 
+@router.post("/announcements/{announcement_id}/withdraw-notice", response_model=HoldOut)
+@one_trip
+def withdraw_notice(announcement_id: IdPath, body: HoldIn, session: SessionDep, admin: AdminUser) -> HoldOut:
+    """Withdraw a retracted announcement's public notice for a legal reason (audited): its address then
+    answers 410 without the date or the reason. The record itself is kept."""
+    announcement = access.get_visible(session, announcement_id, viewer=admin)
+    retention.withdraw_notice(session, actor=admin, announcement=announcement, reason=body.reason, now=utcnow())
+    return HoldOut(announcement_id=announcement.id, legal_hold=announcement.legal_hold,
+                   legal_hold_reason=announcement.legal_hold_reason)
+
+
 @router.get("/records/due", response_model=list[DueOut])
 @one_trip
 def records_due(session: SessionDep, admin: AdminUser, settings: SettingsDep,

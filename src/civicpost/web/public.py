@@ -44,7 +44,12 @@ def announcement_page(
 ) -> HTMLResponse:
     found = feed.one(session, announcement_id)
     if found is None:
-        raise NotFound("there is no published announcement at this address")
+        gone = feed.retracted(session, announcement_id)
+        if gone is None:
+            raise NotFound("there is no published announcement at this address")
+        return request.app.state.pages.TemplateResponse(request, "public/retracted.html",
+                                                        {"a": gone, "withdrawn": gone.notice_withdrawn_at is not None},
+                                                        status_code=410)
     item, announcement = found
     wording = {announcement.language: (announcement.title, announcement.body)}
     wording.update({t.language: (t.title, t.body) for t in announcement.translations})

@@ -162,6 +162,8 @@ class AnnouncementOut(AnnouncementSummary):
     rejection_reason: str | None
     legal_hold: bool = Field(default=False, description="on legal hold: never disposed of while it lasts")
     legal_hold_reason: str | None = None
+    retracted_at: Instant | None = None
+    retraction_reason: str | None = Field(default=None, description="why it was retracted, as the city said")
     fingerprint: str = Field(description="SHA-256 of the exact renditions, publish time and alert details; "
                                          "approval must send it")
     approved_fingerprint: str | None

@@ -108,6 +108,8 @@ def announcement(
         alert=alert(a.alert, zone),
         rejection_reason=a.rejection_reason,
         legal_hold=a.legal_hold,
+        retracted_at=instant(a.retracted_at, zone),
+        retraction_reason=a.retraction_reason,
         legal_hold_reason=a.legal_hold_reason,
         fingerprint=fingerprint,
         approved_fingerprint=a.approved_fingerprint,

@@ -227,7 +227,11 @@ def retract(announcement_id: int, request: Request, session: SessionDep, user: S
     a = viewable(session, user, announcement_id)
     if posted.get("confirmed") != "yes":
         return show_page(request, session, user, a, confirm="retract")
-    step = partial(follow_ups.retract, session, actor=user, announcement=a, renderer=request.app.state.renderer)
+    # One paragraph of printable words: what the public notice quotes.
+    reason = " ".join("".join(c for c in str(posted.get("reason") or "") if c.isprintable() or c.isspace())
+                      .split())[:2000] or None
+    step = partial(follow_ups.retract, session, actor=user, announcement=a, renderer=request.app.state.renderer,
+                   reason=reason)
     return act(request, session, a, step, "Retracted. The posts are being deleted; the record stays.")
 
 
