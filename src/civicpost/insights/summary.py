@@ -142,6 +142,18 @@ def _scoped(query: Select, filters: Filters, table: Any) -> Select:
     return query
 
 
+def counts_query(filters: Filters, weeks: tuple[date, date]) -> Select:
+    """PostgreSQL sums the counts per set and bucket (hashed, no sorting); only the sums are fetched."""
+    c = InsightCount
+    sets = {"dp": (c.department_id, c.platform), "p": (c.platform,), "s": (c.weekday, c.hour), "w": (c.week,),
+            "all": ()}
+    keys = (c.department_id, c.platform, c.weekday, c.hour, c.week, c.bucket, c.follower_bucket)
+    grouping = [tuple_(*columns, c.bucket) for columns in sets.values()]
+    grouping += [tuple_(*columns, c.follower_bucket) for columns in sets.values()]
+    return _scoped(select(*keys, func.grouping(*keys).label("sets"), func.sum(c.posts).label("posts"))
+                   .where(c.week.between(*weeks)), filters, c).group_by(func.grouping_sets(*grouping))
+
+
 def _from_counts(session: Session, filters: Filters, weeks: tuple[date, date], tally: _Tally) -> None:
     c = InsightCount
     if session.get_bind().dialect.name != "postgresql":
@@ -150,16 +162,8 @@ def _from_counts(session: Session, filters: Filters, weeks: tuple[date, date], t
         for row in session.execute(query):
             tally.add(*row)
         return
-    # PostgreSQL sums the counts per set and bucket (hashed, no sorting); only the sums come here.
-    sets = {"dp": (c.department_id, c.platform), "p": (c.platform,), "s": (c.weekday, c.hour), "w": (c.week,),
-            "all": ()}
-    keys = (c.department_id, c.platform, c.weekday, c.hour, c.week, c.bucket, c.follower_bucket)
-    grouping = [tuple_(*columns, c.bucket) for columns in sets.values()]
-    grouping += [tuple_(*columns, c.follower_bucket) for columns in sets.values()]
-    query = _scoped(select(*keys, func.grouping(*keys).label("sets"), func.sum(c.posts).label("posts"))
-                    .where(c.week.between(*weeks)), filters, c).group_by(func.grouping_sets(*grouping))
     for department_id, platform, weekday, hour, week, bucket, follower_bucket, sets_bits, posts in session.execute(
-            query):
+            counts_query(filters, weeks)):
         by_bucket = not sets_bits & 0b10
         group = {0b00111: "dp", 0b10111: "p", 0b11001: "s", 0b11110: "w", 0b11111: "all"}[sets_bits >> 2]
         key = {"dp": ("dp", department_id, platform), "p": ("p", platform), "s": ("s", weekday, hour),
