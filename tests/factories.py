@@ -342,6 +342,7 @@ def create_post_engagement(
     in `zone`, the city's. The announcement's id."""
     from zoneinfo import ZoneInfo
 
+    from civicpost.insights import rollup
     from civicpost.models import Channel
     from civicpost.models.metrics import PostEngagement
 
@@ -364,6 +365,8 @@ def create_post_engagement(
             channel_id=channel_id, platform=channel.platform, published_at=published_at, weekday=local.weekday(),
             hour=local.hour, engagement=engagement, views=views, followers=followers, stage="24h",
         ))
+        rollup.apply(session, added=[rollup.Counted(channel.department_id, channel.platform, published_at,
+                                                    local.weekday(), local.hour, engagement, followers)])
         return announcement.id
 
 

@@ -43,3 +43,15 @@ def collect(
         return
     read = collector.run_once()
     typer.echo(f"read the counts of {read} post{'s' if read != 1 else ''} that were due")
+
+
+@insights_app.command("rebuild")
+def rebuild() -> None:
+    """Count every post again into the summaries the insights read (after a migration or a restore)."""
+    from civicpost.cli_support import sessions as _sessions
+    from civicpost.db import transaction
+    from civicpost.insights import rollup
+
+    with transaction(_sessions()) as session:
+        posts = rollup.rebuild(session)
+    typer.echo(f"counted {posts} post{'s' if posts != 1 else ''} into the insight summaries")

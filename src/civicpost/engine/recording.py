@@ -22,6 +22,7 @@ from civicpost.db import utcnow
 from civicpost.engine.claims import LIVE_STATES
 from civicpost.engine.guard import Send, Stop
 from civicpost.engine.outcomes import Decision, Facts, Happened, Health, decide
+from civicpost.insights import rollup
 from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, State
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,9 @@ class Batch:
     def write(self) -> bool:
         """Write the batch; True when a post it recorded is now to be taken back."""
         _write_deliveries(self.session, self._updates)
+        # A post taken back leaves the insights with it.
+        rollup.forget(self.session, [delivery_id for delivery_id, values in self._updates
+                                     if values.get("status") == DeliveryStatus.retracted])
         # Before the channels' rows change: only a channel not yet marked tells anyone.
         notifications.queue(self.session, event=notifications.Event.channel_attention, channel_errors={
             channel_id: values.get("last_error") for channel_id, values in self._channels.items()

@@ -17,6 +17,7 @@ from sqlalchemy import Table, and_, bindparam, delete, exists, func, insert, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from civicpost.insights import rollup
 from civicpost.models import (
     Announcement,
     Channel,
@@ -246,6 +247,9 @@ def summarise(session: Session, channel: Channel, read: dict[int, Counts], *, st
                                                            .where(PostEngagement.delivery_id.in_(read)))}
     fresh = [row.published_at for row in rows if row.id not in existing]
     near = FollowerReadings(session, channel.id, min(fresh), max(fresh)) if fresh else None
+    # The counts insights read change with the rows, in this transaction.
+    before = [rollup.counted(e) for e in existing.values()]
+    after = []
     for row in rows:
         counts = read[row.id]
         summary = existing.get(row.id)
@@ -261,6 +265,8 @@ def summarise(session: Session, channel: Channel, read: dict[int, Counts], *, st
         summary.views = counts.get("views", summary.views)
         summary.clicks = counts.get("clicks", summary.clicks)
         summary.stage = stage[row.id]
+        after.append(rollup.counted(summary))
+    rollup.apply(session, removed=before, added=after)
 
 
 class FollowerReadings:
@@ -298,6 +304,10 @@ def record_followers(session: Session, channel_id: int, value: int | None, *, ow
         session.add(MetricSnapshot(channel_id=channel_id, delivery_id=None, taken_at=now, stage=stage,
                                    name="followers", value=value))
         # Posts read before the channel's first follower reading learn it now.
+        unknown = [rollup.counted(row) for row in session.execute(
+            select(*rollup.COLUMNS).where(PostEngagement.channel_id == channel_id,
+                                          PostEngagement.followers.is_(None)))]
+        rollup.apply(session, removed=unknown, added=[post._replace(followers=value) for post in unknown])
         session.execute(update(PostEngagement).where(PostEngagement.channel_id == channel_id,
                                                      PostEngagement.followers.is_(None))
                         .values(followers=value).execution_options(synchronize_session=False))

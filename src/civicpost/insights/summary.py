@@ -1,23 +1,27 @@
 """Medians of engagement per post, by department and platform, weekday and hour, and week.
 
-Everything is read from `post_engagement` (one row per published post). A
-median is PostgreSQL's percentile_cont(0.5) there, in one scan with GROUPING
-SETS; on SQLite the rows are grouped here and `median` interpolates exactly as
-percentile_cont does, so both databases give the same numbers.
+Whole weeks are read from `insight_counts` (posts per bucket of engagement,
+kept current with `post_engagement`); the days of a filter outside whole weeks
+are read from `post_engagement` row by row and counted the same way. A median
+is then read from the counts per bucket (insights/sketch.py): within
+sketch.ERROR of the exact one, on both databases alike. `median` is the exact
+one, percentile_cont(0.5), for the best-time hint.
 """
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Float, Select, case, cast, func, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
+from civicpost.insights import rollup, sketch
 from civicpost.insights.filters import Filters
-from civicpost.models import Announcement, Department
+from civicpost.models import Announcement, Department, InsightCount
 from civicpost.models.metrics import PostEngagement
 
 TOP_POSTS = 10
@@ -86,71 +90,114 @@ def _where(query: Select, filters: Filters) -> Select:
     return query
 
 
-def _per_follower():
-    # NULL where followers are unknown: percentile_cont skips NULLs.
-    return case((PostEngagement.followers > 0,
-                 cast(PostEngagement.engagement, Float) / PostEngagement.followers), else_=None)
+# The sets each count is summed into: (department, platform), platform, (weekday, hour), week, everything.
+_SETS = ("dp", "p", "s", "w", "all")
 
 
-def _postgres(session: Session, filters: Filters, zone: ZoneInfo) -> Summary:
-    week = cast(func.date_trunc("week", func.timezone(zone.key, PostEngagement.published_at)), Date)
-    keys = (PostEngagement.department_id, PostEngagement.platform, PostEngagement.weekday, PostEngagement.hour, week)
-    query = _where(select(
-        *keys,
-        func.grouping(*keys).label("sets"),
-        func.count().label("posts"),
-        func.percentile_cont(0.5).within_group(PostEngagement.engagement).label("median"),
-        func.percentile_cont(0.5).within_group(_per_follower()).label("per_follower"),
-    ), filters).group_by(func.grouping_sets(
-        tuple_(PostEngagement.department_id, PostEngagement.platform), tuple_(PostEngagement.platform),
-        tuple_(PostEngagement.weekday, PostEngagement.hour), tuple_(week), tuple_(),
-    ))
-    summary = Summary(overall=Group(0, None, None))
-    # GROUPING() has one bit per key, the first key highest; a set bit means "not grouped by".
-    for department_id, platform, weekday, hour, monday, sets, posts, middle, per_follower in session.execute(query):
-        group = _group(posts, middle, per_follower)
-        if sets == 0b00111:
-            summary.by_department_platform[(department_id, platform)] = group
-        elif sets == 0b10111:
-            summary.by_platform[platform] = group
-        elif sets == 0b11001:
-            summary.slots[(weekday, hour)] = group
-        elif sets == 0b11110:
-            summary.weeks[monday] = group
-        elif sets == 0b11111:
-            summary.overall = group
-    return summary
+class _Tally:
+    """Posts per bucket of engagement and of engagement per follower, for every set of `_SETS`."""
+
+    def __init__(self) -> None:
+        self.engagement: dict[tuple, Counter[int]] = defaultdict(Counter)
+        self.per_follower: dict[tuple, Counter[int]] = defaultdict(Counter)
+
+    def add(self, department_id: int, platform: str, week: date, weekday: int, hour: int, bucket: int,
+            follower_bucket: int, posts: int) -> None:
+        for group in (("dp", department_id, platform), ("p", platform), ("s", weekday, hour), ("w", week), ("all",)):
+            self.engagement[group][bucket] += posts
+            if follower_bucket != sketch.UNKNOWN:
+                self.per_follower[group][follower_bucket] += posts
+
+    def summary(self) -> Summary:
+        summary = Summary(overall=Group(0, None, None))
+        for group, counts in self.engagement.items():
+            kind, *rest = group
+            found = _group(sum(counts.values()), sketch.median(counts),
+                           sketch.median(self.per_follower.get(group, {}), per_follower=True))
+            if kind == "dp":
+                summary.by_department_platform[(rest[0], rest[1])] = found
+            elif kind == "p":
+                summary.by_platform[rest[0]] = found
+            elif kind == "s":
+                summary.slots[(rest[0], rest[1])] = found
+            elif kind == "w":
+                summary.weeks[rest[0]] = found
+            else:
+                summary.overall = found
+        return summary
 
 
-def _grouped_here(session: Session, filters: Filters, zone: ZoneInfo) -> Summary:
-    query = _where(select(
-        PostEngagement.department_id, PostEngagement.platform, PostEngagement.weekday, PostEngagement.hour,
-        PostEngagement.published_at, PostEngagement.engagement, _per_follower(),
-    ), filters)
-    buckets: dict[tuple, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
-    for department_id, platform, weekday, hour, published_at, engagement, per_follower in session.execute(query):
-        local_day = published_at.astimezone(zone).date()
-        monday = local_day - timedelta(days=local_day.weekday())
-        for key in (("dp", department_id, platform), ("p", platform), ("s", weekday, hour), ("w", monday), ("all",)):
-            engagements, per_followers = buckets[key]
-            engagements.append(engagement)
-            if per_follower is not None:
-                per_followers.append(per_follower)
-    summary = Summary(overall=Group(0, None, None))
-    for key, (engagements, per_followers) in buckets.items():
-        group = _group(len(engagements), median(engagements), median(per_followers))
-        kind, *rest = key
-        if kind == "dp":
-            summary.by_department_platform[(rest[0], rest[1])] = group
-        elif kind == "p":
-            summary.by_platform[rest[0]] = group
-        elif kind == "s":
-            summary.slots[(rest[0], rest[1])] = group
-        elif kind == "w":
-            summary.weeks[rest[0]] = group
-        else:
-            summary.overall = group
-    return summary
+def whole_weeks(filters: Filters) -> tuple[date, date] | None:
+    """The first and last Monday of the weeks wholly inside the filter's days, if any."""
+    first = filters.first_day + timedelta(days=(7 - filters.first_day.weekday()) % 7)
+    last = filters.last_day - timedelta(days=6 + (filters.last_day.weekday() - 6) % 7)
+    return (first, last) if first <= last else None
+
+
+def _scoped(query: Select, filters: Filters, table: Any) -> Select:
+    if filters.department_ids is not None:
+        query = query.where(table.department_id.in_(filters.department_ids))
+    if filters.platform is not None:
+        query = query.where(table.platform == filters.platform)
+    return query
+
+
+def counts_query(filters: Filters, weeks: tuple[date, date]) -> Select:
+    """PostgreSQL sums the counts per set and bucket (hashed, no sorting); only the sums are fetched."""
+    c = InsightCount
+    sets = {"dp": (c.department_id, c.platform), "p": (c.platform,), "s": (c.weekday, c.hour), "w": (c.week,),
+            "all": ()}
+    keys = (c.department_id, c.platform, c.weekday, c.hour, c.week, c.bucket, c.follower_bucket)
+    grouping = [tuple_(*columns, c.bucket) for columns in sets.values()]
+    grouping += [tuple_(*columns, c.follower_bucket) for columns in sets.values()]
+    return _scoped(select(*keys, func.grouping(*keys).label("sets"), func.sum(c.posts).label("posts"))
+                   .where(c.week.between(*weeks)), filters, c).group_by(func.grouping_sets(*grouping))
+
+
+def _from_counts(session: Session, filters: Filters, weeks: tuple[date, date], tally: _Tally) -> None:
+    c = InsightCount
+    if session.get_bind().dialect.name != "postgresql":
+        query = _scoped(select(c.department_id, c.platform, c.week, c.weekday, c.hour, c.bucket, c.follower_bucket,
+                               c.posts).where(c.week.between(*weeks)), filters, c)
+        for row in session.execute(query):
+            tally.add(*row)
+        return
+    for department_id, platform, weekday, hour, week, bucket, follower_bucket, sets_bits, posts in session.execute(
+            counts_query(filters, weeks)):
+        by_bucket = not sets_bits & 0b10
+        group = {0b00111: "dp", 0b10111: "p", 0b11001: "s", 0b11110: "w", 0b11111: "all"}[sets_bits >> 2]
+        key = {"dp": ("dp", department_id, platform), "p": ("p", platform), "s": ("s", weekday, hour),
+               "w": ("w", week), "all": ("all",)}[group]
+        if by_bucket:
+            tally.engagement[key][bucket] += posts
+        elif follower_bucket != sketch.UNKNOWN:
+            tally.per_follower[key][follower_bucket] += posts
+
+
+def _from_rows(session: Session, filters: Filters, start: datetime, end: datetime, tally: _Tally) -> None:
+    """Posts of the days outside whole weeks, read one by one."""
+    if start >= end:
+        return
+    query = _scoped(select(*rollup.COLUMNS).where(PostEngagement.published_at >= start,
+                                                  PostEngagement.published_at < end), filters, PostEngagement)
+    for row in session.execute(query):
+        tally.add(*rollup.key(rollup.counted(row)), 1)
+
+
+def _from_summaries(session: Session, filters: Filters, zone: ZoneInfo) -> Summary:
+    tally = _Tally()
+    weeks = whole_weeks(filters)
+    if weeks is None:
+        _from_rows(session, filters, filters.start, filters.end, tally)
+    else:
+        _from_counts(session, filters, weeks, tally)
+        _from_rows(session, filters, filters.start, _midnight(weeks[0], zone), tally)
+        _from_rows(session, filters, _midnight(weeks[1] + timedelta(days=7), zone), filters.end, tally)
+    return tally.summary()
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
 def top_posts(session: Session, filters: Filters, *, limit: int = TOP_POSTS) -> list[TopPost]:
@@ -167,10 +214,7 @@ def top_posts(session: Session, filters: Filters, *, limit: int = TOP_POSTS) -> 
 
 def summarize(session: Session, filters: Filters, *, zone: ZoneInfo) -> Summary:
     """Every aggregate of the insights page and API for `filters` (already scoped to the reader)."""
-    if session.get_bind().dialect.name == "postgresql":
-        summary = _postgres(session, filters, zone)
-    else:
-        summary = _grouped_here(session, filters, zone)
+    summary = _from_summaries(session, filters, zone)
     summary.top = top_posts(session, filters)
     ids = {department_id for department_id, _ in summary.by_department_platform}
     if ids:

@@ -15,7 +15,7 @@ from civicpost.models.delivery import EMERGENCY_LANE, ORDINARY_LANE, Delivery
 from civicpost.models.department import Department, user_departments
 from civicpost.models.enums import OPEN_DELIVERY, DeliveryStatus, Role, State
 from civicpost.models.instance import InstanceValue
-from civicpost.models.metrics import MetricChannel, MetricJob, MetricSnapshot, PostEngagement
+from civicpost.models.metrics import InsightCount, MetricChannel, MetricJob, MetricSnapshot, PostEngagement
 from civicpost.models.notification import DepartmentHook, Notification, NotificationChoice
 from civicpost.models.session import StaffSession
 from civicpost.models.throttle import SignInThrottle
@@ -48,6 +48,7 @@ __all__ = [
     "Notification",
     "NotificationChoice",
     "PostEngagement",
+    "InsightCount",
     "Role",
     "SignInThrottle",
     "StaffSession",

@@ -7,9 +7,9 @@ and one summary row per post that the insights read (`post_engagement`), kept
 current by the collector whenever it writes a post's snapshot.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from civicpost.db import Base, UTCDateTime, utcnow
@@ -109,3 +109,24 @@ class PostEngagement(Base):
     # The latest stage read ("1h" ... "30d", or "now").
     stage: Mapped[str] = mapped_column(String(8))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class InsightCount(Base):
+    """How many posts of a department and platform, published in one hour of one
+    week (the city's), fell in one bucket of engagement and one of engagement per
+    follower (insights/sketch.py). Kept current with post_engagement in the same
+    transaction (insights/rollup.py), so medians over whole weeks are read from
+    counts instead of sorting every post."""
+
+    __tablename__ = "insight_counts"
+    __table_args__ = (Index("ix_insight_counts_week", "week"),)
+
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The Monday of the week of publishing, in the city's time zone.
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    hour: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    follower_bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    posts: Mapped[int] = mapped_column(Integer, default=0)

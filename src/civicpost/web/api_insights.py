@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
-from civicpost.insights import export
+from civicpost.insights import export, sketch
 from civicpost.insights import filters as insight_filters
 from civicpost.insights.summary import Group, Summary, posts, summarize
 from civicpost.web.deps import CurrentUser, SessionDep, SettingsDep, one_trip
@@ -58,6 +58,7 @@ class InsightsOut(Shape):
     from_: date = Field(alias="from")
     to: date
     time_zone: str
+    median_error: float = Field(description="every median is within this fraction of the exact one (0.05: 5%)")
     overall: Medians
     by_department_platform: list[DepartmentPlatform]
     by_platform: list[PlatformMedians]
@@ -78,6 +79,7 @@ def shape(summary: Summary, filters: insight_filters.Filters, *, settings: Any) 
         "from": filters.first_day,
         "to": filters.last_day,
         "time_zone": zone.key,
+        "median_error": sketch.ERROR,
         "overall": _medians(summary.overall),
         "by_department_platform": sorted(
             ({"department": summary.departments[d].slug, "department_name": summary.departments[d].name,
@@ -98,7 +100,8 @@ def shape(summary: Summary, filters: insight_filters.Filters, *, settings: Any) 
 DESCRIPTION = (
     "Engagement (likes + reposts + replies + quotes at the latest reading) of the posts you may see: medians "
     "per post by department and platform, by platform, by weekday and hour and by week (in the city's time "
-    "zone), and the top posts. `from` and `to` are the city's days (2026-03-08); without `from`, the 26 weeks "
+    "zone), and the top posts. Medians are read from counts per engagement bucket and are within `median_error` "
+    "(0.05: 5%) of the exact median. `from` and `to` are the city's days (2026-03-08); without `from`, the 26 weeks "
     "up to `to` (or today). With `Accept: text/csv`: one row per post, then the aggregates, each row's `kind` "
     "saying which (post, department_platform, platform, slot, week, all)."
 )

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from civicpost.insights import export
+from civicpost.insights import export, sketch
 from civicpost.insights import filters as insight_filters
 from civicpost.insights.summary import Group, Summary, posts, summarize
 from civicpost.platforms.registry import SPECS
@@ -113,6 +113,7 @@ def insights_page(request: Request, session: SessionDep, settings: SettingsDep, 
         "csv_url": "/staff/insights.csv" + (f"?{urlencode(given)}" if given else ""),
         "zone_name": settings.timezone,
         "levels": LEVELS,
+        "median_error_percent": round(sketch.ERROR * 100),
     }
     return render(request, "staff/insights.html", context, user=user)
 
