@@ -135,3 +135,26 @@ def test_the_pages_say_how_long_records_are_kept_and_show_a_hold(client, city, o
     assert "3 years after they finish" in admin.get("/staff/departments").text
     page = admin.get(f"/staff/announcements/{old_city['old']}").text
     assert "On legal hold: Records request 2026-114." in page
+
+
+def test_a_disposed_post_leaves_the_insights_counts_too(client, city, sessions):
+    from civicpost import retention
+    from civicpost.models.metrics import InsightCount
+    from civicpost.models import User
+    from tests.factories import create_engagement
+
+    client.patch("/api/v1/departments/parks", headers=city.admin.auth, json={"retention_years": 1}).raise_for_status()
+    kept = create_engagement(sessions, city, published_at=utcnow() - timedelta(days=900), engagement=40)
+    gone = create_engagement(sessions, city, published_at=utcnow() - timedelta(days=800), engagement=7)
+    finished_long_ago(sessions, kept, years=2)
+    finished_long_ago(sessions, gone, years=2)
+
+    def counted() -> int:
+        with sessions() as session:
+            return session.scalar(select(func.coalesce(func.sum(InsightCount.posts), 0)))
+
+    assert counted() == 2
+    with transaction(sessions) as session:
+        admin = session.scalars(select(User).where(User.email == city.admin.email)).one()
+        retention.dispose(session, actor=admin, announcement_ids=[gone], reason="Schedule GS-7", now=utcnow())
+    assert counted() == 1

@@ -1,7 +1,7 @@
 """insight_counts: posts per department, platform, week, hour and engagement bucket
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-05 12:00:00
 
 Filled from post_engagement here; `civicpost insights rebuild` does the same later.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0017'
-down_revision: str | None = '0014'
+down_revision: str | None = '0016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """announcement versions: every change to an announcement kept with its fingerprint and author
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-04 12:50:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import civicpost.db
 
 revision: str = '0018'
-down_revision: str | None = '0016'
+down_revision: str | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from civicpost import audit
 from civicpost.errors import Conflict, Forbidden, Invalid, NotFound
-from civicpost.models import Announcement, Department, State, User
+from civicpost.insights import rollup
+from civicpost.models import Announcement, Delivery, Department, State, User
 
 # Announcements that are over: nothing more will be sent for them.
 FINISHED = (State.published, State.retracted, State.cancelled, State.failed)
@@ -159,6 +160,8 @@ def dispose(session: Session, *, actor: User, announcement_ids: Sequence[int], r
                      object_id=announcement_id,
                      detail={"reason": said, "title": gone.title, "department": gone.department, "state": gone.state,
                              "finished_at": gone.finished_at.isoformat(), "due_at": gone.due_at.isoformat()})
+    # The insights' counts are kept apart from the posts they count: take these posts out first.
+    rollup.forget(session, list(session.scalars(select(Delivery.id).where(Delivery.announcement_id.in_(wanted)))))
     session.execute(delete(Announcement).where(Announcement.id.in_(wanted)).execution_options(
         synchronize_session=False))
     return [ready[i] for i in wanted]
