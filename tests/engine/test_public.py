@@ -38,7 +38,8 @@ def test_a_published_announcement_is_on_the_public_page_atom_and_json_feed(clien
 def test_a_retracted_announcement_leaves_the_public_site_at_once(client, city, worker_factory):
     a = publish(client, city, worker_factory, title="Wrong date for leaf pickup")
     client.post(f"/api/v1/announcements/{a['id']}/retract", headers=city.approver.auth)
-    assert client.get(f"/announcements/{a['id']}").status_code == 404
+    gone = client.get(f"/announcements/{a['id']}")
+    assert gone.status_code == 410 and "Retracted: Wrong date for leaf pickup" in gone.text
     assert "Wrong date" not in client.get("/").text
     assert client.get("/feed.json").json()["items"] == []
 
