@@ -1,12 +1,13 @@
 """Signed records exports under /api/v1 (administrators only), and the public key that checks them."""
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from civicpost.errors import Conflict, NotFound
@@ -26,11 +27,18 @@ LISTED = 100
 class ExportIn(Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    date_from: date = Field(alias="from", strict=True,
+    date_from: date = Field(alias="from",
                             description="the first day (YYYY-MM-DD, the city's time zone) of announcements created")
-    date_to: date = Field(alias="to", strict=True, description="the last day, included")
+    date_to: date = Field(alias="to", description="the last day, included")
     department: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
                                    description="only this department (its slug); absent: every department")
+
+    @field_validator("date_from", "date_to", mode="before")
+    @classmethod
+    def _written_as_a_day(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError("write the day as YYYY-MM-DD, e.g. 2026-01-31")
+        return value
 
 
 class ExportOut(Shape):
@@ -101,6 +109,10 @@ def show_export(export_id: IdPath, session: SessionDep, admin: AdminUser, settin
 @one_trip
 def download_export(export_id: IdPath, session: SessionDep, admin: AdminUser) -> FileResponse:
     """The signed zipped BagIt bag of a finished export."""
+    return export_file(session, export_id)
+
+
+def export_file(session: Any, export_id: int) -> FileResponse:
     export = _export(session, export_id)
     if export.by_command:
         raise Conflict(f"export {export_id} was written by the command line to a file of its own; "

@@ -15,6 +15,7 @@ from civicpost.web.pages import (
     comments,
     dashboard,
     directory_care,
+    exports,
     insights,
     live,
     media_library,
@@ -27,6 +28,7 @@ ROUTERS = [
     auth.router, dashboard.router, announcement_list.router, announcements.router, approvals.router, calendar.router,
     calendar_feed.router, live.router, reschedule.router, admin.router, comments.router, media_library.router,
     notification_settings.router, insights.router, break_glass.router, directory_care.router,
+    exports.router,
 ]
 
 
