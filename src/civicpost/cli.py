@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from civicpost.cli_drill import drill
+from civicpost.cli_export import export_app
 from civicpost.cli_insights import insights_app
 from civicpost.cli_people import token_app, user_app
 from civicpost.cli_records import records_app
@@ -23,6 +24,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(insights_app, name="insights")
 app.add_typer(records_app, name="records")
+app.add_typer(export_app, name="export")
 app.command("drill")(drill)
 key_app = typer.Typer(help="The secret key that encrypts channel credentials.", no_args_is_help=True)
 app.add_typer(key_app, name="secret-key")

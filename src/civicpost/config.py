@@ -124,6 +124,13 @@ class Settings(BaseSettings):
     cap_signing_cert: Path | None = Field(
         default=None, json_schema_extra={"shown_default": "empty: unsigned"},
         description="a PEM file with the certificate of `CIVICPOST_CAP_SIGNING_KEY`, carried in each signature")
+    export_signing_key: Path | None = Field(
+        default=None, json_schema_extra={"shown_default": "empty: a key derived from `CIVICPOST_SECRET_KEY`"},
+        description="a PEM file with the Ed25519 private key that signs records exports; its public key is served "
+                    "at `/.well-known/civicpost-export.pub`")
+    export_dir: Path = Field(default=Path("./exports"), json_schema_extra={"shown_default": "`./exports`"},
+                             description="where exports asked for through the API or the staff page are written "
+                                         "for download")
 
     @field_validator("timezone")
     @classmethod

@@ -32,6 +32,7 @@ from civicpost.engine.guard import Ready, Skip, Stop
 from civicpost.engine.outcomes import Stopped
 from civicpost.engine.recorder import Recorder
 from civicpost.engine.wakeups import watch_commits
+from civicpost.exports import jobs as exports
 from civicpost.insights.collector import Collector
 from civicpost.models import Channel, WorkerHeartbeat
 from civicpost.notifications import weekly
@@ -54,6 +55,8 @@ SAFETY_POLL_SECONDS = 30
 # each due time takes one row for a whole transaction; claiming at most this
 # often takes several at once, for a few milliseconds of lag.
 CLAIM_TICK = timedelta(milliseconds=20)
+# How often a worker looks for a records export to write.
+EXPORT_POLL_SECONDS = 5
 
 
 class Worker:
@@ -129,6 +132,9 @@ class Worker:
                                coalesce=True, next_run_time=utcnow() + timedelta(seconds=30))
         self.scheduler.add_job(self._collect, "interval", seconds=self.settings.insights_poll_seconds,
                                id="insights", max_instances=1, coalesce=True)
+        # Records exports: one at a time per worker, each under its own lease (exports/jobs.py).
+        self.scheduler.add_job(self._export, "interval", seconds=EXPORT_POLL_SECONDS, id="exports", max_instances=1,
+                               coalesce=True)
         self.scheduler.start()
         threading.Thread(target=watch_commits, args=(self.engine, self._wake, self._stopping),
                          name="watch-commits", daemon=True).start()
@@ -365,6 +371,14 @@ class Worker:
             self.collector.run_once()
         except Exception:  # noqa: BLE001 - the next run tries again; the leases run out
             log.exception("worker %s: reading how posts did failed", self.name)
+
+    def _export(self) -> None:
+        try:
+            while not self._stopping.is_set() and exports.run_once(self.write_sessions, self.settings,
+                                                                   owner=self.name):
+                pass
+        except Exception:  # noqa: BLE001 - the lease runs out and the export is written again
+            log.exception("worker %s: writing an export failed", self.name)
 
     def _heartbeat(self) -> None:
         try:

@@ -14,6 +14,7 @@ from civicpost.models.comment import Comment
 from civicpost.models.delivery import EMERGENCY_LANE, ORDINARY_LANE, Delivery
 from civicpost.models.department import Department, user_departments
 from civicpost.models.enums import OPEN_DELIVERY, DeliveryStatus, Role, State
+from civicpost.models.export import Export
 from civicpost.models.instance import InstanceValue
 from civicpost.models.metrics import InsightCount, MetricChannel, MetricJob, MetricSnapshot, PostEngagement
 from civicpost.models.notification import DepartmentHook, Notification, NotificationChoice
@@ -40,6 +41,7 @@ __all__ = [
     "DeliveryStatus",
     "Department",
     "DepartmentHook",
+    "Export",
     "InstanceValue",
     "Media",
     "MetricChannel",

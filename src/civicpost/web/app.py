@@ -31,6 +31,7 @@ from civicpost.web import (
     alerts,
     api,
     api_comments,
+    api_exports,
     api_follow_ups,
     api_insights,
     api_metrics,
@@ -155,6 +156,8 @@ def create_app(
     app.include_router(api_comments.router)
     app.include_router(api_records.router)
     app.include_router(api_follow_ups.router)
+    app.include_router(api_exports.router)
+    app.include_router(api_exports.public_router)
     app.include_router(api_metrics.router)
     app.include_router(api_insights.router)
     app.include_router(alerts.api_router)

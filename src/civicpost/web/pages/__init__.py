@@ -16,6 +16,7 @@ from civicpost.web.pages import (
     comments,
     dashboard,
     directory_care,
+    exports,
     insights,
     live,
     media_library,
@@ -29,6 +30,7 @@ ROUTERS = [
     calendar_feed.router, live.router, reschedule.router, admin.router, comments.router, media_library.router,
     notification_settings.router, insights.router, break_glass.router, directory_care.router,
     alert_follow_ups.router,
+    exports.router,
 ]
 
 
