@@ -17,7 +17,6 @@ from civicpost import audit, contributors, notifications, quotas, redirects
 from civicpost.content import Rendition
 from civicpost.db import rows_changed, utcnow, wake_after_commit
 from civicpost.drafting import access, editing, previews, versions
-from civicpost.suspensions import service as suspensions
 from civicpost.errors import Conflict, Forbidden, Invalid
 from civicpost.models import (
     EMERGENCY_LANE,
@@ -31,6 +30,7 @@ from civicpost.models import (
 )
 from civicpost.platforms import spec
 from civicpost.rendering import Renderer
+from civicpost.suspensions import service as suspensions
 
 EDITABLE = (State.draft, State.submitted, State.rejected, State.scheduled)
 # Deliveries not yet started: open ones, and those a suspension holds.

@@ -228,8 +228,9 @@ def _back_to_author(session: Session, *, actor: User, suspension: Suspension, ch
     Refused for one with a post already out: release or cancel those items instead."""
     ids = sorted({d.announcement_id for d in chosen})
     out = {row[0] for row in session.execute(
-        select(Delivery.announcement_id).where(Delivery.announcement_id.in_(ids),
-                                               Delivery.status.not_in((DeliveryStatus.held, DeliveryStatus.cancelled))))}
+        select(Delivery.announcement_id).where(
+            Delivery.announcement_id.in_(ids),
+            Delivery.status.not_in((DeliveryStatus.held, DeliveryStatus.cancelled))))}
     if out:
         raise Conflict("an announcement with a post already out (or on its way) cannot go back to its author: "
                        + ", ".join(map(str, sorted(out))) + "; release its held items or cancel it instead")
@@ -237,7 +238,8 @@ def _back_to_author(session: Session, *, actor: User, suspension: Suspension, ch
     for announcement in session.scalars(select(Announcement).where(Announcement.id.in_(ids))):
         session.execute(update(Delivery).where(Delivery.announcement_id == announcement.id,
                                                Delivery.status == DeliveryStatus.held)
-                        .values(status=DeliveryStatus.cancelled, last_error="sent back to its author after a suspension")
+                        .values(status=DeliveryStatus.cancelled,
+                                last_error="sent back to its author after a suspension")
                         .execution_options(synchronize_session=False))
         previous = announcement.state
         announcement.state = State.draft
