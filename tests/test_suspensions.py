@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from civicpost.db import transaction
-from civicpost.models import Announcement, AuditEvent, Delivery, DeliveryStatus, Suspension
+from civicpost.models import Announcement, AuditEvent, Delivery, Suspension
 from tests.factories import create_approved, create_submitted
 
 
@@ -123,3 +123,33 @@ def test_a_suspension_ends_at_its_until_releasing_nothing(client, city, sessions
     shown = client.get(f"/api/v1/suspensions/{s['id']}", headers=city.approver.auth).json()
     assert shown["ended_at"] is not None and shown["active"] is False
     assert set(statuses(sessions, a["id"])) == {"held"}
+
+
+def test_the_command_line_suspends_and_resumes_as_a_named_approver(client, city, sessions, database_url, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import TEST_SECRET
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICPOST_")}
+    env.update(CIVICPOST_DATABASE_URL=database_url, CIVICPOST_SECRET_KEY=TEST_SECRET)
+    civicpost = str(Path(sys.executable).parent / "civicpost")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([civicpost, *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+
+    a = create_approved(client, city)
+    refused = run("suspend", "--reason", "Storm", "--as", city.parks_staff.email)
+    assert refused.returncode == 2 and "only approvers and admins" in refused.stderr
+    done = run("suspend", "--reason", "A drowning at the lake", "--department", "parks", "--as", city.approver.email)
+    assert done.returncode == 0, done.stderr
+    assert "paused" in done.stdout and "parks" in done.stdout
+    assert set(statuses(sessions, a["id"])) == {"held"}
+    assert run("suspend", "--reason", "x", "--until", "tomorrow", "--as", city.approver.email).returncode == 2
+    ended = run("resume", "--as", city.approver.email)
+    assert ended.returncode == 0, ended.stderr
+    assert "2 held deliveries" in ended.stdout
+    with sessions() as session:
+        assert session.scalar(select(Suspension.ended_at)) is not None
