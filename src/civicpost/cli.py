@@ -15,6 +15,7 @@ from civicpost.cli_support import check_key as _check_key
 from civicpost.cli_support import fail as _fail
 from civicpost.cli_support import sessions as _sessions
 from civicpost.cli_support import upgraded as _upgraded
+from civicpost.cli_suspensions import resume, suspend
 from civicpost.config import ConfigError, get_settings
 
 app = typer.Typer(help="civicpost: one approved draft, every channel, on time, on the record.", no_args_is_help=True)
@@ -26,6 +27,8 @@ app.add_typer(insights_app, name="insights")
 app.add_typer(records_app, name="records")
 app.add_typer(export_app, name="export")
 app.command("drill")(drill)
+app.command("suspend")(suspend)
+app.command("resume")(resume)
 key_app = typer.Typer(help="The secret key that encrypts channel credentials.", no_args_is_help=True)
 app.add_typer(key_app, name="secret-key")
 

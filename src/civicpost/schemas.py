@@ -342,6 +342,8 @@ class ApproveIn(Strict):
         WithJsonSchema({"type": "string", "pattern": FINGERPRINT_PATTERN}),
     ] = Field(default=None, description="the fingerprint shown by GET /api/v1/announcements/{id}; "
                                         "if the content changed since, the answer is 409")
+    confirm_suspended: bool = Field(default=False, description="approve although a suspension pauses this "
+                                    "department's posts (else 409); the announcement then waits, held")
 
 
 class RejectIn(Strict):

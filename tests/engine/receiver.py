@@ -14,6 +14,7 @@ class Received:
     body: dict
     headers: dict[str, str]
     signature_ok: bool
+    at: float = 0.0  # time.monotonic() when the request arrived
 
 
 @dataclass
@@ -43,6 +44,7 @@ def start_receiver(secret: str) -> tuple[Receiver, ThreadingHTTPServer]:
             pass
 
         def do_POST(self) -> None:  # noqa: N802
+            arrived = time.monotonic()
             raw = self.rfile.read(int(self.headers.get("content-length", 0)))
             headers = {k.lower(): v for k, v in self.headers.items()}
             signed = headers.get("x-civicpost-timestamp", "").encode() + b"." + raw
@@ -50,7 +52,7 @@ def start_receiver(secret: str) -> tuple[Receiver, ThreadingHTTPServer]:
             ok = hmac.compare_digest(expected, headers.get("x-civicpost-signature", ""))
             with lock:
                 status, extra, hang = receiver.answer()
-                receiver.received.append(Received(json.loads(raw or b"{}"), headers, ok))
+                receiver.received.append(Received(json.loads(raw or b"{}"), headers, ok, arrived))
                 key = headers.get("idempotency-key", "")
                 first = receiver.seen_keys.setdefault(key, len(receiver.seen_keys) + 1)
             if hang:

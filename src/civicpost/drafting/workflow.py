@@ -30,8 +30,11 @@ from civicpost.models import (
 )
 from civicpost.platforms import spec
 from civicpost.rendering import Renderer
+from civicpost.suspensions import service as suspensions
 
 EDITABLE = (State.draft, State.submitted, State.rejected, State.scheduled)
+# Deliveries not yet started: open ones, and those a suspension holds.
+WAITING = (*OPEN_DELIVERY, DeliveryStatus.held)
 
 
 def require_state(announcement: Announcement, *allowed: State, action: str) -> None:
@@ -88,7 +91,7 @@ def _stop_open_deliveries(session: Session, announcement: Announcement, reason: 
     stopped by the worker's guard before it sends."""
     return rows_changed(session.execute(
         update(Delivery)
-        .where(Delivery.announcement_id == announcement.id, Delivery.status.in_(OPEN_DELIVERY))
+        .where(Delivery.announcement_id == announcement.id, Delivery.status.in_(WAITING))
         .values(status=DeliveryStatus.cancelled, last_error=reason)
         .execution_options(synchronize_session=False)
     ))
@@ -205,6 +208,7 @@ def approve(
     renderer: Renderer,
     seen_fingerprint: str,
     now: datetime | None = None,
+    confirm_suspended: bool = False,
 ) -> list[Delivery]:
     """Approve the content the approver saw (`seen_fingerprint`), and nothing else.
 
@@ -221,9 +225,16 @@ def approve(
     if seen_fingerprint != signed:
         raise Conflict("the announcement changed after you looked at it; review it again before approving")
     now = now or utcnow()
+    pause = None if announcement.emergency else suspensions.covering(session, announcement.department_id)
+    if pause is not None and not confirm_suspended:
+        raise Conflict(f"scheduled posts of this department are paused (suspension {pause.id}: {pause.reason}); "
+                       f"to approve anyway, send confirm_suspended: true; the announcement then waits, held, "
+                       f"until a person releases it after the suspension ends")
     due = max(announcement.publish_at or now, now)
     deliveries = release(session, actor=actor, announcement=announcement, renderer=renderer,
                           renditions=renditions, signed=signed, due=due, now=now, action="approved")
+    if pause is not None:
+        suspensions.hold_due(session, pause, now=now, announcement_ids=[announcement.id])
     audit.record(
         session, actor=actor, action="approve", object_type="announcement", object_id=announcement.id,
         fingerprint=signed, detail={"due_at": due.isoformat(), "deliveries": len(deliveries)},
@@ -273,7 +284,7 @@ def cancel(session: Session, *, actor: User, announcement: Announcement) -> int:
 _MAY_HAVE_POSTED = or_(
     Delivery.status.in_((DeliveryStatus.published, DeliveryStatus.sending, DeliveryStatus.unknown)),
     and_(
-        Delivery.status.in_((*OPEN_DELIVERY, DeliveryStatus.failed)),
+        Delivery.status.in_((*WAITING, DeliveryStatus.failed)),
         or_(Delivery.reconcile.is_(True), Delivery.remote_id.is_not(None)),
     ),
 )
@@ -292,7 +303,7 @@ def retract(session: Session, *, actor: User, announcement: Announcement, reason
         .where(Delivery.announcement_id == announcement.id, _MAY_HAVE_POSTED)
         .values(
             retract_requested_at=now,
-            status=case((Delivery.status.in_(OPEN_DELIVERY), DeliveryStatus.unknown), else_=Delivery.status),
+            status=case((Delivery.status.in_(WAITING), DeliveryStatus.unknown), else_=Delivery.status),
             # A send in flight keeps its claim time; everything else is due now.
             next_attempt_at=case((Delivery.status == DeliveryStatus.sending, Delivery.next_attempt_at), else_=now),
         )

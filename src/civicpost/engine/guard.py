@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, defaultload
 
-from civicpost import media_urls
+from civicpost import media_urls, suspensions
 from civicpost.config import Settings
 from civicpost.engine.claims import LIVE_STATES, TAKE_BACK, Job
 from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, Media, State
@@ -44,9 +44,11 @@ class Skip:
 
 @dataclass(frozen=True)
 class Stop:
-    """Do not send: the announcement was cancelled, retracted or edited after the claim."""
+    """Do not send: the announcement was cancelled, retracted or edited after the claim, or (`held_by`)
+    a suspension of its department holds it."""
 
     delivery: Delivery
+    held_by: int | None = None
 
 
 Ready = Send | Skip | Stop
@@ -54,7 +56,8 @@ Ready = Send | Skip | Stop
 # One statement, built once: the deliveries (with their channels) and what the
 # guard needs of their announcements, read right before the sends start.
 _GUARD = (
-    select(Delivery, Announcement.state, Announcement.approved_fingerprint, Announcement.title, Announcement.link)
+    select(Delivery, Announcement.state, Announcement.approved_fingerprint, Announcement.title, Announcement.link,
+           Announcement.department_id, Announcement.emergency)
     .join(Announcement, Announcement.id == Delivery.announcement_id)
     .where(Delivery.id.in_(bindparam("delivery_ids", expanding=True)))
     # A send needs the channel, not the channel's department.
@@ -76,10 +79,15 @@ def prepare_all(session: Session, jobs: list[Job], *, owner: str, settings: Sett
         if media_ids
         else {}
     )
-    return [_guarded(job, rows.get(job.delivery_id), owner=owner, settings=settings, mime=mime) for job in jobs]
+    # The suspensions in force, read in the same transaction (a tiny read of an index of the active ones):
+    # a suspension committed before this read stops every ordinary send it covers.
+    paused = suspensions.in_force(session) if any(not j.emergency and j.kind == "publish" for j in jobs) else None
+    return [_guarded(job, rows.get(job.delivery_id), owner=owner, settings=settings, mime=mime, paused=paused)
+            for job in jobs]
 
 
-def _guarded(job: Job, row, *, owner: str, settings: Settings, mime: dict[str, str]) -> Ready:
+def _guarded(job: Job, row, *, owner: str, settings: Settings, mime: dict[str, str],
+             paused: suspensions.InForce | None) -> Ready:
     if row is None or row.Delivery.lease_owner != owner:
         return Skip(job.delivery_id)
     delivery, announcement = row.Delivery, row
@@ -92,6 +100,10 @@ def _guarded(job: Job, row, *, owner: str, settings: Settings, mime: dict[str, s
             take_back = True
         elif announcement.state not in LIVE_STATES or announcement.approved_fingerprint != delivery.fingerprint:
             return Stop(delivery)
+        elif paused and not announcement.emergency and not job.emergency:
+            holder = paused.holder(announcement.department_id)
+            if holder is not None:
+                return Stop(delivery, held_by=holder)
     elif delivery.status not in TAKE_BACK or delivery.retract_requested_at is None:
         return Skip(job.delivery_id)
     rendition: dict[str, Any] = delivery.rendition

@@ -52,7 +52,10 @@ class Unclear:
 
 @dataclass(frozen=True)
 class Stopped:
-    """The guard stopped the send: its announcement was cancelled, retracted or changed after the claim."""
+    """The guard stopped the send: its announcement was cancelled, retracted or changed after the claim,
+    or (`held_by`, a suspension's id) a suspension of its department holds it."""
+
+    held_by: int | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ class Decision:
     detail: Mapping[str, Any] = field(default_factory=dict)
     settle: bool = False  # the announcement may be done
     take_back_soon: bool = False  # a post a retract wants gone may be up: look for take-backs now
+    held_by: int | None = None  # the suspension that holds it
 
 
 def backoff(attempts: int, settings: Settings, *, at_least: float | None = None) -> float:
@@ -140,6 +144,11 @@ def backoff(attempts: int, settings: Settings, *, at_least: float | None = None)
 
 def decide(happened: Happened, facts: Facts, *, settings: Settings, now: datetime) -> Decision:
     match happened:
+        case Stopped(held_by=int() as suspension):
+            # Never sent: it waits, as it was, for a person to release it; this claim did not count as an attempt.
+            return Decision(DeliveryStatus.held, f"held by suspension {suspension}: not sent", held_by=suspension,
+                            attempts=max(0, facts.attempts - 1), event="delivery.held",
+                            detail={"suspension": suspension})
         case Stopped():
             # Never sent, so a retract has nothing to take back here.
             return Decision(DeliveryStatus.cancelled, "stopped before sending: the announcement was cancelled, "

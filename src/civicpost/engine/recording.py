@@ -139,6 +139,8 @@ def _columns(delivery: Delivery, decision: Decision, now: datetime) -> dict[str,
         values.update(remote_id=decision.post.remote_id, remote_url=decision.post.url)
         if decision.post.part_ids:
             values["rendition"] = {**delivery.rendition, "remote_part_ids": list(decision.post.part_ids)}
+    if decision.held_by is not None:
+        values["held_by"] = decision.held_by
     if decision.published_at is not None:
         values["published_at"] = decision.published_at
     if decision.retracted_at is not None:

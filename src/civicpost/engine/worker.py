@@ -291,7 +291,7 @@ class Worker:
                 ready = guard.prepare(session, job, owner=self.name, settings=self.settings)
         if isinstance(ready, Skip):
             return
-        happened = Stopped() if isinstance(ready, Stop) else sending.attempt(ready, self.adapters)
+        happened = Stopped(ready.held_by) if isinstance(ready, Stop) else sending.attempt(ready, self.adapters)
         self.recorder.record(ready, happened)
 
     def _run_next(self) -> None:

@@ -19,6 +19,7 @@ from civicpost.models.instance import InstanceValue
 from civicpost.models.metrics import InsightCount, MetricChannel, MetricJob, MetricSnapshot, PostEngagement
 from civicpost.models.notification import DepartmentHook, Notification, NotificationChoice
 from civicpost.models.session import StaffSession
+from civicpost.models.suspension import Suspension
 from civicpost.models.throttle import SignInThrottle
 from civicpost.models.tracked_link import TrackedLink
 from civicpost.models.user import ApiToken, User
@@ -55,6 +56,7 @@ __all__ = [
     "SignInThrottle",
     "StaffSession",
     "State",
+    "Suspension",
     "Target",
     "TrackedLink",
     "Translation",

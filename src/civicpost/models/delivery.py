@@ -79,6 +79,8 @@ class Delivery(Base):
     retract_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the post was deleted from the platform.
     retracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The suspension (its id) that stopped it (status held), kept after its release for the record.
+    held_by: Mapped[int | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -28,6 +28,8 @@ class DeliveryStatus(StrEnum):
     unknown = "unknown"
     cancelled = "cancelled"
     retracted = "retracted"
+    # Stopped by a suspension before it started: waits for a person to release it.
+    held = "held"
 
 
 # Deliveries a worker may still pick up; cancelling or voiding stops these.

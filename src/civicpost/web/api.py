@@ -260,7 +260,7 @@ def approve(
             ],
         )
     workflow.approve(session, actor=user, announcement=announcement, renderer=renderer,
-                     seen_fingerprint=body.fingerprint)
+                     seen_fingerprint=body.fingerprint, confirm_suspended=body.confirm_suspended)
     return _full(session, announcement, renderer, settings)
 
 

@@ -37,6 +37,7 @@ from civicpost.web import (
     api_metrics,
     api_people,
     api_records,
+    api_suspensions,
     dates,
     directory,
     post_text,
@@ -160,6 +161,7 @@ def create_app(
     app.include_router(api_exports.public_router)
     app.include_router(api_metrics.router)
     app.include_router(api_insights.router)
+    app.include_router(api_suspensions.router)
     app.include_router(alerts.api_router)
     app.include_router(alerts.public_router)
     app.include_router(public.router)

@@ -103,7 +103,8 @@ class DeliveryOut(Shape):
     id: int
     channel_id: int
     platform: str
-    status: Literal["pending", "sending", "retrying", "published", "failed", "unknown", "cancelled", "retracted"]
+    status: Literal["pending", "sending", "retrying", "published", "failed", "unknown", "cancelled", "retracted",
+                    "held"]
     attempts: int
     due_at: Instant
     next_attempt_at: Instant | None
