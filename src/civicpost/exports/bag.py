@@ -142,6 +142,12 @@ def verify(path: Path, public: Ed25519PublicKey) -> Findings:
     with bag:
         names = [n for n in bag.namelist() if not n.endswith("/")]
         present = set(names)
+        if len(present) < len(names):
+            seen: set[str] = set()
+            for name in names:
+                if name in seen:
+                    found.problems.append(f"{name}: in the zip more than once")
+                seen.add(name)
         for needed in (*TAG_FILES, TAG_MANIFEST, SIGNATURE):
             if needed not in present:
                 found.problems.append(f"{needed}: missing from the bag")
