@@ -3,14 +3,16 @@
 Seeds a SQLite database with N published announcements (two versions, one delivery with a
 remote id, three audit events and a comment each), then writes the signed export in a child
 process and prints the child's peak resident memory, the time taken and the zip's size. The
-export reads announcements in id batches and streams each file into the zip, so the peak
-should stay flat as N grows tenfold.
+export reads announcements in id batches, streams each file into the zip and keeps the zip's
+central directory in a scratch file, so the peak should stay flat as N grows tenfold. Each
+zip is then checked by `civicpost export verify` and Info-ZIP's `unzip -t` ("checked").
 
     .venv/bin/python bench/export.py            # 1,000 and 10,000
     .venv/bin/python bench/export.py 1000 100000
 """
 
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -70,7 +72,7 @@ def seed(url: str, n: int) -> None:
 
 def child(url: str, out: str) -> None:
     from civicpost.db import make_sessionmaker
-    from civicpost.exports import writer
+    from civicpost.exports import signing, writer
 
     settings = Settings(env="test", database_url=url, secret_key=SECRET, media_dir=Path(out).parent / "media")
     engine = make_engine(url)
@@ -81,12 +83,28 @@ def child(url: str, out: str) -> None:
                            scope=writer.Scope(today - timedelta(days=2), today + timedelta(days=2)))
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    Path(out).with_suffix(".pub").write_bytes(signing.public_pem(signing.private_key(settings)))
     print(f"{written.announcements} {seconds:.1f} {before / 1024:.1f} {peak / 1024:.1f} {written.size_bytes}")
+
+
+def checked(out: str) -> str:
+    """`civicpost export verify` and `unzip -t` on the zip: "ok", or what failed."""
+    civicpost = Path(sys.executable).with_name("civicpost")
+    key = str(Path(out).with_suffix(".pub"))
+    verify = subprocess.run([str(civicpost), "export", "verify", out, "--public-key", key],
+                            capture_output=True, text=True)
+    if verify.returncode != 0:
+        return "verify failed: " + (verify.stdout + verify.stderr).strip()[-300:]
+    unzip = shutil.which("unzip")
+    if unzip is None:
+        return "verified (no unzip)"
+    tested = subprocess.run([unzip, "-tq", out], capture_output=True, text=True)
+    return "ok" if tested.returncode == 0 else "unzip -t failed: " + tested.stdout.strip()[-300:]
 
 
 def main(sizes: list[int]) -> None:
     print(f"{'announcements':>13} {'seconds':>8} {'per 1,000':>9} {'RSS before':>11} {'peak RSS':>9} "
-          f"{'grew':>7} {'zip MB':>7}")
+          f"{'grew':>7} {'zip MB':>7} checked")
     for n in sizes:
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite:///{folder}/bench.db"
@@ -95,7 +113,8 @@ def main(sizes: list[int]) -> None:
                                  capture_output=True, text=True, check=True)
             count, seconds, before, peak, size = ran.stdout.split()
             print(f"{int(count):>13,} {float(seconds):>8.1f} {float(seconds) * 1000 / n:>9.2f} {before:>8} MB "
-                  f"{peak:>6} MB {float(peak) - float(before):>4.1f} MB {int(size) / 1e6:>7.1f}")
+                  f"{peak:>6} MB {float(peak) - float(before):>4.1f} MB {int(size) / 1e6:>7.1f} "
+                  f"{checked(f'{folder}/export.zip')}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -135,6 +136,10 @@ def test_standard_bagit_tools_accept_the_unzipped_bag(sessions, settings, small_
     unzipped = bagit.Bag(str(tmp_path / "unzipped"))
     unzipped.validate()
     assert unzipped.info["Export-Department"] == "parks"
+    unzip = shutil.which("unzip")  # Info-ZIP, as an archivist without Python would check it
+    assert unzip, "Info-ZIP unzip is needed for this test: apt-get install unzip"
+    checked = subprocess.run([unzip, "-t", str(written.path)], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0 and "No errors detected" in checked.stdout, checked.stdout + checked.stderr
 
 
 def test_each_kind_of_tampering_is_named_exactly(sessions, settings, small_city, tmp_path):
@@ -158,6 +163,10 @@ def test_each_kind_of_tampering_is_named_exactly(sessions, settings, small_city,
     code, said = verify(rewritten(written.path, tmp_path / "d.zip", change={"tagmanifest-sha256.txt.sig": forged}),
                         key)
     assert (code, said.splitlines()[0]) == (1, "signature does not match the public key")
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        twice = rewritten(written.path, tmp_path / "f.zip", add={record: original})
+    code, said = verify(twice, key)
+    assert code == 1 and said.splitlines()[0] == f"{record}: in the zip more than once"
     code, said = verify(rewritten(written.path, tmp_path / "e.zip",
                                   change={"manifest-sha256.txt": b"0" * 64 + b"  " + record.encode() + b"\n"}), key)
     assert code == 1 and "manifest-sha256.txt: SHA-256 differs from the tag manifest" in said.splitlines()

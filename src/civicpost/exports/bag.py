@@ -2,7 +2,8 @@
 
 The bag's files are written here rather than with bagit-python, which builds a bag in place
 in a directory: an export streams each file into the zip as it is made, keeping the manifest
-lines in a scratch file, so neither memory nor a second copy on disk grows with the export.
+lines and the zip's central directory in scratch files, so neither memory nor a second copy on
+disk grows with the export.
 The result is an ordinary bag: unzipped, `bagit.py --validate` accepts it.
 """
 
@@ -17,6 +18,7 @@ from typing import IO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from civicpost.exports import signing
+from civicpost.exports.zipstream import Member, ZipWriter
 
 BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 MANIFEST = "manifest-sha256.txt"
@@ -35,19 +37,19 @@ class BagWriter:
     def __init__(self, path: Path, *, scratch_dir: Path | None = None) -> None:
         self.path = path
         self._partial = path.with_name(path.name + ".partial")
-        self._zip = zipfile.ZipFile(self._partial, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
+        self._zip = ZipWriter(self._partial, scratch_dir=scratch_dir)
         self._manifest: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8", dir=scratch_dir)
         self.payload_bytes = 0
         self.payload_files = 0
 
     def add_bytes(self, name: str, data: bytes) -> str:
-        with self._open(name) as out:
+        with self._open(name, len(data)) as out:
             out.write(data)
         return self._listed(name, hashlib.sha256(data).hexdigest(), len(data))
 
     def add_file(self, name: str, source: Path) -> str:
         with source.open("rb") as src:
-            return self.add_stream(name, src)
+            return self.add_stream(name, src, size_hint=source.stat().st_size)
 
     def add_text_stream(self, name: str, source: IO[str]) -> str:
         """A scratch text file (UTF-8), copied in chunks."""
@@ -60,20 +62,18 @@ class BagWriter:
                 out.write(chunk)
         return self._listed(name, digest.hexdigest(), size)
 
-    def add_stream(self, name: str, source: IO[bytes]) -> str:
+    def add_stream(self, name: str, source: IO[bytes], *, size_hint: int | None = None) -> str:
+        """`size_hint`, if known, only spares a small file the ZIP64 fields in its local header."""
         digest, size = hashlib.sha256(), 0
-        with self._open(name) as out:
+        with self._open(name, size_hint) as out:
             while chunk := source.read(CHUNK):
                 digest.update(chunk)
                 size += len(chunk)
                 out.write(chunk)
         return self._listed(name, digest.hexdigest(), size)
 
-    def _open(self, name: str) -> IO[bytes]:
-        info = zipfile.ZipInfo("data/" + name, date_time=(1980, 1, 1, 0, 0, 0))
-        info.compress_type = zipfile.ZIP_STORED if name.lower().endswith(STORED_SUFFIXES) else zipfile.ZIP_DEFLATED
-        info.external_attr = 0o644 << 16
-        return self._zip.open(info, "w", force_zip64=True)
+    def _open(self, name: str, size: int | None = None) -> Member:
+        return self._zip.open("data/" + name, deflate=not name.lower().endswith(STORED_SUFFIXES), size=size)
 
     def _listed(self, name: str, sha256: str, size: int) -> str:
         self._manifest.write(f"{sha256}  data/{name}\n")
@@ -86,7 +86,7 @@ class BagWriter:
         tags: list[tuple[str, str]] = []
         self._manifest.seek(0)
         digest = hashlib.sha256()
-        with self._zip.open(_tag_info(MANIFEST), "w", force_zip64=True) as out:
+        with self._zip.open(MANIFEST) as out:
             while chunk := self._manifest.read(CHUNK):
                 raw = chunk.encode()
                 digest.update(raw)
@@ -96,26 +96,19 @@ class BagWriter:
         fields = {**info, "Payload-Oxum": f"{self.payload_bytes}.{self.payload_files}"}
         bag_info = "".join(f"{name}: {_one_line(value)}\n" for name, value in fields.items()).encode()
         for name, data in (("bagit.txt", BAGIT_TXT), ("bag-info.txt", bag_info)):
-            self._zip.writestr(_tag_info(name), data)
+            self._zip.writestr(name, data)
             tags.append((hashlib.sha256(data).hexdigest(), name))
         tag_manifest = "".join(f"{sha}  {name}\n" for sha, name in sorted(tags, key=lambda t: t[1])).encode()
-        self._zip.writestr(_tag_info(TAG_MANIFEST), tag_manifest)
-        self._zip.writestr(_tag_info(SIGNATURE), key.sign(tag_manifest))
+        self._zip.writestr(TAG_MANIFEST, tag_manifest)
+        self._zip.writestr(SIGNATURE, key.sign(tag_manifest))
         self._zip.close()
         self._partial.replace(self.path)
         return self.path
 
     def abandon(self) -> None:
-        self._zip.close()
+        self._zip.abandon()
         self._manifest.close()
         self._partial.unlink(missing_ok=True)
-
-
-def _tag_info(name: str) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o644 << 16
-    return info
 
 
 def _one_line(value: str) -> str:
@@ -149,6 +142,12 @@ def verify(path: Path, public: Ed25519PublicKey) -> Findings:
     with bag:
         names = [n for n in bag.namelist() if not n.endswith("/")]
         present = set(names)
+        if len(present) < len(names):
+            seen: set[str] = set()
+            for name in names:
+                if name in seen:
+                    found.problems.append(f"{name}: in the zip more than once")
+                seen.add(name)
         for needed in (*TAG_FILES, TAG_MANIFEST, SIGNATURE):
             if needed not in present:
                 found.problems.append(f"{needed}: missing from the bag")
