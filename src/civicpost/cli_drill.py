@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from civicpost.cli_support import check_key, fail, sessions
+from civicpost.cli_support import check_key, fail, sessions_beside_a_worker
 from civicpost.config import ConfigError, get_settings
 
 # How often the drill looks at its deliveries while it waits.
@@ -51,7 +51,7 @@ def drill(
     except ConfigError as exc:
         fail(str(exc))
     wanted = [part.strip() for item in channels or [] for part in item.split(",") if part.strip()]
-    made = sessions()
+    made = sessions_beside_a_worker()
     try:
         with transaction(made) as session:
             user, found = drills.operator(session, operator, department)

@@ -17,16 +17,12 @@ def collect(
     """Read the posts' and channels' counts that are due (the worker does this on its own every minute)."""
     from civicpost.cli_support import check_key as _check_key
     from civicpost.cli_support import fail as _fail
-    from civicpost.cli_support import sessions as _sessions
+    from civicpost.cli_support import sessions_beside_a_worker as _sessions
     from civicpost.config import ConfigError, get_settings
     from civicpost.insights.collector import Collector
 
     settings = get_settings()
     sessions = _sessions()
-    if settings.is_sqlite:
-        # As the worker writes: take SQLite's write lock when a transaction begins, so a
-        # running worker and this command take turns instead of failing as "locked".
-        sessions.configure(bind=sessions.kw["bind"].execution_options(sqlite_begin="IMMEDIATE"))
     try:
         _check_key(settings)
     except ConfigError as exc:

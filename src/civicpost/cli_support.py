@@ -22,6 +22,16 @@ def sessions():
     return make_sessionmaker(make_engine(settings.database_url))
 
 
+def sessions_beside_a_worker():
+    """Sessions for a command that writes while a worker may be writing (its own, or a running
+    one): on SQLite each transaction takes the write lock when it begins, as the worker's do, so
+    the two take turns instead of one failing as "database is locked"."""
+    made = sessions()
+    if get_settings().is_sqlite:
+        made.configure(bind=made.kw["bind"].execution_options(sqlite_begin="IMMEDIATE"))
+    return made
+
+
 def ensure_schema(database_url: str) -> None:
     from civicpost import backup, migrate
     from civicpost.checks import schema_state
