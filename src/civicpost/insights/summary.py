@@ -1,7 +1,9 @@
 """Medians of engagement per post, by department and platform, weekday and hour, and week.
 
-Whole weeks are read from `insight_counts` (posts per bucket of engagement,
-kept current with `post_engagement`); the days of a filter outside whole weeks
+Whole weeks are read from the counts kept current with `post_engagement`
+(posts per bucket of engagement): the medians per department and platform,
+platform, week and overall from `insight_week_counts` (a week's counts, few
+rows), the heat map from `insight_counts` (an hour's); the days of a filter outside whole weeks
 are read from `post_engagement` row by row and counted the same way. A median
 is then read from the counts per bucket (insights/sketch.py): within
 sketch.ERROR of the exact one, on both databases alike. `median` is the exact
@@ -21,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from civicpost.insights import rollup, sketch
 from civicpost.insights.filters import Filters
-from civicpost.models import Announcement, Department, InsightCount
+from civicpost.models import Announcement, Department, InsightCount, InsightWeekCount
 from civicpost.models.metrics import PostEngagement
 
 TOP_POSTS = 10
@@ -103,14 +105,26 @@ class _Tally:
 
     def add(self, department_id: int, platform: str, week: date, weekday: int, hour: int, bucket: int,
             follower_bucket: int, posts: int) -> None:
-        for group in (("dp", department_id, platform), ("p", platform), ("s", weekday, hour), ("w", week), ("all",)):
-            self.engagement[group][bucket] += posts
-            if follower_bucket != sketch.UNKNOWN:
+        self.add_week(department_id, platform, week, bucket, follower_bucket, posts)
+        self.count((("s", weekday, hour),), bucket, follower_bucket, posts)
+
+    def add_week(self, department_id: int, platform: str, week: date, bucket: int, follower_bucket: int,
+                 posts: int) -> None:
+        self.count((("dp", department_id, platform), ("p", platform), ("w", week), ("all",)), bucket,
+                   follower_bucket, posts)
+
+    def count(self, groups: Iterable[tuple], bucket: int | None, follower_bucket: int | None, posts: int) -> None:
+        """Add `posts` to each group's count of `bucket` and of `follower_bucket` (None: leave that one)."""
+        for group in groups:
+            if bucket is not None:
+                self.engagement[group][bucket] += posts
+            if follower_bucket is not None and follower_bucket != sketch.UNKNOWN:
                 self.per_follower[group][follower_bucket] += posts
 
     def summary(self) -> Summary:
         summary = Summary(overall=Group(0, None, None))
-        for group, counts in self.engagement.items():
+        for group in self.engagement.keys() | self.per_follower.keys():
+            counts = self.engagement.get(group, Counter())
             kind, *rest = group
             found = _group(sum(counts.values()), sketch.median(counts),
                            sketch.median(self.per_follower.get(group, {}), per_follower=True))
@@ -142,36 +156,51 @@ def _scoped(query: Select, filters: Filters, table: Any) -> Select:
     return query
 
 
-def counts_query(filters: Filters, weeks: tuple[date, date]) -> Select:
-    """PostgreSQL sums the counts per set and bucket (hashed, no sorting); only the sums are fetched."""
-    c = InsightCount
-    sets = {"dp": (c.department_id, c.platform), "p": (c.platform,), "s": (c.weekday, c.hour), "w": (c.week,),
-            "all": ()}
-    keys = (c.department_id, c.platform, c.weekday, c.hour, c.week, c.bucket, c.follower_bucket)
-    grouping = [tuple_(*columns, c.bucket) for columns in sets.values()]
-    grouping += [tuple_(*columns, c.follower_bucket) for columns in sets.values()]
-    return _scoped(select(*keys, func.grouping(*keys).label("sets"), func.sum(c.posts).label("posts"))
-                   .where(c.week.between(*weeks)), filters, c).group_by(func.grouping_sets(*grouping))
+def counts_queries(filters: Filters, weeks: tuple[date, date]) -> dict[str, Select]:
+    """PostgreSQL sums the counts per set and bucket (hashed, no sorting); only the sums are fetched.
+
+    "weeks" sums a week's counts per (department, platform) and per week (the
+    platform's and overall medians are summed from the former in Python);
+    "slots" sums the hours' counts per (weekday, hour).
+    """
+    w, c = InsightWeekCount, InsightCount
+    week_keys = (w.department_id, w.platform, w.week, w.bucket, w.follower_bucket)
+    slot_keys = (c.weekday, c.hour, c.bucket, c.follower_bucket)
+    return {
+        "weeks": _scoped(select(*week_keys, func.grouping(*week_keys).label("sets"), func.sum(w.posts))
+                         .where(w.week.between(*weeks)), filters, w)
+        .group_by(func.grouping_sets(tuple_(w.department_id, w.platform, w.bucket),
+                                     tuple_(w.department_id, w.platform, w.follower_bucket),
+                                     tuple_(w.week, w.bucket), tuple_(w.week, w.follower_bucket))),
+        "slots": _scoped(select(*slot_keys, func.grouping(*slot_keys).label("sets"), func.sum(c.posts))
+                         .where(c.week.between(*weeks)), filters, c)
+        .group_by(func.grouping_sets(tuple_(c.weekday, c.hour, c.bucket), tuple_(c.weekday, c.hour, c.follower_bucket))),
+    }
 
 
 def _from_counts(session: Session, filters: Filters, weeks: tuple[date, date], tally: _Tally) -> None:
-    c = InsightCount
+    w, c = InsightWeekCount, InsightCount
     if session.get_bind().dialect.name != "postgresql":
-        query = _scoped(select(c.department_id, c.platform, c.week, c.weekday, c.hour, c.bucket, c.follower_bucket,
-                               c.posts).where(c.week.between(*weeks)), filters, c)
+        query = _scoped(select(w.department_id, w.platform, w.week, w.bucket, w.follower_bucket, w.posts)
+                        .where(w.week.between(*weeks)), filters, w)
         for row in session.execute(query):
-            tally.add(*row)
+            tally.add_week(*row)
+        query = _scoped(select(c.weekday, c.hour, c.bucket, c.follower_bucket, c.posts)
+                        .where(c.week.between(*weeks)), filters, c)
+        for weekday, hour, bucket, follower_bucket, posts in session.execute(query):
+            tally.count((("s", weekday, hour),), bucket, follower_bucket, posts)
         return
-    for department_id, platform, weekday, hour, week, bucket, follower_bucket, sets_bits, posts in session.execute(
-            counts_query(filters, weeks)):
-        by_bucket = not sets_bits & 0b10
-        group = {0b00111: "dp", 0b10111: "p", 0b11001: "s", 0b11110: "w", 0b11111: "all"}[sets_bits >> 2]
-        key = {"dp": ("dp", department_id, platform), "p": ("p", platform), "s": ("s", weekday, hour),
-               "w": ("w", week), "all": ("all",)}[group]
-        if by_bucket:
-            tally.engagement[key][bucket] += posts
-        elif follower_bucket != sketch.UNKNOWN:
-            tally.per_follower[key][follower_bucket] += posts
+    queries = counts_queries(filters, weeks)
+    # grouping(): a bit set for each key left out of the row's set, the first key the highest bit.
+    for department_id, platform, week, bucket, follower_bucket, sets_bits, posts in session.execute(queries["weeks"]):
+        by_bucket = not sets_bits & 0b00010
+        groups = ((("dp", department_id, platform), ("p", platform), ("all",)) if sets_bits >> 3 == 0b00
+                  else (("w", week),))
+        tally.count(groups, bucket if by_bucket else None, None if by_bucket else follower_bucket, posts)
+    for weekday, hour, bucket, follower_bucket, sets_bits, posts in session.execute(queries["slots"]):
+        by_bucket = not sets_bits & 0b0010
+        tally.count((("s", weekday, hour),), bucket if by_bucket else None, None if by_bucket else follower_bucket,
+                    posts)
 
 
 def _from_rows(session: Session, filters: Filters, start: datetime, end: datetime, tally: _Tally) -> None:

@@ -130,3 +130,21 @@ class InsightCount(Base):
     bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     follower_bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     posts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InsightWeekCount(Base):
+    """insight_counts without the weekday and hour: posts of a department and
+    platform in one week (the city's) per bucket of engagement and of engagement
+    per follower. Kept current beside it (insights/rollup.py); the medians per
+    department and platform, platform, week and overall are read from here, as
+    a week holds far fewer of these rows than hours."""
+
+    __tablename__ = "insight_week_counts"
+    __table_args__ = (Index("ix_insight_week_counts_week", "week"),)
+
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    follower_bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    posts: Mapped[int] = mapped_column(Integer, default=0)
