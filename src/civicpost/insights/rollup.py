@@ -1,7 +1,8 @@
 """Keeping insight_counts current: one count per (department, platform, week,
 weekday, hour, engagement bucket, per-follower bucket), changed in the same
-transaction as the post_engagement rows it counts; and insight_week_counts,
-the same counts without the weekday and hour, changed with them.
+transaction as the post_engagement rows it counts; with them insight_week_counts,
+the same counts without the weekday and hour, and insight_slot_counts, the
+city's over spans of weeks (insights/blocks.py).
 
 A post's week is the Monday of its local day, found from its UTC time and its
 local weekday (the city's, stored with it), so nothing here needs the zone.
@@ -16,8 +17,8 @@ from sqlalchemy import Connection, delete, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from civicpost.insights import sketch
-from civicpost.models import InsightCount, InsightWeekCount, PostEngagement
+from civicpost.insights import blocks, sketch
+from civicpost.models import InsightCount, InsightSlotCount, InsightWeekCount, PostEngagement
 
 _KEYS = ("department_id", "platform", "week", "weekday", "hour", "bucket", "follower_bucket")
 # insight_week_counts: the same without the weekday and hour.
@@ -75,6 +76,7 @@ def apply(session: Session | Connection, *, removed: Iterable[Counted] = (), add
     # Sorted keys: two collectors' transactions lock the rows in the same order and cannot deadlock.
     _change(session, InsightCount, _KEYS, change)
     _change(session, InsightWeekCount, _WEEK_KEYS, weekly)
+    _change(session, InsightSlotCount, blocks.KEYS, blocks.changes(change))
 
 
 def _week_key(k: Key) -> tuple:
@@ -117,11 +119,12 @@ def forget(session: Session, delivery_ids: Sequence[int]) -> int:
 def rebuild(session: Session | Connection, *, weekly: bool = True) -> int:
     """Every count again from post_engagement (after a migration, or to check). Answers how many posts.
 
-    Without `weekly`, insight_week_counts is left alone (the migration that made
-    insight_counts runs before that table exists; a later one fills it from these)."""
+    Without `weekly`, insight_week_counts and insight_slot_counts are left alone
+    (the migration that made insight_counts runs before they exist)."""
     session.execute(delete(InsightCount))
     if weekly:
         session.execute(delete(InsightWeekCount))
+        session.execute(delete(InsightSlotCount))
     counts: Counter[Key] = Counter()
     posts = 0
     result = session.execute(select(*COLUMNS).execution_options(yield_per=_CHUNK))
@@ -131,12 +134,33 @@ def rebuild(session: Session | Connection, *, weekly: bool = True) -> int:
     weeks: Counter[tuple] = Counter()
     for k, n in counts.items():
         weeks[_week_key(k)] += n
-    tables = ((InsightCount, _KEYS, counts), (InsightWeekCount, _WEEK_KEYS, weeks))
-    for table, keys, found in tables[:2 if weekly else 1]:
+    tables = [(InsightCount, _KEYS, counts)]
+    if weekly:
+        tables += [(InsightWeekCount, _WEEK_KEYS, weeks), (InsightSlotCount, blocks.KEYS, _spans(counts))]
+    for table, keys, found in tables:
         rows = [dict(zip(keys, k, strict=True), posts=n) for k, n in sorted(found.items())]
         for start in range(0, len(rows), _CHUNK):
             session.execute(insert(table), rows[start:start + _CHUNK])
     return posts
+
+
+def _spans(counts: Counter[Key]) -> Counter:
+    """insight_slot_counts from insight_counts: the one-week spans, then each span from the one half its length."""
+    found: Counter = Counter()
+    for (_department, platform, week, weekday, hour, bucket, follower_bucket), n in counts.items():
+        for where in (platform, blocks.EVERY_PLATFORM):
+            for slot in ((weekday, hour), (blocks.WHOLE_WEEK, blocks.WHOLE_WEEK)):
+                found[(where, 1, week, *slot, blocks.ENGAGEMENT, bucket)] += n
+                if follower_bucket != sketch.UNKNOWN:
+                    found[(where, 1, week, *slot, blocks.PER_FOLLOWER, follower_bucket)] += n
+    shorter = [(k, n) for k, n in found.items() if k[3] != blocks.WHOLE_WEEK]
+    for span in blocks.SPANS[1:]:
+        longer: Counter = Counter()
+        for (where, _span, start, *rest), n in shorter:
+            longer[(where, span, blocks.start_of(start, span), *rest)] += n
+        found.update(longer)
+        shorter = list(longer.items())
+    return found
 
 
 def rebuild_connection(connection: Connection) -> int:

@@ -2,8 +2,10 @@
 
 Whole weeks are read from the counts kept current with `post_engagement`
 (posts per bucket of engagement): the medians per department and platform,
-platform, week and overall from `insight_week_counts` (a week's counts, few
-rows), the heat map from `insight_counts` (an hour's); the days of a filter outside whole weeks
+platform and overall from `insight_week_counts`; the weekly trend and the heat
+map of the whole city from `insight_slot_counts` (a few spans of weeks, every
+department together), of chosen departments from `insight_week_counts` and
+`insight_counts`. Each is one GROUP BY, summed by the database; the days of a filter outside whole weeks
 are read from `post_engagement` row by row and counted the same way. A median
 is then read from the counts per bucket (insights/sketch.py): within
 sketch.ERROR of the exact one, on both databases alike. `median` is the exact
@@ -21,9 +23,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from civicpost.insights import rollup, sketch
+from civicpost.insights import blocks, rollup, sketch
 from civicpost.insights.filters import Filters
-from civicpost.models import Announcement, Department, InsightCount, InsightWeekCount
+from civicpost.models import Announcement, Department, InsightCount, InsightSlotCount, InsightWeekCount
 from civicpost.models.metrics import PostEngagement
 
 TOP_POSTS = 10
@@ -157,50 +159,53 @@ def _scoped(query: Select, filters: Filters, table: Any) -> Select:
 
 
 def counts_queries(filters: Filters, weeks: tuple[date, date]) -> dict[str, Select]:
-    """PostgreSQL sums the counts per set and bucket (hashed, no sorting); only the sums are fetched.
+    """The sums of the whole weeks' counts: each one GROUP BY (hashed, no sorting); only the sums are fetched.
 
-    "weeks" sums a week's counts per (department, platform) and per week (the
-    platform's and overall medians are summed from the former in Python);
-    "slots" sums the hours' counts per (weekday, hour).
+    "departments" gives the medians per (department, platform), and the
+    platform's and overall ones summed from those in Python; "weeks" the weekly
+    trend and "slots" the heat map.
     """
-    w, c = InsightWeekCount, InsightCount
-    week_keys = (w.department_id, w.platform, w.week, w.bucket, w.follower_bucket)
-    slot_keys = (c.weekday, c.hour, c.bucket, c.follower_bucket)
-    return {
-        "weeks": _scoped(select(*week_keys, func.grouping(*week_keys).label("sets"), func.sum(w.posts))
-                         .where(w.week.between(*weeks)), filters, w)
-        .group_by(func.grouping_sets(tuple_(w.department_id, w.platform, w.bucket),
-                                     tuple_(w.department_id, w.platform, w.follower_bucket),
-                                     tuple_(w.week, w.bucket), tuple_(w.week, w.follower_bucket))),
-        "slots": _scoped(select(*slot_keys, func.grouping(*slot_keys).label("sets"), func.sum(c.posts))
-                         .where(c.week.between(*weeks)), filters, c)
-        .group_by(func.grouping_sets(tuple_(c.weekday, c.hour, c.bucket), tuple_(c.weekday, c.hour, c.follower_bucket))),
-    }
+    d, c = InsightWeekCount, InsightCount
+    queries = {"departments": _summed(filters, weeks, d, d.department_id, d.platform, d.bucket, d.follower_bucket)}
+    if filters.department_ids is not None:
+        queries["weeks"] = _summed(filters, weeks, d, d.week, d.bucket, d.follower_bucket)
+        queries["slots"] = _summed(filters, weeks, c, c.weekday, c.hour, c.bucket, c.follower_bucket)
+        return queries
+    t = InsightSlotCount
+    spans = blocks.cover(*weeks)
+    city = (t.platform == (filters.platform or blocks.EVERY_PLATFORM))
+    queries["weeks"] = (select(t.start, t.kind, t.bucket, func.sum(t.posts))
+                        .where(city, t.span == 1, t.start.between(*weeks), t.weekday == blocks.WHOLE_WEEK)
+                        .group_by(t.start, t.kind, t.bucket))
+    queries["slots"] = (select(t.weekday, t.hour, t.kind, t.bucket, func.sum(t.posts))
+                        .where(city, tuple_(t.span, t.start).in_(spans), t.weekday != blocks.WHOLE_WEEK)
+                        .group_by(t.weekday, t.hour, t.kind, t.bucket))
+    return queries
+
+
+def _summed(filters: Filters, weeks: tuple[date, date], table: Any, *keys: Any) -> Select:
+    return _scoped(select(*keys, func.sum(table.posts)).where(table.week.between(*weeks)), filters,
+                   table).group_by(*keys)
 
 
 def _from_counts(session: Session, filters: Filters, weeks: tuple[date, date], tally: _Tally) -> None:
-    w, c = InsightWeekCount, InsightCount
-    if session.get_bind().dialect.name != "postgresql":
-        query = _scoped(select(w.department_id, w.platform, w.week, w.bucket, w.follower_bucket, w.posts)
-                        .where(w.week.between(*weeks)), filters, w)
-        for row in session.execute(query):
-            tally.add_week(*row)
-        query = _scoped(select(c.weekday, c.hour, c.bucket, c.follower_bucket, c.posts)
-                        .where(c.week.between(*weeks)), filters, c)
-        for weekday, hour, bucket, follower_bucket, posts in session.execute(query):
+    queries = counts_queries(filters, weeks)
+    for department_id, platform, bucket, follower_bucket, posts in session.execute(queries["departments"]):
+        tally.count((("dp", department_id, platform), ("p", platform), ("all",)), bucket, follower_bucket, posts)
+    if filters.department_ids is not None:
+        for week, bucket, follower_bucket, posts in session.execute(queries["weeks"]):
+            tally.count((("w", week),), bucket, follower_bucket, posts)
+        for weekday, hour, bucket, follower_bucket, posts in session.execute(queries["slots"]):
             tally.count((("s", weekday, hour),), bucket, follower_bucket, posts)
         return
-    queries = counts_queries(filters, weeks)
-    # grouping(): a bit set for each key left out of the row's set, the first key the highest bit.
-    for department_id, platform, week, bucket, follower_bucket, sets_bits, posts in session.execute(queries["weeks"]):
-        by_bucket = not sets_bits & 0b00010
-        groups = ((("dp", department_id, platform), ("p", platform), ("all",)) if sets_bits >> 3 == 0b00
-                  else (("w", week),))
-        tally.count(groups, bucket if by_bucket else None, None if by_bucket else follower_bucket, posts)
-    for weekday, hour, bucket, follower_bucket, sets_bits, posts in session.execute(queries["slots"]):
-        by_bucket = not sets_bits & 0b0010
-        tally.count((("s", weekday, hour),), bucket if by_bucket else None, None if by_bucket else follower_bucket,
-                    posts)
+    for week, kind, bucket, posts in session.execute(queries["weeks"]):
+        tally.count((("w", week),), *_kind(kind, bucket), posts)
+    for weekday, hour, kind, bucket, posts in session.execute(queries["slots"]):
+        tally.count((("s", weekday, hour),), *_kind(kind, bucket), posts)
+
+
+def _kind(kind: int, bucket: int) -> tuple[int | None, int | None]:
+    return (bucket, None) if kind == blocks.ENGAGEMENT else (None, bucket)
 
 
 def _from_rows(session: Session, filters: Filters, start: datetime, end: datetime, tally: _Tally) -> None:

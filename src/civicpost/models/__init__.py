@@ -15,7 +15,15 @@ from civicpost.models.delivery import EMERGENCY_LANE, ORDINARY_LANE, Delivery
 from civicpost.models.department import Department, user_departments
 from civicpost.models.enums import OPEN_DELIVERY, DeliveryStatus, Role, State
 from civicpost.models.instance import InstanceValue
-from civicpost.models.metrics import InsightCount, InsightWeekCount, MetricChannel, MetricJob, MetricSnapshot, PostEngagement
+from civicpost.models.metrics import (
+    InsightCount,
+    InsightSlotCount,
+    InsightWeekCount,
+    MetricChannel,
+    MetricJob,
+    MetricSnapshot,
+    PostEngagement,
+)
 from civicpost.models.notification import DepartmentHook, Notification, NotificationChoice
 from civicpost.models.session import StaffSession
 from civicpost.models.throttle import SignInThrottle
@@ -49,6 +57,7 @@ __all__ = [
     "NotificationChoice",
     "PostEngagement",
     "InsightCount",
+    "InsightSlotCount",
     "InsightWeekCount",
     "Role",
     "SignInThrottle",

@@ -148,3 +148,24 @@ class InsightWeekCount(Base):
     bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     follower_bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     posts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InsightSlotCount(Base):
+    """The city's posts (every department) per bucket, over a span of weeks:
+    for the heat map, per weekday and hour; for the weekly trend (span 1 only),
+    the whole week (weekday and hour -1). `platform` '' counts every platform.
+    Spans are 1, 2, 4, ... weeks starting at a multiple of the span from a fixed
+    Monday, so any run of whole weeks is a few spans (insights/blocks.py). The
+    engagement buckets (kind 0) and per-follower buckets (kind 1) are counted
+    apart: a heat-map hour then holds at most ~100 rows, however many posts."""
+
+    __tablename__ = "insight_slot_counts"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    span: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    start: Mapped[date] = mapped_column(Date, primary_key=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    hour: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    posts: Mapped[int] = mapped_column(Integer, default=0)

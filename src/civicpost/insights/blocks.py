@@ -1,0 +1,60 @@
+"""The city's counts over spans of weeks (insight_slot_counts), for the heat map and the weekly trend.
+
+A span of 2^k weeks (k = 0 .. 6) starts on a Monday a multiple of 2^k weeks
+after EPOCH; a run of whole weeks is cut into at most two spans of each length
+(`cover`), so the city's 26 weeks are read from a few spans, not 26 weeks of
+every department. Kept current by rollup.apply with the other counts.
+"""
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from civicpost.insights import sketch
+
+EPOCH = date(2001, 1, 1)  # a Monday
+SPANS = (1, 2, 4, 8, 16, 32, 64)
+EVERY_PLATFORM = ""
+WHOLE_WEEK = -1
+ENGAGEMENT, PER_FOLLOWER = 0, 1
+KEYS = ("platform", "span", "start", "weekday", "hour", "kind", "bucket")
+
+SlotKey = tuple[str, int, date, int, int, int, int]
+
+
+def start_of(week: date, span: int) -> date:
+    """The first Monday of the span of `span` weeks that holds `week`."""
+    return week - timedelta(weeks=((week - EPOCH).days // 7) % span)
+
+
+def cover(first: date, last: date) -> list[tuple[int, date]]:
+    """The fewest spans (span, start) that make up the weeks from Monday `first` to Monday `last`."""
+    found = []
+    week = first
+    while week <= last:
+        span = max(s for s in SPANS if start_of(week, s) == week and week + timedelta(weeks=s - 1) <= last)
+        found.append((span, week))
+        week += timedelta(weeks=span)
+    return found
+
+
+def keys(platform: str, week: date, weekday: int, hour: int, bucket: int, follower_bucket: int) -> Iterable[SlotKey]:
+    """Every count one post of these is in."""
+    kinds = [(ENGAGEMENT, bucket)]
+    if follower_bucket != sketch.UNKNOWN:
+        kinds.append((PER_FOLLOWER, follower_bucket))
+    for where in (platform, EVERY_PLATFORM):
+        for kind, value in kinds:
+            yield where, 1, week, WHOLE_WEEK, WHOLE_WEEK, kind, value
+            for span in SPANS:
+                yield where, span, start_of(week, span), weekday, hour, kind, value
+
+
+def changes(change: Counter) -> Counter[SlotKey]:
+    """insight_counts' changes (keyed as rollup.Key) as changes of insight_slot_counts."""
+    found: Counter[SlotKey] = Counter()
+    for (_department, platform, week, weekday, hour, bucket, follower_bucket), n in change.items():
+        if n:
+            for k in keys(platform, week, weekday, hour, bucket, follower_bucket):
+                found[k] += n
+    return found
