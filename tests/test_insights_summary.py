@@ -9,10 +9,19 @@ import pytest
 from sqlalchemy import select
 
 from civicpost.db import transaction
+from civicpost.insights import blocks, jobs, rollup, sketch
 from civicpost.insights import filters as insight_filters
-from civicpost.insights import jobs, rollup, sketch
 from civicpost.insights.summary import DIGITS, PER_FOLLOWER_DIGITS, median, summarize, whole_weeks
-from civicpost.models import Channel, Delivery, InsightCount, InsightWeekCount, MetricChannel, PostEngagement, User
+from civicpost.models import (
+    Channel,
+    Delivery,
+    InsightCount,
+    InsightSlotCount,
+    InsightWeekCount,
+    MetricChannel,
+    PostEngagement,
+    User,
+)
 from tests.factories import create_engagement
 
 ZONE = ZoneInfo("America/New_York")
@@ -158,7 +167,8 @@ def test_the_buckets_keep_every_value_within_the_stated_error() -> None:
 
 
 def counts(sessions) -> dict:
-    """The hours' counts; checks on the way that the weeks' counts are their sums, no more and no less."""
+    """The hours' counts; checks on the way that the weeks' and the spans' counts are their sums, no more and no
+    less (the spans' summed here from the hours' independently of insights/blocks.py)."""
     with sessions() as session:
         found = {tuple(row[:-1]): row[-1] for row in session.execute(select(
             InsightCount.department_id, InsightCount.platform, InsightCount.week, InsightCount.weekday,
@@ -171,7 +181,33 @@ def counts(sessions) -> dict:
         summed[(department, platform, week, bucket, follower_bucket)] += posts
     assert weekly == summed
     assert all(n > 0 for n in found.values())
+    spans: dict[tuple, int] = defaultdict(int)
+    for (_department, platform, week, weekday, hour, bucket, follower_bucket), posts in found.items():
+        for where in (platform, ""):
+            for kind, value in ((0, bucket), (1, follower_bucket)):
+                if value == sketch.UNKNOWN:
+                    continue
+                spans[(where, 1, week, -1, -1, kind, value)] += posts
+                for span in (1, 2, 4, 8, 16, 32, 64):
+                    # Monday 2001-01-01 begins a span of every length.
+                    start = week - timedelta(weeks=(week - date(2001, 1, 1)).days // 7 % span)
+                    spans[(where, span, start, weekday, hour, kind, value)] += posts
+    with sessions() as session:
+        assert {tuple(row[:-1]): row[-1] for row in session.execute(select(
+            *(getattr(InsightSlotCount, k) for k in blocks.KEYS), InsightSlotCount.posts))} == spans
     return found
+
+
+def test_spans_cover_a_run_of_weeks_exactly_with_few_spans() -> None:
+    rng = random.Random(8)
+    for _ in range(300):
+        first = date(2024, 1, 1) + timedelta(weeks=rng.randrange(0, 150))
+        last = first + timedelta(weeks=rng.randrange(0, 120))
+        found = blocks.cover(first, last)
+        weeks = [start + timedelta(weeks=n) for span, start in found for n in range(span)]
+        assert weeks == [first + timedelta(weeks=n) for n in range((last - first).days // 7 + 1)]
+        assert all((start - blocks.EPOCH).days % (7 * span) == 0 for span, start in found)
+        assert all(sum(1 for s, _ in found if s == span) <= 2 for span in blocks.SPANS[:-1])
 
 
 def delivery_of(sessions, announcement_id: int) -> tuple[int, int]:
@@ -265,3 +301,16 @@ def test_random_readings_and_retractions_keep_every_answer_current(sessions, cit
     first, last = date(2025, 12, 29), date(2026, 3, 22)
     assert_within_error(as_found(read(sessions, city.admin, first=first.isoformat(), last=last.isoformat())),
                         exact(sessions, first=first, last=last))
+
+
+def test_the_migration_fills_the_coarse_counts_as_the_rebuild_does(engine, sessions, city) -> None:
+    from alembic import command
+
+    from civicpost import migrate
+
+    random_posts(sessions, city, seed=9, count=50)
+    kept = counts(sessions)  # and the weekly and span counts, checked against these
+    config = migrate.alembic_config(engine.url.render_as_string(hide_password=False))
+    command.downgrade(config, "0022")
+    command.upgrade(config, "head")
+    assert counts(sessions) == kept
