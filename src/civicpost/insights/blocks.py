@@ -10,6 +10,9 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import date, timedelta
 
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+
 from civicpost.insights import sketch
 
 EPOCH = date(2001, 1, 1)  # a Monday
@@ -58,3 +61,40 @@ def changes(change: Counter) -> Counter[SlotKey]:
             for k in keys(platform, week, weekday, hour, bucket, follower_bucket):
                 found[k] += n
     return found
+
+
+def fill(session: Session | Connection) -> None:
+    """insight_week_counts and insight_slot_counts summed from insight_counts by the database (both empty before)."""
+    dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
+    if dialect == "postgresql":
+        start = f"c.week - ((c.week - date '{EPOCH}') / 7 % s.span) * 7"
+    else:
+        start = (f"date(c.week, '-' || ((CAST(julianday(c.week) - julianday('{EPOCH}') AS INTEGER) / 7 % s.span) * 7)"
+                 " || ' days')")
+    spans = " UNION ALL ".join(f"SELECT {span}" + (" AS span" if span == 1 else "") for span in SPANS)
+    session.execute(text(
+        "INSERT INTO insight_week_counts (department_id, platform, week, bucket, follower_bucket, posts) "
+        "SELECT department_id, platform, week, bucket, follower_bucket, sum(posts) FROM insight_counts "
+        "GROUP BY department_id, platform, week, bucket, follower_bucket "
+        "ORDER BY department_id, platform, week, bucket, follower_bucket"))
+    # Each count of insight_counts goes to its platform and to every platform (e), as an engagement and a
+    # per-follower bucket (k), to its hour and (one-week spans only) its whole week (w), in each span (s).
+    session.execute(text(f"""
+        INSERT INTO insight_slot_counts (platform, span, start, weekday, hour, kind, bucket, posts)
+        SELECT platform, span, start, weekday, hour, kind, bucket, sum(posts) FROM (
+            SELECT CASE e.every WHEN 1 THEN '{EVERY_PLATFORM}' ELSE c.platform END AS platform, s.span,
+                   {start} AS start,
+                   CASE w.whole WHEN 1 THEN {WHOLE_WEEK} ELSE c.weekday END AS weekday,
+                   CASE w.whole WHEN 1 THEN {WHOLE_WEEK} ELSE c.hour END AS hour, k.kind,
+                   CASE k.kind WHEN {ENGAGEMENT} THEN c.bucket ELSE c.follower_bucket END AS bucket, c.posts
+            FROM insight_counts c
+            CROSS JOIN (SELECT 0 AS every UNION ALL SELECT 1) e
+            CROSS JOIN (SELECT {ENGAGEMENT} AS kind UNION ALL SELECT {PER_FOLLOWER}) k
+            CROSS JOIN (SELECT 0 AS whole UNION ALL SELECT 1) w
+            CROSS JOIN ({spans}) s
+            WHERE NOT (k.kind = {PER_FOLLOWER} AND c.follower_bucket = {sketch.UNKNOWN})
+              AND NOT (w.whole = 1 AND s.span > 1)
+        ) spread
+        GROUP BY platform, span, start, weekday, hour, kind, bucket
+        ORDER BY platform, span, start, weekday, hour, kind, bucket
+    """))

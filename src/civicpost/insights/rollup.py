@@ -131,36 +131,12 @@ def rebuild(session: Session | Connection, *, weekly: bool = True) -> int:
     for row in result:
         counts[key(counted(row))] += 1
         posts += 1
-    weeks: Counter[tuple] = Counter()
-    for k, n in counts.items():
-        weeks[_week_key(k)] += n
-    tables = [(InsightCount, _KEYS, counts)]
+    rows = [dict(zip(_KEYS, k, strict=True), posts=n) for k, n in sorted(counts.items())]
+    for start in range(0, len(rows), _CHUNK):
+        session.execute(insert(InsightCount), rows[start:start + _CHUNK])
     if weekly:
-        tables += [(InsightWeekCount, _WEEK_KEYS, weeks), (InsightSlotCount, blocks.KEYS, _spans(counts))]
-    for table, keys, found in tables:
-        rows = [dict(zip(keys, k, strict=True), posts=n) for k, n in sorted(found.items())]
-        for start in range(0, len(rows), _CHUNK):
-            session.execute(insert(table), rows[start:start + _CHUNK])
+        blocks.fill(session)
     return posts
-
-
-def _spans(counts: Counter[Key]) -> Counter:
-    """insight_slot_counts from insight_counts: the one-week spans, then each span from the one half its length."""
-    found: Counter = Counter()
-    for (_department, platform, week, weekday, hour, bucket, follower_bucket), n in counts.items():
-        for where in (platform, blocks.EVERY_PLATFORM):
-            for slot in ((weekday, hour), (blocks.WHOLE_WEEK, blocks.WHOLE_WEEK)):
-                found[(where, 1, week, *slot, blocks.ENGAGEMENT, bucket)] += n
-                if follower_bucket != sketch.UNKNOWN:
-                    found[(where, 1, week, *slot, blocks.PER_FOLLOWER, follower_bucket)] += n
-    shorter = [(k, n) for k, n in found.items() if k[3] != blocks.WHOLE_WEEK]
-    for span in blocks.SPANS[1:]:
-        longer: Counter = Counter()
-        for (where, _span, start, *rest), n in shorter:
-            longer[(where, span, blocks.start_of(start, span), *rest)] += n
-        found.update(longer)
-        shorter = list(longer.items())
-    return found
 
 
 def rebuild_connection(connection: Connection) -> int:
