@@ -5,8 +5,9 @@ Whole weeks are read from the counts kept current with `post_engagement`
 platform and overall from `insight_week_counts`; the weekly trend and the heat
 map of the whole city from `insight_slot_counts` (a few spans of weeks, every
 department together), of chosen departments from `insight_week_counts` and
-`insight_counts`. Each is one GROUP BY, summed by the database; the days of a filter outside whole weeks
-are read from `post_engagement` row by row and counted the same way. A median
+`insight_counts`. Each is one GROUP BY, summed by the database. The days of a filter
+outside whole weeks are summed from `insight_counts` too: a day of the city is
+one weekday of one week there. A median
 is then read from the counts per bucket (insights/sketch.py): within
 sketch.ERROR of the exact one, on both databases alike. `median` is the exact
 one, percentile_cont(0.5), for the best-time hint.
@@ -16,14 +17,14 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from civicpost.insights import blocks, rollup, sketch
+from civicpost.insights import blocks, sketch
 from civicpost.insights.filters import Filters
 from civicpost.models import Announcement, Department, InsightCount, InsightSlotCount, InsightWeekCount
 from civicpost.models.metrics import PostEngagement
@@ -158,80 +159,79 @@ def _scoped(query: Select, filters: Filters, table: Any) -> Select:
     return query
 
 
-def counts_queries(filters: Filters, weeks: tuple[date, date]) -> dict[str, Select]:
-    """The sums of the whole weeks' counts: each one GROUP BY (hashed, no sorting); only the sums are fetched.
+def edge_days(filters: Filters) -> list[tuple[date, int, int]]:
+    """The filter's days outside whole weeks, as (Monday, first weekday, last weekday): at most two weeks' worth."""
+    weeks = whole_weeks(filters)
+    found = []
+    for day in (filters.first_day, filters.last_day):
+        monday = day - timedelta(days=day.weekday())
+        if weeks is not None and weeks[0] <= monday <= weeks[1]:
+            continue
+        first, last = max(filters.first_day, monday), min(filters.last_day, monday + timedelta(days=6))
+        if (monday, first.weekday(), last.weekday()) not in found:
+            found.append((monday, first.weekday(), last.weekday()))
+    return found
+
+
+def counts_queries(filters: Filters, weeks: tuple[date, date] | None) -> dict[str, Select]:
+    """The sums of the counts of the filter's days: each one GROUP BY (hashed, no sorting); only sums are fetched.
 
     "departments" gives the medians per (department, platform), and the
     platform's and overall ones summed from those in Python; "weeks" the weekly
-    trend and "slots" the heat map.
+    trend and "slots" the heat map; "edge ..." the same for the days outside
+    whole weeks, from the hours' counts (a day is a weekday of a week).
     """
     d, c = InsightWeekCount, InsightCount
-    queries = {"departments": _summed(filters, weeks, d, d.department_id, d.platform, d.bucket, d.follower_bucket)}
+    queries: dict[str, Select] = {}
+    edges = edge_days(filters)
+    if edges:
+        days = or_(*(and_(c.week == monday, c.weekday.between(first, last)) for monday, first, last in edges))
+        queries["edge departments"] = _summed(filters, days, c, c.department_id, c.platform, c.bucket,
+                                              c.follower_bucket)
+        queries["edge weeks"] = _summed(filters, days, c, c.week, c.bucket, c.follower_bucket)
+        queries["edge slots"] = _summed(filters, days, c, c.weekday, c.hour, c.bucket, c.follower_bucket)
+    if weeks is None:
+        return queries
+    queries["departments"] = _summed(filters, d.week.between(*weeks), d, d.department_id, d.platform, d.bucket,
+                                     d.follower_bucket)
     if filters.department_ids is not None:
-        queries["weeks"] = _summed(filters, weeks, d, d.week, d.bucket, d.follower_bucket)
-        queries["slots"] = _summed(filters, weeks, c, c.weekday, c.hour, c.bucket, c.follower_bucket)
+        queries["weeks"] = _summed(filters, d.week.between(*weeks), d, d.week, d.bucket, d.follower_bucket)
+        queries["slots"] = _summed(filters, c.week.between(*weeks), c, c.weekday, c.hour, c.bucket, c.follower_bucket)
         return queries
     t = InsightSlotCount
-    spans = blocks.cover(*weeks)
     city = (t.platform == (filters.platform or blocks.EVERY_PLATFORM))
     queries["weeks"] = (select(t.start, t.kind, t.bucket, func.sum(t.posts))
                         .where(city, t.span == 1, t.start.between(*weeks), t.weekday == blocks.WHOLE_WEEK)
                         .group_by(t.start, t.kind, t.bucket))
     queries["slots"] = (select(t.weekday, t.hour, t.kind, t.bucket, func.sum(t.posts))
-                        .where(city, tuple_(t.span, t.start).in_(spans), t.weekday != blocks.WHOLE_WEEK)
+                        .where(city, tuple_(t.span, t.start).in_(blocks.cover(*weeks)), t.weekday != blocks.WHOLE_WEEK)
                         .group_by(t.weekday, t.hour, t.kind, t.bucket))
     return queries
 
 
-def _summed(filters: Filters, weeks: tuple[date, date], table: Any, *keys: Any) -> Select:
-    return _scoped(select(*keys, func.sum(table.posts)).where(table.week.between(*weeks)), filters,
-                   table).group_by(*keys)
+def _summed(filters: Filters, where: Any, table: Any, *keys: Any) -> Select:
+    return _scoped(select(*keys, func.sum(table.posts)).where(where), filters, table).group_by(*keys)
 
 
-def _from_counts(session: Session, filters: Filters, weeks: tuple[date, date], tally: _Tally) -> None:
-    queries = counts_queries(filters, weeks)
-    for department_id, platform, bucket, follower_bucket, posts in session.execute(queries["departments"]):
-        tally.count((("dp", department_id, platform), ("p", platform), ("all",)), bucket, follower_bucket, posts)
-    if filters.department_ids is not None:
-        for week, bucket, follower_bucket, posts in session.execute(queries["weeks"]):
-            tally.count((("w", week),), bucket, follower_bucket, posts)
-        for weekday, hour, bucket, follower_bucket, posts in session.execute(queries["slots"]):
-            tally.count((("s", weekday, hour),), bucket, follower_bucket, posts)
-        return
-    for week, kind, bucket, posts in session.execute(queries["weeks"]):
-        tally.count((("w", week),), *_kind(kind, bucket), posts)
-    for weekday, hour, kind, bucket, posts in session.execute(queries["slots"]):
-        tally.count((("s", weekday, hour),), *_kind(kind, bucket), posts)
+def _from_summaries(session: Session, filters: Filters) -> Summary:
+    tally = _Tally()
+    queries = counts_queries(filters, whole_weeks(filters))
+    for name, query in queries.items():
+        if name.endswith("departments"):
+            for department_id, platform, bucket, follower_bucket, posts in session.execute(query):
+                tally.count((("dp", department_id, platform), ("p", platform), ("all",)), bucket, follower_bucket,
+                            posts)
+        elif name.startswith("edge") or filters.department_ids is not None:
+            for *group, bucket, follower_bucket, posts in session.execute(query):
+                tally.count(((name.split()[-1][0], *group),), bucket, follower_bucket, posts)
+        else:
+            for *group, kind, bucket, posts in session.execute(query):
+                tally.count(((name[0], *group),), *_kind(kind, bucket), posts)
+    return tally.summary()
 
 
 def _kind(kind: int, bucket: int) -> tuple[int | None, int | None]:
     return (bucket, None) if kind == blocks.ENGAGEMENT else (None, bucket)
-
-
-def _from_rows(session: Session, filters: Filters, start: datetime, end: datetime, tally: _Tally) -> None:
-    """Posts of the days outside whole weeks, read one by one."""
-    if start >= end:
-        return
-    query = _scoped(select(*rollup.COLUMNS).where(PostEngagement.published_at >= start,
-                                                  PostEngagement.published_at < end), filters, PostEngagement)
-    for row in session.execute(query):
-        tally.add(*rollup.key(rollup.counted(row)), 1)
-
-
-def _from_summaries(session: Session, filters: Filters, zone: ZoneInfo) -> Summary:
-    tally = _Tally()
-    weeks = whole_weeks(filters)
-    if weeks is None:
-        _from_rows(session, filters, filters.start, filters.end, tally)
-    else:
-        _from_counts(session, filters, weeks, tally)
-        _from_rows(session, filters, filters.start, _midnight(weeks[0], zone), tally)
-        _from_rows(session, filters, _midnight(weeks[1] + timedelta(days=7), zone), filters.end, tally)
-    return tally.summary()
-
-
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
 def top_posts(session: Session, filters: Filters, *, limit: int = TOP_POSTS) -> list[TopPost]:
@@ -248,7 +248,7 @@ def top_posts(session: Session, filters: Filters, *, limit: int = TOP_POSTS) -> 
 
 def summarize(session: Session, filters: Filters, *, zone: ZoneInfo) -> Summary:
     """Every aggregate of the insights page and API for `filters` (already scoped to the reader)."""
-    summary = _from_summaries(session, filters, zone)
+    summary = _from_summaries(session, filters)
     summary.top = top_posts(session, filters)
     ids = {department_id for department_id, _ in summary.by_department_platform}
     if ids:
