@@ -8,7 +8,8 @@ Both are filled here from insight_counts with plain SQL: the same sums
 `civicpost insights rebuild` makes from post_engagement. A span of 2, 4, ... 64
 weeks starts a multiple of its length after Monday 2001-01-01; per-follower
 bucket -1000001 means the followers are unknown (not counted in kind 1). Rows
-go in in key order, so that a span's rows lie together on disk.
+go in in key order, so that a span's rows lie together on disk. Also an index on
+post_engagement (engagement, published_at, delivery_id) for the top posts.
 """
 
 from collections.abc import Sequence
@@ -78,7 +79,12 @@ def upgrade() -> None:
     """)
 
 
+    op.create_index('ix_post_engagement_engagement', 'post_engagement', ['engagement', 'published_at', 'delivery_id'],
+                    unique=False)
+
+
 def downgrade() -> None:
+    op.drop_index('ix_post_engagement_engagement', table_name='post_engagement')
     op.drop_table('insight_slot_counts')
     op.drop_index('ix_insight_week_counts_week', table_name='insight_week_counts')
     op.drop_table('insight_week_counts')
