@@ -29,7 +29,7 @@ from civicpost.config import Settings
 from civicpost.db import make_engine, make_sessionmaker, transaction
 from civicpost.insights import rollup
 from civicpost.insights.filters import Filters
-from civicpost.insights.summary import counts_query, whole_weeks
+from civicpost.insights.summary import counts_queries, whole_weeks
 from civicpost.models import Role
 from civicpost.security import CredentialBox
 
@@ -101,12 +101,13 @@ def seed(url: str, announcements: int) -> dict:
     counted = time.perf_counter()
     with transaction(make_sessionmaker(engine)) as session:
         rollup.rebuild(session)
-    print(f"counted post_engagement into insight_counts (civicpost insights rebuild) in "
+    print(f"counted post_engagement into insight_counts and insight_week_counts (civicpost insights rebuild) in "
           f"{time.perf_counter() - counted:.0f} s")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
         c.execute(text("VACUUM ANALYZE"))
         counts = {t: c.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in
-                  ("announcements", "deliveries", "metric_snapshots", "post_engagement", "insight_counts")}
+                  ("announcements", "deliveries", "metric_snapshots", "post_engagement", "insight_counts",
+                   "insight_week_counts")}
     engine.dispose()
     print(f"seeded {counts} in {time.perf_counter() - started:.0f} s")
     return {"tokens": tokens, "settings": settings}
@@ -140,16 +141,16 @@ GROUP BY GROUPING SETS ((department_id, platform), (platform), (weekday, hour),
 """
 
 
-def counts_sql(params: dict, department_id: int) -> str:
-    """The service's query of the whole weeks' counts for one case, with its values written in."""
+def counts_sql(params: dict, department_id: int) -> dict[str, str]:
+    """The service's queries of the whole weeks' counts for one case, with their values written in."""
     last = date.fromisoformat(params.get("to", TODAY.isoformat()))
     first = date.fromisoformat(params.get("from", (last - timedelta(weeks=26, days=-1)).isoformat()))
     filters = Filters(department_ids=(department_id,) if "department" in params else None, platform=None,
                       first_day=first, last_day=last, start=datetime.now(UTC), end=datetime.now(UTC))
     weeks = whole_weeks(filters)
     assert weeks is not None
-    return str(counts_query(filters, weeks).compile(dialect=postgresql.dialect(),
-                                                    compile_kwargs={"literal_binds": True}))
+    return {name: str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+            for name, query in counts_queries(filters, weeks).items()}
 
 
 def main() -> None:
@@ -189,9 +190,10 @@ def main() -> None:
                 plan = bare.execute("EXPLAIN (ANALYZE, BUFFERS) " + query, values).fetchall()
                 print(f"\nEXPLAIN ANALYZE, exact medians (the old reading), {name}:\n"
                       + "\n".join(row[0] for row in plan) + "\n")
-                plan = bare.execute("EXPLAIN (ANALYZE, BUFFERS) " + counts_sql(params, department_id)).fetchall()
-                print(f"\nEXPLAIN ANALYZE, the whole weeks' counts (what the service reads), {name}:\n"
-                      + "\n".join(row[0] for row in plan) + "\n")
+                for which, sql in counts_sql(params, department_id).items():
+                    plan = bare.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql).fetchall()
+                    print(f"\nEXPLAIN ANALYZE, the whole weeks' counts, {which} (what the service reads), {name}:\n"
+                          + "\n".join(row[0] for row in plan) + "\n")
 
 
 if __name__ == "__main__":

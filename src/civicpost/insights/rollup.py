@@ -1,6 +1,8 @@
 """Keeping insight_counts current: one count per (department, platform, week,
 weekday, hour, engagement bucket, per-follower bucket), changed in the same
-transaction as the post_engagement rows it counts.
+transaction as the post_engagement rows it counts; with them insight_week_counts,
+the same counts without the weekday and hour, and insight_slot_counts, the
+city's over spans of weeks (insights/blocks.py).
 
 A post's week is the Monday of its local day, found from its UTC time and its
 local weekday (the city's, stored with it), so nothing here needs the zone.
@@ -15,10 +17,12 @@ from sqlalchemy import Connection, delete, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from civicpost.insights import sketch
-from civicpost.models import InsightCount, PostEngagement
+from civicpost.insights import blocks, sketch
+from civicpost.models import InsightCount, InsightSlotCount, InsightWeekCount, PostEngagement
 
 _KEYS = ("department_id", "platform", "week", "weekday", "hour", "bucket", "follower_bucket")
+# insight_week_counts: the same without the weekday and hour.
+_WEEK_KEYS = ("department_id", "platform", "week", "bucket", "follower_bucket")
 _CHUNK = 5000
 
 
@@ -66,24 +70,38 @@ def apply(session: Session | Connection, *, removed: Iterable[Counted] = (), add
         change[key(post)] -= 1
     for post in added:
         change[key(post)] += 1
-    rows: list[dict[str, Any]] = [dict(zip(_KEYS, k, strict=True), posts=n) for k, n in sorted(change.items()) if n]
+    weekly: Counter[tuple] = Counter()
+    for k, n in change.items():
+        weekly[_week_key(k)] += n
+    # Sorted keys: two collectors' transactions lock the rows in the same order and cannot deadlock.
+    _change(session, InsightCount, _KEYS, change)
+    _change(session, InsightWeekCount, _WEEK_KEYS, weekly)
+    _change(session, InsightSlotCount, blocks.KEYS, blocks.changes(change))
+
+
+def _week_key(k: Key) -> tuple:
+    department_id, platform, week, _weekday, _hour, bucket, follower_bucket = k
+    return department_id, platform, week, bucket, follower_bucket
+
+
+def _change(session: Session | Connection, table: Any, keys: Sequence[str], change: Counter) -> None:
+    rows: list[dict[str, Any]] = [dict(zip(keys, k, strict=True), posts=n) for k, n in sorted(change.items()) if n]
     if not rows:
         return
-    # Sorted keys: two collectors' transactions lock the rows in the same order and cannot deadlock.
-    _upsert(session, rows)
-    emptied = [tuple(r[k] for k in _KEYS) for r in rows if r["posts"] < 0]
+    _upsert(session, table, keys, rows)
+    emptied = [tuple(r[k] for k in keys) for r in rows if r["posts"] < 0]
     if emptied:
-        columns = [getattr(InsightCount, k) for k in _KEYS]
-        session.execute(delete(InsightCount).where(tuple_(*columns).in_(emptied), InsightCount.posts <= 0))
+        columns = [getattr(table, k) for k in keys]
+        session.execute(delete(table).where(tuple_(*columns).in_(emptied), table.posts <= 0))
 
 
-def _upsert(session: Session | Connection, rows: Sequence[dict]) -> None:
+def _upsert(session: Session | Connection, table: Any, keys: Sequence[str], rows: Sequence[dict]) -> None:
     dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for start in range(0, len(rows), _CHUNK):
-        statement = insert(InsightCount).values(list(rows[start:start + _CHUNK]))
+        statement = insert(table).values(list(rows[start:start + _CHUNK]))
         session.execute(statement.on_conflict_do_update(
-            index_elements=list(_KEYS), set_={"posts": InsightCount.posts + statement.excluded.posts}))
+            index_elements=list(keys), set_={"posts": table.posts + statement.excluded.posts}))
 
 
 def forget(session: Session, delivery_ids: Sequence[int]) -> int:
@@ -98,9 +116,15 @@ def forget(session: Session, delivery_ids: Sequence[int]) -> int:
     return len(gone)
 
 
-def rebuild(session: Session | Connection) -> int:
-    """Every count again from post_engagement (after a migration, or to check). Answers how many posts."""
+def rebuild(session: Session | Connection, *, weekly: bool = True) -> int:
+    """Every count again from post_engagement (after a migration, or to check). Answers how many posts.
+
+    Without `weekly`, insight_week_counts and insight_slot_counts are left alone
+    (the migration that made insight_counts runs before they exist)."""
     session.execute(delete(InsightCount))
+    if weekly:
+        session.execute(delete(InsightWeekCount))
+        session.execute(delete(InsightSlotCount))
     counts: Counter[Key] = Counter()
     posts = 0
     result = session.execute(select(*COLUMNS).execution_options(yield_per=_CHUNK))
@@ -110,8 +134,11 @@ def rebuild(session: Session | Connection) -> int:
     rows = [dict(zip(_KEYS, k, strict=True), posts=n) for k, n in sorted(counts.items())]
     for start in range(0, len(rows), _CHUNK):
         session.execute(insert(InsightCount), rows[start:start + _CHUNK])
+    if weekly:
+        blocks.fill(session)
     return posts
 
 
 def rebuild_connection(connection: Connection) -> int:
-    return rebuild(connection)
+    """insight_counts alone, for the migration that made it."""
+    return rebuild(connection, weekly=False)

@@ -1,8 +1,13 @@
 """Medians of engagement per post, by department and platform, weekday and hour, and week.
 
-Whole weeks are read from `insight_counts` (posts per bucket of engagement,
-kept current with `post_engagement`); the days of a filter outside whole weeks
-are read from `post_engagement` row by row and counted the same way. A median
+Whole weeks are read from the counts kept current with `post_engagement`
+(posts per bucket of engagement): the medians per department and platform,
+platform and overall from `insight_week_counts`; the weekly trend and the heat
+map of the whole city from `insight_slot_counts` (a few spans of weeks, every
+department together), of chosen departments from `insight_week_counts` and
+`insight_counts`. Each is one GROUP BY, summed by the database. The days of a filter
+outside whole weeks are summed from `insight_counts` too: a day of the city is
+one weekday of one week there. A median
 is then read from the counts per bucket (insights/sketch.py): within
 sketch.ERROR of the exact one, on both databases alike. `median` is the exact
 one, percentile_cont(0.5), for the best-time hint.
@@ -12,16 +17,16 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from civicpost.insights import rollup, sketch
+from civicpost.insights import blocks, sketch
 from civicpost.insights.filters import Filters
-from civicpost.models import Announcement, Department, InsightCount
+from civicpost.models import Announcement, Department, InsightCount, InsightSlotCount, InsightWeekCount
 from civicpost.models.metrics import PostEngagement
 
 TOP_POSTS = 10
@@ -103,14 +108,26 @@ class _Tally:
 
     def add(self, department_id: int, platform: str, week: date, weekday: int, hour: int, bucket: int,
             follower_bucket: int, posts: int) -> None:
-        for group in (("dp", department_id, platform), ("p", platform), ("s", weekday, hour), ("w", week), ("all",)):
-            self.engagement[group][bucket] += posts
-            if follower_bucket != sketch.UNKNOWN:
+        self.add_week(department_id, platform, week, bucket, follower_bucket, posts)
+        self.count((("s", weekday, hour),), bucket, follower_bucket, posts)
+
+    def add_week(self, department_id: int, platform: str, week: date, bucket: int, follower_bucket: int,
+                 posts: int) -> None:
+        self.count((("dp", department_id, platform), ("p", platform), ("w", week), ("all",)), bucket,
+                   follower_bucket, posts)
+
+    def count(self, groups: Iterable[tuple], bucket: int | None, follower_bucket: int | None, posts: int) -> None:
+        """Add `posts` to each group's count of `bucket` and of `follower_bucket` (None: leave that one)."""
+        for group in groups:
+            if bucket is not None:
+                self.engagement[group][bucket] += posts
+            if follower_bucket is not None and follower_bucket != sketch.UNKNOWN:
                 self.per_follower[group][follower_bucket] += posts
 
     def summary(self) -> Summary:
         summary = Summary(overall=Group(0, None, None))
-        for group, counts in self.engagement.items():
+        for group in self.engagement.keys() | self.per_follower.keys():
+            counts = self.engagement.get(group, Counter())
             kind, *rest = group
             found = _group(sum(counts.values()), sketch.median(counts),
                            sketch.median(self.per_follower.get(group, {}), per_follower=True))
@@ -142,62 +159,79 @@ def _scoped(query: Select, filters: Filters, table: Any) -> Select:
     return query
 
 
-def counts_query(filters: Filters, weeks: tuple[date, date]) -> Select:
-    """PostgreSQL sums the counts per set and bucket (hashed, no sorting); only the sums are fetched."""
-    c = InsightCount
-    sets = {"dp": (c.department_id, c.platform), "p": (c.platform,), "s": (c.weekday, c.hour), "w": (c.week,),
-            "all": ()}
-    keys = (c.department_id, c.platform, c.weekday, c.hour, c.week, c.bucket, c.follower_bucket)
-    grouping = [tuple_(*columns, c.bucket) for columns in sets.values()]
-    grouping += [tuple_(*columns, c.follower_bucket) for columns in sets.values()]
-    return _scoped(select(*keys, func.grouping(*keys).label("sets"), func.sum(c.posts).label("posts"))
-                   .where(c.week.between(*weeks)), filters, c).group_by(func.grouping_sets(*grouping))
-
-
-def _from_counts(session: Session, filters: Filters, weeks: tuple[date, date], tally: _Tally) -> None:
-    c = InsightCount
-    if session.get_bind().dialect.name != "postgresql":
-        query = _scoped(select(c.department_id, c.platform, c.week, c.weekday, c.hour, c.bucket, c.follower_bucket,
-                               c.posts).where(c.week.between(*weeks)), filters, c)
-        for row in session.execute(query):
-            tally.add(*row)
-        return
-    for department_id, platform, weekday, hour, week, bucket, follower_bucket, sets_bits, posts in session.execute(
-            counts_query(filters, weeks)):
-        by_bucket = not sets_bits & 0b10
-        group = {0b00111: "dp", 0b10111: "p", 0b11001: "s", 0b11110: "w", 0b11111: "all"}[sets_bits >> 2]
-        key = {"dp": ("dp", department_id, platform), "p": ("p", platform), "s": ("s", weekday, hour),
-               "w": ("w", week), "all": ("all",)}[group]
-        if by_bucket:
-            tally.engagement[key][bucket] += posts
-        elif follower_bucket != sketch.UNKNOWN:
-            tally.per_follower[key][follower_bucket] += posts
-
-
-def _from_rows(session: Session, filters: Filters, start: datetime, end: datetime, tally: _Tally) -> None:
-    """Posts of the days outside whole weeks, read one by one."""
-    if start >= end:
-        return
-    query = _scoped(select(*rollup.COLUMNS).where(PostEngagement.published_at >= start,
-                                                  PostEngagement.published_at < end), filters, PostEngagement)
-    for row in session.execute(query):
-        tally.add(*rollup.key(rollup.counted(row)), 1)
-
-
-def _from_summaries(session: Session, filters: Filters, zone: ZoneInfo) -> Summary:
-    tally = _Tally()
+def edge_days(filters: Filters) -> list[tuple[date, int, int]]:
+    """The filter's days outside whole weeks, as (Monday, first weekday, last weekday): at most two weeks' worth."""
     weeks = whole_weeks(filters)
+    found = []
+    for day in (filters.first_day, filters.last_day):
+        monday = day - timedelta(days=day.weekday())
+        if weeks is not None and weeks[0] <= monday <= weeks[1]:
+            continue
+        first, last = max(filters.first_day, monday), min(filters.last_day, monday + timedelta(days=6))
+        if (monday, first.weekday(), last.weekday()) not in found:
+            found.append((monday, first.weekday(), last.weekday()))
+    return found
+
+
+def counts_queries(filters: Filters, weeks: tuple[date, date] | None) -> dict[str, Select]:
+    """The sums of the counts of the filter's days: each one GROUP BY (hashed, no sorting); only sums are fetched.
+
+    "departments" gives the medians per (department, platform), and the
+    platform's and overall ones summed from those in Python; "weeks" the weekly
+    trend and "slots" the heat map; "edge ..." the same for the days outside
+    whole weeks, from the hours' counts (a day is a weekday of a week).
+    """
+    d, c = InsightWeekCount, InsightCount
+    queries: dict[str, Select] = {}
+    edges = edge_days(filters)
+    if edges:
+        days = or_(*(and_(c.week == monday, c.weekday.between(first, last)) for monday, first, last in edges))
+        queries["edge departments"] = _summed(filters, days, c, c.department_id, c.platform, c.bucket,
+                                              c.follower_bucket)
+        queries["edge weeks"] = _summed(filters, days, c, c.week, c.bucket, c.follower_bucket)
+        queries["edge slots"] = _summed(filters, days, c, c.weekday, c.hour, c.bucket, c.follower_bucket)
     if weeks is None:
-        _from_rows(session, filters, filters.start, filters.end, tally)
-    else:
-        _from_counts(session, filters, weeks, tally)
-        _from_rows(session, filters, filters.start, _midnight(weeks[0], zone), tally)
-        _from_rows(session, filters, _midnight(weeks[1] + timedelta(days=7), zone), filters.end, tally)
+        return queries
+    queries["departments"] = _summed(filters, d.week.between(*weeks), d, d.department_id, d.platform, d.bucket,
+                                     d.follower_bucket)
+    if filters.department_ids is not None:
+        queries["weeks"] = _summed(filters, d.week.between(*weeks), d, d.week, d.bucket, d.follower_bucket)
+        queries["slots"] = _summed(filters, c.week.between(*weeks), c, c.weekday, c.hour, c.bucket, c.follower_bucket)
+        return queries
+    t = InsightSlotCount
+    city = (t.platform == (filters.platform or blocks.EVERY_PLATFORM))
+    queries["weeks"] = (select(t.start, t.kind, t.bucket, func.sum(t.posts))
+                        .where(city, t.span == 1, t.start.between(*weeks), t.weekday == blocks.WHOLE_WEEK)
+                        .group_by(t.start, t.kind, t.bucket))
+    queries["slots"] = (select(t.weekday, t.hour, t.kind, t.bucket, func.sum(t.posts))
+                        .where(city, tuple_(t.span, t.start).in_(blocks.cover(*weeks)), t.weekday != blocks.WHOLE_WEEK)
+                        .group_by(t.weekday, t.hour, t.kind, t.bucket))
+    return queries
+
+
+def _summed(filters: Filters, where: Any, table: Any, *keys: Any) -> Select:
+    return _scoped(select(*keys, func.sum(table.posts)).where(where), filters, table).group_by(*keys)
+
+
+def _from_summaries(session: Session, filters: Filters) -> Summary:
+    tally = _Tally()
+    queries = counts_queries(filters, whole_weeks(filters))
+    for name, query in queries.items():
+        if name.endswith("departments"):
+            for department_id, platform, bucket, follower_bucket, posts in session.execute(query):
+                tally.count((("dp", department_id, platform), ("p", platform), ("all",)), bucket, follower_bucket,
+                            posts)
+        elif name.startswith("edge") or filters.department_ids is not None:
+            for *group, bucket, follower_bucket, posts in session.execute(query):
+                tally.count(((name.split()[-1][0], *group),), bucket, follower_bucket, posts)
+        else:
+            for *group, kind, bucket, posts in session.execute(query):
+                tally.count(((name[0], *group),), *_kind(kind, bucket), posts)
     return tally.summary()
 
 
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+def _kind(kind: int, bucket: int) -> tuple[int | None, int | None]:
+    return (bucket, None) if kind == blocks.ENGAGEMENT else (None, bucket)
 
 
 def top_posts(session: Session, filters: Filters, *, limit: int = TOP_POSTS) -> list[TopPost]:
@@ -214,7 +248,7 @@ def top_posts(session: Session, filters: Filters, *, limit: int = TOP_POSTS) -> 
 
 def summarize(session: Session, filters: Filters, *, zone: ZoneInfo) -> Summary:
     """Every aggregate of the insights page and API for `filters` (already scoped to the reader)."""
-    summary = _from_summaries(session, filters, zone)
+    summary = _from_summaries(session, filters)
     summary.top = top_posts(session, filters)
     ids = {department_id for department_id, _ in summary.by_department_platform}
     if ids:

@@ -16,7 +16,15 @@ from civicpost.models.department import Department, user_departments
 from civicpost.models.enums import OPEN_DELIVERY, DeliveryStatus, Role, State
 from civicpost.models.export import Export
 from civicpost.models.instance import InstanceValue
-from civicpost.models.metrics import InsightCount, MetricChannel, MetricJob, MetricSnapshot, PostEngagement
+from civicpost.models.metrics import (
+    InsightCount,
+    InsightSlotCount,
+    InsightWeekCount,
+    MetricChannel,
+    MetricJob,
+    MetricSnapshot,
+    PostEngagement,
+)
 from civicpost.models.notification import DepartmentHook, Notification, NotificationChoice
 from civicpost.models.session import StaffSession
 from civicpost.models.suspension import Suspension
@@ -52,6 +60,8 @@ __all__ = [
     "NotificationChoice",
     "PostEngagement",
     "InsightCount",
+    "InsightSlotCount",
+    "InsightWeekCount",
     "Role",
     "SignInThrottle",
     "StaffSession",

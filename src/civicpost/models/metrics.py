@@ -89,6 +89,8 @@ class PostEngagement(Base):
         Index("ix_post_engagement_department_id_published_at", "department_id", "published_at"),
         Index("ix_post_engagement_platform_published_at", "platform", "published_at"),
         Index("ix_post_engagement_published_at", "published_at"),
+        # The insights' top posts: read from the most engaging down until ten fall in the filter.
+        Index("ix_post_engagement_engagement", "engagement", "published_at", "delivery_id"),
     )
 
     delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True)
@@ -129,4 +131,43 @@ class InsightCount(Base):
     hour: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     follower_bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    posts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InsightWeekCount(Base):
+    """insight_counts without the weekday and hour: posts of a department and
+    platform in one week (the city's) per bucket of engagement and of engagement
+    per follower. Kept current beside it (insights/rollup.py); the medians per
+    department and platform, platform, week and overall are read from here, as
+    a week holds far fewer of these rows than hours."""
+
+    __tablename__ = "insight_week_counts"
+    __table_args__ = (Index("ix_insight_week_counts_week", "week"),)
+
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    follower_bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    posts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InsightSlotCount(Base):
+    """The city's posts (every department) per bucket, over a span of weeks:
+    for the heat map, per weekday and hour; for the weekly trend (span 1 only),
+    the whole week (weekday and hour -1). `platform` '' counts every platform.
+    Spans are 1, 2, 4, ... weeks starting at a multiple of the span from a fixed
+    Monday, so any run of whole weeks is a few spans (insights/blocks.py). The
+    engagement buckets (kind 0) and per-follower buckets (kind 1) are counted
+    apart: a heat-map hour then holds at most ~100 rows, however many posts."""
+
+    __tablename__ = "insight_slot_counts"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    span: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    start: Mapped[date] = mapped_column(Date, primary_key=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    hour: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     posts: Mapped[int] = mapped_column(Integer, default=0)
