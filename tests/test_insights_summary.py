@@ -311,6 +311,6 @@ def test_the_migration_fills_the_coarse_counts_as_the_rebuild_does(engine, sessi
     random_posts(sessions, city, seed=9, count=50)
     kept = counts(sessions)  # and the weekly and span counts, checked against these
     config = migrate.alembic_config(engine.url.render_as_string(hide_password=False))
-    command.downgrade(config, "0022")
+    command.downgrade(config, "0023")
     command.upgrade(config, "head")
     assert counts(sessions) == kept

@@ -1,7 +1,7 @@
 """insight_week_counts (insight_counts without the weekday and hour) and insight_slot_counts (the city's over spans)
 
 Revision ID: 0024
-Revises: 0022
+Revises: 0023
 Create Date: 2026-12-04 13:30:00
 
 Both are filled here from insight_counts with plain SQL: the same sums
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0024'
-down_revision: str | None = '0022'
+down_revision: str | None = '0023'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
