@@ -17,6 +17,7 @@ from civicpost.models.enums import OPEN_DELIVERY, DeliveryStatus, Role, State
 from civicpost.models.instance import InstanceValue
 from civicpost.models.metrics import MetricChannel, MetricJob, MetricSnapshot, PostEngagement
 from civicpost.models.notification import DepartmentHook, Notification, NotificationChoice
+from civicpost.models.reply import Reply, ReplyJob
 from civicpost.models.session import StaffSession
 from civicpost.models.throttle import SignInThrottle
 from civicpost.models.tracked_link import TrackedLink
@@ -48,6 +49,8 @@ __all__ = [
     "Notification",
     "NotificationChoice",
     "PostEngagement",
+    "Reply",
+    "ReplyJob",
     "Role",
     "SignInThrottle",
     "StaffSession",

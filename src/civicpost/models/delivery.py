@@ -79,6 +79,8 @@ class Delivery(Base):
     retract_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the post was deleted from the platform.
     retracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When civicpost noticed the post was gone from the platform (deleted there, not by civicpost).
+    remote_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

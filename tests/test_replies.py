@@ -1,0 +1,227 @@
+"""Residents' replies kept: the worker's collector reads each published post's replies at
+1 h, 24 h and 7 d, on a real database, from the sandbox over HTTP, under leases."""
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from civicpost.db import transaction, utcnow
+from civicpost.models import Channel, Delivery, Reply, ReplyJob
+from civicpost.platforms import build_adapter
+from civicpost.replies import jobs
+from civicpost.replies.collector import Collector
+from civicpost.sandbox import create_sandbox_app
+from civicpost.sandbox import replies as fake_replies
+from civicpost.sandbox.testing import running_sandbox
+from tests.factories import channel_fields, create_channel, create_published_post, make_outgoing
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[str]:
+    with running_sandbox(app=create_sandbox_app()) as base:
+        yield base
+
+
+@pytest.fixture
+def mastodon(client, city, sandbox) -> int:
+    httpx.post(f"{sandbox}/_sandbox/faults", json={"clear": True})
+    return create_channel(client, city.admin, "mastodon", base=sandbox, name="Parks Mastodon")
+
+
+@pytest.fixture
+def bluesky(client, city, sandbox) -> int:
+    httpx.post(f"{sandbox}/_sandbox/faults", json={"clear": True})
+    return create_channel(client, city.admin, "bluesky", base=sandbox, name="Parks Bluesky")
+
+
+def adapter_for(platform: str, sandbox: str):
+    credentials, settings = channel_fields(platform, base=sandbox)
+    return build_adapter(platform, credentials, settings, timeout=5, allow_private_network=True)
+
+
+def post_with_replies(sandbox: str, platform: str, *, at_least: int = 1) -> str:
+    """A post on the sandbox that its residents answer at least `at_least` times."""
+    adapter = adapter_for(platform, sandbox)
+    for _ in range(40):
+        remote_id = adapter.publish(make_outgoing(key=str(uuid.uuid4()), text="Pool opens Saturday")).remote_id
+        if fake_replies.count(platform, remote_id) >= at_least:
+            return remote_id
+    raise AssertionError("the sandbox gave no post with replies in 40 tries")
+
+
+def published(sessions, city, sandbox, channel_id: int, platform: str = "mastodon", *, age: timedelta,
+              at_least: int = 1) -> tuple[int, str]:
+    remote_id = post_with_replies(sandbox, platform, at_least=at_least)
+    delivery_id = create_published_post(sessions, city, channel_id=channel_id, remote_id=remote_id,
+                                        published_at=utcnow() - age)
+    return delivery_id, remote_id
+
+
+def replies_of(sessions, delivery_id: int) -> list[Reply]:
+    with sessions() as session:
+        return list(session.scalars(select(Reply).where(Reply.delivery_id == delivery_id).order_by(Reply.id)))
+
+
+def job_of(sessions, delivery_id: int) -> ReplyJob | None:
+    with sessions() as session:
+        return session.get(ReplyJob, delivery_id)
+
+
+def test_a_mastodon_post_s_replies_are_kept_with_author_time_text_and_link(settings, sessions, city, sandbox,
+                                                                            mastodon):
+    delivery_id, remote_id = published(sessions, city, sandbox, mastodon, age=timedelta(hours=2), at_least=2)
+    assert Collector(settings, sessions, name="worker-a").run_once(now=utcnow()) == 1
+    kept = replies_of(sessions, delivery_id)
+    assert len(kept) == fake_replies.count("mastodon", remote_id) >= 2
+    first = kept[0]
+    assert first.platform == "mastodon" and first.channel_id == mastodon
+    assert first.author_handle.startswith("@") and first.author_handle.endswith("@residents.example")
+    assert first.author_name in {name for _, name in fake_replies.PEOPLE}
+    assert first.text in fake_replies.WORDS and "<p>" not in first.text
+    assert first.url and first.url.startswith(sandbox) and first.remote_id in first.url
+    assert first.created_at is not None and first.created_at.tzinfo is not None
+    job = job_of(sessions, delivery_id)
+    assert job is not None and job.stage == 1 and job.lease_owner is None
+    assert job.due_at == create_time(sessions, delivery_id) + timedelta(hours=24)
+
+
+def create_time(sessions, delivery_id: int):
+    with sessions() as session:
+        delivery = session.get(Delivery, delivery_id)
+        assert delivery is not None and delivery.published_at is not None
+        return delivery.published_at
+
+
+def test_a_bluesky_post_s_thread_replies_are_kept(settings, sessions, city, sandbox, bluesky):
+    delivery_id, remote_id = published(sessions, city, sandbox, bluesky, "bluesky", age=timedelta(hours=2))
+    Collector(settings, sessions, name="worker-a").run_once(now=utcnow())
+    kept = replies_of(sessions, delivery_id)
+    assert len(kept) == fake_replies.count("bluesky", remote_id)
+    assert all(r.remote_id.startswith("at://") and r.author_handle.endswith(".residents.example") for r in kept)
+    assert all(r.url and "/profile/" in r.url for r in kept)
+
+
+def test_readings_come_at_1_h_24_h_and_7_d_and_then_stop_without_doubling_a_reply(settings, sessions, city,
+                                                                                 sandbox, mastodon):
+    delivery_id, remote_id = published(sessions, city, sandbox, mastodon, age=timedelta(hours=2))
+    collector = Collector(settings, sessions, name="worker-a")
+    published_at = create_time(sessions, delivery_id)
+    assert collector.run_once(now=utcnow()) == 1
+    assert collector.run_once(now=utcnow()) == 0  # the next reading is not due yet
+    assert collector.run_once(now=published_at + timedelta(hours=25)) == 1
+    job = job_of(sessions, delivery_id)
+    assert job is not None and job.stage == 2
+    assert collector.run_once(now=published_at + timedelta(days=7, minutes=1)) == 1
+    job = job_of(sessions, delivery_id)
+    assert job is not None and job.stage == jobs.DONE
+    assert collector.run_once(now=published_at + timedelta(days=7, hours=12)) == 0
+    assert len(replies_of(sessions, delivery_id)) == fake_replies.count("mastodon", remote_id)
+
+
+def test_a_post_found_late_is_read_once_at_its_latest_due_reading(settings, sessions, city, sandbox, mastodon):
+    delivery_id, _ = published(sessions, city, sandbox, mastodon, age=timedelta(days=3))
+    assert Collector(settings, sessions, name="worker-a").run_once(now=utcnow()) == 1
+    job = job_of(sessions, delivery_id)
+    assert job is not None and job.stage == 2
+
+
+def test_a_post_deleted_on_the_platform_is_recorded_as_remote_deleted_and_read_no_more(settings, sessions, city,
+                                                                                       sandbox, mastodon):
+    delivery_id, remote_id = published(sessions, city, sandbox, mastodon, age=timedelta(hours=2))
+    adapter_for("mastodon", sandbox).delete(remote_id)
+    before = utcnow()
+    Collector(settings, sessions, name="worker-a").run_once(now=utcnow())
+    with sessions() as session:
+        delivery = session.get(Delivery, delivery_id)
+        assert delivery is not None and delivery.remote_deleted_at is not None
+        assert delivery.remote_deleted_at >= before - timedelta(seconds=1)
+        assert delivery.status == "published"  # civicpost did not take it down: the record says so apart
+    job = job_of(sessions, delivery_id)
+    assert job is not None and job.stage == jobs.DONE
+    assert replies_of(sessions, delivery_id) == []
+
+
+def test_a_reading_leased_by_one_worker_is_not_taken_by_another(settings, sessions, city, sandbox, mastodon):
+    delivery_id, _ = published(sessions, city, sandbox, mastodon, age=timedelta(hours=2))
+    now = utcnow()
+    with transaction(sessions) as session:
+        jobs.sweep(session, now=now)
+        first = jobs.claim(session, owner="worker-a", now=now, limit=10, lease_seconds=600)
+    with transaction(sessions) as session:
+        second = jobs.claim(session, owner="worker-b", now=now, limit=10, lease_seconds=600)
+    assert [p.delivery_id for b in first for p in b.posts] == [delivery_id]
+    assert second == []
+    # worker-b takes it once the lease has run out; worker-a's late answer then writes nothing.
+    with transaction(sessions) as session:
+        taken = jobs.claim(session, owner="worker-b", now=now + timedelta(seconds=601), limit=10, lease_seconds=600)
+    assert [p.delivery_id for b in taken for p in b.posts] == [delivery_id]
+    late = Collector(settings, sessions, name="worker-a")
+    assert late.collect(first[0], now=now) == 0
+    assert replies_of(sessions, delivery_id) == []
+
+
+def test_a_429_moves_every_reading_of_the_channel_past_the_platform_wait_and_spends_no_try(
+        settings, sessions, city, sandbox, mastodon):
+    delivery_id, _ = published(sessions, city, sandbox, mastodon, age=timedelta(hours=2))
+    httpx.post(f"{sandbox}/_sandbox/faults", json={"mastodon": {"rate_limit_next": 5, "rate_limit_reset_s": 600}})
+    now = utcnow()
+    collector = Collector(settings, sessions, name="worker-a")
+    assert collector.run_once(now=now) == 0
+    job = job_of(sessions, delivery_id)
+    assert job is not None and job.attempts == 0 and job.lease_owner is None
+    assert job.due_at >= now + timedelta(seconds=500)
+    assert job.last_error and "wait" in job.last_error
+    httpx.post(f"{sandbox}/_sandbox/faults", json={"clear": True})
+    assert collector.run_once(now=now + timedelta(minutes=1)) == 0  # still waiting, not asked again
+    assert collector.run_once(now=now + timedelta(minutes=11)) == 1
+    assert replies_of(sessions, delivery_id)
+
+
+def test_a_failing_platform_leaves_the_reading_for_later_in_plain_words(settings, sessions, city, sandbox,
+                                                                        mastodon):
+    delivery_id, _ = published(sessions, city, sandbox, mastodon, age=timedelta(hours=2))
+    httpx.post(f"{sandbox}/_sandbox/faults", json={"mastodon": {"fail_next": 5, "fail_status": 503}})
+    now = utcnow()
+    Collector(settings, sessions, name="worker-a").run_once(now=now)
+    job = job_of(sessions, delivery_id)
+    assert job is not None and job.stage == 0 and job.attempts == 1
+    assert job.due_at == now + jobs.RETRY and job.last_error and job.last_error.startswith("Reading replies on Mastodon")
+
+
+def test_collect_now_reads_every_published_post_and_keeps_the_schedule(settings, sessions, city, sandbox, mastodon,
+                                                                      bluesky):
+    fresh, _ = published(sessions, city, sandbox, mastodon, age=timedelta(minutes=5))
+    other, _ = published(sessions, city, sandbox, bluesky, "bluesky", age=timedelta(days=2))
+    read, problems = Collector(settings, sessions, name="ops").collect_now()
+    assert (read, problems) == (2, [])
+    assert replies_of(sessions, fresh) and replies_of(sessions, other)
+    assert job_of(sessions, fresh) is None
+
+
+def test_a_retracted_post_stops_being_read(settings, sessions, city, sandbox, mastodon):
+    delivery_id, _ = published(sessions, city, sandbox, mastodon, age=timedelta(hours=2))
+    collector = Collector(settings, sessions, name="worker-a")
+    collector.run_once(now=utcnow())
+    with transaction(sessions) as session:
+        session.execute(update(Delivery).where(Delivery.id == delivery_id)
+                        .values(status="retracted", retracted_at=utcnow()))
+    assert collector.run_once(now=utcnow() + timedelta(days=1)) == 0
+    job = job_of(sessions, delivery_id)
+    assert job is not None and job.stage == jobs.DONE
+
+
+def test_a_channel_that_may_not_read_replies_is_noted_once_and_not_asked_every_run(settings, sessions, city,
+                                                                                   sandbox, mastodon):
+    delivery_id, _ = published(sessions, city, sandbox, mastodon, age=timedelta(hours=2))
+    with transaction(sessions) as session:
+        jobs.sweep(session, now=utcnow())
+        jobs.unreadable(session, mastodon, "not for this access level", now=utcnow())
+    assert Collector(settings, sessions, name="worker-a").run_once(now=utcnow()) == 0
+    with sessions() as session:
+        channel = session.get(Channel, mastodon)
+        assert channel is not None and channel.replies_unreadable == "not for this access level"
+    assert replies_of(sessions, delivery_id) == []
