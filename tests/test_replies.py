@@ -47,7 +47,7 @@ def post_with_replies(sandbox: str, platform: str, *, at_least: int = 1) -> str:
     """A post on the sandbox that its residents answer at least `at_least` times."""
     adapter = adapter_for(platform, sandbox)
     for _ in range(40):
-        remote_id = adapter.publish(make_outgoing(key=str(uuid.uuid4()), text="Pool opens Saturday")).remote_id
+        remote_id = adapter.publish(make_outgoing(key=str(uuid.uuid4()), text=f"Pool opens Saturday ({uuid.uuid4().hex[:8]})")).remote_id
         if fake_replies.count(platform, remote_id) >= at_least:
             return remote_id
     raise AssertionError("the sandbox gave no post with replies in 40 tries")
@@ -59,6 +59,10 @@ def published(sessions, city, sandbox, channel_id: int, platform: str = "mastodo
     delivery_id = create_published_post(sessions, city, channel_id=channel_id, remote_id=remote_id,
                                         published_at=utcnow() - age)
     return delivery_id, remote_id
+
+
+def sandbox_calls(sandbox: str, platform: str) -> list[dict]:
+    return httpx.get(f"{sandbox}/_sandbox/requests", params={"platform": platform}).json()["requests"]
 
 
 def replies_of(sessions, delivery_id: int) -> list[Reply]:
@@ -225,3 +229,51 @@ def test_a_channel_that_may_not_read_replies_is_noted_once_and_not_asked_every_r
         channel = session.get(Channel, mastodon)
         assert channel is not None and channel.replies_unreadable == "not for this access level"
     assert replies_of(sessions, delivery_id) == []
+
+
+@pytest.fixture
+def x_channel(client, city, sandbox) -> int:
+    httpx.post(f"{sandbox}/_sandbox/faults", json={"clear": True})
+    return create_channel(client, city.admin, "x", base=sandbox, name="Parks X")
+
+
+@pytest.fixture
+def facebook(client, city, sandbox) -> int:
+    httpx.post(f"{sandbox}/_sandbox/faults", json={"clear": True})
+    return create_channel(client, city.admin, "facebook", base=sandbox, name="Parks Facebook")
+
+
+def test_x_conversation_replies_and_facebook_comments_are_kept(settings, sessions, city, sandbox, x_channel,
+                                                               facebook):
+    on_x, x_id = published(sessions, city, sandbox, x_channel, "x", age=timedelta(hours=2))
+    on_facebook, facebook_id = published(sessions, city, sandbox, facebook, "facebook", age=timedelta(hours=2))
+    assert Collector(settings, sessions, name="worker-a").run_once(now=utcnow()) == 2
+    x_replies, facebook_replies = replies_of(sessions, on_x), replies_of(sessions, on_facebook)
+    assert len(x_replies) == fake_replies.count("x", x_id)
+    assert len(facebook_replies) == fake_replies.count("facebook", facebook_id)
+    assert all(r.text.startswith("@cityofsandbox ") and r.author_handle.startswith("@") for r in x_replies)
+    assert all(r.url and "/status/" in r.url for r in x_replies)
+    assert all(r.author_name in {name for _, name in fake_replies.PEOPLE} and r.url and "comment_id=" in r.url
+               for r in facebook_replies)
+
+
+def test_an_x_account_whose_access_level_may_not_search_is_noted_once_and_asked_again_only_by_an_operator(
+        settings, sessions, city, client, sandbox):
+    credentials, fields = channel_fields("x", base=sandbox)
+    channel_id = create_channel(client, city.admin, "x", base=sandbox, name="Free X",
+                                credentials={**credentials, "consumer_key": "free"}, settings=fields)
+    delivery_id, _ = published(sessions, city, sandbox, channel_id, "x", age=timedelta(hours=2))
+    collector = Collector(settings, sessions, name="worker-a")
+    start = len(sandbox_calls(sandbox, "x"))
+    assert collector.run_once(now=utcnow()) == 0
+    with sessions() as session:
+        channel = session.get(Channel, channel_id)
+        assert channel is not None and channel.replies_unreadable and "access" in channel.replies_unreadable
+        assert channel.needs_attention is False  # posting still works: not a broken channel
+    job = job_of(sessions, delivery_id)
+    assert job is not None and job.stage == 0 and job.lease_owner is None
+    searches = len(sandbox_calls(sandbox, "x"))
+    assert collector.run_once(now=utcnow() + timedelta(days=1)) == 0
+    assert len(sandbox_calls(sandbox, "x")) == searches > start
+    read, problems = collector.collect_now()
+    assert read == 0 and len(problems) == 1 and "Free X" in problems[0]

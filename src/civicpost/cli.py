@@ -10,6 +10,7 @@ from civicpost.cli_drill import drill
 from civicpost.cli_insights import insights_app
 from civicpost.cli_people import token_app, user_app
 from civicpost.cli_records import records_app
+from civicpost.cli_replies import replies_app
 from civicpost.cli_support import check_key as _check_key
 from civicpost.cli_support import fail as _fail
 from civicpost.cli_support import sessions as _sessions
@@ -22,6 +23,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(insights_app, name="insights")
+app.add_typer(replies_app, name="replies")
 app.add_typer(records_app, name="records")
 app.command("drill")(drill)
 key_app = typer.Typer(help="The secret key that encrypts channel credentials.", no_args_is_help=True)

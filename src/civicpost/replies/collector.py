@@ -116,7 +116,7 @@ class Collector:
         error = reading.error
         label = spec(batch.channel.platform).label
         if isinstance(error, NotReadable):
-            message = f"{label} does not let this account read replies: {error}"
+            message = f"{label} does not let this account read replies at its access level: {error}"
             jobs.unreadable(session, batch.channel.id, message, now=now)
         elif isinstance(error, RateLimited):
             wait = timedelta(seconds=error.retry_after) if error.retry_after is not None else DEFAULT_WAIT

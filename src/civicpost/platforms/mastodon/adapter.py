@@ -304,8 +304,8 @@ def _reply(status: dict[str, Any]) -> Reply:
     when = datetime.fromisoformat(created.replace("Z", "+00:00")) if isinstance(created, str) else None
     return Reply(remote_id=str(status["id"]), author_handle=f"@{account.get('acct') or account.get('username') or ''}",
                  author_name=str(account.get("display_name") or account.get("username") or ""),
-                 created_at=when,
-                 text=html_to_text(str(status.get("content") or "")).strip(), url=status.get("url") or status.get("uri"))
+                 created_at=when, text=html_to_text(str(status.get("content") or "")).strip(),
+                 url=status.get("url") or status.get("uri"))
 
 
 def _receipt(statuses: list[dict[str, Any]]) -> Receipt:
