@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from civicpost.db import transaction, utcnow
-from civicpost.models import Channel, Delivery, Reply, ReplyJob
+from civicpost.models import AuditEvent, Channel, Delivery, Reply, ReplyJob
 from civicpost.platforms import build_adapter
 from civicpost.replies import jobs
 from civicpost.replies.collector import Collector
@@ -47,7 +47,8 @@ def post_with_replies(sandbox: str, platform: str, *, at_least: int = 1) -> str:
     """A post on the sandbox that its residents answer at least `at_least` times."""
     adapter = adapter_for(platform, sandbox)
     for _ in range(40):
-        remote_id = adapter.publish(make_outgoing(key=str(uuid.uuid4()), text=f"Pool opens Saturday ({uuid.uuid4().hex[:8]})")).remote_id
+        text = f"Pool opens Saturday ({uuid.uuid4().hex[:8]})"
+        remote_id = adapter.publish(make_outgoing(key=str(uuid.uuid4()), text=text)).remote_id
         if fake_replies.count(platform, remote_id) >= at_least:
             return remote_id
     raise AssertionError("the sandbox gave no post with replies in 40 tries")
@@ -193,7 +194,8 @@ def test_a_failing_platform_leaves_the_reading_for_later_in_plain_words(settings
     Collector(settings, sessions, name="worker-a").run_once(now=now)
     job = job_of(sessions, delivery_id)
     assert job is not None and job.stage == 0 and job.attempts == 1
-    assert job.due_at == now + jobs.RETRY and job.last_error and job.last_error.startswith("Reading replies on Mastodon")
+    assert job.due_at == now + jobs.RETRY
+    assert job.last_error and job.last_error.startswith("Reading replies on Mastodon")
 
 
 def test_collect_now_reads_every_published_post_and_keeps_the_schedule(settings, sessions, city, sandbox, mastodon,
@@ -277,3 +279,123 @@ def test_an_x_account_whose_access_level_may_not_search_is_noted_once_and_asked_
     assert len(sandbox_calls(sandbox, "x")) == searches > start
     read, problems = collector.collect_now()
     assert read == 0 and len(problems) == 1 and "Free X" in problems[0]
+
+
+# --- staff read them, and hide or remove them with a reason -----------------------------------------
+
+
+def collected(settings, sessions, city, sandbox, channel_id: int, platform: str, *,
+              at_least: int = 2) -> tuple[int, int]:
+    """A published post with at least `at_least` replies read: (announcement id, delivery id)."""
+    delivery_id, _ = published(sessions, city, sandbox, channel_id, platform, age=timedelta(hours=2),
+                               at_least=at_least)
+    Collector(settings, sessions, name="worker-a").run_once(now=utcnow())
+    with sessions() as session:
+        delivery = session.get(Delivery, delivery_id)
+        assert delivery is not None
+        return delivery.announcement_id, delivery_id
+
+
+def test_staff_of_the_department_read_the_replies_by_channel_and_another_department_gets_404(
+        settings, sessions, city, client, sandbox, mastodon):
+    announcement_id, delivery_id = collected(settings, sessions, city, sandbox, mastodon, "mastodon")
+    r = client.get(f"/api/v1/announcements/{announcement_id}/replies", headers=city.parks_staff.auth)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert len(body["items"]) == len(replies_of(sessions, delivery_id)) >= 2
+    item = body["items"][0]
+    assert item["delivery_id"] == delivery_id and item["platform"] == "mastodon"
+    assert item["channel"] == "Parks Mastodon" and item["hidden_at"] is None and item["removed_at"] is None
+    assert {"id", "remote_id", "author_handle", "author_name", "created_at", "text", "url", "hidden_by",
+            "hide_reason", "removed_by", "remove_reason"} <= set(item)
+    [post] = body["posts"]
+    assert post["can_hide"] is False and "Mastodon" in post["note"]
+    outsider = client.get(f"/api/v1/announcements/{announcement_id}/replies", headers=city.police_staff.auth)
+    missing = client.get("/api/v1/announcements/999999/replies", headers=city.police_staff.auth)
+    assert outsider.status_code == missing.status_code == 404
+    assert outsider.headers["content-type"].startswith("application/problem+json")
+    reply_id = item["id"]
+    hidden = client.post(f"/api/v1/replies/{reply_id}/hide", json={"reason": "abuse"},
+                         headers=city.police_staff.auth)
+    assert hidden.status_code == 404  # nothing tells an outsider that the reply exists
+
+
+def facebook_reply(settings, sessions, city, sandbox, facebook) -> tuple[int, Reply]:
+    announcement_id, delivery_id = collected(settings, sessions, city, sandbox, facebook, "facebook")
+    return announcement_id, replies_of(sessions, delivery_id)[0]
+
+
+def graph_comments(sandbox: str, post_id: str) -> list[dict]:
+    answer = httpx.get(f"{sandbox}/graph/v25.0/{post_id}/comments", headers={"Authorization": "Bearer sandbox"},
+                       params={"fields": "id,is_hidden"})
+    return answer.json()["data"]
+
+
+def test_an_approver_hides_a_facebook_comment_with_a_reason_kept_audited_and_hidden_on_the_platform(
+        settings, sessions, city, client, sandbox, facebook):
+    announcement_id, reply = facebook_reply(settings, sessions, city, sandbox, facebook)
+    r = client.post(f"/api/v1/replies/{reply.id}/hide", json={"reason": "  Personal information  "},
+                    headers=city.approver.auth)
+    assert r.status_code == 200, r.text
+    assert r.json()["hidden_by"] == "comms@city.example" and r.json()["hide_reason"] == "Personal information"
+    with sessions() as session:
+        delivery = session.get(Delivery, reply.delivery_id)
+        assert delivery is not None and delivery.remote_id
+        post_id = delivery.remote_id
+    assert {c["id"]: c["is_hidden"] for c in graph_comments(sandbox, post_id)}[reply.remote_id] is True
+    listed = client.get(f"/api/v1/announcements/{announcement_id}/replies", headers=city.parks_staff.auth).json()
+    [shown] = [i for i in listed["items"] if i["id"] == reply.id]
+    assert shown["hidden_at"] and shown["hidden_by"] == "comms@city.example"
+    with sessions() as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "reply.hide")).one()
+        assert event.object_id == announcement_id and event.detail["reason"] == "Personal information"
+        assert event.actor == "comms@city.example"
+    again = client.post(f"/api/v1/replies/{reply.id}/hide", json={"reason": "twice"}, headers=city.approver.auth)
+    assert again.status_code == 409 and "hidden already" in again.json()["detail"]
+
+
+def test_an_admin_removes_a_facebook_comment_it_leaves_the_platform_and_stays_in_the_record(
+        settings, sessions, city, client, sandbox, facebook):
+    _, reply = facebook_reply(settings, sessions, city, sandbox, facebook)
+    r = client.post(f"/api/v1/replies/{reply.id}/remove", json={"reason": "Threat"}, headers=city.admin.auth)
+    assert r.status_code == 200, r.text
+    with sessions() as session:
+        delivery = session.get(Delivery, reply.delivery_id)
+        assert delivery is not None and delivery.remote_id
+        kept = session.get(Reply, reply.id)
+        assert kept is not None and kept.removed_at and kept.remove_reason == "Threat" and kept.text == reply.text
+    assert reply.remote_id not in {c["id"] for c in graph_comments(sandbox, delivery.remote_id)}
+    # A later reading does not bring it back nor forget it.
+    Collector(settings, sessions, name="worker-a").collect_now()
+    assert any(r.id == reply.id and r.removed_at for r in replies_of(sessions, reply.delivery_id))
+
+
+def test_hiding_needs_an_approver_a_reason_and_a_platform_that_allows_it(settings, sessions, city, client, sandbox,
+                                                                        facebook, mastodon):
+    _, reply = facebook_reply(settings, sessions, city, sandbox, facebook)
+    url = f"/api/v1/replies/{reply.id}/hide"
+    staff = client.post(url, json={"reason": "rude"}, headers=city.parks_staff.auth)
+    assert staff.status_code == 403 and "approver" in staff.json()["detail"]
+    blank = client.post(url, json={"reason": "   "}, headers=city.approver.auth)
+    assert blank.status_code == 422 and "reason" in blank.json()["detail"]
+    assert client.post(url, json={}, headers=city.approver.auth).status_code == 422
+    assert client.post(url, json={"reason": "x", "extra": 1}, headers=city.approver.auth).status_code == 422
+    assert client.post("/api/v1/replies/99999999999/hide", json={"reason": "x"},
+                       headers=city.approver.auth).status_code == 422
+    _, on_mastodon = collected(settings, sessions, city, sandbox, mastodon, "mastodon", at_least=1)
+    mastodon_reply = replies_of(sessions, on_mastodon)[0]
+    refused = client.post(f"/api/v1/replies/{mastodon_reply.id}/hide", json={"reason": "rude"},
+                          headers=city.approver.auth)
+    assert refused.status_code == 409 and "Mastodon does not let" in refused.json()["detail"]
+    with sessions() as session:
+        assert session.get(Reply, reply.id).hidden_at is None  # type: ignore[union-attr]
+
+
+def test_a_platform_that_refuses_leaves_the_reply_as_it_was_and_says_why(settings, sessions, city, client, sandbox,
+                                                                         facebook):
+    _, reply = facebook_reply(settings, sessions, city, sandbox, facebook)
+    httpx.post(f"{sandbox}/_sandbox/faults", json={"graph": {"fail_next": 1, "fail_status": 503}})
+    r = client.post(f"/api/v1/replies/{reply.id}/hide", json={"reason": "rude"}, headers=city.approver.auth)
+    assert r.status_code == 502 and "try again" in r.json()["detail"]
+    with sessions() as session:
+        assert session.get(Reply, reply.id).hidden_at is None  # type: ignore[union-attr]

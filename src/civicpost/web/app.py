@@ -35,6 +35,7 @@ from civicpost.web import (
     api_metrics,
     api_people,
     api_records,
+    api_replies,
     dates,
     directory,
     post_text,
@@ -153,6 +154,7 @@ def create_app(
     app.include_router(api_people.router)
     app.include_router(api_comments.router)
     app.include_router(api_records.router)
+    app.include_router(api_replies.router)
     app.include_router(api_metrics.router)
     app.include_router(api_insights.router)
     app.include_router(alerts.api_router)
