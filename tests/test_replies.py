@@ -1,7 +1,6 @@
 """Residents' replies kept: the worker's collector reads each published post's replies at
 1 h, 24 h and 7 d, on a real database, from the sandbox over HTTP, under leases."""
 
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -17,7 +16,7 @@ from civicpost.replies.collector import Collector
 from civicpost.sandbox import create_sandbox_app
 from civicpost.sandbox import replies as fake_replies
 from civicpost.sandbox.testing import running_sandbox
-from tests.factories import channel_fields, create_channel, create_published_post, make_outgoing
+from tests.factories import channel_fields, create_channel, create_post_with_replies, create_published_post
 
 
 @pytest.fixture(scope="module")
@@ -43,20 +42,9 @@ def adapter_for(platform: str, sandbox: str):
     return build_adapter(platform, credentials, settings, timeout=5, allow_private_network=True)
 
 
-def post_with_replies(sandbox: str, platform: str, *, at_least: int = 1) -> str:
-    """A post on the sandbox that its residents answer at least `at_least` times."""
-    adapter = adapter_for(platform, sandbox)
-    for _ in range(40):
-        text = f"Pool opens Saturday ({uuid.uuid4().hex[:8]})"
-        remote_id = adapter.publish(make_outgoing(key=str(uuid.uuid4()), text=text)).remote_id
-        if fake_replies.count(platform, remote_id) >= at_least:
-            return remote_id
-    raise AssertionError("the sandbox gave no post with replies in 40 tries")
-
-
 def published(sessions, city, sandbox, channel_id: int, platform: str = "mastodon", *, age: timedelta,
               at_least: int = 1) -> tuple[int, str]:
-    remote_id = post_with_replies(sandbox, platform, at_least=at_least)
+    remote_id = create_post_with_replies(sandbox, platform, at_least=at_least)
     delivery_id = create_published_post(sessions, city, channel_id=channel_id, remote_id=remote_id,
                                         published_at=utcnow() - age)
     return delivery_id, remote_id

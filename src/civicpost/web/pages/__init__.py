@@ -19,6 +19,7 @@ from civicpost.web.pages import (
     live,
     media_library,
     notification_settings,
+    replies,
     reschedule,
 )
 from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sign_in_url
@@ -27,6 +28,7 @@ ROUTERS = [
     auth.router, dashboard.router, announcement_list.router, announcements.router, approvals.router, calendar.router,
     calendar_feed.router, live.router, reschedule.router, admin.router, comments.router, media_library.router,
     notification_settings.router, insights.router, break_glass.router, directory_care.router,
+    replies.router,
 ]
 
 
