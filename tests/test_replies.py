@@ -1,8 +1,12 @@
 """Residents' replies kept: the worker's collector reads each published post's replies at
 1 h, 24 h and 7 d, on a real database, from the sandbox over HTTP, under leases."""
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -387,3 +391,22 @@ def test_a_platform_that_refuses_leaves_the_reply_as_it_was_and_says_why(setting
     assert r.status_code == 502 and "try again" in r.json()["detail"]
     with sessions() as session:
         assert session.get(Reply, reply.id).hidden_at is None  # type: ignore[union-attr]
+
+
+def test_the_replies_collect_command_reads_due_and_every_post_now(settings, database_url, sessions, city, sandbox,
+                                                                  mastodon, tmp_path):
+    delivery_id, remote_id = published(sessions, city, sandbox, mastodon, age=timedelta(days=3))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICPOST_")}
+    env.update(CIVICPOST_DATABASE_URL=database_url, CIVICPOST_SECRET_KEY=settings.secret_key.get_secret_value(),
+               CIVICPOST_ALLOW_PRIVATE_NETWORK="true")
+    civicpost = str(Path(sys.executable).parent / "civicpost")
+    due = subprocess.run([civicpost, "replies", "collect"], capture_output=True, text=True, env=env, cwd=tmp_path,
+                         timeout=120)
+    assert due.returncode == 0, due.stderr
+    assert "read the replies to 1 post that were due" in due.stdout
+    assert len(replies_of(sessions, delivery_id)) == fake_replies.count("mastodon", remote_id)
+    now = subprocess.run([civicpost, "replies", "collect", "--now"], capture_output=True, text=True, env=env,
+                         cwd=tmp_path, timeout=120)
+    assert now.returncode == 0, now.stderr
+    assert "read the replies to 1 published post now" in now.stdout
+    assert len(replies_of(sessions, delivery_id)) == fake_replies.count("mastodon", remote_id)  # none doubled
