@@ -64,6 +64,8 @@ def test_staff_see_the_replies_grouped_by_channel_with_author_time_text_and_link
         assert f'id="reply-{reply.id}"' in html and reply.author_name in html
     assert html.index("Parks Facebook") < html.index("Parks Mastodon")  # one group per channel
     assert "View on Facebook" in html and "View on Mastodon" in html
+    assert all(r.author_handle in html for r in found if r.platform == "mastodon")
+    assert not any(r.author_handle in html for r in found if r.platform == "facebook")  # an id, not a handle
     assert "/staff/replies/" not in html  # ordinary staff get no hide or remove form
     approver_page = sign_in(city.approver).get(f"/staff/announcements/{announcement_id}").text
     facebook_reply = next(r for r in found if r.platform == "facebook")
@@ -83,6 +85,7 @@ def test_an_approver_hides_a_reply_from_the_page_and_the_page_says_who_when_and_
                      data={"csrf_token": csrf_of(page.text), "action": "hide", "reason": "Shares a phone number"})
     assert r.status_code == 200 and "Hidden on the platform" in r.text
     assert "Shares a phone number" in r.text and "Hidden</strong>" in r.text
+    assert "Hid a resident&#39;s reply: “Shares a phone number” on Facebook" in r.text  # in the history too
     with sessions() as session:
         kept = session.get(Reply, reply.id)
         assert kept is not None and kept.hidden_at is not None and kept.hide_reason == "Shares a phone number"
