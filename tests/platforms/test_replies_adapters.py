@@ -20,10 +20,12 @@ from civicpost.platforms import (
     ReplyModeration,
     where,
 )
+from civicpost.platforms.bluesky.adapter import BlueskyAdapter
 from civicpost.platforms.facebook.adapter import FacebookAdapter
 from civicpost.platforms.mastodon.adapter import MastodonAdapter
 from civicpost.platforms.x.adapter import XAdapter
 
+from .recorded.bluesky import BLUESKY_BASE, BLUESKY_CREDENTIALS, BLUESKY_DID, CID, XRPC, bluesky_session
 from .recorded.facebook import FACEBOOK_CREDENTIALS, FACEBOOK_SETTINGS, GRAPH, POST_ID, graph_error
 from .recorded.mastodon import MASTODON_BASE, mastodon_rate_limit_headers, mastodon_status
 from .recorded.x import X_BASE, X_CREDENTIALS, x_problem, x_rate_limit_headers
@@ -178,3 +180,46 @@ def test_facebook_hides_a_comment_and_deletes_one_and_a_comment_already_gone_is_
     adapter.remove_reply("122101234567890123_902")
     assert hide.calls[0].request.content == b"is_hidden=true" and remove.call_count == 1
 
+
+
+BLUESKY_POST = f"at://{BLUESKY_DID}/app.bsky.feed.post/3lbq2xyzabc22"
+
+
+def bluesky_reply(rkey: str, handle: str, name: str, text: str, *, replies: list | None = None) -> dict:
+    did = f"did:plc:{rkey:0<24}"[:32]
+    root = {"uri": BLUESKY_POST, "cid": CID}
+    record = {"$type": "app.bsky.feed.post", "text": text, "createdAt": "2026-12-04T10:15:00.000Z",
+              "reply": {"root": root, "parent": root}}
+    return {"$type": "app.bsky.feed.defs#threadViewPost",
+            "post": {"uri": f"at://{did}/app.bsky.feed.post/{rkey}", "cid": CID,
+                     "author": {"did": did, "handle": handle, "displayName": name}, "record": record,
+                     "indexedAt": "2026-12-04T10:15:01.000Z"},
+            "replies": replies or []}
+
+
+def test_bluesky_replies_are_the_thread_s_replies_and_replies_to_them() -> None:
+    nested = bluesky_reply("3lbq2reply0002", "lin.example", "Lin Chen", "It is free.")
+    thread = {"$type": "app.bsky.feed.defs#threadViewPost",
+              "post": bluesky_reply("3lbq2xyzabc22", "parks.city.example", "Parks", "Pool opens")["post"],
+              "replies": [bluesky_reply("3lbq2reply0001", "dana.example", "Dana W", "Is it free?",
+                                        replies=[nested]),
+                          {"$type": "app.bsky.feed.defs#blockedPost", "uri": "at://x/app.bsky.feed.post/1",
+                           "blocked": True, "author": {"did": "did:plc:blocked"}}]}
+    with respx.mock(assert_all_called=True) as router:
+        router.post(f"{XRPC}/com.atproto.server.createSession").respond(json=bluesky_session())
+        asked = router.get(f"{XRPC}/app.bsky.feed.getPostThread").respond(json={"thread": thread})
+        found = BlueskyAdapter(BLUESKY_CREDENTIALS, {"api_base": BLUESKY_BASE}, timeout=5).read_replies(BLUESKY_POST)
+    assert [(r.author_handle, r.author_name, r.text) for r in found] == [
+        ("@dana.example", "Dana W", "Is it free?"), ("@lin.example", "Lin Chen", "It is free.")]
+    assert found[0].url == "https://bsky.app/profile/dana.example/post/3lbq2reply0001"
+    assert found[0].created_at == datetime(2026, 12, 4, 10, 15, tzinfo=UTC)
+    assert asked.calls[0].request.url.params["uri"] == BLUESKY_POST
+
+
+def test_bluesky_answering_that_the_post_is_not_found_means_it_is_gone() -> None:
+    with respx.mock(assert_all_called=True) as router:
+        router.post(f"{XRPC}/com.atproto.server.createSession").respond(json=bluesky_session())
+        router.get(f"{XRPC}/app.bsky.feed.getPostThread").respond(
+            400, json={"error": "NotFound", "message": f"Post not found: {BLUESKY_POST}"})
+        with pytest.raises(PostGone):
+            BlueskyAdapter(BLUESKY_CREDENTIALS, {"api_base": BLUESKY_BASE}, timeout=5).read_replies(BLUESKY_POST)
