@@ -61,7 +61,7 @@ def test_the_four_platforms_that_read_replies_say_so_and_their_adapters_speak_it
 
 
 def test_mastodon_replies_are_the_status_context_descendants(mock: responses.RequestsMock) -> None:
-    reply = {**mastodon_status("113000000000000009", "<p>Will the <b>pool</b> be heated?</p>"),
+    reply = {**mastodon_status("113000000000000009", "<p>Will the <b>pool</b> &amp; the city&#39;s gym be heated?</p>"),
              "in_reply_to_id": "113000000000000001",
              "url": "https://town.example/@dana/113000000000000009",
              "account": {"id": "7", "username": "dana", "acct": "dana@town.example", "display_name": "Dana W"}}
@@ -74,7 +74,7 @@ def test_mastodon_replies_are_the_status_context_descendants(mock: responses.Req
 
     assert (found.remote_id, found.author_handle, found.author_name) == \
         ("113000000000000009", "@dana@town.example", "Dana W")
-    assert found.text == "Will the pool be heated?" and found.url == "https://town.example/@dana/113000000000000009"
+    assert found.text == "Will the pool & the city's gym be heated?" and found.url == "https://town.example/@dana/113000000000000009"
     assert found.created_at is not None and found.created_at.tzinfo is not None
 
 

@@ -1,5 +1,6 @@
 """Mastodon through Mastodon.py 2.x, built so that it never waits or probes."""
 
+import html
 import json
 import re
 import time
@@ -304,7 +305,7 @@ def _reply(status: dict[str, Any]) -> Reply:
     when = datetime.fromisoformat(created.replace("Z", "+00:00")) if isinstance(created, str) else None
     return Reply(remote_id=str(status["id"]), author_handle=f"@{account.get('acct') or account.get('username') or ''}",
                  author_name=str(account.get("display_name") or account.get("username") or ""),
-                 created_at=when, text=html_to_text(str(status.get("content") or "")).strip(),
+                 created_at=when, text=html.unescape(html_to_text(str(status.get("content") or ""))).strip(),
                  url=status.get("url") or status.get("uri"))
 
 
