@@ -94,7 +94,7 @@ def test_mastodon_answering_429_to_a_replies_reading_is_a_wait(mock: responses.R
 
 def test_x_replies_come_from_a_conversation_search_with_their_authors(mock: responses.RequestsMock) -> None:
     mock.get(f"{X_BASE}/2/tweets/search/recent", json={
-        "data": [{"id": "1880000000000000050", "text": "@CityOfExample when does it open?",
+        "data": [{"id": "1880000000000000050", "text": "@CityOfExample when does it open &amp; close?",
                   "author_id": "42", "conversation_id": POST, "created_at": "2026-12-04T10:15:00.000Z",
                   "edit_history_tweet_ids": ["1880000000000000050"]}],
         "includes": {"users": [{"id": "42", "username": "lin_chen", "name": "Lin Chen"}]},
@@ -104,7 +104,7 @@ def test_x_replies_come_from_a_conversation_search_with_their_authors(mock: resp
     [found] = adapter.read_replies(POST)
 
     assert (found.author_handle, found.author_name, found.text) == \
-        ("@lin_chen", "Lin Chen", "@CityOfExample when does it open?")
+        ("@lin_chen", "Lin Chen", "@CityOfExample when does it open & close?")
     assert found.created_at == datetime(2026, 12, 4, 10, 15, tzinfo=UTC)
     assert found.url == "https://x.com/lin_chen/status/1880000000000000050"
     sent = parse_qs(urlsplit(mock.calls[0].request.url).query)

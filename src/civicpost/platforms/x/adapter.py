@@ -1,5 +1,6 @@
 """X (Twitter) through tweepy's v2 `Client`, plus the v2 media upload tweepy lacks."""
 
+import html
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -195,7 +196,9 @@ class XAdapter:
             username = str(author.get("username") or "")
             found.append(Reply(remote_id=str(tweet["id"]), author_handle=f"@{username}",
                                author_name=str(author.get("name") or username),
-                               created_at=_parse_time(tweet.get("created_at")), text=str(tweet.get("text") or ""),
+                               created_at=_parse_time(tweet.get("created_at")),
+                               # X escapes &, < and > in a post's text.
+                               text=html.unescape(str(tweet.get("text") or "")),
                                url=f"{self._web_base}/{username or 'i/web'}/status/{tweet['id']}"))
         return found
 
