@@ -398,3 +398,18 @@ def end_alert(sessions: sessionmaker[Session], announcement_id: int, at: datetim
         announcement = session.get(Announcement, announcement_id)
         assert announcement is not None and announcement.alert is not None
         announcement.alert = {**announcement.alert, "expires": at.astimezone(UTC).isoformat()}
+
+
+def create_post_with_replies(sandbox: str, platform: str, *, at_least: int = 1) -> str:
+    """A post on the sandbox that its residents answer at least `at_least` times; its remote id."""
+    from civicpost.platforms import build_adapter
+    from civicpost.sandbox import replies
+
+    credentials, settings = channel_fields(platform, base=sandbox)
+    adapter = build_adapter(platform, credentials, settings, timeout=5, allow_private_network=True)
+    for _ in range(40):
+        text = f"Pool opens Saturday ({uuid.uuid4().hex[:8]})"
+        remote_id = adapter.publish(make_outgoing(key=str(uuid.uuid4()), text=text)).remote_id
+        if replies.count(platform, remote_id) >= at_least:
+            return remote_id
+    raise AssertionError("the sandbox gave no post with replies in 40 tries")

@@ -218,3 +218,26 @@ def test_the_command_writes_an_export_and_verify_exits_0_or_1(small_city, databa
     broken = rewritten(out, tmp_path / "broken.zip", change={record: b"{}"})
     checked = civicpost("export", "verify", str(broken))
     assert checked.returncode == 1 and f"{record}: SHA-256 differs from the manifest" in checked.stdout
+
+
+def test_residents_replies_and_what_was_hidden_are_in_the_record(sessions, settings, small_city, tmp_path):
+    from civicpost.db import transaction, utcnow
+    from civicpost.models import Delivery, Reply, User
+
+    with transaction(sessions) as session:
+        delivery = session.scalars(select(Delivery).where(Delivery.announcement_id == small_city["published"])).first()
+        approver = session.scalars(select(User).where(User.email == "comms@city.example")).one()
+        session.add_all([
+            Reply(delivery_id=delivery.id, announcement_id=delivery.announcement_id, channel_id=delivery.channel_id,
+                  platform="mastodon", remote_id="r-1", author_handle="@sam@social.example", author_name="Sam",
+                  created_at=utcnow(), text="Is the pool heated?", url="https://social.example/@sam/1"),
+            Reply(delivery_id=delivery.id, announcement_id=delivery.announcement_id, channel_id=delivery.channel_id,
+                  platform="mastodon", remote_id="r-2", author_handle="@spam@social.example", author_name="Spam",
+                  created_at=utcnow(), text="Buy followers", hidden_at=utcnow(), hidden_by=approver.id,
+                  hide_reason="Spam")])
+    written = export_now(sessions, settings, tmp_path / "records.zip")
+    with zipfile.ZipFile(written.path) as bag:
+        record = json.loads(bag.read(f"data/announcements/{small_city['published']}/record.json"))
+    replies = {r["remote_id"]: r for r in record["replies"]}
+    assert replies["r-1"]["text"] == "Is the pool heated?" and replies["r-1"]["author_handle"] == "@sam@social.example"
+    assert replies["r-2"]["hidden_by"] == "comms@city.example" and replies["r-2"]["hide_reason"] == "Spam"

@@ -1,7 +1,7 @@
 """retraction notice: when and why an announcement was retracted, and an admin's withdrawal of the notice
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-04 13:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import civicpost.db
 
 revision: str = '0022'
-down_revision: str | None = '0020'
+down_revision: str | None = '0021'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -11,6 +11,7 @@ from civicpost.cli_export import export_app
 from civicpost.cli_insights import insights_app
 from civicpost.cli_people import token_app, user_app
 from civicpost.cli_records import records_app
+from civicpost.cli_replies import replies_app
 from civicpost.cli_support import check_key as _check_key
 from civicpost.cli_support import fail as _fail
 from civicpost.cli_support import sessions as _sessions
@@ -24,6 +25,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(insights_app, name="insights")
+app.add_typer(replies_app, name="replies")
 app.add_typer(records_app, name="records")
 app.add_typer(export_app, name="export")
 app.command("drill")(drill)

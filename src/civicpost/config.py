@@ -110,7 +110,8 @@ class Settings(BaseSettings):
     insights_poll_seconds: float = Field(default=60, gt=0, le=3600,
                                          description="how often the worker reads the posts' and channels' counts "
                                                      "that are due (1 h, 24 h, 7 d, 30 d after publishing; "
-                                                     "followers daily)")
+                                                     "followers daily), and the residents' replies that are "
+                                                     "due (1 h, 24 h, 7 d)")
 
     cap_sender: str = Field(
         default="", max_length=200, pattern=r"^[^\s,<&]*$",

@@ -37,6 +37,7 @@ from civicpost.insights.collector import Collector
 from civicpost.models import Channel, WorkerHeartbeat
 from civicpost.notifications import weekly
 from civicpost.notifications.sender import Sender
+from civicpost.replies.collector import Collector as ReplyCollector
 from civicpost.runtime import settle_memory
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,8 @@ class Worker:
         self.notifier = Sender(settings, self.write_sessions, name=self.name)
         # How posts did: readings under their own leases, from a scheduler job (insights/collector.py).
         self.collector = Collector(settings, self.write_sessions, name=self.name, adapters=self.adapters)
+        # Residents' replies: the same kind of leased readings, on the same clock (replies/collector.py).
+        self.replies = ReplyCollector(settings, self.write_sessions, name=self.name, adapters=self.adapters)
 
     # -- control -------------------------------------------------------------
 
@@ -371,6 +374,10 @@ class Worker:
             self.collector.run_once()
         except Exception:  # noqa: BLE001 - the next run tries again; the leases run out
             log.exception("worker %s: reading how posts did failed", self.name)
+        try:
+            self.replies.run_once()
+        except Exception:  # noqa: BLE001 - the next run tries again; the leases run out
+            log.exception("worker %s: reading residents' replies failed", self.name)
 
     def _export(self) -> None:
         try:

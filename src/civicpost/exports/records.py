@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicpost.models import Announcement, AnnouncementVersion, AuditEvent, Comment, Delivery
+from civicpost.models import Announcement, AnnouncementVersion, AuditEvent, Comment, Delivery, Reply, User
 
 # Audit actions that name the people in a record's summary.
 SUBMITTED = "submit"
@@ -50,9 +50,22 @@ def read_batch(session: Session, ids: Sequence[int]) -> Batch:
 
 
 def replies_of(session: Session, announcement_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
-    """Residents' replies to each announcement's posts, by announcement id: filled once replies
-    are collected; until then every announcement's list is empty."""
-    return {}
+    """Residents' replies to each announcement's posts, by announcement id, oldest first, with
+    what was hidden or removed on the platform, by whom and why."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    rows = list(session.scalars(select(Reply).where(Reply.announcement_id.in_(list(announcement_ids)))
+                                .order_by(Reply.announcement_id, Reply.created_at, Reply.id)))
+    people = {i for r in rows for i in (r.hidden_by, r.removed_by) if i is not None}
+    emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(people))).tuples().all())
+    for r in rows:
+        found.setdefault(r.announcement_id, []).append({
+            "id": r.id, "delivery_id": r.delivery_id, "platform": r.platform, "remote_id": r.remote_id,
+            "author_handle": r.author_handle, "author_name": r.author_name, "created_at": _at(r.created_at),
+            "text": r.text, "url": r.url, "first_seen_at": _at(r.first_seen_at),
+            "hidden_at": _at(r.hidden_at), "hidden_by": emails.get(r.hidden_by) if r.hidden_by else None,
+            "hide_reason": r.hide_reason, "removed_at": _at(r.removed_at),
+            "removed_by": emails.get(r.removed_by) if r.removed_by else None, "remove_reason": r.remove_reason})
+    return found
 
 
 def media_name(sha256: str, mime_type: str) -> str:
@@ -119,7 +132,7 @@ def _delivery(d: Delivery) -> dict[str, Any]:
             "status": d.status, "fingerprint": d.fingerprint, "remote_id": d.remote_id, "remote_url": d.remote_url,
             "attempts": d.attempts, "last_error": d.last_error, "due_at": _at(d.due_at),
             "published_at": _at(d.published_at), "retract_requested_at": _at(d.retract_requested_at),
-            "retracted_at": _at(d.retracted_at), "remote_deleted_at": _at(getattr(d, "remote_deleted_at", None)),
+            "retracted_at": _at(d.retracted_at), "remote_deleted_at": _at(d.remote_deleted_at),
             "rendition": d.rendition}
 
 

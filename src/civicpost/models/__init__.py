@@ -26,6 +26,7 @@ from civicpost.models.metrics import (
     PostEngagement,
 )
 from civicpost.models.notification import DepartmentHook, Notification, NotificationChoice
+from civicpost.models.reply import Reply, ReplyJob
 from civicpost.models.session import StaffSession
 from civicpost.models.suspension import Suspension
 from civicpost.models.throttle import SignInThrottle
@@ -62,6 +63,8 @@ __all__ = [
     "InsightCount",
     "InsightSlotCount",
     "InsightWeekCount",
+    "Reply",
+    "ReplyJob",
     "Role",
     "SignInThrottle",
     "StaffSession",

@@ -35,6 +35,10 @@ class Channel(Base):
     needs_attention: Mapped[bool] = mapped_column(default=False)
     # A 429 pauses this channel alone until the platform's reset time.
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The platform refused to let this account read replies (its access level), in its words; not asked again
+    # until an operator runs `civicpost replies collect --now`.
+    replies_unreadable: Mapped[str | None] = mapped_column(Text)
+    replies_unreadable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The announcement's link goes out as this service's /r/{code}, so its clicks are counted per channel.
     track_links: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Silent this many days (no post through civicpost nor, where the platform tells us, in its own app): stale.

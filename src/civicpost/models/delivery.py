@@ -81,6 +81,8 @@ class Delivery(Base):
     retracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The suspension (its id) that stopped it (status held), kept after its release for the record.
     held_by: Mapped[int | None] = mapped_column(index=True)
+    # When civicpost noticed the post was gone from the platform (deleted there, not by civicpost).
+    remote_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

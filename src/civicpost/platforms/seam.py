@@ -164,3 +164,45 @@ class AccessEnds(Protocol):
         """When the token stops working; None when it does not end or the platform will not say.
         Raises CredentialsError for a token the platform calls invalid."""
         ...
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A resident's reply to one of the city's posts, as the platform shows it."""
+
+    remote_id: str
+    author_handle: str
+    author_name: str
+    created_at: datetime | None
+    text: str
+    url: str | None = None
+
+
+class PostGone(PermanentError):
+    """The post itself is no longer on the platform (deleted there): its replies cannot be read again."""
+
+
+class NotReadable(PermanentError):
+    """The account's access level does not let it read replies (X's lower tiers): the channel
+    works all the same, and asking again every run would only spend the platform's patience."""
+
+
+@runtime_checkable
+class Replies(Protocol):
+    """What an adapter whose spec has `capabilities.replies` also speaks. A read, like Metrics:
+    it never spends a posting quota, and a 429 raises RateLimited with the platform's wait."""
+
+    def read_replies(self, remote_id: str) -> list[Reply]:
+        """Every reply to the post under it (replies to replies too) the account can read.
+        Raises PostGone when the post is not there any more."""
+        ...
+
+
+@runtime_checkable
+class ReplyModeration(Protocol):
+    """Hiding or deleting a resident's reply, where the platform lets the post's author
+    (capabilities `hide_replies`, `remove_replies`). Gone already counts as done."""
+
+    def hide_reply(self, reply_id: str) -> None: ...
+
+    def remove_reply(self, reply_id: str) -> None: ...

@@ -96,6 +96,13 @@ class Capabilities:
     city_site: bool = False
     # The platform tells when the account last posted, in any app (the adapter speaks LatestPost).
     latest_post: bool = False
+    # Residents' replies to a post can be read (the adapter speaks Replies).
+    replies: bool = False
+    # A reply can be hidden from the post, or deleted, by the post's author (the adapter speaks ReplyModeration).
+    hide_replies: bool = False
+    remove_replies: bool = False
+    # Why a reply cannot be hidden or removed from civicpost, in words for staff.
+    moderation_note: str = ""
 
 
 @dataclass(frozen=True)

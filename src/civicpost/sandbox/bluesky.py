@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import engagement
+from . import engagement, replies
 from .core import Call, Hub, PlatformFake, TimelinePost, json_response
 from .faults import Kind, PlatformFaults
 from .ids import TidClock, cid_for, iso_millis, now, sign_jwt, verify_jwt
@@ -104,6 +104,7 @@ class BlueskyFake(PlatformFake):
             r(x + "com.atproto.repo.listRecords", self.list_records, methods=["GET"], kind=Kind.READ, auth=False),
             r(x + "app.bsky.feed.getAuthorFeed", self.author_feed, methods=["GET"], kind=Kind.READ, auth=False),
             r(x + "app.bsky.feed.getPosts", self.get_posts, methods=["GET"], kind=Kind.READ),
+            r(x + "app.bsky.feed.getPostThread", self.get_post_thread, methods=["GET"], kind=Kind.READ),
             r(x + "app.bsky.actor.getProfile", self.get_profile, methods=["GET"], kind=Kind.READ, auth=False),
             r(x + "{nsid}", self.not_implemented, methods=["GET", "POST"], kind=Kind.READ, auth=False),
         ]
@@ -302,6 +303,28 @@ class BlueskyFake(PlatformFake):
         found = [r for r in self.records.values() if r.collection == POST and r.uri in wanted]
         found.sort(key=lambda r: uris.index(r.uri))
         return json_response({"posts": [self._post_view(r) for r in found]})
+
+    def get_post_thread(self, call: Call) -> Response:
+        """The post and its residents' replies (replies.py) one level down, as threadViewPosts."""
+        uri = call.query.get("uri", "")
+        found = next((r for r in self.records.values() if r.collection == POST and r.uri == uri), None)
+        if found is None:
+            return xrpc_error(400, "NotFound", f"Post not found: {uri}")
+        root = {"uri": found.uri, "cid": found.cid}
+        children = []
+        for reply in replies.replies_for(self.name, found.uri, found.indexed_at):
+            handle = f"{reply.handle.replace('_', '-').replace('.', '-')}.residents.example"
+            did = did_for(handle)
+            record = {"$type": POST, "text": reply.text, "createdAt": iso_millis(reply.created_at),
+                      "reply": {"root": root, "parent": root}}
+            reply_uri = f"at://{did}/{POST}/{found.rkey}r{reply.n}"
+            post = {"uri": reply_uri, "cid": cid_for(json.dumps(record, sort_keys=True).encode()),
+                    "author": {"did": did, "handle": handle, "displayName": reply.name}, "record": record,
+                    "indexedAt": iso_millis(reply.created_at), "replyCount": 0, "repostCount": 0,
+                    "likeCount": 0, "quoteCount": 0, "labels": []}  # fmt: skip
+            children.append({"$type": "app.bsky.feed.defs#threadViewPost", "post": post, "replies": []})
+        thread = {"$type": "app.bsky.feed.defs#threadViewPost", "post": self._post_view(found), "replies": children}
+        return json_response({"thread": thread})
 
     def _post_view(self, r: StoredRecord) -> dict[str, Any]:
         got = engagement.counts("bluesky", r.uri, r.indexed_at, now())

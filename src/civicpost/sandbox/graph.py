@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import engagement
+from . import engagement, replies
 from .core import Call, Hub, PlatformFake, TimelinePost, json_response
 from .faults import Kind, PlatformFaults
 from .ids import Counter, graph_time, now
@@ -100,6 +100,7 @@ class GraphFake(PlatformFake):
 
     def reset(self) -> None:
         self.posts: dict[str, Post] = {}
+        self.moderation = replies.Moderation()
         self.photos: dict[str, Photo] = {}
 
     def routes(self) -> list[Route]:
@@ -112,7 +113,9 @@ class GraphFake(PlatformFake):
             self.route("/{version}/{page_id}/feed", self.list_posts, methods=["GET"], kind=Kind.READ),
             self.route("/{version}/", self.get_nodes, methods=["GET"], kind=Kind.READ),
             self.route("/{version}/{node_id}/insights", self.post_insights, methods=["GET"], kind=Kind.READ),
+            self.route("/{version}/{node_id}/comments", self.list_comments, methods=["GET"], kind=Kind.READ),
             self.route("/{version}/{node_id}", self.get_node, methods=["GET"], kind=Kind.READ),
+            self.route("/{version}/{node_id}", self.update_comment, methods=["POST"], kind=Kind.WRITE),
             self.route("/{version}/{node_id}", self.delete_node, methods=["DELETE"], kind=Kind.WRITE),
         ]
 
@@ -298,8 +301,49 @@ class GraphFake(PlatformFake):
                       "shares": {"count": got["reposts"]}}
         return found
 
+    # --- residents' comments (replies.py) ----------------------------------------------
+    def _comments(self, post: Post, call: Call) -> list[dict[str, object]]:
+        page_id, number = post.id.split("_", 1)
+        found = []
+        for reply in replies.replies_for("facebook", post.id, post.created_at):
+            comment_id = f"{number}_{number}{reply.n:03d}"
+            if comment_id in self.moderation.deleted:
+                continue
+            person = replies.PEOPLE.index((reply.handle, reply.name))
+            found.append({"id": comment_id, "message": reply.text, "created_time": graph_time(reply.created_at),
+                          "from": {"id": str(5550000 + person), "name": reply.name},
+                          "permalink_url": f"{_web_base(call)}/{page_id}/posts/{number}?comment_id={comment_id}",
+                          "is_hidden": comment_id in self.moderation.hidden})
+        return found
+
+    def _comment(self, node_id: str, call: Call) -> dict[str, object] | None:
+        number = node_id.split("_", 1)[0]
+        post = next((p for p in self.posts.values() if p.id.endswith(f"_{number}")), None)
+        found = self._comments(post, call) if post else []
+        return next((c for c in found if c["id"] == node_id), None)
+
+    def list_comments(self, call: Call) -> Response:
+        post = self.posts.get(call.path_params["node_id"])
+        if post is None:
+            return _missing(call.path_params["node_id"], "get")
+        return json_response({"data": self._comments(post, call), "paging": {}})
+
+    def update_comment(self, call: Call) -> Response:
+        """POST /{comment-id} with is_hidden=true|false: the Page hides a comment from everyone but its author."""
+        node_id = call.path_params["node_id"]
+        if self._comment(node_id, call) is None:
+            return _missing(node_id, "post")
+        hidden = str(call.field("is_hidden")).lower()
+        if hidden not in ("true", "false"):
+            return graph_error(400, "(#100) Param is_hidden must be a boolean", code=100)
+        (self.moderation.hidden.add if hidden == "true" else self.moderation.hidden.discard)(node_id)
+        return json_response({"success": True})
+
     def delete_node(self, call: Call) -> Response:
         node_id = call.path_params["node_id"]
+        if node_id not in self.posts and self._comment(node_id, call) is not None:
+            self.moderation.deleted.add(node_id)
+            return json_response({"success": True})
         if self.posts.pop(node_id, None) is None and self.photos.pop(node_id, None) is None:
             return _missing(node_id, "delete")
         return json_response({"success": True})

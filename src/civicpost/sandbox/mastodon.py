@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import engagement
+from . import engagement, replies
 from .core import Call, Hub, PlatformFake, TimelinePost, Upload, json_response
 from .faults import Kind, PlatformFaults
 from .ids import iso_millis, mastodon_ids, now
@@ -97,6 +97,7 @@ class MastodonFake(PlatformFake):
             r("/api/v1/statuses", self.create_status, methods=["POST"], kind=Kind.CREATE),
             r("/api/v1/statuses", self.get_statuses, methods=["GET"], kind=Kind.READ),
             r("/api/v1/statuses/{id}", self.get_status, methods=["GET"], kind=Kind.READ),
+            r("/api/v1/statuses/{id}/context", self.get_context, methods=["GET"], kind=Kind.READ),
             r("/api/v1/statuses/{id}", self.delete_status, methods=["DELETE"], kind=Kind.WRITE),
             r("/api/v2/media", self.upload_media, methods=["POST"], kind=Kind.WRITE),
             r("/api/v1/media", self.upload_media, methods=["POST"], kind=Kind.WRITE),
@@ -195,6 +196,29 @@ class MastodonFake(PlatformFake):
     def get_status(self, call: Call) -> Response:
         status = self.statuses.get(call.path_params["id"])
         return self._status_response(status, call) if status else mastodon_error(404, "Record not found")
+
+    def get_context(self, call: Call) -> Response:
+        """Ancestors and descendants; the descendants are residents' replies (replies.py)."""
+        status = self.statuses.get(call.path_params["id"])
+        if status is None:
+            return mastodon_error(404, "Record not found")
+        site = f"{call.request.url.scheme}://{call.request.url.netloc}/mastodon"
+        descendants = []
+        for reply in replies.replies_for(self.name, status.id, status.created_at):
+            reply_id = f"{status.id}{reply.n:03d}"
+            descendants.append({
+                "id": reply_id,
+                "created_at": iso_millis(reply.created_at),
+                "in_reply_to_id": status.id,
+                "visibility": "public",
+                "url": f"{site}/@{reply.handle}/{reply_id}",
+                "uri": f"https://residents.example/users/{reply.handle}/statuses/{reply_id}",
+                "content": _as_html(reply.text),
+                "account": {"id": f"9{reply.n}", "username": reply.handle,
+                            "acct": f"{reply.handle}@residents.example", "display_name": reply.name,
+                            "url": f"https://residents.example/@{reply.handle}"},
+            })
+        return json_response({"ancestors": [], "descendants": descendants})
 
     def delete_status(self, call: Call) -> Response:
         status = self.statuses.pop(call.path_params["id"], None)

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import engagement
+from . import engagement, replies
 from .core import Call, Hub, PlatformFake, TimelinePost, json_response
 from .faults import Kind, PlatformFaults
 from .ids import iso_millis, now, x_ids
@@ -82,11 +82,14 @@ class XFake(PlatformFake):
         self.media: dict[str, Media] = {}
         # text -> newest live tweet with it: the duplicate check stays O(1) under load.
         self._by_text: dict[str, str] = {}
+        self.moderation = replies.Moderation()
 
     def routes(self) -> list[Route]:
         return [
             self.route("/2/tweets", self.create_tweet, methods=["POST"], kind=Kind.CREATE),
             self.route("/2/tweets", self.get_tweets, methods=["GET"], kind=Kind.READ),
+            self.route("/2/tweets/search/recent", self.search_recent, methods=["GET"], kind=Kind.READ),
+            self.route("/2/tweets/{id}/hidden", self.hide_reply, methods=["PUT"], kind=Kind.WRITE),
             self.route("/2/tweets/{id}", self.delete_tweet, methods=["DELETE"], kind=Kind.WRITE),
             self.route("/2/tweets/{id}", self.get_tweet, methods=["GET"], kind=Kind.READ),
             self.route("/2/users/me", self.get_me, methods=["GET"], kind=Kind.AUTH),
@@ -178,6 +181,46 @@ class XFake(PlatformFake):
             }
             return json_response({"errors": [error]})
         return json_response({"data": tweet.as_json()})
+
+    def search_recent(self, call: Call) -> Response:
+        """`conversation_id:ID` finds residents' replies (replies.py). An app on the free access
+        level (consumer key "free") may not search, as on X."""
+        if "oauth_consumer_key=\"free\"" in (call.header("authorization") or ""):
+            return problem(403, "When authenticating requests to the Twitter API v2 endpoints, you must use keys and "
+                           "tokens from a Twitter developer App that is attached to a Project.",
+                           extra={"title": "Client Forbidden", "reason": "client-not-enrolled",
+                                  "type": "https://api.twitter.com/2/problems/client-forbidden"})
+        match = re.fullmatch(r"conversation_id:(\d+)", call.query.get("query", "").strip())
+        if match is None:
+            return problem(400, "Only conversation_id:ID queries are answered by the sandbox")
+        tweet = self.tweets.get(match.group(1))
+        found = replies.replies_for(self.name, tweet.id, tweet.created_at) if tweet else []
+        data, users = [], {}
+        for reply in found:
+            reply_id = f"{tweet.id}{reply.n:03d}" if tweet else ""
+            user_id = str(1000 + replies.PEOPLE.index((reply.handle, reply.name)))
+            users[user_id] = {"id": user_id, "username": reply.handle.replace(".", "_"), "name": reply.name}
+            data.append({"id": reply_id, "text": f"@{USER['username']} {reply.text}", "author_id": user_id,
+                         "conversation_id": match.group(1), "created_at": iso_millis(reply.created_at),
+                         "edit_history_tweet_ids": [reply_id]})
+        if not data:
+            return json_response({"meta": {"result_count": 0}})
+        return json_response({"data": data, "includes": {"users": list(users.values())},
+                              "meta": {"result_count": len(data), "newest_id": data[-1]["id"],
+                                       "oldest_id": data[0]["id"]}})
+
+    def hide_reply(self, call: Call) -> Response:
+        """PUT /2/tweets/:id/hidden: only with an OAuth 2.0 user token, as on X."""
+        if not (call.header("authorization") or "").lower().startswith("bearer "):
+            return problem(403, "Authenticating with OAuth 1.0a User Context is forbidden for this endpoint.",
+                           extra={"title": "Unsupported Authentication", "reason": "unsupported-authentication",
+                                  "type": "https://api.twitter.com/2/problems/unsupported-authentication"})
+        hidden = bool(call.field("hidden"))
+        if hidden:
+            self.moderation.hidden.add(call.path_params["id"])
+        else:
+            self.moderation.hidden.discard(call.path_params["id"])
+        return json_response({"data": {"hidden": hidden}})
 
     def get_me(self, call: Call) -> Response:
         if "public_metrics" in call.query.get("user.fields", "").split(","):

@@ -37,6 +37,7 @@ from civicpost.web import (
     api_metrics,
     api_people,
     api_records,
+    api_replies,
     api_suspensions,
     dates,
     directory,
@@ -159,6 +160,7 @@ def create_app(
     app.include_router(api_follow_ups.router)
     app.include_router(api_exports.router)
     app.include_router(api_exports.public_router)
+    app.include_router(api_replies.router)
     app.include_router(api_metrics.router)
     app.include_router(api_insights.router)
     app.include_router(api_suspensions.router)

@@ -65,6 +65,10 @@ def _look(settings: Mapping[str, Any]) -> Look:
     return Look(handle=f"@{handle}" if handle else None, link_card=True)
 
 
+# Why residents' replies there are kept but not moderated from civicpost.
+NOTE = ("Bluesky does not let civicpost hide or delete other people's replies: "
+        "hide them in the Bluesky app, or report them.")
+
 SPEC = PlatformSpec(
     name="bluesky",
     label="Bluesky",
@@ -74,7 +78,8 @@ SPEC = PlatformSpec(
     settings=BlueskySettings,
     length=LengthRule(_measure),
     media=MediaLimits(4, IMAGE_BYTES, ALT_TEXT_LIMIT, shrink_to_fit=True, count_alt=graphemes),
-    capabilities=Capabilities(thread=True, delete=True, find=True, metrics=True, alt_text=True, latest_post=True),
+    capabilities=Capabilities(thread=True, delete=True, find=True, metrics=True, alt_text=True, latest_post=True,
+                              replies=True, moderation_note=NOTE),
     metrics_batch=25,
     outbound_urls=("api_base",),
     profile=_profile,

@@ -40,8 +40,10 @@ from civicpost.platforms.seam import (
     Outgoing,
     PermanentError,
     PlatformError,
+    PostGone,
     RateLimited,
     Receipt,
+    Reply,
     TransientError,
 )
 
@@ -137,6 +139,33 @@ class BlueskyAdapter:
                            "replies": post.reply_count or 0, "quotes": post.quote_count or 0}
                 for post in answer.posts}
 
+    def read_replies(self, remote_id: str) -> list[Reply]:
+        """app.bsky.feed.getPostThread: every reply under the post, replies to replies too."""
+        try:
+            with self._errors(writing=False):
+                self._login()
+                answer = self._client.app.bsky.feed.get_post_thread({"uri": remote_id, "depth": 10,
+                                                                    "parent_height": 0})
+        except PermanentError as exc:
+            if _xrpc_error(exc.__cause__) == "NotFound":
+                raise PostGone(f"Bluesky no longer has post {remote_id}") from exc
+            raise
+        found: list[Reply] = []
+        pending = list(getattr(answer.thread, "replies", None) or [])
+        while pending:
+            node = pending.pop(0)
+            post = getattr(node, "post", None)
+            if post is None:
+                continue  # a reply that is blocked or deleted: nothing to read
+            pending.extend(getattr(node, "replies", None) or [])
+            record = post.record
+            created = getattr(record, "created_at", None)
+            found.append(Reply(remote_id=post.uri, author_handle=f"@{post.author.handle}",
+                               author_name=post.author.display_name or post.author.handle,
+                               created_at=_when(created), text=str(getattr(record, "text", "") or ""),
+                               url=f"{self._web_base}/profile/{post.author.handle}/post/{_rkey(post.uri)}"))
+        return found
+
     def followers(self) -> int | None:
         with self._errors(writing=False):
             session = self._login()
@@ -219,6 +248,13 @@ class BlueskyAdapter:
             raise
 
 
+def _when(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+
+
 def _map(exc: Exception, *, writing: bool) -> CredentialsError | PermanentError | TransientError:
     if isinstance(exc, pydantic.ValidationError):
         # Where and what, without the values (which may come from an answer).
@@ -261,7 +297,7 @@ def _said(exc: Exception) -> str:
     return answered("Bluesky", getattr(response, "status_code", None), None, words if isinstance(words, str) else None)
 
 
-def _xrpc_error(exc: Exception) -> str | None:
+def _xrpc_error(exc: BaseException | None) -> str | None:
     response = getattr(exc, "response", None)
     content = getattr(response, "content", None)
     return getattr(content, "error", None)

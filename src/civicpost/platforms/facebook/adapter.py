@@ -14,7 +14,16 @@ from typing import Any
 from civicpost.platforms._meta import INVALID, GraphError, MetaGraph
 from civicpost.platforms._support import CLOCK_SLACK, comparable, posted_since
 from civicpost.platforms.guard import AddressGuard
-from civicpost.platforms.seam import Counts, CredentialsError, MediaItem, Outgoing, PermanentError, Receipt
+from civicpost.platforms.seam import (
+    Counts,
+    CredentialsError,
+    MediaItem,
+    Outgoing,
+    PermanentError,
+    PostGone,
+    Receipt,
+    Reply,
+)
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +133,39 @@ class FacebookAdapter:
                                      params={"fields": "created_time", "limit": 1}).get("data", [])
         created = posts[0].get("created_time") if posts else None
         return datetime.strptime(created, "%Y-%m-%dT%H:%M:%S%z") if created else None
+
+    def read_replies(self, remote_id: str) -> list[Reply]:
+        """GET /{post-id}/comments (filter=stream: replies to comments too), hidden ones included."""
+        params = {"filter": "stream", "limit": 100, "fields": "id,message,created_time,from,permalink_url,is_hidden"}
+        try:
+            with self._graph.errors(writing=False):
+                comments = self._graph.call("GET", f"/{remote_id}/comments", params=params).get("data") or []
+        except PermanentError as exc:
+            if self._graph.gone(exc):
+                raise PostGone(f"Facebook no longer has post {remote_id}") from exc
+            raise
+        found = []
+        for comment in comments:
+            author = comment.get("from") or {}  # Graph leaves it out for people who did not allow it
+            created = comment.get("created_time")
+            found.append(Reply(remote_id=str(comment["id"]), author_handle=str(author.get("id") or ""),
+                               author_name=str(author.get("name") or "A Facebook user"),
+                               created_at=datetime.strptime(created, "%Y-%m-%dT%H:%M:%S%z") if created else None,
+                               text=str(comment.get("message") or ""), url=comment.get("permalink_url")))
+        return found
+
+    def hide_reply(self, reply_id: str) -> None:
+        """POST /{comment-id} is_hidden=true: hidden from everyone but its author and their friends."""
+        with self._graph.errors(writing=False):
+            self._graph.call("POST", f"/{reply_id}", data={"is_hidden": "true"})
+
+    def remove_reply(self, reply_id: str) -> None:
+        try:
+            with self._graph.errors(writing=False):
+                self._graph.call("DELETE", f"/{reply_id}")
+        except PermanentError as exc:
+            if not self._graph.gone(exc):
+                raise
 
     def _post(self, post_id: str) -> dict[str, Any] | None:
         try:

@@ -61,6 +61,10 @@ def _look(settings: Mapping[str, Any]) -> Look:
     return Look(handle=f"@{name}@{host}" if name and host else None, link_card=True)
 
 
+# Why residents' replies there are kept but not moderated from civicpost.
+NOTE = ("Mastodon does not let an account hide or delete other people's replies: "
+        "report them to the instance's moderators.")
+
 SPEC = PlatformSpec(
     name="mastodon",
     label="Mastodon",
@@ -70,7 +74,8 @@ SPEC = PlatformSpec(
     settings=MastodonSettings,
     length=LengthRule(_measure, note=" (Mastodon counts every link as 23 characters)"),
     media=MediaLimits(4, 16 * 1024 * 1024, 1_500),  # MediaAttachment::MAX_DESCRIPTION_LENGTH
-    capabilities=Capabilities(thread=True, delete=True, find=True, metrics=True, alt_text=True, latest_post=True),
+    capabilities=Capabilities(thread=True, delete=True, find=True, metrics=True, alt_text=True, latest_post=True,
+                              replies=True, moderation_note=NOTE),
     metrics_batch=20,
     outbound_urls=("api_base",),
     profile=_profile,

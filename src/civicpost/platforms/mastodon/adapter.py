@@ -1,5 +1,6 @@
 """Mastodon through Mastodon.py 2.x, built so that it never waits or probes."""
 
+import html
 import json
 import re
 import time
@@ -39,8 +40,10 @@ from civicpost.platforms.seam import (
     Outgoing,
     PermanentError,
     PlatformError,
+    PostGone,
     RateLimited,
     Receipt,
+    Reply,
     TransientError,
 )
 
@@ -143,6 +146,19 @@ class MastodonAdapter:
             return {str(status["id"]): {name: int(status[key]) for key, name in STATUS_COUNTS.items()
                                         if isinstance(status.get(key), int)}
                     for status in statuses}
+
+    def read_replies(self, remote_id: str) -> list[Reply]:
+        """GET /api/v1/statuses/{id}/context: the descendants are the replies (and replies to them)."""
+        try:
+            with self._errors(writing=False):
+                response = self._api._Mastodon__api_request(  # type: ignore[attr-defined]
+                    "GET", f"/api/v1/statuses/{remote_id}/context", return_response_object=True)
+                descendants = response.json().get("descendants") or []
+                return [_reply(status) for status in descendants if isinstance(status, dict)]
+        except PermanentError as exc:
+            if isinstance(exc.__cause__, MastodonNotFoundError):
+                raise PostGone(f"Mastodon no longer has post {remote_id}") from exc
+            raise
 
     def followers(self) -> int | None:
         with self._errors(writing=False):
@@ -281,6 +297,16 @@ def _keep_what_is_read(response: requests.Response, *args: Any, **kwargs: Any) -
         return  # Mastodon.py reports the unreadable answer itself
     if isinstance(status, dict):
         response._content = json.dumps({k: status[k] for k in _KEPT if k in status}).encode()
+
+
+def _reply(status: dict[str, Any]) -> Reply:
+    account = status.get("account") or {}
+    created = status.get("created_at")
+    when = datetime.fromisoformat(created.replace("Z", "+00:00")) if isinstance(created, str) else None
+    return Reply(remote_id=str(status["id"]), author_handle=f"@{account.get('acct') or account.get('username') or ''}",
+                 author_name=str(account.get("display_name") or account.get("username") or ""),
+                 created_at=when, text=html.unescape(html_to_text(str(status.get("content") or ""))).strip(),
+                 url=status.get("url") or status.get("uri"))
 
 
 def _receipt(statuses: list[dict[str, Any]]) -> Receipt:

@@ -78,6 +78,10 @@ def _look(settings: Mapping[str, Any]) -> Look:
     return Look(handle=f"@{name}" if name else None, link_card=True)
 
 
+# Why residents' replies there are hidden, never deleted, from civicpost.
+NOTE = ("X lets the city hide a reply (with a channel connected by OAuth 2.0), not delete someone else's; "
+        "replies are read where the account's access level allows searching.")
+
 SPEC = PlatformSpec(
     name="x",
     label="X",
@@ -87,7 +91,8 @@ SPEC = PlatformSpec(
     settings=XSettings,
     length=LengthRule(_measure, note=" (X counts every link as 23 characters, emoji and CJK characters as 2)"),
     media=MediaLimits(4, 5 * 1024 * 1024, 1_000),
-    capabilities=Capabilities(thread=True, delete=True, find=True, metrics=True, alt_text=True, latest_post=True),
+    capabilities=Capabilities(thread=True, delete=True, find=True, metrics=True, alt_text=True, latest_post=True,
+                              replies=True, hide_replies=True, moderation_note=NOTE),
     metrics_batch=100,
     renew_access="civicpost.platforms.x.oauth2:refresh",
     outbound_urls=("api_base",),

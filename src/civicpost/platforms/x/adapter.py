@@ -1,5 +1,6 @@
 """X (Twitter) through tweepy's v2 `Client`, plus the v2 media upload tweepy lacks."""
 
+import html
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,11 +29,14 @@ from civicpost.platforms.seam import (
     Counts,
     CredentialsError,
     MaybePosted,
+    NotReadable,
     Outgoing,
     PermanentError,
     PlatformError,
+    PostGone,
     RateLimited,
     Receipt,
+    Reply,
     TransientError,
 )
 
@@ -168,6 +172,53 @@ class XAdapter:
             counts[str(tweet["id"])] = {name: int(metrics[key]) for key, name in PUBLIC_METRICS.items()
                                         if isinstance(metrics.get(key), int)}
         return counts
+
+    def read_replies(self, remote_id: str) -> list[Reply]:
+        """GET /2/tweets/search/recent?query=conversation_id:ID (the last 7 days, the readings' span).
+        X's lower access levels may not search: NotReadable. Nothing found: is the post still there?"""
+        try:
+            with self._errors(writing=False):
+                answer = self._client.search_recent_tweets(
+                    f"conversation_id:{remote_id}", max_results=100, expansions=["author_id"],
+                    tweet_fields=["created_at", "author_id", "conversation_id"], user_fields=["username", "name"],
+                    user_auth=self._oauth1)
+        except PermanentError as exc:
+            if isinstance(exc.__cause__, tweepy.Forbidden):
+                raise NotReadable(str(exc)) from exc
+            raise
+        users = {str(u["id"]): u for u in (answer.get("includes") or {}).get("users") or []}
+        tweets = [t for t in answer.get("data") or [] if str(t.get("id")) != remote_id]
+        if not tweets:
+            self._still_there(remote_id)
+        found = []
+        for tweet in tweets:
+            author = users.get(str(tweet.get("author_id")), {})
+            username = str(author.get("username") or "")
+            found.append(Reply(remote_id=str(tweet["id"]), author_handle=f"@{username}",
+                               author_name=str(author.get("name") or username),
+                               created_at=_parse_time(tweet.get("created_at")),
+                               # X escapes &, < and > in a post's text.
+                               text=html.unescape(str(tweet.get("text") or "")),
+                               url=f"{self._web_base}/{username or 'i/web'}/status/{tweet['id']}"))
+        return found
+
+    def hide_reply(self, reply_id: str) -> None:
+        """PUT /2/tweets/:id/hidden: X takes it only with an OAuth 2.0 user token."""
+        if self._oauth1:
+            raise PermanentError("X hides replies only for a channel connected with OAuth 2.0 (sign in with X "
+                                 "again in the channel's settings); hide it in the X app meanwhile")
+        with self._errors(writing=False):
+            self._client.hide_reply(reply_id, user_auth=False)
+
+    def remove_reply(self, reply_id: str) -> None:
+        raise PermanentError("X does not let an account delete other people's replies; hide it instead")
+
+    def _still_there(self, remote_id: str) -> None:
+        with self._errors(writing=False):
+            answer = self._client.get_tweet(remote_id, user_auth=self._oauth1)
+        if not answer.get("data") and any(str(e.get("type", "")).endswith("resource-not-found")
+                                          for e in answer.get("errors") or []):
+            raise PostGone(f"X no longer has post {remote_id}")
 
     def followers(self) -> int | None:
         with self._errors(writing=False):

@@ -21,6 +21,7 @@ from civicpost.web.pages import (
     live,
     media_library,
     notification_settings,
+    replies,
     reschedule,
 )
 from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sign_in_url
@@ -31,6 +32,7 @@ ROUTERS = [
     notification_settings.router, insights.router, break_glass.router, directory_care.router,
     alert_follow_ups.router,
     exports.router,
+    replies.router,
 ]
 
 

@@ -13,6 +13,7 @@ from civicpost import alerts, audit, contributors
 from civicpost.drafting import access, break_glass, comments, follow_ups, previews, versions, workflow
 from civicpost.errors import Invalid, NotFound, ServiceError
 from civicpost.models import Delivery, State, User
+from civicpost.replies import listing as replies_listing
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages import _draft_page as page
 from civicpost.web.pages import live
@@ -159,6 +160,7 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
         "thread": alerts.follow_ups(session, announcement) if announcement.alert else [],
         "review_hours": request.app.state.settings.emergency_review_hours,
         "comments": comments.listed(session, announcement),
+        "replies": replies_listing.of_announcement(session, announcement),
         "comment": comment or {"text": "", "error": ""},
     }
     return render(request, "staff/announcement.html", context, status_code=status_code, user=user)

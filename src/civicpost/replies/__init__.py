@@ -1,0 +1,1 @@
+"""Residents' replies to the city's posts: read on a schedule, kept, hidden or removed with a reason."""
