@@ -18,15 +18,12 @@ def collect(
     """Read the replies that are due (the worker does this on its own, 1 h, 24 h and 7 d after publishing)."""
     from civicpost.cli_support import check_key as _check_key
     from civicpost.cli_support import fail as _fail
-    from civicpost.cli_support import sessions as _sessions
+    from civicpost.cli_support import sessions_beside_a_worker as _sessions
     from civicpost.config import ConfigError, get_settings
     from civicpost.replies.collector import Collector
 
     settings = get_settings()
     sessions = _sessions()
-    if settings.is_sqlite:
-        # Take SQLite's write lock when a transaction begins, so a running worker and this command take turns.
-        sessions.configure(bind=sessions.kw["bind"].execution_options(sqlite_begin="IMMEDIATE"))
     try:
         _check_key(settings)
     except ConfigError as exc:
