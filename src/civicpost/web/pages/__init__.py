@@ -22,6 +22,7 @@ from civicpost.web.pages import (
     media_library,
     notification_settings,
     reschedule,
+    suspensions,
 )
 from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sign_in_url
 
@@ -30,7 +31,7 @@ ROUTERS = [
     calendar_feed.router, live.router, reschedule.router, admin.router, comments.router, media_library.router,
     notification_settings.router, insights.router, break_glass.router, directory_care.router,
     alert_follow_ups.router,
-    exports.router,
+    exports.router, suspensions.router,
 ]
 
 
