@@ -147,3 +147,32 @@ def test_an_active_suspension_cannot_be_released_from_the_page(sign_in, city, cl
                      data={"csrf_token": csrf_of(page.text), "which": "all", "when": "now"})
     assert r.status_code == 422 and "still in force" in r.text
     assert re.search(r"End suspension \d+", page.text)
+
+
+def test_the_dashboard_offers_approvers_the_pause_button_and_every_staff_page_shows_the_banner(sign_in, city, client):
+    approver, staff = sign_in(city.approver), sign_in(city.parks_staff)
+    dash = approver.get("/staff/")
+    assert "Pause all scheduled posts" in dash.text
+    assert 'href="/staff/suspensions?scope=city#start-heading"' in dash.text
+    assert "Pause all scheduled posts" not in staff.get("/staff/").text
+    start_page = approver.get("/staff/suspensions?scope=city")
+    assert 'id="f-scope-city" name="scope" value="city" checked' in start_page.text
+    assert "Scheduled posts are paused" not in staff.get("/staff/").text
+    client.post("/api/v1/suspensions", headers=city.approver.auth,
+                json={"reason": "Flooding downtown", "departments": ["parks"]}).raise_for_status()
+    for page in ("/staff/", "/staff/announcements", "/staff/calendar", "/staff/account"):
+        shown = staff.get(page)
+        assert shown.status_code == 200
+        assert "Scheduled posts are paused for Parks and Recreation" in shown.text, page
+        assert "Flooding downtown" in shown.text and "by comms" in shown.text
+        assert 'href="/staff/suspensions#suspension-' in shown.text
+
+
+def test_a_held_items_page_says_it_is_held_and_a_request_on_the_wire_may_have_landed(sign_in, city, client):
+    a = create_approved(client, city)
+    s = client.post("/api/v1/suspensions", headers=city.approver.auth, json={"reason": "Storm"}).json()
+    page = sign_in(city.parks_staff).get(f"/staff/announcements/{a['id']}")
+    assert f'Held by <a href="/staff/suspensions#suspension-{s["id"]}">suspension {s["id"]}</a>' in page.text
+    assert "A request already on the wire when the pause began may still have landed" in page.text
+    other = create_approved(client, city, emergency=True, title="Boil water")
+    assert "Held by" not in sign_in(city.parks_staff).get(f"/staff/announcements/{other['id']}").text
