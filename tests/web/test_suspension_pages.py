@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from civicpost.db import transaction, utcnow
 from civicpost.models import AuditEvent, Delivery, Department, Suspension
-from tests.factories import create_approved
+from tests.factories import create_approved, create_submitted
 from tests.pages import csrf_of
 
 
@@ -176,3 +176,23 @@ def test_a_held_items_page_says_it_is_held_and_a_request_on_the_wire_may_have_la
     assert "A request already on the wire when the pause began may still have landed" in page.text
     other = create_approved(client, city, emergency=True, title="Boil water")
     assert "Held by" not in sign_in(city.parks_staff).get(f"/staff/announcements/{other['id']}").text
+
+
+def test_approving_during_a_pause_asks_first_then_the_item_waits_held(sign_in, city, client, sessions):
+    client.post("/api/v1/suspensions", headers=city.approver.auth,
+                json={"reason": "Storm", "departments": ["parks"]}).raise_for_status()
+    a = create_submitted(client, city)
+    browser = sign_in(city.approver)
+    browser.follow_redirects = False
+    page = browser.get(f"/staff/announcements/{a['id']}")
+    form = {"csrf_token": csrf_of(page.text), "fingerprint": re.search(r'name="fingerprint" value="([^"]+)"',
+                                                                       page.text).group(1), "back": "announcement"}
+    ask = browser.post(f"/staff/announcements/{a['id']}/approve", data=form)
+    assert ask.status_code == 200 and "the item will wait as held" in ask.text
+    assert 'name="confirm_suspended" value="yes"' in ask.text
+    assert statuses(sessions, a["id"]) == []
+    assert client.get(f"/api/v1/announcements/{a['id']}", headers=city.approver.auth).json()["state"] == "submitted"
+    done = browser.post(f"/staff/announcements/{a['id']}/approve", data={**form, "confirm_suspended": "yes"})
+    assert done.status_code == 303
+    assert set(statuses(sessions, a["id"])) == {"held"}
+    assert "It waits, held by suspension" in browser.get(done.headers["location"]).text
