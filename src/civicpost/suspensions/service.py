@@ -52,8 +52,12 @@ def departments_by_slug(session: Session, slugs: Sequence[str]) -> list[Departme
 
 
 def start(session: Session, *, actor: User, reason: str, departments: Sequence[str] | None = None,
-          until: datetime | None = None, now: datetime | None = None) -> Suspension:
-    ensure_may_suspend(actor)
+          until: datetime | None = None, now: datetime | None = None,
+          break_glass_of: int | None = None) -> Suspension:
+    """`break_glass_of`: the emergency whose break-glass publish asked for this pause of its department (the
+    emergency publisher may start it then, approver or not)."""
+    if break_glass_of is None:
+        ensure_may_suspend(actor)
     now = now or utcnow()
     reason = reason.strip()
     if not reason:
@@ -69,7 +73,8 @@ def start(session: Session, *, actor: User, reason: str, departments: Sequence[s
     held = hold_due(session, suspension, now=now)
     audit.record(session, actor=actor, action="suspension.start", object_type="suspension", object_id=suspension.id,
                  detail={"reason": reason, "departments": departments_of(session, suspension),
-                         "until": until.isoformat() if until else None, "held_at_start": held})
+                         "until": until.isoformat() if until else None, "held_at_start": held,
+                         **({"break_glass_of": break_glass_of} if break_glass_of is not None else {})})
     _notify(session, suspension, "start")
     return suspension
 
