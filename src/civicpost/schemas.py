@@ -364,6 +364,9 @@ class PublishNowIn(Strict):
     reason: str | None = Field(
         default=None, json_schema_extra={"minLength": 1, "maxLength": 500},
         description="why this emergency cannot wait for a second person (1-500 characters); kept in the record")
+    suspend_department: bool = Field(
+        default=False, description="also pause the department's other scheduled posts (a suspension with this "
+                                   "reason; the emergency itself still goes out)")
 
 
 class ReviewIn(Strict):

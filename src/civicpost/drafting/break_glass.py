@@ -15,6 +15,7 @@ from civicpost.drafting.workflow import release, require_state
 from civicpost.errors import Conflict, Forbidden, Invalid, NotFound
 from civicpost.models import Announcement, Delivery, State, User
 from civicpost.rendering import Renderer
+from civicpost.suspensions import service as suspensions
 
 MAX_REASON = 500
 MAX_NOTE = 2000
@@ -38,8 +39,9 @@ def _checked_text(text: str | None, *, field: str, limit: int, required: bool) -
 
 
 def publish_now(session: Session, *, actor: User, announcement: Announcement, renderer: Renderer, reason: str,
-                review_hours: int, now: datetime | None = None) -> list[Delivery]:
-    """Schedule every channel now, as an approval would, with no second person; a review falls due."""
+                review_hours: int, now: datetime | None = None, suspend_department: bool = False) -> list[Delivery]:
+    """Schedule every channel now, as an approval would, with no second person; a review falls due.
+    With `suspend_department`, the department's other scheduled posts are paused too, with the same reason."""
     # Another department's announcement answers as a missing one, even to an approver.
     if not actor.is_member(announcement.department_id):
         raise NotFound(f"no announcement with id {announcement.id}")
@@ -67,6 +69,10 @@ def publish_now(session: Session, *, actor: User, announcement: Announcement, re
     )
     notifications.queue(session, event=notifications.Event.break_glass, announcement_ids=[announcement.id],
                         reason=reason, by=actor.id)
+    if suspend_department:
+        # The emergency's own deliveries are in the emergency lane, which no suspension holds.
+        suspensions.start(session, actor=actor, reason=reason, departments=[announcement.department.slug], now=now,
+                          break_glass_of=announcement.id)
     return deliveries
 
 

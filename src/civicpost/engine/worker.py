@@ -18,6 +18,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, select
@@ -39,6 +40,7 @@ from civicpost.notifications import weekly
 from civicpost.notifications.sender import Sender
 from civicpost.replies.collector import Collector as ReplyCollector
 from civicpost.runtime import settle_memory
+from civicpost.suspensions import expiry
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,8 @@ class Worker:
         # Records exports: one at a time per worker, each under its own lease (exports/jobs.py).
         self.scheduler.add_job(self._export, "interval", seconds=EXPORT_POLL_SECONDS, id="exports", max_instances=1,
                                coalesce=True)
+        self.scheduler.add_job(partial(expiry.run_once, self.write_sessions, name=self.name), "interval",
+                               seconds=expiry.POLL_SECONDS, id="suspensions-expiry", max_instances=1, coalesce=True)
         self.scheduler.start()
         threading.Thread(target=watch_commits, args=(self.engine, self._wake, self._stopping),
                          name="watch-commits", daemon=True).start()

@@ -20,6 +20,8 @@ class Event(StrEnum):
     channel_attention = "channel_attention"  # admins and the department's hook
     break_glass = "break_glass"  # published alone by an emergency publisher: approvers, at once
     quiet = "quiet"  # weekly: each department's people (admins: every department)
+    suspension_start = "suspension_start"  # approvers, admins, the departments' people and hooks, at once
+    suspension_end = "suspension_end"  # the same people
 
 
 @dataclass(frozen=True)

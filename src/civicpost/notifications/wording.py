@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined
@@ -9,6 +10,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from civicpost.config import Settings
 from civicpost.notifications.claims import Message
+from civicpost.web.dates import human
 
 _SPACE = re.compile(r"\s+")
 
@@ -26,6 +28,9 @@ class Wording:
             undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
         self._base = settings.base_url.rstrip("/")
         self._city = settings.city_name
+        zone = settings.zone
+        # Moments kept in a row's facts as ISO text, written in the city's one format.
+        self._env.filters["when"] = lambda text: human(datetime.fromisoformat(text), zone) if text else ""
 
     def mail(self, message: Message) -> Words:
         name = "waiting_digest" if message.digest else message.event
@@ -44,6 +49,8 @@ class Wording:
         return self._env.get_template(template).render(context)
 
     def _link(self, item: dict[str, Any]) -> str:
+        if item.get("suspension_id"):
+            return f"{self._base}/staff/suspensions#suspension-{item['suspension_id']}"
         if item.get("announcement_id"):
             return f"{self._base}/staff/announcements/{item['announcement_id']}"
         return f"{self._base}/staff/channels"

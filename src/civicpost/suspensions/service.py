@@ -52,8 +52,12 @@ def departments_by_slug(session: Session, slugs: Sequence[str]) -> list[Departme
 
 
 def start(session: Session, *, actor: User, reason: str, departments: Sequence[str] | None = None,
-          until: datetime | None = None, now: datetime | None = None) -> Suspension:
-    ensure_may_suspend(actor)
+          until: datetime | None = None, now: datetime | None = None,
+          break_glass_of: int | None = None) -> Suspension:
+    """`break_glass_of`: the emergency whose break-glass publish asked for this pause of its department (the
+    emergency publisher may start it then, approver or not)."""
+    if break_glass_of is None:
+        ensure_may_suspend(actor)
     now = now or utcnow()
     reason = reason.strip()
     if not reason:
@@ -69,7 +73,8 @@ def start(session: Session, *, actor: User, reason: str, departments: Sequence[s
     held = hold_due(session, suspension, now=now)
     audit.record(session, actor=actor, action="suspension.start", object_type="suspension", object_id=suspension.id,
                  detail={"reason": reason, "departments": departments_of(session, suspension),
-                         "until": until.isoformat() if until else None, "held_at_start": held})
+                         "until": until.isoformat() if until else None, "held_at_start": held,
+                         **({"break_glass_of": break_glass_of} if break_glass_of is not None else {})})
     _notify(session, suspension, "start")
     return suspension
 
@@ -129,16 +134,20 @@ def end(session: Session, *, actor: User, suspension: Suspension, now: datetime 
     return suspension
 
 
-def end_expired(session: Session, now: datetime | None = None) -> int:
-    """End every suspension whose `until` has passed (at that time); nothing it held is released."""
+def end_expired(session: Session, now: datetime | None = None, *, by: str = "civicpost") -> int:
+    """End every suspension whose `until` has passed (at that time); nothing it held is released.
+    `by`: who the audit trail names (a worker's name, or civicpost for a request that noticed it)."""
     now = now or utcnow()
-    due = list(session.scalars(select(Suspension).where(Suspension.ended_at.is_(None), Suspension.until <= now)
-                               .order_by(Suspension.id)))
+    query = select(Suspension).where(Suspension.ended_at.is_(None), Suspension.until <= now).order_by(Suspension.id)
+    if session.get_bind().dialect.name == "postgresql":
+        # Two workers (or a worker and a request) never end, audit and announce one suspension twice.
+        query = query.with_for_update(skip_locked=True)
+    due = list(session.scalars(query))
     for suspension in due:
         suspension.ended_at = suspension.until
         suspension.ended_how = "until"
         session.flush()
-        audit.record(session, actor=None, actor_label="civicpost", action="suspension.end",
+        audit.record(session, actor=None, actor_label=by, action="suspension.end",
                      object_type="suspension", object_id=suspension.id,
                      detail={"at_until": True, "held": len(held(session, suspension))})
         _notify(session, suspension, "end")

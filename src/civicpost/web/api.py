@@ -293,7 +293,8 @@ def publish_now(
     no second person; every channel is due now, and an approver's sign-off falls due."""
     announcement = access.get_visible(session, announcement_id, viewer=user)
     break_glass.publish_now(session, actor=user, announcement=announcement, renderer=renderer, reason=body.reason or "",
-                            review_hours=settings.emergency_review_hours)
+                            review_hours=settings.emergency_review_hours,
+                            suspend_department=body.suspend_department)
     return _full(session, announcement, renderer, settings)
 
 

@@ -23,6 +23,7 @@ from civicpost.web.pages import (
     notification_settings,
     replies,
     reschedule,
+    suspensions,
 )
 from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sign_in_url
 
@@ -31,8 +32,7 @@ ROUTERS = [
     calendar_feed.router, live.router, reschedule.router, admin.router, comments.router, media_library.router,
     notification_settings.router, insights.router, break_glass.router, directory_care.router,
     alert_follow_ups.router,
-    exports.router,
-    replies.router,
+    exports.router, replies.router, suspensions.router,
 ]
 
 

@@ -12,6 +12,7 @@ from civicpost.drafting import previews, workflow
 from civicpost.errors import Invalid, ServiceError
 from civicpost.models import Announcement, Department, State, User
 from civicpost.schemas import RejectIn
+from civicpost.suspensions import service as suspensions_service
 from civicpost.web.dates import human
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages import live
@@ -108,10 +109,17 @@ def approve(announcement_id: int, request: Request, session: SessionDep,
         flash(request, "Nothing was approved: the form did not say which version you reviewed. "
                        "Reload the page, read it again and approve what it shows.", "error")
         return _back(request, session, user, a, posted)
+    confirmed = posted.get("confirm_suspended") == "yes"
+    pause = None if a.emergency or not user.can_approve else suspensions_service.covering(session, a.department_id)
+    if pause is not None and not confirmed and a.state == State.submitted:
+        # Approving now would only make it wait, held: ask first, on a page of its own (no JavaScript needed).
+        return render(request, "staff/approve_suspended.html",
+                      {"a": a, "pause": pause, "fingerprint": seen, "back": str(posted.get("back") or "queue")},
+                      user=user)
     try:
         with session.begin_nested():
             workflow.approve(session, actor=user, announcement=a, renderer=request.app.state.renderer,
-                             seen_fingerprint=seen)
+                             seen_fingerprint=seen, confirm_suspended=confirmed)
     except Invalid as exc:
         if not exc.errors or not any("code" in e for e in exc.errors):
             flash(request, exc.detail, "error")
@@ -122,7 +130,11 @@ def approve(announcement_id: int, request: Request, session: SessionDep,
         flash(request, exc.detail[:1].upper() + exc.detail[1:], "error")
         return _back(request, session, user, a, posted)
     when = human(a.publish_at, request.app.state.settings.zone) if a.publish_at else None
-    flash(request, f"Approved “{a.title}”. It will publish {'on ' + when if when else 'now'}.")
+    if pause is not None:
+        flash(request, f"Approved “{a.title}”. It waits, held by suspension {pause.id}, until a person releases it "
+                       "after the pause ends.")
+    else:
+        flash(request, f"Approved “{a.title}”. It will publish {'on ' + when if when else 'now'}.")
     return _back(request, session, user, a, posted)
 
 

@@ -20,9 +20,11 @@ def publish_now(announcement_id: int, request: Request, session: SessionDep, use
     reason = posted.get("reason")
     step = partial(break_glass.publish_now, session, actor=user, announcement=a, renderer=request.app.state.renderer,
                    reason=reason if isinstance(reason, str) else "",
-                   review_hours=request.app.state.settings.emergency_review_hours)
+                   review_hours=request.app.state.settings.emergency_review_hours,
+                   suspend_department=posted.get("suspend_department") == "yes")
+    paused = " The department's other scheduled posts are paused." if posted.get("suspend_department") == "yes" else ""
     return act(request, session, a, step, "Published now (break glass): every channel is due at once. "
-                                          "An approver must sign it off.")
+                                          "An approver must sign it off." + paused)
 
 
 @router.post("/announcements/{announcement_id:id}/review", dependencies=[Csrf])

@@ -21,6 +21,7 @@ from civicpost.errors import Forbidden
 from civicpost.models import User
 from civicpost.web import visits
 from civicpost.web.deps import SessionDep
+from civicpost.web.pages import paused
 
 LOGIN_COOKIE = "civicpost_login"
 
@@ -136,6 +137,8 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     context.setdefault("csrf_token", csrf_token(request))
     context["flashes"] = _take_flashes(request)
     context["now"] = utcnow()
+    if user is not None and template.startswith("staff/"):
+        context.setdefault("paused", paused.banner(request))
     response = request.app.state.pages.TemplateResponse(request, template, context, status_code=status_code)
     new_cookie = getattr(request.state, "new_login_cookie", None)
     if new_cookie:
