@@ -153,3 +153,11 @@ def test_the_command_line_suspends_and_resumes_as_a_named_approver(client, city,
     assert "2 held deliveries" in ended.stdout
     with sessions() as session:
         assert session.scalar(select(Suspension.ended_at)) is not None
+    # As the command line's contract has it, without --as: the operator is named as the command line.
+    plain = run("suspend", "--reason", "A tragedy downtown")
+    assert plain.returncode == 0, plain.stderr
+    assert run("resume").returncode == 0
+    with sessions() as session:
+        actors = session.scalars(select(AuditEvent.actor).where(AuditEvent.object_type == "suspension")
+                                 .order_by(AuditEvent.id)).all()
+    assert actors[-2].startswith("command line (") and actors[-1].startswith("command line (")

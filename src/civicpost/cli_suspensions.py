@@ -7,7 +7,15 @@ import typer
 
 from civicpost.cli_support import in_transaction
 
-AS_HELP = "Email of the approver or admin doing it (kept in the audit trail)."
+AS_HELP = ("Email of the approver or admin doing it, kept in the audit trail; leave out to be recorded as "
+           "the command line (user@host).")
+
+
+def _operator() -> str:
+    import getpass
+    import socket
+
+    return f"command line ({getpass.getuser()}@{socket.gethostname()})"
 
 
 def _person(session, email: str):
@@ -24,7 +32,7 @@ def _person(session, email: str):
 
 def suspend(
     reason: Annotated[str, typer.Option(help="Why posts are paused; shown to staff.")],
-    as_: Annotated[str, typer.Option("--as", help=AS_HELP)],
+    as_: Annotated[str | None, typer.Option("--as", help=AS_HELP)] = None,
     department: Annotated[list[str] | None, typer.Option(
         help="A department slug to pause (repeat for more); leave out to pause the whole city.")] = None,
     until: Annotated[str | None, typer.Option(
@@ -44,8 +52,8 @@ def suspend(
             fail(f"--until {until!r} has no UTC offset; add one, e.g. -06:00 or Z")
 
     def work(session):
-        s = service.start(session, actor=_person(session, as_), reason=reason, departments=department or None,
-                          until=ends)
+        s = service.start(session, actor=_person(session, as_) if as_ else None, actor_label=_operator(),
+                          reason=reason, departments=department or None, until=ends)
         return s.id, service.departments_of(session, s)
 
     suspension_id, departments = in_transaction(work)
@@ -54,7 +62,7 @@ def suspend(
 
 
 def resume(
-    as_: Annotated[str, typer.Option("--as", help=AS_HELP)],
+    as_: Annotated[str | None, typer.Option("--as", help=AS_HELP)] = None,
     suspension_id: Annotated[int | None, typer.Argument(
         help="The suspension's id; leave out when only one is in force.")] = None,
 ) -> None:
@@ -63,15 +71,15 @@ def resume(
     from civicpost.suspensions import service
 
     def work(session):
-        actor = _person(session, as_)
+        actor = _person(session, as_) if as_ else None
         if suspension_id is None:
             active = service.listing(session, active=True)
             if len(active) != 1:
-                raise Invalid(f"{len(active)} suspensions are in force; say which: civicpost resume ID --as EMAIL")
+                raise Invalid(f"{len(active)} suspensions are in force; say which: civicpost resume ID")
             chosen = active[0]
         else:
             chosen = service.get(session, suspension_id)
-        service.end(session, actor=actor, suspension=chosen)
+        service.end(session, actor=actor, actor_label=_operator(), suspension=chosen)
         return chosen.id, len(service.held(session, chosen))
 
     ended, held = in_transaction(work)

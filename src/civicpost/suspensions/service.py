@@ -51,12 +51,14 @@ def departments_by_slug(session: Session, slugs: Sequence[str]) -> list[Departme
     return [found[s] for s in dict.fromkeys(slugs)]
 
 
-def start(session: Session, *, actor: User, reason: str, departments: Sequence[str] | None = None,
+def start(session: Session, *, actor: User | None, reason: str, departments: Sequence[str] | None = None,
           until: datetime | None = None, now: datetime | None = None,
-          break_glass_of: int | None = None) -> Suspension:
+          break_glass_of: int | None = None, actor_label: str | None = None) -> Suspension:
     """`break_glass_of`: the emergency whose break-glass publish asked for this pause of its department (the
     emergency publisher may start it then, approver or not)."""
-    if break_glass_of is None:
+    # actor None: an operator at the server's command line (`actor_label` names them), trusted as for
+    # `civicpost user create`.
+    if break_glass_of is None and actor is not None:
         ensure_may_suspend(actor)
     now = now or utcnow()
     reason = reason.strip()
@@ -67,11 +69,12 @@ def start(session: Session, *, actor: User, reason: str, departments: Sequence[s
                       errors=[{"field": "until", "message": "a time after now, with its UTC offset"}])
     chosen = departments_by_slug(session, departments) if departments else None
     suspension = Suspension(reason=reason, department_ids=None if chosen is None else [d.id for d in chosen],
-                            started_at=now, until=until, started_by_id=actor.id)
+                            started_at=now, until=until, started_by_id=actor.id if actor else None)
     session.add(suspension)
     session.flush()
     held = hold_due(session, suspension, now=now)
-    audit.record(session, actor=actor, action="suspension.start", object_type="suspension", object_id=suspension.id,
+    audit.record(session, actor=actor, actor_label=None if actor else actor_label, action="suspension.start",
+                 object_type="suspension", object_id=suspension.id,
                  detail={"reason": reason, "departments": departments_of(session, suspension),
                          "until": until.isoformat() if until else None, "held_at_start": held,
                          **({"break_glass_of": break_glass_of} if break_glass_of is not None else {})})
@@ -119,17 +122,19 @@ def listing(session: Session, *, active: bool | None = None) -> list[Suspension]
     return list(session.scalars(query))
 
 
-def end(session: Session, *, actor: User, suspension: Suspension, now: datetime | None = None) -> Suspension:
-    ensure_may_suspend(actor)
+def end(session: Session, *, actor: User | None, suspension: Suspension, now: datetime | None = None,
+        actor_label: str | None = None) -> Suspension:
+    if actor is not None:
+        ensure_may_suspend(actor)
     end_expired(session)
     if suspension.ended_at is not None:
         raise Conflict(f"suspension {suspension.id} already ended at {suspension.ended_at.isoformat()}")
     suspension.ended_at = now or utcnow()
-    suspension.ended_by_id = actor.id
+    suspension.ended_by_id = actor.id if actor else None
     suspension.ended_how = "person"
     session.flush()
-    audit.record(session, actor=actor, action="suspension.end", object_type="suspension", object_id=suspension.id,
-                 detail={"held": len(held(session, suspension))})
+    audit.record(session, actor=actor, actor_label=None if actor else actor_label, action="suspension.end",
+                 object_type="suspension", object_id=suspension.id, detail={"held": len(held(session, suspension))})
     _notify(session, suspension, "end")
     return suspension
 

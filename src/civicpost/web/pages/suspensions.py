@@ -42,7 +42,7 @@ def row(session: Session, suspension: Suspension, names: dict[int, str]) -> dict
         "s": suspension, "active": service.is_in_force(suspension),
         "departments": None if suspension.department_ids is None
         else sorted(names.get(i, f"department {i}") for i in suspension.department_ids),
-        "started_by": started_by.name if started_by else "someone no longer here",
+        "started_by": started_by.name if started_by else "an operator at the command line",
         "ended_by": ended_by.name if ended_by else ("its set end time" if suspension.ended_how == "until" else ""),
         "held": service.held_report(session, suspension),
     }
