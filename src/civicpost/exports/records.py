@@ -56,7 +56,7 @@ def replies_of(session: Session, announcement_ids: Sequence[int]) -> dict[int, l
     rows = list(session.scalars(select(Reply).where(Reply.announcement_id.in_(list(announcement_ids)))
                                 .order_by(Reply.announcement_id, Reply.created_at, Reply.id)))
     people = {i for r in rows for i in (r.hidden_by, r.removed_by) if i is not None}
-    emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(people))).tuples().all())
+    emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(people))).all())
     for r in rows:
         found.setdefault(r.announcement_id, []).append({
             "id": r.id, "delivery_id": r.delivery_id, "platform": r.platform, "remote_id": r.remote_id,
