@@ -82,3 +82,32 @@ def in_transaction(work):
     except SQLAlchemyError as exc:
         fail(f"cannot use the database ({type(exc).__name__}); "
              "check CIVICPOST_DATABASE_URL and run `civicpost db upgrade`")
+
+
+def run_collector(make, *, suffix: str, now: bool, what: str) -> None:
+    """`civicpost insights collect` and `civicpost replies collect`: build a collector with
+    `make(settings, sessions, name=...)`, under the same kind of name as a worker (so its leases
+    are told apart from theirs), and read what is due, or (`now`) every published post at once.
+    `what` names what is read: "the counts of", "the replies to"."""
+    import os
+    import socket
+
+    from civicpost.config import ConfigError
+
+    settings = get_settings()
+    sessions = sessions_beside_a_worker()
+    try:
+        check_key(settings)
+    except ConfigError as exc:
+        fail(str(exc))
+    collector = make(settings, sessions, name=f"{socket.gethostname()}:{os.getpid()}:{suffix}")
+    if now:
+        read, problems = collector.collect_now()
+        for problem in problems:
+            typer.secho(f"not read: {problem}", fg=typer.colors.YELLOW, err=True)
+        typer.echo(f"read {what} {read} published post{'s' if read != 1 else ''} now")
+        if problems:
+            raise typer.Exit(1)
+        return
+    read = collector.run_once()
+    typer.echo(f"read {what} {read} post{'s' if read != 1 else ''} that were due")
