@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from civicpost import migrate
+from civicpost import accounts, migrate, security
 from civicpost.config import Settings
 from civicpost.db import Base, make_engine, make_sessionmaker
 from civicpost.models import Role
@@ -18,6 +19,30 @@ from tests.factories import PASSWORD, City, Person, create_city, create_departme
 from tests.pages import csrf_of
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+# Passwords hash with argon2id here too, at a lower cost: production's (64 MiB, three passes) takes
+# about 0.3 s of CPU per hash, and most tests make a city of four people and sign some of them in.
+# tests/test_access.py checks production's parameters; the sign-in timing test runs at them
+# (the production_password_cost fixture).
+_TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+_PRODUCTION_HASHING = (security._hasher, accounts._DUMMY_HASH)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_password_cost() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(security, "_hasher", _TEST_HASHER)
+        patch.setattr(accounts, "_DUMMY_HASH", _TEST_HASHER.hash("not anybody's password"))
+        yield
+
+
+@pytest.fixture
+def production_password_cost(monkeypatch) -> None:
+    """Hash and verify passwords as production does (people made before this still verify at their cost)."""
+    hasher, dummy_hash = _PRODUCTION_HASHING
+    monkeypatch.setattr(security, "_hasher", hasher)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", dummy_hash)
 
 
 def pytest_collection_modifyitems(config, items) -> None:

@@ -133,6 +133,42 @@ class Settings(BaseSettings):
                              description="where exports asked for through the API or the staff page are written "
                                          "for download")
 
+    # Identity (SPEC §8.6): single sign-on and who may still use a password.
+    oidc_issuer: str = Field(
+        default="", max_length=500, json_schema_extra={"shown_default": "empty: no single sign-on"},
+        description="the OpenID Connect issuer staff sign in with, e.g. "
+                    "`https://login.microsoftonline.com/<tenant id>/v2.0`; its discovery document is read from "
+                    "`<issuer>/.well-known/openid-configuration`")
+    oidc_client_id: str = Field(default="", max_length=500, description="civicpost's client (application) ID at "
+                                                                        "the identity provider")
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, json_schema_extra={"shown_default": "empty"},
+        description="civicpost's client secret at the identity provider (never shown or logged)")
+    oidc_roles_claim: str = Field(
+        default="roles", max_length=100, pattern=r"^[A-Za-z0-9_:./-]+$",
+        description="the ID token claim that lists a person's civicpost roles (Entra ID's app roles arrive in "
+                    "`roles`; Okta and Google Workspace usually send `groups`)")
+    oidc_role_map: dict[str, str] = Field(
+        default_factory=dict, json_schema_extra={"shown_default": "empty: the claim's values are the roles"},
+        description="a JSON object from a claim value to `staff`, `approver`, `admin` or `department:<slug>`, "
+                    "e.g. `{\"CityComms\": \"approver\", \"ParksTeam\": \"department:parks\"}`")
+    sso_required: bool = Field(
+        default=False,
+        description="refuse password sign-in for everyone but `CIVICPOST_BREAK_GLASS_ADMIN` (every use of that "
+                    "account is audited and the other admins are told)")
+    break_glass_admin: str = Field(
+        default="", max_length=320, json_schema_extra={"shown_default": "empty"},
+        description="the one admin's email who may still sign in with a password when single sign-on is "
+                    "required, for when the identity provider is down")
+    saml_idp_metadata: Path | None = Field(
+        default=None, json_schema_extra={"shown_default": "empty: no SAML"},
+        description="a file with the SAML 2.0 identity provider's metadata XML (needs `pip install "
+                    "'civicpost[saml]'` and the `xmlsec1` program)")
+    saml_roles_attribute: str = Field(
+        default="roles", max_length=200,
+        description="the SAML attribute that lists a person's civicpost roles (mapped like the OIDC claim, "
+                    "through `CIVICPOST_OIDC_ROLE_MAP`)")
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -15,6 +15,7 @@ from civicpost.models.delivery import EMERGENCY_LANE, ORDINARY_LANE, Delivery
 from civicpost.models.department import Department, user_departments
 from civicpost.models.enums import OPEN_DELIVERY, DeliveryStatus, Role, State
 from civicpost.models.export import Export
+from civicpost.models.identity import PASSKEY, TOTP, RecoveryCode, SecondFactor
 from civicpost.models.instance import InstanceValue
 from civicpost.models.metrics import (
     InsightCount,
@@ -31,14 +32,17 @@ from civicpost.models.session import StaffSession
 from civicpost.models.suspension import Suspension
 from civicpost.models.throttle import SignInThrottle
 from civicpost.models.tracked_link import TrackedLink
-from civicpost.models.user import ApiToken, User
+from civicpost.models.user import NO_PASSWORD, ApiToken, User
 from civicpost.models.version import AnnouncementVersion
 from civicpost.models.worker import WorkerHeartbeat
 
 __all__ = [
     "EMERGENCY_LANE",
+    "NO_PASSWORD",
     "OPEN_DELIVERY",
     "ORDINARY_LANE",
+    "PASSKEY",
+    "TOTP",
     "Announcement",
     "AnnouncementMedia",
     "AnnouncementVersion",
@@ -63,9 +67,11 @@ __all__ = [
     "InsightCount",
     "InsightSlotCount",
     "InsightWeekCount",
+    "RecoveryCode",
     "Reply",
     "ReplyJob",
     "Role",
+    "SecondFactor",
     "SignInThrottle",
     "StaffSession",
     "State",

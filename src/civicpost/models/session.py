@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from civicpost.db import Base, UTCDateTime, utcnow
@@ -24,3 +24,8 @@ class StaffSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+    # How this browser signed in (see User.last_sign_in_method).
+    method: Mapped[str] = mapped_column(String(24), default="password", server_default="password")
+    # The password was right and a second factor is still to be given: such a session
+    # reaches only the second-factor page and sign-out.
+    factor_due: Mapped[bool] = mapped_column(default=False, server_default=false())

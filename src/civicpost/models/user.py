@@ -1,15 +1,19 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, false
+from sqlalchemy import ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civicpost.db import Base, UTCDateTime, utcnow
 from civicpost.models.department import Department, user_departments
 from civicpost.models.enums import Role
 
+# Not an argon2 hash, so no password ever matches it (an account made by single sign-on).
+NO_PASSWORD = "!"
+
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (Index("ix_users_sso", "sso_provider", "sso_subject", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -20,6 +24,14 @@ class User(Base):
     # May publish an emergency announcement alone (break glass, SPEC §8.4); granted by an admin.
     emergency_publisher: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Single sign-on (SPEC §8.6): the provider ("oidc" or "saml") and its stable id for this person.
+    # A person made at first sign-on has no password: password_hash holds NO_PASSWORD.
+    sso_provider: Mapped[str | None] = mapped_column(String(16))
+    sso_subject: Mapped[str | None] = mapped_column(String(255))
+    # How this person last signed in ("password", "password+totp", "password+passkey",
+    # "password+recovery", "oidc", "saml"), shown on the staff pages.
+    last_sign_in_method: Mapped[str | None] = mapped_column(String(24))
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Loaded when first read: an approver's request never needs them.
     departments: Mapped[list[Department]] = relationship(
@@ -60,5 +72,8 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the token may do: "read", "draft", "approve" (space-separated, SPEC §8.6); None for a
+    # token made before scopes, which may do what its owner may.
+    scopes: Mapped[str | None] = mapped_column(String(40))
 
     user: Mapped[User] = relationship(lazy="joined")

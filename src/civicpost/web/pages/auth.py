@@ -10,8 +10,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from civicpost import accounts, staff_sessions, throttle
+from civicpost.db import utcnow
+from civicpost.models import User
 from civicpost.web import visits
 from civicpost.web.deps import SessionDep
 from civicpost.web.pages import account
@@ -57,22 +60,40 @@ def login(
         if result.retry_after:
             refused.headers["Retry-After"] = str(result.retry_after)
         return refused
+    return signed_in(request, session, user=result.user, method="password", next_url=safe_next(next), email=email)
+
+
+def signed_in(
+    request: Request, session: Session, *, user: User, method: str, next_url: str, email: str | None = None,
+    factor_due: bool = False,
+) -> Response:
+    """Start the session of someone who just proved who they are (by `method`) and send them on.
+
+    Every way of signing in ends here: password, single sign-on, a second factor. With `factor_due`
+    the session reaches only the second-factor page until a factor is given. `email`, for a
+    password sign-in, marks this browser as one that has signed in to that account before.
+    """
+    state = request.app.state
+    address = request.client.host if request.client else None
     # A new token every time: a session planted before sign-in is never the one signed in.
     staff_sessions.end(session, token=request.cookies.get(visits.COOKIE))
     if (old := visits.current(request)) is not None:
         old.ended = True
     token = staff_sessions.start(
-        session, user=result.user, ip=address, user_agent=request.headers.get("user-agent"),
-        idle=visits.idle_timeout(state),
+        session, user=user, ip=address, user_agent=request.headers.get("user-agent"),
+        idle=visits.idle_timeout(state), method=method, factor_due=factor_due,
     )
+    if not factor_due:
+        user.last_sign_in_method, user.last_sign_in_at = method, utcnow()
     secure = visits.is_secure(state)
-    response = redirect(safe_next(next))
+    response = redirect(next_url)
     response.set_cookie(visits.COOKIE, token, path="/", httponly=True, samesite="lax", secure=secure)
-    remembered = throttle.remember_browser(
-        state.session_key, email=email, cookie=request.cookies.get(KNOWN_BROWSER_COOKIE)
-    )
-    response.set_cookie(KNOWN_BROWSER_COOKIE, remembered, max_age=int(KNOWN_BROWSER_FOR.total_seconds()),
-                        path="/staff/login", httponly=True, samesite="lax", secure=secure)
+    if email is not None:
+        remembered = throttle.remember_browser(
+            state.session_key, email=email, cookie=request.cookies.get(KNOWN_BROWSER_COOKIE)
+        )
+        response.set_cookie(KNOWN_BROWSER_COOKIE, remembered, max_age=int(KNOWN_BROWSER_FOR.total_seconds()),
+                            path="/staff/login", httponly=True, samesite="lax", secure=secure)
     return response
 
 
