@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from civicpost import accounts, migrate, security
+from civicpost import migrate, security
 from civicpost.config import Settings
 from civicpost.db import Base, make_engine, make_sessionmaker
 from civicpost.models import Role
@@ -26,23 +26,21 @@ TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 # tests/test_access.py checks production's parameters; the sign-in timing test runs at them
 # (the production_password_cost fixture).
 _TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-_PRODUCTION_HASHING = (security._hasher, accounts._DUMMY_HASH)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _test_password_cost() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(security, "_hasher", _TEST_HASHER)
-        patch.setattr(accounts, "_DUMMY_HASH", _TEST_HASHER.hash("not anybody's password"))
-        yield
+    production = security.use_password_hasher(_TEST_HASHER)
+    yield
+    security.use_password_hasher(production)
 
 
 @pytest.fixture
-def production_password_cost(monkeypatch) -> None:
+def production_password_cost() -> Iterator[None]:
     """Hash and verify passwords as production does (people made before this still verify at their cost)."""
-    hasher, dummy_hash = _PRODUCTION_HASHING
-    monkeypatch.setattr(security, "_hasher", hasher)
-    monkeypatch.setattr(accounts, "_DUMMY_HASH", dummy_hash)
+    cheap = security.use_password_hasher(PasswordHasher())
+    yield
+    security.use_password_hasher(cheap)
 
 
 def pytest_collection_modifyitems(config, items) -> None:

@@ -11,7 +11,7 @@ from civicpost import audit, throttle, tokens
 from civicpost.db import utcnow
 from civicpost.errors import Conflict, Invalid, NotFound
 from civicpost.models import Department, Role, User
-from civicpost.security import hash_password, verify_password
+from civicpost.security import hash_password, unknown_account_hash, verify_password
 
 
 def normalise_email(email: str) -> str:
@@ -91,11 +91,6 @@ def user_by_email(session: Session, email: str) -> User:
     return user
 
 
-# Verifying against this when the email is unknown (or the attempt must wait)
-# keeps every answer equally slow. It is written out, not computed at import:
-# argon2 takes 64 MiB while it hashes, which would be the peak memory of every
-# process that imports this.
-_DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$rSX0jYmNLABJ0q43UP20fQ$HFu+IK4f5GFUwpws0OqojqEDWWFi4zTZOywcvfJPQAs"
 # One sentence whether or not the account exists, so the answer tells a guesser nothing.
 NO_MATCH = "That email and password do not match an account. Check both and try again."
 
@@ -112,7 +107,7 @@ def sign_in(session: Session, *, email: str, password: str, keys: throttle.Keys,
     now = now or utcnow()
     wait = throttle.wait_for(session, keys, now=now)
     if wait:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(unknown_account_hash(), password)
         return SignIn(
             None,
             f"Too many sign-in attempts. Wait {throttle.in_words(wait)}, then try again. "
@@ -121,7 +116,7 @@ def sign_in(session: Session, *, email: str, password: str, keys: throttle.Keys,
         )
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     known = user if user is not None and user.active else None
-    if not verify_password(known.password_hash if known else _DUMMY_HASH, password) or known is None:
+    if not verify_password(known.password_hash if known else unknown_account_hash(), password) or known is None:
         throttle.record_failure(session, keys, now=now)
         return SignIn(None, NO_MATCH)
     throttle.forget(session, keys)

@@ -10,9 +10,30 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken
 
+# argon2id at argon2-cffi's RFC 9106 low-memory profile: 64 MiB, three passes, four lanes.
 _hasher = PasswordHasher()
+# Checked against when an email is unknown (or the attempt must wait), so every answer is equally
+# slow: a hash of nothing anybody types, at the same cost. Written out, not computed at import:
+# argon2 takes 64 MiB while it hashes, which would be the peak memory of every process that imports this.
+_unknown_account_hash = (
+    "$argon2id$v=19$m=65536,t=3,p=4$rSX0jYmNLABJ0q43UP20fQ$HFu+IK4f5GFUwpws0OqojqEDWWFi4zTZOywcvfJPQAs"
+)
 
 TOKEN_PREFIX = "cp_"
+
+
+def use_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
+    """Hash new passwords with `hasher` from now on (argon2 tuned to other hardware, or cheap in the
+    tests); answers the one before. Hashes made at any cost still verify: each carries its own."""
+    global _hasher, _unknown_account_hash
+    before = _hasher
+    _hasher, _unknown_account_hash = hasher, hasher.hash(secrets.token_urlsafe(16))
+    return before
+
+
+def unknown_account_hash() -> str:
+    """What a password is checked against when no account matches, at the cost of a real one."""
+    return _unknown_account_hash
 
 
 def hash_password(password: str) -> str:
