@@ -64,7 +64,7 @@ def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-        def _json(self, status: int, body: dict[str, Any]) -> None:
+        def answer_json(self, status: int, body: dict[str, Any]) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("content-type", "application/json")
@@ -72,7 +72,7 @@ def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def _redirect(self, url: str) -> None:
+        def redirect_to(self, url: str) -> None:
             self.send_response(302)
             self.send_header("location", url)
             self.send_header("content-length", "0")
@@ -82,7 +82,7 @@ def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             if url.path == "/.well-known/openid-configuration":
-                self._json(200, {
+                self.answer_json(200, {
                     "issuer": provider.issuer, "authorization_endpoint": provider.issuer + "/authorize",
                     "token_endpoint": provider.issuer + "/token", "jwks_uri": provider.issuer + "/jwks",
                     "response_types_supported": ["code"], "subject_types_supported": ["public"],
@@ -90,52 +90,52 @@ def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
                     "code_challenge_methods_supported": ["S256"],
                     "token_endpoint_auth_methods_supported": ["client_secret_basic"]})
             elif url.path == "/jwks":
-                self._json(200, KeySet([provider.key]).as_dict(private=False))
+                self.answer_json(200, KeySet([provider.key]).as_dict(private=False))
             elif url.path == "/authorize":
-                self._authorize(query)
+                self.authorize(query)
             else:
-                self._json(404, {"error": "not_found"})
+                self.answer_json(404, {"error": "not_found"})
 
-        def _authorize(self, query: dict[str, str]) -> None:
+        def authorize(self, query: dict[str, str]) -> None:
             provider.authorize_requests.append(query)
             if query.get("client_id") != CLIENT_ID or query.get("redirect_uri") != provider.redirect_uri:
-                self._json(400, {"error": "invalid_request", "error_description": "unknown client or redirect"})
+                self.answer_json(400, {"error": "invalid_request", "error_description": "unknown client or redirect"})
                 return
             back = provider.redirect_uri + "?"
             if provider.deny:
-                self._redirect(back + urlencode({"error": "access_denied", "state": query.get("state", "")}))
+                self.redirect_to(back + urlencode({"error": "access_denied", "state": query.get("state", "")}))
                 return
             if query.get("response_type") != "code" or query.get("code_challenge_method") != "S256" \
                     or not query.get("code_challenge") or "openid" not in query.get("scope", "").split():
-                self._redirect(back + urlencode({"error": "invalid_request", "state": query.get("state", "")}))
+                self.redirect_to(back + urlencode({"error": "invalid_request", "state": query.get("state", "")}))
                 return
             code = secrets.token_urlsafe(24)
             provider.codes[code] = {"challenge": query["code_challenge"], "nonce": query.get("nonce", ""),
                                     "redirect_uri": query["redirect_uri"]}
-            self._redirect(back + urlencode({"code": code, "state": query.get("state", "")}))
+            self.redirect_to(back + urlencode({"code": code, "state": query.get("state", "")}))
 
         def do_POST(self) -> None:
             if urlsplit(self.path).path != "/token":
-                self._json(404, {"error": "not_found"})
+                self.answer_json(404, {"error": "not_found"})
                 return
             provider.token_requests += 1
             length = int(self.headers.get("content-length") or 0)
             form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
             expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
             if self.headers.get("authorization") != expected:
-                self._json(401, {"error": "invalid_client"})
+                self.answer_json(401, {"error": "invalid_client"})
                 return
             grant = provider.codes.pop(form.get("code", ""), None)  # a code works once
             if form.get("grant_type") != "authorization_code" or grant is None \
                     or form.get("redirect_uri") != grant["redirect_uri"]:
-                self._json(400, {"error": "invalid_grant"})
+                self.answer_json(400, {"error": "invalid_grant"})
                 return
             verifier = form.get("code_verifier", "")
             challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
             if not verifier or challenge != grant["challenge"]:
-                self._json(400, {"error": "invalid_grant", "error_description": "PKCE verifier does not match"})
+                self.answer_json(400, {"error": "invalid_grant", "error_description": "PKCE verifier does not match"})
                 return
-            self._json(200, {"access_token": secrets.token_urlsafe(24), "token_type": "Bearer", "expires_in": 300,
+            self.answer_json(200, {"access_token": secrets.token_urlsafe(24), "token_type": "Bearer", "expires_in": 300,
                              "id_token": provider.id_token(nonce=grant["nonce"])})
 
     return Handler
