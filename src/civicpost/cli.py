@@ -88,6 +88,10 @@ def serve(
     from civicpost.web import create_app
 
     settings = get_settings()
+    try:
+        settings.check_sign_in()
+    except ConfigError as exc:
+        _fail(str(exc))
     migrate.upgrade(settings.database_url)
     if workers == 1:
         try:

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import re
 import secrets
 import tempfile
 from functools import lru_cache
@@ -21,6 +22,9 @@ log = logging.getLogger(__name__)
 # Values people paste from examples; a key like this protects nothing.
 PLACEHOLDER_KEYS = {"", "changeme", "change-me", "secret", "dev", "development", "test"}
 LEGACY_KEY_FILE = ".civicpost-secret"
+# What a value of CIVICPOST_OIDC_ROLE_MAP may mean (civicpost.identity.provision reads them).
+ROLE_NAMES = {"staff", "approver", "admin"}
+DEPARTMENT_MEANING = re.compile(r"department:[a-z0-9][a-z0-9-]{0,62}")
 
 
 class ConfigError(RuntimeError):
@@ -190,6 +194,35 @@ class Settings(BaseSettings):
             raise ValueError("CAP signing needs both CIVICPOST_CAP_SIGNING_KEY and CIVICPOST_CAP_SIGNING_CERT "
                              "(PEM files); set both, or neither for unsigned alerts")
         return self
+
+    @field_validator("oidc_role_map")
+    @classmethod
+    def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        for claim_value, meaning in value.items():
+            if meaning not in ROLE_NAMES and not DEPARTMENT_MEANING.fullmatch(meaning):
+                raise ValueError(
+                    f"CIVICPOST_OIDC_ROLE_MAP gives {claim_value!r} the meaning {meaning!r}; each value must be "
+                    "staff, approver, admin or department:<slug> (a department's slug, e.g. department:parks)")
+        return value
+
+    @model_validator(mode="after")
+    def _oidc_client(self) -> "Settings":
+        secret = self.oidc_client_secret.get_secret_value() if self.oidc_client_secret else ""
+        if self.oidc_issuer and not (self.oidc_client_id and secret):
+            raise ValueError("single sign-on needs CIVICPOST_OIDC_CLIENT_ID and CIVICPOST_OIDC_CLIENT_SECRET "
+                             "(from the app registered at the identity provider) besides CIVICPOST_OIDC_ISSUER")
+        if self.oidc_issuer and not self.oidc_issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ValueError("CIVICPOST_OIDC_ISSUER must be an https:// address (http only on this machine, "
+                             "for tests), e.g. https://login.microsoftonline.com/<tenant id>/v2.0")
+        return self
+
+    def check_sign_in(self) -> None:
+        """Refuse to serve when nobody could sign in as the settings ask."""
+        if self.sso_required and not (self.oidc_issuer or self.saml_idp_metadata):
+            raise ConfigError(
+                "CIVICPOST_SSO_REQUIRED=true turns password sign-in off, but no single sign-on is set up: set "
+                "CIVICPOST_OIDC_ISSUER, CIVICPOST_OIDC_CLIENT_ID and CIVICPOST_OIDC_CLIENT_SECRET (or "
+                "CIVICPOST_SAML_IDP_METADATA), or CIVICPOST_SSO_REQUIRED=false")
 
     @property
     def cap_sender_name(self) -> str:

@@ -27,6 +27,7 @@ from civicpost.models.metrics import (
     PostEngagement,
 )
 from civicpost.models.notification import DepartmentHook, Notification, NotificationChoice
+from civicpost.models.oidc_state import OidcState
 from civicpost.models.reply import Reply, ReplyJob
 from civicpost.models.session import StaffSession
 from civicpost.models.suspension import Suspension
@@ -63,6 +64,7 @@ __all__ = [
     "MetricSnapshot",
     "Notification",
     "NotificationChoice",
+    "OidcState",
     "PostEngagement",
     "InsightCount",
     "InsightSlotCount",

@@ -23,12 +23,14 @@ from civicpost.web.pages import (
     notification_settings,
     replies,
     reschedule,
+    sso,
     suspensions,
 )
 from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sign_in_url
 
 ROUTERS = [
-    auth.router, dashboard.router, announcement_list.router, announcements.router, approvals.router, calendar.router,
+    auth.router, sso.router, dashboard.router, announcement_list.router, announcements.router, approvals.router,
+    calendar.router,
     calendar_feed.router, live.router, reschedule.router, admin.router, comments.router, media_library.router,
     notification_settings.router, insights.router, break_glass.router, directory_care.router,
     alert_follow_ups.router,

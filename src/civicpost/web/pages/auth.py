@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from civicpost import accounts, staff_sessions, throttle
 from civicpost.db import utcnow
+from civicpost.identity import break_glass
 from civicpost.models import User
 from civicpost.web import visits
 from civicpost.web.deps import SessionDep
@@ -30,8 +31,10 @@ KNOWN_BROWSER_FOR = timedelta(days=365)
 
 def login_page(request: Request, *, next_url: str, email: str = "", error: str | None = None,
                signed_out: bool = False, status_code: int = 200) -> HTMLResponse:
+    settings = request.app.state.settings
     context = {"next": next_url, "email": email, "error": error, "signed_out": signed_out,
-               "csrf_token": login_csrf_token(request)}
+               "csrf_token": login_csrf_token(request), "sso": bool(settings.oidc_issuer),
+               "sso_required": settings.sso_required}
     return render(request, "staff/login.html", context, status_code=status_code)
 
 
@@ -50,6 +53,10 @@ def login(
 ) -> Response:
     state = request.app.state
     address = request.client.host if request.client else None
+    # Single sign-on required: only the break-glass admin may use a password (identity/break_glass.py).
+    if not break_glass.password_allowed(state.settings, email=email):
+        return login_page(request, next_url=safe_next(next), email=email, error=break_glass.PASSWORD_OFF,
+                          status_code=403)
     browser = throttle.known_browser(state.session_key, email=email, cookie=request.cookies.get(KNOWN_BROWSER_COOKIE))
     keys = throttle.keys_for(email=email, address=address, browser=browser)
     result = accounts.sign_in(session, email=email, password=password, keys=keys)
@@ -60,6 +67,8 @@ def login(
         if result.retry_after:
             refused.headers["Retry-After"] = str(result.retry_after)
         return refused
+    if state.settings.sso_required:
+        break_glass.record_sign_in(session, user=result.user, address=address)
     return signed_in(request, session, user=result.user, method="password", next_url=safe_next(next), email=email)
 
 
