@@ -23,6 +23,7 @@ from civicpost.web.pages import (
     notification_settings,
     replies,
     reschedule,
+    saml,
     suspensions,
 )
 from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sign_in_url
@@ -31,7 +32,7 @@ ROUTERS = [
     auth.router, dashboard.router, announcement_list.router, announcements.router, approvals.router, calendar.router,
     calendar_feed.router, live.router, reschedule.router, admin.router, comments.router, media_library.router,
     notification_settings.router, insights.router, break_glass.router, directory_care.router,
-    alert_follow_ups.router,
+    alert_follow_ups.router, saml.router,
     exports.router, replies.router, suspensions.router,
 ]
 
