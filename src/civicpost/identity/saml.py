@@ -174,27 +174,21 @@ class ServiceProvider:
         return person, asked.next_url
 
     def _check(self, saml_response: str, *, request_id: str, next_url: str) -> Person:
-        from saml2.response import ResponseLifetimeExceed, ToEarly
         from saml2.sigver import SignatureError
+        from saml2.validate import ResponseLifetimeExceed, ToEarly
 
         try:
             answer = self._client().parse_authn_request_response(
                 saml_response, self._post, outstanding={request_id: next_url})
         except (ResponseLifetimeExceed, ToEarly) as error:
             log.warning("SAML answer out of its time: %s", error)
-            raise SamlRefused("expired", "This sign-in answer has expired (or this server's clock is wrong). "
-                                         "Start again from civicpost's sign-in page.") from None
+            raise SamlRefused("expired", _EXPIRED) from None
         except SignatureError as error:
             log.warning("SAML answer with a bad signature: %s", error)
             raise SamlRefused("signature", _UNTRUSTED) from None
-        except Exception as error:  # pysaml2 raises plain Exception for a wrong audience and much else
+        except Exception as error:  # pysaml2 raises plain Exception or VerificationError for much else
             log.warning("SAML answer refused: %s: %s", type(error).__name__, error)
-            if "not satisfied" in str(error) or "AudienceRestriction" in str(error):
-                raise SamlRefused("audience", _NOT_FOR_US) from None
-            if "expired" in str(error).lower() or "too old" in str(error).lower():
-                raise SamlRefused("expired", "This sign-in answer has expired (or this server's clock is wrong). "
-                                             "Start again from civicpost's sign-in page.") from None
-            raise SamlRefused("invalid", _UNTRUSTED) from None
+            raise SamlRefused(*self._why_refused(saml_response)) from None
         if answer is None or answer.assertion is None:
             raise SamlRefused("invalid", _UNTRUSTED)
         assertion = answer.assertion
@@ -230,6 +224,41 @@ class ServiceProvider:
         )
 
 
+    def _why_refused(self, saml_response: str) -> tuple[str, str]:
+        """What to tell the person when pysaml2 refused an answer without saying why ("Condition not OK").
+
+        Read from the unverified answer only to choose the words: the answer is refused whatever this says."""
+        from saml2 import time_util
+
+        document = _document(saml_response)
+        saml = "{urn:oasis:names:tc:SAML:2.0:assertion}"
+        now = time_util.utc_now()
+        for conditions in document.iter(f"{saml}Conditions"):
+            try:
+                ends = conditions.get("NotOnOrAfter")
+                begins = conditions.get("NotBefore")
+                if ends and now > _seconds(ends) + CLOCK_SKEW_SECONDS:
+                    return "expired", _EXPIRED
+                if begins and now < _seconds(begins) - CLOCK_SKEW_SECONDS:
+                    return "expired", _EXPIRED
+            except (ValueError, TypeError):
+                continue
+            audiences = [(a.text or "").strip() for a in conditions.iter(f"{saml}Audience")]
+            if audiences and self.entity_id not in audiences:
+                return "audience", _NOT_FOR_US
+        return "invalid", _UNTRUSTED
+
+
+def _seconds(timestamp: str) -> int:
+    import calendar
+
+    from saml2 import time_util
+
+    return calendar.timegm(time_util.str_to_time(timestamp))
+
+
+_EXPIRED = ("This sign-in answer has expired (or this server's clock is wrong). Start again from civicpost's "
+            "sign-in page.")
 _UNTRUSTED = ("civicpost could not verify this sign-in answer from the identity provider. Start again from "
               "civicpost's sign-in page; if it happens again, tell your IT department.")
 _NOT_FOR_US = ("This sign-in answer was meant for another service, not civicpost. Ask your IT department to check "
@@ -247,7 +276,8 @@ def forget_old(session: Session) -> None:
     session.execute(delete(SamlRequest).where(SamlRequest.created_at < utcnow() - timedelta(days=1)))
 
 
-def _in_response_to(saml_response: str) -> str | None:
+def _document(saml_response: str) -> Any:
+    """The answer's XML, parsed without entities or DTDs (defusedxml), not yet verified."""
     import base64
     import binascii
 
@@ -255,11 +285,14 @@ def _in_response_to(saml_response: str) -> str | None:
     from defusedxml.common import DefusedXmlException
 
     try:
-        document = ElementTree.fromstring(base64.b64decode(saml_response, validate=False))
+        return ElementTree.fromstring(base64.b64decode(saml_response, validate=False))
     except (binascii.Error, ValueError, ElementTree.ParseError, DefusedXmlException):
         raise SamlRefused("malformed", "That was not a SAML sign-in answer. Start again from civicpost's "
                                        "sign-in page.") from None
-    value = document.get("InResponseTo")
+
+
+def _in_response_to(saml_response: str) -> str | None:
+    value = _document(saml_response).get("InResponseTo")
     return value if value and len(value) <= 100 else None
 
 
