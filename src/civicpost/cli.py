@@ -84,6 +84,7 @@ def serve(
     import uvicorn
 
     from civicpost import migrate
+    from civicpost.identity import saml
     from civicpost.rendering import Renderer
     from civicpost.web import create_app
 
@@ -109,6 +110,7 @@ def serve(
     try:
         _check_key(settings)
         Renderer(settings.templates_dir, warm=False)
+        saml.service_provider(settings)
     except ConfigError as exc:
         _fail(str(exc))
     uvicorn.run("civicpost.web:served_app", factory=True, workers=workers, host=host, port=port, log_level="info")

@@ -15,7 +15,7 @@ from civicpost.models.delivery import EMERGENCY_LANE, ORDINARY_LANE, Delivery
 from civicpost.models.department import Department, user_departments
 from civicpost.models.enums import OPEN_DELIVERY, DeliveryStatus, Role, State
 from civicpost.models.export import Export
-from civicpost.models.identity import PASSKEY, TOTP, RecoveryCode, SecondFactor
+from civicpost.models.identity import PASSKEY, TOTP, RecoveryCode, SamlRequest, SecondFactor
 from civicpost.models.instance import InstanceValue
 from civicpost.models.metrics import (
     InsightCount,
@@ -73,6 +73,7 @@ __all__ = [
     "Reply",
     "ReplyJob",
     "Role",
+    "SamlRequest",
     "SecondFactor",
     "SignInThrottle",
     "StaffSession",

@@ -47,3 +47,18 @@ class RecoveryCode(Base):
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SamlRequest(Base):
+    """A SAML sign-in civicpost asked the identity provider for, kept until its answer arrives.
+
+    The answer's InResponseTo must name a row here that is not used yet and not too old; marking it
+    used is one UPDATE in the sign-in's transaction, so an answer is accepted once, whichever process
+    receives it (a replay finds `used_at` set)."""
+
+    __tablename__ = "saml_requests"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)  # the AuthnRequest's ID
+    next_url: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -22,6 +22,7 @@ from civicpost import __version__, keycheck, metrics
 from civicpost.config import Settings, get_settings
 from civicpost.db import make_engine, make_sessionmaker, utcnow, waking
 from civicpost.decoding import DecodeGate
+from civicpost.identity import saml
 from civicpost.models import WorkerHeartbeat
 from civicpost.redirects import Tracking
 from civicpost.rendering import Renderer
@@ -89,6 +90,7 @@ def create_app(
     # first request: a missing key or a broken template stops the service here.
     box_key = settings.fernet_key()
     box = CredentialBox(box_key)
+    saml_provider = saml.service_provider(settings)  # without SAML's extra or xmlsec1, says what to install
     renderer = Renderer(settings.templates_dir, tracking=Tracking.of(base_url=settings.base_url, secret=box_key))
     # Sync handlers and dependencies run on AnyIO's pool of 40 threads, each
     # holding a connection from its first query to the commit: with fewer
@@ -150,7 +152,9 @@ def create_app(
     pages.env.filters["when"] = partial(dates.when, zone=settings.zone)
     pages.env.filters["post_markup"] = post_text.post_markup
     pages.env.filters["initials"] = post_text.initials
+    pages.env.globals["saml_sign_in"] = saml_provider is not None
     app.state.pages = pages
+    app.state.saml = saml_provider
 
     problems.install(app)
     app.include_router(api.router)

@@ -24,6 +24,7 @@ from civicpost.web.pages import (
     replies,
     reschedule,
     sso,
+    saml,
     suspensions,
 )
 from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sign_in_url
@@ -33,7 +34,7 @@ ROUTERS = [
     calendar.router,
     calendar_feed.router, live.router, reschedule.router, admin.router, comments.router, media_library.router,
     notification_settings.router, insights.router, break_glass.router, directory_care.router,
-    alert_follow_ups.router,
+    alert_follow_ups.router, saml.router,
     exports.router, replies.router, suspensions.router,
 ]
 
