@@ -23,8 +23,8 @@ from civicpost.web.pages import (
     notification_settings,
     replies,
     reschedule,
-    sso,
     saml,
+    sso,
     suspensions,
 )
 from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sign_in_url

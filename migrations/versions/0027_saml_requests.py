@@ -1,7 +1,7 @@
 """saml_requests: SAML sign-ins asked for and not yet answered, so each answer is accepted once
 
-Revision ID: 0029
-Revises: 0025
+Revision ID: 0027
+Revises: 0026
 Create Date: 2026-12-05 10:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import civicpost.db
 
-revision: str = '0029'
-down_revision: str | None = '0025'
+revision: str = '0027'
+down_revision: str | None = '0026'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
