@@ -253,3 +253,29 @@ def test_a_code_is_accepted_one_step_either_side_of_now_and_never_twice(sessions
         # Now's own code is older than the step just used: refused too.
         assert factors.check_totp(s, user=user, code=totp.at(now), box=box, now=now) is None
         assert factors.check_totp(s, user=user, code="12345a", box=box, now=now) is None
+
+
+def test_the_operator_resets_the_factors_of_someone_who_lost_them_all(browser, enrolled, sessions, database_url,
+                                                                      monkeypatch):
+    from typer.testing import CliRunner
+
+    from civicpost.cli import app as cli
+    from tests.conftest import TEST_SECRET
+
+    person, _, _ = enrolled
+    signed_in = browser()
+    password_step(signed_in, person.email)
+    monkeypatch.setenv("CIVICPOST_DATABASE_URL", database_url)
+    monkeypatch.setenv("CIVICPOST_SECRET_KEY", TEST_SECRET)
+    result = CliRunner().invoke(cli, ["user", "reset-factors", person.email])
+    assert result.exit_code == 0, result.output
+    assert "removed 1 second factor(s) and 10 recovery code(s)" in result.output
+    # Every session ended, the half-signed-in one too; the password alone now signs in.
+    assert signed_in.get("/staff/login/second-factor", follow_redirects=False).headers["location"].startswith(
+        "/staff/login?next=")
+    assert password_step(browser(), person.email).headers["location"] == "/staff/"
+    with transaction(sessions) as s:
+        event = s.scalar(select(AuditEvent).where(AuditEvent.action == "factor.reset"))
+        assert event.detail == {"factors": 1, "recovery_codes": 10, "sessions_ended": 2} and event.actor
+    unknown = CliRunner().invoke(cli, ["user", "reset-factors", "nobody@city.example"])
+    assert unknown.exit_code == 2 and "no user with email" in unknown.output
