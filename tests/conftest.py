@@ -107,6 +107,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         media_dir=tmp_path / "media",
         # Channels in tests point at receivers and the sandbox on 127.0.0.1.
         allow_private_network=True,
+        # Most tests sign approvers and admins in with a password alone; tests/test_factors.py turns it on.
+        second_factor_required=False,
     )
 
 

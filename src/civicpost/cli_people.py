@@ -190,6 +190,22 @@ def user_unlock(email: str) -> None:
     typer.echo(_people_command(work))
 
 
+@user_app.command("reset-factors")
+def user_reset_factors(email: str) -> None:
+    """Remove a person's second factors and recovery codes and sign them out everywhere (they lost
+    every device and code); they then sign in with their password alone and add new ones."""
+    from civicpost import accounts, tokens
+    from civicpost.identity import factors
+
+    def work(session):
+        user = accounts.user_by_email(session, email)
+        counts = factors.reset(session, user=user, actor=None, actor_label=tokens.CLI)
+        return (f"removed {counts['factors']} second factor(s) and {counts['recovery_codes']} recovery code(s) "
+                f"of {user.email}; ended {counts['sessions_ended']} session(s)")
+
+    typer.echo(_people_command(work))
+
+
 @token_app.command("create")
 def token_create(
     email: str,

@@ -164,6 +164,11 @@ class Settings(BaseSettings):
         default="", max_length=320, json_schema_extra={"shown_default": "empty"},
         description="the one admin's email who may still sign in with a password when single sign-on is "
                     "required, for when the identity provider is down")
+    second_factor_required: bool = Field(
+        default=True,
+        description="approvers, admins and emergency publishers who sign in with a password must add a second "
+                    "factor (authenticator app or passkey) before any other staff page; turn off only for the few "
+                    "days while they enrol after an upgrade")
     saml_idp_metadata: Path | None = Field(
         default=None, json_schema_extra={"shown_default": "empty: no SAML"},
         description="a file with the SAML 2.0 identity provider's metadata XML (needs `pip install "

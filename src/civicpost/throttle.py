@@ -51,7 +51,10 @@ ACCOUNT = Rule(free=10, cap=timedelta(minutes=1))
 ADDRESS = Rule(free=20, cap=timedelta(minutes=15))
 PAIR = Rule(free=4, cap=timedelta(minutes=15))
 BROWSER = Rule(free=4, cap=timedelta(minutes=15))
-RULES = {"a": ACCOUNT, "i": ADDRESS, "p": PAIR, "b": BROWSER}
+# Second-factor codes (civicpost.identity.factors): the password is already right, so only the
+# account is counted; six digits allow few guesses before the wait.
+FACTOR = Rule(free=5, cap=timedelta(minutes=15))
+RULES = {"a": ACCOUNT, "i": ADDRESS, "p": PAIR, "b": BROWSER, "f": FACTOR}
 # The first wait; each further failure doubles it, up to the rule's cap.
 FIRST_WAIT = timedelta(seconds=5)
 # A key with no failure for this long starts again from nothing.
@@ -98,6 +101,12 @@ def keys_for(*, email: str, address: str | None, browser: str | None = None) -> 
     where = _digest("address", address_of(address))
     keys = (f"a:{account}", f"i:{where}", f"p:{account}:{where}")
     return Keys(account=account, checked=keys, counted=keys, forgotten=(keys[2],))
+
+
+def factor_keys(*, email: str) -> Keys:
+    """The throttle key of second-factor codes typed for one account, wherever they come from."""
+    key = f"f:{account_digest(email)}"
+    return Keys(account=account_digest(email), checked=(key,), counted=(key,), forgotten=(key,))
 
 
 def wait_after(failures: int, rule: Rule) -> timedelta:
@@ -159,6 +168,7 @@ def unlock(session: Session, *, email: str) -> int:
                 SignInThrottle.key == f"a:{account}",
                 SignInThrottle.key.startswith(f"p:{account}:"),
                 SignInThrottle.key.startswith(f"b:{account}:"),
+                SignInThrottle.key == f"f:{account}",
             )
         )
     )

@@ -172,6 +172,8 @@ def live(engine: Engine, database_url: str, tmp_path_factory) -> Iterator[Live]:
         media_dir=tmp_path_factory.mktemp("media"), base_url=url, city_name="Springfield",
         publish_timeout_seconds=5, retry_base_seconds=0.2, retry_max_seconds=1, max_attempts=3,
         lease_seconds=10, worker_concurrency=4, allow_private_network=True,
+        # The seeded approver and admin sign in with a password alone (test_passkeys.py has its own server).
+        second_factor_required=False,
     )
     from civicpost.web import create_app
 

@@ -14,15 +14,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 from starlette.requests import HTTPConnection, cookie_parser
+from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicpost import staff_sessions
 from civicpost.db import transaction, utcnow
+from civicpost.identity import factors
+from civicpost.models import User
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,10 @@ class Visit:
     last_seen_at: datetime | None = None
     changed: bool = False
     ended: bool = False
+    # The password was right; a second factor is still to give (only its page is open).
+    factor_due: bool = False
+    # Signed in with a password by someone who must have a second factor and has none yet.
+    factor_missing: bool = False
 
 
 def current(connection: HTTPConnection) -> Visit | None:
@@ -64,6 +73,29 @@ def cookie_header(value: str, *, secure: bool, clear: bool = False) -> bytes:
     if clear:
         morsel["max-age"] = 0
     return morsel.OutputString().encode("latin-1")
+
+
+# What a session may still reach while a second factor is due (or missing), and where the rest goes.
+SECOND_FACTOR_PAGE = "/staff/login/second-factor"
+OPEN_WHILE_FACTOR_DUE = ("/staff/login", "/staff/logout")
+OPEN_WHILE_FACTOR_MISSING = ("/staff/account", "/staff/login", "/staff/logout")
+
+
+def _under(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in prefixes)
+
+
+def factor_gate(scope: Scope, visit: Visit) -> str | None:
+    """Where this request goes instead, if its session may not reach it yet; None: go ahead."""
+    path = scope["path"]
+    if visit.factor_due and not _under(path, OPEN_WHILE_FACTOR_DUE):
+        if scope["method"] not in ("GET", "HEAD"):
+            return SECOND_FACTOR_PAGE
+        query = scope.get("query_string", b"").decode("latin-1")
+        return f"{SECOND_FACTOR_PAGE}?next={quote(path + (f'?{query}' if query else ''), safe='/')}"
+    if visit.factor_missing and not _under(path, OPEN_WHILE_FACTOR_MISSING):
+        return "/staff/account#second-factors"
+    return None
 
 
 def is_secure(state: State) -> bool:
@@ -103,6 +135,9 @@ class StaffSessions:
                     message["headers"] = headers
             await send(message)
 
+        if visit is not None and (elsewhere := factor_gate(scope, visit)) is not None:
+            await RedirectResponse(elsewhere, status_code=303)(scope, receive, send_after_saving)
+            return
         await self.app(scope, receive, send_after_saving)
 
     def _load(self, token: str) -> Visit | None:
@@ -111,7 +146,17 @@ class StaffSessions:
             if row is None:
                 return None
             return Visit(id=row.id, user_id=row.user_id, csrf=row.csrf, data=dict(row.data or {}),
-                         last_seen_at=row.last_seen_at)
+                         last_seen_at=row.last_seen_at, factor_due=row.factor_due,
+                         factor_missing=self._factor_missing(session, row.user_id, method=row.method,
+                                                             factor_due=row.factor_due))
+
+    def _factor_missing(self, session: Session, user_id: int, *, method: str | None, factor_due: bool) -> bool:
+        # Asked at every page, so someone made an approver since signing in is asked at their next one.
+        # A single sign-on session is left to the identity provider, which does its own second factor.
+        if factor_due or not self.state.settings.second_factor_required or not (method or "").startswith("password"):
+            return False
+        user = session.get(User, user_id)
+        return user is not None and factors.required(user) and not factors.has_factor(session, user_id=user_id)
 
     def _save(self, visit: Visit, last_seen_at: datetime) -> None:
         try:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from civicpost import calendar_feed, people, throttle, tokens
 from civicpost.errors import ServiceError
+from civicpost.identity import factors
 from civicpost.models import User
 from civicpost.notifications.status import account_view
 from civicpost.web import visits
@@ -31,8 +32,10 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 def account_page(request: Request, session: Session, user: User, *, errors: dict[str, str] | None = None,
                  token_form: dict[str, str] | None = None, new_token: str | None = None,
-                 new_calendar_url: str | None = None, status_code: int = 200) -> HTMLResponse:
+                 new_calendar_url: str | None = None, status_code: int = 200,
+                 factor_form: dict[str, Any] | None = None) -> HTMLResponse:
     context: dict[str, Any] = {
+        **second_factors_view(request, session, user, factor_form or {}),
         "tokens": tokens.listed(session, user_id=user.id),
         "token_status": tokens.status,
         "errors": errors or {},
@@ -45,6 +48,18 @@ def account_page(request: Request, session: Session, user: User, *, errors: dict
         **account_view(session, user),
     }
     return render(request, "staff/account.html", context, user=user, status_code=status_code)
+
+
+def second_factors_view(request: Request, session: Session, user: User, form: dict[str, Any]) -> dict[str, Any]:
+    """What the "Second factors" section shows; `form` carries a set-up under way, new codes, errors."""
+    visit = visits.current(request)
+    return {
+        "factors": factors.confirmed(session, user_id=user.id),
+        "factor_required": factors.required(user),
+        "factor_missing": visit is not None and visit.factor_missing,
+        "recovery_left": factors.recovery_codes_left(session, user_id=user.id),
+        "factor_form": form,
+    }
 
 
 @router.get("/account", response_class=HTMLResponse)

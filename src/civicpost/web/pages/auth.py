@@ -14,15 +14,17 @@ from sqlalchemy.orm import Session
 
 from civicpost import accounts, staff_sessions, throttle
 from civicpost.db import utcnow
-from civicpost.identity import break_glass
+from civicpost.identity import break_glass, factors
 from civicpost.models import User
 from civicpost.web import visits
 from civicpost.web.deps import SessionDep
-from civicpost.web.pages import account
+from civicpost.web.pages import account, account_factors, second_factor
 from civicpost.web.pages.common import Csrf, LoginCsrf, login_csrf_token, redirect, render, safe_next
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 router.include_router(account.router)
+router.include_router(account_factors.router)
+router.include_router(second_factor.router)
 
 # Proof that this browser signed in to an account before (see throttle.py).
 KNOWN_BROWSER_COOKIE = "civicpost_browser"
@@ -69,6 +71,10 @@ def login(
         return refused
     if state.settings.sso_required:
         break_glass.record_sign_in(session, user=result.user, address=address)
+    # Second factor (issue 18): someone who has one gives it before this session reaches any other page.
+    if factors.has_factor(session, user_id=result.user.id):
+        return signed_in(request, session, user=result.user, method="password", email=email, factor_due=True,
+                         next_url=second_factor.page_url(safe_next(next)))
     return signed_in(request, session, user=result.user, method="password", next_url=safe_next(next), email=email)
 
 
