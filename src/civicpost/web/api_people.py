@@ -81,6 +81,7 @@ def create_token(
     publishers who have a second factor or single sign-on (422 otherwise, saying how to add one). A token
     cannot make one that may do more than itself."""
     wanted = scopes.ordered(body.scopes)
+    scopes.check_may_hold(caller, wanted)
     held = getattr(request.state, "token_scopes", None)
     beyond = [s for s in wanted if not scopes.allows(held, s)]
     if beyond:
