@@ -42,12 +42,14 @@ def status(token: ApiToken, *, now: datetime | None = None) -> TokenStatus:
 
 def create(
     session: Session, *, user: User, name: str = "", expires_in_days: int | None = None, actor: User | None = None,
-    scopes: Iterable[Scope] | None = None, now: datetime | None = None,
+    scopes: Iterable[Scope] | None = None, unscoped: bool = False, now: datetime | None = None,
 ) -> tuple[str, ApiToken]:
     """Make a token for `user`; returns the token itself (never stored) and its record.
 
     `scopes` left out: what the person may do. Refused if the person may not hold one of them; the
     rule for tokens made on the web or through the API (`identity.scopes.check_web_token`) is the caller's.
+    `unscoped`: a token like those made before scopes, that may do whatever its owner may now or later
+    (the demo's and the tests' people, whose powers change after their token is made).
     """
     chosen = token_scopes.ordered(scopes) if scopes is not None else token_scopes.may_hold(user)
     token_scopes.check_may_hold(user, chosen)
@@ -62,7 +64,7 @@ def create(
     record = ApiToken(
         user_id=user.id, token_hash=hash_token(token), prefix=token[:10], name=name, created_at=now,
         expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
-        scopes=token_scopes.stored(chosen),
+        scopes=None if unscoped else token_scopes.stored(chosen),
     )
     session.add(record)
     session.flush()
@@ -75,7 +77,8 @@ def create(
 
 
 def create_token(session: Session, *, user: User, name: str = "", expires_in_days: int | None = None) -> str:
-    return create(session, user=user, name=name, expires_in_days=expires_in_days)[0]
+    """An unscoped token, for the demo and the tests (see `create`)."""
+    return create(session, user=user, name=name, expires_in_days=expires_in_days, unscoped=True)[0]
 
 
 def listed(session: Session, *, user_id: int | None = None) -> list[ApiToken]:
