@@ -29,7 +29,8 @@ def test_an_admin_lists_users_with_role_departments_and_status(client, city):
     assert r.status_code == 200
     pat = user_json(client, city.admin, city.parks_staff.email)
     assert pat["role"] == "staff" and pat["departments"] == ["parks"] and pat["active"] is True
-    assert set(pat) == {"id", "email", "name", "role", "departments", "active", "emergency_publisher", "created_at"}
+    assert set(pat) == {"id", "email", "name", "role", "departments", "active", "emergency_publisher", "created_at",
+                         "sign_in"}
     assert pat["emergency_publisher"] is False
     assert pat["created_at"].endswith(("-05:00", "-04:00"))  # the city's zone
     for person in (city.parks_staff, city.approver):

@@ -212,9 +212,22 @@ def token_create(
     name: Annotated[str, typer.Option(help="What the token is for.")] = "",
     expires_in_days: Annotated[
         str | None, typer.Option(help="Days until it stops working (1-3650); leave out for never.")] = None,
+    scope: Annotated[list[str] | None, typer.Option(
+        help="read, draft or approve; repeat for several. Leave out for what the person may do "
+             "(staff: read draft; approvers, admins and emergency publishers: read draft approve).")] = None,
 ) -> None:
-    """Make an API token for a user; the token is printed once, as the last line."""
+    """Make an API token for a user; the token is printed once, as the last line.
+
+    Made here, by the server's operator, a token with the approve scope needs no second factor."""
     from civicpost import accounts, tokens
+    from civicpost.identity import scopes
+
+    chosen = None
+    if scope:
+        unknown = sorted({s for s in scope if s not in scopes.ALL})
+        if unknown:
+            _fail(f"unknown scope {', '.join(repr(u) for u in unknown)}; use --scope read, draft or approve")
+        chosen = scopes.ordered(scope)
 
     days = None
     if expires_in_days is not None:
@@ -225,18 +238,19 @@ def token_create(
 
     def work(session):
         user = accounts.user_by_email(session, email)
-        token, record = tokens.create(session, user=user, name=name, expires_in_days=days)
+        token, record = tokens.create(session, user=user, name=name, expires_in_days=days, scopes=chosen)
         until = f", expires {record.expires_at:%Y-%m-%d %H:%M} UTC" if record.expires_at else ""
-        return user.email, until, token
+        return user.email, record.scopes, until, token
 
-    owner, until, token = _people_command(work)
-    typer.echo(f"token for {owner}{until} (shown once; store it now):", err=True)
+    owner, held, until, token = _people_command(work)
+    typer.echo(f"token for {owner}, scopes {held}{until} (shown once; store it now):", err=True)
     typer.echo(token)
 
 
 @token_app.command("list")
 def token_list(email: Annotated[str | None, typer.Argument(help="Only this person's tokens.")] = None) -> None:
-    """List API tokens (never the tokens themselves): id, prefix, name, created, last used, expires, revoked."""
+    """List API tokens (never the tokens themselves): id, prefix, name, scopes, created, last used, expires,
+    revoked. A token made before scopes shows "(all: as its owner)"."""
     from civicpost import accounts, tokens
 
     def when(value) -> str:
@@ -245,12 +259,14 @@ def token_list(email: Annotated[str | None, typer.Argument(help="Only this perso
     def work(session):
         owner = accounts.user_by_email(session, email).id if email else None
         return [
-            (str(t.id), t.user.email, t.prefix, t.name or "-", when(t.created_at), when(t.last_used_at),
-             when(t.expires_at), when(t.revoked_at))
+            (str(t.id), t.user.email, t.prefix, t.name or "-",
+             t.scopes.replace(" ", ",") if t.scopes is not None else "(all: as its owner)",
+             when(t.created_at), when(t.last_used_at), when(t.expires_at), when(t.revoked_at))
             for t in tokens.listed(session, user_id=owner)
         ]
 
-    rows = [("id", "user", "prefix", "name", "created", "last used", "expires", "revoked"), *_people_command(work)]
+    rows = [("id", "user", "prefix", "name", "scopes", "created", "last used", "expires", "revoked"),
+            *_people_command(work)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -3,6 +3,7 @@
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from civicpost import audit
 from civicpost.db import transaction, utcnow
 from civicpost.errors import Invalid, NotFound
+from civicpost.identity import scopes as token_scopes
+from civicpost.identity.scopes import Scope
 from civicpost.models import ApiToken, User
 from civicpost.security import hash_token, new_token
 
@@ -39,9 +42,17 @@ def status(token: ApiToken, *, now: datetime | None = None) -> TokenStatus:
 
 def create(
     session: Session, *, user: User, name: str = "", expires_in_days: int | None = None, actor: User | None = None,
-    now: datetime | None = None,
+    scopes: Iterable[Scope] | None = None, unscoped: bool = False, now: datetime | None = None,
 ) -> tuple[str, ApiToken]:
-    """Make a token for `user`; returns the token itself (never stored) and its record."""
+    """Make a token for `user`; returns the token itself (never stored) and its record.
+
+    `scopes` left out: what the person may do. Refused if the person may not hold one of them; the
+    rule for tokens made on the web or through the API (`identity.scopes.check_web_token`) is the caller's.
+    `unscoped`: a token like those made before scopes, that may do whatever its owner may now or later
+    (the demo's and the tests' people, whose powers change after their token is made).
+    """
+    chosen = token_scopes.ordered(scopes) if scopes is not None else token_scopes.may_hold(user)
+    token_scopes.check_may_hold(user, chosen)
     if expires_in_days is not None and not 1 <= expires_in_days <= MAX_DAYS:
         raise Invalid(
             f"expires_in_days must be a whole number from 1 to {MAX_DAYS}, "
@@ -53,18 +64,21 @@ def create(
     record = ApiToken(
         user_id=user.id, token_hash=hash_token(token), prefix=token[:10], name=name, created_at=now,
         expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+        scopes=None if unscoped else token_scopes.stored(chosen),
     )
     session.add(record)
     session.flush()
     audit.record(
         session, actor=actor or user, action="token.create", object_type="user", object_id=user.id,
-        detail={"token_id": record.id, "prefix": record.prefix, "name": name, "expires_in_days": expires_in_days},
+        detail={"token_id": record.id, "prefix": record.prefix, "name": name, "expires_in_days": expires_in_days,
+                "scopes": record.scopes},
     )
     return token, record
 
 
 def create_token(session: Session, *, user: User, name: str = "", expires_in_days: int | None = None) -> str:
-    return create(session, user=user, name=name, expires_in_days=expires_in_days)[0]
+    """An unscoped token, for the demo and the tests (see `create`)."""
+    return create(session, user=user, name=name, expires_in_days=expires_in_days, unscoped=True)[0]
 
 
 def listed(session: Session, *, user_id: int | None = None) -> list[ApiToken]:
@@ -110,11 +124,12 @@ class Bearer:
     token_id: int
     expires_at: datetime | None
     last_used_at: datetime | None
+    scopes: str | None  # as stored: None for a token made before scopes
 
 
 # Built once: constructing a statement costs more than running this one.
 _BEARER = (
-    select(User, ApiToken.id, ApiToken.expires_at, ApiToken.last_used_at)
+    select(User, ApiToken.id, ApiToken.expires_at, ApiToken.last_used_at, ApiToken.scopes)
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active.is_(True))
 )

@@ -57,6 +57,9 @@ PAGES = [
     PageCase("staff-departments", "/staff/departments", "admin"),
     PageCase("staff-user", "/staff/users/{person}", "admin"),
     PageCase("staff-account", "/staff/account", "parks_staff"),
+    # Issue 18: how each person signs in, who has no second factor, token scopes.
+    PageCase("staff-users-no-second-factor", "/staff/users?second_factor=missing", "admin"),
+    PageCase("staff-account-approver", "/staff/account", "approver"),
     # Issue 15 and 16: insights, an alert in effect, the break-glass and sign-off forms.
     PageCase("staff-insights", "/staff/insights", "parks_staff"),
     PageCase("staff-directory", "/staff/directory", "admin"),
@@ -245,3 +248,14 @@ def test_enter_in_the_password_field_signs_in(page: Page, live: Live):
     page.keyboard.press("Enter")
     page.wait_for_url("**/staff/")
     assert page.get_by_role("heading", level=1).inner_text() == "Dashboard"
+
+
+@pytest.mark.parametrize("path", ["/staff/users", "/staff/users?second_factor=missing", "/staff/users/{person}",
+                                  "/staff/account"])
+def test_the_people_pages_fit_a_390_px_phone(path: str, live: Live, open_page):
+    page = open_page(live.admin)
+    page.set_viewport_size({"width": 390, "height": 844})
+    response = page.goto(path.format(person=live.parks_staff.id))
+    assert response is not None and response.status == 200, path
+    wide = page.evaluate("() => Math.max(window.innerWidth, document.documentElement.scrollWidth)")
+    assert wide <= 390, (path, wide)

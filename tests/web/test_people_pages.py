@@ -122,7 +122,8 @@ def test_an_admin_revokes_someone_elses_token_from_their_page(admin, city, clien
 def test_the_account_page_makes_a_token_shown_once_that_works_and_can_be_revoked(sign_in, city, client):
     me = sign_in(city.parks_staff)
     me.headers.update(HTML)
-    r = post_form(me, "/staff/account", "/staff/account/tokens", {"name": "newsletter sync", "expires_in_days": "90"})
+    r = post_form(me, "/staff/account", "/staff/account/tokens",
+                  {"name": "newsletter sync", "expires_in_days": "90", "scope": ["read", "draft"]})
     assert r.status_code == 200 and "shown this once" in r.text
     token = re.search(r'id="new-token"[^>]*value="(cp_[^"]+)"', r.text).group(1)
     assert client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200

@@ -28,6 +28,7 @@ from civicpost import (
 from civicpost.db import utcnow
 from civicpost.drafting import access, break_glass, follow_ups, listing, previews, search, workflow
 from civicpost.errors import Invalid, NotFound, ServiceError
+from civicpost.identity import methods, scopes
 from civicpost.models import Delivery, Department, State
 from civicpost.schemas import (
     AnnouncementIn,
@@ -53,6 +54,7 @@ from civicpost.web.deps import (
     SettingsDep,
     in_request_thread,
     one_trip,
+    require_scope,
 )
 from civicpost.web.params import IdPath, SlugQuery
 from civicpost.web.people_schemas import UserOut
@@ -100,8 +102,8 @@ def create_user(body: UserIn, session: SessionDep, admin: AdminUser, settings: S
 
 @router.get("/users/me", response_model=UserOut)
 @one_trip
-def me(user: CurrentUser, settings: SettingsDep) -> UserOut:
-    return UserOut.of(user, settings.zone)
+def me(session: SessionDep, user: CurrentUser, settings: SettingsDep) -> UserOut:
+    return UserOut.of(user, settings.zone, factors=methods.factor_kinds(session, [user.id])[user.id])
 
 
 @router.post("/channels", status_code=201, response_model=ChannelOut)
@@ -317,9 +319,14 @@ def review(
 @router.post("/announcements/{announcement_id}/cancel", response_model=AnnouncementOut)
 @one_trip
 def cancel(
-    announcement_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
+    announcement_id: IdPath, request: Request, session: SessionDep, user: CurrentUser, settings: SettingsDep,
+    renderer: RendererDep,
 ) -> dict[str, Any]:
+    """Stop an announcement before it publishes: the author's before approval (draft scope), an approver's
+    once it is scheduled (approve scope)."""
     announcement = access.get_visible(session, announcement_id, viewer=user)
+    if announcement.state == State.scheduled:
+        require_scope(request, user, scopes.APPROVE)
     workflow.cancel(session, actor=user, announcement=announcement)
     return _full(session, announcement, renderer, settings)
 

@@ -2,11 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from civicpost import accounts, people, tokens
-from civicpost.errors import Forbidden
-from civicpost.web.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, one_trip
+from civicpost.errors import Forbidden, Invalid
+from civicpost.identity import methods, scopes
+from civicpost.web.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, one_trip, require_scope
 from civicpost.web.params import IdPath as Id
 from civicpost.web.people_schemas import (
     NewToken,
@@ -25,7 +26,10 @@ router = APIRouter(prefix="/api/v1", responses=ERRORS)
 @router.get("/users", response_model=UserList)
 @one_trip
 def list_users(session: SessionDep, _: AdminUser, settings: SettingsDep) -> UserList:
-    return UserList(items=[UserOut.of(u, settings.zone) for u in people.listed(session)])
+    """Everyone, with how each signs in (`sign_in`): single sign-on or password, second factors, last sign-in."""
+    users = people.listed(session)
+    factors = methods.factor_kinds(session, (u.id for u in users))
+    return UserList(items=[UserOut.of(u, settings.zone, factors=factors[u.id]) for u in users])
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
@@ -44,7 +48,7 @@ def update_user(user_id: Id, body: UserPatch, session: SessionDep, admin: AdminU
         active=body.active,
         emergency_publisher=body.emergency_publisher,
     )
-    return UserOut.of(user, settings.zone)
+    return UserOut.of(user, settings.zone, factors=methods.factor_kinds(session, [user.id])[user.id])
 
 
 @router.get("/tokens", response_model=TokenList)
@@ -68,16 +72,39 @@ def list_tokens(
 
 @router.post("/tokens", status_code=201, response_model=NewToken)
 @one_trip
-def create_token(body: TokenIn, session: SessionDep, caller: CurrentUser, settings: SettingsDep) -> NewToken:
-    """A new token for yourself; the answer is the only time the token is shown."""
-    token, record = tokens.create(session, user=caller, name=body.name, expires_in_days=body.expires_in_days)
+def create_token(
+    body: TokenIn, request: Request, session: SessionDep, caller: CurrentUser, settings: SettingsDep
+) -> NewToken:
+    """A new token for yourself; the answer is the only time the token is shown.
+
+    `scopes` defaults to read and draft. The approve scope is for approvers, administrators and emergency
+    publishers who have a second factor or single sign-on (422 otherwise, saying how to add one). A token
+    cannot make one that may do more than itself."""
+    wanted = scopes.ordered(body.scopes)
+    scopes.check_may_hold(caller, wanted)
+    held = getattr(request.state, "token_scopes", None)
+    beyond = [s for s in wanted if not scopes.allows(held, s)]
+    if beyond:
+        raise Invalid(
+            f"this token cannot make a token with more scopes than its own ({' '.join(held or ())}); "
+            f"leave out {' '.join(beyond)}, or make the token on your account page (/staff/account)",
+            errors=[{"field": "scopes", "message": "ask for no scope the token you send lacks"}],
+        )
+    scopes.check_web_token(session, caller, wanted)
+    token, record = tokens.create(
+        session, user=caller, name=body.name, expires_in_days=body.expires_in_days, scopes=wanted
+    )
     return NewToken(token=token, **TokenOut.of(record, settings.zone).model_dump())
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
 @one_trip
-def revoke_token(token_id: Id, session: SessionDep, caller: CurrentUser, settings: SettingsDep) -> TokenOut:
-    """Revoke one of your tokens (an admin: anyone's); it stops working at once."""
+def revoke_token(
+    token_id: Id, request: Request, session: SessionDep, caller: CurrentUser, settings: SettingsDep
+) -> TokenOut:
+    """Revoke one of your tokens (an admin: anyone's, with the approve scope); it stops working at once."""
     token = tokens.get(session, token_id, owner=None if caller.is_admin else caller)
+    if token.user_id != caller.id:
+        require_scope(request, caller, scopes.APPROVE)
     tokens.revoke(session, token=token, actor=caller)
     return TokenOut.of(token, settings.zone)

@@ -16,9 +16,11 @@ from starlette.exceptions import HTTPException
 from civicpost import tokens
 from civicpost.config import Settings
 from civicpost.db import transaction, utcnow
+from civicpost.identity import scopes
 from civicpost.models import User
 from civicpost.rendering import Renderer
 from civicpost.security import CredentialBox
+from civicpost.web import route_scopes
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -96,10 +98,35 @@ def current_user(request: Request, session: SessionDep) -> User:
             "(/staff/account) or with `civicpost token create EMAIL --expires-in-days N`",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="The token expired"'},
         )
+    held = scopes.of_token(found.scopes)
+    request.state.token_scopes = held
+    route = request.scope.get("route")
+    _check_scope(found.user, held, route_scopes.needed(request.method, getattr(route, "path_format", "")))
     if tokens.touch_due(found, now=now):
         # Written after the request's own transaction, never inside it (see `_touch_token`).
         request.state.token_to_touch = found.token_id
     return found.user
+
+
+def _check_scope(user: User, held: tuple[scopes.Scope, ...] | None, needed: scopes.Scope) -> None:
+    if scopes.allows(held, needed):
+        return
+    doing = route_scopes.DOING[needed]
+    if needed in scopes.may_hold(user):
+        how = (f"make a token with it on your account page (/staff/account), through POST /api/v1/tokens, "
+               f"or with `civicpost token create EMAIL --scope {needed}`")
+    else:
+        how = "only tokens of approvers, administrators and emergency publishers carry it"
+    raise HTTPException(
+        403,
+        detail=f"this token's scopes are {' '.join(held or ()) or 'none'}; {doing} needs the '{needed}' scope: {how}",
+        headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{needed}"'},
+    )
+
+
+def require_scope(request: Request, user: User, needed: scopes.Scope) -> None:
+    """For a handler whose route needs more for some objects than its line in route_scopes says."""
+    _check_scope(user, getattr(request.state, "token_scopes", None), needed)
 
 
 def _touch_token(request: Request) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from civicpost import calendar_feed, people, throttle, tokens
 from civicpost.errors import ServiceError
-from civicpost.identity import factors
+from civicpost.identity import factors, scopes
 from civicpost.models import User
 from civicpost.notifications.status import account_view
 from civicpost.web import visits
@@ -31,7 +31,7 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def account_page(request: Request, session: Session, user: User, *, errors: dict[str, str] | None = None,
-                 token_form: dict[str, str] | None = None, new_token: str | None = None,
+                 token_form: dict[str, Any] | None = None, new_token: str | None = None,
                  new_calendar_url: str | None = None, status_code: int = 200,
                  factor_form: dict[str, Any] | None = None) -> HTMLResponse:
     context: dict[str, Any] = {
@@ -39,7 +39,9 @@ def account_page(request: Request, session: Session, user: User, *, errors: dict
         "tokens": tokens.listed(session, user_id=user.id),
         "token_status": tokens.status,
         "errors": errors or {},
-        "token_form": token_form or {"name": "", "expires_in_days": ""},
+        "token_form": token_form or {"name": "", "expires_in_days": "", "scopes": list(scopes.WEB_DEFAULT)},
+        "may_hold": scopes.may_hold(user),
+        "signs_in_strongly": scopes.signs_in_strongly(session, user),
         "new_token": new_token,
         "max_days": tokens.MAX_DAYS,
         "zone": request.app.state.settings.zone,
@@ -107,22 +109,32 @@ def create_token(
     user: StaffUser,
     name: Annotated[str, Form(max_length=400)] = "",
     expires_in_days: Annotated[str, Form(max_length=20)] = "",
+    scope: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
 ) -> Response:
-    form = {"name": name, "expires_in_days": expires_in_days}
+    form = {"name": name, "expires_in_days": expires_in_days, "scopes": scope}
     days = expires_in_days.strip()
     errors = {}
     if days and not (days.isascii() and days.isdigit() and 1 <= int(days) <= tokens.MAX_DAYS):
         errors["expires_in_days"] = f"Enter a whole number of days from 1 to {tokens.MAX_DAYS}, or leave it empty"
+    if not scope or not set(scope) <= set(scopes.ALL):
+        errors["scopes"] = "Choose what the token may do: at least one of read, draft and approve"
     try:
         # The API's own model, so the form is held to the same rules as POST /api/v1/tokens.
-        body = TokenIn(name=name, expires_in_days=int(days) if days and not errors else None)
+        body = TokenIn(name=name, expires_in_days=int(days) if days and not errors else None,
+                       scopes=scope if "scopes" not in errors else list(scopes.WEB_DEFAULT))  # type: ignore[arg-type]
     except ValidationError as exc:
         errors = {**validation_errors(exc), **errors}
     if errors:
         if "name" in errors:
             errors["name"] = "Say what the token is for, in up to 200 characters (for example: newsletter sync)"
         return account_page(request, session, user, errors=errors, token_form=form, status_code=422)
-    token, _ = tokens.create(session, user=user, name=body.name, expires_in_days=body.expires_in_days)
+    try:
+        chosen = scopes.ordered(body.scopes)
+        scopes.check_web_token(session, user, chosen)
+    except ServiceError as exc:
+        return account_page(request, session, user, errors={"scopes": exc.detail[0].upper() + exc.detail[1:]},
+                            token_form=form, status_code=exc.status)
+    token, _ = tokens.create(session, user=user, name=body.name, expires_in_days=body.expires_in_days, scopes=chosen)
     return account_page(request, session, user, new_token=token)
 
 

@@ -7,7 +7,7 @@ next to its field.
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from civicpost import accounts
 from civicpost.errors import Conflict, ServiceError
+from civicpost.identity import methods
 from civicpost.models import Channel, Department, Role, User, user_departments
 from civicpost.schemas import DepartmentIn, UserIn
 from civicpost.web.deps import SessionDep
@@ -81,10 +82,18 @@ def create_department(
 
 
 def users_page(request: Request, session: Session, user: User, *, form: dict[str, Any] | None = None,
-               errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
-    users = session.scalars(select(User).order_by(User.name, User.id)).all()
+               errors: dict[str, str] | None = None, status_code: int = 200,
+               only_missing_factor: bool = False) -> HTMLResponse:
+    everyone = session.scalars(select(User).order_by(User.name, User.id)).all()
+    sign_ins = methods.of_users(session, everyone)
+    # Who has no second factor yet: active password accounts (single sign-on has the provider's own).
+    missing = [u for u in everyone if u.active and sign_ins[u.id].missing_factor]
     context = {
-        "users": users,
+        "users": missing if only_missing_factor else everyone,
+        "sign_ins": sign_ins,
+        "missing": missing,
+        "missing_required": [u for u in missing if sign_ins[u.id].factor_required],
+        "only_missing_factor": only_missing_factor,
         "departments": _departments(session),
         "roles": ROLE_LABELS,
         "form": form or {"email": "", "name": "", "role": Role.staff, "departments": []},
@@ -94,8 +103,11 @@ def users_page(request: Request, session: Session, user: User, *, form: dict[str
 
 
 @router.get("/users", response_class=HTMLResponse)
-def list_users(request: Request, session: SessionDep, user: AdminPageUser) -> HTMLResponse:
-    return users_page(request, session, user)
+def list_users(
+    request: Request, session: SessionDep, user: AdminPageUser,
+    second_factor: Annotated[str, Query(max_length=20, description="'missing': only who has none yet")] = "",
+) -> HTMLResponse:
+    return users_page(request, session, user, only_missing_factor=second_factor == "missing")
 
 
 @router.post("/users", dependencies=[Csrf])

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from civicpost import audit, people, staff_sessions, throttle, tokens
 from civicpost.errors import ServiceError
+from civicpost.identity import methods
 from civicpost.models import Department, Role, User
 from civicpost.web import visits
 from civicpost.web.deps import SessionDep
@@ -45,6 +46,7 @@ def user_page(request: Request, session: Session, admin: User, person: User, *, 
         "errors": errors or {},
         "sessions": staff_sessions.count(session, user_id=person.id, idle=visits.idle_timeout(request.app.state)),
         "sign_ins": throttle.account_state(session, email=person.email),
+        "sign_in": methods.of_user(session, person),
         "tokens": tokens.listed(session, user_id=person.id),
         "token_status": tokens.status,
         "history": audit.trail(session, object_type="user", object_id=person.id)[-15:][::-1],
