@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 
 import pyotp
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from sqlalchemy import Engine, func, select
 
@@ -23,6 +24,7 @@ from civicpost.db import make_sessionmaker, transaction
 from civicpost.models import Role, SecondFactor, User
 from civicpost.models.identity import PASSKEY
 from tests.browser.conftest import PASSWORD, bind_free_port, serve_in_thread
+from tests.browser.test_accessibility import AXE_OPTIONS, violations_report
 from tests.conftest import TEST_SECRET, empty_tables
 
 pytestmark = pytest.mark.browser
@@ -285,3 +287,85 @@ def test_a_removed_passkey_no_longer_signs_in(context: BrowserContext, server: S
     assert refused.status == 401 and "That passkey did not check out" in refused.text()
     assert page.context.request.get("/staff/", max_redirects=0).headers["location"].startswith(
         "/staff/login/second-factor")
+
+
+# --- How the two pages read: axe (light and dark), a 390-px phone, and a browser without JavaScript -----
+
+
+def check_page(page: Page, name: str) -> None:
+    """No WCAG 2.1 A/AA violation axe can find in either colour scheme, nothing wider than a 390-px phone."""
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        page.screenshot(path=f"/tmp/civicpost-{name}-{scheme}.png", full_page=True)
+        violations = Axe().run(page, options=AXE_OPTIONS).response["violations"]
+        assert not violations, violations_report(f"{name} ({scheme})", violations)
+    page.emulate_media(color_scheme="light")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=f"/tmp/civicpost-{name}-390.png", full_page=True)
+    wide = page.evaluate("() => Math.max(window.innerWidth, document.documentElement.scrollWidth)")
+    assert wide <= 390, (name, wide)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_the_second_factor_pages_pass_axe_light_and_dark_and_fit_a_phone(context: BrowserContext, server: Server):
+    email = server.person(Role.approver)
+    page = with_authenticator(context)
+    password_step(page, email)
+    page.get_by_role("button", name="Add an authenticator app").click()
+    expect(page.get_by_role("img", name="QR code for your authenticator app")).to_be_visible()
+    check_page(page, "account-totp-enrolment")
+    secret = page.locator(".totp-secret").inner_text().replace(" ", "")
+    page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Confirm and add").click()
+    expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
+    check_page(page, "account-recovery-codes")
+    page.get_by_label("Name for this passkey").fill("work laptop")
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page.get_by_text("The passkey is added.")).to_be_visible()
+    check_page(page, "account-second-factors")
+
+    sign_out(page)
+    password_step(page, email)
+    expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+    check_page(page, "login-second-factor")
+    page.get_by_label("Six-digit code").fill("000000")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("alert")).to_contain_text("That code is not right")
+    check_page(page, "login-second-factor-wrong-code")
+
+
+def shown_without_script(page: Page) -> str:
+    """The text of the page's <noscript> parts as shown (Playwright's text locators skip <noscript>)."""
+    return " ".join(page.evaluate(
+        "() => [...document.querySelectorAll('noscript > *')].filter(e => e.getBoundingClientRect().height > 0)"
+        ".map(e => e.innerText)"))
+
+
+def test_without_javascript_the_pages_say_what_to_do_instead(browser: Browser, server: Server,
+                                                             context: BrowserContext):
+    email = server.person(Role.approver)
+    page = with_authenticator(context)
+    password_step(page, email)
+    codes = add_passkey(page, "work laptop")
+
+    no_script = browser.new_context(base_url=server.url, java_script_enabled=False)
+    try:
+        page = no_script.new_page()
+        password_step(page, email, "/staff/account")
+        expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+        said = shown_without_script(page)
+        assert "Passkeys need JavaScript, which is off in this browser. Use a recovery code instead." in said
+        expect(page.get_by_role("button", name="Use a passkey")).to_be_hidden()
+        page.screenshot(path="/tmp/civicpost-login-second-factor-no-script.png", full_page=True)
+        page.get_by_role("textbox", name="Recovery code").fill(codes[0])
+        page.get_by_role("button", name="Use recovery code").click()
+        page.wait_for_url(f"{server.url}/staff/account")
+        expect(page.get_by_role("status").filter(has_text="used up")).to_contain_text("9 recovery codes left")
+        assert "Adding a passkey needs JavaScript, which is off in this browser." in shown_without_script(page)
+        expect(page.get_by_role("button", name="Add a passkey")).to_be_hidden()
+        # The authenticator app needs no script: its QR code comes with the page.
+        page.get_by_role("button", name="Add an authenticator app").click()
+        expect(page.get_by_role("img", name="QR code for your authenticator app")).to_be_visible()
+        page.screenshot(path="/tmp/civicpost-account-no-script.png", full_page=True)
+    finally:
+        no_script.close()
