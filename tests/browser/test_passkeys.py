@@ -24,7 +24,6 @@ from civicpost.db import make_sessionmaker, transaction
 from civicpost.models import Role, SecondFactor, User
 from civicpost.models.identity import PASSKEY
 from tests.browser.conftest import PASSWORD, bind_free_port, serve_in_thread
-from tests.browser.test_accessibility import AXE_OPTIONS, violations_report
 from tests.conftest import TEST_SECRET, empty_tables
 
 pytestmark = pytest.mark.browser
@@ -290,6 +289,18 @@ def test_a_removed_passkey_no_longer_signs_in(context: BrowserContext, server: S
 
 
 # --- How the two pages read: axe (light and dark), a 390-px phone, and a browser without JavaScript -----
+
+
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+               "resultTypes": ["violations"]}
+
+
+def violations_report(name: str, violations: list[dict]) -> str:
+    lines = [f"{name}: {len(violations)} WCAG 2.1 A/AA violation(s)"]
+    for v in violations:
+        lines.append(f"- {v['id']} ({v['impact']}): {v['help']}")
+        lines.extend(f"    at {', '.join(map(str, n['target']))}: {n['html'][:160]}" for n in v["nodes"])
+    return "\n".join(lines)
 
 
 def check_page(page: Page, name: str) -> None:
