@@ -118,8 +118,12 @@ def test_each_recovery_code_signs_in_once(browser, enrolled, sessions):
     person, _, codes = enrolled
     c = browser()
     password_step(c, person.email)
-    r = give(c, "/staff/login/second-factor/recovery", "recovery_code", codes[0].upper().replace("-", " "))
-    assert r.status_code == 303 and r.headers["location"] == "/staff/account#second-factors"
+    r = give(c, "/staff/login/second-factor/recovery", "recovery_code", codes[0].upper().replace("-", " "),
+             "/staff/announcements?state=draft")
+    # On to where they were heading, told the code is spent and how many remain (once).
+    assert r.status_code == 303 and r.headers["location"] == "/staff/announcements?state=draft"
+    assert "That recovery code is used up; you have 9 recovery codes left." in c.get(r.headers["location"]).text
+    assert "used up" not in c.get("/staff/announcements").text
     assert "You have 9 unused recovery codes" in c.get("/staff/account").text
     c = browser()
     password_step(c, person.email)
@@ -279,3 +283,94 @@ def test_the_operator_resets_the_factors_of_someone_who_lost_them_all(browser, e
         assert event.detail == {"factors": 1, "recovery_codes": 10, "sessions_ended": 2} and event.actor
     unknown = CliRunner().invoke(cli, ["user", "reset-factors", "nobody@city.example"])
     assert unknown.exit_code == 2 and "no user with email" in unknown.output
+
+
+def test_the_last_recovery_code_sends_the_person_to_make_new_ones(browser, enrolled, sessions):
+    person, _, codes = enrolled
+    with transaction(sessions) as s:
+        user = s.scalar(select(User).where(User.email == person.email))
+        assert all(factors.use_recovery_code(s, user=user, code=code) for code in codes[:9])
+    c = browser()
+    password_step(c, person.email, "/staff/announcements")
+    r = give(c, "/staff/login/second-factor/recovery", "recovery_code", codes[9], "/staff/announcements")
+    assert r.status_code == 303 and r.headers["location"] == "/staff/account#second-factors"
+    page = c.get("/staff/account").text
+    assert "You used your last recovery code. Make new ones below now" in page
+    assert "You have 0 unused recovery codes" in page
+
+
+def test_another_persons_factor_is_not_found_and_stays(browser, enrolled, people, sessions):
+    owner, _, _ = enrolled
+    with transaction(sessions) as s:
+        theirs = s.scalar(select(SecondFactor.id))
+    intruder = people.person(Role.staff, ("parks",))
+    c = browser()
+    password_step(c, intruder.email)
+    page = c.get("/staff/account")
+    r = c.post(f"/staff/account/factors/{theirs}/remove", data={"csrf_token": csrf_of(page.text), "proof": PASSWORD})
+    assert r.status_code == 404 and "you have no such second factor" in r.text
+    # Someone else's authenticator set-up cannot be confirmed either.
+    started = c.post("/staff/account/totp", data={"csrf_token": csrf_of(page.text)})
+    assert started.status_code == 200
+    r = c.post("/staff/account/totp/confirm", data={"csrf_token": csrf_of(page.text), "factor_id": theirs,
+                                                    "code": "123456"})
+    assert r.status_code == 404 and "start again" in r.text
+    with transaction(sessions) as s:
+        assert s.scalar(select(func.count()).select_from(SecondFactor).where(
+            SecondFactor.id == theirs, SecondFactor.confirmed_at.is_not(None))) == 1
+        assert s.scalar(select(func.count()).select_from(RecoveryCode).where(RecoveryCode.used_at.is_(None))) == 10
+
+
+@pytest.mark.parametrize("path", ["/staff/account/passkeys", "/staff/login/second-factor/passkey"])
+def test_an_oversized_passkey_answer_is_refused_with_a_page_saying_so(browser, enrolled, path):
+    person, _, codes = enrolled
+    c = browser()
+    password_step(c, person.email)
+    if path.startswith("/staff/account"):
+        give(c, "/staff/login/second-factor/recovery", "recovery_code", codes[0])
+        page = c.get("/staff/account")
+    else:
+        page = c.get("/staff/login/second-factor")
+    token = csrf_of(page.text)
+    c.headers["accept"] = "text/html"  # as a browser sends the form
+    options = c.post(f"{path}/options", headers={"X-CSRF-Token": token})
+    assert options.status_code == 200 and options.json()["challenge"]
+    says = ("The passkey&#39;s answer is missing or too long" if path.startswith("/staff/account")
+            else "That passkey did not check out")
+    too_long = c.post(path, data={"csrf_token": token, "credential": "{" + "x" * 30_000 + "}"}, follow_redirects=False)
+    assert too_long.status_code in (401, 422) and says in too_long.text, too_long.text[-3000:]
+    huge = c.post(path, data={"csrf_token": token, "credential": "x" * 12_000_000}, follow_redirects=False)
+    assert huge.status_code == 413 and "That was too large to send" in huge.text
+    c.post(f"{path}/options", headers={"X-CSRF-Token": token})
+    garbage = c.post(path, data={"csrf_token": token, "credential": "[1, 2"}, follow_redirects=False)
+    assert garbage.status_code in (401, 422) and "Traceback" not in garbage.text and "<form" in garbage.text
+
+
+def test_one_rule_says_who_must_have_a_second_factor_on_the_pages_the_api_and_the_gate(
+        browser, people, sessions, client):
+    from civicpost.models import NO_PASSWORD
+
+    people.department("parks")
+    staff = people.person(Role.staff, ("parks",))
+    emergency = people.person(Role.staff, ("parks",))
+    approver = people.person(Role.approver)
+    admin = people.person(Role.admin)
+    single_sign_on = people.person(Role.approver)
+    with transaction(sessions) as s:
+        s.scalar(select(User).where(User.email == emergency.email)).emergency_publisher = True
+        sso = s.scalar(select(User).where(User.email == single_sign_on.email))
+        sso.password_hash, sso.sso_provider, sso.sso_subject = NO_PASSWORD, "oidc", "sub-1"
+    expected = {staff.email: False, emergency.email: True, approver.email: True, admin.email: True,
+                single_sign_on.email: False}
+    with transaction(sessions) as s:
+        assert {u.email: factors.required(u) for u in s.scalars(select(User))} == expected
+    listed = {u["email"]: u["sign_in"]["second_factor_required"]
+              for u in client.get("/api/v1/users", headers=admin.auth).json()["items"]}
+    assert listed == expected
+    for email, must in expected.items():
+        if email == single_sign_on.email:
+            continue
+        c = browser()
+        password_step(c, email)
+        went = c.get("/staff/", follow_redirects=False)
+        assert (went.headers.get("location") == "/staff/account#second-factors") is must, email

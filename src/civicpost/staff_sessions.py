@@ -29,16 +29,17 @@ def token_hash(token: str) -> str:
 
 def start(
     session: Session, *, user: User, ip: str | None, user_agent: str | None, idle: timedelta,
-    method: str = "password", factor_due: bool = False, now: datetime | None = None,
+    method: str = "password", factor_due: bool = False, data: dict | None = None, now: datetime | None = None,
 ) -> str:
     """A new session for `user`, signed in by `method`; returns the token for the cookie (never stored).
-    With `factor_due` the session waits for a second factor before it reaches any other page."""
+    With `factor_due` the session waits for a second factor before it reaches any other page. `data`
+    starts the session's data (a flash message for the first page, say)."""
     now = now or utcnow()
     sweep(session, idle=idle, now=now)
     token = secrets.token_urlsafe(32)
     session.add(
         StaffSession(
-            token_hash=token_hash(token), user_id=user.id, csrf=secrets.token_urlsafe(32), data={},
+            token_hash=token_hash(token), user_id=user.id, csrf=secrets.token_urlsafe(32), data=dict(data or {}),
             created_at=now, last_seen_at=now, ip=(ip or "")[:64] or None, user_agent=(user_agent or "")[:300] or None,
             method=method, factor_due=factor_due,
         )

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from civicpost import audit, staff_sessions
 from civicpost.db import utcnow
 from civicpost.errors import NotFound
-from civicpost.models import User
+from civicpost.models import NO_PASSWORD, User
 from civicpost.models.identity import TOTP, RecoveryCode, SecondFactor
 from civicpost.security import CredentialBox
 
@@ -34,8 +34,12 @@ _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
 def required(user: User) -> bool:
-    """Whether this person must have a second factor to use the staff pages after a password sign-in."""
-    return user.can_approve or user.emergency_publisher
+    """Whether this person must have a second factor: someone with a password who approves, administers
+    or publishes emergencies. The one rule for the staff-session gate (web/visits.py, which applies it to
+    password sign-ins while CIVICPOST_SECOND_FACTOR_REQUIRED is on), the account page, and the users
+    pages' and GET /api/v1/users' "required" marks. An account made by single sign-on has no password:
+    its provider does its own second step."""
+    return user.password_hash != NO_PASSWORD and (user.can_approve or user.emergency_publisher)
 
 
 def confirmed(session: Session, *, user_id: int) -> list[SecondFactor]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civicpost.identity.factors import required as factor_required
 from civicpost.models import PASSKEY, TOTP, SecondFactor, User
 
 FACTOR_KINDS = (TOTP, PASSKEY)
@@ -21,12 +22,6 @@ LAST_METHOD_LABELS = {
     "oidc": "single sign-on (OpenID Connect)",
     "saml": "single sign-on (SAML)",
 }
-
-
-def factor_required(user: User) -> bool:
-    """Whether this person must have a second factor: password accounts that approve, administer or
-    publish emergencies (the provider's own sign-in covers single sign-on accounts)."""
-    return user.sso_provider is None and (user.can_approve or user.emergency_publisher)
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,9 @@ def second_factors_view(request: Request, session: Session, user: User, form: di
     return {
         "factors": factors.confirmed(session, user_id=user.id),
         "factor_required": factors.required(user),
-        "factor_missing": visit is not None and visit.factor_missing,
+        # The session was checked before this request; a factor added by it ends the warning at once.
+        "factor_missing": visit is not None and visit.factor_missing and not factors.has_factor(
+            session, user_id=user.id),
         "recovery_left": factors.recovery_codes_left(session, user_id=user.id),
         "factor_form": form,
     }

@@ -97,7 +97,7 @@ def passkey_options(request: Request, session: SessionDep, user: StaffUser) -> R
 @router.post("/account/passkeys", dependencies=[Csrf])
 def add_passkey(
     request: Request, session: SessionDep, user: StaffUser,
-    credential: Annotated[str, Form(max_length=passkeys.MAX_CREDENTIAL_JSON)] = "", name: Name = "",
+    credential: Annotated[str, Form()] = "", name: Name = "",
 ) -> Response:
     challenge = take_challenge(request, purpose="register")
     if challenge is None:

@@ -80,13 +80,14 @@ def login(
 
 def signed_in(
     request: Request, session: Session, *, user: User, method: str, next_url: str, email: str | None = None,
-    factor_due: bool = False,
+    factor_due: bool = False, message: tuple[str, str] | None = None,
 ) -> Response:
     """Start the session of someone who just proved who they are (by `method`) and send them on.
 
     Every way of signing in ends here: password, single sign-on, a second factor. With `factor_due`
     the session reaches only the second-factor page until a factor is given. `email`, for a
-    password sign-in, marks this browser as one that has signed in to that account before.
+    password sign-in, marks this browser as one that has signed in to that account before. `message`
+    (kind, text) is shown on the first page of the new session.
     """
     state = request.app.state
     address = request.client.host if request.client else None
@@ -97,6 +98,7 @@ def signed_in(
     token = staff_sessions.start(
         session, user=user, ip=address, user_agent=request.headers.get("user-agent"),
         idle=visits.idle_timeout(state), method=method, factor_due=factor_due,
+        data={"flash": [{"kind": message[0], "message": message[1]}]} if message else None,
     )
     if not factor_due:
         user.last_sign_in_method, user.last_sign_in_at = method, utcnow()

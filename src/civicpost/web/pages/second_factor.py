@@ -93,9 +93,20 @@ def _refused(request: Request, session: Session, user: User, next_url: str, erro
     return _page(request, session, user, next_url=next_url, error=error, error_field=field, status_code=401)
 
 
-def _accepted(request: Request, session: Session, user: User, *, method: str, next_url: str) -> Response:
+def _accepted(request: Request, session: Session, user: User, *, method: str, next_url: str,
+              message: tuple[str, str] | None = None) -> Response:
     throttle.forget(session, throttle.factor_keys(email=user.email))
-    return auth_pages.signed_in(request, session, user=user, method=method, next_url=next_url)
+    return auth_pages.signed_in(request, session, user=user, method=method, next_url=next_url, message=message)
+
+
+def recovery_code_used(left: int) -> str:
+    """What a person reads on the first page after signing in with a recovery code."""
+    if left == 0:
+        return ("You used your last recovery code. Make new ones below now (and add a new authenticator app or "
+                "passkey if you lost a device): without codes, a lost device locks you out.")
+    codes = "one recovery code" if left == 1 else f"{left} recovery codes"
+    return (f"That recovery code is used up; you have {codes} left. If you lost a device, remove it and add a new "
+            "one on your account page, under Second factors.")
 
 
 @router.get(PAGE.removeprefix("/staff"), response_class=HTMLResponse)
@@ -140,8 +151,13 @@ def give_recovery_code(
                      error="Type one of your recovery codes, for example abcde-fghjk.")
     if not factors.use_recovery_code(session, user=user, code=recovery_code):
         return _refused(request, session, user, next_url, WRONG_RECOVERY, "recovery_code")
-    # Someone using a recovery code has probably lost a device: their account page is where to fix that.
-    return _accepted(request, session, user, method="password+recovery", next_url="/staff/account#second-factors")
+    # They go on where they were heading, told how many codes remain; with none left, to make new ones.
+    left = factors.recovery_codes_left(session, user_id=user.id)
+    if left == 0:
+        return _accepted(request, session, user, method="password+recovery", message=("error", recovery_code_used(0)),
+                         next_url="/staff/account#second-factors")
+    return _accepted(request, session, user, method="password+recovery", next_url=next_url,
+                     message=("success", recovery_code_used(left)))
 
 
 @router.post(PAGE.removeprefix("/staff") + "/passkey/options", dependencies=[Csrf])
@@ -156,7 +172,7 @@ def passkey_sign_in_options(request: Request, session: SessionDep, user: StaffUs
 @router.post(PAGE.removeprefix("/staff") + "/passkey", dependencies=[Csrf])
 def give_passkey(
     request: Request, session: SessionDep, user: StaffUser,
-    credential: Annotated[str, Form(max_length=passkeys.MAX_CREDENTIAL_JSON)] = "",
+    credential: Annotated[str, Form()] = "",
     next: Annotated[str, Form(max_length=2048)] = "/staff/",
 ) -> Response:
     next_url = safe_next(next)
