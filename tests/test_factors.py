@@ -374,3 +374,13 @@ def test_one_rule_says_who_must_have_a_second_factor_on_the_pages_the_api_and_th
         password_step(c, email)
         went = c.get("/staff/", follow_redirects=False)
         assert (went.headers.get("location") == "/staff/account#second-factors") is must, email
+
+
+def test_a_site_reached_by_its_ip_address_says_how_to_get_passkeys_and_offers_no_passkey_form(browser, people):
+    # The tests' address is http://127.0.0.1:8000: a passkey's site must be a name (WebAuthn refuses an IP).
+    people.department("parks")
+    c = browser()
+    assert password_step(c, people.person(Role.staff, ("parks",)).email).status_code == 303
+    page = c.get("/staff/account")
+    assert "Passkeys need the site to have a name" in page.text and "http://localhost:8000" in page.text
+    assert 'data-passkey="register"' not in page.text

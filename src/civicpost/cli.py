@@ -175,7 +175,8 @@ def demo(
     # A first look on this machine: a development key beside the demo's
     # database, and channels on the sandbox at 127.0.0.1 (this process only).
     settings = get_settings().model_copy(update={
-        "database_url": database, "base_url": f"http://127.0.0.1:{port}", "media_dir": Path("civicpost-demo-media"),
+        # localhost, not 127.0.0.1: a passkey needs a name for the site (WebAuthn refuses an IP address).
+        "database_url": database, "base_url": f"http://localhost:{port}", "media_dir": Path("civicpost-demo-media"),
         "env": "development", "allow_private_network": True,
     })
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"

@@ -8,6 +8,7 @@ authenticator's signature counter must move forward (a copied key would fall
 behind); the package refuses a counter that goes back.
 """
 
+import ipaddress
 import json
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -43,6 +44,20 @@ MAX_CREDENTIAL_JSON = 20_000
 
 def rp_id(settings: Settings) -> str:
     return urlsplit(settings.base_url).hostname or "localhost"
+
+
+def unavailable(settings: Settings) -> str | None:
+    """Why passkeys cannot work at this service's address, in words for the person; None when they can."""
+    host = rp_id(settings)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    port = urlsplit(settings.base_url).port
+    local = f"http://localhost{f':{port}' if port else ''}"
+    return (f"Passkeys need the site to have a name, and this one is reached at the address {host}. "
+            f"Use an authenticator app, or ask whoever runs civicpost to set CIVICPOST_BASE_URL to its name "
+            f"(on this computer: {local}) and open it there.")
 
 
 def origin(settings: Settings) -> str:

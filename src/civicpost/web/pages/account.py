@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from civicpost import calendar_feed, people, throttle, tokens
 from civicpost.errors import ServiceError
-from civicpost.identity import factors, scopes
+from civicpost.identity import factors, passkeys, scopes
 from civicpost.models import User
 from civicpost.notifications.status import account_view
 from civicpost.web import visits
@@ -63,6 +63,8 @@ def second_factors_view(request: Request, session: Session, user: User, form: di
             session, user_id=user.id),
         "recovery_left": factors.recovery_codes_left(session, user_id=user.id),
         "factor_form": form,
+        # None, or why this address cannot hold a passkey (a site named by its IP address).
+        "passkey_unavailable": passkeys.unavailable(request.app.state.settings),
     }
 
 
