@@ -20,7 +20,7 @@ from civicpost import accounts
 from civicpost.db import transaction
 from civicpost.models import User
 
-EXAMPLES = {GenerationMode.POSITIVE: 30, GenerationMode.NEGATIVE: 12}
+EXAMPLES = {GenerationMode.POSITIVE: 22, GenerationMode.NEGATIVE: 6}
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
           checks.response_schema_conformance]
 
@@ -57,5 +57,5 @@ def test_generated_requests_never_meet_a_server_error_and_every_answer_is_docume
                 # An operation without parameters or body has no wrong request to make.
                 assert mode is GenerationMode.NEGATIVE, operation.label
     # The run reached the handlers, not only the validation in front of them.
-    assert sum(answered.values()) >= 20 * len(operations), answered
+    assert sum(answered.values()) >= 10 * len(operations), answered
     assert sum(n for status, n in answered.items() if status < 300) >= len(operations), answered

@@ -31,22 +31,55 @@ class TemplateConfigError(ConfigError):
     """A broken post template: the service refuses to start, naming file and line."""
 
 
+def _load(env: ImmutableSandboxedEnvironment, posts: Path, name: str) -> Template:
+    """A post template compiled and rendered with sample values, or the start stopped with its file and line."""
+    path = posts / name
+    try:
+        template = env.get_template(name)
+        for sample in _samples():
+            template.render(sample)
+    except TemplateError as exc:
+        line = getattr(exc, "lineno", None) or _template_line(exc, path)
+        raise TemplateConfigError(f"template {path} line {line}: {exc}") from None
+    except OSError as exc:
+        raise TemplateConfigError(f"template {path} cannot be read: {exc}") from None
+    return template
+
+
+# Compiled post templates by the state of their directory (see _fingerprint).
+_COMPILED: dict[tuple, tuple[ImmutableSandboxedEnvironment, dict[str, Template]]] = {}
+
+
+def _fingerprint(posts: Path) -> tuple:
+    """Every file under the templates' directory with its size and change time: any edit is a new key."""
+    try:
+        files = sorted(p for p in posts.rglob("*") if p.is_file())
+        return (str(posts.resolve()), tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
+    except OSError:
+        return (str(posts), None)  # unreadable: compiled (and refused) each time, with the file named
+
+
 class Renderer:
     def __init__(self, templates_dir: Path, *, warm: bool = True, tracking: Tracking | None = None) -> None:
         self.posts = Path(templates_dir) / "posts"
         # Set where the service knows its address and secret: channels that track links send /r/ addresses.
         self.tracking = tracking
-        self.env = ImmutableSandboxedEnvironment(
-            loader=FileSystemLoader(self.posts),
-            undefined=StrictUndefined,
-            # Only HTML is escaped: "<b>&" in a title is what X should show.
-            autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-            keep_trailing_newline=False,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self.env.filters["tojson"] = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True)
-        self.templates: dict[str, Template] = {name: self._load(name) for name in self._names()}
+        # The same files, unchanged since another Renderer in this process compiled and tried them, are
+        # not compiled again: the environment is immutable and holds nothing of one Renderer's own.
+        key = _fingerprint(self.posts)
+        if key not in _COMPILED:
+            env = ImmutableSandboxedEnvironment(
+                loader=FileSystemLoader(self.posts),
+                undefined=StrictUndefined,
+                # Only HTML is escaped: "<b>&" in a title is what X should show.
+                autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+                keep_trailing_newline=False,
+                trim_blocks=True,
+                lstrip_blocks=True,
+            )
+            env.filters["tojson"] = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True)
+            _COMPILED[key] = (env, {name: _load(env, self.posts, name) for name in self._names()})
+        self.env, self.templates = _COMPILED[key]
         if warm:
             warm_up()
 
@@ -56,18 +89,6 @@ class Renderer:
         names += [extra for s in SPECS.values() for extra in s.extras.values()]
         return names
 
-    def _load(self, name: str) -> Template:
-        path = self.posts / name
-        try:
-            template = self.env.get_template(name)
-            for sample in _samples():
-                template.render(sample)
-        except TemplateError as exc:
-            line = getattr(exc, "lineno", None) or _template_line(exc, path)
-            raise TemplateConfigError(f"template {path} line {line}: {exc}") from None
-        except OSError as exc:
-            raise TemplateConfigError(f"template {path} cannot be read: {exc}") from None
-        return template
 
     def render(self, draft: Draft, channel: ChannelView) -> Rendition:
         """The rendition of `draft` on `channel`, measured and checked.

@@ -12,7 +12,8 @@ from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import BytecodeCache, Environment, FileSystemLoader, select_autoescape
+from jinja2.bccache import Bucket
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
@@ -73,10 +74,29 @@ def worker_report(session: Session) -> dict:
     return {"status": "not ready" if problems else "ready", "workers": live, "problems": problems}
 
 
+class _CompiledPages(BytecodeCache):
+    """Compiled page templates kept for the process, by name and source checksum (Jinja's bucket key):
+    an app made again (each test makes one) does not compile the same pages again; an edit is a new key."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if (code := self._code.get(f"{bucket.key}:{bucket.checksum}")) is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[f"{bucket.key}:{bucket.checksum}"] = bucket.bytecode_to_string()
+
+
+_COMPILED_PAGES = _CompiledPages()
+
+
 def page_environment(directory: Path) -> Environment:
     # Pages are always autoescaped: they show what staff and residents typed.
     return Environment(
-        loader=FileSystemLoader(directory), autoescape=select_autoescape(default=True, default_for_string=True)
+        loader=FileSystemLoader(directory), autoescape=select_autoescape(default=True, default_for_string=True),
+        bytecode_cache=_COMPILED_PAGES,
     )
 
 
