@@ -175,9 +175,10 @@ def demo(
     # A first look on this machine: a development key beside the demo's
     # database, and channels on the sandbox at 127.0.0.1 (this process only).
     settings = get_settings().model_copy(update={
-        # localhost, not 127.0.0.1: a passkey needs a name for the site (WebAuthn refuses an IP address).
-        "database_url": database, "base_url": f"http://localhost:{port}", "media_dir": Path("civicpost-demo-media"),
+        "database_url": database, "base_url": f"http://127.0.0.1:{port}", "media_dir": Path("civicpost-demo-media"),
         "env": "development", "allow_private_network": True,
+        # A first look: its approver and admin are not sent to add a second factor before any other page.
+        "second_factor_required": False,
     })
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     with socket.socket() as probe:

@@ -104,9 +104,9 @@ def banner(*, port: int, sandbox_url: str, seeded: Seeded, kept: bool) -> str:
              else "started clean: each run begins with the same city (--keep continues the last one)")
     return f"""
 civicpost demo, {start}
-  staff pages  http://localhost:{port}/staff/
-  public site  http://localhost:{port}/            (the city's announcements page, directory and feeds)
-  API docs     http://localhost:{port}/docs
+  staff pages  http://127.0.0.1:{port}/staff/
+  public site  http://127.0.0.1:{port}/            (the city's announcements page, directory and feeds)
+  API docs     http://127.0.0.1:{port}/docs
   sandbox      {sandbox_url}/            (what each fake platform received; "view the post" links open there)
 
   Sign in as (password {PASSWORD} for everyone):
