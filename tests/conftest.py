@@ -128,6 +128,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         allow_private_network=True,
         # Most tests sign approvers and admins in with a password alone; tests/test_factors.py turns it on.
         second_factor_required=False,
+        # A test that writes the database and reads a public page at once sees the change (test_public_cache.py
+        # proves the pages follow within the interval, between processes).
+        public_check_seconds=0,
     )
 
 

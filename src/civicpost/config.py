@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         description="image uploads decoded at once per process (each may take ~400 MB); more wait up to 3 s, "
                     "then get 503 with `Retry-After`")
 
+    public_check_seconds: float = Field(
+        default=0.25, ge=0, le=0.9,
+        description="how often each process reads whether the public pages and feeds it keeps rendered changed "
+                    "(a retraction leaves them within this; 0 reads it on every request)")
+
     lease_seconds: int = Field(default=120, ge=1, description="how long a worker holds a delivery it claimed "
                                                               "(renewed while the send runs)")
     publish_timeout_seconds: float = Field(default=30, gt=0, description="the longest one platform call may take")

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from civicpost import audit
+from civicpost import audit, public_site
 from civicpost.errors import Conflict, Forbidden, Invalid, NotFound
 from civicpost.insights import rollup
 from civicpost.models import Announcement, Delivery, Department, State, User
@@ -108,6 +108,7 @@ def withdraw_notice(session: Session, *, actor: User, announcement: Announcement
     session.execute(update(Announcement).where(Announcement.id == announcement.id)
                     .values(notice_withdrawn_at=now, updated_at=Announcement.updated_at)
                     .execution_options(synchronize_session=False))
+    public_site.changed(session)  # its 410 page no longer shows the notice
     session.refresh(announcement, ["notice_withdrawn_at"])
     audit.record(session, actor=actor, action="notice.withdrawn", object_type="announcement",
                  object_id=announcement.id, detail={"reason": said})
@@ -164,4 +165,5 @@ def dispose(session: Session, *, actor: User, announcement_ids: Sequence[int], r
     rollup.forget(session, list(session.scalars(select(Delivery.id).where(Delivery.announcement_id.in_(wanted)))))
     session.execute(delete(Announcement).where(Announcement.id.in_(wanted)).execution_options(
         synchronize_session=False))
+    public_site.changed(session)  # a disposed record's 410 page goes with it
     return [ready[i] for i in wanted]

@@ -16,7 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Table, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from civicpost import audit, notifications
+from civicpost import audit, notifications, public_site
 from civicpost.config import Settings
 from civicpost.db import utcnow
 from civicpost.engine.claims import LIVE_STATES
@@ -44,6 +44,8 @@ _LOCK_ANNOUNCEMENTS = (
 _DELIVERY_STATUSES = select(Delivery.announcement_id, Delivery.fingerprint, Delivery.status).where(
     Delivery.announcement_id.in_(bindparam("announcement_ids", expanding=True))
 )
+# A delivery entering or leaving these changes the public site (its lists, feeds, directory and links).
+_SEEN_PUBLICLY = (DeliveryStatus.published, DeliveryStatus.retracted)
 _ANNOUNCEMENTS = cast(Table, Announcement.__table__)
 _SETTLE = (
     update(_ANNOUNCEMENTS)
@@ -94,6 +96,9 @@ class Batch:
     def write(self) -> bool:
         """Write the batch; True when a post it recorded is now to be taken back."""
         _write_deliveries(self.session, self._updates)
+        if self._announcements or any(values.get("status") in _SEEN_PUBLICLY or values.get("remote_url")
+                                      for _, values in self._updates):
+            public_site.changed(self.session)
         # A post taken back leaves the insights with it.
         rollup.forget(self.session, [delivery_id for delivery_id, values in self._updates
                                      if values.get("status") == DeliveryStatus.retracted])

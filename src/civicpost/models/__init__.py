@@ -86,3 +86,6 @@ __all__ = [
     "user_departments",
     "WorkerHeartbeat",
 ]
+
+# Registers the listeners that version the public site with every change the ORM writes (civicpost.public_site).
+from civicpost import public_site  # noqa: E402,F401

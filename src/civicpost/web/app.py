@@ -53,6 +53,7 @@ from civicpost.web import pages as staff_pages
 from civicpost.web.deps import REQUEST_THREADS
 from civicpost.web.headers import SecurityHeaders
 from civicpost.web.limits import BodyLimit, ConcurrencyLimit
+from civicpost.web.public_cache import PageStore, PublicCache
 from civicpost.web.visits import StaffSessions
 
 log = logging.getLogger(__name__)
@@ -218,6 +219,9 @@ def create_app(
     app.add_middleware(ConcurrencyLimit, limit=16, queue_timeout=10, by_prefix={
         "/api/v1/media": 4 * settings.max_concurrent_decodes, "/api/": REQUEST_THREADS,
     })
+    # Before the limits: a public page already rendered is sent without a place, a thread or a session.
+    app.state.public_pages = PageStore(app.state.read_sessions, check_seconds=settings.public_check_seconds)
+    app.add_middleware(PublicCache, store=app.state.public_pages)
     # Around everything, so a 503 from the limit and a 413 carry the headers too.
     app.add_middleware(SecurityHeaders)
 

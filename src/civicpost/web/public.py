@@ -31,6 +31,8 @@ def home(request: Request, session: SessionDep) -> HTMLResponse:
     current = [a for a in alerts.current(session, now=utcnow()) if a.on_site]
     alerting = {a.id for a in current}
     items = [_display(i) for i in feed.latest(session) if i.id not in alerting]
+    # Kept (web/public_cache.py) until the first of these alerts expires, when it leaves the page.
+    request.state.public_until = min((a.expires for a in current), default=None)
     return request.app.state.pages.TemplateResponse(request, "public/index.html",
                                                     {"items": items, "alerts": current})
 
@@ -75,6 +77,8 @@ def announcement_page(
         "elsewhere": feed.elsewhere(session, announcement_id),
         **_alert_context(session, announcement),
     }
+    if context["alert"] is not None and not context["alert_ended"]:
+        request.state.public_until = context["alert"].expires  # its banner then says it has ended
     return request.app.state.pages.TemplateResponse(request, "public/announcement.html", context)
 
 

@@ -1,0 +1,222 @@
+"""The public pages and feeds, kept rendered: what a storm's surge of residents reads.
+
+Each serving process keeps the answers it rendered for `/`, `/announcements/{id}`,
+`/directory`, `/feed.atom` and `/feed.json` (200 and 410 only), with their strong
+ETag and their gzip and brotli forms, all made once. A kept answer stands while
+the public site's version (civicpost.public_site, one row) is the one it was
+rendered under, the moment a handler gave (`request.state.public_until`, an
+alert's expiry) has not passed, and it is younger than KEEP_SECONDS (a safety
+net for a change no one versioned). Every process reads the version at most
+every CHECK_SECONDS: a retraction committed by any process leaves every
+process's pages within that, well inside the second SPEC §8.5 allows.
+
+A pure ASGI middleware in front of the routes: an answer it keeps is sent
+without routing, dependencies, a database session or a template; a matching
+`If-None-Match` gets its 304 the same way. Nothing here depends on who asks:
+these pages are the same for everyone (no cookies read, none set).
+"""
+
+import gzip
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from hashlib import blake2b
+
+import brotli
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from civicpost import public_site
+
+CHECK_SECONDS = 0.25
+KEEP_SECONDS = 60.0
+# What a browser or a shared cache may do with these answers. A retraction must show within
+# a second: a cache keeps a copy one second, and may answer from it one more second while it
+# fetches the new one (so under a surge one request a second per address reaches civicpost).
+CACHE_CONTROL = b"public, max-age=1, stale-while-revalidate=1"
+PATHS = re.compile(r"/|/announcements/[1-9][0-9]{0,17}|/directory|/feed\.atom|/feed\.json")
+KEPT_STATUSES = (200, 410)
+MAX_ENTRIES = 512
+SMALLEST_COMPRESSED = 512  # bytes: below this the headers outweigh the saving
+
+
+@dataclass(frozen=True)
+class Form:
+    """One representation: its body, and its strong ETag (each coding its own, RFC 9110 §8.8.3)."""
+
+    body: bytes
+    etag: bytes
+    coding: bytes | None
+
+
+@dataclass(frozen=True)
+class Kept:
+    status: int
+    media_type: bytes
+    forms: dict[str, Form]  # "identity", "br", "gzip"
+    version: str
+    until: float  # time.time()
+    etags: frozenset[bytes]
+
+
+def _tag(body: bytes, suffix: str = "") -> bytes:
+    return b'"' + blake2b(body, digest_size=16).hexdigest().encode() + suffix.encode() + b'"'
+
+
+def keep(status: int, media_type: bytes, body: bytes, *, version: str, until: float) -> Kept:
+    identity = Form(body, _tag(body), None)
+    forms = {"identity": identity}
+    if len(body) >= SMALLEST_COMPRESSED:
+        forms["br"] = Form(brotli.compress(body, quality=5), identity.etag[:-1] + b'.br"', b"br")
+        forms["gzip"] = Form(gzip.compress(body, compresslevel=6, mtime=0), identity.etag[:-1] + b'.gz"', b"gzip")
+    return Kept(status, media_type, forms, version, until, frozenset(f.etag for f in forms.values()))
+
+
+def chosen_form(kept: Kept, accept_encoding: str) -> Form:
+    """Brotli, then gzip, when the client takes them (a q=0 refuses); else the body as it is."""
+    taken = set()
+    for part in accept_encoding.lower().split(","):
+        name, _, params = part.strip().partition(";")
+        if params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000"):
+            taken.add(name.strip())
+    for coding in ("br", "gzip"):
+        if coding in kept.forms and (coding in taken or "*" in taken):
+            return kept.forms[coding]
+    return kept.forms["identity"]
+
+
+def matches(kept: Kept, if_none_match: str) -> bool:
+    """Weak comparison (RFC 9110 §13.1.2): any coding of the same body is the same page."""
+    if if_none_match.strip() == "*":
+        return True
+    for tag in if_none_match.split(","):
+        tag = tag.strip().removeprefix("W/").encode()
+        if tag in kept.etags:
+            return True
+    return False
+
+
+class PageStore:
+    """The kept answers of one process, and the version they were rendered under."""
+
+    def __init__(self, read_sessions: sessionmaker[Session], *, check_seconds: float = CHECK_SECONDS,
+                 keep_seconds: float = KEEP_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+        self._read_sessions = read_sessions
+        self._check_seconds = check_seconds
+        self._keep_seconds = keep_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, Kept] = OrderedDict()
+        self.version: str | None = None
+        self._checked = float("-inf")
+        # Answers rendered by the routes (a miss): what the tests count to prove a hit renders nothing.
+        self.renders = 0
+
+    def due_for_check(self) -> bool:
+        return self._clock() - self._checked >= self._check_seconds
+
+    def check(self) -> None:
+        """Read the version (one primary-key read); a new one drops every kept answer."""
+        with self._read_sessions() as session:
+            version = public_site.current(session)
+        with self._lock:
+            self._checked = self._clock()
+            if version != self.version:
+                self.version = version
+                self._entries.clear()
+
+    def get(self, key: str) -> Kept | None:
+        with self._lock:
+            kept = self._entries.get(key)
+            if kept is None:
+                return None
+            if kept.version != self.version or time.time() >= kept.until:
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return kept
+
+    def put(self, key: str, kept: Kept) -> None:
+        with self._lock:
+            if kept.version != self.version:
+                return  # rendered under a version that changed meanwhile
+            self._entries[key] = kept
+            self._entries.move_to_end(key)
+            while len(self._entries) > MAX_ENTRIES:
+                self._entries.popitem(last=False)
+
+    def keep_until(self, given: datetime | None) -> float:
+        longest = time.time() + self._keep_seconds
+        return longest if given is None else min(longest, given.timestamp())
+
+
+class PublicCache:
+    def __init__(self, app: ASGIApp, *, store: PageStore) -> None:
+        self.app = app
+        self.store = store
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not PATHS.fullmatch(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        store = self.store
+        if store.due_for_check():
+            await run_in_threadpool(store.check)
+        version = store.version or ""
+        key = scope["path"] + "?" + scope["query_string"].decode("latin-1")
+        headers = _headers(scope)
+        kept = store.get(key)
+        if kept is not None:
+            await _answer(kept, headers, scope["method"] == "HEAD", send)
+            return
+        if scope["method"] == "HEAD":
+            await self.app(scope, receive, send)
+            return
+        captured: dict = {"body": []}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["start"] = message
+            elif message["type"] == "http.response.body":
+                captured["body"].append(message.get("body", b""))
+
+        store.renders += 1
+        await self.app(scope, receive, capture)
+        start = captured["start"]
+        body = b"".join(captured["body"])
+        media_type = next((v for k, v in start.get("headers", ()) if k.lower() == b"content-type"), b"")
+        if start["status"] not in KEPT_STATUSES:
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+            return
+        until = store.keep_until(scope.get("state", {}).get("public_until"))
+        kept = keep(start["status"], media_type, body, version=version, until=until)
+        store.put(key, kept)
+        await _answer(kept, headers, False, send)
+
+
+def _headers(scope: Scope) -> dict[bytes, str]:
+    wanted = (b"if-none-match", b"accept-encoding")
+    return {k: v.decode("latin-1") for k, v in scope["headers"] if k in wanted}
+
+
+async def _answer(kept: Kept, headers: dict[bytes, str], head: bool, send: Send) -> None:
+    form = chosen_form(kept, headers.get(b"accept-encoding", ""))
+    out = [(b"etag", form.etag), (b"cache-control", CACHE_CONTROL)]
+    if len(kept.forms) > 1:
+        out.append((b"vary", b"accept-encoding"))
+    # Only a page that is there can be "not modified"; a 410 is sent whole (RFC 9110 §13.2.2).
+    if kept.status == 200 and (given := headers.get(b"if-none-match")) is not None and matches(kept, given):
+        await send({"type": "http.response.start", "status": 304, "headers": out})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    out += [(b"content-type", kept.media_type), (b"content-length", str(len(form.body)).encode())]
+    if form.coding is not None:
+        out.append((b"content-encoding", form.coding))
+    await send({"type": "http.response.start", "status": kept.status, "headers": out})
+    await send({"type": "http.response.body", "body": b"" if head else form.body})
