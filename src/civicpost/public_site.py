@@ -13,9 +13,10 @@ takes its lock after all its other locks: two writers cannot deadlock on it,
 and it is held only for the commit.
 """
 
+from typing import cast
 from uuid import uuid4
 
-from sqlalchemy import event, select
+from sqlalchemy import Table, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, UOWTransaction, attributes
 
@@ -26,7 +27,7 @@ _CHANGED = "civicpost.public_changed"  # session.info: this transaction changed 
 # Announcements in these states may have something on the public site (a published post, a 410 page).
 PUBLIC_STATES = frozenset({State.publishing, State.published, State.failed, State.retracted})
 _SEEN_PUBLICLY = frozenset({DeliveryStatus.published, DeliveryStatus.retracted})
-_TABLE = InstanceValue.__table__
+_TABLE = cast(Table, InstanceValue.__table__)
 READ = select(InstanceValue.value).where(InstanceValue.key == KEY)
 
 

@@ -94,11 +94,7 @@ def matches(kept: Kept, if_none_match: str) -> bool:
     """Weak comparison (RFC 9110 §13.1.2): any coding of the same body is the same page."""
     if if_none_match.strip() == "*":
         return True
-    for tag in if_none_match.split(","):
-        tag = tag.strip().removeprefix("W/").encode()
-        if tag in kept.etags:
-            return True
-    return False
+    return any(tag.strip().removeprefix("W/").encode() in kept.etags for tag in if_none_match.split(","))
 
 
 class PageStore:
@@ -207,9 +203,7 @@ def _headers(scope: Scope) -> dict[bytes, str]:
 
 async def _answer(kept: Kept, headers: dict[bytes, str], head: bool, send: Send) -> None:
     form = chosen_form(kept, headers.get(b"accept-encoding", ""))
-    out = [(b"etag", form.etag), (b"cache-control", CACHE_CONTROL)]
-    if len(kept.forms) > 1:
-        out.append((b"vary", b"accept-encoding"))
+    out = [(b"etag", form.etag), (b"cache-control", CACHE_CONTROL), (b"vary", b"accept-encoding")]
     # Only a page that is there can be "not modified"; a 410 is sent whole (RFC 9110 §13.2.2).
     if kept.status == 200 and (given := headers.get(b"if-none-match")) is not None and matches(kept, given):
         await send({"type": "http.response.start", "status": 304, "headers": out})

@@ -1,0 +1,181 @@
+"""The public pages and feeds are kept rendered (web/public_cache.py): strong ETags, 304s
+and repeats without rendering, gzip and brotli, Cache-Control sized to a retraction's
+second, and every kept answer dropped the moment something residents see changes."""
+
+import datetime as dt
+import gzip
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import brotli
+import httpx
+import pytest
+
+from civicpost.db import transaction, utcnow
+from civicpost.models import Delivery, Department
+from tests.factories import create_published_alert, create_published_post, make_alert
+
+PUBLIC = ["/", "/directory", "/feed.atom", "/feed.json"]
+CACHE_CONTROL = "public, max-age=1, stale-while-revalidate=1"
+
+
+def published(sessions, city, remote_id: str = "site-1") -> int:
+    delivery = create_published_post(sessions, city, channel_id=city.parks_channels[0], remote_id=remote_id,
+                                     published_at=utcnow())
+    with sessions() as session:
+        return session.get(Delivery, delivery).announcement_id
+
+
+def renders(app) -> int:
+    return app.state.public_pages.renders
+
+
+def test_each_public_answer_has_a_strong_etag_and_a_matching_request_gets_304_without_rendering(
+        app, client, city, sessions):
+    a = published(sessions, city)
+    for path in [*PUBLIC, f"/announcements/{a}"]:
+        first = client.get(path)
+        assert first.status_code == 200, path
+        etag = first.headers["etag"]
+        assert etag.startswith('"') and not etag.startswith("W/"), path
+        assert first.headers["cache-control"] == CACHE_CONTROL
+        before = renders(app)
+        again = client.get(path)
+        assert again.content == first.content and again.headers["etag"] == etag
+        not_modified = client.get(path, headers={"If-None-Match": f'"other", {etag}'})
+        assert not_modified.status_code == 304 and not_modified.content == b""
+        assert not_modified.headers["etag"] == etag and not_modified.headers["cache-control"] == CACHE_CONTROL
+        assert renders(app) == before, f"{path} was rendered again for a kept answer"
+        assert client.get(path, headers={"If-None-Match": '"stale"'}).status_code == 200
+
+
+def test_feeds_and_pages_come_brotli_or_gzip_as_the_client_takes_them_each_with_its_own_etag(client, city, sessions):
+    for n in range(3):
+        published(sessions, city, f"site-{n}")
+    for path in ["/feed.atom", "/feed.json", "/"]:
+        plain = client.get(path, headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.headers["vary"] == "accept-encoding"
+        br = client.get(path, headers={"Accept-Encoding": "gzip, br"})
+        assert br.headers["content-encoding"] == "br"
+        gz = client.get(path, headers={"Accept-Encoding": "gzip, br;q=0"})
+        assert gz.headers["content-encoding"] == "gzip"
+        # httpx decodes what it was sent: the same bytes, in three codings with three ETags.
+        assert br.content == gz.content == plain.content
+        assert len({plain.headers["etag"], br.headers["etag"], gz.headers["etag"]}) == 3
+        with client.stream("GET", path, headers={"Accept-Encoding": "br"}) as streamed:
+            assert brotli.decompress(b"".join(streamed.iter_raw())) == plain.content
+        with client.stream("GET", path, headers={"Accept-Encoding": "gzip"}) as streamed:
+            assert gzip.decompress(b"".join(streamed.iter_raw())) == plain.content
+        # Any coding's ETag names the same page.
+        assert client.get(path, headers={"If-None-Match": gz.headers["etag"],
+                                         "Accept-Encoding": "br"}).status_code == 304
+
+
+def test_publishing_shows_at_once_and_a_retraction_answers_410_with_its_notice_and_leaves_every_list(
+        app, client, city, sessions):
+    first = published(sessions, city, "site-1")
+    for path in PUBLIC:
+        client.get(path)
+    second = published(sessions, city, "site-2")
+    for path in ["/", "/feed.atom", "/feed.json"]:
+        assert f"/announcements/{second}" in client.get(path).text, path
+    assert client.get(f"/announcements/{first}").status_code == 200
+    client.post(f"/api/v1/announcements/{first}/retract", headers=city.approver.auth,
+                json={"reason": "Wrong date."}).raise_for_status()
+    page = client.get(f"/announcements/{first}")
+    assert page.status_code == 410 and "Wrong date." in page.text
+    assert page.headers["cache-control"] == CACHE_CONTROL
+    # A 410 is sent whole, never "not modified".
+    assert client.get(f"/announcements/{first}", headers={"If-None-Match": page.headers["etag"]}).status_code == 410
+    for path in ["/", "/feed.atom", "/feed.json"]:
+        text = client.get(path).text
+        assert f"/announcements/{first}" not in text and f"/announcements/{second}" in text, path
+
+
+def test_a_renamed_department_shows_at_once_and_a_page_that_did_not_change_is_rendered_again_only_then(
+        app, client, city, sessions):
+    published(sessions, city)
+    client.get("/directory")
+    client.get("/directory")
+    before = renders(app)
+    with transaction(sessions) as session:
+        session.query(Department).filter_by(slug="parks").one().name = "Parks and Recreation"
+    assert "Parks and Recreation" in client.get("/directory").text
+    assert renders(app) == before + 1
+
+
+def test_an_alert_leaves_the_kept_pages_when_it_expires_with_nothing_written(client, city, sessions):
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
+    alert = create_published_alert(client, city, sessions, alert=make_alert(expires=soon.isoformat()))
+    assert "Emergency alerts in effect" in client.get("/").text
+    assert "has ended" not in client.get(f"/announcements/{alert['id']}").text.lower()
+    time.sleep(max(0.0, (soon - dt.datetime.now(dt.UTC)).total_seconds()) + 0.1)
+    assert "Emergency alerts in effect" not in client.get("/").text
+    assert client.get(f"/announcements/{alert['id']}").text != ""
+
+
+def test_other_answers_are_not_kept(app, client, city, sessions):
+    before = renders(app)
+    assert client.get("/announcements/999999").status_code == 404
+    assert client.get("/announcements/999999").status_code == 404
+    assert renders(app) == before + 2
+    assert "etag" not in client.get("/healthz").headers
+
+
+@pytest.mark.slow
+def test_a_retraction_leaves_two_serving_processes_within_a_second(client, city, sessions, settings, tmp_path):
+    """`civicpost serve --workers 2` keeps the pages rendered; the retraction commits in this process."""
+    a = published(sessions, city, "site-1")
+    published(sessions, city, "site-2")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICPOST_")}
+    env.update(CIVICPOST_DATABASE_URL=settings.database_url, CIVICPOST_ENV="development",
+               CIVICPOST_SECRET_KEY=settings.secret_key.get_secret_value(), CIVICPOST_MEDIA_DIR=str(tmp_path / "media"))
+    server = subprocess.Popen([str(Path(sys.executable).parent / "civicpost"), "serve", "--port", str(port),
+                               "--workers", "2"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    paths = ["/", "/feed.atom", "/feed.json", f"/announcements/{a}"]
+    try:
+        with httpx.Client(base_url=base, timeout=5) as web:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    web.get("/healthz")
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "civicpost serve did not start"
+                    time.sleep(0.2)
+            # Both processes have every page kept (new connections land on either).
+            for _ in range(20):
+                for path in paths:
+                    assert httpx.get(base + path).status_code == 200
+            client.post(f"/api/v1/announcements/{a}/retract", headers=city.approver.auth).raise_for_status()
+            retracted = time.monotonic()
+            gone: dict[str, float] = {}
+            while len(gone) < len(paths) and time.monotonic() - retracted < 3:
+                for path in paths:
+                    # A fresh connection each time: either process may answer.
+                    answer = httpx.get(base + path)
+                    if path.startswith("/announcements/"):
+                        left = answer.status_code == 410
+                    else:
+                        left = f"/announcements/{a}\"" not in answer.text and f"/announcements/{a}<" not in answer.text
+                    if left:
+                        gone.setdefault(path, time.monotonic() - retracted)
+                    else:
+                        gone.pop(path, None)  # shown again by the other process: not gone yet
+            assert set(gone) == set(paths), gone
+            assert max(gone.values()) < 1.0, gone
+            # And it stays gone on both.
+            for _ in range(20):
+                assert httpx.get(base + paths[-1]).status_code == 410
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
