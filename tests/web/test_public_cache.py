@@ -16,8 +16,9 @@ import httpx
 import pytest
 
 from civicpost.db import transaction, utcnow
+from civicpost.engine.worker import Worker
 from civicpost.models import Delivery, Department
-from tests.factories import create_published_alert, create_published_post, make_alert
+from tests.factories import create_approved, create_published_alert, create_published_post, make_alert
 
 PUBLIC = ["/", "/directory", "/feed.atom", "/feed.json"]
 CACHE_CONTROL = "public, max-age=1, stale-while-revalidate=1"
@@ -94,6 +95,24 @@ def test_publishing_shows_at_once_and_a_retraction_answers_410_with_its_notice_a
     for path in ["/", "/feed.atom", "/feed.json"]:
         text = client.get(path).text
         assert f"/announcements/{first}" not in text and f"/announcements/{second}" in text, path
+
+
+def test_what_the_worker_publishes_replaces_the_kept_pages(client, city, sessions, settings, engine):
+    for path in PUBLIC:
+        client.get(path)
+    a = create_approved(client, city, title="Pool opens Saturday", channels=[city.parks_channels[0]])
+    worker = Worker(settings, engine=engine, concurrency=2)
+    worker.start()
+    try:
+        # Kept pages would stand a minute (KEEP_SECONDS) had the worker's outcome not changed the version.
+        deadline = time.monotonic() + 15
+        while f"/announcements/{a['id']}" not in client.get("/feed.json").text:
+            assert time.monotonic() < deadline, "the published announcement never reached the kept feed"
+            time.sleep(0.05)
+    finally:
+        worker.stop(timeout=10)
+    for path in ["/", "/feed.atom"]:
+        assert f"/announcements/{a['id']}" in client.get(path).text
 
 
 def test_a_renamed_department_shows_at_once_and_a_page_that_did_not_change_is_rendered_again_only_then(
