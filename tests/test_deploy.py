@@ -83,6 +83,7 @@ def stack(tmp_path):
         .replace("listen 80;", f"listen 127.0.0.1:{plain_port};")
         .replace("/etc/ssl/civicpost/fullchain.pem", str(cert))
         .replace("/etc/ssl/civicpost/privkey.pem", str(key))
+        .replace("/var/cache/nginx/civicpost", str(tmp_path / "cache"))
     )
     # As root, nginx's workers would drop to "nobody", who cannot write in pytest's private temp directory.
     user = "user root;\n" if os.geteuid() == 0 else ""
@@ -137,3 +138,59 @@ def test_the_documented_nginx_block_serves_civicpost_over_tls_with_the_clients_a
     access = stack["log"].read()
     # uvicorn trusts the proxy on 127.0.0.1 and logs the resident's address.
     assert re.search(r"203\.0\.113\.9:\d+ - \"GET /healthz", access), access[-2000:]
+
+
+def test_the_documented_cache_keeps_the_public_pages_and_a_retraction_leaves_it_within_its_seconds(stack):
+    """docs/deploy.md: nginx answers the public pages from its cache; a retraction made in another process
+    leaves it within max-age + stale-while-revalidate (+ civicpost's own check), and the page then answers 410."""
+    from fastapi.testclient import TestClient
+
+    from civicpost.config import Settings
+    from civicpost.db import make_engine, make_sessionmaker, utcnow
+    from civicpost.models import Delivery
+    from civicpost.web.app import create_app
+    from tests.factories import create_city, create_published_post
+
+    env = stack["env"]
+    settings = Settings(env="test", database_url=env["CIVICPOST_DATABASE_URL"], secret_key=env["CIVICPOST_SECRET_KEY"],
+                        base_url=env["CIVICPOST_BASE_URL"], media_dir=stack["tmp"] / "media",
+                        allow_private_network=True, second_factor_required=False)
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        with TestClient(create_app(settings, engine=engine)) as local:
+            city = create_city(local, sessions)
+            delivery = create_published_post(sessions, city, channel_id=city.parks_channels[0], remote_id="site-1",
+                                             published_at=utcnow())
+            with sessions() as session:
+                a = session.get(Delivery, delivery).announcement_id
+            base = f"https://127.0.0.1:{stack['tls']}"
+            paths = ["/", "/feed.atom", "/feed.json", f"/announcements/{a}"]
+            with httpx.Client(base_url=base, verify=stack["verify"], headers={"Host": "news.city.example"}) as web:
+                time.sleep(0.3)  # civicpost's own check (CIVICPOST_PUBLIC_CHECK_SECONDS) has seen the post
+                for path in paths:
+                    web.get(path).raise_for_status()
+                    again = web.get(path)
+                    assert again.headers["x-cache-status"] == "HIT", path
+                    assert "strict-transport-security" in again.headers
+                    assert web.get(path, headers={"If-None-Match": again.headers["etag"]}).status_code == 304
+                # Staff pages and the API never come from the cache.
+                assert "x-cache-status" not in web.get("/staff/login").headers
+                local.post(f"/api/v1/announcements/{a}/retract", headers=city.approver.auth).raise_for_status()
+                retracted = time.monotonic()
+                left: dict[str, float] = {}
+                while len(left) < len(paths) and time.monotonic() - retracted < 5:
+                    for path in paths:
+                        answer = web.get(path)
+                        gone = (answer.status_code == 410 if path == paths[-1]
+                                else f"/announcements/{a}\"" not in answer.text
+                                and f"/announcements/{a}<" not in answer.text)
+                        if gone:
+                            left.setdefault(path, time.monotonic() - retracted)
+                    time.sleep(0.02)
+                assert set(left) == set(paths), left
+                # max-age (1 s) + stale-while-revalidate (1 s) + CIVICPOST_PUBLIC_CHECK_SECONDS (0.25 s)
+                assert max(left.values()) < 2.25, left
+                assert "retracted" in web.get(paths[-1]).text.lower()
+    finally:
+        engine.dispose()
