@@ -60,7 +60,8 @@ def free_port() -> int:
 
 @contextmanager
 def serving(
-    app: str, *, env: dict[str, str], workdir: Path, app_dir: Path | None = None, workers: int = 1
+    app: str, *, env: dict[str, str], workdir: Path, app_dir: Path | None = None, workers: int = 1,
+    start_timeout: float = 30,
 ) -> Iterator[Server]:
     """`app` is a factory "module:function"; with one worker the pid is the server itself."""
     port = free_port()
@@ -80,10 +81,10 @@ def serving(
         )
     try:
         base_url = f"http://127.0.0.1:{port}"
-        _wait_healthy(process, f"{base_url}/healthz", log_path)
+        _wait_healthy(process, f"{base_url}/healthz", log_path, start_timeout)
         server = Server(pid=process.pid, base_url=base_url, log_path=log_path, workers=workers)
         if workers > 1:
-            _wait_workers(server, process, log_path)
+            _wait_workers(server, process, log_path, start_timeout)
         yield server
     finally:
         _stop(process)

@@ -76,7 +76,7 @@ class Settings(BaseSettings):
                     "then get 503 with `Retry-After`")
 
     public_check_seconds: float = Field(
-        default=0.25, ge=0, le=0.9,
+        default=0.5, ge=0, le=0.9,
         description="how often each process reads whether the public pages and feeds it keeps rendered changed "
                     "(a retraction leaves them within this; 0 reads it on every request)")
 

@@ -16,6 +16,7 @@ without routing, dependencies, a database session or a template; a matching
 these pages are the same for everyone (no cookies read, none set).
 """
 
+import asyncio
 import gzip
 import re
 import threading
@@ -33,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicpost import public_site
 
-CHECK_SECONDS = 0.25
+CHECK_SECONDS = 0.5
 KEEP_SECONDS = 60.0
 # What a browser or a shared cache may do with these answers. A retraction must show within
 # a second: a cache keeps a copy one second, and may answer from it one more second while it
@@ -155,6 +156,8 @@ class PublicCache:
     def __init__(self, app: ASGIApp, *, store: PageStore) -> None:
         self.app = app
         self.store = store
+        # Renders under way, by key: a surge that finds a page dropped waits for one render, not one each.
+        self._rendering: dict[str, asyncio.Future[Kept | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not PATHS.fullmatch(scope["path"]):
@@ -163,16 +166,35 @@ class PublicCache:
         store = self.store
         if store.due_for_check():
             await run_in_threadpool(store.check)
-        version = store.version or ""
         key = scope["path"] + "?" + scope["query_string"].decode("latin-1")
         headers = _headers(scope)
         kept = store.get(key)
+        if kept is None and (under_way := self._rendering.get(key)) is not None:
+            kept = await asyncio.shield(under_way)
         if kept is not None:
             await _answer(kept, headers, scope["method"] == "HEAD", send)
             return
         if scope["method"] == "HEAD":
             await self.app(scope, receive, send)
             return
+        done: asyncio.Future[Kept | None] = asyncio.get_running_loop().create_future()
+        self._rendering[key] = done
+        try:
+            kept, start, body = await self._render(scope, receive, key)
+            done.set_result(kept)
+        finally:
+            if not done.done():
+                done.set_result(None)  # it failed: the waiters render for themselves
+            del self._rendering[key]
+        if kept is None:
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+            return
+        await _answer(kept, headers, False, send)
+
+    async def _render(self, scope: Scope, receive: Receive, key: str) -> tuple[Kept | None, Message, bytes]:
+        store = self.store
+        version = store.version or ""
         captured: dict = {"body": []}
 
         async def capture(message: Message) -> None:
@@ -185,15 +207,13 @@ class PublicCache:
         await self.app(scope, receive, capture)
         start = captured["start"]
         body = b"".join(captured["body"])
-        media_type = next((v for k, v in start.get("headers", ()) if k.lower() == b"content-type"), b"")
         if start["status"] not in KEPT_STATUSES:
-            await send(start)
-            await send({"type": "http.response.body", "body": body})
-            return
+            return None, start, body
+        media_type = next((v for k, v in start.get("headers", ()) if k.lower() == b"content-type"), b"")
         until = store.keep_until(scope.get("state", {}).get("public_until"))
         kept = keep(start["status"], media_type, body, version=version, until=until)
         store.put(key, kept)
-        await _answer(kept, headers, False, send)
+        return kept, start, body
 
 
 def _headers(scope: Scope) -> dict[bytes, str]:
