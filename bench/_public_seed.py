@@ -69,7 +69,8 @@ def release(url: str, *, count: int, over_seconds: float, starting_in: float = 1
 def _site_channels(engine: Engine) -> dict[int, int]:
     """Department id -> its city-site (feed) channel."""
     with engine.connect() as connection:
-        return dict(connection.execute(select(Channel.department_id, Channel.id).where(Channel.platform == "feed")).all())
+        rows = connection.execute(select(Channel.department_id, Channel.id).where(Channel.platform == "feed")).all()
+        return {department_id: channel_id for department_id, channel_id in rows}
 
 
 def _published_posts(engine: Engine, site: dict[int, int]) -> None:
@@ -125,7 +126,7 @@ def _queue(engine: Engine, site: dict[int, int], count: int) -> int:
                                             .group_by(Announcement.department_id)).all())
         departments = sorted(site)
         rows = [{
-            "department_id": departments[n % len(departments)], "author_id": author_of[departments[n % len(departments)]],
+            "department_id": (department := departments[n % len(departments)]), "author_id": author_of[department],
             "title": f"Update {n}: water distribution points", "body": f"Update {n}: bottled water is handed out at "
             "the Oak Street fire station and the library until 8 p.m.", "link": None, "language": "en",
             "publish_at": later, "emergency": False, "alert": None, "state": State.scheduled, "version": 3,

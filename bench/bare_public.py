@@ -20,6 +20,7 @@ def create_app():
                page["etag"].encode())
         for path, page in stored.items()
     }
+    pages["/healthz"] = (200, [(b"content-type", b"application/json")], b'{"status":"ok"}', b"")
     missing = (404, [(b"content-type", b"text/plain")], b"not found", b"")
 
     async def app(scope, receive, send):

@@ -15,9 +15,11 @@ import brotli
 import httpx
 import pytest
 
+from civicpost import public_site
 from civicpost.db import transaction, utcnow
 from civicpost.engine.worker import Worker
 from civicpost.models import Delivery, Department
+from civicpost.web.public_cache import PageStore, keep
 from tests.factories import create_approved, create_published_alert, create_published_post, make_alert
 
 PUBLIC = ["/", "/directory", "/feed.atom", "/feed.json"]
@@ -137,6 +139,33 @@ def test_an_alert_leaves_the_kept_pages_when_it_expires_with_nothing_written(cli
     assert client.get(f"/announcements/{alert['id']}").text != ""
 
 
+def test_after_a_change_the_answer_before_it_is_given_for_a_fifth_of_a_second_at_most(app, sessions):
+    """While its new render is made in the background (web/public_cache.py, STALE_SECONDS)."""
+    now = [100.0]
+    store = PageStore(app.state.read_sessions, check_seconds=0.5, clock=lambda: now[0])
+    store.check()
+    store.put("/?", keep(200, b"text/html", b"<p>before</p>", version=store.version or "", until=time.time() + 60))
+    assert store.get("/?")[1] is True
+    with transaction(sessions) as session:
+        public_site.changed(session)
+    assert not store.due_for_check()
+    now[0] += 0.5
+    assert store.due_for_check()
+    store.check()
+    kept, fresh = store.get("/?")
+    assert kept.forms["identity"].body == b"<p>before</p>" and fresh is False
+    now[0] += 0.2
+    assert store.get("/?") is None
+    # With no check interval (every request reads the version) nothing stale is ever given.
+    eager = PageStore(app.state.read_sessions, check_seconds=0)
+    eager.check()
+    eager.put("/?", keep(200, b"text/html", b"x", version=eager.version or "", until=time.time() + 60))
+    with transaction(sessions) as session:
+        public_site.changed(session)
+    eager.check()
+    assert eager.get("/?") is None
+
+
 def test_other_answers_are_not_kept(app, client, city, sessions):
     before = renders(app)
     assert client.get("/announcements/999999").status_code == 404
@@ -180,14 +209,15 @@ def test_a_retraction_leaves_two_serving_processes_within_a_second(client, city,
             gone: dict[str, float] = {}
             while len(gone) < len(paths) and time.monotonic() - retracted < 3:
                 for path in paths:
-                    # A fresh connection each time: either process may answer.
+                    # A fresh connection each time: either process may answer. Timed from when it was asked.
+                    asked = time.monotonic()
                     answer = httpx.get(base + path)
                     if path.startswith("/announcements/"):
                         left = answer.status_code == 410
                     else:
                         left = f"/announcements/{a}\"" not in answer.text and f"/announcements/{a}<" not in answer.text
                     if left:
-                        gone.setdefault(path, time.monotonic() - retracted)
+                        gone.setdefault(path, asked - retracted)
                     else:
                         gone.pop(path, None)  # shown again by the other process: not gone yet
             assert set(gone) == set(paths), gone

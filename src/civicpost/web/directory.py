@@ -1,8 +1,8 @@
 """The public directory of the city's official accounts, printable, with a QR code to itself."""
 
 import io
-from functools import cache
 from dataclasses import dataclass, field
+from functools import cache
 from urllib.parse import urlparse
 
 import segno

@@ -18,6 +18,7 @@ these pages are the same for everyone (no cookies read, none set).
 
 import asyncio
 import gzip
+import logging
 import re
 import threading
 import time
@@ -34,8 +35,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicpost import public_site
 
+log = logging.getLogger(__name__)
+
 CHECK_SECONDS = 0.5
 KEEP_SECONDS = 60.0
+# After a change, how long the answer rendered before it may still be sent while its new render is
+# made in the background: a surge is not held up (nor the process's threads flooded) at every change.
+STALE_SECONDS = 0.2
 # What a browser or a shared cache may do with these answers. A retraction must show within
 # a second: a cache keeps a copy one second, and may answer from it one more second while it
 # fetches the new one (so under a surge one request a second per address reaches civicpost).
@@ -105,11 +111,15 @@ class PageStore:
                  keep_seconds: float = KEEP_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
         self._read_sessions = read_sessions
         self._check_seconds = check_seconds
+        # Never longer than the check interval: a retraction leaves within twice it, at most.
+        self._stale_seconds = min(STALE_SECONDS, check_seconds)
         self._keep_seconds = keep_seconds
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, Kept] = OrderedDict()
         self.version: str | None = None
+        self._previous: str | None = None
+        self._changed_at = float("-inf")
         self._checked = float("-inf")
         # Answers rendered by the routes (a miss): what the tests count to prove a hit renders nothing.
         self.renders = 0
@@ -118,25 +128,31 @@ class PageStore:
         return self._clock() - self._checked >= self._check_seconds
 
     def check(self) -> None:
-        """Read the version (one primary-key read); a new one drops every kept answer."""
+        """Read the version (one primary-key read); a new one makes every kept answer stale."""
         with self._read_sessions() as session:
             version = public_site.current(session)
         with self._lock:
             self._checked = self._clock()
             if version != self.version:
-                self.version = version
-                self._entries.clear()
+                self._previous, self.version = self.version, version
+                self._changed_at = self._checked
 
-    def get(self, key: str) -> Kept | None:
+    def get(self, key: str) -> tuple[Kept, bool] | None:
+        """The kept answer and whether it is fresh. A stale one (of the version just replaced) is
+        given for STALE_SECONDS after the change was seen, while its new render is made."""
         with self._lock:
             kept = self._entries.get(key)
             if kept is None:
                 return None
-            if kept.version != self.version or time.time() >= kept.until:
+            fresh = kept.version == self.version
+            if time.time() >= kept.until or not (fresh or self._stale_allowed(kept)):
                 del self._entries[key]
                 return None
             self._entries.move_to_end(key)
-            return kept
+            return kept, fresh
+
+    def _stale_allowed(self, kept: Kept) -> bool:
+        return kept.version == self._previous and self._clock() - self._changed_at < self._stale_seconds
 
     def put(self, key: str, kept: Kept) -> None:
         with self._lock:
@@ -158,6 +174,7 @@ class PublicCache:
         self.store = store
         # Renders under way, by key: a surge that finds a page dropped waits for one render, not one each.
         self._rendering: dict[str, asyncio.Future[Kept | None]] = {}
+        self._refreshing: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not PATHS.fullmatch(scope["path"]):
@@ -168,11 +185,14 @@ class PublicCache:
             await run_in_threadpool(store.check)
         key = scope["path"] + "?" + scope["query_string"].decode("latin-1")
         headers = _headers(scope)
-        kept = store.get(key)
-        if kept is None and (under_way := self._rendering.get(key)) is not None:
-            kept = await asyncio.shield(under_way)
-        if kept is not None:
-            await _answer(kept, headers, scope["method"] == "HEAD", send)
+        found = store.get(key)
+        if found is not None:
+            if not found[1] and key not in self._rendering:
+                self._refresh(scope, key)
+            await _answer(found[0], headers, scope["method"] == "HEAD", send)
+            return
+        if (under_way := self._rendering.get(key)) is not None and (waited := await asyncio.shield(under_way)):
+            await _answer(waited, headers, scope["method"] == "HEAD", send)
             return
         if scope["method"] == "HEAD":
             await self.app(scope, receive, send)
@@ -191,6 +211,31 @@ class PublicCache:
             await send({"type": "http.response.body", "body": body})
             return
         await _answer(kept, headers, False, send)
+
+    def _refresh(self, scope: Scope, key: str) -> None:
+        """Render `key` again in the background (the stale answer goes out meanwhile)."""
+        done: asyncio.Future[Kept | None] = asyncio.get_running_loop().create_future()
+        self._rendering[key] = done
+        # Its own copy: the request that found the page stale is answered already.
+        scope = {**scope, "method": "GET", "state": dict(scope.get("state") or {})}
+
+        async def no_body() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def render() -> None:
+            try:
+                kept, _, _ = await self._render(scope, no_body, key)
+                done.set_result(kept)
+            except Exception:
+                log.exception("rendering %s again failed; the next request renders it", key)
+            finally:
+                if not done.done():
+                    done.set_result(None)
+                del self._rendering[key]
+
+        task = asyncio.create_task(render())
+        self._refreshing.add(task)  # held, so the loop does not drop it half-way
+        task.add_done_callback(self._refreshing.discard)
 
     async def _render(self, scope: Scope, receive: Receive, key: str) -> tuple[Kept | None, Message, bytes]:
         store = self.store
