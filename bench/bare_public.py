@@ -16,8 +16,9 @@ def create_app():
         stored = json.load(f)
     # Each page as civicpost sent it (its coding too), with its ETag.
     pages = {
-        path: (page["status"], [(k.encode(), v.encode()) for k, v in page["headers"]], base64.b64decode(page["body"]),
-               page["etag"].encode())
+        path: (page["status"],
+               [*((k.encode(), v.encode()) for k, v in page["headers"]), (b"etag", page["etag"].encode())],
+               base64.b64decode(page["body"]), page["etag"].encode())
         for path, page in stored.items()
     }
     pages["/healthz"] = (200, [(b"content-type", b"application/json")], b'{"status":"ok"}', b"")
