@@ -37,6 +37,8 @@ class Announcement(Base):
         Index("ix_announcements_department_id_id", "department_id", "id"),
         Index("ix_announcements_department_state_id", "department_id", "state", "id"),
         Index("ix_announcements_follows_id", "follows_id"),
+        # The alerts in effect (civicpost.alerts.current), newest first, without reading every announcement.
+        Index("ix_announcements_emergency_id", "emergency", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

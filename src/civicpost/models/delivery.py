@@ -48,6 +48,8 @@ class Delivery(Base):
             sqlite_where=text("retract_requested_at IS NOT NULL"),
         ),
         Index("ix_deliveries_announcement_id", "announcement_id"),
+        # The public lists and feeds: the newest published posts, read in order (civicpost.feed.latest).
+        Index("ix_deliveries_status_published_at", "status", "published_at", "id"),
         UniqueConstraint("key"),
     )
 
