@@ -166,6 +166,22 @@ def test_after_a_change_the_answer_before_it_is_given_for_a_fifth_of_a_second_at
     assert eager.get("/?") is None
 
 
+def test_made_up_queries_are_the_same_page_and_only_the_language_makes_another(app, client, city, sessions):
+    a = published(sessions, city)
+    client.get("/")
+    client.get(f"/announcements/{a}")
+    before = renders(app)
+    for n in range(5):
+        assert client.get(f"/?page={n}").status_code == 200
+        assert client.get(f"/feed.json?x={n}").status_code == 200
+        assert client.get(f"/announcements/{a}?utm_source=post{n}").status_code == 200
+    assert renders(app) == before + 1  # the feed, once
+    assert client.get(f"/announcements/{a}?lang=fr").status_code == 200
+    assert client.get(f"/announcements/{a}?x=1&lang=fr").status_code == 200
+    assert renders(app) == before + 2
+    assert client.get(f"/announcements/{a}?lang=" + "x" * 17).status_code == 422
+
+
 def test_other_answers_are_not_kept(app, client, city, sessions):
     before = renders(app)
     assert client.get("/announcements/999999").status_code == 404

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from hashlib import blake2b
+from urllib.parse import parse_qsl
 
 import brotli
 from sqlalchemy.orm import Session, sessionmaker
@@ -186,7 +187,7 @@ class PublicCache:
         store = self.store
         if store.due_for_check():
             await run_in_threadpool(store.check)
-        key = scope["path"] + "?" + scope["query_string"].decode("latin-1")
+        key = _key(scope)
         headers = _headers(scope)
         found = store.get(key)
         if found is not None:
@@ -262,6 +263,17 @@ class PublicCache:
         kept = keep(start["status"], media_type, body, version=version, until=until)
         store.put(key, kept)
         return kept, start, body
+
+
+def _key(scope: Scope) -> str:
+    """The path, and for an announcement the language asked for: nothing else in a query changes
+    these pages, so made-up queries cannot fill the store or make a page be rendered again."""
+    path: str = scope["path"]
+    if path.startswith("/announcements/") and b"lang=" in scope["query_string"]:
+        chosen = [v for k, v in parse_qsl(scope["query_string"].decode("latin-1")) if k == "lang"]
+        if chosen:
+            return f"{path}?lang={chosen[-1]}"  # the last, as the route reads it
+    return path
 
 
 def _headers(scope: Scope) -> dict[bytes, str]:
