@@ -46,6 +46,7 @@ from _api_server import cpu_seconds, serving
 from _public_load import PUBLIC_KINDS, STAFF_KINDS, Surge, fetch_as_sent, run
 from _public_seed import PublicSeed, release, seed_public
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 BENCH_DIR = Path(__file__).resolve().parent
 WARM_UP_SECONDS = 3
@@ -63,6 +64,7 @@ class Measured:
     server_cpu_ms: float  # server processes' CPU per request
     worker_cpu_ms: float  # the worker's CPU per request of the run
     client_cpu_ms: float  # this load generator's CPU per request
+    database_cpu_ms: float  # PostgreSQL's backends for the bench database, per request
     cores: float  # CPU seconds used per second of the run, everything together
     errors: list[str]
 
@@ -141,9 +143,13 @@ def _measure(label: str, server, worker_pid: int | None, url: str, seeded: Seede
     pids = server.serving_pids()
     server_before = sum(cpu_seconds(pid) for pid in pids)
     worker_before = cpu_seconds(worker_pid) if worker_pid else 0.0
+    database = make_url(url).database or ""
+    database_before = _database_cpu(database)
     client_before = time.process_time()
     ran = run(server.base_url, plan, rate=public_rate + staff_rate, seconds=seconds)
     client = time.process_time() - client_before
+    database_after = _database_cpu(database)
+    database_cpu = sum(cpu - database_before.get(pid, 0.0) for pid, cpu in database_after.items())
     server_cpu = sum(cpu_seconds(pid) for pid in pids) - server_before
     worker_cpu = (cpu_seconds(worker_pid) - worker_before) if worker_pid else 0.0
     count = len(ran.results)
@@ -151,11 +157,13 @@ def _measure(label: str, server, worker_pid: int | None, url: str, seeded: Seede
     rows += [_group(ran, PUBLIC_KINDS, "public"), _group(ran, STAFF_KINDS, "staff")]
     rows = [r for r in rows if r is not None]
     measured = Measured(label, rows, count, server_cpu * 1000 / count, worker_cpu * 1000 / count,
-                        client * 1000 / count, (server_cpu + worker_cpu + client) / ran.seconds, ran.errors)
+                        client * 1000 / count, database_cpu * 1000 / count,
+                        (server_cpu + worker_cpu + client + database_cpu) / ran.seconds, ran.errors)
     if not quiet:
         print(format_table(f"== {label}: public {public_rate:g}/s + staff {staff_rate:g}/s for {seconds:g} s", rows))
         print(f"  CPU per request: server {measured.server_cpu_ms:.2f} ms, worker {measured.worker_cpu_ms:.2f} ms, "
-              f"load generator {measured.client_cpu_ms:.2f} ms; {measured.cores:.2f} cores busy in all; "
+              f"load generator {measured.client_cpu_ms:.2f} ms, PostgreSQL {measured.database_cpu_ms:.2f} ms; "
+              f"{measured.cores:.2f} cores busy in all; "
               f"load average {os.getloadavg()[0]:.2f}")
         for error in sorted(set(ran.errors))[:5]:
             print(f"  client saw: {error}")
@@ -185,7 +193,9 @@ def _summary(results: list[Measured], args: argparse.Namespace) -> None:
     rates = [public_row(r).rate for r in surges]
     errors = sum(public_row(r).errors for r in surges)
     server_ms = statistics.median(r.server_cpu_ms for r in surges)
-    total_ms = statistics.median(r.server_cpu_ms + r.worker_cpu_ms + r.client_cpu_ms for r in surges)
+    total_ms = statistics.median(r.server_cpu_ms + r.worker_cpu_ms + r.client_cpu_ms + r.database_cpu_ms
+                                 for r in surges)
+    database_ms = statistics.median(r.database_cpu_ms for r in surges)
     staff_p99s = [r.row("staff").p99 for r in surges if r.row("staff") is not None]
     staff_alone = alone.row("staff")
     bare_row = public_row(bare)
@@ -197,7 +207,8 @@ def _summary(results: list[Measured], args: argparse.Namespace) -> None:
           f"errors {bare_row.errors}")
     print(f"  server CPU per request: civicpost {server_ms:.3f} ms, bare {bare.server_cpu_ms:.3f} ms "
           f"({server_ms / bare.server_cpu_ms:.1f}x the bare baseline)")
-    print(f"  all CPU per request (server + worker + load generator): civicpost {total_ms:.3f} ms, "
+    print(f"  PostgreSQL CPU per request: {database_ms:.3f} ms")
+    print(f"  all CPU per request (server + worker + load generator + PostgreSQL): civicpost {total_ms:.3f} ms, "
           f"bare {bare.server_cpu_ms + bare.client_cpu_ms:.3f} ms; "
           f"at that cost 2 cores serve about {2000 / total_ms:.0f} requests/s")
     print(f"  p99 against the bare baseline: {statistics.median(p99s) / bare_row.p99:.1f}x; "
@@ -235,6 +246,19 @@ class _worker:
         self.process.terminate()
         self.process.wait(timeout=40)
         self.log.close()
+
+
+def _database_cpu(database: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving `database` (its process title names it)."""
+    found = {}
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            title = cmdline.read_bytes()
+            if title.startswith(b"postgres: ") and f" {database} ".encode() in title:
+                found[int(cmdline.parent.name)] = cpu_seconds(int(cmdline.parent.name))
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 def _empty(url: str) -> None:
