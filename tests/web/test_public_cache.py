@@ -166,6 +166,28 @@ def test_after_a_change_the_answer_before_it_is_given_for_a_fifth_of_a_second_at
     assert eager.get("/?") is None
 
 
+def test_a_stale_answer_is_sent_whole_and_no_cache_may_keep_it(settings, engine, city, sessions):
+    """In the moment after a change (check interval 0.3 s here), the page before it goes out while it is
+    rendered again: never as a 304 (a proxy would keep it another max-age) and with no-store."""
+    from fastapi.testclient import TestClient
+
+    from civicpost.web.app import create_app
+
+    published(sessions, city, "site-1")
+    with TestClient(create_app(settings.model_copy(update={"public_check_seconds": 0.3}), engine=engine)) as web:
+        before = web.get("/feed.json")
+        second = published(sessions, city, "site-2")
+        time.sleep(0.35)
+        stale = web.get("/feed.json", headers={"If-None-Match": before.headers["etag"]})
+        assert stale.status_code == 200 and stale.headers["cache-control"] == "no-store"
+        assert f"/announcements/{second}" not in stale.text
+        deadline = time.monotonic() + 5
+        while f"/announcements/{second}" not in (fresh := web.get("/feed.json")).text:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert fresh.headers["cache-control"] == CACHE_CONTROL
+
+
 def test_made_up_queries_are_the_same_page_and_only_the_language_makes_another(app, client, city, sessions):
     a = published(sessions, city)
     client.get("/")

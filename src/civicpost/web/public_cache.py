@@ -193,7 +193,7 @@ class PublicCache:
         if found is not None:
             if not found[1] and key not in self._rendering:
                 self._refresh(scope, key)
-            await _answer(found[0], headers, scope["method"] == "HEAD", send)
+            await _answer(found[0], headers, scope["method"] == "HEAD", send, fresh=found[1])
             return
         if (under_way := self._rendering.get(key)) is not None and (waited := await asyncio.shield(under_way)):
             await _answer(waited, headers, scope["method"] == "HEAD", send)
@@ -281,11 +281,15 @@ def _headers(scope: Scope) -> dict[bytes, str]:
     return {k: v.decode("latin-1") for k, v in scope["headers"] if k in wanted}
 
 
-async def _answer(kept: Kept, headers: dict[bytes, str], head: bool, send: Send) -> None:
+async def _answer(kept: Kept, headers: dict[bytes, str], head: bool, send: Send, *, fresh: bool = True) -> None:
     form = chosen_form(kept, headers.get(b"accept-encoding", ""))
-    out = [(b"etag", form.etag), (b"cache-control", CACHE_CONTROL), (b"vary", b"accept-encoding")]
+    # A stale answer (being rendered again) is neither stored by a cache nor confirmed to one with a
+    # 304: either would let a proxy keep the old page another max-age after the change.
+    out = [(b"etag", form.etag), (b"cache-control", CACHE_CONTROL if fresh else b"no-store"),
+           (b"vary", b"accept-encoding")]
     # Only a page that is there can be "not modified"; a 410 is sent whole (RFC 9110 §13.2.2).
-    if kept.status == 200 and (given := headers.get(b"if-none-match")) is not None and matches(kept, given):
+    if (fresh and kept.status == 200 and (given := headers.get(b"if-none-match")) is not None
+            and matches(kept, given)):
         await send({"type": "http.response.start", "status": 304, "headers": out})
         await send({"type": "http.response.body", "body": b""})
         return
