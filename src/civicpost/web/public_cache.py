@@ -9,7 +9,8 @@ alert's expiry) has not passed, and it is younger than KEEP_SECONDS (a safety
 net for a change no one versioned). Every process reads the version at most
 every CIVICPOST_PUBLIC_CHECK_SECONDS (0.5 s); once it has seen a change, the
 answer before it goes out for at most STALE_SECONDS more while one background
-render makes the new one. So a retraction committed by any process leaves
+render makes the new one (with `no-store`, and never as a 304, so no cache
+downstream keeps it). So a retraction committed by any process leaves
 every process's pages within 0.7 s and a render, inside the second SPEC §8.5
 allows. A page found missing is rendered once, however many ask at once.
 
