@@ -7,6 +7,7 @@ subscriber's links lead nowhere.
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,7 +24,9 @@ class Subscriber(Protocol):
     def link_nonce(self) -> str: ...
 
 CONFIRM_SECONDS = 24 * 3600
-_SHAPE = re.compile(r"([1-9][0-9]{0,17})\.(?:([0-9]{1,12})\.)?([A-Za-z0-9_-]{32})")
+# id.mac (manage, unsubscribe) or id.issued.topic-ids.mac (confirm: the topics chosen travel in the link).
+_SHAPE = re.compile(r"([1-9][0-9]{0,17})\.(?:([0-9]{1,12})\.((?:[1-9][0-9]{0,17}(?:-[1-9][0-9]{0,17}){0,199})?)\.)?"
+                    r"([A-Za-z0-9_-]{32})")
 MAX_ID = 2**63 - 1
 
 ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
@@ -33,19 +36,27 @@ ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 class LinkClaim:
     subscriber_id: int
     issued: int | None
+    topics: str
     mac: str
+
+    @property
+    def topic_ids(self) -> list[int]:
+        return [int(t) for t in self.topics.split("-") if t and int(t) <= MAX_ID]
 
 
 def _parse(token: str) -> LinkClaim | None:
     found = _SHAPE.fullmatch(token)
     if found is None or int(found[1]) > MAX_ID:
         return None
-    return LinkClaim(int(found[1]), int(found[2]) if found[2] else None, found[3])
+    return LinkClaim(int(found[1]), int(found[2]) if found[2] else None, found[3] or "", found[4])
 
 
-def confirm_token(box: SubscriberBox, subscriber: Subscriber, *, now: float | None = None) -> str:
+def confirm_token(box: SubscriberBox, subscriber: Subscriber, *, topic_ids: Sequence[int] = (),
+                  now: float | None = None) -> str:
     issued = str(int(time.time() if now is None else now))
-    return f"{subscriber.id}.{issued}.{box.sign('confirm', str(subscriber.id), issued, subscriber.link_nonce)}"
+    topics = "-".join(str(t) for t in sorted(set(topic_ids)))
+    mac = box.sign("confirm", str(subscriber.id), issued, topics, subscriber.link_nonce)
+    return f"{subscriber.id}.{issued}.{topics}.{mac}"
 
 
 def manage_token(box: SubscriberBox, subscriber: Subscriber) -> str:
@@ -62,6 +73,10 @@ def claimed_id(token: str) -> int | None:
     return claim.subscriber_id if claim else None
 
 
+def parse(token: str) -> LinkClaim | None:
+    return _parse(token)
+
+
 def check(box: SubscriberBox, token: str, subscriber: Subscriber, *, purpose: str,
           now: float | None = None) -> bool:
     claim = _parse(token)
@@ -73,12 +88,12 @@ def check(box: SubscriberBox, token: str, subscriber: Subscriber, *, purpose: st
             return False
         age = (time.time() if now is None else now) - claim.issued
         return 0 <= age <= CONFIRM_SECONDS and box.check(
-            claim.mac, "confirm", sid, str(claim.issued), subscriber.link_nonce)
+            claim.mac, "confirm", sid, str(claim.issued), claim.topics, subscriber.link_nonce)
     return claim.issued is None and box.check(claim.mac, purpose, sid, subscriber.link_nonce)
 
 
-def confirm_url(base_url: str, box: SubscriberBox, subscriber: Subscriber) -> str:
-    return f"{base_url.rstrip('/')}/subscribe/confirm/{confirm_token(box, subscriber)}"
+def confirm_url(base_url: str, box: SubscriberBox, subscriber: Subscriber, *, topic_ids: Sequence[int]) -> str:
+    return f"{base_url.rstrip('/')}/subscribe/confirm/{confirm_token(box, subscriber, topic_ids=topic_ids)}"
 
 
 def manage_url(base_url: str, box: SubscriberBox, subscriber: Subscriber) -> str:
