@@ -9,6 +9,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 
 from jinja2 import FileSystemLoader, StrictUndefined
@@ -17,6 +18,10 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from civicpost.config import Settings
 
 log = logging.getLogger(__name__)
+
+# A List-Unsubscribe address is longer than 78 characters; folded onto a continuation line it is still
+# valid, but some mail programs then miss it. 998 is SMTP's own limit.
+ONE_LINE_HEADERS = SMTP.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ def build(settings: Settings, confirmation: Confirmation) -> EmailMessage:
         city_name=settings.city_name, topics=confirmation.topics, confirm_url=confirmation.confirm_url,
         manage_url=confirmation.manage_url)
     first, _, text = words.partition("\n")
-    mail = EmailMessage()
+    mail = EmailMessage(policy=ONE_LINE_HEADERS)
     mail["Subject"] = " ".join(first.removeprefix("Subject:").split())[:200]
     mail["From"] = settings.smtp_from
     mail["To"] = confirmation.to

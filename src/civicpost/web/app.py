@@ -49,6 +49,7 @@ from civicpost.web import (
     problems,
     public,
     redirects,
+    subscribe,
 )
 from civicpost.web import docs as api_docs
 from civicpost.web import pages as staff_pages
@@ -195,6 +196,7 @@ def create_app(
     app.include_router(alerts.api_router)
     app.include_router(alerts.public_router)
     app.include_router(public.router)
+    app.include_router(subscribe.router)
     app.include_router(redirects.router)
     app.include_router(directory.router)
     staff_pages.install(app)
