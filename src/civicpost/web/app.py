@@ -50,6 +50,7 @@ from civicpost.web import (
     public,
     redirects,
     subscribe,
+    topic_feeds,
 )
 from civicpost.web import docs as api_docs
 from civicpost.web import pages as staff_pages
@@ -197,6 +198,7 @@ def create_app(
     app.include_router(alerts.public_router)
     app.include_router(public.router)
     app.include_router(subscribe.router)
+    app.include_router(topic_feeds.router)
     app.include_router(redirects.router)
     app.include_router(directory.router)
     staff_pages.install(app)
