@@ -96,3 +96,28 @@ def test_an_import_refuses_what_is_not_a_utf8_csv_with_the_header(client, city):
     assert post_csv(client, city.admin, b"\xff\xfe" + HEADER.encode("utf-16-le")).status_code == 422
     assert post_csv(client, city.admin, HEADER).status_code == 422
     assert post_csv(client, city.parks_staff, HEADER + "a@example.org,,parks,form,\n").status_code == 403
+
+
+def test_a_records_export_holds_subscribers_only_when_an_admin_asks(client, city, sessions, settings, tmp_path):
+    import zipfile
+    from datetime import timedelta
+
+    from civicpost.db import utcnow
+    from civicpost.exports import jobs
+
+    assert post_csv(client, city.admin, HEADER + "kept@example.org,,parks,paper form,\n").status_code == 201
+    today = utcnow().date()
+
+    def export(name: str, **more) -> zipfile.ZipFile:
+        written = jobs.run_by_command(sessions, settings, date_from=today - timedelta(days=1),
+                                      date_to=today + timedelta(days=1), department=None, out=tmp_path / name, **more)
+        return zipfile.ZipFile(written.path)
+
+    plain = export("plain.zip")
+    assert not [n for n in plain.namelist() if "subscriber" in n]
+    assert all(b"kept@example.org" not in plain.read(n) for n in plain.namelist())
+    asked = export("asked.zip", subscribers=True)
+    people = asked.read("data/subscribers.csv").decode()
+    assert "kept@example.org" in people and "parks" in people
+    assert "import: paper form" in asked.read("data/subscriber_consents.csv").decode()
+    assert b"Export-Subscribers: yes" in asked.read("bag-info.txt")
