@@ -121,3 +121,21 @@ def test_a_records_export_holds_subscribers_only_when_an_admin_asks(client, city
     assert "kept@example.org" in people and "parks" in people
     assert "import: paper form" in asked.read("data/subscriber_consents.csv").decode()
     assert b"Export-Subscribers: yes" in asked.read("bag-info.txt")
+
+
+def test_the_staff_topics_page_lists_counts_and_lets_an_admin_add_one(client, city, sign_in):
+    from tests.pages import csrf_of
+
+    admin = sign_in(city.admin)
+    page = admin.get("/staff/topics")
+    assert page.status_code == 200 and "Parks and Recreation" in page.text
+    refused = admin.post("/staff/topics", data={"csrf_token": csrf_of(page.text), "slug": "Bad Slug!", "name": ""})
+    assert refused.status_code == 422 and 'id="error-summary"' in refused.text
+    taken = admin.post("/staff/topics", data={"csrf_token": csrf_of(page.text), "slug": "parks", "name": "Parks"})
+    assert taken.status_code == 409 and "already exists" in taken.text
+    added = admin.post("/staff/topics", data={"csrf_token": csrf_of(page.text), "slug": "snow",
+                                              "name": "Snow emergencies", "description": "Plowing"},
+                       follow_redirects=True)
+    assert added.status_code == 200 and "Snow emergencies" in added.text
+    assert client.get("/subscribe").text.count('name="topics" value="snow"') == 1
+    assert sign_in(city.parks_staff).get("/staff/topics").status_code == 403
