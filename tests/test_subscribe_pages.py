@@ -206,3 +206,40 @@ def test_the_manage_page_changes_topics_unsubscribes_and_forgets(residents, smtp
         assert [c.action for c in kept] == ["subscribe", "confirm", "change", "forget"]
         assert all(c.subscriber_id is None and c.email_digest == box.digest("resident@example.org") for c in kept)
     assert residents.get(manage).status_code == 404
+
+
+@pytest.fixture
+def texting(settings, smtp, engine, sessions) -> Iterator[TestClient]:
+    """The public site of a city with SMS: /subscribe asks for a mobile number too."""
+    from civicpost.web import create_app
+
+    city = settings.model_copy(update={"smtp_host": smtp.host, "smtp_port": smtp.port, "smtp_starttls": False,
+                                       "subscribe_sms_number": "+1 555 010 2000", "subscribe_phone_prefix": "+1"})
+    create_department(sessions, "parks", "Parks and Recreation")
+    with TestClient(create_app(city, engine=engine), headers=HTML) as client:
+        yield client
+
+
+def test_a_number_alone_keeps_its_topics_and_gets_nothing_until_start(texting, smtp, sessions, settings):
+    assert 'name="phone"' in texting.get("/subscribe").text
+    r = sign_up(texting, email="", phone="(555) 010-4477")
+    assert r.status_code == 303 and r.headers["location"] == "/subscribe/sent?by=phone"
+    assert "text START to +1 555 010 2000" in texting.get(r.headers["location"]).text.replace("<strong>", "") \
+        .replace("</strong>", "")
+    assert mails(smtp) == []
+    box = SubscriberBox(settings.fernet_key())
+    with transaction(sessions) as session:
+        assert list(recipients.confirmed_recipients(session, box, [1])) == []
+        assert recipients.start_sms(session, box, phone="+15550104477")
+    with transaction(sessions) as session:
+        [one] = recipients.confirmed_recipients(session, box, [1])
+        assert (one.email, one.phone) == (None, "+15550104477")
+    again = sign_up(texting, email="", phone="+1 555 010 4477", topics=("parks",))
+    assert again.headers["location"] == r.headers["location"]
+
+
+@pytest.mark.parametrize("phone, words", [("12", "country code"), ("+1 555 abc 4477", "country code"),
+                                          ("+" + "9" * 20, "country code"), ("٥٥٥٠١٠٤٤٧٧", "country code")])
+def test_a_malformed_number_gets_the_form_back_with_what_to_fix(texting, phone, words):
+    r = sign_up(texting, phone=phone)
+    assert r.status_code == 422 and words in r.text and 'href="#phone"' in r.text
