@@ -243,3 +243,31 @@ def test_a_number_alone_keeps_its_topics_and_gets_nothing_until_start(texting, s
 def test_a_malformed_number_gets_the_form_back_with_what_to_fix(texting, phone, words):
     r = sign_up(texting, phone=phone)
     assert r.status_code == 422 and words in r.text and 'href="#phone"' in r.text
+
+
+@pytest.mark.slow
+def test_sign_ups_nobody_confirmed_are_swept_but_imports_and_consent_stay(residents, smtp, sessions, database_url,
+                                                                          settings):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import TEST_SECRET
+
+    sign_up(residents, email="never@example.org")
+    sign_up(residents, email="confirmed@example.org")
+    residents.post(link(mails(smtp)[1], "subscribe/confirm"))
+    with transaction(sessions) as session:
+        session.execute(update(Subscriber).values(created_at=utcnow() - timedelta(days=31)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICPOST_")}
+    env.update(CIVICPOST_DATABASE_URL=database_url, CIVICPOST_SECRET_KEY=TEST_SECRET)
+    done = subprocess.run([str(Path(sys.executable).parent / "civicpost"), "subscribers", "sweep", "--days", "30"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0 and "deleted 1 unconfirmed sign-up older than 30 days" in done.stdout, done.stderr
+    box = SubscriberBox(settings.fernet_key())
+    with transaction(sessions) as session:
+        assert session.scalars(select(Subscriber.email_digest)).all() == [box.digest("confirmed@example.org")]
+        kept = session.scalars(select(SubscriberConsent).where(
+            SubscriberConsent.email_digest == box.digest("never@example.org"))).all()
+        assert [(c.action, c.subscriber_id) for c in kept] == [("subscribe", None)]

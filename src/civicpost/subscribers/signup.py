@@ -172,3 +172,18 @@ def forget(session: Session, subscriber: Subscriber, *, ip: str | None) -> None:
 def consent_history(session: Session, *, email_digest: str) -> list[SubscriberConsent]:
     return list(session.scalars(select(SubscriberConsent).where(SubscriberConsent.email_digest == email_digest)
                                 .order_by(SubscriberConsent.at, SubscriberConsent.id)))
+
+
+def sweep_unconfirmed(session: Session, *, older_than: timedelta, now: datetime | None = None) -> int:
+    """Delete sign-ups nobody confirmed (no confirmed address or number) made before `older_than` ago;
+    imported rows are the city's own decision and stay. Their consent records stay, by digest only."""
+    cutoff = (now or utcnow()) - older_than
+    imported = select(SubscriberConsent.subscriber_id).where(SubscriberConsent.action == "import",
+                                                             SubscriberConsent.subscriber_id.is_not(None))
+    stale = list(session.scalars(select(Subscriber).where(
+        Subscriber.email_confirmed_at.is_(None), Subscriber.phone_confirmed_at.is_(None),
+        Subscriber.created_at < cutoff, Subscriber.id.not_in(imported))))
+    for subscriber in stale:
+        session.delete(subscriber)
+    session.flush()
+    return len(stale)
