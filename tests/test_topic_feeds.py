@@ -104,3 +104,9 @@ def test_the_feeds_keep_their_json_shape(client, city, sessions):
     published(client, city, sessions, title="Pool opens")
     json.dumps(client.get("/feed.json").json())
     assert "_event" not in client.get("/feed.json").json()["items"][0]
+
+
+def test_the_public_page_of_an_announcement_says_when_and_where_its_event_is(client, city, sessions):
+    a = published(client, city, sessions, title="Pool opens", **EVENT)
+    page = client.get(f"/announcements/{a}").text
+    assert "<strong>When:</strong>" in page and "Elm Street Pool, 12 Elm St" in page
