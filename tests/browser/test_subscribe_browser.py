@@ -76,6 +76,7 @@ def test_a_resident_subscribes_confirms_and_manages_without_script(browser, live
         assert parks is not None
         confirm = links.confirm_url(live.url, box, subscriber, topic_ids=[parks])
         manage = links.manage_url(live.url, box, subscriber)
+        unsubscribe = links.unsubscribe_url(live.url, box, subscriber)
     page.goto(confirm)
     check(browser, page, "confirm")
     page.get_by_role("button", name="Confirm my subscription").click()
@@ -92,5 +93,12 @@ def test_a_resident_subscribes_confirms_and_manages_without_script(browser, live
     page.get_by_role("button", name="Unsubscribe from all").click()
     assert page.get_by_text("You are unsubscribed from every topic").is_visible()
     assert not page.get_by_role("checkbox", name="Parks and Recreation").is_checked()
+    page.goto(unsubscribe)
+    check(browser, page, "unsubscribe")
+    page.get_by_role("button", name="Unsubscribe from everything").click()
+    assert page.get_by_role("heading", name="You are unsubscribed").is_visible()
+    page.goto("/embed/parks")
+    assert page.get_by_role("link", name="Get these by email").is_visible()
+    check(browser, page, "embed")
     assert set(hosts) == {"127.0.0.1"}, hosts
     context.close()
