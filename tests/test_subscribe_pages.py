@@ -157,7 +157,8 @@ def test_a_link_that_is_tampered_with_or_expired_leads_nowhere(residents, smtp):
     confirm = link(mails(smtp)[0], "subscribe/confirm")
     for bad in (confirm[:-2] + ("AA" if not confirm.endswith("AA") else "BB"), confirm.replace("/1.", "/2.", 1),
                 "/subscribe/confirm/1.1.1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "/subscribe/confirm/" + "9" * 40,
-                "/subscribe/confirm/x", "/subscriptions/1.abc", "/unsubscribe/99999999999999999999.x"):
+                "/subscribe/confirm/x", "/subscriptions/1.abc", "/subscriptions/999999999999999999." + "A" * 32,
+                "/unsubscribe/2147483648." + "A" * 32, "/unsubscribe/99999999999999999999.x"):
         r = residents.get(bad)
         assert r.status_code == 404, bad
         assert "does not work" in r.text

@@ -25,9 +25,10 @@ class Subscriber(Protocol):
 
 CONFIRM_SECONDS = 24 * 3600
 # id.mac (manage, unsubscribe) or id.issued.topic-ids.mac (confirm: the topics chosen travel in the link).
-_SHAPE = re.compile(r"([1-9][0-9]{0,17})\.(?:([0-9]{1,12})\.((?:[1-9][0-9]{0,17}(?:-[1-9][0-9]{0,17}){0,199})?)\.)?"
+_SHAPE = re.compile(r"([1-9][0-9]{0,9})\.(?:([0-9]{1,12})\.((?:[1-9][0-9]{0,9}(?:-[1-9][0-9]{0,9}){0,199})?)\.)?"
                     r"([A-Za-z0-9_-]{32})")
-MAX_ID = 2**63 - 1
+# Ids are 32-bit integers in the database: a larger one in a link names nobody (and never reaches a query).
+MAX_ID = 2**31 - 1
 
 ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 

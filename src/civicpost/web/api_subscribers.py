@@ -92,7 +92,7 @@ def create_topic(body: TopicIn, session: SessionDep, admin: AdminUser) -> TopicO
 def list_subscribers(
     request: Request, session: SessionDep, caller: CurrentUser, settings: SettingsDep,
     topic: Annotated[str | None, Query(max_length=64, description="a topic's slug")] = None,
-    after: Annotated[int, Query(ge=0, le=2**63 - 1, description="the last id of the previous page")] = 0,
+    after: Annotated[int, Query(ge=0, le=2**31 - 1, description="the last id of the previous page")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> SubscriberList:
     """Subscribers, of one topic with `?topic=`: addresses and numbers for admins, counts for everyone else."""
