@@ -105,3 +105,12 @@ def test_only_confirmed_deliverable_addresses_are_recipients(sessions):
         assert recipients.record_bounce(session, subscriber_id=made["yes"]) == 1
     with transaction(sessions) as session:
         assert [r.phone for r in recipients.confirmed_recipients(session, box, [topic_id])] == [None]
+
+
+def test_a_department_made_after_a_topic_of_its_slug_adopts_that_topic(sessions):
+    with transaction(sessions) as session:
+        session.add(Topic(slug="water", name="Water outages", description="Boil notices"))
+    create_department(sessions, "water", "Water Department")
+    with transaction(sessions) as session:
+        [topic] = session.scalars(select(Topic).where(Topic.slug == "water")).all()
+        assert topic.department_id is not None and topic.name == "Water outages"
