@@ -62,6 +62,8 @@ def test_the_form_offers_every_topic_and_a_consent_box(residents):
     assert '<input type="email" name="email"' in page
     assert 'name="topics" value="parks"' in page and 'name="topics" value="water"' in page
     assert 'name="consent"' in page and 'name="phone"' not in page
+    chosen = residents.get("/subscribe?topic=water").text
+    assert 'value="water" id="topic-water" checked' in chosen and 'value="parks" id="topic-parks" checked' not in chosen
 
 
 def test_a_sign_up_is_confirmed_by_the_button_behind_the_mailed_link_not_by_opening_it(residents, smtp, sessions,
