@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from civicpost.links import http_url
@@ -31,6 +31,10 @@ class PublicItem:
     emergency: bool
     published_at: datetime
     media: list[dict[str, Any]]
+    # The event it announces, if any (all optional): the topics' calendars list these.
+    event_start: datetime | None = None
+    event_end: datetime | None = None
+    location: str | None = None
 
 
 # The platforms that are the city's own site: their published deliveries are what the public site lists.
@@ -45,13 +49,15 @@ def _visible(query):
     )
 
 
-def latest(session: Session, *, limit: int = 50) -> list[PublicItem]:
+def latest(session: Session, *, limit: int = 50, among: ColumnElement[bool] | None = None) -> list[PublicItem]:
+    """The newest published announcements; `among`: only those it holds for (a topic's, civicpost.subscribers)."""
+    query = _visible(
+        select(Delivery, Announcement)
+        .join(Channel, Channel.id == Delivery.channel_id)
+        .join(Announcement, Announcement.id == Delivery.announcement_id)
+    )
     rows = session.execute(
-        _visible(
-            select(Delivery, Announcement)
-            .join(Channel, Channel.id == Delivery.channel_id)
-            .join(Announcement, Announcement.id == Delivery.announcement_id)
-        )
+        (query if among is None else query.where(among))
         .order_by(Delivery.published_at.desc(), Delivery.id.desc())
         .limit(limit * 3)
     ).all()
@@ -121,4 +127,7 @@ def _item(delivery: Delivery, announcement: Announcement) -> PublicItem:
         emergency=announcement.emergency,
         published_at=delivery.published_at,
         media=rendition.get("media", []),
+        event_start=announcement.event_start,
+        event_end=announcement.event_end,
+        location=announcement.location,
     )
