@@ -99,8 +99,8 @@ def ics(events: Iterable[Event], *, name: str, stamp: datetime) -> str:
         lines += [
             "BEGIN:VEVENT",
             f"UID:{event.uid}",
-            f"DTSTAMP:{_utc(stamp)}",
-            f"DTSTART:{_utc(event.at)}",
+            f"DTSTAMP:{utc(stamp)}",
+            f"DTSTART:{utc(event.at)}",
             f"DURATION:{LENGTH}",
             f"SUMMARY:{text(event.summary)}",
             f"DESCRIPTION:{text(event.description)}",
@@ -137,5 +137,5 @@ def fold(line: str) -> str:
     return "\r\n ".join(out)
 
 
-def _utc(moment: datetime) -> str:
+def utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")

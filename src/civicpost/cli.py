@@ -12,6 +12,7 @@ from civicpost.cli_insights import insights_app
 from civicpost.cli_people import token_app, user_app
 from civicpost.cli_records import records_app
 from civicpost.cli_replies import replies_app
+from civicpost.cli_subscribers import subscribers_app
 from civicpost.cli_support import check_key as _check_key
 from civicpost.cli_support import fail as _fail
 from civicpost.cli_support import sessions as _sessions
@@ -28,6 +29,7 @@ app.add_typer(insights_app, name="insights")
 app.add_typer(replies_app, name="replies")
 app.add_typer(records_app, name="records")
 app.add_typer(export_app, name="export")
+app.add_typer(subscribers_app, name="subscribers")
 app.command("drill")(drill)
 app.command("suspend")(suspend)
 app.command("resume")(resume)

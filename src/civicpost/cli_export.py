@@ -19,6 +19,9 @@ def export(
     date_to: Annotated[str | None, typer.Option("--to", help=DATE_HELP)] = None,
     department: Annotated[str | None, typer.Option(help="Only this department (its slug).")] = None,
     out: Annotated[Path | None, typer.Option(help="The zip file to write, e.g. records-2026.zip.")] = None,
+    with_subscribers: Annotated[bool, typer.Option(
+        "--with-subscribers", help="Also write residents' addresses, numbers and consent records "
+                                   "(subscribers.csv, subscriber_consents.csv); audited.")] = False,
 ) -> None:
     """Write every announcement created from --from to --to (with versions, approvals, deliveries,
     comments, audit events, media and replies) as a signed, zipped BagIt bag."""
@@ -37,10 +40,10 @@ def export(
         fail(f"{out} already exists; choose another name (an export never overwrites a file)")
     if not out.resolve().parent.is_dir():
         fail(f"the folder {out.resolve().parent} does not exist")
-    _write(first, last, department, out)
+    _write(first, last, department, out, subscribers=with_subscribers)
 
 
-def _write(first: date, last: date, department: str | None, out: Path) -> None:
+def _write(first: date, last: date, department: str | None, out: Path, *, subscribers: bool = False) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from civicpost.cli_support import fail, sessions
@@ -53,7 +56,8 @@ def _write(first: date, last: date, department: str | None, out: Path) -> None:
 
     try:
         written = jobs.run_by_command(sessions(), get_settings(), date_from=first, date_to=last,
-                                      department=department, out=out, progress=shown)
+                                      department=department, out=out, progress=shown,
+                                      subscribers=subscribers)
     except ServiceError as exc:
         fail(exc.detail)
         return

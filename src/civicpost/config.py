@@ -183,6 +183,21 @@ class Settings(BaseSettings):
         description="the SAML attribute that lists a person's civicpost roles (mapped like the OIDC claim, "
                     "through `CIVICPOST_OIDC_ROLE_MAP`)")
 
+    # Residents who subscribe (SPEC §8.7).
+    subscribe_sms_number: str = Field(
+        default="", max_length=32, pattern=r"^[+0-9 ()-]*$", json_schema_extra={"shown_default": "empty: email only"},
+        description="the city's SMS number residents text START to (confirming their number); when set, "
+                    "`/subscribe` asks for a mobile number too, e.g. `+1 555 010 2000`")
+    subscribe_phone_prefix: str = Field(
+        default="", max_length=5, pattern=r"^(\+[1-9][0-9]{0,3})?$",
+        json_schema_extra={"shown_default": "empty: numbers are typed with their country code"},
+        description="the country code put before a mobile number typed without one at `/subscribe`, e.g. `+1`")
+    embed_ancestors: str = Field(
+        default="*", max_length=1000, pattern=r"^[A-Za-z0-9*:/.\- ]*$",
+        description="the sites that may show `/embed/<topic>` in a frame (CSP `frame-ancestors`), separated by "
+                    "spaces, e.g. `https://www.city.example`; `*`: any site (the list has no buttons); other "
+                    "pages may never be framed")
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from civicpost.links import http_url
@@ -31,6 +31,10 @@ class PublicItem:
     emergency: bool
     published_at: datetime
     media: list[dict[str, Any]]
+    # The event it announces, if any (all optional): the topics' calendars list these.
+    event_start: datetime | None = None
+    event_end: datetime | None = None
+    location: str | None = None
 
 
 # The platforms that are the city's own site: their published deliveries are what the public site lists.
@@ -45,25 +49,30 @@ def _visible(query):
     )
 
 
-def latest(session: Session, *, limit: int = 50) -> list[PublicItem]:
+def latest(session: Session, *, limit: int = 50, among: ColumnElement[bool] | None = None) -> list[PublicItem]:
+    """The newest published announcements; `among`: only those it holds for (a topic's, civicpost.subscribers)."""
     # Columns, not entities: loading 150 announcements with their relationships cost ~20 ms of CPU a
     # render, and a surge renders these lists again at every change (web/public_cache.py).
+    query = _visible(
+        select(Delivery.rendition, Delivery.published_at, Announcement.id, Announcement.title,
+               Announcement.language, Announcement.link, Announcement.emergency, Department.name,
+               Announcement.event_start, Announcement.event_end, Announcement.location)
+        .join(Channel, Channel.id == Delivery.channel_id)
+        .join(Announcement, Announcement.id == Delivery.announcement_id)
+        .join(Department, Department.id == Announcement.department_id)
+    )
     rows = session.execute(
-        _visible(
-            select(Delivery.rendition, Delivery.published_at, Announcement.id, Announcement.title,
-                   Announcement.language, Announcement.link, Announcement.emergency, Department.name)
-            .join(Channel, Channel.id == Delivery.channel_id)
-            .join(Announcement, Announcement.id == Delivery.announcement_id)
-            .join(Department, Department.id == Announcement.department_id)
-        )
+        (query if among is None else query.where(among))
         .order_by(Delivery.published_at.desc(), Delivery.id.desc())
         .limit(limit * 3)
     ).all()
     items: dict[int, PublicItem] = {}
-    for rendition, published_at, announcement_id, title, language, link, emergency, department in rows:
+    for (rendition, published_at, announcement_id, title, language, link, emergency, department,
+         event_start, event_end, location) in rows:
         if announcement_id not in items:
             items[announcement_id] = _from(rendition, published_at=published_at, id=announcement_id, title=title,
-                                           language=language, link=link, emergency=emergency, department=department)
+                                           language=language, link=link, emergency=emergency, department=department,
+                                           event_start=event_start, event_end=event_end, location=location)
         if len(items) == limit:
             break
     return list(items.values())
@@ -118,11 +127,13 @@ def _item(delivery: Delivery, announcement: Announcement) -> PublicItem:
     assert delivery.published_at is not None  # _visible: published ones only
     return _from(delivery.rendition, published_at=delivery.published_at, id=announcement.id, title=announcement.title,
                  language=announcement.language, link=announcement.link, emergency=announcement.emergency,
-                 department=announcement.department.name)
+                 department=announcement.department.name, event_start=announcement.event_start,
+                 event_end=announcement.event_end, location=announcement.location)
 
 
 def _from(rendition: dict[str, Any], *, published_at: datetime, id: int, title: str, language: str,
-          link: str | None, emergency: bool, department: str) -> PublicItem:
+          link: str | None, emergency: bool, department: str, event_start: datetime | None,
+          event_end: datetime | None, location: str | None) -> PublicItem:
     return PublicItem(
         id=id,
         title=title,
@@ -134,4 +145,7 @@ def _from(rendition: dict[str, Any], *, published_at: datetime, id: int, title: 
         emergency=emergency,
         published_at=published_at,
         media=rendition.get("media", []),
+        event_start=event_start,
+        event_end=event_end,
+        location=location,
     )

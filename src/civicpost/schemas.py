@@ -245,6 +245,14 @@ class _Content(Strict):
     def _instant(cls, value: Any) -> Any:
         return parse_instant(value)
 
+    @field_validator("event_start", "event_end", mode="before", check_fields=False)
+    @classmethod
+    def _event_moment(cls, value: Any) -> Any:
+        moment = parse_instant(value)
+        if moment is not None and not isinstance(moment, datetime):
+            raise ValueError("needs a time as well as a date, with an offset, e.g. 2026-12-01T18:00:00-05:00")
+        return moment
+
     @field_validator("overrides", check_fields=False)
     @classmethod
     def _override_keys(cls, value: dict[str, str] | None) -> dict[str, str] | None:
@@ -297,6 +305,15 @@ class AlertIn(Strict):
         return value
 
 
+# An announcement may be about an event: the topics' calendars (/t/{slug}/calendar.ics) list it.
+EVENT_START = "when the event it announces starts, with an offset, e.g. 2026-12-01T18:00:00-05:00"
+EVENT_END = "when that event ends (after event_start); without one, calendars show an hour"
+Location = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), OneLine,
+    Field(description="where the event is, one line: 'Elm Street Pool, 12 Elm St'"),
+]
+
+
 class AnnouncementIn(_Content):
     department: Slug
     title: Title
@@ -310,6 +327,9 @@ class AnnouncementIn(_Content):
     publish_at: datetime | date | None = None
     emergency: bool = False
     alert: AlertIn | None = Field(default=None, description="CAP alert details; only on an emergency announcement")
+    event_start: datetime | None = Field(default=None, description=EVENT_START)
+    event_end: datetime | None = Field(default=None, description=EVENT_END)
+    location: Location | None = None
 
 
 class AnnouncementPatch(_Content):
@@ -325,6 +345,9 @@ class AnnouncementPatch(_Content):
     emergency: bool | None = None
     alert: AlertIn | None = Field(default=None, description="CAP alert details (null removes them); only on an "
                                                             "emergency announcement")
+    event_start: datetime | None = Field(default=None, description=EVENT_START + " (null removes it)")
+    event_end: datetime | None = Field(default=None, description=EVENT_END + " (null removes it)")
+    location: Location | None = None
 
 
 FINGERPRINT_PATTERN = r"^[0-9a-f]{64}$"

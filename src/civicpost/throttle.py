@@ -54,7 +54,11 @@ BROWSER = Rule(free=4, cap=timedelta(minutes=15))
 # Second-factor codes (civicpost.identity.factors): the password is already right, so only the
 # account is counted; six digits allow few guesses before the wait.
 FACTOR = Rule(free=5, cap=timedelta(minutes=15))
-RULES = {"a": ACCOUNT, "i": ADDRESS, "p": PAIR, "b": BROWSER, "f": FACTOR}
+# Sign-ups at /subscribe (civicpost.subscribers.signup): every one counts, per address typed (its keyed
+# digest) and per client address, so a script can neither flood one inbox nor sign up the city.
+SIGN_UP_EMAIL = Rule(free=3, cap=timedelta(minutes=15))
+SIGN_UP_ADDRESS = Rule(free=20, cap=timedelta(minutes=15))
+RULES = {"a": ACCOUNT, "i": ADDRESS, "p": PAIR, "b": BROWSER, "f": FACTOR, "s": SIGN_UP_EMAIL, "r": SIGN_UP_ADDRESS}
 # The first wait; each further failure doubles it, up to the rule's cap.
 FIRST_WAIT = timedelta(seconds=5)
 # A key with no failure for this long starts again from nothing.
@@ -107,6 +111,12 @@ def factor_keys(*, email: str) -> Keys:
     """The throttle key of second-factor codes typed for one account, wherever they come from."""
     key = f"f:{account_digest(email)}"
     return Keys(account=account_digest(email), checked=(key,), counted=(key,), forgotten=(key,))
+
+
+def sign_up_keys(*, digests: list[str], address: str | None) -> Keys:
+    """`digests`: keyed digests of the email address and number typed (never the plain values)."""
+    keys = (*(f"s:{d[:40]}" for d in digests), f"r:{_digest('sign-up', address_of(address))}")
+    return Keys(account="", checked=keys, counted=keys, forgotten=())
 
 
 def wait_after(failures: int, rule: Rule) -> timedelta:

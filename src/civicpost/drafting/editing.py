@@ -157,12 +157,16 @@ def create(session: Session, *, author: User, data: AnnouncementIn, zone: ZoneIn
         publish_at=to_instant(data.publish_at, zone, now=utcnow()),
         emergency=data.emergency,
         alert=_alert(data.alert),
+        event_start=data.event_start,
+        event_end=data.event_end,
+        location=data.location,
         state=State.draft,
         translations=_translations(data.translations, data.language),
         targets=_targets(session, department, data.channels, data.overrides),
         media=_media(session, data.media, department=department, actor=author),
     )
     _check_alert(announcement)
+    _check_event(announcement)
     session.add(announcement)
     session.flush()
     audit.record(session, actor=author, action="create", object_type="announcement", object_id=announcement.id)
@@ -199,6 +203,9 @@ def apply_patch(
         set_field("publish_at", to_instant(patch.publish_at, zone, now=utcnow()))
     if "alert" in given:
         set_field("alert", _alert(patch.alert))
+    for name in ("event_start", "event_end", "location"):
+        if name in given:
+            set_field(name, getattr(patch, name))
     if "translations" in given:
         new = {lang: (t.title, t.body) for lang, t in (patch.translations or {}).items()}
         old = {t.language: (t.title, t.body) for t in announcement.translations}
@@ -237,4 +244,15 @@ def apply_patch(
                 errors=[{"field": "translations", "message": "same as the announcement's language"}],
             )
     _check_alert(announcement)
+    _check_event(announcement)
     return changed
+
+
+def _check_event(announcement: Announcement) -> None:
+    start, end = announcement.event_start, announcement.event_end
+    if end is not None and start is None:
+        raise Invalid("an event_end needs an event_start", errors=[{"field": "event_start",
+                                                                    "message": "needed with event_end"}])
+    if start is not None and end is not None and end <= start:
+        raise Invalid("event_end must be after event_start", errors=[{"field": "event_end",
+                                                                       "message": "must be after event_start"}])

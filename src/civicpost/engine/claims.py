@@ -188,9 +188,11 @@ def claim_due(
 
 def next_due(session: Session, *, now: datetime) -> datetime | None:
     """When the earliest waiting delivery, retraction or lease expiry comes due (one statement)."""
-    waiting, lease_ends, retract, paused = session.execute(
+    emergency, ordinary, lease_ends, retract, paused = session.execute(
         select(
-            select(func.min(Delivery.next_attempt_at)).where(_IS_OPEN).scalar_subquery(),
+            # Each lane's earliest: one step down ix_deliveries_open_lane each (no second index to write).
+            *(select(func.min(Delivery.next_attempt_at)).where(_IS_OPEN, Delivery.lane == lane).scalar_subquery()
+              for lane in (EMERGENCY_LANE, ORDINARY_LANE)),
             select(func.min(Delivery.lease_expires_at))
             .where(Delivery.status == DeliveryStatus.sending)
             .scalar_subquery(),
@@ -200,7 +202,7 @@ def next_due(session: Session, *, now: datetime) -> datetime | None:
             select(func.min(Channel.paused_until)).where(Channel.paused_until > now).scalar_subquery(),
         )
     ).one()
-    found = [c for c in (waiting, lease_ends, retract) if c is not None]
+    found = [c for c in (emergency, ordinary, lease_ends, retract) if c is not None]
     if not found:
         return None
     soonest = min(found)

@@ -129,7 +129,7 @@ def _fail(sessions: sessionmaker[Session], export_id: int, owner: str, *, kind: 
 
 def run_by_command(sessions: sessionmaker[Session], settings: Settings, *, date_from: date, date_to: date,
                    department: str | None, out: Path,
-                   progress=None) -> writer.Written:
+                   progress=None, subscribers: bool = False) -> writer.Written:
     """`civicpost export`: recorded like any export (by the operator's login), written here and now to `out`."""
     label = f"command line ({getpass.getuser()}@{socket.gethostname()})"
     with transaction(sessions) as session:
@@ -140,9 +140,11 @@ def run_by_command(sessions: sessionmaker[Session], settings: Settings, *, date_
                         file_path=str(out.resolve()))
         session.add(export)
         session.flush()
-        _audit(session, export, actor=None, action="export.requested", label=label, file=str(out.resolve()))
+        _audit(session, export, actor=None, action="export.requested", label=label, file=str(out.resolve()),
+               **({"subscribers": True} if subscribers else {}))
         export_id = export.id
-        scope = writer.Scope(date_from, date_to, export.department_id, export.department_slug)
+        scope = writer.Scope(date_from, date_to, export.department_id, export.department_slug,
+                             subscribers=subscribers)
 
     def step(done: int, total: int) -> None:
         _progress(sessions, settings, export_id, label, done, total)

@@ -34,6 +34,8 @@ class Scope:
     # The department's id and slug; None: every department.
     department_id: int | None = None
     department_slug: str | None = None
+    # Residents' addresses and consent records too: only when an admin asks (civicpost.subscribers.export).
+    subscribers: bool = False
 
     def bounds(self, settings: Settings) -> tuple[datetime, datetime]:
         """The first instant of `date_from` and the first instant after `date_to`, in the city's zone."""
@@ -100,6 +102,14 @@ def write(sessions: sessionmaker[Session], settings: Settings, *, scope: Scope, 
             index.flush()
             index.seek(0)
             bag.add_text_stream("index.csv", index)
+        if scope.subscribers:
+            from civicpost.subscribers import export as subscriber_export
+            from civicpost.subscribers.crypto import SubscriberBox
+
+            with sessions() as session:
+                box = SubscriberBox(settings.fernet_key())
+                bag.add_bytes("subscribers.csv", subscriber_export.subscribers_csv(session, box).encode())
+                bag.add_bytes("subscriber_consents.csv", subscriber_export.consents_csv(session).encode())
         info = {
             "Source-Organization": settings.city_name,
             "External-Description": f"{settings.city_name}: {scope.describe()}, with every version, approval, "
@@ -110,6 +120,8 @@ def write(sessions: sessionmaker[Session], settings: Settings, *, scope: Scope, 
             "Export-Date-To": scope.date_to.isoformat(),
             "Export-Department": scope.department_slug or "all",
             "Export-Announcements": str(done),
+            **({"Export-Subscribers": "yes: subscribers.csv and subscriber_consents.csv"}
+               if scope.subscribers else {}),
             "Exported-By": exported_by,
             "Exported-At": exported_at,
             "Signature": "tagmanifest-sha256.txt.sig: Ed25519 over tagmanifest-sha256.txt; public key at "

@@ -29,6 +29,7 @@ from civicpost.redirects import Tracking
 from civicpost.rendering import Renderer
 from civicpost.runtime import settle_memory
 from civicpost.security import CredentialBox
+from civicpost.subscribers.crypto import SubscriberBox
 from civicpost.web import (
     alerts,
     api,
@@ -40,6 +41,7 @@ from civicpost.web import (
     api_people,
     api_records,
     api_replies,
+    api_subscribers,
     api_suspensions,
     dates,
     directory,
@@ -47,6 +49,8 @@ from civicpost.web import (
     problems,
     public,
     redirects,
+    subscribe,
+    topic_feeds,
 )
 from civicpost.web import docs as api_docs
 from civicpost.web import pages as staff_pages
@@ -162,6 +166,7 @@ def create_app(
     keycheck.verify(app.state.write_sessions, box_key)
     app.state.renderer = renderer
     app.state.box = box
+    app.state.subscriber_box = SubscriberBox(box_key)  # residents' addresses (civicpost.subscribers.crypto)
     app.state.box_key = box_key  # signs short-lived image addresses (civicpost.media_urls)
     # One per process (serve makes one app): image decodes at once, API and pages together.
     app.state.decodes = DecodeGate(settings.max_concurrent_decodes)
@@ -189,9 +194,12 @@ def create_app(
     app.include_router(api_metrics.router)
     app.include_router(api_insights.router)
     app.include_router(api_suspensions.router)
+    app.include_router(api_subscribers.router)
     app.include_router(alerts.api_router)
     app.include_router(alerts.public_router)
     app.include_router(public.router)
+    app.include_router(subscribe.router)
+    app.include_router(topic_feeds.router)
     app.include_router(redirects.router)
     app.include_router(directory.router)
     staff_pages.install(app)

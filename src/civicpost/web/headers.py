@@ -36,6 +36,9 @@ class SecurityHeaders:
         self._api = ([*_EVERYWHERE, _NO_STORE], False, True)
         self._staff = ([*_EVERYWHERE, *_PAGES, _NO_STORE], True, True)
         self._other = ([*_EVERYWHERE, *_PAGES], True, False)
+        # /embed/<topic> is meant for another site's frame: its handler sets frame-ancestors to the sites
+        # CIVICPOST_EMBED_ANCESTORS names, and X-Frame-Options (which cannot name them) is left off.
+        self._embed = (_EVERYWHERE, True, False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,6 +49,8 @@ class SecurityHeaders:
             extra, with_policy, no_store = self._api
         elif path.startswith("/staff/") or path == "/staff":
             extra, with_policy, no_store = self._staff
+        elif path.startswith("/embed/"):
+            extra, with_policy, no_store = self._embed
         else:
             extra, with_policy, no_store = self._other
 

@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
 
 from civicpost import alerts, feed, media_urls, uploads
+from civicpost.config import Settings
 from civicpost.db import utcnow
 from civicpost.errors import NotFound
 from civicpost.models import Media, User
@@ -157,17 +158,23 @@ def _signed_in(request: Request, session) -> User | None:
 
 @router.get("/feed.atom")
 def atom(session: SessionDep, settings: SettingsDep) -> Response:
+    base = settings.base_url.rstrip("/")
+    return atom_response(feed.latest(session), settings, title=f"{settings.city_name} announcements",
+                         home=f"{base}/", self_url=f"{base}/feed.atom")
+
+
+def atom_response(items: list[feed.PublicItem], settings: Settings, *, title: str, home: str,
+                  self_url: str) -> Response:
     # Imported here: feedgen and lxml are 5 MB that a process serving only the API never needs.
     from feedgen.feed import FeedGenerator
 
     base = settings.base_url.rstrip("/")
     generator = FeedGenerator()
-    generator.id(f"{base}/")
-    generator.title(f"{settings.city_name} announcements")
-    generator.link(href=f"{base}/", rel="alternate")
-    generator.link(href=f"{base}/feed.atom", rel="self")
+    generator.id(home)
+    generator.title(title)
+    generator.link(href=home, rel="alternate")
+    generator.link(href=self_url, rel="self")
     generator.language("en")
-    items = feed.latest(session)
     if items:
         generator.updated(items[0].published_at)
     for item in reversed(items):  # feedgen prepends
@@ -185,7 +192,14 @@ def atom(session: SessionDep, settings: SettingsDep) -> Response:
 @router.get("/feed.json")
 def json_feed(session: SessionDep, settings: SettingsDep) -> JSONResponse:
     base = settings.base_url.rstrip("/")
-    items = [
+    return json_feed_response(feed.latest(session), settings, title=f"{settings.city_name} announcements",
+                              home=f"{base}/", self_url=f"{base}/feed.json")
+
+
+def json_feed_response(items: list[feed.PublicItem], settings: Settings, *, title: str, home: str,
+                       self_url: str) -> JSONResponse:
+    base = settings.base_url.rstrip("/")
+    entries = [
         {
             "id": f"{base}/announcements/{item.id}",
             "url": f"{base}/announcements/{item.id}",
@@ -197,14 +211,18 @@ def json_feed(session: SessionDep, settings: SettingsDep) -> JSONResponse:
             "authors": [{"name": item.department}],
             "tags": ["emergency"] if item.emergency else [],
             **({"external_url": item.link} if item.link else {}),
+            # JSON Feed's extension form (an underscore): the event an announcement is about.
+            **({"_event": {"start": item.event_start.isoformat(),
+                           "end": item.event_end.isoformat() if item.event_end else None,
+                           "location": item.location}} if item.event_start else {}),
         }
-        for item in feed.latest(session)
+        for item in items
     ]
     body = {
         "version": "https://jsonfeed.org/version/1.1",
-        "title": f"{settings.city_name} announcements",
-        "home_page_url": f"{base}/",
-        "feed_url": f"{base}/feed.json",
-        "items": items,
+        "title": title,
+        "home_page_url": home,
+        "feed_url": self_url,
+        "items": entries,
     }
     return JSONResponse(body, media_type="application/feed+json")

@@ -39,6 +39,8 @@ _ROUTES: dict[Scope, list[str]] = {
         "GET /insights",
         "GET /suspensions",
         "GET /suspensions/{suspension_id}",
+        "GET /topics",
+        "GET /subscribers",  # addresses for admins only (in the handler)
     ],
     DRAFT: [
         # Making and changing drafts, their media and comments, and submitting them.
@@ -81,6 +83,8 @@ _ROUTES: dict[Scope, list[str]] = {
         "DELETE /announcements/{announcement_id}/legal-hold",
         "POST /announcements/{announcement_id}/withdraw-notice",
         "POST /exports",
+        "POST /topics",
+        "POST /subscribers/import",
     ],
 }
 

@@ -177,6 +177,9 @@ class AnnouncementOut(AnnouncementSummary):
     follows_id: int | None = Field(default=None, description="a follow-up: the alert it follows")
     follow_kind: Literal["update", "all_clear", "correction"] | None = Field(
         default=None, description="a follow-up: what it is (an update, the all-clear, or a retract's correction)")
+    event_start: Instant | None = Field(default=None, description="the event it announces: its start")
+    event_end: Instant | None = Field(default=None, description="and its end")
+    location: str | None = Field(default=None, description="and where it is")
     renditions: list[RenditionOut]
     deliveries: list[DeliveryOut]
 

@@ -120,6 +120,9 @@ def announcement(
         reviewed_at=instant(a.reviewed_at, zone),
         follows_id=a.follows_id,
         follow_kind=a.follow_kind,
+        event_start=instant(a.event_start, zone),
+        event_end=instant(a.event_end, zone),
+        location=a.location,
         renditions=[r.as_dict() for r in renditions],
         deliveries=[delivery(d, zone) for d in deliveries],
     )

@@ -26,6 +26,7 @@ from civicpost.web.pages import (
     saml,
     sso,
     suspensions,
+    topics,
 )
 from civicpost.web.pages.common import CsrfFailed, SignInRequired, redirect, sign_in_url
 
@@ -35,7 +36,7 @@ ROUTERS = [
     calendar_feed.router, live.router, reschedule.router, admin.router, comments.router, media_library.router,
     notification_settings.router, insights.router, break_glass.router, directory_care.router,
     alert_follow_ups.router, saml.router,
-    exports.router, replies.router, suspensions.router,
+    exports.router, replies.router, suspensions.router, topics.router,
 ]
 
 

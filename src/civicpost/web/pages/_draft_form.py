@@ -46,6 +46,11 @@ class DraftForm:
     link: str = ""
     language: str = "en"
     publish_at: str = ""
+    # The event it announces (all optional), as typed in the city's zone.
+    event_start: str = ""
+    event_end: str = ""
+    location: str = ""
+    event_times: tuple[LocalTime, LocalTime] = (LocalTime(), LocalTime())
     emergency: bool = False
     channels: list[int] = field(default_factory=list)
     overrides: dict[int, str] = field(default_factory=dict)
@@ -104,6 +109,9 @@ class DraftForm:
             "media": [{"id": m["id"], "alt_text": m["alt_text"]} for m in self.media],
             "publish_at": self.time.instant,
             "emergency": self.emergency,
+            "event_start": self.event_times[0].instant,
+            "event_end": self.event_times[1].instant,
+            "location": self.location.strip() or None,
         }
         if self.alert_editable:
             data["alert"] = self.alert.payload()
@@ -156,7 +164,8 @@ class DraftForm:
 
     def field_for(self, loc: tuple) -> str | None:
         head = loc[0] if loc else None
-        if head in ("title", "body", "link", "language", "department", "emergency", "publish_at", "channels"):
+        if head in ("title", "body", "link", "language", "department", "emergency", "publish_at", "channels",
+                    "event_start", "event_end", "location"):
             return str(head)
         if head == "translations":
             index = self.language_index().get(str(loc[1]), 0) if len(loc) > 1 else 0
@@ -172,7 +181,8 @@ class DraftForm:
 
 
 PAGE_ORDER = ("department", "title", "body", "link", "language", "translations", "channels", "override", "images",
-              "media", "library", "image_file", "image_alt", "publish_at", "emergency", "alert")
+              "media", "library", "image_file", "image_alt", "publish_at", "event_start", "event_end", "location",
+              "emergency", "alert")
 
 
 def _page_position(field_id: str) -> tuple[int, int, str]:
@@ -220,6 +230,9 @@ def from_form(form: FormData, *, zone: ZoneInfo, alerts: bool = False) -> DraftF
         link=text("link"),
         language=text("language"),
         publish_at=text("publish_at"),
+        event_start=text("event_start"),
+        event_end=text("event_end"),
+        location=text("location"),
         emergency=bool(form.get("emergency")),
         image_alt=text("image_alt"),
     )
@@ -247,6 +260,10 @@ def from_form(form: FormData, *, zone: ZoneInfo, alerts: bool = False) -> DraftF
     draft.time = from_local_input(draft.publish_at, zone)
     if draft.time.error:
         draft.add_error("publish_at", draft.time.error)
+    draft.event_times = (from_local_input(draft.event_start, zone), from_local_input(draft.event_end, zone))
+    for name, moment in zip(("event_start", "event_end"), draft.event_times, strict=True):
+        if moment.error:
+            draft.add_error(name, moment.error)
     if alerts:
         draft.alert_editable = True
         draft.alert, expires_error = _draft_alert.from_form(form, zone=zone)
@@ -279,6 +296,10 @@ def from_announcement(announcement: Announcement, *, zone: ZoneInfo, alerts: boo
         link=announcement.link or "",
         language=announcement.language,
         publish_at=to_local_input(announcement.publish_at, zone),
+        event_start=to_local_input(announcement.event_start, zone),
+        event_end=to_local_input(announcement.event_end, zone),
+        location=announcement.location or "",
+        event_times=(LocalTime(instant=announcement.event_start), LocalTime(instant=announcement.event_end)),
         emergency=announcement.emergency,
         channels=[t.channel_id for t in announcement.targets],
         overrides={t.channel_id: t.override_text for t in announcement.targets if t.override_text is not None},

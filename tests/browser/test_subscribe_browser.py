@@ -1,0 +1,104 @@
+"""/subscribe and the manage page in Debian's Chromium without script: a resident sees what to fix, signs up,
+confirms with the button behind the link, changes topics and unsubscribes. axe finds no WCAG 2.1 A/AA
+violation in light and dark, the pages fit 390 and 320 px phones, and nothing is loaded from another host."""
+
+from urllib.parse import urlsplit
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page
+from sqlalchemy import select
+
+from civicpost.db import transaction
+from civicpost.models import Subscriber, Topic
+from civicpost.subscribers import links
+from civicpost.subscribers.crypto import SubscriberBox
+from tests.browser.conftest import SCREENSHOTS, Live
+
+pytestmark = pytest.mark.browser
+
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+               "resultTypes": ["violations"]}
+
+
+def check(browser, page: Page, name: str) -> None:
+    """axe-clean in light and dark at 1280, 390 and 320 px, no sideways scrolling on a phone; axe needs script,
+    so a second context with it checks the same HTML."""
+    html, url = page.content(), page.url
+    context = browser.new_context()
+    other = context.new_page()
+    other.set_default_timeout(8000)
+    other.route(url, lambda route: route.fulfill(body=html, content_type="text/html; charset=utf-8"))
+    other.goto(url)
+    for scheme in ("light", "dark"):
+        other.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+        for width in (1280, 390, 320):
+            other.set_viewport_size({"width": width, "height": 900})
+            violations = Axe().run(other, options=AXE_OPTIONS).response["violations"]
+            assert not violations, f"{name} {scheme} {width}px: " + "; ".join(
+                f"{v['id']}: {v['help']} {v['nodes'][0]['target']}" for v in violations)
+            if width < 1280:
+                wide = other.evaluate("() => document.documentElement.scrollWidth")
+                assert wide <= width, f"{name}: {wide} px wide on a {width} px phone ({scheme})"
+            if width == 390 and scheme == "light":
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                other.screenshot(path=str(SCREENSHOTS / f"subscribe-{name}-390.png"), full_page=True)
+    context.close()
+
+
+def test_a_resident_subscribes_confirms_and_manages_without_script(browser, live: Live) -> None:
+    context = browser.new_context(base_url=live.url, java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(8000)
+    hosts: list[str] = []
+    page.on("request", lambda request: hosts.append(urlsplit(request.url).hostname or ""))
+    page.goto("/")
+    page.get_by_role("link", name="Subscribe").first.click()
+    assert page.get_by_role("checkbox", name="Parks and Recreation").is_visible()
+    check(browser, page, "form")
+    page.get_by_label("Email address").fill("not an address")
+    page.get_by_role("button", name="Subscribe").click()
+    assert page.get_by_text("choose at least one topic").first.is_visible()
+    assert page.get_by_text("tick the box to agree").first.is_visible()
+    check(browser, page, "form-errors")
+    page.get_by_label("Email address").fill("browser.resident@example.org")
+    page.get_by_role("checkbox", name="Parks and Recreation").check()
+    page.get_by_role("checkbox", name="I agree").check()
+    page.get_by_role("button", name="Subscribe").click()
+    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+
+    box = SubscriberBox(live.settings.fernet_key())
+    with transaction(live.app.state.write_sessions) as session:
+        subscriber = session.scalar(select(Subscriber).where(
+            Subscriber.email_digest == box.digest("browser.resident@example.org")))
+        assert subscriber is not None
+        parks = session.scalar(select(Topic.id).where(Topic.slug == "parks"))
+        assert parks is not None
+        confirm = links.confirm_url(live.url, box, subscriber, topic_ids=[parks])
+        manage = links.manage_url(live.url, box, subscriber)
+        unsubscribe = links.unsubscribe_url(live.url, box, subscriber)
+    page.goto(confirm)
+    check(browser, page, "confirm")
+    page.get_by_role("button", name="Confirm my subscription").click()
+    assert page.get_by_role("heading", name="You are subscribed").is_visible()
+    page.goto(manage)
+    assert page.get_by_role("checkbox", name="Parks and Recreation").is_checked()
+    check(browser, page, "manage")
+    page.get_by_role("checkbox", name="Police Department").check()
+    page.get_by_role("button", name="Save topics").click()
+    assert page.get_by_text("Saved").first.is_visible()
+    page.get_by_role("button", name="Forget me").click()
+    assert page.get_by_text("Tick the box to confirm").first.is_visible()
+    check(browser, page, "manage-errors")
+    page.get_by_role("button", name="Unsubscribe from all").click()
+    assert page.get_by_text("You are unsubscribed from every topic").is_visible()
+    assert not page.get_by_role("checkbox", name="Parks and Recreation").is_checked()
+    page.goto(unsubscribe)
+    check(browser, page, "unsubscribe")
+    page.get_by_role("button", name="Unsubscribe from everything").click()
+    assert page.get_by_role("heading", name="You are unsubscribed").is_visible()
+    page.goto("/embed/parks")
+    assert page.get_by_role("link", name="Get these by email").is_visible()
+    check(browser, page, "embed")
+    assert set(hosts) == {"127.0.0.1"}, hosts
+    context.close()
