@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Literal, cast
 
-from sqlalchemy import Integer, Table, Update, bindparam, case, func, or_, select, update
+from sqlalchemy import Integer, ScalarSelect, Table, Update, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from civicpost.models import (
@@ -186,13 +186,17 @@ def claim_due(
     return jobs
 
 
+def _earliest_open(lane: int) -> ScalarSelect[datetime]:
+    return select(func.min(Delivery.next_attempt_at)).where(_IS_OPEN, Delivery.lane == lane).scalar_subquery()
+
+
 def next_due(session: Session, *, now: datetime) -> datetime | None:
     """When the earliest waiting delivery, retraction or lease expiry comes due (one statement)."""
     emergency, ordinary, lease_ends, retract, paused = session.execute(
         select(
             # Each lane's earliest: one step down ix_deliveries_open_lane each (no second index to write).
-            *(select(func.min(Delivery.next_attempt_at)).where(_IS_OPEN, Delivery.lane == lane).scalar_subquery()
-              for lane in (EMERGENCY_LANE, ORDINARY_LANE)),
+            _earliest_open(EMERGENCY_LANE),
+            _earliest_open(ORDINARY_LANE),
             select(func.min(Delivery.lease_expires_at))
             .where(Delivery.status == DeliveryStatus.sending)
             .scalar_subquery(),
