@@ -134,7 +134,7 @@ def list_page(
     }
     # Through the session's connection: plain Core rows, without the ORM's result layer (no entities here).
     bound = {name: value for name, value in values.items() if value is not None}
-    rows = session.connection().execute(query, bound).all()
+    rows = list(session.connection().execute(query, bound))
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(items=rows, next_cursor=encode_cursor(rows[-1].id) if more and rows else None)
