@@ -33,7 +33,7 @@ class _Chain:
 
 
 class Mix:
-    def __init__(self, seeded: Seeded, rng: random.Random, *, creates: bool) -> None:
+    def __init__(self, seeded: Seeded, rng: random.Random, *, creates: bool, lists: bool = True) -> None:
         self.seeded = seeded
         self.rng = rng
         self.chains = [
@@ -45,7 +45,7 @@ class Mix:
             (self._filtered, 30),
             (self._follow, 15),
             (self._deep, 5),
-        ]
+        ] if lists else []
         if creates:
             choices.append((self._create, 20))
         self.makers = [maker for maker, _ in choices]

@@ -1,5 +1,7 @@
 """The append-only record of who did what."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
@@ -50,6 +52,23 @@ def write_collected(session: Session) -> None:
     rows = session.info.pop(_COLLECTED, None)
     if rows:
         session.execute(insert(cast(Table, AuditEvent.__table__)), rows)
+
+
+@contextmanager
+def collected(session: Session) -> Iterator[None]:
+    """The events recorded inside are written in one INSERT as it ends (no unit
+    of work for them); on an error nothing is written and collecting stops.
+    Inside a batch that already collects, its events simply join the batch."""
+    if _COLLECTED in session.info:
+        yield
+        return
+    collect(session)
+    try:
+        yield
+    except BaseException:
+        session.info.pop(_COLLECTED, None)
+        raise
+    write_collected(session)
 
 
 def trail(session: Session, *, object_type: str, object_id: int) -> list[AuditEvent]:

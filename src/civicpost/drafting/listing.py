@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
+from sqlalchemy import ColumnElement, DateTime, Select, bindparam, exists, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from civicpost.drafting import search
@@ -17,7 +17,7 @@ from civicpost.schemas import parse_id
 
 @dataclass
 class Page:
-    items: list  # rows with the summary's columns (see SUMMARY)
+    items: list  # rows with LIST_COLUMNS
     next_cursor: str | None
 
 
@@ -35,6 +35,14 @@ SUMMARY = (
     User.email.label("author"),
 )
 
+# What the API's list reads: the summary, its three moments as the database
+# hands them back (naive UTC on SQLite, aware on PostgreSQL) rather than through
+# UTCDateTime's Python hook per value; web.views.Instants writes either kind.
+LIST_COLUMNS = tuple(
+    type_coerce(column, DateTime(timezone=True)).label(column.key)
+    if column.key in ("publish_at", "created_at", "updated_at") else column
+    for column in SUMMARY
+)
 
 # A cursor is opaque to its reader: "a:<id>" (older than id, as the API
 # walks), or "n:<id>" (newer than id, the pages' way back up).
@@ -75,7 +83,7 @@ def _list_query(*, department: bool, scoped: bool, state: bool, emergency: bool,
     """The list statement for one combination of filters, built once: building
     a statement costs more than running it. Values are bound at execution."""
     query = (
-        select(*SUMMARY)
+        select(*LIST_COLUMNS)
         .join(Department, Department.id == Announcement.department_id)
         .join(User, User.id == Announcement.author_id)
         .order_by(Announcement.id.desc())
@@ -124,7 +132,9 @@ def list_page(
         "emergency": emergency,
         "before_id": decode_cursor(cursor) if cursor else None,
     }
-    rows = list(session.execute(query, {name: value for name, value in values.items() if value is not None}))
+    # Through the session's connection: plain Core rows, without the ORM's result layer (no entities here).
+    bound = {name: value for name, value in values.items() if value is not None}
+    rows = list(session.connection().execute(query, bound))
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(items=rows, next_cursor=encode_cursor(rows[-1].id) if more and rows else None)

@@ -201,7 +201,8 @@ def list_announcements(
     page = listing.list_page(
         session, user=user, state=state, department=dept, emergency=emergency, limit=limit, cursor=cursor, words=words
     )
-    return {"items": [views.summary_row(row, settings.zone) for row in page.items], "next_cursor": page.next_cursor}
+    times = views.instants(settings.zone)
+    return {"items": [views.summary_row(row, times) for row in page.items], "next_cursor": page.next_cursor}
 
 
 @router.get("/announcements/{announcement_id}", response_model=AnnouncementOut)

@@ -159,6 +159,9 @@ AdminUser = Annotated[User, Depends(admin_user)]
 # for a thread.
 
 _CALLER_DEPS: dict[Any, str] = {get_session: "session", current_user: "user", admin_user: "admin"}
+# What only reads app state is handed over in the thread too: as FastAPI
+# dependencies each costs a resolution per request, for an attribute read.
+_STATE_DEPS: dict[Any, str] = {get_settings: "settings", get_renderer: "renderer", get_box: "box"}
 # API requests beyond this many wait for a thread holding no connection (the
 # session is made in the thread). More threads only queue for the interpreter
 # lock: 4 answered 196 requests/s where 16 answered 158. One pool per process.
@@ -167,11 +170,13 @@ _threads = ThreadPoolExecutor(max_workers=REQUEST_THREADS, thread_name_prefix="c
 
 
 def _role(annotation: Any) -> str | None:
-    """'session', 'user' or 'admin' for SessionDep / CurrentUser / AdminUser parameters."""
+    """'session', 'user' or 'admin' for SessionDep / CurrentUser / AdminUser parameters;
+    'settings', 'renderer' or 'box' for SettingsDep / RendererDep / BoxDep (app state)."""
     if typing.get_origin(annotation) is not Annotated:
         return None
     for extra in annotation.__metadata__:
-        role = _CALLER_DEPS.get(getattr(extra, "dependency", None))
+        dependency = getattr(extra, "dependency", None)
+        role = _CALLER_DEPS.get(dependency) or _STATE_DEPS.get(dependency)
         if role:
             return role
     return None
@@ -180,8 +185,9 @@ def _role(annotation: Any) -> str | None:
 def one_trip(handler: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate a sync API handler that takes SessionDep / CurrentUser / AdminUser.
 
-    FastAPI sees the other parameters (path, query, body, settings) plus the
-    request; the session and caller are made in the request's one thread.
+    FastAPI sees the other parameters (path, query, body) plus the request;
+    the session and caller are made in the request's one thread, and
+    SettingsDep / RendererDep / BoxDep are read from app state there.
     """
     signature = inspect.signature(handler)
     hints = typing.get_type_hints(handler, include_extras=True)
@@ -193,7 +199,7 @@ def one_trip(handler: Callable[..., Any]) -> Callable[..., Any]:
         kept.insert(0, inspect.Parameter(request_name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request))
     # Parameters without defaults first, as Python requires of a signature.
     kept.sort(key=lambda p: p.default is not inspect.Parameter.empty)
-    signs_in = any(role != "session" for role in roles.values())
+    signs_in = any(role in ("user", "admin") for role in roles.values())
 
     def run(request: Request, kwargs: dict[str, Any]) -> Any:
         with request_transaction(request, write=request.method not in SAFE_METHODS) as session:
@@ -201,6 +207,8 @@ def one_trip(handler: Callable[..., Any]) -> Callable[..., Any]:
             for name, role in roles.items():
                 if role == "session":
                     kwargs[name] = session
+                elif role in _STATE_DEPS.values():
+                    kwargs[name] = getattr(request.app.state, role)
                 else:
                     assert caller is not None  # signs_in: some parameter wants the caller
                     kwargs[name] = admin_user(caller) if role == "admin" else caller

@@ -1,6 +1,7 @@
 """Objects to JSON: times in the city's zone as RFC 3339 with offset; never a secret."""
 
-from datetime import datetime
+import functools
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,50 @@ from civicpost.quiet import Quiet
 
 def instant(value: datetime | None, zone: ZoneInfo) -> str | None:
     return value.astimezone(zone).isoformat() if value else None
+
+
+class Instants:
+    """instant() for many moments at once, as a list page needs (150 a page).
+
+    Takes naive UTC datetimes (as SQLite hands them back) or aware ones. The
+    city's offset is looked up once per UTC hour and kept: a page's moment is
+    then an addition and an isoformat, not a trip through the zone's rules
+    (a third of a list page's CPU went to its times). An hour in which the
+    offset changes is never kept; its moments take instant()'s way. Same text
+    as instant(), to the character.
+    """
+
+    KEPT_HOURS = 20_000  # about two years of distinct hours; then it starts again
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self._hours: dict[int, tuple[timedelta, str] | None] = {}
+
+    def __call__(self, value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            offset = value.utcoffset()
+            value = (value - offset if offset else value).replace(tzinfo=None)
+        hour = value.toordinal() * 24 + value.hour
+        try:
+            shift = self._hours[hour]
+        except KeyError:
+            if len(self._hours) >= self.KEPT_HOURS:
+                self._hours.clear()
+            shift = self._hours[hour] = self._shift(value)
+        if shift is None:
+            return value.replace(tzinfo=UTC).astimezone(self.zone).isoformat()
+        return (value + shift[0]).isoformat() + shift[1]
+
+    def _shift(self, value: datetime) -> tuple[timedelta, str] | None:
+        """The zone's offset through this UTC hour and how isoformat writes it; None if it changes."""
+        start = value.replace(minute=0, second=0, microsecond=0, tzinfo=UTC).astimezone(self.zone)
+        end = (value.replace(minute=59, second=59, microsecond=999_999, tzinfo=UTC)).astimezone(self.zone)
+        offset = start.utcoffset()
+        if offset is None or offset != end.utcoffset():
+            return None
+        return offset, start.isoformat()[len(start.replace(tzinfo=None).isoformat()):]
 
 
 def department(d: Department) -> dict[str, Any]:
@@ -59,8 +104,14 @@ def announcement_summary(a: Announcement, zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def summary_row(row, zone: ZoneInfo) -> dict[str, Any]:
-    """A list item from listing.SUMMARY's columns (unpacked: the fastest way to read a row)."""
+@functools.cache
+def instants(zone: ZoneInfo) -> Instants:
+    """One Instants per zone for the process (its hours are kept across requests)."""
+    return Instants(zone)
+
+
+def summary_row(row, times: Instants) -> dict[str, Any]:
+    """A list item from listing.LIST_COLUMNS (unpacked: the fastest way to read a row)."""
     id_, title, state, emergency, language, publish_at, created_at, updated_at, department_slug, author = row
     return {
         "id": id_,
@@ -70,9 +121,9 @@ def summary_row(row, zone: ZoneInfo) -> dict[str, Any]:
         "emergency": emergency,
         "language": language,
         "author": author,
-        "publish_at": instant(publish_at, zone),
-        "created_at": instant(created_at, zone),
-        "updated_at": instant(updated_at, zone),
+        "publish_at": times(publish_at),
+        "created_at": times(created_at),
+        "updated_at": times(updated_at),
     }
 
 
