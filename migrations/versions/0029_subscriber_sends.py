@@ -49,7 +49,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_subscriber_sends_announcement_id'), 'subscriber_sends', ['announcement_id'])
     op.create_index(op.f('ix_subscriber_sends_subscriber_id'), 'subscriber_sends', ['subscriber_id'])
     op.create_index('ix_subscriber_sends_delivery_id_state', 'subscriber_sends', ['delivery_id', 'state'])
-    op.create_index('ix_subscriber_sends_open_due', 'subscriber_sends', ['next_attempt_at', 'id'],
+    op.create_index('ix_subscriber_sends_open_due', 'subscriber_sends', ['lane', 'next_attempt_at', 'id'],
                     postgresql_where=sa.text("state IN ('pending', 'sending')"),
                     sqlite_where=sa.text("state IN ('pending', 'sending')"))
 

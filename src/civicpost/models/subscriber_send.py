@@ -32,8 +32,9 @@ class SubscriberSend(Base):
     __tablename__ = "subscriber_sends"
     __table_args__ = (
         UniqueConstraint("delivery_id", "subscriber_id", "medium"),
-        # The claim: the earliest due open rows (pending, or sending with a lease that ran out).
-        Index("ix_subscriber_sends_open_due", "next_attempt_at", "id",
+        # The claim: the emergency lane first, then the earliest due open rows (a row being sent is due
+        # again when its lease runs out: the claim sets next_attempt_at to the lease's end).
+        Index("ix_subscriber_sends_open_due", "lane", "next_attempt_at", "id",
               postgresql_where=text("state IN ('pending', 'sending')"),
               sqlite_where=text("state IN ('pending', 'sending')")),
         Index("ix_subscriber_sends_delivery_id_state", "delivery_id", "state"),

@@ -1,0 +1,213 @@
+"""The recipients' rows of fan-out deliveries: made in one statement, claimed in batches, recorded.
+
+A fan-out delivery is handed over when its rows are made: it stays `sending` with the lease owner
+`fanout` and no lease end (so no worker's sweep takes it for a dead send) and becomes `published`
+(or `failed`, when nothing could be sent) once every row is final.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Integer, Table, and_, bindparam, exists, false, func, insert, literal, select, update
+from sqlalchemy.orm import Session
+
+from civicpost.db import utcnow
+from civicpost.engine.recording import settle
+from civicpost.models import (
+    EMERGENCY_LANE,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    SendState,
+    Subscriber,
+    SubscriberSend,
+    Subscription,
+    Topic,
+)
+from civicpost.models.subscriber_send import FINAL_SEND, OPEN_SEND
+
+HANDED_OVER = "fanout"
+MAX_BOUNCES = 3
+_OPEN = [s.value for s in OPEN_SEND]
+_SENDS = cast(Table, SubscriberSend.__table__)
+
+
+def topic_ids(session: Session, channel: Channel) -> list[int]:
+    """The channel's topics by slug; none named: its department's topic."""
+    slugs = list(channel.settings.get("topics") or [])
+    if slugs:
+        return list(session.scalars(select(Topic.id).where(Topic.slug.in_(slugs))))
+    return list(session.scalars(select(Topic.id).where(Topic.department_id == channel.department_id)))
+
+
+def expand(session: Session, *, delivery_id: int, owner: str, now: datetime | None = None) -> int | None:
+    """Make one row per confirmed email recipient of the delivery's channel and hand the delivery
+    over; answers how many rows, or None when the delivery is no longer this worker's to expand."""
+    now = now or utcnow()
+    delivery = session.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update())
+    if delivery is None or delivery.status != DeliveryStatus.sending or delivery.lease_owner != owner:
+        return None
+    already = session.scalar(select(exists().where(SubscriberSend.delivery_id == delivery_id)))
+    count = 0
+    if not already:
+        wanted = select(Subscription.subscriber_id).where(
+            Subscription.topic_id.in_(topic_ids(session, delivery.channel)))
+        lane = EMERGENCY_LANE if delivery.lane == EMERGENCY_LANE else 1
+        recipients = select(
+            literal(delivery.id, Integer), literal(delivery.announcement_id, Integer), Subscriber.id,
+            literal("email"), literal(SendState.pending.value), literal(lane, Integer), literal(0, Integer),
+            literal(now, SubscriberSend.next_attempt_at.type), false(), literal(now, SubscriberSend.created_at.type),
+        ).where(Subscriber.id.in_(wanted), Subscriber.email_encrypted.is_not(None),
+                Subscriber.email_confirmed_at.is_not(None), Subscriber.bounces < MAX_BOUNCES)
+        columns = ["delivery_id", "announcement_id", "subscriber_id", "medium", "state", "lane", "attempts",
+                   "next_attempt_at", "reclaimed", "created_at"]
+        inserted = session.execute(insert(SubscriberSend).from_select(columns, recipients))
+        count = getattr(inserted, "rowcount", 0) or 0
+    # No lease end: the rows carry the leases now; a sweep must not take this delivery for a dead send.
+    delivery.lease_owner, delivery.lease_expires_at = HANDED_OVER, None
+    session.flush()
+    finish(session, [delivery_id], now=now)
+    return count
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    delivery_id: int
+    subscriber_id: int
+    attempts: int
+    reclaimed: bool
+
+
+def claim(session: Session, *, owner: str, now: datetime, limit: int, lease_seconds: float) -> list[Claimed]:
+    """Lease up to `limit` due rows to `owner` (the caller commits). A row still `sending` whose lease
+    ran out comes back marked `reclaimed`: its worker died, and the message may have gone."""
+    picked = (
+        select(SubscriberSend.id)
+        .where(SubscriberSend.state.in_(bindparam("open", _OPEN, expanding=True, literal_execute=True)),
+               SubscriberSend.next_attempt_at <= now)
+        .order_by(SubscriberSend.lane, SubscriberSend.next_attempt_at, SubscriberSend.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        picked = picked.with_for_update(skip_locked=True)
+    until = now + timedelta(seconds=lease_seconds)
+    table = _SENDS
+    rows = session.execute(
+        update(table).where(table.c.id.in_(picked.scalar_subquery()))
+        .values(reclaimed=table.c.reclaimed | (table.c.state == SendState.sending.value),
+                state=SendState.sending.value, claimed_by=owner, lease_until=until, next_attempt_at=until,
+                attempts=table.c.attempts + 1)
+        .returning(table.c.id, table.c.delivery_id, table.c.subscriber_id, table.c.attempts, table.c.reclaimed)
+    ).all()
+    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+
+@dataclass(frozen=True)
+class Result:
+    row: Claimed
+    # None: sent; else the server's words (never the address)
+    error: str | None = None
+    permanent: bool = False
+    # Nothing to send to any more (`error` says why): the row ends `skipped`.
+    skipped: bool = False
+
+
+def record(session: Session, results: Iterable[Result], *, owner: str, now: datetime, max_attempts: int,
+           retry_base_seconds: float, retry_max_seconds: float) -> None:
+    """Write a batch of outcomes while the rows are still ours; finish the deliveries they complete."""
+    results = list(results)
+    table = _SENDS
+    mine = and_(table.c.claimed_by == owner, table.c.state == SendState.sending.value)
+    sent = [r.row.id for r in results if r.error is None]
+    if sent:
+        session.execute(update(table).where(table.c.id.in_(sent), mine).values(
+            state=SendState.sent.value, sent_at=now, claimed_by=None, lease_until=None, last_error=None))
+        # Accepted mail: bounces are counted "in a row".
+        session.execute(update(Subscriber).where(
+            Subscriber.id.in_([r.row.subscriber_id for r in results if r.error is None]), Subscriber.bounces > 0)
+            .values(bounces=0).execution_options(synchronize_session=False))
+    failures: list[dict[str, Any]] = []
+    bounced: list[int] = []
+    for r in results:
+        if r.error is None:
+            continue
+        if r.skipped:
+            failures.append({"row_id": r.row.id, "new_state": SendState.skipped.value, "new_next": now,
+                             "new_error": r.error[:500]})
+            continue
+        final = r.permanent or r.row.attempts >= max_attempts
+        wait = min(retry_max_seconds, retry_base_seconds * 2 ** (r.row.attempts - 1))
+        failures.append({"row_id": r.row.id, "new_state": SendState.failed.value if final else SendState.pending.value,
+                         "new_next": now + timedelta(seconds=wait), "new_error": r.error[:500]})
+        if r.permanent:
+            bounced.append(r.row.subscriber_id)
+    if failures:
+        session.connection().execute(
+            update(table).where(table.c.id == bindparam("row_id"), mine)
+            .values(state=bindparam("new_state"), next_attempt_at=bindparam("new_next"),
+                    last_error=bindparam("new_error"), claimed_by=None, lease_until=None),
+            failures)
+    if bounced:
+        session.execute(update(Subscriber).where(Subscriber.id.in_(bounced))
+                        .values(bounces=Subscriber.bounces + 1).execution_options(synchronize_session=False))
+    finish(session, {r.row.delivery_id for r in results}, now=now)
+
+
+def release(session: Session, rows: Iterable[Claimed], *, owner: str) -> None:
+    """Give back rows claimed and never sent (a worker stopping)."""
+    ids = [r.id for r in rows]
+    if not ids:
+        return
+    table = _SENDS
+    session.execute(update(table).where(table.c.id.in_(ids), table.c.claimed_by == owner,
+                                        table.c.state == SendState.sending.value)
+                    .values(state=SendState.pending.value, claimed_by=None, lease_until=None,
+                            next_attempt_at=utcnow(), attempts=table.c.attempts - 1))
+
+
+def finish(session: Session, delivery_ids: Iterable[int], *, now: datetime) -> None:
+    """Deliveries whose every row is final become published (or failed when none was sent)."""
+    open_rows = exists().where(SubscriberSend.delivery_id == Delivery.id,
+                               SubscriberSend.state.in_(_OPEN))
+    done = session.execute(
+        select(Delivery.id, Delivery.announcement_id).where(
+            Delivery.id.in_(sorted(set(delivery_ids))), Delivery.status == DeliveryStatus.sending,
+            Delivery.lease_owner == HANDED_OVER, ~open_rows)
+    ).all()
+    if not done:
+        return
+    for delivery_id, _ in done:
+        tally = counts_for(session, SubscriberSend.delivery_id == delivery_id)
+        nothing_sent = tally["sent"] == 0 and tally["failed"] > 0
+        session.execute(update(Delivery).where(Delivery.id == delivery_id).values(
+            status=DeliveryStatus.failed if nothing_sent else DeliveryStatus.published,
+            published_at=None if nothing_sent else now, lease_owner=None, lease_expires_at=None,
+            remote_id=f"{tally['sent']} sent, {tally['failed']} failed, {tally['skipped']} skipped",
+            last_error=f"no message could be sent ({tally['failed']} failed)" if nothing_sent else None,
+        ).execution_options(synchronize_session=False))
+    settle(session, *sorted({announcement_id for _, announcement_id in done}))
+
+
+def counts_for(session: Session, *where: Any) -> dict[str, int]:
+    """sent, failed, skipped, pending (waiting or being sent) and `maybe_twice` (claimed again after a
+    worker died: their message may have gone twice) of the rows chosen by `where`."""
+    tally = {"sent": 0, "failed": 0, "skipped": 0, "pending": 0, "maybe_twice": 0}
+    rows = session.execute(
+        select(SubscriberSend.state, func.count(), func.count().filter(SubscriberSend.reclaimed))
+        .where(*where).group_by(SubscriberSend.state)
+    ).all()
+    for state, number, reclaimed in rows:
+        tally["pending" if state in _OPEN else state] += number
+        tally["maybe_twice"] += reclaimed
+    return tally
+
+
+def counts(session: Session, announcement_id: int) -> dict[str, int]:
+    """The counts of an announcement's fan-out, for its page and the API."""
+    return counts_for(session, SubscriberSend.announcement_id == announcement_id)
+
+
+__all__ = ["FINAL_SEND", "Claimed", "Result", "claim", "counts", "expand", "finish", "record", "release"]
