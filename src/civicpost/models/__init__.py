@@ -30,6 +30,7 @@ from civicpost.models.notification import DepartmentHook, Notification, Notifica
 from civicpost.models.oidc_state import OidcState
 from civicpost.models.reply import Reply, ReplyJob
 from civicpost.models.session import StaffSession
+from civicpost.models.subscriber import Subscriber, SubscriberConsent, Subscription, Topic
 from civicpost.models.suspension import Suspension
 from civicpost.models.throttle import SignInThrottle
 from civicpost.models.tracked_link import TrackedLink
@@ -78,8 +79,12 @@ __all__ = [
     "SignInThrottle",
     "StaffSession",
     "State",
+    "Subscriber",
+    "SubscriberConsent",
+    "Subscription",
     "Suspension",
     "Target",
+    "Topic",
     "TrackedLink",
     "Translation",
     "User",

@@ -76,6 +76,10 @@ class Announcement(Base):
     # (see migration 0015): SQLite cannot add a foreign key to this table in place.
     follows_id: Mapped[int | None]
     follow_kind: Mapped[str | None] = mapped_column(String(16))
+    # An event it announces (all optional): shown on the page and in the topics' calendars (iCal).
+    event_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    event_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    location: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
