@@ -413,3 +413,26 @@ def create_post_with_replies(sandbox: str, platform: str, *, at_least: int = 1) 
         if replies.count(platform, remote_id) >= at_least:
             return remote_id
     raise AssertionError("the sandbox gave no post with replies in 40 tries")
+
+
+def create_subscribers(sessions: sessionmaker[Session], secret_key: str, topic: str, emails: list[str], *,
+                       confirmed: bool = True, bounces: int = 0) -> list[int]:
+    """Residents subscribed to `topic` (a slug) with these addresses, sealed as the subscribe form
+    stores them; their ids. Written directly: the fan-out's tests need residents, not the form."""
+    import secrets
+
+    from civicpost.models import Subscriber, Subscription, Topic
+    from civicpost.subscribers.crypto import SubscriberBox
+
+    box = SubscriberBox(secret_key)
+    now = datetime.now(UTC)
+    with transaction(sessions) as session:
+        topic_id = session.scalar(select(Topic.id).where(Topic.slug == topic))
+        assert topic_id is not None, f"no topic {topic}"
+        people = [Subscriber(email_encrypted=box.seal(email), email_digest=box.digest(email.lower()),
+                             email_confirmed_at=now if confirmed else None, link_nonce=secrets.token_hex(16),
+                             bounces=bounces) for email in emails]
+        session.add_all(people)
+        session.flush()
+        session.add_all(Subscription(subscriber_id=p.id, topic_id=topic_id) for p in people)
+        return [p.id for p in people]

@@ -46,7 +46,7 @@ def expand(session: Session, *, delivery_id: int, owner: str, now: datetime | No
     """Make one row per confirmed email recipient of the delivery's channel and hand the delivery
     over; answers how many rows, or None when the delivery is no longer this worker's to expand."""
     now = now or utcnow()
-    delivery = session.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update())
+    delivery = session.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update(of=Delivery))
     if delivery is None or delivery.status != DeliveryStatus.sending or delivery.lease_owner != owner:
         return None
     already = session.scalar(select(exists().where(SubscriberSend.delivery_id == delivery_id)))

@@ -166,9 +166,9 @@ class FanoutSender:
                        Subscriber.bounces).where(Subscriber.id.in_([r.subscriber_id for r in rows])))}
             for delivery_id in {r.delivery_id for r in rows} - set(self._letters):
                 self._letters[delivery_id] = self._letter(session, delivery_id)
-            subscribed = set(session.execute(
+            subscribed = {(row.subscriber_id, row.topic_id) for row in session.execute(
                 select(Subscription.subscriber_id, Subscription.topic_id)
-                .where(Subscription.subscriber_id.in_([r.subscriber_id for r in rows]))).tuples())
+                .where(Subscription.subscriber_id.in_([r.subscriber_id for r in rows])))}
         items, skipped = [], []
         for row in rows:
             letter, person = self._letters.get(row.delivery_id), people.get(row.subscriber_id)

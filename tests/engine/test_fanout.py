@@ -1,0 +1,148 @@
+"""The `subscribers` channel: one message per confirmed subscriber, through a real SMTP server."""
+
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from civicpost.db import transaction
+from civicpost.models import Subscriber, SubscriberSend
+from tests.engine.observing import state_of, wait_for
+from tests.factories import create_approved, create_channel, create_subscribers
+
+
+@dataclass
+class Inbox:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1: what it took, and what it refuses."""
+
+    port: int
+    messages: list[tuple[str, Message]] = field(default_factory=list)
+    asked_later: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def to(self, address: str) -> list[Message]:
+        with self.lock:
+            return [m for rcpt, m in self.messages if rcpt == address]
+
+
+class _Handler:
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("gone"):
+            return f"550 5.1.1 <{address}>: no such mailbox"
+        if address.startswith("busy") and address not in self.inbox.asked_later:
+            self.inbox.asked_later.add(address)
+            return "451 4.3.0 try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.inbox.lock:
+            for rcpt in envelope.rcpt_tos:
+                self.inbox.messages.append((rcpt, message_from_bytes(envelope.original_content)))
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    found = Inbox(port)
+    controller = Controller(_Handler(found), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield found
+    controller.stop()
+
+
+@pytest.fixture
+def mail_settings(fast_settings, inbox):
+    return fast_settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": inbox.port,
+                                            "smtp_starttls": False, "smtp_from": "news@city.example",
+                                            "fanout_connections": 3})
+
+
+def subscribers_channel(client, city) -> int:
+    return create_channel(client, city.admin, "subscribers", name="Parks subscribers",
+                          settings={"topics": ["parks"]})
+
+
+def _body(message: Message, kind: str = "text/plain") -> str:
+    part = next(p for p in message.walk() if p.get_content_type() == kind)
+    return part.get_payload(decode=True).decode()
+
+
+def test_every_confirmed_subscriber_of_the_topic_gets_one_message_with_their_own_unsubscribe_links(
+        client, city, sessions, settings, mail_settings, inbox, worker_factory):
+    key = settings.fernet_key()
+    residents = [f"r{i}@example.org" for i in range(7)]
+    create_subscribers(sessions, key, "parks", residents)
+    create_subscribers(sessions, key, "parks", ["unconfirmed@example.org"], confirmed=False)
+    create_subscribers(sessions, key, "police", ["police-only@example.org"])
+    channel = subscribers_channel(client, city)
+    a = create_approved(client, city, channels=[channel], title="Pool opens Saturday")
+    worker_factory(settings=mail_settings).start()
+
+    wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")
+    with inbox.lock:
+        assert sorted(rcpt for rcpt, _ in inbox.messages) == sorted(residents)
+    first, second = inbox.to("r0@example.org")[0], inbox.to("r1@example.org")[0]
+    assert first["Subject"] == second["Subject"] and "Pool opens Saturday" in first["Subject"]
+    assert first["To"] == "r0@example.org" and first["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = first["List-Unsubscribe"].strip("<>")
+    assert unsubscribe.startswith("http://127.0.0.1:8000/unsubscribe/") and unsubscribe != second["List-Unsubscribe"]
+    text, html = _body(first), _body(first, "text/html")
+    assert unsubscribe in text and unsubscribe in html and unsubscribe not in _body(second)
+    assert f"http://127.0.0.1:8000/announcements/{a['id']}" in text
+    assert len({m["Message-ID"] for _, m in inbox.messages}) == len(residents)
+    delivery = state_of(client, city, a["id"])["deliveries"][0]
+    assert delivery["status"] == "published"
+
+
+def test_a_refused_address_is_a_bounce_and_a_busy_server_is_tried_again(
+        client, city, sessions, settings, mail_settings, inbox, worker_factory):
+    key = settings.fernet_key()
+    gone, busy, fine = create_subscribers(sessions, key, "parks",
+                                          ["gone@example.org", "busy@example.org", "fine@example.org"])
+    a = create_approved(client, city, channels=[subscribers_channel(client, city)])
+    worker_factory(settings=mail_settings).start()
+
+    wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")
+    assert len(inbox.to("busy@example.org")) == 1 and len(inbox.to("fine@example.org")) == 1
+    assert inbox.to("gone@example.org") == []
+    with transaction(sessions) as session:
+        rows = {r.subscriber_id: r for r in session.scalars(select(SubscriberSend))}
+        assert rows[gone].state == "failed" and rows[gone].last_error.startswith("550")
+        assert "gone@example.org" not in rows[gone].last_error
+        assert rows[busy].state == "sent" and rows[busy].attempts == 2
+        assert rows[fine].state == "sent" and rows[fine].attempts == 1
+        assert session.get(Subscriber, gone).bounces == 1
+
+
+def test_an_address_that_bounced_three_times_in_a_row_is_not_sent_to(
+        client, city, sessions, settings, mail_settings, inbox, worker_factory):
+    key = settings.fernet_key()
+    create_subscribers(sessions, key, "parks", ["tired@example.org"], bounces=3)
+    create_subscribers(sessions, key, "parks", ["fine@example.org"], bounces=2)
+    a = create_approved(client, city, channels=[subscribers_channel(client, city)])
+    worker_factory(settings=mail_settings).start()
+
+    wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")
+    assert inbox.to("tired@example.org") == [] and len(inbox.to("fine@example.org")) == 1
+    with transaction(sessions) as session:
+        # Mail accepted: the bounces counted are no longer "in a row".
+        assert sorted(session.scalars(select(Subscriber.bounces))) == [0, 3]
+
+
+def test_a_channel_with_no_subscribers_is_published_at_once(client, city, mail_settings, worker_factory):
+    a = create_approved(client, city, channels=[subscribers_channel(client, city)])
+    worker_factory(settings=mail_settings).start()
+    wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")
