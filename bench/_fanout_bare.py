@@ -14,12 +14,25 @@ import time
 
 import aiosmtplib
 
-HEAD = (b"Subject: URGENT: Boil water notice for the east side\r\nFrom: alerts@bench.city\r\nTo: %s\r\n"
-        b"Message-ID: <%s@bench.city>\r\nList-Unsubscribe: <%s>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
-        b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
-BODY = (b"Boil water before drinking: a main broke on Elm Street. The notice lasts until the city says it ends.\r\n"
-        b"\r\nRead it on the city's site:\r\nhttps://city.example/announcements/1\r\n\r\nUnsubscribe with one click:\r\n")
-
+# The same shape as the worker's: text and HTML parts, quoted-printable, the links in both.
+HEAD = (b"Subject: URGENT: Boil water notice for the east side =?utf-8?q?=E2=80=94?= Water Department\r\n"
+        b"From: alerts@bench.city\r\nTo: %s\r\nMessage-ID: <%s@bench.city>\r\n"
+        b"List-Unsubscribe: <%s>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/alternative; boundary="==b=="\r\n\r\n')
+TEXT = (b'--==b==\r\nContent-Type: text/plain; charset="utf-8"\r\n'
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\nURGENT: Boil water notice for the east side\r\n\r\n"
+        b"Boil water before drinking: a main broke on Elm Street. The notice lasts until the ci=\r\n"
+        b"ty says it ends.\r\n\r\n--\r\nWater Department\r\n\r\n--\r\nRead this announcement on the city's site:\r\n"
+        b"https://city.example/announcements/1\r\n\r\nChange your topics:\r\n%s\r\n\r\n"
+        b"Unsubscribe with one click:\r\n%s\r\n\r\n")
+HTML = (b'--==b==\r\nContent-Type: text/html; charset="utf-8"\r\n'
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\n<!doctype html>\r\n<html lang=3D\"en\">\r\n<body>\r\n"
+        b"<h1>Boil water notice for the east side</h1>\r\n"
+        b"<p>Boil water before drinking: a main broke on Elm Str=\r\n"
+        b"eet. The notice lasts until the city says it ends.</p>\r\n<p>=E2=80=94 Water Department</p>\r\n"
+        b"<hr>\r\n<p><a href=3D\"https://city.example/announcements/1\">Read this announcement on the city's site</a></p>"
+        b"\r\n<p><a href=3D\"\r\n%s\r\n\">Change your topics</a></p>\r\n<p><a href=3D\"\r\n%s\r\n"
+        b"\">Unsubscribe with one click</a></p>\r\n</body>\r\n</html>\r\n--==b==--\r\n")
 
 async def main(port: int, count: int, connections: int) -> None:
     todo: asyncio.Queue[int] = asyncio.Queue()
@@ -34,7 +47,8 @@ async def main(port: int, count: int, connections: int) -> None:
             i = todo.get_nowait()
             to = b"resident%d@bench.city" % i
             link = b"https://city.example/unsubscribe/%d.%s" % (i + 1, mac)
-            message = HEAD % (to, b"bench.%d" % i, link) + BODY + link + b"\r\n"
+            manage = b"https://city.example/subscriptions/%d.%s" % (i + 1, mac)
+            message = HEAD % (to, b"bench.%d" % i, link) + TEXT % (manage, link) + HTML % (manage, link)
             await smtp.sendmail("alerts@bench.city", [to.decode()], message)
         await smtp.quit()
 

@@ -107,7 +107,8 @@ def wait_ready(engine: Engine, before: int, process: subprocess.Popen) -> None:
         if process.poll() is not None:
             raise RuntimeError(f"the worker exited with {process.returncode}")
         with engine.connect() as connection:
-            if (connection.scalar(text("SELECT count(*) FROM worker_heartbeats WHERE stopped_at IS NULL")) or 0) > before:
+            alive = connection.scalar(text("SELECT count(*) FROM worker_heartbeats WHERE stopped_at IS NULL"))
+            if (alive or 0) > before:
                 return
         time.sleep(0.1)
     raise RuntimeError("the worker did not start")
@@ -170,7 +171,8 @@ def open_rows(engine: Engine) -> int:
 
 def tally(engine: Engine) -> dict:
     with engine.connect() as connection:
-        states = dict(connection.execute(select(SubscriberSend.state, func.count()).group_by(SubscriberSend.state)).all())
+        states = dict(connection.execute(
+            select(SubscriberSend.state, func.count()).group_by(SubscriberSend.state)).all())
         reclaimed = connection.scalar(select(func.count()).where(SubscriberSend.reclaimed)) or 0
         delivery = connection.scalar(select(Delivery.status))
     return {"rows": states, "reclaimed": reclaimed, "delivery": delivery}
