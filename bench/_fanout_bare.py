@@ -30,7 +30,8 @@ HTML = (b'--==b==\r\nContent-Type: text/html; charset="utf-8"\r\n'
         b"<h1>Boil water notice for the east side</h1>\r\n"
         b"<p>Boil water before drinking: a main broke on Elm Str=\r\n"
         b"eet. The notice lasts until the city says it ends.</p>\r\n<p>=E2=80=94 Water Department</p>\r\n"
-        b"<hr>\r\n<p><a href=3D\"https://city.example/announcements/1\">Read this announcement on the city's site</a></p>"
+        b"<hr>\r\n<p><a href=3D\"https://city.example/announcements/1\">"
+        b"Read this announcement on the city's site</a></p>"
         b"\r\n<p><a href=3D\"\r\n%s\r\n\">Change your topics</a></p>\r\n<p><a href=3D\"\r\n%s\r\n"
         b"\">Unsubscribe with one click</a></p>\r\n</body>\r\n</html>\r\n--==b==--\r\n")
 
