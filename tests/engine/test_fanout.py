@@ -81,7 +81,7 @@ def _body(message: Message, kind: str = "text/plain") -> str:
 
 
 def test_every_confirmed_subscriber_of_the_topic_gets_one_message_with_their_own_unsubscribe_links(
-        client, city, sessions, settings, mail_settings, inbox, worker_factory):
+        client, city, sessions, settings, mail_settings, inbox, worker_factory, sign_in):
     key = settings.fernet_key()
     residents = [f"r{i}@example.org" for i in range(7)]
     create_subscribers(sessions, key, "parks", residents)
@@ -103,8 +103,16 @@ def test_every_confirmed_subscriber_of_the_topic_gets_one_message_with_their_own
     assert unsubscribe in text and unsubscribe in html and unsubscribe not in _body(second)
     assert f"http://127.0.0.1:8000/announcements/{a['id']}" in text
     assert len({m["Message-ID"] for _, m in inbox.messages}) == len(residents)
-    delivery = state_of(client, city, a["id"])["deliveries"][0]
-    assert delivery["status"] == "published"
+    shown = state_of(client, city, a["id"])
+    assert shown["deliveries"][0]["status"] == "published"
+    assert shown["residents"] == {"sent": 7, "failed": 0, "pending": 0, "skipped": 0, "maybe_twice": 0}
+    page = sign_in(city.parks_staff).get(f"/staff/announcements/{a['id']}/deliveries")
+    assert page.status_code == 200 and "Residents who subscribed" in page.text
+    assert "<dt>Sent</dt><dd>7</dd>" in page.text
+
+
+def test_an_announcement_without_a_subscribers_channel_shows_no_resident_counts(client, city, draft):
+    assert draft()["residents"] is None
 
 
 def test_a_refused_address_is_a_bounce_and_a_busy_server_is_tried_again(
@@ -118,6 +126,8 @@ def test_a_refused_address_is_a_bounce_and_a_busy_server_is_tried_again(
     wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")
     assert len(inbox.to("busy@example.org")) == 1 and len(inbox.to("fine@example.org")) == 1
     assert inbox.to("gone@example.org") == []
+    counts = state_of(client, city, a["id"])["residents"]
+    assert (counts["sent"], counts["failed"], counts["pending"]) == (2, 1, 0)
     with transaction(sessions) as session:
         rows = {r.subscriber_id: r for r in session.scalars(select(SubscriberSend))}
         assert rows[gone].state == "failed" and rows[gone].last_error.startswith("550")

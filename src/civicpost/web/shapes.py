@@ -115,6 +115,14 @@ class DeliveryOut(Shape):
     last_error: str | None
 
 
+class ResidentCounts(Shape):
+    sent: int
+    failed: int
+    pending: int = Field(description="waiting or being sent")
+    skipped: int = Field(description="no longer a recipient when their turn came (unsubscribed, bounced)")
+    maybe_twice: int = Field(description="claimed again after a worker stopped mid-send: may have received it twice")
+
+
 class AnnouncementSummary(Shape):
     id: int
     department: str
@@ -179,6 +187,8 @@ class AnnouncementOut(AnnouncementSummary):
         default=None, description="a follow-up: what it is (an update, the all-clear, or a retract's correction)")
     renditions: list[RenditionOut]
     deliveries: list[DeliveryOut]
+    residents: ResidentCounts | None = Field(
+        default=None, description="messages to residents of its `subscribers` channels; null without one")
 
 
 class AuditEventOut(Shape):
