@@ -1,4 +1,4 @@
-"""A fan-out delivery's email, built once (PITFALLS: composing an EmailMessage costs ~3 ms, several
+"""A fan-out delivery's email, built once (composing an EmailMessage costs ~3 ms here, several
 times the send): the message is serialised with placeholders where the per-recipient parts go (To,
 Message-ID, the one-click unsubscribe headers and the links in the footer), and each recipient's
 copy is the pieces joined around their values.
