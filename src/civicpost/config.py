@@ -109,6 +109,13 @@ class Settings(BaseSettings):
         default=20, ge=1, le=200,
         description="SMTP connections each worker keeps open to send a `subscribers` channel's mail to residents "
                     "(at 20 ms a message, 20 connections send about 1,000 a second)")
+    sms_account_sid: str = Field(
+        default="", max_length=64, pattern=r"^[A-Za-z0-9]*$", json_schema_extra={"shown_default": "empty: no SMS"},
+        description="the account id at the city's SMS provider (a Twilio-compatible Messages API)")
+    sms_auth_token: SecretStr | None = Field(
+        default=None, json_schema_extra={"shown_default": "empty: no SMS"},
+        description="the SMS provider's auth token: signs what it sends to `/hooks/sms` (`X-Twilio-Signature`), "
+                    "never shown or logged")
     notify_digest_minutes: float = Field(
         default=15, ge=0, le=24 * 60,
         description="announcements waiting for approval are gathered into one mail per approver at most this "

@@ -42,7 +42,7 @@ class Letter:
         self._domain = sender.rpartition("@")[2].strip("> ") or "civicpost.invalid"
         self._base_url = base_url
         self._box = box
-        env = _environment(templates_dir)
+        env = environment(templates_dir)
         slots = {"unsubscribe_url": _SLOTS["unsub"], "manage_url": _SLOTS["manage"], "public_url": public_url}
         extra = rendition.get("extra") or {}
         message = EmailMessage(policy=SMTP)
@@ -103,7 +103,7 @@ def _soft_wrapped(value: bytes, width: int = 72) -> bytes:
 _ENVIRONMENTS: dict[Path, Environment] = {}
 
 
-def _environment(templates_dir: Path) -> Environment:
+def environment(templates_dir: Path) -> Environment:
     folder = Path(templates_dir) / "posts"
     if folder not in _ENVIRONMENTS:
         _ENVIRONMENTS[folder] = Environment(

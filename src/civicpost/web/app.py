@@ -43,6 +43,7 @@ from civicpost.web import (
     api_suspensions,
     dates,
     directory,
+    hooks,
     post_text,
     problems,
     public,
@@ -192,6 +193,7 @@ def create_app(
     app.include_router(alerts.public_router)
     app.include_router(public.router)
     app.include_router(redirects.router)
+    app.include_router(hooks.router)
     app.include_router(directory.router)
     staff_pages.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
