@@ -34,6 +34,8 @@ def upgrade() -> None:
         sa.Column('lease_until', civicpost.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column('reclaimed', sa.Boolean(), server_default=sa.text('false'), nullable=False),
         sa.Column('last_error', sa.Text(), nullable=True),
+        sa.Column('remote_id', sa.String(length=64), nullable=True),
+        sa.Column('segments', sa.SmallInteger(), server_default=sa.text('0'), nullable=False),
         sa.Column('sent_at', civicpost.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column('created_at', civicpost.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['announcement_id'], ['announcements.id'],
@@ -48,6 +50,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_subscriber_sends_announcement_id'), 'subscriber_sends', ['announcement_id'])
     op.create_index(op.f('ix_subscriber_sends_subscriber_id'), 'subscriber_sends', ['subscriber_id'])
+    op.create_index(op.f('ix_subscriber_sends_remote_id'), 'subscriber_sends', ['remote_id'])
     op.create_index('ix_subscriber_sends_delivery_id_state', 'subscriber_sends', ['delivery_id', 'state'])
     op.create_index('ix_subscriber_sends_open_due', 'subscriber_sends', ['lane', 'next_attempt_at', 'id'],
                     postgresql_where=sa.text("state IN ('pending', 'sending')"),
@@ -57,6 +60,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_subscriber_sends_open_due', table_name='subscriber_sends')
     op.drop_index('ix_subscriber_sends_delivery_id_state', table_name='subscriber_sends')
+    op.drop_index(op.f('ix_subscriber_sends_remote_id'), table_name='subscriber_sends')
     op.drop_index(op.f('ix_subscriber_sends_subscriber_id'), table_name='subscriber_sends')
     op.drop_index(op.f('ix_subscriber_sends_announcement_id'), table_name='subscriber_sends')
     op.drop_table('subscriber_sends')

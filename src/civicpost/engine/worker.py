@@ -308,7 +308,7 @@ class Worker:
         if not isinstance(ready, Stop) and not ready.take_back and spec(ready.channel.platform).capabilities.fanout:
             # One message per resident: the delivery's rows go to the fan-out, which finishes it.
             with transaction(self.write_sessions) as session:
-                fanout_queue.expand(session, delivery_id=ready.delivery.id, owner=self.name)
+                fanout_queue.expand(session, delivery_id=ready.delivery.id, owner=self.name, settings=self.settings)
             self.fanout.wake()
             return
         happened = Stopped(ready.held_by) if isinstance(ready, Stop) else sending.attempt(ready, self.adapters)

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Integer, Table, and_, bindparam, exists, false, func, insert, literal, select, update
+from sqlalchemy import Integer, Table, Text, and_, bindparam, exists, false, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
+from civicpost.config import Settings
 from civicpost.db import utcnow
 from civicpost.engine.recording import settle
 from civicpost.models import (
@@ -27,6 +28,7 @@ from civicpost.models import (
     Topic,
 )
 from civicpost.models.subscriber_send import FINAL_SEND, OPEN_SEND
+from civicpost.sms import plan
 
 HANDED_OVER = "fanout"
 MAX_BOUNCES = 3
@@ -42,9 +44,11 @@ def topic_ids(session: Session, channel: Channel) -> list[int]:
     return list(session.scalars(select(Topic.id).where(Topic.department_id == channel.department_id)))
 
 
-def expand(session: Session, *, delivery_id: int, owner: str, now: datetime | None = None) -> int | None:
-    """Make one row per confirmed email recipient of the delivery's channel and hand the delivery
-    over; answers how many rows, or None when the delivery is no longer this worker's to expand."""
+def expand(session: Session, *, delivery_id: int, owner: str, settings: Settings,
+           now: datetime | None = None) -> int | None:
+    """Make one row per confirmed recipient of the delivery's channel (and, where the channel texts,
+    one per confirmed number) and hand the delivery over; answers how many rows, or None when the
+    delivery is no longer this worker's to expand."""
     now = now or utcnow()
     delivery = session.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update(of=Delivery))
     if delivery is None or delivery.status != DeliveryStatus.sending or delivery.lease_owner != owner:
@@ -52,24 +56,46 @@ def expand(session: Session, *, delivery_id: int, owner: str, now: datetime | No
     already = session.scalar(select(exists().where(SubscriberSend.delivery_id == delivery_id)))
     count = 0
     if not already:
-        wanted = select(Subscription.subscriber_id).where(
-            Subscription.topic_id.in_(topic_ids(session, delivery.channel)))
-        lane = EMERGENCY_LANE if delivery.lane == EMERGENCY_LANE else 1
-        recipients = select(
-            literal(delivery.id, Integer), literal(delivery.announcement_id, Integer), Subscriber.id,
-            literal("email"), literal(SendState.pending.value), literal(lane, Integer), literal(0, Integer),
-            literal(now, SubscriberSend.next_attempt_at.type), false(), literal(now, SubscriberSend.created_at.type),
-        ).where(Subscriber.id.in_(wanted), Subscriber.email_encrypted.is_not(None),
-                Subscriber.email_confirmed_at.is_not(None), Subscriber.bounces < MAX_BOUNCES)
-        columns = ["delivery_id", "announcement_id", "subscriber_id", "medium", "state", "lane", "attempts",
-                   "next_attempt_at", "reclaimed", "created_at"]
-        inserted = session.execute(insert(SubscriberSend).from_select(columns, recipients))
-        count = getattr(inserted, "rowcount", 0) or 0
+        topics = topic_ids(session, delivery.channel)
+        wanted = select(Subscription.subscriber_id).where(Subscription.topic_id.in_(topics))
+        emergency = delivery.lane == EMERGENCY_LANE
+        count = _insert(session, delivery, "email", SendState.pending, now, 0, wanted, Subscriber.email_encrypted,
+                        Subscriber.email_confirmed_at.is_not(None), Subscriber.bounces < MAX_BOUNCES)
+        if delivery.channel.settings.get("sms") and plan.ready(settings):
+            text = plan.text_of(delivery.rendition, public_url(settings, delivery.announcement_id))
+            found = plan.estimate(session, settings, topic_ids=topics, text=text, now=now)
+            over = found.over_cap and not emergency
+            due = None if emergency else plan.quiet_until(settings, now)
+            count += _insert(session, delivery, "sms", SendState.skipped if over else SendState.pending, due or now,
+                             found.segments, wanted, Subscriber.phone_encrypted,
+                             Subscriber.phone_confirmed_at.is_not(None), Subscriber.sms_stopped_at.is_(None),
+                             error=f"over the city's monthly SMS cap ({found.cap} segments, {found.month_used} used): "
+                                   "raise CIVICPOST_SMS_MONTHLY_CAP or wait for next month" if over else None)
     # No lease end: the rows carry the leases now; a sweep must not take this delivery for a dead send.
     delivery.lease_owner, delivery.lease_expires_at = HANDED_OVER, None
     session.flush()
     finish(session, [delivery_id], now=now)
     return count
+
+
+def public_url(settings: Settings, announcement_id: int) -> str:
+    return f"{settings.base_url.rstrip('/')}/announcements/{announcement_id}"
+
+
+def _insert(session: Session, delivery: Delivery, medium: str, state: SendState, due: datetime, segments: int,
+            wanted: Any, address: Any, *conditions: Any, error: str | None = None) -> int:
+    """One INSERT ... SELECT of a medium's rows: the confirmed subscribers among `wanted`."""
+    lane = EMERGENCY_LANE if delivery.lane == EMERGENCY_LANE else 1
+    recipients = select(
+        literal(delivery.id, Integer), literal(delivery.announcement_id, Integer), Subscriber.id,
+        literal(medium), literal(state.value), literal(lane, Integer), literal(0, Integer),
+        literal(due, SubscriberSend.next_attempt_at.type), false(), literal(segments, Integer),
+        literal(error, Text), literal(due, SubscriberSend.created_at.type),
+    ).where(Subscriber.id.in_(wanted), address.is_not(None), *conditions)
+    columns = ["delivery_id", "announcement_id", "subscriber_id", "medium", "state", "lane", "attempts",
+               "next_attempt_at", "reclaimed", "segments", "last_error", "created_at"]
+    inserted = session.execute(insert(SubscriberSend).from_select(columns, recipients))
+    return getattr(inserted, "rowcount", 0) or 0
 
 
 @dataclass(frozen=True)
@@ -79,15 +105,17 @@ class Claimed:
     subscriber_id: int
     attempts: int
     reclaimed: bool
+    medium: str = "email"
 
 
-def claim(session: Session, *, owner: str, now: datetime, limit: int, lease_seconds: float) -> list[Claimed]:
+def claim(session: Session, *, owner: str, now: datetime, limit: int, lease_seconds: float,
+          medium: str = "email") -> list[Claimed]:
     """Lease up to `limit` due rows to `owner` (the caller commits). A row still `sending` whose lease
     ran out comes back marked `reclaimed`: its worker died, and the message may have gone."""
     picked = (
         select(SubscriberSend.id)
         .where(SubscriberSend.state.in_(bindparam("open", _OPEN, expanding=True, literal_execute=True)),
-               SubscriberSend.next_attempt_at <= now)
+               SubscriberSend.next_attempt_at <= now, SubscriberSend.medium == medium)
         .order_by(SubscriberSend.lane, SubscriberSend.next_attempt_at, SubscriberSend.id)
         .limit(limit)
     )
@@ -100,7 +128,8 @@ def claim(session: Session, *, owner: str, now: datetime, limit: int, lease_seco
         .values(reclaimed=table.c.reclaimed | (table.c.state == SendState.sending.value),
                 state=SendState.sending.value, claimed_by=owner, lease_until=until, next_attempt_at=until,
                 attempts=table.c.attempts + 1)
-        .returning(table.c.id, table.c.delivery_id, table.c.subscriber_id, table.c.attempts, table.c.reclaimed)
+        .returning(table.c.id, table.c.delivery_id, table.c.subscriber_id, table.c.attempts, table.c.reclaimed,
+                   table.c.medium)
     ).all()
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
@@ -113,6 +142,9 @@ class Result:
     permanent: bool = False
     # Nothing to send to any more (`error` says why): the row ends `skipped`.
     skipped: bool = False
+    # A text: the provider's id of its last part, and how many SMS it took.
+    remote_id: str | None = None
+    segments: int | None = None
 
 
 def record(session: Session, results: Iterable[Result], *, owner: str, now: datetime, max_attempts: int,
@@ -121,14 +153,21 @@ def record(session: Session, results: Iterable[Result], *, owner: str, now: date
     results = list(results)
     table = _SENDS
     mine = and_(table.c.claimed_by == owner, table.c.state == SendState.sending.value)
-    sent = [r.row.id for r in results if r.error is None]
+    sent = [r.row.id for r in results if r.error is None and r.row.medium == "email"]
     if sent:
         session.execute(update(table).where(table.c.id.in_(sent), mine).values(
             state=SendState.sent.value, sent_at=now, claimed_by=None, lease_until=None, last_error=None))
         # Accepted mail: bounces are counted "in a row".
         session.execute(update(Subscriber).where(
-            Subscriber.id.in_([r.row.subscriber_id for r in results if r.error is None]), Subscriber.bounces > 0)
-            .values(bounces=0).execution_options(synchronize_session=False))
+            Subscriber.id.in_([r.row.subscriber_id for r in results if r.error is None and r.row.medium == "email"]),
+            Subscriber.bounces > 0).values(bounces=0).execution_options(synchronize_session=False))
+    texts = [{"row_id": r.row.id, "new_remote": r.remote_id, "new_segments": r.segments or 1}
+             for r in results if r.error is None and r.row.medium == "sms"]
+    if texts:
+        session.connection().execute(
+            update(table).where(table.c.id == bindparam("row_id"), mine)
+            .values(state=SendState.sent.value, sent_at=now, claimed_by=None, lease_until=None, last_error=None,
+                    remote_id=bindparam("new_remote"), segments=bindparam("new_segments")), texts)
     failures: list[dict[str, Any]] = []
     bounced: list[int] = []
     for r in results:
@@ -142,7 +181,7 @@ def record(session: Session, results: Iterable[Result], *, owner: str, now: date
         wait = min(retry_max_seconds, retry_base_seconds * 2 ** (r.row.attempts - 1))
         failures.append({"row_id": r.row.id, "new_state": SendState.failed.value if final else SendState.pending.value,
                          "new_next": now + timedelta(seconds=wait), "new_error": r.error[:500]})
-        if r.permanent:
+        if r.permanent and r.row.medium == "email":
             bounced.append(r.row.subscriber_id)
     if failures:
         session.connection().execute(

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 
 import aiosmtplib
+import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +21,7 @@ from civicpost.db import transaction, utcnow
 from civicpost.fanout import queue
 from civicpost.fanout.message import Letter, Person
 from civicpost.models import Channel, Delivery, Subscriber, Subscription
+from civicpost.sms import plan, segments
 from civicpost.subscribers.crypto import AddressUnreadable, SubscriberBox
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,13 @@ class Item:
     sender: str
 
 
+@dataclass(frozen=True)
+class Text:
+    row: queue.Claimed
+    to: str
+    parts: list[str]
+
+
 class FanoutSender:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], *, name: str,
                  connections: int | None = None) -> None:
@@ -52,6 +61,9 @@ class FanoutSender:
         self._wake: asyncio.Event | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._http: httpx.AsyncClient | None = None
+        self._next_text = 0.0
+        self._texts: dict[int, list[str]] = {}
 
     # -- control -------------------------------------------------------------
 
@@ -78,20 +90,30 @@ class FanoutSender:
         results: list[queue.Result] = []
         senders = [asyncio.create_task(self._connection(waiting, results)) for _ in range(self.connections)]
         recorder = asyncio.create_task(self._recorder(results))
+        texting: set[asyncio.Task] = set()
+        # Texts go at the provider's pace: claim only what can be sent well within a lease.
+        text_room = max(1, int(self.settings.sms_per_second * self.settings.lease_seconds / 3))
         try:
             while not self._stopping.is_set():
-                if waiting.qsize() >= BATCH:
+                email_room = BATCH if waiting.qsize() < BATCH else 0
+                sms_room = min(BATCH, text_room - len(texting)) if plan.ready(self.settings) else 0
+                if email_room <= 0 and sms_room <= 0:
                     await asyncio.sleep(0.01)
                     continue
                 try:
-                    items, skipped = await asyncio.to_thread(self._claim_and_prepare)
+                    items, skipped = await asyncio.to_thread(self._claim_and_prepare, email_room, sms_room)
                 except Exception:  # noqa: BLE001 - a database hiccup must not stop the fan-out
                     log.exception("fan-out %s: claiming failed; trying again shortly", self.name)
                     items, skipped = [], []
                     await asyncio.sleep(2)
                 results.extend(skipped)
                 for item in items:
-                    waiting.put_nowait(item)
+                    if isinstance(item, Text):
+                        task = asyncio.create_task(self._text(item, results))
+                        texting.add(task)
+                        task.add_done_callback(texting.discard)
+                    else:
+                        waiting.put_nowait(item)
                 if not items and not skipped:
                     self._wake.clear()
                     try:
@@ -102,7 +124,9 @@ class FanoutSender:
             unsent = [waiting.get_nowait() for _ in range(waiting.qsize())]
             for _ in senders:
                 waiting.put_nowait(None)
-            await asyncio.gather(*senders, return_exceptions=True)
+            await asyncio.gather(*senders, *texting, return_exceptions=True)
+            if self._http is not None:
+                await self._http.aclose()
             recorder.cancel()
             await asyncio.to_thread(self._record, results[:])
             with transaction(self.sessions) as session:
@@ -143,6 +167,33 @@ class FanoutSender:
         finally:
             await _dropped(smtp, polite=True)
 
+    async def _text(self, item: Text, results: list[queue.Result]) -> None:
+        """One text, part by part, each at the provider's pace (messages a second per number)."""
+        s = self.settings
+        if self._http is None:
+            token = s.sms_auth_token.get_secret_value() if s.sms_auth_token else ""
+            self._http = httpx.AsyncClient(auth=(s.sms_account_sid, token), timeout=s.publish_timeout_seconds)
+        url = f"{s.sms_api_base.rstrip('/')}/2010-04-01/Accounts/{s.sms_account_sid}/Messages.json"
+        sender = {"MessagingServiceSid" if s.sms_from.startswith("MG") else "From": s.sms_from}
+        callback = s.base_url.rstrip("/") + "/hooks/sms/status"
+        loop = asyncio.get_running_loop()
+        sid = None
+        for part in item.parts:
+            slot = max(loop.time(), self._next_text)
+            self._next_text = slot + 1 / s.sms_per_second
+            await asyncio.sleep(slot - loop.time())
+            try:
+                answer = await self._http.post(url, data={"To": item.to, "Body": part, **sender,
+                                                          "StatusCallback": callback})
+            except httpx.HTTPError as exc:
+                results.append(queue.Result(item.row, f"SMS provider unreachable: {_plain(str(exc))}"))
+                return
+            if answer.status_code >= 300:
+                results.append(_provider_refused(item, answer))
+                return
+            sid = str(answer.json().get("sid") or "")[:64] or None
+        results.append(queue.Result(item.row, remote_id=sid, segments=len(item.parts)))
+
     async def _connect(self) -> aiosmtplib.SMTP:
         s = self.settings
         smtp = aiosmtplib.SMTP(hostname=s.smtp_host, port=s.smtp_port, timeout=s.publish_timeout_seconds,
@@ -154,36 +205,44 @@ class FanoutSender:
 
     # -- the database side (in a helper thread) -------------------------------
 
-    def _claim_and_prepare(self) -> tuple[list[Item], list[queue.Result]]:
+    def _claim_and_prepare(self, email_room: int, sms_room: int) -> tuple[list[Item | Text], list[queue.Result]]:
+        now = utcnow()
         with transaction(self.sessions) as session:
-            rows = queue.claim(session, owner=self.name, now=utcnow(), limit=BATCH,
-                               lease_seconds=self.settings.lease_seconds)
+            rows = queue.claim(session, owner=self.name, now=now, limit=email_room,
+                               lease_seconds=self.settings.lease_seconds) if email_room > 0 else []
+            if sms_room > 0:
+                rows += queue.claim(session, owner=self.name, now=now, limit=sms_room,
+                                    lease_seconds=self.settings.lease_seconds, medium="sms")
         if not rows:
             return [], []
         with self.sessions() as session:
             people = {p.id: p for p in session.execute(
                 select(Subscriber.id, Subscriber.link_nonce, Subscriber.email_encrypted, Subscriber.email_confirmed_at,
-                       Subscriber.bounces).where(Subscriber.id.in_([r.subscriber_id for r in rows])))}
+                       Subscriber.bounces, Subscriber.phone_encrypted, Subscriber.phone_confirmed_at,
+                       Subscriber.sms_stopped_at).where(Subscriber.id.in_([r.subscriber_id for r in rows])))}
             for delivery_id in {r.delivery_id for r in rows} - set(self._letters):
                 self._letters[delivery_id] = self._letter(session, delivery_id)
             subscribed = {(row.subscriber_id, row.topic_id) for row in session.execute(
                 select(Subscription.subscriber_id, Subscription.topic_id)
                 .where(Subscription.subscriber_id.in_([r.subscriber_id for r in rows])))}
-        items, skipped = [], []
+        items: list[Item | Text] = []
+        skipped: list[queue.Result] = []
         for row in rows:
             letter, person = self._letters.get(row.delivery_id), people.get(row.subscriber_id)
             reason = _why_not(person, subscribed, row, self._topics.get(row.delivery_id, set()))
             if letter is None:
                 reason = "the delivery is gone"
-            if reason is None and person is not None and letter is not None:
-                try:
+            if reason is not None or person is None or letter is None:
+                skipped.append(queue.Result(row, reason or "the subscriber is gone", skipped=True))
+                continue
+            try:
+                if row.medium == "sms":
+                    items.append(Text(row, self.box.open(person.phone_encrypted), self._texts[row.delivery_id]))
+                else:
                     to = self.box.open(person.email_encrypted)
-                except AddressUnreadable as exc:
-                    skipped.append(queue.Result(row, str(exc), permanent=True))
-                    continue
-                items.append(Item(row, to, letter.copy(Person(person.id, person.link_nonce, to)), letter.sender))
-            else:
-                skipped.append(queue.Result(row, reason, skipped=True))
+                    items.append(Item(row, to, letter.copy(Person(person.id, person.link_nonce, to)), letter.sender))
+            except AddressUnreadable as exc:
+                skipped.append(queue.Result(row, str(exc), permanent=True))
         return items, skipped
 
     def _letter(self, session: Session, delivery_id: int) -> Letter | None:
@@ -193,6 +252,8 @@ class FanoutSender:
             return None
         delivery, channel = found
         self._topics[delivery_id] = set(queue.topic_ids(session, channel))
+        public = queue.public_url(self.settings, delivery.announcement_id)
+        self._texts[delivery_id] = segments.parts(plan.text_of(delivery.rendition, public))
         base = self.settings.base_url.rstrip("/")
         return Letter(templates_dir=self.settings.templates_dir, rendition=dict(delivery.rendition),
                       sender=str(channel.settings.get("from") or self.settings.smtp_from), key=delivery.key,
@@ -211,13 +272,33 @@ def _why_not(person, subscribed: set[tuple[int, int]], row: queue.Claimed, topic
     """Why a row's recipient is no longer one (checked again at sending: they may have left since)."""
     if person is None:
         return "the subscriber is gone"
-    if person.email_encrypted is None or person.email_confirmed_at is None:
-        return "the address is no longer confirmed"
-    if person.bounces >= queue.MAX_BOUNCES:
-        return f"the address bounced {person.bounces} times in a row"
+    if row.medium == "sms":
+        if person.phone_encrypted is None or person.phone_confirmed_at is None:
+            return "the number is no longer confirmed"
+        if person.sms_stopped_at is not None:
+            return "the resident texted STOP"
+    else:
+        if person.email_encrypted is None or person.email_confirmed_at is None:
+            return "the address is no longer confirmed"
+        if person.bounces >= queue.MAX_BOUNCES:
+            return f"the address bounced {person.bounces} times in a row"
     if not any((row.subscriber_id, topic) in subscribed for topic in topics):
         return "unsubscribed from the channel's topics"
     return None
+
+
+def _provider_refused(item: Text, answer: httpx.Response) -> queue.Result:
+    """The provider's refusal: a 429 or 5xx is tried again; any other answer is final for this text."""
+    try:
+        said = answer.json()
+        words = f"{said.get('code', '')} {said.get('message', '')}".strip()
+    except ValueError:
+        words = ""
+    words = f"SMS provider answered {answer.status_code}: {_plain(words.replace(item.to, 'the number'))}"
+    if answer.status_code in (401, 403):
+        words += " (check CIVICPOST_SMS_ACCOUNT_SID and CIVICPOST_SMS_AUTH_TOKEN)"
+    return queue.Result(item.row, words, permanent=answer.status_code != 429 and answer.status_code < 500
+                        and answer.status_code not in (401, 403))
 
 
 def _refused(item: Item, code: int, said: str) -> queue.Result:

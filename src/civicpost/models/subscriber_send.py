@@ -55,5 +55,8 @@ class SubscriberSend(Base):
     # Claimed again after a lease ran out: the message may have gone twice.
     reclaimed: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # A text: the provider's id of its last part (its delivery-status callbacks name it) and the SMS it took.
+    remote_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    segments: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -35,6 +35,9 @@ class SubscribersSettings(Fields):
     mode: Literal["immediate", "digest"] | None = field(
         "When to send", default=None,
         hint="immediate (default) or digest; emergencies always go at once.")
+    sms: bool | None = field("Send texts too", kind="yesno", default=None,
+                             hint="Also text residents who gave a mobile number (the city's SMS account, "
+                                  "CIVICPOST_SMS_*).")
     from_: Address | None = field("From address", kind="email", alias="from", default=None,
                                   hint="Leave empty for CIVICPOST_SMTP_FROM.")
 
