@@ -436,3 +436,25 @@ def create_subscribers(sessions: sessionmaker[Session], secret_key: str, topic: 
         session.flush()
         session.add_all(Subscription(subscriber_id=p.id, topic_id=topic_id) for p in people)
         return [p.id for p in people]
+
+
+def create_texting_subscribers(sessions: sessionmaker[Session], secret_key: str, topic: str, phones: list[str], *,
+                               confirmed: bool = True, stopped: bool = False) -> list[int]:
+    """Residents subscribed to `topic` by text only, their numbers sealed as the form stores them; their ids."""
+    import secrets
+
+    from civicpost.models import Subscriber, Subscription, Topic
+    from civicpost.subscribers.crypto import SubscriberBox
+
+    box = SubscriberBox(secret_key)
+    now = datetime.now(UTC)
+    with transaction(sessions) as session:
+        topic_id = session.scalar(select(Topic.id).where(Topic.slug == topic))
+        assert topic_id is not None, f"no topic {topic}"
+        people = [Subscriber(phone_encrypted=box.seal(phone), phone_digest=box.digest(phone),
+                             phone_confirmed_at=now if confirmed else None, sms_stopped_at=now if stopped else None,
+                             link_nonce=secrets.token_hex(16)) for phone in phones]
+        session.add_all(people)
+        session.flush()
+        session.add_all(Subscription(subscriber_id=p.id, topic_id=topic_id) for p in people)
+        return [p.id for p in people]
