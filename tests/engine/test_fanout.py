@@ -156,3 +156,16 @@ def test_a_channel_with_no_subscribers_is_published_at_once(client, city, mail_s
     a = create_approved(client, city, channels=[subscribers_channel(client, city)])
     worker_factory(settings=mail_settings).start()
     wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")
+
+
+def test_without_a_mail_server_nothing_leaves_and_the_counts_say_why(
+        client, city, sessions, settings, fast_settings, worker_factory):
+    create_subscribers(sessions, settings.fernet_key(), "parks", ["r0@example.org", "r1@example.org"])
+    a = create_approved(client, city, channels=[subscribers_channel(client, city)])
+    worker_factory(settings=fast_settings).start()
+
+    wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")
+    assert state_of(client, city, a["id"])["residents"]["skipped"] == 2
+    with transaction(sessions) as session:
+        assert {r.last_error for r in session.scalars(select(SubscriberSend))} == {
+            "no mail server: set CIVICPOST_SMTP_HOST to send residents' mail"}

@@ -59,8 +59,12 @@ def expand(session: Session, *, delivery_id: int, owner: str, settings: Settings
         topics = topic_ids(session, delivery.channel)
         wanted = select(Subscription.subscriber_id).where(Subscription.topic_id.in_(topics))
         emergency = delivery.lane == EMERGENCY_LANE
-        count = _insert(session, delivery, "email", SendState.pending, now, 0, wanted, Subscriber.email_encrypted,
-                        Subscriber.email_confirmed_at.is_not(None), Subscriber.bounces < MAX_BOUNCES)
+        # Without a mail server nothing leaves the machine: the rows say so, and the counts show it.
+        mailless = not settings.smtp_host
+        count = _insert(session, delivery, "email", SendState.skipped if mailless else SendState.pending, now, 0,
+                        wanted, Subscriber.email_encrypted, Subscriber.email_confirmed_at.is_not(None),
+                        Subscriber.bounces < MAX_BOUNCES,
+                        error="no mail server: set CIVICPOST_SMTP_HOST to send residents' mail" if mailless else None)
         if delivery.channel.settings.get("sms") and plan.ready(settings):
             text = plan.text_of(delivery.rendition, public_url(settings, delivery.announcement_id))
             found = plan.estimate(session, settings, topic_ids=topics, text=text, now=now)
