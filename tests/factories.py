@@ -416,7 +416,7 @@ def create_post_with_replies(sandbox: str, platform: str, *, at_least: int = 1) 
 
 
 def create_subscribers(sessions: sessionmaker[Session], secret_key: str, topic: str, emails: list[str], *,
-                       confirmed: bool = True, bounces: int = 0) -> list[int]:
+                       confirmed: bool = True, bounces: int = 0, mode: str = "immediate") -> list[int]:
     """Residents subscribed to `topic` (a slug) with these addresses, sealed as the subscribe form
     stores them; their ids. Written directly: the fan-out's tests need residents, not the form."""
     import secrets
@@ -431,7 +431,7 @@ def create_subscribers(sessions: sessionmaker[Session], secret_key: str, topic: 
         assert topic_id is not None, f"no topic {topic}"
         people = [Subscriber(email_encrypted=box.seal(email), email_digest=box.digest(email.lower()),
                              email_confirmed_at=now if confirmed else None, link_nonce=secrets.token_hex(16),
-                             bounces=bounces) for email in emails]
+                             bounces=bounces, mode=mode) for email in emails]
         session.add_all(people)
         session.flush()
         session.add_all(Subscription(subscriber_id=p.id, topic_id=topic_id) for p in people)

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column('next_attempt_at', civicpost.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column('claimed_by', sa.String(length=100), nullable=True),
         sa.Column('lease_until', civicpost.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('digest', sa.Boolean(), server_default=sa.text('false'), nullable=False),
         sa.Column('reclaimed', sa.Boolean(), server_default=sa.text('false'), nullable=False),
         sa.Column('last_error', sa.Text(), nullable=True),
         sa.Column('remote_id', sa.String(length=64), nullable=True),

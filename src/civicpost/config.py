@@ -109,6 +109,10 @@ class Settings(BaseSettings):
         default=20, ge=1, le=200,
         description="SMTP connections each worker keeps open to send a `subscribers` channel's mail to residents "
                     "(at 20 ms a message, 20 connections send about 1,000 a second)")
+    digest_hour: int = Field(
+        default=7, ge=0, le=23,
+        description="the hour, in the city's time zone, when residents who chose a daily digest get the day's "
+                    "announcements in one message (emergencies always go at once)")
     sms_account_sid: str = Field(
         default="", max_length=64, pattern=r"^[A-Za-z0-9]*$", json_schema_extra={"shown_default": "empty: no SMS"},
         description="the account id at the city's SMS provider (a Twilio-compatible Messages API)")

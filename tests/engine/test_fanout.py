@@ -9,7 +9,7 @@ from email.message import Message
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from civicpost.db import transaction
 from civicpost.models import Subscriber, SubscriberSend
@@ -169,3 +169,44 @@ def test_without_a_mail_server_nothing_leaves_and_the_counts_say_why(
     with transaction(sessions) as session:
         assert {r.last_error for r in session.scalars(select(SubscriberSend))} == {
             "no mail server: set CIVICPOST_SMTP_HOST to send residents' mail"}
+
+
+def test_a_resident_who_chose_a_digest_gets_the_days_announcements_in_one_message_the_next_morning(
+        client, city, sessions, settings, mail_settings, inbox, worker_factory):
+    key = settings.fernet_key()
+    create_subscribers(sessions, key, "parks", ["now@example.org"])
+    (daily,) = create_subscribers(sessions, key, "parks", ["daily@example.org"], mode="digest")
+    channel = subscribers_channel(client, city)
+    worker_factory(settings=mail_settings).start()
+    pool = create_approved(client, city, channels=[channel], title="Pool opens Saturday")
+    leaves = create_approved(client, city, channels=[channel], title="Leaf pickup starts Monday")
+
+    # Published when everyone else has it: the digest does not hold the announcements back.
+    wait_for(lambda: all(state_of(client, city, a["id"])["state"] == "published" for a in (pool, leaves)))
+    assert len(inbox.to("now@example.org")) == 2 and inbox.to("daily@example.org") == []
+    assert state_of(client, city, pool["id"])["residents"]["pending"] == 1
+    with transaction(sessions) as session:
+        waiting = list(session.scalars(select(SubscriberSend).where(SubscriberSend.digest)))
+        assert {r.subscriber_id for r in waiting} == {daily} and len(waiting) == 2
+        local = waiting[0].next_attempt_at.astimezone(settings.zone)
+        assert (local.hour, local.minute) == (settings.digest_hour, 0)
+        # The morning comes.
+        session.execute(update(SubscriberSend).where(SubscriberSend.digest).values(
+            next_attempt_at=waiting[0].created_at))
+
+    (message,) = wait_for(lambda: inbox.to("daily@example.org"))
+    assert message["Subject"] == "Our City: 2 announcements today"
+    text = _body(message)
+    assert "Pool opens Saturday" in text and "Leaf pickup starts Monday" in text
+    assert message["List-Unsubscribe"].strip("<>") in text
+    wait_for(lambda: state_of(client, city, pool["id"])["residents"]["sent"] == 2)
+
+
+def test_an_emergency_reaches_a_resident_who_chose_a_digest_at_once(
+        client, city, sessions, settings, mail_settings, inbox, worker_factory):
+    create_subscribers(sessions, settings.fernet_key(), "parks", ["daily@example.org"], mode="digest")
+    a = create_approved(client, city, channels=[subscribers_channel(client, city)], emergency=True, title="Boil water")
+    worker_factory(settings=mail_settings).start()
+    wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")
+    (message,) = inbox.to("daily@example.org")
+    assert "Boil water" in message["Subject"]

@@ -39,6 +39,9 @@ class Letter:
                  public_url: str, base_url: str, box: SubscriberBox) -> None:
         self.sender = sender
         self._key = key
+        extra_ = rendition.get("extra") or {}
+        self.entry = Entry(extra_.get("subject") or rendition.get("text", "").split("\n", 1)[0],
+                           rendition.get("text", ""), public_url)
         self._domain = sender.rpartition("@")[2].strip("> ") or "civicpost.invalid"
         self._base_url = base_url
         self._box = box
@@ -110,3 +113,34 @@ def environment(templates_dir: Path) -> Environment:
             loader=FileSystemLoader(folder), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
             autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False))
     return _ENVIRONMENTS[folder]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One announcement in a digest: its subject line, its text as the channel rendered it, its page."""
+
+    subject: str
+    text: str
+    public_url: str
+
+
+def digest(*, templates_dir: Path, entries: list[Entry], person: Person, sender: str, key: str, base_url: str,
+           box: SubscriberBox, city: str) -> bytes:
+    """A resident's daily digest: the day's announcements in one message, with their own links. Built
+    for each resident (a digest goes once a day to each, so composing it whole costs little)."""
+    env = environment(templates_dir)
+    unsubscribe = links.unsubscribe_url(base_url, box, person)
+    context = {"entries": entries, "city": city, "unsubscribe_url": unsubscribe,
+               "manage_url": links.manage_url(base_url, box, person)}
+    # Long lines allowed (998, SMTP's limit) so the unsubscribe header is not folded.
+    message = EmailMessage(policy=SMTP.clone(max_line_length=998))
+    message["Subject"] = env.get_template("subscribers_digest_subject.txt.j2").render(context).strip()
+    message["From"] = sender
+    message["To"] = person.email
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = f"<{key}.{person.id}@{sender.rpartition('@')[2].strip('> ') or 'civicpost.invalid'}>"
+    message["List-Unsubscribe"] = f"<{unsubscribe}>"
+    message["List-Unsubscribe-Post"] = links.ONE_CLICK_BODY
+    message.set_content(env.get_template("subscribers_digest.txt.j2").render(context).strip() + "\n")
+    message.add_alternative(env.get_template("subscribers_digest.html.j2").render(context), subtype="html")
+    return message.as_bytes()

@@ -61,10 +61,19 @@ def expand(session: Session, *, delivery_id: int, owner: str, settings: Settings
         emergency = delivery.lane == EMERGENCY_LANE
         # Without a mail server nothing leaves the machine: the rows say so, and the counts show it.
         mailless = not settings.smtp_host
-        count = _insert(session, delivery, "email", SendState.skipped if mailless else SendState.pending, now, 0,
-                        wanted, Subscriber.email_encrypted, Subscriber.email_confirmed_at.is_not(None),
-                        Subscriber.bounces < MAX_BOUNCES,
-                        error="no mail server: set CIVICPOST_SMTP_HOST to send residents' mail" if mailless else None)
+        email = (SendState.skipped if mailless else SendState.pending, Subscriber.email_encrypted,
+                 Subscriber.email_confirmed_at.is_not(None), Subscriber.bounces < MAX_BOUNCES)
+        error = "no mail server: set CIVICPOST_SMTP_HOST to send residents' mail" if mailless else None
+        if emergency:
+            count = _insert(session, delivery, "email", email[0], now, 0, wanted, *email[1:], error=error)
+        else:
+            # A resident who chose a digest (or every resident of a digest channel) gets it with the day's others.
+            digesting = delivery.channel.settings.get("mode") == "digest"
+            chose = Subscriber.mode == "digest"
+            count = _insert(session, delivery, "email", email[0], now, 0, wanted, *email[1:],
+                            *(() if not digesting else (false(),)), ~chose, error=error)
+            count += _insert(session, delivery, "email", email[0], next_digest(settings, now), 0, wanted, *email[1:],
+                             *(() if digesting else (chose,)), error=error, digest=True)
         if delivery.channel.settings.get("sms") and plan.ready(settings):
             text = plan.text_of(delivery.rendition, public_url(settings, delivery.announcement_id))
             found = plan.estimate(session, settings, topic_ids=topics, text=text, now=now)
@@ -86,18 +95,27 @@ def public_url(settings: Settings, announcement_id: int) -> str:
     return f"{settings.base_url.rstrip('/')}/announcements/{announcement_id}"
 
 
+def next_digest(settings: Settings, now: datetime) -> datetime:
+    """The next daily digest: CIVICPOST_DIGEST_HOUR in the city's time zone, today or tomorrow."""
+    local = now.astimezone(settings.zone)
+    at = local.replace(hour=settings.digest_hour, minute=0, second=0, microsecond=0)
+    if at <= local:
+        at = (local + timedelta(days=1)).replace(hour=settings.digest_hour, minute=0, second=0, microsecond=0)
+    return at.astimezone(now.tzinfo)
+
+
 def _insert(session: Session, delivery: Delivery, medium: str, state: SendState, due: datetime, segments: int,
-            wanted: Any, address: Any, *conditions: Any, error: str | None = None) -> int:
+            wanted: Any, address: Any, *conditions: Any, error: str | None = None, digest: bool = False) -> int:
     """One INSERT ... SELECT of a medium's rows: the confirmed subscribers among `wanted`."""
     lane = EMERGENCY_LANE if delivery.lane == EMERGENCY_LANE else 1
     recipients = select(
         literal(delivery.id, Integer), literal(delivery.announcement_id, Integer), Subscriber.id,
         literal(medium), literal(state.value), literal(lane, Integer), literal(0, Integer),
         literal(due, SubscriberSend.next_attempt_at.type), false(), literal(segments, Integer),
-        literal(error, Text), literal(due, SubscriberSend.created_at.type),
+        literal(error, Text), literal(digest), literal(utcnow(), SubscriberSend.created_at.type),
     ).where(Subscriber.id.in_(wanted), address.is_not(None), *conditions)
     columns = ["delivery_id", "announcement_id", "subscriber_id", "medium", "state", "lane", "attempts",
-               "next_attempt_at", "reclaimed", "segments", "last_error", "created_at"]
+               "next_attempt_at", "reclaimed", "segments", "last_error", "digest", "created_at"]
     inserted = session.execute(insert(SubscriberSend).from_select(columns, recipients))
     return getattr(inserted, "rowcount", 0) or 0
 
@@ -119,10 +137,38 @@ def claim(session: Session, *, owner: str, now: datetime, limit: int, lease_seco
     picked = (
         select(SubscriberSend.id)
         .where(SubscriberSend.state.in_(bindparam("open", _OPEN, expanding=True, literal_execute=True)),
-               SubscriberSend.next_attempt_at <= now, SubscriberSend.medium == medium)
+               SubscriberSend.next_attempt_at <= now, SubscriberSend.medium == medium,
+               SubscriberSend.digest.is_(False))
         .order_by(SubscriberSend.lane, SubscriberSend.next_attempt_at, SubscriberSend.id)
         .limit(limit)
     )
+    if session.get_bind().dialect.name == "postgresql":
+        picked = picked.with_for_update(skip_locked=True)
+    until = now + timedelta(seconds=lease_seconds)
+    table = _SENDS
+    rows = session.execute(
+        update(table).where(table.c.id.in_(picked.scalar_subquery()))
+        .values(reclaimed=table.c.reclaimed | (table.c.state == SendState.sending.value),
+                state=SendState.sending.value, claimed_by=owner, lease_until=until, next_attempt_at=until,
+                attempts=table.c.attempts + 1)
+        .returning(table.c.id, table.c.delivery_id, table.c.subscriber_id, table.c.attempts, table.c.reclaimed,
+                   table.c.medium)
+    ).all()
+    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+
+def claim_digests(session: Session, *, owner: str, now: datetime, residents: int,
+                  lease_seconds: float) -> list[Claimed]:
+    """Lease every due digest row of up to `residents` residents: each resident's day in one claim."""
+    whose = select(SubscriberSend.subscriber_id).where(
+        SubscriberSend.state.in_(_OPEN), SubscriberSend.next_attempt_at <= now, SubscriberSend.digest.is_(True),
+    ).group_by(SubscriberSend.subscriber_id).order_by(SubscriberSend.subscriber_id).limit(residents)
+    chosen = list(session.scalars(whose))
+    if not chosen:
+        return []
+    picked = select(SubscriberSend.id).where(
+        SubscriberSend.subscriber_id.in_(chosen), SubscriberSend.state.in_(_OPEN),
+        SubscriberSend.next_attempt_at <= now, SubscriberSend.digest.is_(True))
     if session.get_bind().dialect.name == "postgresql":
         picked = picked.with_for_update(skip_locked=True)
     until = now + timedelta(seconds=lease_seconds)
@@ -213,8 +259,9 @@ def release(session: Session, rows: Iterable[Claimed], *, owner: str) -> None:
 
 def finish(session: Session, delivery_ids: Iterable[int], *, now: datetime) -> None:
     """Deliveries whose every row is final become published (or failed when none was sent)."""
-    open_rows = exists().where(SubscriberSend.delivery_id == Delivery.id,
-                               SubscriberSend.state.in_(_OPEN))
+    # A digest row does not hold the delivery: the announcement is out when everyone else has it.
+    open_rows = exists().where(SubscriberSend.delivery_id == Delivery.id, SubscriberSend.state.in_(_OPEN),
+                               SubscriberSend.digest.is_(False))
     done = session.execute(
         select(Delivery.id, Delivery.announcement_id).where(
             Delivery.id.in_(sorted(set(delivery_ids))), Delivery.status == DeliveryStatus.sending,
@@ -224,11 +271,12 @@ def finish(session: Session, delivery_ids: Iterable[int], *, now: datetime) -> N
         return
     for delivery_id, _ in done:
         tally = counts_for(session, SubscriberSend.delivery_id == delivery_id)
-        nothing_sent = tally["sent"] == 0 and tally["failed"] > 0
+        nothing_sent = tally["sent"] == 0 and tally["failed"] > 0 and tally["pending"] == 0
         session.execute(update(Delivery).where(Delivery.id == delivery_id).values(
             status=DeliveryStatus.failed if nothing_sent else DeliveryStatus.published,
             published_at=None if nothing_sent else now, lease_owner=None, lease_expires_at=None,
-            remote_id=f"{tally['sent']} sent, {tally['failed']} failed, {tally['skipped']} skipped",
+            remote_id=f"{tally['sent']} sent, {tally['failed']} failed, {tally['skipped']} skipped"
+                      + (f", {tally['pending']} in digests" if tally["pending"] else ""),
             last_error=f"no message could be sent ({tally['failed']} failed)" if nothing_sent else None,
         ).execution_options(synchronize_session=False))
     settle(session, *sorted({announcement_id for _, announcement_id in done}))

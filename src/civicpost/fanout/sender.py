@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from civicpost.config import Settings
 from civicpost.db import transaction, utcnow
 from civicpost.fanout import queue
-from civicpost.fanout.message import Letter, Person
+from civicpost.fanout.message import Letter, Person, digest
 from civicpost.models import Channel, Delivery, Subscriber, Subscription
 from civicpost.sms import plan, segments
 from civicpost.subscribers.crypto import AddressUnreadable, SubscriberBox
@@ -27,6 +27,8 @@ from civicpost.subscribers.crypto import AddressUnreadable, SubscriberBox
 log = logging.getLogger(__name__)
 
 BATCH = 200
+# Residents whose digests one claim gathers (each digest is composed whole).
+DIGESTS = 50
 RECORD_EVERY_SECONDS = 0.2
 IDLE_POLL_SECONDS = 1.0
 _ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
@@ -38,6 +40,12 @@ class Item:
     to: str
     message: bytes
     sender: str
+    # A digest carries the resident's other rows of the day too: one message, one outcome for all.
+    also: tuple[queue.Claimed, ...] = ()
+
+    @property
+    def rows(self) -> tuple[queue.Claimed, ...]:
+        return (self.row, *self.also)
 
 
 @dataclass(frozen=True)
@@ -130,7 +138,8 @@ class FanoutSender:
             recorder.cancel()
             await asyncio.to_thread(self._record, results[:])
             with transaction(self.sessions) as session:
-                queue.release(session, [item.row for item in unsent if item is not None], owner=self.name)
+                queue.release(session, [row for item in unsent if item is not None for row in item.rows],
+                              owner=self.name)
 
     async def _recorder(self, results: list[queue.Result]) -> None:
         while True:
@@ -151,17 +160,18 @@ class FanoutSender:
                     if smtp is None:
                         smtp = await self._connect()
                     await smtp.sendmail(item.sender, [item.to], item.message)
-                    results.append(queue.Result(item.row))
+                    results.extend(queue.Result(row) for row in item.rows)
                 except aiosmtplib.SMTPRecipientsRefused as exc:
                     refused = exc.recipients[0]
-                    results.append(_refused(item, refused.code, refused.message))
+                    results.extend(_refused(item, refused.code, refused.message))
                 except aiosmtplib.SMTPResponseException as exc:
-                    results.append(_refused(item, exc.code, exc.message))
+                    results.extend(_refused(item, exc.code, exc.message))
                     if exc.code in (421,) or not 400 <= exc.code < 600:
                         await _dropped(smtp)
                         smtp = None
                 except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-                    results.append(queue.Result(item.row, f"mail server unreachable: {_plain(str(exc))}"))
+                    results.extend(queue.Result(row, f"mail server unreachable: {_plain(str(exc))}")
+                                   for row in item.rows)
                     await _dropped(smtp)
                     smtp = None
         finally:
@@ -213,6 +223,9 @@ class FanoutSender:
             if sms_room > 0:
                 rows += queue.claim(session, owner=self.name, now=now, limit=sms_room,
                                     lease_seconds=self.settings.lease_seconds, medium="sms")
+            digests = queue.claim_digests(session, owner=self.name, now=now, residents=DIGESTS,
+                                          lease_seconds=self.settings.lease_seconds) if email_room > 0 else []
+            rows += digests
         if not rows:
             return [], []
         with self.sessions() as session:
@@ -227,7 +240,12 @@ class FanoutSender:
                 .where(Subscription.subscriber_id.in_([r.subscriber_id for r in rows])))}
         items: list[Item | Text] = []
         skipped: list[queue.Result] = []
+        digest_ids = {r.id for r in digests}
+        gathered: dict[int, list[queue.Claimed]] = {}
         for row in rows:
+            if row.id in digest_ids:
+                gathered.setdefault(row.subscriber_id, []).append(row)
+                continue
             letter, person = self._letters.get(row.delivery_id), people.get(row.subscriber_id)
             reason = _why_not(person, subscribed, row, self._topics.get(row.delivery_id, set()))
             if letter is None:
@@ -243,7 +261,34 @@ class FanoutSender:
                     items.append(Item(row, to, letter.copy(Person(person.id, person.link_nonce, to)), letter.sender))
             except AddressUnreadable as exc:
                 skipped.append(queue.Result(row, str(exc), permanent=True))
+        for subscriber_id, day in gathered.items():
+            self._gather(day, people.get(subscriber_id), subscribed, items, skipped)
         return items, skipped
+
+    def _gather(self, day: list[queue.Claimed], person, subscribed: set[tuple[int, int]],
+                items: list[Item | Text], skipped: list[queue.Result]) -> None:
+        """One resident's digest: the day's rows still theirs to receive, in one message."""
+        keep = []
+        for row in day:
+            letter = self._letters.get(row.delivery_id)
+            reason = _why_not(person, subscribed, row, self._topics.get(row.delivery_id, set()))
+            if reason is None and letter is not None:
+                keep.append((row, letter))
+            else:
+                skipped.append(queue.Result(row, reason or "the delivery is gone", skipped=True))
+        if not keep or person is None:
+            return
+        try:
+            to = self.box.open(person.email_encrypted)
+        except AddressUnreadable as exc:
+            skipped.extend(queue.Result(row, str(exc), permanent=True) for row, _ in keep)
+            return
+        first = keep[0][1]
+        message = digest(templates_dir=self.settings.templates_dir, entries=[letter.entry for _, letter in keep],
+                         person=Person(person.id, person.link_nonce, to), sender=first.sender,
+                         key=f"digest.{keep[0][0].id}", base_url=self.settings.base_url.rstrip("/"), box=self.box,
+                         city=self.settings.city_name)
+        items.append(Item(keep[0][0], to, message, first.sender, tuple(row for row, _ in keep[1:])))
 
     def _letter(self, session: Session, delivery_id: int) -> Letter | None:
         found = session.execute(select(Delivery, Channel).join(Channel, Channel.id == Delivery.channel_id)
@@ -301,9 +346,9 @@ def _provider_refused(item: Text, answer: httpx.Response) -> queue.Result:
                         and answer.status_code not in (401, 403))
 
 
-def _refused(item: Item, code: int, said: str) -> queue.Result:
+def _refused(item: Item, code: int, said: str) -> list[queue.Result]:
     words = f"{code} {_plain(said.replace(item.to, 'the address'))}"
-    return queue.Result(item.row, words, permanent=code >= 500)
+    return [queue.Result(row, words, permanent=code >= 500) for row in item.rows]
 
 
 def _plain(text: str) -> str:

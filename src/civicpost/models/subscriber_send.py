@@ -52,6 +52,9 @@ class SubscriberSend(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Waits for the resident's daily digest (they chose one, or the channel sends digests): not an emergency.
+    # The delivery does not wait for it.
+    digest: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     # Claimed again after a lease ran out: the message may have gone twice.
     reclaimed: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     last_error: Mapped[str | None] = mapped_column(Text)
