@@ -121,7 +121,7 @@ class Worker:
         # Residents' replies: the same kind of leased readings, on the same clock (replies/collector.py).
         self.replies = ReplyCollector(settings, self.write_sessions, name=self.name, adapters=self.adapters)
         # Residents' mail of `subscribers` channels: its own rows and leases, sent from its own thread.
-        self.fanout = FanoutSender(settings, self.write_sessions, name=self.name)
+        self.fanout = FanoutSender(settings, self.write_sessions, name=self.name, reads=self.sessions)
 
     # -- control -------------------------------------------------------------
 

@@ -120,6 +120,13 @@ def _insert(session: Session, delivery: Delivery, medium: str, state: SendState,
     return getattr(inserted, "rowcount", 0) or 0
 
 
+def anything_due(session: Session, *, now: datetime) -> bool:
+    """Whether any row waits to be claimed (one read of the claim's index)."""
+    return bool(session.scalar(select(exists().where(
+        SubscriberSend.state.in_(bindparam("open", _OPEN, expanding=True, literal_execute=True)),
+        SubscriberSend.next_attempt_at <= now))))
+
+
 @dataclass(frozen=True)
 class Claimed:
     id: int

@@ -57,9 +57,11 @@ class Text:
 
 class FanoutSender:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], *, name: str,
-                 connections: int | None = None) -> None:
+                 connections: int | None = None, reads: sessionmaker[Session] | None = None) -> None:
         self.settings = settings
         self.sessions = sessions
+        # Whether anything is due is asked in a read: on SQLite an idle claim would take the write lock each time.
+        self.reads = reads or sessions
         self.name = name
         self.connections = connections or settings.fanout_connections
         self.box = SubscriberBox(settings.fernet_key())
@@ -217,6 +219,9 @@ class FanoutSender:
 
     def _claim_and_prepare(self, email_room: int, sms_room: int) -> tuple[list[Item | Text], list[queue.Result]]:
         now = utcnow()
+        with self.reads() as session:
+            if not queue.anything_due(session, now=now):
+                return [], []
         with transaction(self.sessions) as session:
             rows = queue.claim(session, owner=self.name, now=now, limit=email_room,
                                lease_seconds=self.settings.lease_seconds) if email_room > 0 else []
