@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -166,3 +167,50 @@ def test_in_quiet_hours_an_ordinary_text_waits_for_the_morning(
     row = rows(sessions)[resident]
     assert row.state == "pending" and row.next_attempt_at > datetime.now(UTC) + timedelta(minutes=50)
     assert provider.sent == [] and state_of(client, city, a["id"])["residents"]["pending"] == 1
+
+
+@pytest.fixture
+def served_app(engine, fast_settings):
+    """The civicpost app on a free 127.0.0.1 port, where the sandbox's status callbacks land."""
+    import socket
+    import time
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server_settings = fast_settings.model_copy(update={"base_url": base, "sms_auth_token": SecretStr(TOKEN),
+                                                       "sms_account_sid": SID})
+    server = uvicorn.Server(uvicorn.Config(create_app(server_settings, engine=engine), log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    yield base
+    server.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+def test_the_sandbox_plays_the_provider_end_to_end_with_its_signed_delivery_status_callbacks(
+        client, city, sessions, settings, fast_settings, worker_factory, served_app):
+    from civicpost.sandbox.testing import running_sandbox
+
+    key = settings.fernet_key()
+    delivered, lost = create_texting_subscribers(sessions, key, "parks", ["+15550104477", "+15550100003"])
+    with running_sandbox() as sandbox:
+        played = fast_settings.model_copy(update={
+            "sms_account_sid": SID, "sms_auth_token": SecretStr(TOKEN), "sms_from": NUMBER,
+            "sms_api_base": f"{sandbox}/sms", "sms_per_second": 50, "base_url": served_app,
+            "smtp_host": "127.0.0.1", "smtp_port": 9, "smtp_starttls": False})
+        a = create_approved(client, city, channels=[texting_channel(client, city)])
+        worker_factory(settings=played).start()
+        wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")
+        wait_for(lambda: rows(sessions)[lost].state == "failed")
+        sent = httpx.get(f"{sandbox}/_sandbox/requests", params={"platform": "sms"}).json()["requests"]
+    assert len([r for r in sent if r["method"] == "POST"]) == 2
+    assert rows(sessions)[delivered].state == "sent"
+    assert rows(sessions)[lost].last_error == "the carrier did not deliver it (undelivered, error 30003)"
