@@ -210,3 +210,18 @@ def test_an_emergency_reaches_a_resident_who_chose_a_digest_at_once(
     wait_for(lambda: state_of(client, city, a["id"])["state"] == "published")
     (message,) = inbox.to("daily@example.org")
     assert "Boil water" in message["Subject"]
+
+
+@pytest.mark.parametrize("topics, said", [
+    (["no-such-topic"], "no topic 'no-such-topic'"),
+    (["Parks"], "is not a topic's slug"),
+    (["parks", "x" * 70], "is not a topic's slug"),
+    (["parks\u0000"], "is not a topic's slug"),
+])
+def test_a_subscribers_channel_naming_a_topic_that_is_not_there_is_refused_with_what_to_fix(client, city, topics,
+                                                                                            said):
+    r = client.post("/api/v1/channels", headers=city.admin.auth, json={
+        "department": "parks", "platform": "subscribers", "name": "Parks subscribers", "credentials": {},
+        "settings": {"topics": topics}})
+    assert r.status_code == 422, r.text
+    assert said in r.text and "settings.topics" in r.text
