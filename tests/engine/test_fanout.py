@@ -225,3 +225,29 @@ def test_a_subscribers_channel_naming_a_topic_that_is_not_there_is_refused_with_
         "settings": {"topics": topics}})
     assert r.status_code == 422, r.text
     assert said in r.text and "settings.topics" in r.text
+
+
+def test_a_retracted_announcement_stops_reaching_residents(client, city, sessions, settings, fast_settings,
+                                                           worker_factory):
+    create_subscribers(sessions, settings.fernet_key(), "parks", ["r0@example.org", "r1@example.org"])
+    a = create_approved(client, city, channels=[subscribers_channel(client, city)])
+    # A mail server that does not answer: every row waits to be tried again.
+    unreachable = fast_settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": 9, "smtp_starttls": False,
+                                                   "retry_base_seconds": 2, "max_attempts": 8})
+    worker_factory(settings=unreachable).start()
+
+    def tried() -> bool:
+        with transaction(sessions) as session:
+            found = list(session.scalars(select(SubscriberSend)))
+            return len(found) == 2 and all(r.attempts == 1 and r.state == "pending" for r in found)
+
+    wait_for(tried)
+    r = client.post(f"/api/v1/announcements/{a['id']}/retract", headers=city.approver.auth,
+                    json={"reason": "Wrong date"})
+    assert r.status_code == 202, r.text
+
+    def stopped() -> set:
+        with transaction(sessions) as session:
+            return {(r.state, r.last_error) for r in session.scalars(select(SubscriberSend))}
+
+    wait_for(lambda: stopped() == {("skipped", "the announcement was retracted or cancelled")})

@@ -20,7 +20,7 @@ from civicpost.config import Settings
 from civicpost.db import transaction, utcnow
 from civicpost.fanout import queue
 from civicpost.fanout.message import Letter, Person, digest
-from civicpost.models import Channel, Delivery, Subscriber, Subscription
+from civicpost.models import Announcement, Channel, Delivery, State, Subscriber, Subscription
 from civicpost.sms import plan, segments
 from civicpost.subscribers.crypto import AddressUnreadable, SubscriberBox
 
@@ -240,6 +240,11 @@ class FanoutSender:
                        Subscriber.sms_stopped_at).where(Subscriber.id.in_([r.subscriber_id for r in rows])))}
             for delivery_id in {r.delivery_id for r in rows} - set(self._letters):
                 self._letters[delivery_id] = self._letter(session, delivery_id)
+            # A retracted or cancelled announcement stops reaching residents, whatever rows are left.
+            stopped = set(session.scalars(
+                select(Delivery.id).join(Announcement, Announcement.id == Delivery.announcement_id)
+                .where(Delivery.id.in_({r.delivery_id for r in rows}),
+                       Announcement.state.in_((State.retracted, State.cancelled)))))
             subscribed = {(row.subscriber_id, row.topic_id) for row in session.execute(
                 select(Subscription.subscriber_id, Subscription.topic_id)
                 .where(Subscription.subscriber_id.in_([r.subscriber_id for r in rows])))}
@@ -248,6 +253,9 @@ class FanoutSender:
         digest_ids = {r.id for r in digests}
         gathered: dict[int, list[queue.Claimed]] = {}
         for row in rows:
+            if row.delivery_id in stopped:
+                skipped.append(queue.Result(row, "the announcement was retracted or cancelled", skipped=True))
+                continue
             if row.id in digest_ids:
                 gathered.setdefault(row.subscriber_id, []).append(row)
                 continue
