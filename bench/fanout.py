@@ -226,7 +226,8 @@ def bare_run(workdir: Path, args) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subscribers", type=int, default=100_000)
-    parser.add_argument("--connections", type=int, default=20, help="SMTP connections, both senders")
+    parser.add_argument("--connections", type=int, default=40,
+                        help="SMTP connections, both senders (CIVICPOST_FANOUT_CONNECTIONS's default)")
     parser.add_argument("--delay-ms", type=float, default=20, help="the sink's time per message")
     parser.add_argument("--kill", action="store_true", help="kill -9 the worker halfway; a second one finishes")
     parser.add_argument("--lease-seconds", type=int, default=None)
