@@ -1,5 +1,6 @@
 """The `subscribers` channel: one message per confirmed subscriber, through a real SMTP server."""
 
+import asyncio
 import socket
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ class Inbox:
     messages: list[tuple[str, Message]] = field(default_factory=list)
     asked_later: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    delay: float = 0.0  # seconds each message takes
 
     def to(self, address: str) -> list[Message]:
         with self.lock:
@@ -45,6 +47,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.inbox.delay:
+            await asyncio.sleep(self.inbox.delay)
         with self.inbox.lock:
             for rcpt in envelope.rcpt_tos:
                 self.inbox.messages.append((rcpt, message_from_bytes(envelope.original_content)))
@@ -251,3 +255,18 @@ def test_a_retracted_announcement_stops_reaching_residents(client, city, session
             return {(r.state, r.last_error) for r in session.scalars(select(SubscriberSend))}
 
     wait_for(lambda: stopped() == {("skipped", "the announcement was retracted or cancelled")})
+
+
+def test_rows_waiting_longer_than_a_lease_keep_it_and_go_once(client, city, sessions, settings, mail_settings,
+                                                              inbox, worker_factory):
+    """One connection, a lease of one second and a server taking 0.3 s a message: the last rows wait
+    far longer than a lease for their turn, and are still sent once each."""
+    inbox.delay = 0.3
+    residents = [f"r{i}@example.org" for i in range(12)]
+    create_subscribers(sessions, settings.fernet_key(), "parks", residents)
+    a = create_approved(client, city, channels=[subscribers_channel(client, city)])
+    worker_factory(settings=mail_settings.model_copy(update={"fanout_connections": 1, "lease_seconds": 1})).start()
+    wait_for(lambda: state_of(client, city, a["id"])["state"] == "published", timeout=30)
+    with inbox.lock:
+        assert sorted(rcpt for rcpt, _ in inbox.messages) == sorted(residents)
+    assert state_of(client, city, a["id"])["residents"]["maybe_twice"] == 0

@@ -252,6 +252,17 @@ def record(session: Session, results: Iterable[Result], *, owner: str, now: date
     finish(session, {r.row.delivery_id for r in results}, now=now)
 
 
+def renew(session: Session, row_ids: list[int], *, owner: str, until: datetime) -> None:
+    """Extend the leases `owner` still holds: rows waiting for a connection (or the texts' pace) must
+    not look abandoned and go twice."""
+    if not row_ids:
+        return
+    table = _SENDS
+    session.execute(update(table).where(table.c.id.in_(row_ids), table.c.claimed_by == owner,
+                                        table.c.state == SendState.sending.value)
+                    .values(lease_until=until, next_attempt_at=until))
+
+
 def release(session: Session, rows: Iterable[Claimed], *, owner: str) -> None:
     """Give back rows claimed and never sent (a worker stopping)."""
     ids = [r.id for r in rows]

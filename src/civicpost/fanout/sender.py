@@ -10,6 +10,7 @@ import logging
 import re
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 
 import aiosmtplib
 import httpx
@@ -74,6 +75,9 @@ class FanoutSender:
         self._http: httpx.AsyncClient | None = None
         self._next_text = 0.0
         self._texts: dict[int, list[str]] = {}
+        # Rows claimed and not yet recorded: their leases are renewed until they are.
+        self._held: set[int] = set()
+        self._held_lock = threading.Lock()  # updated from the helper threads, read by the renewer
 
     # -- control -------------------------------------------------------------
 
@@ -100,6 +104,7 @@ class FanoutSender:
         results: list[queue.Result] = []
         senders = [asyncio.create_task(self._connection(waiting, results)) for _ in range(self.connections)]
         recorder = asyncio.create_task(self._recorder(results))
+        renewer = asyncio.create_task(self._renewer())
         texting: set[asyncio.Task] = set()
         # Texts go at the provider's pace: claim only what can be sent well within a lease.
         text_room = max(1, int(self.settings.sms_per_second * self.settings.lease_seconds / 3))
@@ -138,10 +143,28 @@ class FanoutSender:
             if self._http is not None:
                 await self._http.aclose()
             recorder.cancel()
+            renewer.cancel()
             await asyncio.to_thread(self._record, results[:])
             with transaction(self.sessions) as session:
                 queue.release(session, [row for item in unsent if item is not None for row in item.rows],
                               owner=self.name)
+
+    async def _renewer(self) -> None:
+        every = max(0.2, self.settings.lease_seconds / 3)
+        while True:
+            await asyncio.sleep(every)
+            with self._held_lock:
+                held = sorted(self._held)
+            if held:
+                try:
+                    await asyncio.to_thread(self._renew, held)
+                except Exception:  # noqa: BLE001 - the next renewal tries again
+                    log.exception("fan-out %s: renewing leases failed", self.name)
+
+    def _renew(self, held: list[int]) -> None:
+        until = utcnow() + timedelta(seconds=self.settings.lease_seconds)
+        with transaction(self.sessions) as session:
+            queue.renew(session, held, owner=self.name, until=until)
 
     async def _recorder(self, results: list[queue.Result]) -> None:
         while True:
@@ -233,6 +256,8 @@ class FanoutSender:
             rows += digests
         if not rows:
             return [], []
+        with self._held_lock:
+            self._held.update(r.id for r in rows)
         with self.sessions() as session:
             people = {p.id: p for p in session.execute(
                 select(Subscriber.id, Subscriber.link_nonce, Subscriber.email_encrypted, Subscriber.email_confirmed_at,
@@ -324,6 +349,8 @@ class FanoutSender:
         with transaction(self.sessions) as session:
             queue.record(session, results, owner=self.name, now=utcnow(), max_attempts=s.max_attempts,
                          retry_base_seconds=s.retry_base_seconds, retry_max_seconds=s.retry_max_seconds)
+        with self._held_lock:
+            self._held.difference_update(r.row.id for r in results)
 
 
 def _why_not(person, subscribed: set[tuple[int, int]], row: queue.Claimed, topics: set[int]) -> str | None:
