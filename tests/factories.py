@@ -413,3 +413,48 @@ def create_post_with_replies(sandbox: str, platform: str, *, at_least: int = 1) 
         if replies.count(platform, remote_id) >= at_least:
             return remote_id
     raise AssertionError("the sandbox gave no post with replies in 40 tries")
+
+
+def create_subscribers(sessions: sessionmaker[Session], secret_key: str, topic: str, emails: list[str], *,
+                       confirmed: bool = True, bounces: int = 0, mode: str = "immediate") -> list[int]:
+    """Residents subscribed to `topic` (a slug) with these addresses, sealed as the subscribe form
+    stores them; their ids. Written directly: the fan-out's tests need residents, not the form."""
+    import secrets
+
+    from civicpost.models import Subscriber, Subscription, Topic
+    from civicpost.subscribers.crypto import SubscriberBox
+
+    box = SubscriberBox(secret_key)
+    now = datetime.now(UTC)
+    with transaction(sessions) as session:
+        topic_id = session.scalar(select(Topic.id).where(Topic.slug == topic))
+        assert topic_id is not None, f"no topic {topic}"
+        people = [Subscriber(email_encrypted=box.seal(email), email_digest=box.digest(email.lower()),
+                             email_confirmed_at=now if confirmed else None, link_nonce=secrets.token_hex(16),
+                             bounces=bounces, mode=mode) for email in emails]
+        session.add_all(people)
+        session.flush()
+        session.add_all(Subscription(subscriber_id=p.id, topic_id=topic_id) for p in people)
+        return [p.id for p in people]
+
+
+def create_texting_subscribers(sessions: sessionmaker[Session], secret_key: str, topic: str, phones: list[str], *,
+                               confirmed: bool = True, stopped: bool = False) -> list[int]:
+    """Residents subscribed to `topic` by text only, their numbers sealed as the form stores them; their ids."""
+    import secrets
+
+    from civicpost.models import Subscriber, Subscription, Topic
+    from civicpost.subscribers.crypto import SubscriberBox
+
+    box = SubscriberBox(secret_key)
+    now = datetime.now(UTC)
+    with transaction(sessions) as session:
+        topic_id = session.scalar(select(Topic.id).where(Topic.slug == topic))
+        assert topic_id is not None, f"no topic {topic}"
+        people = [Subscriber(phone_encrypted=box.seal(phone), phone_digest=box.digest(phone),
+                             phone_confirmed_at=now if confirmed else None, sms_stopped_at=now if stopped else None,
+                             link_nonce=secrets.token_hex(16)) for phone in phones]
+        session.add_all(people)
+        session.flush()
+        session.add_all(Subscription(subscriber_id=p.id, topic_id=topic_id) for p in people)
+        return [p.id for p in people]

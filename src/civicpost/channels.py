@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from civicpost import audit, net
 from civicpost.errors import Invalid, NotFound
-from civicpost.models import Channel, Department, User
+from civicpost.models import Channel, Department, Topic, User
 from civicpost.platforms import PLATFORMS, checked_fields, spec
 from civicpost.security import CredentialBox
 
@@ -78,6 +78,8 @@ def create_channel(
     track_links: bool = False,
 ) -> Channel:
     credentials, settings = validate(platform, credentials, settings)
+    if spec(platform).capabilities.fanout:
+        _topics_exist(session, settings.get("topics") or [])
     channel = Channel(
         track_links=track_links,
         department_id=department.id,
@@ -95,6 +97,16 @@ def create_channel(
         detail={"platform": str(platform), "name": name, "department": department.slug},
     )
     return channel
+
+
+def _topics_exist(session: Session, slugs: list[str]) -> None:
+    """A channel that fans out names topics that exist: a misspelt one would reach nobody, silently."""
+    known = set(session.scalars(select(Topic.slug).where(Topic.slug.in_(slugs))))
+    missing = [slug for slug in slugs if slug not in known]
+    if missing:
+        raise Invalid("the channel's settings are not right", errors=[{
+            "field": "settings.topics",
+            "message": f"no topic {', '.join(repr(m) for m in missing)}: GET /api/v1/topics lists them"}])
 
 
 def replace_credentials(

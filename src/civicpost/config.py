@@ -110,6 +110,43 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(default=True, description="encrypt the connection to the mail server (STARTTLS)")
     smtp_from: str = Field(default="civicpost@localhost", description="the sender address of notifications, e.g. "
                                                                       "`civicpost@city.example`")
+    fanout_connections: int = Field(
+        default=40, ge=1, le=200,
+        description="SMTP connections each worker keeps open to send a `subscribers` channel's mail to residents "
+                    "(at 20 ms a message, 40 connections sent 100,000 in 89 s in bench/fanout.py)")
+    digest_hour: int = Field(
+        default=7, ge=0, le=23,
+        description="the hour, in the city's time zone, when residents who chose a daily digest get the day's "
+                    "announcements in one message (emergencies always go at once)")
+    sms_account_sid: str = Field(
+        default="", max_length=64, pattern=r"^[A-Za-z0-9]*$", json_schema_extra={"shown_default": "empty: no SMS"},
+        description="the account id at the city's SMS provider (a Twilio-compatible Messages API)")
+    sms_auth_token: SecretStr | None = Field(
+        default=None, json_schema_extra={"shown_default": "empty: no SMS"},
+        description="the SMS provider's auth token: signs what it sends to `/hooks/sms` (`X-Twilio-Signature`), "
+                    "never shown or logged")
+    sms_api_base: str = Field(
+        default="https://api.twilio.com", max_length=2048,
+        description="the SMS provider's Messages API (Twilio's, or a compatible one, or the sandbox)")
+    sms_from: str = Field(
+        default="", max_length=64, pattern=r"^(\+[0-9]{6,15}|MG[0-9a-fA-F]{32})?$",
+        json_schema_extra={"shown_default": "empty: no SMS"},
+        description="the city's number texts come from (`+15550104477`) or a messaging service id (`MG...`)")
+    sms_per_second: float = Field(
+        default=1, gt=0, le=1000,
+        description="texts the provider lets the city's number send a second (a long code 1, toll-free 3, a short "
+                    "code 100): sets the pace and the time shown before approval")
+    sms_price_per_segment: float = Field(
+        default=0.0083, ge=0, le=10, description="what one SMS segment costs, for the estimate shown before approval")
+    sms_monthly_cap: int = Field(
+        default=0, ge=0, json_schema_extra={"shown_default": "`0`: no cap"},
+        description="SMS segments the city may send in a calendar month; ordinary announcements that would go over "
+                    "send no texts (emergencies still do)")
+    sms_quiet_hours: str = Field(
+        default="", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$|^$",
+        json_schema_extra={"shown_default": "empty: none"},
+        description="hours in the city's time zone when ordinary texts wait, e.g. `21:00-08:00` (emergencies go "
+                    "at once)")
     notify_digest_minutes: float = Field(
         default=15, ge=0, le=24 * 60,
         description="announcements waiting for approval are gathered into one mail per approver at most this "

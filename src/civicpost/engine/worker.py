@@ -34,10 +34,13 @@ from civicpost.engine.outcomes import Stopped
 from civicpost.engine.recorder import Recorder
 from civicpost.engine.wakeups import watch_commits
 from civicpost.exports import jobs as exports
+from civicpost.fanout import queue as fanout_queue
+from civicpost.fanout.sender import FanoutSender
 from civicpost.insights.collector import Collector
 from civicpost.models import Channel, WorkerHeartbeat
 from civicpost.notifications import weekly
 from civicpost.notifications.sender import Sender
+from civicpost.platforms import spec
 from civicpost.replies.collector import Collector as ReplyCollector
 from civicpost.runtime import settle_memory
 from civicpost.suspensions import expiry
@@ -117,6 +120,8 @@ class Worker:
         self.collector = Collector(settings, self.write_sessions, name=self.name, adapters=self.adapters)
         # Residents' replies: the same kind of leased readings, on the same clock (replies/collector.py).
         self.replies = ReplyCollector(settings, self.write_sessions, name=self.name, adapters=self.adapters)
+        # Residents' mail of `subscribers` channels: its own rows and leases, sent from its own thread.
+        self.fanout = FanoutSender(settings, self.write_sessions, name=self.name, reads=self.sessions)
 
     # -- control -------------------------------------------------------------
 
@@ -146,6 +151,7 @@ class Worker:
         threading.Thread(target=watch_commits, args=(self.engine, self._wake, self._stopping),
                          name="watch-commits", daemon=True).start()
         self.recorder.start()
+        self.fanout.start()
         self._thread = threading.Thread(target=self._loop, name="claim-loop", daemon=True)
         self._thread.start()
         log.info("worker %s started (%d concurrent sends)", self.name, self.concurrency)
@@ -162,6 +168,7 @@ class Worker:
         # Jobs still queued run `_run`, see the stop and give their claim back.
         self.pool.shutdown(wait=True)
         self.recorder.stop(timeout)
+        self.fanout.stop(timeout)
         # Anything still leased to us crashed mid-job: it may have been sent, so reconcile.
         with transaction(self.write_sessions) as session:
             claims.release_all(session, owner=self.name)
@@ -297,6 +304,12 @@ class Worker:
             with transaction(self.sessions) as session:
                 ready = guard.prepare(session, job, owner=self.name, settings=self.settings)
         if isinstance(ready, Skip):
+            return
+        if not isinstance(ready, Stop) and not ready.take_back and spec(ready.channel.platform).capabilities.fanout:
+            # One message per resident: the delivery's rows go to the fan-out, which finishes it.
+            with transaction(self.write_sessions) as session:
+                fanout_queue.expand(session, delivery_id=ready.delivery.id, owner=self.name, settings=self.settings)
+            self.fanout.wake()
             return
         happened = Stopped(ready.held_by) if isinstance(ready, Stop) else sending.attempt(ready, self.adapters)
         self.recorder.record(ready, happened)

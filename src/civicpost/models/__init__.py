@@ -31,6 +31,7 @@ from civicpost.models.oidc_state import OidcState
 from civicpost.models.reply import Reply, ReplyJob
 from civicpost.models.session import StaffSession
 from civicpost.models.subscriber import Subscriber, SubscriberConsent, Subscription, Topic
+from civicpost.models.subscriber_send import SendState, SubscriberSend
 from civicpost.models.suspension import Suspension
 from civicpost.models.throttle import SignInThrottle
 from civicpost.models.tracked_link import TrackedLink
@@ -79,8 +80,10 @@ __all__ = [
     "SignInThrottle",
     "StaffSession",
     "State",
+    "SendState",
     "Subscriber",
     "SubscriberConsent",
+    "SubscriberSend",
     "Subscription",
     "Suspension",
     "Target",

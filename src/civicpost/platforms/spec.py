@@ -103,6 +103,8 @@ class Capabilities:
     remove_replies: bool = False
     # Why a reply cannot be hidden or removed from civicpost, in words for staff.
     moderation_note: str = ""
+    # One delivery becomes a message to each resident who subscribed (civicpost.fanout), not one call.
+    fanout: bool = False
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ URL prefixes (put these in a channel's `settings.api_base`)::
                                     images fetched from image_url on 127.0.0.1 only
     /threads   Threads API          {base}/threads/v1.0/{user}/threads, likewise
     /telegram  Telegram Bot API     {base}/telegram/bot<token>/sendMessage; posts shown at {base}/t.me/...
+    /sms       Twilio Messages API  CIVICPOST_SMS_API_BASE={base}/sms; calls each text's StatusCallback, signed
 
 Control panel (no authentication; keep the sandbox on loopback)::
 

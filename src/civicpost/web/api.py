@@ -28,8 +28,10 @@ from civicpost import (
 from civicpost.db import utcnow
 from civicpost.drafting import access, break_glass, follow_ups, listing, previews, search, workflow
 from civicpost.errors import Invalid, NotFound, ServiceError
+from civicpost.fanout import queue as fanout
 from civicpost.identity import methods, scopes
 from civicpost.models import Delivery, Department, State
+from civicpost.platforms import PLATFORMS, spec
 from civicpost.schemas import (
     AnnouncementIn,
     AnnouncementPatch,
@@ -165,13 +167,12 @@ def replace_credentials(
 def _full(session, announcement, renderer, settings, *, new: bool = False,
           shown: previews.Preview | None = None) -> dict[str, Any]:
     shown = shown or previews.of_announcement(renderer, announcement)
-    return views.announcement(
-        announcement,
-        settings.zone,
-        renditions=shown.renditions,
-        deliveries=[] if new else workflow.deliveries_of(session, announcement),
-        fingerprint=shown.fingerprint,
-    )
+    deliveries = [] if new else workflow.deliveries_of(session, announcement)
+    data = views.announcement(announcement, settings.zone, renditions=shown.renditions, deliveries=deliveries,
+                              fingerprint=shown.fingerprint)
+    if any(spec(d.channel.platform).capabilities.fanout for d in deliveries if d.channel.platform in PLATFORMS):
+        data["residents"] = fanout.counts(session, announcement.id)
+    return data
 
 
 @router.post("/announcements", status_code=201, response_model=AnnouncementOut)

@@ -45,6 +45,7 @@ from civicpost.web import (
     api_suspensions,
     dates,
     directory,
+    hooks,
     post_text,
     problems,
     public,
@@ -202,6 +203,7 @@ def create_app(
     app.include_router(subscribe.router)
     app.include_router(topic_feeds.router)
     app.include_router(redirects.router)
+    app.include_router(hooks.router)
     app.include_router(directory.router)
     staff_pages.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

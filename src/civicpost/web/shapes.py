@@ -115,6 +115,14 @@ class DeliveryOut(Shape):
     last_error: str | None
 
 
+class ResidentCounts(Shape):
+    sent: int
+    failed: int
+    pending: int = Field(description="waiting or being sent")
+    skipped: int = Field(description="no longer a recipient when their turn came (unsubscribed, bounced)")
+    maybe_twice: int = Field(description="claimed again after a worker stopped mid-send: may have received it twice")
+
+
 class AnnouncementSummary(Shape):
     id: int
     department: str
@@ -182,6 +190,8 @@ class AnnouncementOut(AnnouncementSummary):
     location: str | None = Field(default=None, description="and where it is")
     renditions: list[RenditionOut]
     deliveries: list[DeliveryOut]
+    residents: ResidentCounts | None = Field(
+        default=None, description="messages to residents of its `subscribers` channels; null without one")
 
 
 class AuditEventOut(Shape):

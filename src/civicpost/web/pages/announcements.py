@@ -12,6 +12,7 @@ from starlette.requests import ClientDisconnect
 from civicpost import alerts, audit, contributors
 from civicpost.drafting import access, break_glass, comments, follow_ups, previews, versions, workflow
 from civicpost.errors import Invalid, NotFound, ServiceError
+from civicpost.fanout import estimates
 from civicpost.models import Delivery, State, User
 from civicpost.replies import listing as replies_listing
 from civicpost.web.deps import SessionDep
@@ -157,6 +158,9 @@ def show_page(request: Request, session, user: User, announcement, *, confirm: s
                          and announcement.reviewed_at is None and announcement.approved_by_id != user.id),
         },
         "contributed": contributed,
+        # Texts to residents: their count, cost and time, seen before approving.
+        "texts": estimates.before_approval(session, request.app.state.settings, announcement, cards)
+        if deciding else [],
         "thread": alerts.follow_ups(session, announcement) if announcement.alert else [],
         "review_hours": request.app.state.settings.emergency_review_hours,
         "comments": comments.listed(session, announcement),

@@ -8,8 +8,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from civicpost import contributors
+from civicpost.config import Settings
 from civicpost.drafting import previews, workflow
 from civicpost.errors import Invalid, ServiceError
+from civicpost.fanout import estimates
 from civicpost.models import Announcement, Department, State, User
 from civicpost.schemas import RejectIn
 from civicpost.suspensions import service as suspensions_service
@@ -24,7 +26,8 @@ from civicpost.web.pages.common import ApproverUser, Csrf, StaffUser, csrf_token
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
 
-def review(session, renderer, announcement: Announcement, *, contributed: bool) -> dict[str, Any]:
+def review(session, renderer, announcement: Announcement, *, contributed: bool,
+           settings: Settings | None = None) -> dict[str, Any]:
     shown = previews.of_announcement(renderer, announcement)
     cards = shown.cards
     return {
@@ -34,6 +37,8 @@ def review(session, renderer, announcement: Announcement, *, contributed: bool) 
         "fingerprint": shown.fingerprint,
         "changes": changes_since_approval(session, announcement, cards),
         "contributed": contributed,
+        # Texts to residents: their count, cost and time, seen before approving.
+        "texts": estimates.before_approval(session, settings, announcement, cards) if settings else [],
     }
 
 
@@ -53,7 +58,8 @@ def queue_context(request: Request, session, user: User, *, refusal: dict | None
         .limit(100)
     ).all()
     wrote = contributors.of_many(session, list(rows))
-    items = [review(session, request.app.state.renderer, a, contributed=user.id in wrote[a.id]) for a in rows]
+    items = [review(session, request.app.state.renderer, a, contributed=user.id in wrote[a.id],
+                    settings=request.app.state.settings) for a in rows]
     context = {
         "items": items,
         "refusal": refusal,

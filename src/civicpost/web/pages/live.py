@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from civicpost.drafting import access, workflow
+from civicpost.fanout import queue as fanout
 from civicpost.links import http_url
 from civicpost.models import Announcement, DeliveryStatus, State, User
 from civicpost.platforms import SPECS
@@ -42,7 +43,13 @@ def deliveries_part(request: Request, session: Session, user: User, announcement
         "can_retry": user.can_approve and announcement.state in RETRACTABLE,
         "live_open": any(d.status in MOVING or d.retract_requested_at is not None for d in deliveries),
         "live_summary": summary("Deliveries now", [str(d.status) for d in deliveries]),
+        # Residents' messages of `subscribers` channels (sent, failed, pending), as the fan-out goes.
+        "residents": fanout.counts(session, announcement.id) if _fans_out(deliveries) else None,
     }
+
+
+def _fans_out(deliveries: list) -> bool:
+    return any(SPECS[d.channel.platform].capabilities.fanout for d in deliveries if d.channel.platform in SPECS)
 
 
 def summary(lead: str, words: list[str]) -> str:
