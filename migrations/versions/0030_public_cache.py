@@ -6,7 +6,7 @@ on PostgreSQL with 70,000, spilling to disk) and read every announcement to
 find the alerts (59 ms).
 
 Revision ID: 0030
-Revises: 0032
+Revises: 0029
 Create Date: 2026-12-04 19:40:00
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0030'
-down_revision: str | None = '0032'
+down_revision: str | None = '0029'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """open deliveries: one partial index, not two; the worker's sleep reads each lane's earliest from the lane index
 
 Revision ID: 0032
-Revises: 0028
+Revises: 0030
 Create Date: 2026-12-04 19:10:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0032'
-down_revision: str | None = '0028'
+down_revision: str | None = '0030'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
