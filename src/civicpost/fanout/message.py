@@ -43,7 +43,7 @@ class Letter:
         self.entry = Entry(extra_.get("subject") or rendition.get("text", "").split("\n", 1)[0],
                            rendition.get("text", ""), public_url)
         self._domain = sender.rpartition("@")[2].strip("> ") or "civicpost.invalid"
-        self._base_url = base_url
+        self._site = base_url
         self._box = box
         env = environment(templates_dir)
         slots = {"unsubscribe_url": _SLOTS["unsub"], "manage_url": _SLOTS["manage"], "public_url": public_url}
@@ -65,9 +65,9 @@ class Letter:
 
     def copy(self, person: Person) -> bytes:
         """This recipient's message: only their headers and links differ."""
-        unsub = links.unsubscribe_url(self._base_url, self._box, person).encode()
+        unsub = links.unsubscribe_url(self._site, self._box, person).encode()
         values = {"to": person.email.encode(), "mid": f"{self._key}.{person.id}".encode(), "unsub": unsub,
-                  "manage": links.manage_url(self._base_url, self._box, person).encode()}
+                  "manage": links.manage_url(self._site, self._box, person).encode()}
         out = [self._pieces[0]]
         for (slot, in_body), piece in zip(self._order, self._pieces[1:], strict=True):
             out.append(_soft_wrapped(values[slot]) if in_body else values[slot])
