@@ -174,6 +174,9 @@ def live(engine: Engine, database_url: str, tmp_path_factory) -> Iterator[Live]:
         lease_seconds=10, worker_concurrency=4, allow_private_network=True,
         # The seeded approver and admin sign in with a password alone (test_passkeys.py has its own server).
         second_factor_required=False,
+        # Public pages show a change at the next request, as in tests/conftest.py (web/test_public_cache.py
+        # tests the half-second check itself).
+        public_check_seconds=0,
     )
     from civicpost.web import create_app
 
