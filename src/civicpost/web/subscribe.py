@@ -16,7 +16,7 @@ from starlette.requests import ClientDisconnect
 
 from civicpost.errors import Invalid, ServiceError
 from civicpost.models import Subscriber, Topic
-from civicpost.subscribers import consent, links, mail, signup, topics
+from civicpost.subscribers import consent, links, mail, signup, texts, topics
 from civicpost.subscribers.addresses import masked_email, masked_phone
 from civicpost.subscribers.crypto import SubscriberBox
 from civicpost.web.deps import SessionDep, SettingsDep
@@ -163,12 +163,17 @@ def _topics(session, claim: links.LinkClaim) -> list[Topic]:
 
 
 @router.post("/subscribe/confirm/{token}", response_class=HTMLResponse)
-def confirm(token: str, request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+def confirm(token: str, request: Request, session: SessionDep, settings: SettingsDep,
+            background: BackgroundTasks) -> HTMLResponse:
     subscriber = _holder(session, request, token, purpose="confirm")
     claim = links.parse(token)
     if subscriber is None or claim is None:
         return _gone(request)
     signup.confirm(session, subscriber, topic_ids=claim.topic_ids, ip=_ip(request))
+    # The number given with the address is asked to confirm by text (SMS double opt-in), after the commit.
+    text = texts.due(session, _box(request), subscriber, settings=settings)
+    if text is not None:
+        background.add_task(texts.send, settings, text)
     return _page(request, "subscribe_message.html", {
         "heading": "You are subscribed",
         "detail": "Thank you: your address is confirmed. Every message we send has a link to change your topics "
