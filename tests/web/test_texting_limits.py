@@ -66,7 +66,8 @@ def test_only_an_admin_changes_the_limits(client, city):
 def test_an_admin_sets_the_limits_on_the_topics_page_and_bad_values_get_the_form_back(client, city, sign_in):
     admin = sign_in(city.admin)
     page = admin.get("/staff/topics")
-    assert page.status_code == 200 and "Texting limits" in page.text and 'value="1000"' in page.text
+    assert page.status_code == 200 and page.text.count("<h2 id=\"texting-heading\">Texting limits</h2>") == 1
+    assert 'value="1000"' in page.text and "<title>Topics" in page.text
     assert "CIVICPOST_SMS_MONTHLY_CAP" in page.text
     token = csrf_of(page.text)
     bad = admin.post("/staff/topics/texting", data={"csrf_token": token, "monthly_cap": "lots", "quiet_hours": "x"})
