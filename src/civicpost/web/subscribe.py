@@ -198,7 +198,8 @@ def _manage(request: Request, session, subscriber: Subscriber, *, token: str, er
         "chosen": set(consent.topic_slugs(session, subscriber.id)),
         "email": masked_email(box.open(subscriber.email_encrypted)) if subscriber.email_encrypted else None,
         "phone": masked_phone(box.open(subscriber.phone_encrypted)) if subscriber.phone_encrypted else None,
-        "email_confirmed": subscriber.email_confirmed_at is not None, "errors": errors, "saved": saved},
+        "email_confirmed": subscriber.email_confirmed_at is not None, "errors": errors, "saved": saved,
+        "mode": subscriber.mode, "digest_hour": request.app.state.settings.digest_hour},
         status_code=status_code)
 
 
@@ -220,6 +221,16 @@ def manage(token: str, request: Request, session: SessionDep, posted: PostedForm
         saved = "Saved: you now receive the topics ticked below." if found else \
             "Saved: you are unsubscribed from every topic."
         return _manage(request, session, subscriber, token=token, errors={}, saved=saved)
+    if action == "mode":
+        try:
+            signup.change_mode(subscriber, mode=_text(posted, "mode"))
+        except Invalid:
+            return _manage(request, session, subscriber, token=token, status_code=422,
+                           errors={"mode": "Choose how often to hear from us: each announcement as it is "
+                                           "published, or one message a day"})
+        saved = ("Saved: you get one message a day with the day's announcements (emergencies still come at once)."
+                 if subscriber.mode == "digest" else "Saved: you get each announcement as it is published.")
+        return _manage(request, session, subscriber, token=token, errors={}, saved=saved)
     if action == "unsubscribe":
         signup.unsubscribe(session, subscriber, source="web", ip=ip)
         return _manage(request, session, subscriber, token=token, errors={},
@@ -235,7 +246,8 @@ def manage(token: str, request: Request, session: SessionDep, posted: PostedForm
             "detail": "We deleted your email address and number and every topic you chose. We keep only the "
                       "record that you agreed and then withdrew, without your address, as the law requires."})
     return _manage(request, session, subscriber, token=token, status_code=422,
-                   errors={"form": "Choose one of the buttons: save topics, unsubscribe from all, or forget me"})
+                   errors={"form": "Choose one of the buttons: save topics, save how often, unsubscribe from all, "
+                                   "or forget me"})
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
