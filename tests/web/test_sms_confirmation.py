@@ -157,3 +157,14 @@ def test_a_refusing_provider_is_logged_without_the_number_and_the_confirmation_s
     with transaction(sessions) as session:
         [subscriber] = session.query(Subscriber).all()
         assert subscriber.email_confirmed_at is not None and subscriber.phone_confirmed_at is None
+
+
+def test_confirmation_texts_to_one_number_are_throttled_as_sign_ups_are(texting, smtp, sandbox, sessions):
+    messages = sandbox[1]
+    sign_up_and_confirm(texting, smtp)
+    for _ in range(6):
+        with transaction(sessions) as session:
+            session.execute(update(Subscriber).values(sms_confirmation_sent_at=utcnow() - timedelta(minutes=11)))
+        assert texting.post(confirm_link(smtp)).status_code == 200
+    # The sign-up and the first texts are free; then the number waits (5 s, doubling), so the rest go nowhere.
+    assert 2 <= len(messages) <= 3

@@ -2,13 +2,14 @@
 
 It goes when the sign-up is confirmed by the email link and a number was given: the link proves
 who asked, so no stranger can make the city text a number at will. It never goes twice within
-RESEND_AFTER to one number (`sms_confirmation_sent_at`), and never to a number already confirmed
-or that texted STOP. The answer YES (or START) reaches `/hooks/sms`, which confirms the number.
+RESEND_AFTER to one number (`sms_confirmation_sent_at`), never to a number already confirmed or
+that texted STOP, and it counts against the number in the sign-up throttle. The answer YES (or
+START) reaches `/hooks/sms`, which confirms the number.
 Words from templates/subscribers/confirm_sms.txt.j2; the number is never logged.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import httpx
@@ -17,6 +18,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civicpost import throttle
 from civicpost.config import Settings
 from civicpost.db import utcnow
 from civicpost.models import Subscriber, Subscription, Topic
@@ -48,6 +50,12 @@ def due(session: Session, box: SubscriberBox, subscriber: Subscriber, *, setting
     sent = subscriber.sms_confirmation_sent_at
     if sent is not None and now - sent < RESEND_AFTER:
         return None
+    # Each text counts against the number as a sign-up does (its keyed digest): a few an hour, then waits.
+    keys = throttle.sign_up_keys(digests=[subscriber.phone_digest or ""], address=None)
+    number = replace(keys, checked=keys.checked[:1], counted=keys.counted[:1])
+    if throttle.wait_for(session, number, now=now):
+        return None
+    throttle.record_failure(session, number, now=now)
     subscriber.sms_confirmation_sent_at = now
     names = list(session.scalars(select(Topic.name).join(Subscription, Subscription.topic_id == Topic.id)
                                  .where(Subscription.subscriber_id == subscriber.id).order_by(Topic.name)))
