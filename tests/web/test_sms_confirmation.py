@@ -65,11 +65,13 @@ def confirm_link(smtp: SmtpServer, index: int = -1) -> str:
 
 
 def sign_up_and_confirm(client: TestClient, smtp: SmtpServer, *, phone: str = PHONE,
-                        topics: tuple[str, ...] = ("parks", "water")) -> None:
+                        topics: tuple[str, ...] = ("parks", "water")) -> str:
     r = client.post("/subscribe", data={"email": "resident@example.org", "phone": phone, "topics": list(topics),
                                         "consent": "yes"}, follow_redirects=False)
     assert r.status_code == 303, r.text
-    assert client.post(confirm_link(smtp)).status_code == 200
+    confirmed = client.post(confirm_link(smtp))
+    assert confirmed.status_code == 200
+    return confirmed.text
 
 
 def reply(client: TestClient, body: str, *, sender: str = PHONE):
@@ -82,7 +84,8 @@ def test_confirming_the_address_texts_the_number_once_and_yes_confirms_it(textin
                                                                           settings, caplog):
     messages = sandbox[1]
     caplog.set_level(logging.DEBUG)
-    sign_up_and_confirm(texting, smtp)
+    page = sign_up_and_confirm(texting, smtp)
+    assert "reply YES to that text" in page
 
     [text] = messages
     assert text["To"] == PHONE
@@ -132,7 +135,8 @@ def test_an_address_alone_is_confirmed_without_any_text(texting, smtp, sandbox):
     r = texting.post("/subscribe", data={"email": "resident@example.org", "topics": ["parks"], "consent": "yes"},
                      follow_redirects=False)
     assert r.status_code == 303
-    assert texting.post(confirm_link(smtp)).status_code == 200
+    page = texting.post(confirm_link(smtp))
+    assert page.status_code == 200 and "reply YES" not in page.text
     assert sandbox[1] == []
 
 

@@ -174,10 +174,11 @@ def confirm(token: str, request: Request, session: SessionDep, settings: Setting
     text = texts.due(session, _box(request), subscriber, settings=settings)
     if text is not None:
         background.add_task(texts.send, settings, text)
+    asked = " We are texting your mobile number too: reply YES to that text to get our texts." if text else ""
     return _page(request, "subscribe_message.html", {
         "heading": "You are subscribed",
         "detail": "Thank you: your address is confirmed. Every message we send has a link to change your topics "
-                  "or unsubscribe.",
+                  "or unsubscribe." + asked,
         "manage_url": links.manage_url("", _box(request), subscriber)})
 
 
