@@ -168,6 +168,7 @@ def demo(
     import threading
 
     import uvicorn
+    from pydantic import SecretStr
 
     from civicpost import demo as demo_city
     from civicpost import migrate
@@ -183,6 +184,13 @@ def demo(
         "second_factor_required": False,
     })
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    # Residents' texts go to the sandbox's SMS provider (Twilio's Messages API), which calls back signed
+    # delivery reports; /subscribe asks for a mobile number too.
+    settings = settings.model_copy(update={
+        "sms_account_sid": "AC" + "0" * 32, "sms_auth_token": SecretStr("demo-sandbox-sms-token"),
+        "sms_from": "+15550100000", "sms_api_base": f"{sandbox_url}/sms", "sms_per_second": 10,
+        "subscribe_sms_number": "+1 555 010 0000", "subscribe_phone_prefix": "+1",
+    })
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", sandbox_port)) == 0:
             _fail(f"port {sandbox_port} is taken; pass --sandbox-port")

@@ -141,12 +141,12 @@ class Settings(BaseSettings):
     sms_monthly_cap: int = Field(
         default=0, ge=0, json_schema_extra={"shown_default": "`0`: no cap"},
         description="SMS segments the city may send in a calendar month; ordinary announcements that would go over "
-                    "send no texts (emergencies still do)")
+                    "send no texts (emergencies still do). The default until an admin sets it on /staff/topics")
     sms_quiet_hours: str = Field(
         default="", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$|^$",
         json_schema_extra={"shown_default": "empty: none"},
         description="hours in the city's time zone when ordinary texts wait, e.g. `21:00-08:00` (emergencies go "
-                    "at once)")
+                    "at once). The default until an admin sets them on /staff/topics")
     notify_digest_minutes: float = Field(
         default=15, ge=0, le=24 * 60,
         description="announcements waiting for approval are gathered into one mail per approver at most this "

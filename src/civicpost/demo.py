@@ -5,6 +5,7 @@ minute with no credentials at all."""
 
 import io
 import json
+import secrets
 import threading
 import time
 import urllib.request
@@ -12,13 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from civicpost import accounts, channels
 from civicpost.config import Settings
-from civicpost.db import make_engine, make_sessionmaker, transaction
-from civicpost.models import Announcement, Department, Role
+from civicpost.db import make_engine, make_sessionmaker, transaction, utcnow
+from civicpost.models import Announcement, Department, Role, Subscriber, Subscription, Topic
 from civicpost.platforms import SPECS
 from civicpost.security import CredentialBox
+from civicpost.subscribers import consent
+from civicpost.subscribers.crypto import SubscriberBox
 
 PASSWORD = "civicpost-demo-password"
 PEOPLE = [
@@ -35,6 +39,8 @@ DOES = {
     "comms@demo.city": "approves for every department (the communications office)",
 }
 EXAMPLE_TITLE = "Elm Street pool opens Saturday"
+# Fictional numbers (555-01xx) of residents who follow Parks by text.
+DEMO_NUMBERS = ["+15550100101", "+15550100102", "+15550100103"]
 
 
 @dataclass
@@ -86,12 +92,30 @@ def seed(settings: Settings, *, sandbox_url: str) -> Seeded:
                         continue
                     channels.create_channel(session, actor=None, box=box, department=department, platform=spec.name,
                                             name=name, language="en", credentials=credentials, settings=settings_)
+                # Residents too: the department's subscribers, texted through the sandbox's SMS provider
+                # (no mail server in the demo, so their email rows show as skipped).
+                channels.create_channel(session, actor=None, box=box, department=department, platform="subscribers",
+                                        name=f"{department.name} residents (texts through the sandbox)",
+                                        language="en", credentials={}, settings={"topics": [slug], "sms": True})
+            add_residents(session, SubscriberBox(settings.fernet_key()), topic="parks", numbers=DEMO_NUMBERS)
         tokens = {email: accounts.create_token(session, user=accounts.user_by_email(session, email), name="demo")
                   for email, *_ in PEOPLE}
         parks = accounts.department_by_slug(session, "parks")
         parks_channels = [c.id for c in channels.list_channels(session, department_id=parks.id)]
         posted = session.scalar(select(Announcement.id).where(Announcement.title == EXAMPLE_TITLE).limit(1))
     return Seeded(tokens=tokens, parks_channels=parks_channels, example_posted=posted is not None)
+
+
+def add_residents(session: Session, box: SubscriberBox, *, topic: str, numbers: list[str]) -> None:
+    """Residents who confirmed their numbers (as if they had answered YES), subscribed to `topic`."""
+    topic_id = session.scalar(select(Topic.id).where(Topic.slug == topic))
+    for number in numbers:
+        resident = Subscriber(phone_encrypted=box.seal(number), phone_digest=box.digest(number),
+                              phone_confirmed_at=utcnow(), link_nonce=secrets.token_urlsafe(24))
+        session.add(resident)
+        session.flush()
+        session.add(Subscription(subscriber_id=resident.id, topic_id=topic_id))
+        consent.record(session, resident, action="import", source="import: civicpost demo", ip=None)
 
 
 def banner(*, port: int, sandbox_url: str, seeded: Seeded, kept: bool) -> str:
@@ -108,6 +132,8 @@ civicpost demo, {start}
   public site  http://127.0.0.1:{port}/            (the city's announcements page, directory and feeds)
   API docs     http://127.0.0.1:{port}/docs
   sandbox      {sandbox_url}/            (what each fake platform received; "view the post" links open there)
+  residents    http://127.0.0.1:{port}/subscribe  ({len(DEMO_NUMBERS)} demo numbers follow Parks by text:
+               the texts appear in the sandbox; the approver sees their cost before approving)
 
   Sign in as (password {PASSWORD} for everyone):
 {people}

@@ -73,6 +73,9 @@ def test_the_demo_publishes_an_example_to_the_feed_and_every_sandbox_platform_on
         sandbox = f"http://127.0.0.1:{sandbox_port}"
         timelines = httpx.get(f"{sandbox}/").text
         assert timelines.count("Elm Street pool opens Saturday") >= len(SANDBOXED)
+        # Residents who follow Parks by text got it through the sandbox's SMS provider.
+        assert any(line.split()[:2] == ["subscribers", "published"] for line in text.splitlines()), text
+        assert timelines.count("to …10") == 3, timelines
         assert "Elm Street pool opens Saturday" in httpx.get(f"http://127.0.0.1:{port}/").text
         # "View the post" on a sandbox channel opens the sandbox's own page of that post.
         links = [line.split()[2] for line in text.splitlines()

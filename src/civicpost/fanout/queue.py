@@ -28,7 +28,7 @@ from civicpost.models import (
     Topic,
 )
 from civicpost.models.subscriber_send import FINAL_SEND, OPEN_SEND
-from civicpost.sms import plan
+from civicpost.sms import limits, plan
 
 HANDED_OVER = "fanout"
 MAX_BOUNCES = 3
@@ -78,17 +78,22 @@ def expand(session: Session, *, delivery_id: int, owner: str, settings: Settings
             text = plan.text_of(delivery.rendition, public_url(settings, delivery.announcement_id))
             found = plan.estimate(session, settings, topic_ids=topics, text=text, now=now)
             over = found.over_cap and not emergency
-            due = None if emergency else plan.quiet_until(settings, now)
+            hours = limits.effective(session, settings).quiet_hours
+            due = None if emergency else plan.quiet_until(settings, now, hours=hours)
             count += _insert(session, delivery, "sms", SendState.skipped if over else SendState.pending, due or now,
                              found.segments, wanted, Subscriber.phone_encrypted,
                              Subscriber.phone_confirmed_at.is_not(None), Subscriber.sms_stopped_at.is_(None),
-                             error=f"over the city's monthly SMS cap ({found.cap} segments, {found.month_used} used): "
-                                   "raise CIVICPOST_SMS_MONTHLY_CAP or wait for next month" if over else None)
+                             error=over_cap(found.cap, found.month_used) if over else None)
     # No lease end: the rows carry the leases now; a sweep must not take this delivery for a dead send.
     delivery.lease_owner, delivery.lease_expires_at = HANDED_OVER, None
     session.flush()
     finish(session, [delivery_id], now=now)
     return count
+
+
+def over_cap(cap: int, used: int) -> str:
+    return (f"over the city's monthly SMS cap ({cap} segments, {used} used): raise the cap (staff page Topics, "
+            "or PUT /api/v1/texting) or wait for next month")
 
 
 def public_url(settings: Settings, announcement_id: int) -> str:

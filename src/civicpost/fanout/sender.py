@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from civicpost.config import Settings
 from civicpost.db import transaction, utcnow
-from civicpost.fanout import queue
+from civicpost.fanout import holds, queue
 from civicpost.fanout.message import Letter, Person, digest
 from civicpost.models import Announcement, Channel, Delivery, State, Subscriber, Subscription
 from civicpost.sms import plan, segments
@@ -249,8 +249,10 @@ class FanoutSender:
             rows = queue.claim(session, owner=self.name, now=now, limit=email_room,
                                lease_seconds=self.settings.lease_seconds) if email_room > 0 else []
             if sms_room > 0:
-                rows += queue.claim(session, owner=self.name, now=now, limit=sms_room,
+                texts = queue.claim(session, owner=self.name, now=now, limit=sms_room,
                                     lease_seconds=self.settings.lease_seconds, medium="sms")
+                # The city's limits again, right before the texts go: an admin may have changed them.
+                rows += holds.hold_texts(session, texts, settings=self.settings, owner=self.name, now=now)
             digests = queue.claim_digests(session, owner=self.name, now=now, residents=DIGESTS,
                                           lease_seconds=self.settings.lease_seconds) if email_room > 0 else []
             rows += digests

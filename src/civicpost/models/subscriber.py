@@ -44,6 +44,8 @@ class Subscriber(Base):
     phone_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Set when the resident answers START (or YES) to the first message (SMS double opt-in).
     phone_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the last text asking to confirm the number went (never twice within 10 minutes to one number).
+    sms_confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The resident sent STOP: no SMS until START.
     sms_stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Random; with the secret key it makes the manage and one-click unsubscribe links. A new nonce

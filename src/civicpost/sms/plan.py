@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from civicpost.config import Settings
 from civicpost.models import Subscriber, SubscriberSend, Subscription
-from civicpost.sms import segments
+from civicpost.sms import limits, segments
 
 
 def ready(settings: Settings) -> bool:
@@ -22,11 +22,11 @@ def text_of(rendition: dict, public_url: str) -> str:
     return f"{(rendition.get('extra') or {}).get('sms', '').strip()} {public_url}".strip()
 
 
-def quiet_until(settings: Settings, now: datetime) -> datetime | None:
-    """The end of the quiet hours `now` falls in (UTC), or None outside them."""
-    if not settings.sms_quiet_hours:
+def quiet_until(settings: Settings, now: datetime, *, hours: str) -> datetime | None:
+    """The end of the quiet `hours` ("21:00-08:00", city time) that `now` falls in, or None outside them."""
+    if not hours:
         return None
-    start_s, end_s = settings.sms_quiet_hours.split("-")
+    start_s, end_s = hours.split("-")
     start, end = time.fromisoformat(start_s), time.fromisoformat(end_s)
     local = now.astimezone(settings.zone)
     at = local.time()
@@ -42,6 +42,15 @@ def quiet_until(settings: Settings, now: datetime) -> datetime | None:
 def month_start(settings: Settings, now: datetime) -> datetime:
     local = now.astimezone(settings.zone)
     return datetime(local.year, local.month, 1, tzinfo=settings.zone).astimezone(now.tzinfo)
+
+
+def sent_this_month(session: Session, settings: Settings, now: datetime) -> int:
+    """SMS segments sent since the month began, or being sent now: what the cap counts right before a text."""
+    start = month_start(settings, now)
+    return session.scalar(select(func.coalesce(func.sum(SubscriberSend.segments), 0)).where(
+        SubscriberSend.medium == "sms",
+        ((SubscriberSend.state == "sent") & (SubscriberSend.sent_at >= start))
+        | (SubscriberSend.state == "sending"))) or 0
 
 
 def used_this_month(session: Session, settings: Settings, now: datetime) -> int:
@@ -77,4 +86,5 @@ def estimate(session: Session, settings: Settings, *, topic_ids: list[int], text
     texts, per_text = texting(session, topic_ids), len(segments.parts(text))
     return Estimate(texts=texts, segments=per_text, cost=texts * per_text * settings.sms_price_per_segment,
                     seconds=texts * per_text / settings.sms_per_second,
-                    month_used=used_this_month(session, settings, now), cap=settings.sms_monthly_cap)
+                    month_used=used_this_month(session, settings, now),
+                    cap=limits.effective(session, settings).monthly_cap)

@@ -154,6 +154,17 @@ def change_topics(session: Session, subscriber: Subscriber, *, topics: list[Topi
     consent.record(session, subscriber, action="change" if wanted else "unsubscribe", source="web", ip=ip)
 
 
+MODES = ("immediate", "digest")
+
+
+def change_mode(subscriber: Subscriber, *, mode: str) -> None:
+    """How the resident hears: each announcement at once, or one daily digest (emergencies always at once)."""
+    if mode not in MODES:
+        raise Invalid("choose each announcement as it is published, or one message a day",
+                      errors=[{"field": "mode", "message": "choose one of the two"}])
+    subscriber.mode = mode
+
+
 def unsubscribe(session: Session, subscriber: Subscriber, *, source: str, ip: str | None) -> None:
     """Every topic, at once (one-click or the manage page); the address stays until "forget me"."""
     had = consent.topic_slugs(session, subscriber.id)

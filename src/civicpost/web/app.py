@@ -43,6 +43,7 @@ from civicpost.web import (
     api_replies,
     api_subscribers,
     api_suspensions,
+    api_texting,
     dates,
     directory,
     hooks,
@@ -197,6 +198,7 @@ def create_app(
     app.include_router(api_insights.router)
     app.include_router(api_suspensions.router)
     app.include_router(api_subscribers.router)
+    app.include_router(api_texting.router)
     app.include_router(alerts.api_router)
     app.include_router(alerts.public_router)
     app.include_router(public.router)

@@ -41,6 +41,7 @@ _ROUTES: dict[Scope, list[str]] = {
         "GET /suspensions/{suspension_id}",
         "GET /topics",
         "GET /subscribers",  # addresses for admins only (in the handler)
+        "GET /texting",
     ],
     DRAFT: [
         # Making and changing drafts, their media and comments, and submitting them.
@@ -85,6 +86,7 @@ _ROUTES: dict[Scope, list[str]] = {
         "POST /exports",
         "POST /topics",
         "POST /subscribers/import",
+        "PUT /texting",
     ],
 }
 

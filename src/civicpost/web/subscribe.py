@@ -16,7 +16,7 @@ from starlette.requests import ClientDisconnect
 
 from civicpost.errors import Invalid, ServiceError
 from civicpost.models import Subscriber, Topic
-from civicpost.subscribers import consent, links, mail, signup, topics
+from civicpost.subscribers import consent, links, mail, signup, texts, topics
 from civicpost.subscribers.addresses import masked_email, masked_phone
 from civicpost.subscribers.crypto import SubscriberBox
 from civicpost.web.deps import SessionDep, SettingsDep
@@ -163,16 +163,22 @@ def _topics(session, claim: links.LinkClaim) -> list[Topic]:
 
 
 @router.post("/subscribe/confirm/{token}", response_class=HTMLResponse)
-def confirm(token: str, request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+def confirm(token: str, request: Request, session: SessionDep, settings: SettingsDep,
+            background: BackgroundTasks) -> HTMLResponse:
     subscriber = _holder(session, request, token, purpose="confirm")
     claim = links.parse(token)
     if subscriber is None or claim is None:
         return _gone(request)
     signup.confirm(session, subscriber, topic_ids=claim.topic_ids, ip=_ip(request))
+    # The number given with the address is asked to confirm by text (SMS double opt-in), after the commit.
+    text = texts.due(session, _box(request), subscriber, settings=settings)
+    if text is not None:
+        background.add_task(texts.send, settings, text)
+    asked = " We are texting your mobile number too: reply YES to that text to get our texts." if text else ""
     return _page(request, "subscribe_message.html", {
         "heading": "You are subscribed",
         "detail": "Thank you: your address is confirmed. Every message we send has a link to change your topics "
-                  "or unsubscribe.",
+                  "or unsubscribe." + asked,
         "manage_url": links.manage_url("", _box(request), subscriber)})
 
 
@@ -193,7 +199,8 @@ def _manage(request: Request, session, subscriber: Subscriber, *, token: str, er
         "chosen": set(consent.topic_slugs(session, subscriber.id)),
         "email": masked_email(box.open(subscriber.email_encrypted)) if subscriber.email_encrypted else None,
         "phone": masked_phone(box.open(subscriber.phone_encrypted)) if subscriber.phone_encrypted else None,
-        "email_confirmed": subscriber.email_confirmed_at is not None, "errors": errors, "saved": saved},
+        "email_confirmed": subscriber.email_confirmed_at is not None, "errors": errors, "saved": saved,
+        "mode": subscriber.mode, "digest_hour": request.app.state.settings.digest_hour},
         status_code=status_code)
 
 
@@ -215,6 +222,16 @@ def manage(token: str, request: Request, session: SessionDep, posted: PostedForm
         saved = "Saved: you now receive the topics ticked below." if found else \
             "Saved: you are unsubscribed from every topic."
         return _manage(request, session, subscriber, token=token, errors={}, saved=saved)
+    if action == "mode":
+        try:
+            signup.change_mode(subscriber, mode=_text(posted, "mode"))
+        except Invalid:
+            return _manage(request, session, subscriber, token=token, status_code=422,
+                           errors={"mode": "Choose how often to hear from us: each announcement as it is "
+                                           "published, or one message a day"})
+        saved = ("Saved: you get one message a day with the day's announcements (emergencies still come at once)."
+                 if subscriber.mode == "digest" else "Saved: you get each announcement as it is published.")
+        return _manage(request, session, subscriber, token=token, errors={}, saved=saved)
     if action == "unsubscribe":
         signup.unsubscribe(session, subscriber, source="web", ip=ip)
         return _manage(request, session, subscriber, token=token, errors={},
@@ -230,7 +247,8 @@ def manage(token: str, request: Request, session: SessionDep, posted: PostedForm
             "detail": "We deleted your email address and number and every topic you chose. We keep only the "
                       "record that you agreed and then withdrew, without your address, as the law requires."})
     return _manage(request, session, subscriber, token=token, status_code=422,
-                   errors={"form": "Choose one of the buttons: save topics, unsubscribe from all, or forget me"})
+                   errors={"form": "Choose one of the buttons: save topics, save how often, unsubscribe from all, "
+                                   "or forget me"})
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
