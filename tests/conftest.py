@@ -45,8 +45,8 @@ def production_password_cost() -> Iterator[None]:
 
 # Tests that use no database but take a while: .ci/run's PostgreSQL pass (which has less to do) runs them
 # after its own instead of the SQLite pass, so the two passes side by side end about together.
-MOVED_TO_THE_DATABASE_PASS = ("tests/platforms/", "tests/sandbox/", "tests/test_page_evidence.py",
-                              "tests/test_zipstream.py", "tests/test_lengths.py", "tests/test_cli_people.py")
+MOVED_TO_THE_DATABASE_PASS = ("tests/platforms/", "tests/sandbox/", "tests/test_zipstream.py", "tests/test_lengths.py",
+                              "tests/test_cli_people.py")
 
 
 def pytest_collection_modifyitems(config, items) -> None:

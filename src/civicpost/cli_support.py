@@ -75,7 +75,10 @@ def in_transaction(work):
     from civicpost.errors import ServiceError
 
     try:
-        with transaction(sessions()) as session:
+        # The service may be running beside the command: on SQLite a transaction that read first and
+        # then wrote after the service's own write fails at once ("database is locked"); one that takes
+        # the write lock as it begins waits its turn.
+        with transaction(sessions_beside_a_worker()) as session:
             return work(session)
     except ServiceError as exc:
         fail(exc.detail)

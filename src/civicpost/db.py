@@ -80,16 +80,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-# `sqlite_begin=READ_ALONE`: no BEGIN, each statement its own transaction, as
-# reads on PostgreSQL run in autocommit; the web app's reading requests use it
-# (a BEGIN and its COMMIT went through the whole statement path on every read).
-READ_ALONE = "none"
-
-
 def _sqlite_begin(connection) -> None:
     mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-    if mode == READ_ALONE:
-        return
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from civicpost import __version__, keycheck, metrics
 from civicpost.config import Settings, get_settings
-from civicpost.db import READ_ALONE, make_engine, make_sessionmaker, utcnow, waking
+from civicpost.db import make_engine, make_sessionmaker, utcnow, waking
 from civicpost.decoding import DecodeGate
 from civicpost.identity import saml
 from civicpost.models import WorkerHeartbeat
@@ -158,10 +158,11 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
-    # Reads run each statement in its own transaction: no BEGIN and ROLLBACK
-    # round trips (PostgreSQL) or statements (SQLite) around a page that only reads.
-    read_engine = (engine.execution_options(sqlite_begin=READ_ALONE) if settings.is_sqlite
-                   else engine.execution_options(isolation_level="AUTOCOMMIT"))
+    # Reads on PostgreSQL run each statement in its own transaction: no BEGIN and
+    # ROLLBACK round trips around a page that only reads. SQLite keeps its BEGIN:
+    # without it a statement left open kept its connection's old snapshot (and
+    # its lock) until the next one, and pages read what an earlier test wrote.
+    read_engine = engine if settings.is_sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
     app.state.read_sessions = make_sessionmaker(read_engine)
     write_engine = engine.execution_options(sqlite_begin="IMMEDIATE") if settings.is_sqlite else engine
     app.state.write_sessions = make_sessionmaker(write_engine)
