@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5000, help="announcements to seed")
     parser.add_argument("--inline", action="store_true", help="handlers on the event loop, not the request threads")
     parser.add_argument("--profile", metavar="SORT", help="cProfile the timed requests, sorted by SORT")
+    parser.add_argument("--callees", metavar="NAME", help="with --profile, also what functions matching NAME call")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="civicpost-api-cpu-"))
     try:
@@ -95,7 +96,10 @@ async def _measure(app: Any, seeded: Seeded, args: argparse.Namespace) -> None:
     print(f"{args.kind}: {cpu_ms:.3f} ms of CPU a request over {args.count}"
           + (" (handlers on the event loop)" if args.inline else "") + (" (under cProfile)" if profile else ""))
     if profile:
-        pstats.Stats(profile).sort_stats(args.profile).print_stats(40)
+        stats = pstats.Stats(profile).sort_stats(args.profile)
+        stats.print_stats(40)
+        if args.callees:
+            stats.print_callees(args.callees)
 
 
 async def _send(app: Any, call: Any) -> None:

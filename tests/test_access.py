@@ -2,10 +2,11 @@
 
 import logging
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, inspect, select, text
 
 from civicpost import security
-from civicpost.models import ApiToken, User
+from civicpost.db import transaction
+from civicpost.models import ApiToken, Department, User, user_departments
 
 
 def test_passwords_are_stored_as_argon2_hashes(production_password_cost, city, sessions):
@@ -183,3 +184,38 @@ def test_channel_settings_values_have_limits(client, city):
               "settings": {"url": "http://127.0.0.1/" + "a" * 3000}},
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "settings.url"
+
+
+def test_membership_is_answered_alike_with_and_without_the_person_s_departments_loaded(city, sessions):
+    with sessions() as session:
+        parks, police = (session.scalar(select(Department).where(Department.slug == s)) for s in ("parks", "police"))
+        person = session.get(User, city.parks_staff.id)
+        # Not loaded: one lookup per question, and the collection stays unloaded.
+        assert person.is_member(parks.id) and not person.is_member(police.id)
+        assert "departments" not in inspect(person).dict
+        assert not person.is_member(2_147_483_647)
+    with sessions() as session:
+        person = session.get(User, city.parks_staff.id)
+        assert [d.slug for d in person.departments] == ["parks"]  # loaded: read from the collection
+        assert person.is_member(parks.id) and not person.is_member(police.id)
+
+
+def test_a_membership_changed_in_the_session_counts_before_it_is_written(city, sessions):
+    with sessions() as session:
+        police = session.scalar(select(Department).where(Department.slug == "police"))
+        person = session.get(User, city.parks_staff.id)
+        person.departments = [police]  # not flushed
+        assert person.is_member(police.id)
+        assert not any(person.is_member(d.id) for d in session.scalars(select(Department))
+                       if d.slug != "police")
+        session.rollback()
+
+
+def test_a_member_removed_in_the_database_is_no_longer_a_member_at_the_next_request(client, city, sessions):
+    with transaction(sessions) as session:
+        session.execute(delete(user_departments).where(user_departments.c.user_id == city.parks_staff.id))
+    r = client.post("/api/v1/announcements", headers=city.parks_staff.auth,
+                    json={"department": "parks", "title": "Pool hours", "body": "Open at 9.",
+                          "channels": city.parks_channels})
+    assert r.status_code == 403
+    assert "not a member of Parks" in r.json()["detail"]
