@@ -16,6 +16,7 @@ from civicpost.cli_subscribers import subscribers_app
 from civicpost.cli_support import check_key as _check_key
 from civicpost.cli_support import fail as _fail
 from civicpost.cli_support import sessions as _sessions
+from civicpost.cli_support import sessions_beside_a_worker
 from civicpost.cli_support import upgraded as _upgraded
 from civicpost.cli_suspensions import resume, suspend
 from civicpost.config import ConfigError, get_settings
@@ -67,7 +68,7 @@ def department_create(slug: str, name: str) -> None:
     except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
     try:
-        with transaction(_sessions()) as session:
+        with transaction(sessions_beside_a_worker()) as session:
             department = accounts.create_department(session, actor=None, slug=data.slug, name=data.name)
             typer.echo(f"created department {department.slug} (id {department.id})")
     except ServiceError as exc:

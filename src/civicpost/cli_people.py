@@ -21,9 +21,11 @@ def _fail(message: str) -> None:
 
 
 def _sessions():
-    from civicpost.cli_support import sessions
+    # People and tokens change while the service runs: on SQLite these short transactions take the write
+    # lock as they begin and wait their turn (one that read first would fail at once as "database is locked").
+    from civicpost.cli_support import sessions_beside_a_worker
 
-    return sessions()
+    return sessions_beside_a_worker()
 
 
 @user_app.command("create")
