@@ -132,9 +132,8 @@ def list_page(
         "emergency": emergency,
         "before_id": decode_cursor(cursor) if cursor else None,
     }
-    # Through the session's connection: plain Core rows, without the ORM's result layer (no entities here).
     bound = {name: value for name, value in values.items() if value is not None}
-    rows = list(session.connection().execute(query, bound))
+    rows = list(session.execute(query, bound))
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(items=rows, next_cursor=encode_cursor(rows[-1].id) if more and rows else None)
