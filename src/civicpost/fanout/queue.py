@@ -10,7 +10,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Integer, Table, Text, and_, bindparam, exists, false, func, insert, literal, select, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from civicpost.config import Settings
@@ -154,19 +168,7 @@ def claim(session: Session, *, owner: str, now: datetime, limit: int, lease_seco
         .order_by(SubscriberSend.lane, SubscriberSend.next_attempt_at, SubscriberSend.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        picked = picked.with_for_update(skip_locked=True)
-    until = now + timedelta(seconds=lease_seconds)
-    table = _SENDS
-    rows = session.execute(
-        update(table).where(table.c.id.in_(picked.scalar_subquery()))
-        .values(reclaimed=table.c.reclaimed | (table.c.state == SendState.sending.value),
-                state=SendState.sending.value, claimed_by=owner, lease_until=until, next_attempt_at=until,
-                attempts=table.c.attempts + 1)
-        .returning(table.c.id, table.c.delivery_id, table.c.subscriber_id, table.c.attempts, table.c.reclaimed,
-                   table.c.medium)
-    ).all()
-    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+    return _lease(session, picked, owner=owner, now=now, lease_seconds=lease_seconds)
 
 
 def claim_digests(session: Session, *, owner: str, now: datetime, residents: int,
@@ -181,6 +183,11 @@ def claim_digests(session: Session, *, owner: str, now: datetime, residents: int
     picked = select(SubscriberSend.id).where(
         SubscriberSend.subscriber_id.in_(chosen), SubscriberSend.state.in_(_OPEN),
         SubscriberSend.next_attempt_at <= now, SubscriberSend.digest.is_(True))
+    return _lease(session, picked, owner=owner, now=now, lease_seconds=lease_seconds)
+
+
+def _lease(session: Session, picked: Select, *, owner: str, now: datetime, lease_seconds: float) -> list[Claimed]:
+    """Lease the rows `picked` selects (skipping rows another worker holds, on PostgreSQL), in id order."""
     if session.get_bind().dialect.name == "postgresql":
         picked = picked.with_for_update(skip_locked=True)
     until = now + timedelta(seconds=lease_seconds)
