@@ -98,10 +98,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('announcements', schema=None) as batch_op:
-        batch_op.drop_column('location')
-        batch_op.drop_column('event_end')
-        batch_op.drop_column('event_start')
+    # drop_column, not a batch rebuild: rebuilding announcements on SQLite drops its search triggers (0007).
+    op.drop_column('announcements', 'location')
+    op.drop_column('announcements', 'event_end')
+    op.drop_column('announcements', 'event_start')
     op.drop_index(op.f('ix_subscriber_consents_phone_digest'), table_name='subscriber_consents')
     op.drop_index(op.f('ix_subscriber_consents_email_digest'), table_name='subscriber_consents')
     op.drop_index('ix_subscriber_consents_subscriber_id_at', table_name='subscriber_consents')

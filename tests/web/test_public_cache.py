@@ -8,8 +8,11 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import brotli
 import httpx
@@ -164,6 +167,39 @@ def test_after_a_change_the_answer_before_it_is_given_for_a_fifth_of_a_second_at
         public_site.changed(session)
     eager.check()
     assert eager.get("/?") is None
+
+
+def test_a_check_that_read_before_a_change_cannot_bring_back_the_version_before_it(app, sessions):
+    """Two requests check at once; the one that read first answers last (seen in CI: a retracted page
+    was served again after it had gone)."""
+    real, reads = app.state.read_sessions, []
+    read_before, go_on = threading.Event(), threading.Event()
+
+    @contextmanager
+    def slow_first_read():
+        with real() as session:
+            reads.append(public_site.current(session))
+            if len(reads) == 1:
+                read_before.set()
+                assert go_on.wait(10)
+                yield SimpleNamespace(scalar=lambda _statement: reads[0])
+            else:
+                yield session
+
+    store = PageStore(slow_first_read, check_seconds=0)
+    slow = threading.Thread(target=store.check)
+    slow.start()
+    assert read_before.wait(10)
+    with transaction(sessions) as session:
+        public_site.changed(session)
+    store.check()
+    after = store.version
+    assert after is not None and after != reads[0]
+    store.put("/?", keep(200, b"text/html", b"<p>retracted</p>", version=after, until=time.time() + 60))
+    go_on.set()
+    slow.join(10)
+    assert len(reads) == 2 and store.version == after
+    assert store.get("/?")[1] is True
 
 
 def test_a_stale_answer_is_sent_whole_and_no_cache_may_keep_it(settings, engine, city, sessions):

@@ -133,11 +133,17 @@ class PageStore:
         return self._clock() - self._checked >= self._check_seconds
 
     def check(self) -> None:
-        """Read the version (one primary-key read); a new one makes every kept answer stale."""
+        """Read the version (one primary-key read); a new one makes every kept answer stale.
+
+        Requests that find a check due at once each make one, and they may end out of order: a read
+        begun before a change and ended after a newer read must not bring back the version before it."""
+        began = self._clock()
         with self._read_sessions() as session:
             version = public_site.current(session)
         with self._lock:
-            self._checked = self._clock()
+            if began < self._checked:
+                return  # a check begun later has answered already
+            self._checked = began
             if version != self.version:
                 self._previous, self.version = self.version, version
                 self._changed_at = self._checked
