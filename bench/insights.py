@@ -13,6 +13,7 @@ psycopg, and prints the EXPLAIN ANALYZE plans. Prints figures, not pass or fail.
 """
 
 import argparse
+import gc
 import statistics
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -127,13 +128,38 @@ def insights_page(client: TestClient, params: dict) -> None:
     assert answer.status_code == 200 and "<svg" in answer.text, f"not the insights page: {answer.status_code}"
 
 
-def timed(call, requests: int) -> list[float]:
+class Collections:
+    """The garbage collector's passes while it is installed: how many were full (generation 2) and the longest."""
+
+    def __init__(self) -> None:
+        self.full = 0
+        self.longest = 0.0
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+            return
+        self.longest = max(self.longest, time.perf_counter() - self._began)
+        self.full += info["generation"] == 2
+
+    def __str__(self) -> str:
+        return f"gc: {self.full} full, longest pause {self.longest * 1000:5.1f} ms"
+
+
+def timed(call, requests: int, collections: Collections | None = None) -> list[float]:
     call()  # warm
     samples = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
+    if collections is not None:
+        gc.callbacks.append(collections)
+    try:
+        for _ in range(requests):
+            started = time.perf_counter()
+            call()
+            samples.append(time.perf_counter() - started)
+    finally:
+        if collections is not None:
+            gc.callbacks.remove(collections)
     return samples
 
 
@@ -171,7 +197,8 @@ def main() -> None:
         seeded = seed(url, args.announcements)
         from civicpost.web import create_app
 
-        app = create_app(seeded["settings"], engine=make_engine(url))
+        # As `civicpost serve` makes it: the start-up's objects frozen out of the collector's full passes.
+        app = create_app(seeded["settings"], engine=make_engine(url), serving=True)
         raw = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         year = {"from": (TODAY - timedelta(days=364)).isoformat(), "to": TODAY.isoformat()}
         cases = [("one department, 26 weeks", {"department": "d3"}), ("whole city, 26 weeks", {}),
@@ -194,7 +221,8 @@ def main() -> None:
                     ("api", lambda p=params: client.get("/api/v1/insights", params=p, headers=auth).raise_for_status()),
                     ("bare", lambda q=query, v=values: bare.execute(q, v).fetchall()),
                 ]:
-                    print(f"{name:28} {what:6} {percentiles(timed(call, args.requests))}")
+                    collections = Collections()
+                    print(f"{name:28} {what:6} {percentiles(timed(call, args.requests, collections))}   {collections}")
                 plan = bare.execute("EXPLAIN (ANALYZE, BUFFERS) " + query, values).fetchall()
                 print(f"\nEXPLAIN ANALYZE, exact medians (the old reading), {name}:\n"
                       + "\n".join(row[0] for row in plan) + "\n")

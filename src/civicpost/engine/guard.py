@@ -8,13 +8,13 @@ a read transaction and does not queue behind SQLite's write lock.
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session, defaultload
 
 from civicpost import media_urls, suspensions
 from civicpost.config import Settings
 from civicpost.engine.claims import LIVE_STATES, TAKE_BACK, Job
-from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, Media, State
+from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, Media, State, Suspension
 from civicpost.platforms import MediaItem, Outgoing
 
 
@@ -54,10 +54,13 @@ class Stop:
 Ready = Send | Skip | Stop
 
 # One statement, built once: the deliveries (with their channels) and what the
-# guard needs of their announcements, read right before the sends start.
+# guard needs of their announcements, read right before the sends start, and
+# whether any suspension is unended (the partial index ix_suspensions_active;
+# almost always none, so the suspensions themselves are read only then).
 _GUARD = (
     select(Delivery, Announcement.state, Announcement.approved_fingerprint, Announcement.title, Announcement.link,
-           Announcement.department_id, Announcement.emergency)
+           Announcement.department_id, Announcement.emergency,
+           exists().where(Suspension.ended_at.is_(None)).label("suspended"))
     .join(Announcement, Announcement.id == Delivery.announcement_id)
     .where(Delivery.id.in_(bindparam("delivery_ids", expanding=True)))
     # A send needs the channel, not the channel's department.
@@ -79,9 +82,11 @@ def prepare_all(session: Session, jobs: list[Job], *, owner: str, settings: Sett
         if media_ids
         else {}
     )
-    # The suspensions in force, read in the same transaction (a tiny read of an index of the active ones):
-    # a suspension committed before this read stops every ordinary send it covers.
-    paused = suspensions.in_force(session) if any(not j.emergency and j.kind == "publish" for j in jobs) else None
+    # The suspensions in force, read in the same transaction: a suspension committed before the
+    # guard's statement stops every ordinary send it covers.
+    paused = (suspensions.in_force(session)
+              if any(row.suspended for row in rows.values())
+              and any(not j.emergency and j.kind == "publish" for j in jobs) else None)
     return [_guarded(job, rows.get(job.delivery_id), owner=owner, settings=settings, mime=mime, paused=paused)
             for job in jobs]
 
