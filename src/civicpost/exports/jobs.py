@@ -8,6 +8,7 @@ import logging
 import socket
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,8 +17,10 @@ from civicpost import accounts, audit
 from civicpost.config import Settings
 from civicpost.db import rows_changed, transaction, utcnow
 from civicpost.errors import Forbidden, Invalid
-from civicpost.exports import writer
 from civicpost.models import Department, Export, User
+
+if TYPE_CHECKING:
+    from civicpost.exports import writer
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +87,10 @@ def run_once(sessions: sessionmaker[Session], settings: Settings, *, owner: str)
         scope = _scope(session, export)
         exported_by = export.requested_by
     out = Path(settings.export_dir) / f"civicpost-export-{export_id}.zip"
+    # Imported when there is an export to write: the writer (templates, signing) is a worker's
+    # largest import, and most workers never write one.
+    from civicpost.exports import writer
+
     try:
         written = writer.write(sessions, settings, scope=scope, out=out, exported_by=exported_by,
                                progress=lambda done, total: _progress(sessions, settings, export_id, owner, done,
@@ -105,7 +112,9 @@ def run_once(sessions: sessionmaker[Session], settings: Settings, *, owner: str)
     return True
 
 
-def _scope(session: Session, export: Export) -> writer.Scope:
+def _scope(session: Session, export: Export) -> "writer.Scope":
+    from civicpost.exports import writer
+
     return writer.Scope(export.date_from, export.date_to, export.department_id, export.department_slug)
 
 
@@ -129,8 +138,10 @@ def _fail(sessions: sessionmaker[Session], export_id: int, owner: str, *, kind: 
 
 def run_by_command(sessions: sessionmaker[Session], settings: Settings, *, date_from: date, date_to: date,
                    department: str | None, out: Path,
-                   progress=None, subscribers: bool = False) -> writer.Written:
+                   progress=None, subscribers: bool = False) -> "writer.Written":
     """`civicpost export`: recorded like any export (by the operator's login), written here and now to `out`."""
+    from civicpost.exports import writer
+
     label = f"command line ({getpass.getuser()}@{socket.gethostname()})"
     with transaction(sessions) as session:
         chosen = _scope_department(session, date_from, date_to, department)

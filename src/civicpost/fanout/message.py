@@ -9,12 +9,13 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from typing import TYPE_CHECKING, Any
 
 from civicpost.subscribers import links
 from civicpost.subscribers.crypto import SubscriberBox
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 # Plain ASCII that quoted-printable leaves as it is; each stands alone on its line, so no soft break splits it.
 _SLOTS = {"to": "XTOX0", "mid": "XMIDX0", "unsub": "XUNSUBX0", "manage": "XMANAGEX0"}
@@ -103,12 +104,15 @@ def _soft_wrapped(value: bytes, width: int = 72) -> bytes:
     return b"=\r\n".join(value[i:i + width] for i in range(0, len(value), width))
 
 
-_ENVIRONMENTS: dict[Path, Environment] = {}
+_ENVIRONMENTS: dict[Path, "Environment"] = {}
 
 
-def environment(templates_dir: Path) -> Environment:
+def environment(templates_dir: Path) -> "Environment":
     folder = Path(templates_dir) / "posts"
     if folder not in _ENVIRONMENTS:
+        # Imported with the first message: a worker with no subscribers channel never loads it.
+        from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
         _ENVIRONMENTS[folder] = Environment(
             loader=FileSystemLoader(folder), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
             autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False))

@@ -10,8 +10,10 @@ from functools import lru_cache
 from typing import Any
 
 import regex
-from twitter_text import extract_urls_with_indices, parse_tweet
-from twitter_text.regexp.invalid_chars import invalid_chars as _X_INVALID
+
+# twitter-text (X's rules, and the link finder Mastodon's count uses) is imported at the first
+# measure: its emoji tables are 12 MB, and a worker that only sends what was measured at
+# approval never needs them.
 
 # X and Mastodon both replace every link with a t.co-sized placeholder.
 URL_WEIGHT = 23
@@ -76,15 +78,31 @@ def x_length(text: str) -> int:
 def _x_word(before: str, word: str) -> int:
     text = before + word
     if _X_HEAVY.search(word):
+        from twitter_text import parse_tweet
+
         return parse_tweet(text).weightedLength - len(before)
-    return _with_links_as(URL_WEIGHT, text, extract_urls_with_indices(text)) - len(before)
+    return _with_links_as(URL_WEIGHT, text, links_in(text)) - len(before)
 
 
 def x_invalid_characters(text: str) -> tuple[str, ...]:
     """The characters in `text` that make X refuse it (parse_tweet's `valid` is
     false for them at any length), each once, in order. The list is
     twitter-text's own (U+FFFE, U+FEFF, U+FFFF), so it follows X's rules."""
-    return tuple(dict.fromkeys(_X_INVALID.findall(text)))
+    from twitter_text.regexp.invalid_chars import invalid_chars
+
+    return tuple(dict.fromkeys(invalid_chars.findall(text)))
+
+
+def warm_up() -> None:
+    """Load twitter-text now (a web process at its start), not in the first preview."""
+    x_length("© warm.example")
+
+
+def links_in(text: str, *, without_scheme: bool = True) -> list[dict[str, Any]]:
+    """The links X's rules find in `text` ("url" and "indices" each); bare domains too unless told not."""
+    from twitter_text import extract_urls_with_indices
+
+    return extract_urls_with_indices(text, extract_urls_without_protocol=without_scheme)
 
 
 def _with_links_as(weight: int, text: str, urls: list[dict[str, Any]]) -> int:
@@ -100,7 +118,7 @@ def mastodon_length(text: str) -> int:
     both. Remote mentions (@user@host) count in full here, where Mastodon
     counts only @user: again too much rather than too little.
     """
-    urls = extract_urls_with_indices(text, extract_urls_without_protocol=False)
+    urls = links_in(text, without_scheme=False)
     return _with_links_as(URL_WEIGHT, text, urls)
 
 

@@ -9,10 +9,11 @@ from functools import cache, lru_cache
 
 import regex
 import wordsegment
-from twitter_text import extract_urls_with_indices
 
 from civicpost.content import MediaRef, Problem
 from civicpost.media import MediaLimits
+from civicpost.text import lengths
+from civicpost.text.lengths import links_in
 from civicpost.text.readability import flesch_kincaid_grade
 from civicpost.text.readability import warm_up as _warm_readability
 
@@ -76,6 +77,7 @@ def warm_up() -> None:
     """Load word frequencies and syllable counts once, at start, not in the first preview."""
     _segmenter()
     _warm_readability()
+    lengths.warm_up()
 
 
 def lint_text(text: str, language: str) -> tuple[Problem, ...]:
@@ -98,7 +100,7 @@ def _lint_text(text: str, language: str) -> tuple[Problem, ...]:
 
 
 def _without_urls(text: str) -> str:
-    urls = extract_urls_with_indices(text)
+    urls = links_in(text)
     for url in reversed(urls):
         start, end = url["indices"]
         text = text[:start] + text[end:]

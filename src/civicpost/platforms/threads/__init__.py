@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import quote
 
 import regex
-from twitter_text import extract_urls_with_indices
 
 from civicpost.content import Problem
 from civicpost.media import MediaLimits
@@ -31,7 +30,7 @@ from civicpost.platforms.spec import (
     overflow,
     web_base,
 )
-from civicpost.text.lengths import Measure
+from civicpost.text.lengths import Measure, links_in
 
 LIMIT = 500
 LINKS = 5  # more fail at the container step (THREADS_API__LINK_LIMIT_EXCEEDED)
@@ -78,7 +77,7 @@ def links(text: str) -> int:
     the bare ones (it knows only real top-level domains).
     """
     found = {m.group(0).rstrip(".,;:!?)'\"").lower() for m in _SCHEMED.finditer(text)}
-    return len(found | {u["url"].lower() for u in extract_urls_with_indices(_SCHEMED.sub(" ", text))})
+    return len(found | {u["url"].lower() for u in links_in(_SCHEMED.sub(" ", text))})
 
 
 def _at_most_five_links(text: str) -> Problem | None:
