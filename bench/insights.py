@@ -192,13 +192,15 @@ def main() -> None:
     parser.add_argument("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--announcements", type=int, default=200_000)
     parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--unfrozen", action="store_true",
+                        help="make the app as a test does, start-up not frozen out of the collector (to compare)")
     args = parser.parse_args()
     with scratch_postgres(args.admin_url) as url:
         seeded = seed(url, args.announcements)
         from civicpost.web import create_app
 
         # As `civicpost serve` makes it: the start-up's objects frozen out of the collector's full passes.
-        app = create_app(seeded["settings"], engine=make_engine(url), serving=True)
+        app = create_app(seeded["settings"], engine=make_engine(url), serving=not args.unfrozen)
         raw = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         year = {"from": (TODAY - timedelta(days=364)).isoformat(), "to": TODAY.isoformat()}
         cases = [("one department, 26 weeks", {"department": "d3"}), ("whole city, 26 weeks", {}),
