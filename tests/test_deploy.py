@@ -165,7 +165,7 @@ def test_the_documented_cache_keeps_the_public_pages_and_a_retraction_leaves_it_
             with sessions() as session:
                 a = session.get(Delivery, delivery).announcement_id
             base = f"https://127.0.0.1:{stack['tls']}"
-            paths = ["/", "/feed.atom", "/feed.json", f"/announcements/{a}"]
+            paths = ["/", "/feed.atom", "/feed.json", "/t/parks/feed.json", f"/announcements/{a}"]
             with httpx.Client(base_url=base, verify=stack["verify"], headers={"Host": "news.city.example"}) as web:
                 time.sleep(0.6)  # civicpost's own check (CIVICPOST_PUBLIC_CHECK_SECONDS) has seen the post
                 for path in paths:

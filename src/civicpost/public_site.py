@@ -3,7 +3,7 @@ whether the pages and feeds it has cached still say what the database says.
 
 A transaction that changes what residents see (a post published or taken
 back, an announcement retracted, its notice withdrawn, a record purged, a
-department or channel renamed) writes a new value there as its last
+department, channel or topic renamed) writes a new value there as its last
 statement, so the value is committed with the change and never before it.
 Changes through the ORM are noticed at the flush; statements written past the
 ORM (the worker's outcomes, a purge) call `changed()` themselves.
@@ -20,7 +20,16 @@ from sqlalchemy import Table, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, UOWTransaction, attributes
 
-from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, Department, InstanceValue, State
+from civicpost.models import (
+    Announcement,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Department,
+    InstanceValue,
+    State,
+    Topic,
+)
 
 KEY = "public_version"
 _CHANGED = "civicpost.public_changed"  # session.info: this transaction changed the public site
@@ -48,7 +57,7 @@ def _write(session: Session) -> None:
 
 
 def _public(item: object) -> bool:
-    if isinstance(item, (Department, Channel)):
+    if isinstance(item, (Department, Channel, Topic)):  # names on pages; which channels feed a topic
         return True
     if isinstance(item, Announcement):
         states = attributes.get_history(item, "state")

@@ -21,7 +21,7 @@ import pytest
 from civicpost import public_site
 from civicpost.db import transaction, utcnow
 from civicpost.engine.worker import Worker
-from civicpost.models import Delivery, Department
+from civicpost.models import Delivery, Department, Topic
 from civicpost.web.public_cache import PageStore, keep
 from tests.factories import create_approved, create_published_alert, create_published_post, make_alert
 
@@ -130,6 +130,30 @@ def test_a_renamed_department_shows_at_once_and_a_page_that_did_not_change_is_re
         session.query(Department).filter_by(slug="parks").one().name = "Parks and Recreation"
     assert "Parks and Recreation" in client.get("/directory").text
     assert renders(app) == before + 1
+
+
+def test_topic_feeds_are_kept_and_a_retraction_or_a_renamed_topic_shows_at_once(app, client, city, sessions):
+    """What feed readers and calendars poll during a storm: /t/{slug}/feed.atom, feed.json, calendar.ics."""
+    first = published(sessions, city, "site-1")
+    paths = ["/t/parks/feed.atom", "/t/parks/feed.json", "/t/parks/calendar.ics"]
+    for path in paths:
+        assert client.get(path).status_code == 200, path
+    before = renders(app)
+    for path in paths:
+        answer = client.get(path)
+        assert answer.status_code == 200 and answer.headers["cache-control"] == CACHE_CONTROL, path
+        assert client.get(path, headers={"If-None-Match": answer.headers["etag"]}).status_code == 304, path
+    assert renders(app) == before
+    assert f"/announcements/{first}" in client.get("/t/parks/feed.json").text
+    client.post(f"/api/v1/announcements/{first}/retract", headers=city.approver.auth,
+                json={"reason": "Wrong date."}).raise_for_status()
+    for path in paths[:2]:
+        assert f"/announcements/{first}" not in client.get(path).text, path
+    with transaction(sessions) as session:
+        session.query(Topic).filter_by(slug="parks").one().name = "Parks and pools"
+    assert client.get("/t/parks/feed.json").json()["title"].endswith(": Parks and pools")
+    # An unknown topic is not kept: each answer is the route's 404.
+    assert client.get("/t/nothing-here/feed.atom").status_code == 404
 
 
 def test_an_alert_leaves_the_kept_pages_when_it_expires_with_nothing_written(client, city, sessions):

@@ -1,7 +1,8 @@
 """The public pages and feeds, kept rendered: what a storm's surge of residents reads.
 
 Each serving process keeps the answers it rendered for `/`, `/announcements/{id}`,
-`/directory`, `/feed.atom` and `/feed.json` (200 and 410 only), with their strong
+`/directory`, `/feed.atom`, `/feed.json` and each topic's `/t/{slug}/feed.atom`, `feed.json`
+and `calendar.ics` (what feed readers and calendars poll; 200 and 410 only), with their strong
 ETag and their gzip and brotli forms, all made once. A kept answer stands while
 the public site's version (civicpost.public_site, one row) is the one it was
 rendered under, the moment a handler gave (`request.state.public_until`, an
@@ -51,7 +52,8 @@ STALE_SECONDS = 0.2
 # a second: a cache keeps a copy one second, and may answer from it one more second while it
 # fetches the new one (so under a surge one request a second per address reaches civicpost).
 CACHE_CONTROL = b"public, max-age=1, stale-while-revalidate=1"
-PATHS = re.compile(r"/|/announcements/[1-9][0-9]{0,17}|/directory|/feed\.atom|/feed\.json")
+PATHS = re.compile(r"/|/announcements/[1-9][0-9]{0,17}|/directory|/feed\.atom|/feed\.json"
+                   r"|/t/[a-z0-9][a-z0-9-]{0,62}/(?:feed\.atom|feed\.json|calendar\.ics)")
 KEPT_STATUSES = (200, 410)
 MAX_ENTRIES = 512
 SMALLEST_COMPRESSED = 512  # bytes: below this the headers outweigh the saving
