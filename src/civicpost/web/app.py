@@ -27,7 +27,7 @@ from civicpost.identity import saml
 from civicpost.models import WorkerHeartbeat
 from civicpost.redirects import Tracking
 from civicpost.rendering import Renderer
-from civicpost.runtime import settle_memory
+from civicpost.runtime import settle_memory, share_the_interpreter
 from civicpost.security import CredentialBox
 from civicpost.subscribers.crypto import SubscriberBox
 from civicpost.web import (
@@ -143,6 +143,7 @@ def create_app(
                 stack.enter_context(waking(worker.wake))
             if serving:
                 settle_memory()
+                share_the_interpreter()
             yield
         if worker is not None:
             await run_in_threadpool(worker.stop, settings.publish_timeout_seconds + 5)
