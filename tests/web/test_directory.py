@@ -75,6 +75,22 @@ def test_the_directory_lists_each_departments_public_accounts_with_profile_links
     assert "Police on Mastodon" not in parks and "Parks on Bluesky" not in police
 
 
+def test_the_profile_comes_from_the_newest_published_post_never_from_one_that_did_not_go_out(
+        client, sessions, city, accounts_of_the_city):
+    """The X account was renamed: its newest published post says so; a newer failed or retracted one
+    (their URLs were never, or are no longer, the account's) does not count."""
+    post = create_dated(sessions, city, "T", state=State.published)
+    for status, url in ((DeliveryStatus.published, "https://x.com/CityPoliceOld/status/1"),
+                        (DeliveryStatus.published, "https://x.com/CityPoliceNew/status/2"),
+                        (DeliveryStatus.failed, "https://x.com/Somebody/status/3"),
+                        (DeliveryStatus.retracted, "https://x.com/Else/status/4")):
+        create_deliveries(sessions, channel_id=accounts_of_the_city["x"], announcement_id=post, count=1,
+                          status=status, at=utcnow(), remote_url=url)
+    police = section(client.get("/directory").text, "Police Department")
+    assert 'href="https://x.com/CityPoliceNew"' in police
+    assert "CityPoliceOld" not in police and "Somebody" not in police and "Else" not in police
+
+
 def test_the_city_feed_links_to_the_site_and_the_atom_feed_and_plumbing_is_left_out(client, accounts_of_the_city, settings):
     page = client.get("/directory").text
     parks = section(page, "Parks and Recreation")

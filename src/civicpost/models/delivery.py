@@ -42,6 +42,14 @@ class Delivery(Base):
             sqlite_where=text("retract_requested_at IS NOT NULL"),
         ),
         Index("ix_deliveries_announcement_id", "announcement_id"),
+        # Each channel's newest post with a URL (the public directory's profile links), one step each.
+        Index(
+            "ix_deliveries_latest_post",
+            "channel_id",
+            "id",
+            postgresql_where=text("status = 'published' AND remote_url IS NOT NULL"),
+            sqlite_where=text("status = 'published' AND remote_url IS NOT NULL"),
+        ),
         # The public lists and feeds: the newest published posts, read in order (civicpost.feed.latest).
         Index("ix_deliveries_status_published_at", "status", "published_at", "id"),
         UniqueConstraint("key"),

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from civicpost.models import Channel, Delivery, DeliveryStatus, Department
@@ -76,14 +76,23 @@ def profile_url(platform: str, settings: dict, remote_url: str | None) -> str | 
     return url if _http(url) else None
 
 
+# Each channel's newest published post with a URL: one step down ix_deliveries_latest_post per channel.
+# The status is written into the SQL, not bound: only then may a planner (SQLite's, or PostgreSQL's for a
+# prepared statement) use the partial index.
+_LATEST_POST = (
+    select(Delivery.remote_url)
+    .where(Delivery.channel_id == Channel.id,
+           Delivery.status == bindparam("published", DeliveryStatus.published.value, literal_execute=True),
+           Delivery.remote_url.is_not(None))
+    .order_by(Delivery.id.desc())
+    .limit(1)
+    .correlate(Channel)
+    .scalar_subquery()
+)
+
+
 def latest_post_urls(session: Session, channel_ids: list[int]) -> dict[int, str]:
-    newest = (
-        select(func.max(Delivery.id))
-        .where(Delivery.channel_id.in_(channel_ids), Delivery.status == DeliveryStatus.published,
-               Delivery.remote_url.is_not(None))
-        .group_by(Delivery.channel_id)
-    )
-    rows = session.execute(select(Delivery.channel_id, Delivery.remote_url).where(Delivery.id.in_(newest))).all()
+    rows = session.execute(select(Channel.id, _LATEST_POST).where(Channel.id.in_(channel_ids))).all()
     return {channel_id: url for channel_id, url in rows if url}
 
 
