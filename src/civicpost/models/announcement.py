@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civicpost.db import Base, UTCDateTime, utcnow
@@ -39,6 +39,11 @@ class Announcement(Base):
         Index("ix_announcements_follows_id", "follows_id"),
         # The alerts in effect (civicpost.alerts.current), newest first, without reading every announcement.
         Index("ix_announcements_emergency_id", "emergency", "id"),
+        # Only the alerts themselves (migration 0035): what the public home reads on every render. The
+        # predicate is the query's as SQLAlchemy writes it on each database, so both planners use it.
+        Index("ix_announcements_alerts", "id",
+              postgresql_where=text("emergency IS true AND alert IS NOT NULL AND follows_id IS NULL"),
+              sqlite_where=text("emergency IS 1 AND alert IS NOT NULL AND follows_id IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
