@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, lazyload
 
 from civicpost import cap
 from civicpost.config import Settings
@@ -194,7 +194,8 @@ def current(session: Session, *, now: datetime) -> list[Current]:
     """
     ender = aliased(Announcement)
     rows = session.scalars(
-        select(Announcement)
+        # Only the alert's own columns: none of its translations, targets, media, department or author.
+        select(Announcement).options(lazyload("*"))
         .where(Announcement.emergency.is_(True), Announcement.alert.is_not(None),
                Announcement.follows_id.is_(None), Announcement.state.not_in(ENDED_STATES),
                exists().where(Delivery.announcement_id == Announcement.id,
@@ -214,7 +215,9 @@ def current(session: Session, *, now: datetime) -> list[Current]:
 
 def latest_details(session: Session, alert: Announcement) -> dict[str, Any]:
     """The alert's details as its newest update left them."""
-    updates = [f.alert for f in follow_ups(session, alert) if f.follow_kind == "update" and f.alert]
+    updates = [details for details in session.scalars(
+        select(Announcement.alert).where(Announcement.follows_id == alert.id, Announcement.follow_kind == "update")
+        .order_by(Announcement.id)) if details]
     return dict(updates[-1] if updates else alert.alert or {})
 
 
