@@ -98,11 +98,7 @@ def check(wording: Wording) -> Wording:
 
 def save(session: Session, wording: Wording, *, actor: User) -> None:
     value = json.dumps(check(wording), sort_keys=True, ensure_ascii=False)
-    row = session.get(InstanceValue, KEY)
-    if row is None:
-        session.add(InstanceValue(key=KEY, value=value))
-    else:
-        row.value = value
+    InstanceValue.store(session, KEY, value)
     session.flush()
     audit.record(session, actor=actor, action="alert_wording", object_type="instance", object_id=0,
                  detail={"wording": check(wording)})

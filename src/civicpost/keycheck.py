@@ -75,10 +75,6 @@ def reset(session: Session, *, key: str) -> list[Channel]:
         audit.record(session, actor=None, actor_label="civicpost secret-key reset",
                      action="channel.credentials_forgotten", object_type="channel", object_id=channel.id,
                      detail={"reason": "secret key reset"})
-    stored = session.get(InstanceValue, KEY_CHECK)
-    if stored is None:
-        session.add(InstanceValue(key=KEY_CHECK, value=check_value(key)))
-    else:
-        stored.value = check_value(key)
+    InstanceValue.store(session, KEY_CHECK, check_value(key))
     session.flush()
     return forgotten

@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from axe_playwright_python.sync_playwright import Axe
 from fastapi import FastAPI
 from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -327,3 +328,34 @@ def create_emergencies(live: "Live") -> tuple[int, int]:
             "channels": list(live.parks_channels.values()), "emergency": True}).raise_for_status().json()["id"]
     wait_for_state(live, live.approver, alert, {"published"})
     return alert, emergency
+
+
+AXE_WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+                  "resultTypes": ["violations"]}
+
+
+def axe_clean_and_narrow(browser: Browser, page: Page, name: str, *, screenshot: str | None = None) -> None:
+    """The page as shown now (a script-free page's own POST or GET), axe-clean in light and dark at 1280,
+    390 and 320 px, and no sideways scrolling on a phone. axe needs script, so a second context with it (and
+    the same cookies) checks the same HTML. `screenshot`: where the 390 px light view is saved, under
+    SCREENSHOTS."""
+    html, url = page.content(), page.url
+    context = browser.new_context(storage_state=page.context.storage_state())
+    other = context.new_page()
+    other.set_default_timeout(8000)
+    other.route(url, lambda route: route.fulfill(body=html, content_type="text/html; charset=utf-8"))
+    other.goto(url)
+    for scheme in ("light", "dark"):
+        other.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+        for width in (1280, 390, 320):
+            other.set_viewport_size({"width": width, "height": 900})
+            violations = Axe().run(other, options=AXE_WCAG_21_AA).response["violations"]
+            assert not violations, f"{name} {scheme} {width}px: " + "; ".join(
+                f"{v['id']}: {v['help']} {v['nodes'][0]['target']}" for v in violations)
+            if width < 1280:
+                wide = other.evaluate("() => document.documentElement.scrollWidth")
+                assert wide <= width, f"{name}: {wide} px wide on a {width} px phone ({scheme})"
+            if screenshot and width == 390 and scheme == "light":
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                other.screenshot(path=str(SCREENSHOTS / screenshot), full_page=True)
+    context.close()

@@ -5,46 +5,15 @@ violation in light and dark, the pages fit 390 and 320 px phones, and nothing is
 from urllib.parse import urlsplit
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
 from sqlalchemy import select
 
 from civicpost.db import transaction
 from civicpost.models import Subscriber, Topic
 from civicpost.subscribers import links
 from civicpost.subscribers.crypto import SubscriberBox
-from tests.browser.conftest import SCREENSHOTS, Live
+from tests.browser.conftest import Live, axe_clean_and_narrow
 
 pytestmark = pytest.mark.browser
-
-AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-               "resultTypes": ["violations"]}
-
-
-def check(browser, page: Page, name: str) -> None:
-    """axe-clean in light and dark at 1280, 390 and 320 px, no sideways scrolling on a phone; axe needs script,
-    so a second context with it checks the same HTML."""
-    html, url = page.content(), page.url
-    context = browser.new_context()
-    other = context.new_page()
-    other.set_default_timeout(8000)
-    other.route(url, lambda route: route.fulfill(body=html, content_type="text/html; charset=utf-8"))
-    other.goto(url)
-    for scheme in ("light", "dark"):
-        other.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-        for width in (1280, 390, 320):
-            other.set_viewport_size({"width": width, "height": 900})
-            violations = Axe().run(other, options=AXE_OPTIONS).response["violations"]
-            assert not violations, f"{name} {scheme} {width}px: " + "; ".join(
-                f"{v['id']}: {v['help']} {v['nodes'][0]['target']}" for v in violations)
-            if width < 1280:
-                wide = other.evaluate("() => document.documentElement.scrollWidth")
-                assert wide <= width, f"{name}: {wide} px wide on a {width} px phone ({scheme})"
-            if width == 390 and scheme == "light":
-                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-                other.screenshot(path=str(SCREENSHOTS / f"subscribe-{name}-390.png"), full_page=True)
-    context.close()
-
 
 def test_a_resident_subscribes_confirms_and_manages_without_script(browser, live: Live) -> None:
     context = browser.new_context(base_url=live.url, java_script_enabled=False)
@@ -55,12 +24,12 @@ def test_a_resident_subscribes_confirms_and_manages_without_script(browser, live
     page.goto("/")
     page.get_by_role("link", name="Subscribe").first.click()
     assert page.get_by_role("checkbox", name="Parks and Recreation").is_visible()
-    check(browser, page, "form")
+    axe_clean_and_narrow(browser, page, "form", screenshot="subscribe-form-390.png")
     page.get_by_label("Email address").fill("not an address")
     page.get_by_role("button", name="Subscribe").click()
     assert page.get_by_text("choose at least one topic").first.is_visible()
     assert page.get_by_text("tick the box to agree").first.is_visible()
-    check(browser, page, "form-errors")
+    axe_clean_and_narrow(browser, page, "form-errors", screenshot="subscribe-form-errors-390.png")
     page.get_by_label("Email address").fill("browser.resident@example.org")
     page.get_by_role("checkbox", name="Parks and Recreation").check()
     page.get_by_role("checkbox", name="I agree").check()
@@ -78,12 +47,12 @@ def test_a_resident_subscribes_confirms_and_manages_without_script(browser, live
         manage = links.manage_url(live.url, box, subscriber)
         unsubscribe = links.unsubscribe_url(live.url, box, subscriber)
     page.goto(confirm)
-    check(browser, page, "confirm")
+    axe_clean_and_narrow(browser, page, "confirm", screenshot="subscribe-confirm-390.png")
     page.get_by_role("button", name="Confirm my subscription").click()
     assert page.get_by_role("heading", name="You are subscribed").is_visible()
     page.goto(manage)
     assert page.get_by_role("checkbox", name="Parks and Recreation").is_checked()
-    check(browser, page, "manage")
+    axe_clean_and_narrow(browser, page, "manage", screenshot="subscribe-manage-390.png")
     page.get_by_role("checkbox", name="Police Department").check()
     page.get_by_role("button", name="Save topics").click()
     assert page.get_by_text("Saved").first.is_visible()
@@ -93,16 +62,16 @@ def test_a_resident_subscribes_confirms_and_manages_without_script(browser, live
     assert page.get_by_role("radio", name="One message a day").is_checked()
     page.get_by_role("button", name="Forget me").click()
     assert page.get_by_text("Tick the box to confirm").first.is_visible()
-    check(browser, page, "manage-errors")
+    axe_clean_and_narrow(browser, page, "manage-errors", screenshot="subscribe-manage-errors-390.png")
     page.get_by_role("button", name="Unsubscribe from all").click()
     assert page.get_by_text("You are unsubscribed from every topic").is_visible()
     assert not page.get_by_role("checkbox", name="Parks and Recreation").is_checked()
     page.goto(unsubscribe)
-    check(browser, page, "unsubscribe")
+    axe_clean_and_narrow(browser, page, "unsubscribe", screenshot="subscribe-unsubscribe-390.png")
     page.get_by_role("button", name="Unsubscribe from everything").click()
     assert page.get_by_role("heading", name="You are unsubscribed").is_visible()
     page.goto("/embed/parks")
     assert page.get_by_role("link", name="Get these by email").is_visible()
-    check(browser, page, "embed")
+    axe_clean_and_narrow(browser, page, "embed", screenshot="subscribe-embed-390.png")
     assert set(hosts) == {"127.0.0.1"}, hosts
     context.close()

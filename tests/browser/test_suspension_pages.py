@@ -6,39 +6,10 @@ the page fits 390 and 320 px phones, and nothing is loaded from another host."""
 from urllib.parse import urlsplit
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
 
-from tests.browser.conftest import Live
+from tests.browser.conftest import Live, axe_clean_and_narrow
 
 pytestmark = pytest.mark.browser
-
-AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-               "resultTypes": ["violations"]}
-
-
-def check(browser, page: Page, name: str) -> None:
-    """The page as shown now (re-rendered by its POST or GET), axe-clean in light and dark at 1280, 390 and
-    320 px, and no sideways scrolling on a phone; axe needs script, so a second context with it runs the checks
-    on the same HTML (the same session cookie)."""
-    html, url = page.content(), page.url
-    context = browser.new_context(storage_state=page.context.storage_state())
-    page = context.new_page()
-    page.set_default_timeout(8000)
-    page.route(url, lambda route: route.fulfill(body=html, content_type="text/html; charset=utf-8"))
-    page.goto(url)
-    for scheme in ("light", "dark"):
-        page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-        for width in (1280, 390, 320):
-            page.set_viewport_size({"width": width, "height": 900})
-            violations = Axe().run(page, options=AXE_OPTIONS).response["violations"]
-            assert not violations, f"{name} {scheme} {width}px: " + "; ".join(
-                f"{v['id']}: {v['help']} {v['nodes'][0]['target']}" for v in violations)
-            if width < 1280:
-                wide = page.evaluate("() => document.documentElement.scrollWidth")
-                assert wide <= width, f"{name}: {wide} px wide on a {width} px phone ({scheme})"
-    context.close()
-
 
 def test_an_approver_pauses_ends_and_releases_without_script(browser, live: Live) -> None:
     context = browser.new_context(base_url=live.url, java_script_enabled=False)
@@ -55,7 +26,7 @@ def test_an_approver_pauses_ends_and_releases_without_script(browser, live: Live
     assert page.get_by_label("The whole city").is_checked()
     page.get_by_role("button", name="Pause scheduled posts").click()
     assert page.get_by_text("Say why scheduled posts are paused").first.is_visible()
-    check(browser, page, "start form with an error")
+    axe_clean_and_narrow(browser, page, "start form with an error")
     page.get_by_label("Why").fill("Flooding downtown: hold everything")
     page.get_by_role("button", name="Pause scheduled posts").click()
     assert page.get_by_role("heading", name="Scheduled posts are paused for the whole city").is_visible()
@@ -69,14 +40,14 @@ def test_an_approver_pauses_ends_and_releases_without_script(browser, live: Live
                                                              "confirm_suspended": True}).raise_for_status()
     page.goto("/staff/suspensions")
     assert page.get_by_text("Holding 1 item(s)").is_visible()
-    check(browser, page, "an active suspension")
+    axe_clean_and_narrow(browser, page, "an active suspension")
     page.goto(f"/staff/announcements/{a}")
     assert page.get_by_text("A request already on the wire when the pause began may still have landed").is_visible()
 
     page.goto("/staff/suspensions")
     page.get_by_role("button", name="End suspension").click()
     assert page.get_by_role("link", name="Pool party Saturday").is_visible()
-    check(browser, page, "an ended suspension with a held item")
+    axe_clean_and_narrow(browser, page, "an ended suspension with a held item")
     page.get_by_label("Publish now").check()
     page.get_by_role("button", name="Release all 1").click()
     assert page.get_by_text("1 item(s) released").is_visible()

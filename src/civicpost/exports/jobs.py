@@ -83,14 +83,14 @@ def run_once(sessions: sessionmaker[Session], settings: Settings, *, owner: str)
         export = claim(session, owner=owner, now=utcnow(), lease_seconds=settings.lease_seconds)
         if export is None:
             return False
+        # Imported when there is an export to write: the writer (templates, signing) is a worker's
+        # largest import, and most workers never write one.
+        from civicpost.exports import writer
+
         export_id, attempts = export.id, export.attempts
-        scope = _scope(session, export)
+        scope = writer.Scope(export.date_from, export.date_to, export.department_id, export.department_slug)
         exported_by = export.requested_by
     out = Path(settings.export_dir) / f"civicpost-export-{export_id}.zip"
-    # Imported when there is an export to write: the writer (templates, signing) is a worker's
-    # largest import, and most workers never write one.
-    from civicpost.exports import writer
-
     try:
         written = writer.write(sessions, settings, scope=scope, out=out, exported_by=exported_by,
                                progress=lambda done, total: _progress(sessions, settings, export_id, owner, done,
@@ -110,12 +110,6 @@ def run_once(sessions: sessionmaker[Session], settings: Settings, *, owner: str)
             _audit(session, done, actor=None, action="export.finished", label=owner,
                    announcements=written.announcements, size_bytes=written.size_bytes)
     return True
-
-
-def _scope(session: Session, export: Export) -> "writer.Scope":
-    from civicpost.exports import writer
-
-    return writer.Scope(export.date_from, export.date_to, export.department_id, export.department_slug)
 
 
 def _progress(sessions: sessionmaker[Session], settings: Settings, export_id: int, owner: str, done: int,

@@ -11,8 +11,8 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
+import aiosmtplib
 import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,9 +24,6 @@ from civicpost.fanout.message import Letter, Person, digest
 from civicpost.models import Announcement, Channel, Delivery, State, Subscriber, Subscription
 from civicpost.sms import plan, segments
 from civicpost.subscribers.crypto import AddressUnreadable, SubscriberBox
-
-if TYPE_CHECKING:
-    import aiosmtplib
 
 log = logging.getLogger(__name__)
 
@@ -184,23 +181,20 @@ class FanoutSender:
         smtp: aiosmtplib.SMTP | None = None
         try:
             while (item := await waiting.get()) is not None:
-                # Imported with the first mail to send: a worker with no subscribers channel never loads it.
-                import aiosmtplib as client
-
                 try:
                     if smtp is None:
                         smtp = await self._connect()
                     await smtp.sendmail(item.sender, [item.to], item.message)
                     results.extend(queue.Result(row) for row in item.rows)
-                except client.SMTPRecipientsRefused as exc:
+                except aiosmtplib.SMTPRecipientsRefused as exc:
                     refused = exc.recipients[0]
                     results.extend(_refused(item, refused.code, refused.message))
-                except client.SMTPResponseException as exc:
+                except aiosmtplib.SMTPResponseException as exc:
                     results.extend(_refused(item, exc.code, exc.message))
                     if exc.code in (421,) or not 400 <= exc.code < 600:
                         await _dropped(smtp)
                         smtp = None
-                except (client.SMTPException, OSError, TimeoutError) as exc:
+                except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                     results.extend(queue.Result(row, f"mail server unreachable: {_plain(str(exc))}")
                                    for row in item.rows)
                     await _dropped(smtp)
@@ -235,9 +229,7 @@ class FanoutSender:
             sid = str(answer.json().get("sid") or "")[:64] or None
         results.append(queue.Result(item.row, remote_id=sid, segments=len(item.parts)))
 
-    async def _connect(self) -> "aiosmtplib.SMTP":
-        import aiosmtplib
-
+    async def _connect(self) -> aiosmtplib.SMTP:
         s = self.settings
         smtp = aiosmtplib.SMTP(hostname=s.smtp_host, port=s.smtp_port, timeout=s.publish_timeout_seconds,
                                start_tls=s.smtp_starttls, use_tls=False)
@@ -405,7 +397,7 @@ def _plain(text: str) -> str:
     return _ADDRESS.sub("(an address)", " ".join(text.split()))[:300]
 
 
-async def _dropped(smtp: "aiosmtplib.SMTP | None", *, polite: bool = False) -> None:
+async def _dropped(smtp: aiosmtplib.SMTP | None, *, polite: bool = False) -> None:
     if smtp is None:
         return
     try:

@@ -59,11 +59,7 @@ def save(session: Session, settings: Settings, *, monthly_cap: int, quiet_hours:
     cap, hours = check(monthly_cap=monthly_cap, quiet_hours=quiet_hours)
     before = effective(session, settings)
     value = json.dumps({"monthly_cap": cap, "quiet_hours": hours}, sort_keys=True)
-    row = session.get(InstanceValue, KEY)
-    if row is None:
-        session.add(InstanceValue(key=KEY, value=value))
-    else:
-        row.value = value
+    InstanceValue.store(session, KEY, value)
     session.flush()
     audit.record(session, actor=actor, action="texting.limits", object_type="instance", object_id=0,
                  detail={"monthly_cap": cap, "quiet_hours": hours, "before": {

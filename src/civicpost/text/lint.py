@@ -13,7 +13,6 @@ import wordsegment
 from civicpost.content import MediaRef, Problem
 from civicpost.media import MediaLimits
 from civicpost.text import lengths
-from civicpost.text.lengths import links_in
 from civicpost.text.readability import flesch_kincaid_grade
 from civicpost.text.readability import warm_up as _warm_readability
 
@@ -100,7 +99,7 @@ def _lint_text(text: str, language: str) -> tuple[Problem, ...]:
 
 
 def _without_urls(text: str) -> str:
-    urls = links_in(text)
+    urls = lengths.links_in(text)
     for url in reversed(urls):
         start, end = url["indices"]
         text = text[:start] + text[end:]
