@@ -9,11 +9,12 @@ rendered under, the moment a handler gave (`request.state.public_until`, an
 alert's expiry) has not passed, and it is younger than KEEP_SECONDS (a safety
 net for a change no one versioned). Every process reads the version at most
 every CIVICPOST_PUBLIC_CHECK_SECONDS (0.5 s); once it has seen a change, the
-answer before it goes out for at most STALE_SECONDS more while one background
-render makes the new one (with `no-store`, and never as a 304, so no cache
-downstream keeps it). So a retraction committed by any process leaves
-every process's pages within 0.7 s and a render, inside the second SPEC §8.5
-allows. A page found missing is rendered once, however many ask at once.
+answer before it may go out until STALE_SECONDS after the check that was due
+next after the old version was last read (so never, in a process no one asked
+for a while), while one background render makes the new one (with `no-store`,
+and never as a 304, so no cache downstream keeps it). So a retraction
+committed by any process leaves every process's pages within 0.7 s and a
+render, inside the second SPEC §8.5 allows. A page found missing is rendered once, however many ask at once.
 
 A pure ASGI middleware in front of the routes: an answer it keeps is sent
 without routing, dependencies, a database session or a template; a matching
@@ -126,7 +127,8 @@ class PageStore:
         self._entries: OrderedDict[str, Kept] = OrderedDict()
         self.version: str | None = None
         self._previous: str | None = None
-        self._changed_at = float("-inf")
+        # Until when the answers of `_previous` may still go out (see `check`).
+        self._stale_until = float("-inf")
         self._checked = float("-inf")
         # Answers rendered by the routes (a miss): what the tests count to prove a hit renders nothing.
         self.renders = 0
@@ -145,10 +147,13 @@ class PageStore:
         with self._lock:
             if began < self._checked:
                 return  # a check begun later has answered already
-            self._checked = began
+            confirmed, self._checked = self._checked, began
             if version != self.version:
                 self._previous, self.version = self.version, version
-                self._changed_at = self._checked
+                # The change was committed after `confirmed` (the last check that read the old version).
+                # The old answers go out no later than STALE_SECONDS after the check that was due next:
+                # a process no one asked for a while (its last check long ago) gives none of them.
+                self._stale_until = min(began, confirmed + self._check_seconds) + self._stale_seconds
 
     def get(self, key: str) -> tuple[Kept, bool] | None:
         """The kept answer and whether it is fresh. A stale one (of the version just replaced) is
@@ -165,7 +170,7 @@ class PageStore:
             return kept, fresh
 
     def _stale_allowed(self, kept: Kept) -> bool:
-        return kept.version == self._previous and self._clock() - self._changed_at < self._stale_seconds
+        return kept.version == self._previous and self._clock() < self._stale_until
 
     def put(self, key: str, kept: Kept) -> None:
         with self._lock:
