@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from civicpost.drafting import search
 from civicpost.errors import Forbidden, Invalid
 from civicpost.models import Announcement, Channel, Department, State, Target, User
+from civicpost.models.department import user_departments
 from civicpost.schemas import parse_id
 
 
@@ -92,7 +93,9 @@ def _list_query(*, department: bool, scoped: bool, state: bool, emergency: bool,
     if department:
         query = query.where(Announcement.department_id == bindparam("department_id"))
     elif scoped:
-        query = query.where(Announcement.department_id.in_(bindparam("department_ids", expanding=True)))
+        # The caller's departments read in the same statement (not loaded as entities first).
+        query = query.where(Announcement.department_id.in_(
+            select(user_departments.c.department_id).where(user_departments.c.user_id == bindparam("user_id"))))
     if state:
         query = query.where(Announcement.state == bindparam("state"))
     if emergency:
@@ -127,13 +130,14 @@ def list_page(
     values = {
         "limit": limit + 1,
         "department_id": department.id if department is not None else None,
-        "department_ids": [d.id for d in user.departments] if scoped else None,
+        "user_id": user.id if scoped else None,
         "state": state,
         "emergency": emergency,
         "before_id": decode_cursor(cursor) if cursor else None,
     }
     bound = {name: value for name, value in values.items() if value is not None}
-    rows = list(session.execute(query, bound))
+    # Through the session's connection: plain rows, without the ORM's loading of each one.
+    rows = list(session.connection().execute(query, bound))
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(items=rows, next_cursor=encode_cursor(rows[-1].id) if more and rows else None)

@@ -184,8 +184,10 @@ def create_announcement(
     return _full(session, announcement, renderer, settings, new=True, shown=shown)  # a new draft has no deliveries
 
 
+# On the loop (deps.one_trip): a page is one index range scan of at most 201 rows; a search
+# (`q`) may read many more, and goes through a thread.
 @router.get("/announcements", response_model=AnnouncementPage)
-@one_trip
+@one_trip(on_loop=lambda given: not given.get("q"))
 def list_announcements(
     session: SessionDep,
     user: CurrentUser,

@@ -26,9 +26,10 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 @contextmanager
-def request_transaction(request: Request, *, write: bool) -> Iterator[Session]:
+def request_transaction(request: Request, *, write: bool, touch: bool = True) -> Iterator[Session]:
     """The one way a request opens and commits a session: a `transaction()`
-    (read or write), then the caller's token use in a transaction of its own.
+    (read or write), then the caller's token use in a transaction of its own
+    (unless `touch` is False: then the caller writes it, `_touch_token`).
 
     On SQLite a writing request takes the write lock at its first statement
     (BEGIN IMMEDIATE), so two writers queue instead of failing on upgrade.
@@ -38,7 +39,8 @@ def request_transaction(request: Request, *, write: bool) -> Iterator[Session]:
         with transaction(state.write_sessions if write else state.read_sessions) as session:
             yield session
     finally:
-        _touch_token(request)
+        if touch:
+            _touch_token(request)
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -182,13 +184,24 @@ def _role(annotation: Any) -> str | None:
     return None
 
 
-def one_trip(handler: Callable[..., Any]) -> Callable[..., Any]:
+def one_trip(handler: Callable[..., Any] | None = None, /, *,
+             on_loop: Callable[[dict[str, Any]], bool] | None = None) -> Any:
     """Decorate a sync API handler that takes SessionDep / CurrentUser / AdminUser.
 
     FastAPI sees the other parameters (path, query, body) plus the request;
     the session and caller are made in the request's one thread, and
     SettingsDep / RendererDep / BoxDep are read from app state there.
+
+    `on_loop` (given the request's other arguments) marks a read short and
+    bounded enough to run on the event loop itself: the trip through a thread
+    costs a list page about a fifth of its CPU (docs/benchmarks.md), and under
+    the interpreter lock a thread runs no sooner than the loop would. It runs
+    there only for GET and HEAD and only while the pool has a connection idle,
+    so the loop never waits for one (nor for a lock: reads take none, and the
+    token's use, a write, goes through a thread).
     """
+    if handler is None:
+        return functools.partial(one_trip, on_loop=on_loop)
     signature = inspect.signature(handler)
     hints = typing.get_type_hints(handler, include_extras=True)
     roles = {name: role for name, p in signature.parameters.items() if (role := _role(hints.get(name, p.annotation)))}
@@ -201,8 +214,8 @@ def one_trip(handler: Callable[..., Any]) -> Callable[..., Any]:
     kept.sort(key=lambda p: p.default is not inspect.Parameter.empty)
     signs_in = any(role in ("user", "admin") for role in roles.values())
 
-    def run(request: Request, kwargs: dict[str, Any]) -> Any:
-        with request_transaction(request, write=request.method not in SAFE_METHODS) as session:
+    def run(request: Request, kwargs: dict[str, Any], touch: bool = True) -> Any:
+        with request_transaction(request, write=request.method not in SAFE_METHODS, touch=touch) as session:
             caller = current_user(request, session) if signs_in else None
             for name, role in roles.items():
                 if role == "session":
@@ -218,11 +231,23 @@ def one_trip(handler: Callable[..., Any]) -> Callable[..., Any]:
     async def endpoint(**kwargs: Any) -> Any:
         request = kwargs[request_name] if request_name in signature.parameters else kwargs.pop(request_name)
         loop = asyncio.get_running_loop()
+        if on_loop is not None and request.method in SAFE_METHODS and on_loop(kwargs) and _connection_idle(request):
+            try:
+                return run(request, kwargs, touch=False)
+            finally:
+                if getattr(request.state, "token_to_touch", None) is not None:
+                    await loop.run_in_executor(_threads, _touch_token, request)
         return await loop.run_in_executor(_threads, run, request, kwargs)
 
     endpoint.__signature__ = signature.replace(parameters=kept)  # type: ignore[attr-defined]
     del endpoint.__wrapped__  # FastAPI must read the signature above, not the handler's
     return endpoint
+
+
+def _connection_idle(request: Request) -> bool:
+    """Whether the pool holds a connection no one uses (taking it cannot wait)."""
+    checkedin = getattr(request.app.state.engine.pool, "checkedin", None)
+    return checkedin is not None and checkedin() > 0
 
 
 async def in_request_thread(request: Request, work: Callable[[Session, User], Any], *, write: bool) -> Any:

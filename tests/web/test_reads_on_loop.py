@@ -1,0 +1,72 @@
+"""A list page is read on the event loop, without the trip through a request thread (web/deps.py
+one_trip's `on_loop`), and only when that cannot make the loop wait: a search, a pool with no
+connection idle and the token's last use (a write) go through the request threads as before."""
+
+import threading
+from contextlib import ExitStack, contextmanager
+
+from sqlalchemy import event, select
+
+from civicpost import tokens
+from civicpost.models import ApiToken
+
+REQUEST_THREAD = "civicpost-request"
+
+
+@contextmanager
+def statements_by_thread(engine):
+    """(first words of each statement, the name of the thread that ran it)"""
+    seen: list[tuple[str, str]] = []
+
+    def note(conn, cursor, statement, params, context, executemany):
+        seen.append((" ".join(statement.split()[:3]).upper(), threading.current_thread().name))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def threads_reading_announcements(seen) -> set[str]:
+    return {thread for words, thread in seen if words.startswith("SELECT ANNOUNCEMENTS.ID")}
+
+
+def test_a_list_page_is_read_on_the_loop_and_the_tokens_use_still_written_in_a_thread(
+        client, city, engine, sessions, draft):
+    draft()
+    tokens.touched.clear()
+    with sessions() as session:
+        session.execute(ApiToken.__table__.update().values(last_used_at=None))
+        session.commit()
+    with statements_by_thread(engine) as seen:
+        r = client.get("/api/v1/announcements", headers=city.parks_staff.auth)
+    assert r.status_code == 200 and len(r.json()["items"]) == 1
+    readers = threads_reading_announcements(seen)
+    assert readers and not any(t.startswith(REQUEST_THREAD) for t in readers), seen
+    writers = {thread for words, thread in seen if words.startswith("UPDATE API_TOKENS")}
+    assert writers and all(t.startswith(REQUEST_THREAD) for t in writers), seen
+    with sessions() as session:
+        assert session.scalar(select(ApiToken.last_used_at).where(ApiToken.user_id == city.parks_staff.id))
+
+
+def test_a_search_goes_through_a_request_thread(client, city, engine, draft):
+    draft(title="Pool opens")
+    with statements_by_thread(engine) as seen:
+        r = client.get("/api/v1/announcements", params={"q": "pool"}, headers=city.parks_staff.auth)
+    assert [i["title"] for i in r.json()["items"]] == ["Pool opens"]
+    readers = threads_reading_announcements(seen)
+    assert readers and all(t.startswith(REQUEST_THREAD) for t in readers), seen
+
+
+def test_with_no_connection_idle_the_loop_does_not_wait_for_one(client, city, engine, draft):
+    draft()
+    client.get("/api/v1/announcements", headers=city.parks_staff.auth)  # the pool has idle connections now
+    with ExitStack() as held:
+        while engine.pool.checkedin():
+            held.enter_context(engine.connect())
+        with statements_by_thread(engine) as seen:
+            r = client.get("/api/v1/announcements", headers=city.parks_staff.auth)
+    assert r.status_code == 200 and len(r.json()["items"]) == 1
+    readers = threads_reading_announcements(seen)
+    assert readers and all(t.startswith(REQUEST_THREAD) for t in readers), seen
