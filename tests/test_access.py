@@ -194,10 +194,13 @@ def test_membership_is_answered_alike_with_and_without_the_person_s_departments_
         assert person.is_member(parks.id) and not person.is_member(police.id)
         assert "departments" not in inspect(person).dict
         assert not person.is_member(2_147_483_647)
+        assert person.department_ids() == [parks.id]  # what a staff member's list is narrowed to
+        assert "departments" not in inspect(person).dict
     with sessions() as session:
         person = session.get(User, city.parks_staff.id)
         assert [d.slug for d in person.departments] == ["parks"]  # loaded: read from the collection
         assert person.is_member(parks.id) and not person.is_member(police.id)
+        assert person.department_ids() == [parks.id]
 
 
 def test_a_membership_changed_in_the_session_counts_before_it_is_written(city, sessions):
@@ -206,6 +209,7 @@ def test_a_membership_changed_in_the_session_counts_before_it_is_written(city, s
         person = session.get(User, city.parks_staff.id)
         person.departments = [police]  # not flushed
         assert person.is_member(police.id)
+        assert person.department_ids() == [police.id]
         assert not any(person.is_member(d.id) for d in session.scalars(select(Department))
                        if d.slug != "police")
         session.rollback()
