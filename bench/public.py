@@ -8,7 +8,8 @@ announcements; serves the real app with two processes (what `civicpost serve
 --workers 2` runs) and a `civicpost worker` beside it, which publishes from the
 queue throughout. Then, on a fixed schedule (open loop):
 
-1. staff requests alone (20/s: list pages and creates) while the worker publishes:
+1. staff requests alone (20/s: list pages and creates, as long as the surge runs together)
+   while the worker publishes:
    the staff figures without a surge;
 2. `--runs` times: the public mix at `--rate` (60 % the emergency's page, 20 %
    home, 10 % the feeds, half with If-None-Match, 10 % the directory) with
@@ -27,6 +28,7 @@ about the neighbours as about civicpost; CPU per request much less so.
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import secrets
@@ -67,6 +69,7 @@ class Measured:
     database_cpu_ms: float  # PostgreSQL's backends for the bench database, per request
     cores: float  # CPU seconds used per second of the run, everything together
     errors: list[str]
+    staff_ms: list[float]  # every staff request's latency, for a p99 over the runs together
 
     def row(self, kind: str) -> Summary | None:
         return next((r for r in self.rows if r.kind == kind), None)
@@ -112,8 +115,10 @@ def main() -> None:
         # Warm-up: imports, templates, connections and statement caches in both processes.
         _measure("warm-up", server, worker_pid, url, seeded, public, args, public_rate=args.rate / 4,
                  staff_rate=args.staff_rate, seconds=WARM_UP_SECONDS, quiet=True)
+        # As long as the surge runs together: at 20/s one run's p99 is its second-slowest request; the
+        # runs' staff requests taken together (about 1,000) against as many alone give a steadier p99.
         results.append(_measure("staff alone (no surge)", server, worker_pid, url, seeded, public, args,
-                                public_rate=0, staff_rate=args.staff_rate, seconds=args.seconds))
+                                public_rate=0, staff_rate=args.staff_rate, seconds=args.seconds * args.runs))
         for n in range(args.runs):
             results.append(_measure(f"surge run {n + 1}", server, worker_pid, url, seeded, public, args,
                                     public_rate=args.rate, staff_rate=args.staff_rate, seconds=args.seconds))
@@ -158,7 +163,8 @@ def _measure(label: str, server, worker_pid: int | None, url: str, seeded: Seede
     rows = [r for r in rows if r is not None]
     measured = Measured(label, rows, count, server_cpu * 1000 / count, worker_cpu * 1000 / count,
                         client * 1000 / count, database_cpu * 1000 / count,
-                        (server_cpu + worker_cpu + client + database_cpu) / ran.seconds, ran.errors)
+                        (server_cpu + worker_cpu + client + database_cpu) / ran.seconds, ran.errors,
+                        [r.latency_ms for r in ran.results if r.kind in STAFF_KINDS])
     if not quiet:
         print(format_table(f"== {label}: public {public_rate:g}/s + staff {staff_rate:g}/s for {seconds:g} s", rows))
         print(f"  CPU per request: server {measured.server_cpu_ms:.2f} ms, worker {measured.worker_cpu_ms:.2f} ms, "
@@ -215,8 +221,12 @@ def _summary(results: list[Measured], args: argparse.Namespace) -> None:
           f"p50: {statistics.median(p50s) / bare_row.p50:.1f}x")
     if staff_alone is not None and staff_p99s:
         ratio = statistics.median(staff_p99s) / staff_alone.p99
-        print(f"  staff p99: {staff_alone.p99:.1f} ms alone, {statistics.median(staff_p99s):.1f} ms during the surge "
-              f"({ratio:.1f}x; aim within 2x)")
+        print(f"  staff p99: {staff_alone.p99:.1f} ms alone ({staff_alone.count} requests), median of the runs "
+              f"{statistics.median(staff_p99s):.1f} ms during the surge ({ratio:.1f}x; aim within 2x)")
+        pooled = sorted(ms for r in surges for ms in r.staff_ms)
+        pooled_p99 = pooled[max(0, math.ceil(0.99 * len(pooled)) - 1)]
+        print(f"  staff p99, the runs' {len(pooled)} staff requests together: {pooled_p99:.1f} ms during the surge "
+              f"({pooled_p99 / staff_alone.p99:.1f}x)")
     print(f"\n== aims: {AIM_RATE:,} requests/s on 2 cores, public p99 < {AIM_P99_MS:g} ms (median of runs), no "
           f"errors, staff p99 within 2x")
     median_p99 = statistics.median(p99s)

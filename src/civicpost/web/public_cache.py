@@ -193,6 +193,10 @@ class PublicCache:
         # Renders under way, by key: a surge that finds a page dropped waits for one render, not one each.
         self._rendering: dict[str, asyncio.Future[Kept | None]] = {}
         self._refreshing: set[asyncio.Task[None]] = set()
+        # Background renders one at a time: after a change each kept page is rendered again, and five
+        # renders at once (pure Python, on five threads) left a staff request a sixth of the interpreter
+        # while they lasted. In turn, the same work ends as soon, and the old answers cover the wait.
+        self._refresh_turn: asyncio.Lock | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not PATHS.fullmatch(scope["path"]):
@@ -240,9 +244,14 @@ class PublicCache:
         async def no_body() -> Message:
             return {"type": "http.request", "body": b"", "more_body": False}
 
+        if self._refresh_turn is None:
+            self._refresh_turn = asyncio.Lock()
+        turn = self._refresh_turn
+
         async def render() -> None:
             try:
-                kept, _, _ = await self._render(scope, no_body, key)
+                async with turn:
+                    kept, _, _ = await self._render(scope, no_body, key)
                 done.set_result(kept)
             except Exception:
                 log.exception("rendering %s again failed; the next request renders it", key)
