@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.orm import Session, aliased, lazyload
 
 from civicpost import cap
@@ -187,13 +187,11 @@ def document(session: Session, announcement: Announcement, settings: Settings, *
     return data
 
 
-def current(session: Session, *, now: datetime) -> list[Current]:
-    """Published emergencies whose alert has neither expired nor been ended by an all-clear, newest first.
-
-    Expiry and the other details are the newest update's.
-    """
+def _current_statements() -> tuple[Select, Select, Select]:
+    """`current`'s three statements, built once: building them cost more than running them (a page
+    with the alerts is rendered again at every change during a surge, web/public_cache.py)."""
     ender = aliased(Announcement)
-    rows = session.scalars(
+    alerts = (
         # Only the alert's own columns: none of its translations, targets, media, department or author.
         select(Announcement).options(lazyload("*"))
         .where(Announcement.emergency.is_(True), Announcement.alert.is_not(None),
@@ -204,20 +202,36 @@ def current(session: Session, *, now: datetime) -> list[Current]:
         .order_by(Announcement.id.desc())
         .limit(200)
     )
-    shown = [of(a, latest_details(session, a)) for a in rows]
-    found = [c for c in shown if c.expires > now]
-    on_site = set(session.scalars(
+    on_site = (
         select(Delivery.announcement_id).join(Channel, Channel.id == Delivery.channel_id)
-        .where(Delivery.announcement_id.in_([c.id for c in found]), Delivery.status == DeliveryStatus.published,
-               Channel.platform.in_(CITY_SITE)))) if found else set()
+        .where(Delivery.announcement_id.in_(bindparam("ids", expanding=True)),
+               Delivery.status == DeliveryStatus.published, Channel.platform.in_(CITY_SITE))
+    )
+    updates = (
+        select(Announcement.alert)
+        .where(Announcement.follows_id == bindparam("alert_id"), Announcement.follow_kind == "update")
+        .order_by(Announcement.id)
+    )
+    return alerts, on_site, updates
+
+
+_CURRENT, _ON_SITE, _UPDATES = _current_statements()
+
+
+def current(session: Session, *, now: datetime) -> list[Current]:
+    """Published emergencies whose alert has neither expired nor been ended by an all-clear, newest first.
+
+    Expiry and the other details are the newest update's.
+    """
+    shown = [of(a, latest_details(session, a)) for a in session.scalars(_CURRENT)]
+    found = [c for c in shown if c.expires > now]
+    on_site = set(session.scalars(_ON_SITE, {"ids": [c.id for c in found]})) if found else set()
     return [replace(c, on_site=c.id in on_site) for c in found]
 
 
 def latest_details(session: Session, alert: Announcement) -> dict[str, Any]:
     """The alert's details as its newest update left them."""
-    updates = [details for details in session.scalars(
-        select(Announcement.alert).where(Announcement.follows_id == alert.id, Announcement.follow_kind == "update")
-        .order_by(Announcement.id)) if details]
+    updates = [details for details in session.scalars(_UPDATES, {"alert_id": alert.id}) if details]
     return dict(updates[-1] if updates else alert.alert or {})
 
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, bindparam, select
+from sqlalchemy.orm import Session, lazyload
 
 from civicpost.links import http_url
 from civicpost.models import Announcement, Channel, Delivery, DeliveryStatus, Department, State
@@ -78,20 +78,42 @@ def latest(session: Session, *, limit: int = 50, among: ColumnElement[bool] | No
     return list(items.values())
 
 
+# The page reads the announcement, its department and its translations: its targets, images and
+# author (each loaded with it by default) are left unloaded, as is the post's channel.
+_ONE = (
+    _visible(
+        select(Delivery, Announcement)
+        .join(Channel, Channel.id == Delivery.channel_id)
+        .join(Announcement, Announcement.id == Delivery.announcement_id)
+    )
+    .where(Announcement.id == bindparam("announcement_id"))
+    .order_by(Delivery.published_at)
+    .limit(1)
+    .options(lazyload(Delivery.channel), lazyload(Announcement.targets), lazyload(Announcement.media),
+             lazyload(Announcement.author))
+)
+# Built once: constructing a statement costs more than running this one.
+_ON_SITE = (
+    _visible(
+        select(Delivery.id)
+        .join(Channel, Channel.id == Delivery.channel_id)
+        .join(Announcement, Announcement.id == Delivery.announcement_id)
+    )
+    .where(Announcement.id == bindparam("announcement_id"))
+    .limit(1)
+)
+
+
 def one(session: Session, announcement_id: int) -> tuple[PublicItem, Announcement] | None:
-    row = session.execute(
-        _visible(
-            select(Delivery, Announcement)
-            .join(Channel, Channel.id == Delivery.channel_id)
-            .join(Announcement, Announcement.id == Delivery.announcement_id)
-        )
-        .where(Announcement.id == announcement_id)
-        .order_by(Delivery.published_at)
-        .limit(1)
-    ).first()
+    row = session.execute(_ONE, {"announcement_id": announcement_id}).first()
     if row is None:
         return None
     return _item(*row), row[1]
+
+
+def on_site(session: Session, announcement_id: int) -> bool:
+    """Whether the announcement has its page on the city's site (what `one` finds), read as one id."""
+    return session.execute(_ON_SITE, {"announcement_id": announcement_id}).first() is not None
 
 
 def retracted(session: Session, announcement_id: int) -> Announcement | None:

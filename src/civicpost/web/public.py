@@ -89,14 +89,14 @@ def _alert_context(session, announcement) -> dict:
         return {"alert": None}
     if announcement.follows_id is not None:
         return {"alert": None, "follow_kind": announcement.follow_kind,
-                "follows": announcement.follows_id if feed.one(session, announcement.follows_id) else None}
+                "follows": announcement.follows_id if feed.on_site(session, announcement.follows_id) else None}
     shown = alerts.of(announcement, alerts.latest_details(session, announcement))
     timeline = []
     for follow_up in reversed(alerts.follow_ups(session, announcement)):
         if follow_up.state in alerts.ENDED_STATES or (at := alerts.first_published(session, follow_up)) is None:
             continue
         timeline.append({"id": follow_up.id, "kind": follow_up.follow_kind, "text": follow_up.body, "at": at,
-                         "page": feed.one(session, follow_up.id) is not None})
+                         "page": feed.on_site(session, follow_up.id)})
     ended_by = alerts.ended_by(session, announcement)
     return {"alert": shown, "alert_ended": ended_by is not None or shown.expires <= utcnow(),
             "ended_by": ended_by.follow_kind if ended_by else None, "timeline": timeline}
