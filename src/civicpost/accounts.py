@@ -4,7 +4,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from civicpost import audit, throttle, tokens
@@ -43,8 +43,12 @@ def departments_by_slug(session: Session, slugs: list[str]) -> list[Department]:
     return [found[s] for s in wanted]
 
 
+# Built once: constructing a statement (and its cache key) costs about what running it does.
+_BY_SLUG = select(Department).where(Department.slug == bindparam("slug"))
+
+
 def department_by_slug(session: Session, slug: str) -> Department:
-    department = session.scalar(select(Department).where(Department.slug == slug))
+    department = session.scalar(_BY_SLUG, {"slug": slug})
     if department is None:
         raise NotFound(f"no department with slug '{slug}'")
     return department

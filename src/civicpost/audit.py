@@ -42,6 +42,9 @@ def record(
         session.add(AuditEvent(**row))
 
 
+_INSERT = insert(cast(Table, AuditEvent.__table__))  # built once, as its cache key is
+
+
 def collect(session: Session) -> None:
     """From now on, keep the session's events for one INSERT by `write_collected`
     (a batch of outcomes: one statement for all its events, no unit of work)."""
@@ -51,7 +54,7 @@ def collect(session: Session) -> None:
 def write_collected(session: Session) -> None:
     rows = session.info.pop(_COLLECTED, None)
     if rows:
-        session.execute(insert(cast(Table, AuditEvent.__table__)), rows)
+        session.execute(_INSERT, rows)
 
 
 @contextmanager

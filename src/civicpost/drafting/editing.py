@@ -3,7 +3,7 @@
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from civicpost import audit, media_library, uploads
@@ -41,11 +41,16 @@ def to_instant(value: datetime | date | None, zone: ZoneInfo, *, now: datetime) 
     return value
 
 
+# Built once: constructing a statement costs about what running it does.
+_CHANNELS = select(Channel).where(Channel.id.in_(bindparam("ids", expanding=True)))
+_DEPARTMENT = select(Department).where(Department.slug == bindparam("slug"))
+
+
 def _targets(
     session: Session, department: Department, channel_ids: list[int], overrides: dict[str, str]
 ) -> list[Target]:
     wanted = list(dict.fromkeys(channel_ids))
-    channels = {c.id: c for c in session.scalars(select(Channel).where(Channel.id.in_(wanted)))}
+    channels = {c.id: c for c in session.scalars(_CHANNELS, {"ids": wanted})}
     errors = []
     for cid in wanted:
         channel = channels.get(cid)
@@ -136,7 +141,7 @@ def ensure_can_flag_emergency(user: User | None) -> None:
 
 
 def create(session: Session, *, author: User, data: AnnouncementIn, zone: ZoneInfo) -> Announcement:
-    department = session.scalar(select(Department).where(Department.slug == data.department))
+    department = session.scalar(_DEPARTMENT, {"slug": data.department})
     if department is None:
         raise Invalid(
             f"unknown department '{data.department}'",

@@ -47,11 +47,14 @@ def record(session: Session, *, announcement: Announcement, preview: Preview, ac
     return version
 
 
+_INSERT = insert(cast(Table, AnnouncementVersion.__table__))  # built once, as its cache key is
+
+
 def record_first(session: Session, *, announcement: Announcement, preview: Preview, actor: User) -> None:
     """Version 1 of a new announcement, in one INSERT: no number to look up and
     no unit of work (a create is the API's busiest write)."""
     session.execute(
-        insert(cast(Table, AnnouncementVersion.__table__)),
+        _INSERT,
         {"announcement_id": announcement.id, "number": 1, "author_id": actor.id, "reason": "create",
          "fingerprint": preview.fingerprint, "content": content(announcement, preview)},
     )
