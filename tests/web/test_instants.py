@@ -31,6 +31,7 @@ def test_same_text_as_instant_for_naive_and_aware_values(name: str) -> None:
         assert times(moment) == want, moment  # naive UTC, as SQLite hands it back
         assert times(aware) == want, moment
         assert times(aware.astimezone(elsewhere)) == want, moment  # aware in another zone, as PostgreSQL may
+        assert times(moment.replace(tzinfo=ZoneInfo("Etc/UTC"))) == want, moment  # as PostgreSQL's UTC sessions do
 
 
 def test_the_hours_around_a_change_of_offset() -> None:

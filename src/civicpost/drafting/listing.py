@@ -2,6 +2,7 @@
 
 import base64
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -17,7 +18,7 @@ from civicpost.schemas import parse_id
 
 @dataclass
 class Page:
-    items: list  # rows with LIST_COLUMNS
+    items: Sequence  # rows with LIST_COLUMNS
     next_cursor: str | None
 
 
@@ -136,7 +137,7 @@ def list_page(
     }
     bound = {name: value for name, value in values.items() if value is not None}
     # Through the session's connection: plain rows, without the ORM's loading of each one.
-    rows = list(session.connection().execute(query, bound))
+    rows = session.connection().execute(query, bound).all()  # one fetch, not one a row
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(items=rows, next_cursor=encode_cursor(rows[-1].id) if more and rows else None)

@@ -15,6 +15,10 @@ def instant(value: datetime | None, zone: ZoneInfo) -> str | None:
     return value.astimezone(zone).isoformat() if value else None
 
 
+# Zones that are UTC by name: a moment in one needs no look-up of its offset (half an Instants call).
+_UTC_ZONES = (UTC, ZoneInfo("UTC"), ZoneInfo("Etc/UTC"))
+
+
 class Instants:
     """instant() for many moments at once, as a list page needs (150 a page).
 
@@ -36,8 +40,11 @@ class Instants:
         if value is None:
             return None
         if value.tzinfo is not None:
-            offset = value.utcoffset()
-            value = (value - offset if offset else value).replace(tzinfo=None)
+            if value.tzinfo in _UTC_ZONES:  # as PostgreSQL's connections hand them back: no offset to ask for
+                value = value.replace(tzinfo=None)
+            else:
+                offset = value.utcoffset()
+                value = (value - offset if offset else value).replace(tzinfo=None)
         hour = value.toordinal() * 24 + value.hour
         try:
             shift = self._hours[hour]
