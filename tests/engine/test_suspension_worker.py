@@ -48,16 +48,20 @@ def test_suspending_one_department_stops_its_requests_within_a_second_and_the_ot
     police = department_backlog(client, city, sessions, receiver, "police", "Bike auction Sunday", past)
     worker_factory(concurrency=4).start()
     wait_for(lambda: sum(r.body.get("title") == "Bike auction Sunday" for r in receiver.published()) >= 4)
-    before = time.monotonic()
+    asked = time.monotonic()
     r = client.post("/api/v1/suspensions", headers=city.approver.auth,
                     json={"reason": "A drowning at the lake", "departments": ["police"]})
     assert r.status_code == 201, r.text
+    # The second is counted from when the pause is in force: its answer (committed by then). On a busy CI
+    # machine the request itself once took long enough to make the worker look late.
+    before = time.monotonic()
     # Parks goes on to the end.
     wait_for(lambda: sum(r.body.get("title") == "Pool party Saturday" for r in receiver.published())
              == PER_DEPARTMENT, timeout=60)
     police_requests = [r.at for r in receiver.received if r.body.get("title") == "Bike auction Sunday"]
     late = [round(at - before, 3) for at in police_requests if at > before + 1.0]
-    assert not late, f"police requests reached the platform this long after the suspension: {late}"
+    assert not late, (f"police requests reached the platform this long after the suspension was in force: {late} "
+                      f"(the request to suspend took {before - asked:.3f} s)")
     assert len(police_requests) < PER_DEPARTMENT
     parks_after = [r.at for r in receiver.received if r.body.get("title") == "Pool party Saturday"
                    and r.at > before + 1.0]
