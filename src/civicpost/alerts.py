@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, bindparam, exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session, aliased, lazyload
 
 from civicpost import cap
@@ -187,35 +187,30 @@ def document(session: Session, announcement: Announcement, settings: Settings, *
     return data
 
 
-def _current_statements() -> tuple[Select, Select, Select]:
-    """`current`'s three statements, built once: building them cost more than running them (a page
-    with the alerts is rendered again at every change during a surge, web/public_cache.py)."""
-    ender = aliased(Announcement)
-    alerts = (
-        # Only the alert's own columns: none of its translations, targets, media, department or author.
-        select(Announcement).options(lazyload("*"))
-        .where(Announcement.emergency.is_(True), Announcement.alert.is_not(None),
-               Announcement.follows_id.is_(None), Announcement.state.not_in(ENDED_STATES),
-               exists().where(Delivery.announcement_id == Announcement.id,
-                              Delivery.status == DeliveryStatus.published),
-               ~exists().where(ender.follows_id == Announcement.id, ender.follow_kind.in_(ENDING_KINDS)))
-        .order_by(Announcement.id.desc())
-        .limit(200)
-    )
-    on_site = (
-        select(Delivery.announcement_id).join(Channel, Channel.id == Delivery.channel_id)
-        .where(Delivery.announcement_id.in_(bindparam("ids", expanding=True)),
-               Delivery.status == DeliveryStatus.published, Channel.platform.in_(CITY_SITE))
-    )
-    updates = (
-        select(Announcement.alert)
-        .where(Announcement.follows_id == bindparam("alert_id"), Announcement.follow_kind == "update")
-        .order_by(Announcement.id)
-    )
-    return alerts, on_site, updates
-
-
-_CURRENT, _ON_SITE, _UPDATES = _current_statements()
+# `current`'s three statements, built once: building them cost more than running them (a page with
+# the alerts is rendered again at every change during a surge, web/public_cache.py).
+_ENDER = aliased(Announcement)
+_CURRENT = (
+    # Only the alert's own columns: none of its translations, targets, media, department or author.
+    select(Announcement).options(lazyload("*"))
+    .where(Announcement.emergency.is_(True), Announcement.alert.is_not(None),
+           Announcement.follows_id.is_(None), Announcement.state.not_in(ENDED_STATES),
+           exists().where(Delivery.announcement_id == Announcement.id,
+                          Delivery.status == DeliveryStatus.published),
+           ~exists().where(_ENDER.follows_id == Announcement.id, _ENDER.follow_kind.in_(ENDING_KINDS)))
+    .order_by(Announcement.id.desc())
+    .limit(200)
+)
+_ON_SITE = (
+    select(Delivery.announcement_id).join(Channel, Channel.id == Delivery.channel_id)
+    .where(Delivery.announcement_id.in_(bindparam("ids", expanding=True)),
+           Delivery.status == DeliveryStatus.published, Channel.platform.in_(CITY_SITE))
+)
+_UPDATES = (
+    select(Announcement.alert)
+    .where(Announcement.follows_id == bindparam("alert_id"), Announcement.follow_kind == "update")
+    .order_by(Announcement.id)
+)
 
 
 def current(session: Session, *, now: datetime) -> list[Current]:

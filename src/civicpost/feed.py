@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import Session, lazyload
 
 from civicpost.links import http_url
@@ -41,11 +41,14 @@ class PublicItem:
 CITY_SITE = sorted(where(lambda spec: spec.capabilities.city_site))
 
 
-def _visible(query):
-    return query.where(
-        Channel.platform.in_(CITY_SITE),
-        Delivery.status == DeliveryStatus.published,
-        Announcement.state.not_in([State.retracted, State.cancelled]),
+def _on_city_site(*columns) -> Select:
+    """`columns` of the posts the city's site shows: published there, of an announcement still standing."""
+    return (
+        select(*columns)
+        .join(Channel, Channel.id == Delivery.channel_id)
+        .join(Announcement, Announcement.id == Delivery.announcement_id)
+        .where(Channel.platform.in_(CITY_SITE), Delivery.status == DeliveryStatus.published,
+               Announcement.state.not_in([State.retracted, State.cancelled]))
     )
 
 
@@ -53,14 +56,11 @@ def latest(session: Session, *, limit: int = 50, among: ColumnElement[bool] | No
     """The newest published announcements; `among`: only those it holds for (a topic's, civicpost.subscribers)."""
     # Columns, not entities: loading 150 announcements with their relationships cost ~20 ms of CPU a
     # render, and a surge renders these lists again at every change (web/public_cache.py).
-    query = _visible(
-        select(Delivery.rendition, Delivery.published_at, Announcement.id, Announcement.title,
-               Announcement.language, Announcement.link, Announcement.emergency, Department.name,
-               Announcement.event_start, Announcement.event_end, Announcement.location)
-        .join(Channel, Channel.id == Delivery.channel_id)
-        .join(Announcement, Announcement.id == Delivery.announcement_id)
-        .join(Department, Department.id == Announcement.department_id)
-    )
+    query = _on_city_site(
+        Delivery.rendition, Delivery.published_at, Announcement.id, Announcement.title,
+        Announcement.language, Announcement.link, Announcement.emergency, Department.name,
+        Announcement.event_start, Announcement.event_end, Announcement.location,
+    ).join(Department, Department.id == Announcement.department_id)
     rows = session.execute(
         (query if among is None else query.where(among))
         .order_by(Delivery.published_at.desc(), Delivery.id.desc())
@@ -81,27 +81,15 @@ def latest(session: Session, *, limit: int = 50, among: ColumnElement[bool] | No
 # The page reads the announcement, its department and its translations: its targets, images and
 # author (each loaded with it by default) are left unloaded, as is the post's channel.
 _ONE = (
-    _visible(
-        select(Delivery, Announcement)
-        .join(Channel, Channel.id == Delivery.channel_id)
-        .join(Announcement, Announcement.id == Delivery.announcement_id)
-    )
+    _on_city_site(Delivery, Announcement)
     .where(Announcement.id == bindparam("announcement_id"))
     .order_by(Delivery.published_at)
     .limit(1)
     .options(lazyload(Delivery.channel), lazyload(Announcement.targets), lazyload(Announcement.media),
              lazyload(Announcement.author))
 )
-# Built once: constructing a statement costs more than running this one.
-_ON_SITE = (
-    _visible(
-        select(Delivery.id)
-        .join(Channel, Channel.id == Delivery.channel_id)
-        .join(Announcement, Announcement.id == Delivery.announcement_id)
-    )
-    .where(Announcement.id == bindparam("announcement_id"))
-    .limit(1)
-)
+# Built once, as `_ONE` is: constructing a statement costs more than running this one.
+_ON_SITE = _on_city_site(Delivery.id).where(Announcement.id == bindparam("announcement_id")).limit(1)
 
 
 def one(session: Session, announcement_id: int) -> tuple[PublicItem, Announcement] | None:

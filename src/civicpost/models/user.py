@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, bindparam, false, inspect, select
+from sqlalchemy import Connection, ForeignKey, Index, String, bindparam, false, inspect, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civicpost.db import Base, UTCDateTime, utcnow
@@ -49,26 +49,26 @@ class User(Base):
     def department_slugs(self) -> list[str]:
         return [d.slug for d in self.departments]
 
-    def is_member(self, department_id: int) -> bool:
-        # The collection if it is loaded or changed in this session; otherwise
-        # one indexed lookup, about a fifth of the cost of loading every one of
-        # the person's departments as an entity (docs/benchmarks.md).
+    def _membership_reader(self) -> Connection | None:
+        """Where to ask about the person's departments with one indexed lookup (about a fifth of the
+        cost of loading every one of them as an entity, docs/benchmarks.md); None when the collection
+        is loaded or changed in this session, which then answers."""
         state = inspect(self)
         if state.persistent and "departments" not in state.dict:
             session = state.session
             assert session is not None  # persistent: it has one
-            found = session.connection().execute(_MEMBERSHIP, {"user_id": self.id, "department_id": department_id})
-            return found.first() is not None
+            return session.connection()
+        return None
+
+    def is_member(self, department_id: int) -> bool:
+        if (reader := self._membership_reader()) is not None:
+            return reader.execute(_MEMBERSHIP, {"user_id": self.id, "department_id": department_id}).first() is not None
         return any(d.id == department_id for d in self.departments)
 
     def department_ids(self) -> list[int]:
-        """The ids of the person's departments: like `is_member`, read as plain ids (one indexed
-        lookup) unless the collection is loaded or changed in this session."""
-        state = inspect(self)
-        if state.persistent and "departments" not in state.dict:
-            session = state.session
-            assert session is not None  # persistent: it has one
-            return list(session.connection().execute(_DEPARTMENT_IDS, {"user_id": self.id}).scalars())
+        """The ids of the person's departments (what a staff member's list is narrowed to)."""
+        if (reader := self._membership_reader()) is not None:
+            return list(reader.execute(_DEPARTMENT_IDS, {"user_id": self.id}).scalars())
         return [d.id for d in self.departments]
 
     @property

@@ -14,7 +14,8 @@ next after the old version was last read (so never, in a process no one asked
 for a while), while one background render makes the new one (with `no-store`,
 and never as a 304, so no cache downstream keeps it). So a retraction
 committed by any process leaves every process's pages within 0.7 s and a
-render, inside the second SPEC §8.5 allows. A page found missing is rendered once, however many ask at once.
+render, inside the second SPEC §8.5 allows. A page found missing is rendered
+once, however many ask at once.
 
 A pure ASGI middleware in front of the routes: an answer it keeps is sent
 without routing, dependencies, a database session or a template; a matching
@@ -196,7 +197,7 @@ class PublicCache:
         # Background renders one at a time: after a change each kept page is rendered again, and five
         # renders at once (pure Python, on five threads) left a staff request a sixth of the interpreter
         # while they lasted. In turn, the same work ends as soon, and the old answers cover the wait.
-        self._refresh_turn: asyncio.Lock | None = None
+        self._refresh_turn = asyncio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not PATHS.fullmatch(scope["path"]):
@@ -244,13 +245,9 @@ class PublicCache:
         async def no_body() -> Message:
             return {"type": "http.request", "body": b"", "more_body": False}
 
-        if self._refresh_turn is None:
-            self._refresh_turn = asyncio.Lock()
-        turn = self._refresh_turn
-
         async def render() -> None:
             try:
-                async with turn:
+                async with self._refresh_turn:
                     kept, _, _ = await self._render(scope, no_body, key)
                 done.set_result(kept)
             except Exception:
