@@ -177,7 +177,7 @@ def workers(**kwargs) -> Iterator[Workers]:
 
 @contextmanager
 def scratch_postgres(admin_url: str) -> Iterator[str]:
-    name = f"civicpost_dispatch_{uuid.uuid4().hex[:8]}"
+    name = f"civicpost_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:

@@ -19,9 +19,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +27,7 @@ from _api_load import Summary, format_table, run_open_loop, run_sequential, summ
 from _api_mix import KINDS, Mix
 from _api_seed import Seeded, seed
 from _api_server import cpu_seconds, memory_mb, serving
-from sqlalchemy import create_engine, text
+from _dispatch_stack import scratch_postgres
 from sqlalchemy.engine import make_url
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -87,7 +84,7 @@ def main() -> None:
             url = f"sqlite:///{workdir / 'bench.db'}"
             outcomes += _bench_database("sqlite", url, args, workdir, bare=True)
         if args.db in ("postgres", "both"):
-            with _scratch_postgres(args.pg_admin_url) as url:
+            with scratch_postgres(args.pg_admin_url) as url:
                 outcomes += _bench_database("postgres", url, args, workdir, bare=False)
         _print_comparison(outcomes)
     finally:
@@ -208,22 +205,6 @@ def _print_comparison(outcomes: list[Outcome]) -> None:
             + ", ".join(f"{kind} {o.cpu_by_kind[kind]:.2f} ms {'meets' if o.cpu_by_kind[kind] <= aim else 'MISSES'}"
                         for kind, aim in AIM_CPU_MS.items() if kind in o.cpu_by_kind)
         )
-
-
-@contextmanager
-def _scratch_postgres(admin_url: str) -> Iterator[str]:
-    name = f"civicpost_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 def _loadavg() -> float:

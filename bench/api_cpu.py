@@ -2,6 +2,7 @@
 
     python bench/api_cpu.py list [--count 1500] [--rows 5000] [--inline] [--profile cumulative]
     python bench/api_cpu.py create --count 500
+    python bench/api_cpu.py list --postgres   # a scratch PostgreSQL database instead of SQLite
 
 Seeds a fresh SQLite database (bench/_api_seed.py), makes the app with
 create_app, and sends the same requests bench/api.py does (list pages as its
@@ -16,8 +17,10 @@ threads (to price the hand-over); `--profile` prints cProfile's top entries.
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import json
+import os
 import pstats
 import random
 import secrets
@@ -30,9 +33,9 @@ from typing import Any
 
 from _api_mix import Mix
 from _api_seed import Seeded, seed
+from _dispatch_stack import scratch_postgres
 
 from civicpost.config import Settings
-from civicpost.db import make_engine
 from civicpost.web import create_app, deps
 
 WARM_UP = 50
@@ -57,20 +60,30 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5000, help="announcements to seed")
     parser.add_argument("--inline", action="store_true", help="handlers on the event loop, not the request threads")
     parser.add_argument("--profile", metavar="SORT", help="cProfile the timed requests, sorted by SORT")
+    parser.add_argument("--postgres", nargs="?", const=os.environ.get(
+        "BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"), metavar="ADMIN_URL",
+        help="seed a scratch PostgreSQL database (made through ADMIN_URL, dropped after) instead of SQLite")
     parser.add_argument("--callees", metavar="NAME", help="with --profile, also what functions matching NAME call")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="civicpost-api-cpu-"))
     try:
-        url = f"sqlite:///{workdir / 'bench.db'}"
-        seeded = seed(url, rows=args.rows, rng=random.Random(2))
-        settings = Settings(env="test", database_url=url, secret_key=secrets.token_urlsafe(40),
-                            media_dir=workdir / "media")
-        if args.inline:
-            deps._threads = _Inline()  # noqa: SLF001 - a measuring tool's switch, never in the service
-        app = create_app(settings, engine=make_engine(url))
-        asyncio.run(_measure(app, seeded, args))
+        with contextlib.ExitStack() as stack:
+            url = (stack.enter_context(scratch_postgres(args.postgres)) if args.postgres
+                   else f"sqlite:///{workdir / 'bench.db'}")
+            _run(url, workdir, args)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run(url: str, workdir: Path, args: argparse.Namespace) -> None:
+    seeded = seed(url, rows=args.rows, rng=random.Random(2))
+    settings = Settings(env="test", database_url=url, secret_key=secrets.token_urlsafe(40),
+                        media_dir=workdir / "media")
+    if args.inline:
+        deps._threads = _Inline()  # noqa: SLF001 - a measuring tool's switch, never in the service
+    app = create_app(settings)  # its engine as served: no pre-ping
+    asyncio.run(_measure(app, seeded, args))
+    app.state.engine.dispose()
 
 
 async def _measure(app: Any, seeded: Seeded, args: argparse.Namespace) -> None:

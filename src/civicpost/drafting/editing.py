@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from civicpost import audit, media_library, uploads
-from civicpost.db import utcnow
+from civicpost.db import insert_new, utcnow
 from civicpost.drafting.access import ensure_can_draft_for
 from civicpost.errors import Invalid
 from civicpost.models import (
@@ -67,7 +67,8 @@ def _targets(
             errors.append({"field": "overrides", "message": f"override for channel {key}, which is not a target"})
     if errors:
         raise Invalid("some target channels cannot be used", errors=errors)
-    return [Target(channel_id=cid, channel=channels[cid], override_text=overrides.get(str(cid))) for cid in wanted]
+    # In the relationship's order (by channel), so a create answers as every later read does.
+    return [Target(channel_id=cid, channel=channels[cid], override_text=overrides.get(str(cid))) for cid in sorted(wanted)]
 
 
 def _media(
@@ -100,7 +101,7 @@ def _translations(items: dict[str, TranslationIn], language: str) -> list[Transl
             f"'{language}' is the announcement's own language; put that wording in title and body",
             errors=[{"field": f"translations.{language}", "message": "same as the announcement's language"}],
         )
-    return [Translation(language=lang, title=t.title, body=t.body) for lang, t in items.items()]
+    return [Translation(language=lang, title=t.title, body=t.body) for lang, t in sorted(items.items())]
 
 
 def _alert(alert: AlertIn | None) -> dict | None:
@@ -172,8 +173,7 @@ def create(session: Session, *, author: User, data: AnnouncementIn, zone: ZoneIn
     )
     _check_alert(announcement)
     _check_event(announcement)
-    session.add(announcement)
-    session.flush()
+    insert_new(session, announcement, "translations", "targets", "media")
     audit.record(session, actor=author, action="create", object_type="announcement", object_id=announcement.id)
     return announcement
 

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ColumnElement, DateTime, Select, bindparam, exists, func, select, type_coerce
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
+from civicpost.db import naive_utc
 from civicpost.drafting import search
 from civicpost.errors import Forbidden, Invalid
 from civicpost.models import Announcement, Channel, Department, State, Target, User
@@ -36,11 +37,11 @@ SUMMARY = (
     User.email.label("author"),
 )
 
-# What the API's list reads: the summary, its three moments as the database
-# hands them back (naive UTC on SQLite, aware on PostgreSQL) rather than through
-# UTCDateTime's Python hook per value; web.views.Instants writes either kind.
+# What the API's list reads: the summary, its three moments as naive UTC
+# datetimes made by the database (db.naive_utc) rather than through
+# UTCDateTime's Python hook per value; web.views.Instants writes them.
 LIST_COLUMNS = tuple(
-    type_coerce(column, DateTime(timezone=True)).label(column.key)
+    naive_utc(column).label(column.key)
     if column.key in ("publish_at", "created_at", "updated_at") else column
     for column in SUMMARY
 )
