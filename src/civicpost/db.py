@@ -27,7 +27,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    InstrumentedAttribute,
+    Session,
+    SessionTransaction,
+    make_transient_to_detached,
+    sessionmaker,
+)
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
@@ -85,7 +92,7 @@ def _naive_utc_postgresql(element: _NaiveUTC, compiler: SQLCompiler, **kw: Any) 
     return f"({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC')"
 
 
-def naive_utc(column: ColumnElement[datetime]) -> ColumnElement[datetime]:
+def naive_utc(column: ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnElement[datetime]:
     """`column` (a UTCDateTime) as a naive UTC datetime, bypassing UTCDateTime's
     per-value hook: for a list that writes many moments (web.views.Instants),
     where making each aware and then naive again cost more than the query."""

@@ -68,7 +68,8 @@ def _targets(
     if errors:
         raise Invalid("some target channels cannot be used", errors=errors)
     # In the relationship's order (by channel), so a create answers as every later read does.
-    return [Target(channel_id=cid, channel=channels[cid], override_text=overrides.get(str(cid))) for cid in sorted(wanted)]
+    return [Target(channel_id=cid, channel=channels[cid], override_text=overrides.get(str(cid)))
+            for cid in sorted(wanted)]
 
 
 def _media(
