@@ -54,7 +54,9 @@ def collect(session: Session) -> None:
 def write_collected(session: Session) -> None:
     rows = session.info.pop(_COLLECTED, None)
     if rows:
-        session.execute(_INSERT, rows)
+        # Straight to the connection: the rows hold plain values (ids read when each event was
+        # recorded), so nothing the session has pending needs writing first.
+        session.connection().execute(_INSERT, rows)
 
 
 @contextmanager

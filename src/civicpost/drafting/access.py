@@ -23,12 +23,13 @@ def ensure_can_view(user: User, announcement: Announcement) -> None:
         raise _not_found(announcement.id)
 
 
-def can_draft_for(user: User, department: Department) -> bool:
-    return user.is_admin or user.is_member(department.id)
+def can_draft_for(user: User, department: Department, *, member: bool | None = None) -> bool:
+    """`member`: whether the person belongs to the department, when the caller read it already."""
+    return user.is_admin or (user.is_member(department.id) if member is None else member)
 
 
-def ensure_can_draft_for(user: User, department: Department) -> None:
-    if not can_draft_for(user, department):
+def ensure_can_draft_for(user: User, department: Department, *, member: bool | None = None) -> None:
+    if not can_draft_for(user, department, member=member):
         raise Forbidden(f"you are not a member of {department.name}, so you cannot draft for it")
 
 

@@ -3,8 +3,8 @@
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, exists, select
+from sqlalchemy.orm import Session, lazyload
 
 from civicpost import audit, media_library, uploads
 from civicpost.db import insert_new, utcnow
@@ -19,6 +19,7 @@ from civicpost.models import (
     Target,
     Translation,
     User,
+    user_departments,
 )
 from civicpost.schemas import AlertIn, AnnouncementIn, AnnouncementPatch, MediaIn, TranslationIn
 
@@ -42,8 +43,17 @@ def to_instant(value: datetime | date | None, zone: ZoneInfo, *, now: datetime) 
 
 
 # Built once: constructing a statement costs about what running it does.
-_CHANNELS = select(Channel).where(Channel.id.in_(bindparam("ids", expanding=True)))
-_DEPARTMENT = select(Department).where(Department.slug == bindparam("slug"))
+# Without the joined department: every channel used is the draft's department's,
+# already in the session (a channel of another is refused), so none is read again.
+_CHANNELS = (
+    select(Channel).options(lazyload(Channel.department)).where(Channel.id.in_(bindparam("ids", expanding=True)))
+)
+# The department and whether the author belongs to it, in one statement.
+_DEPARTMENT = select(
+    Department,
+    exists().where(user_departments.c.user_id == bindparam("user_id"),
+                   user_departments.c.department_id == Department.id).label("member"),
+).where(Department.slug == bindparam("slug"))
 
 
 def _targets(
@@ -143,13 +153,14 @@ def ensure_can_flag_emergency(user: User | None) -> None:
 
 
 def create(session: Session, *, author: User, data: AnnouncementIn, zone: ZoneInfo) -> Announcement:
-    department = session.scalar(_DEPARTMENT, {"slug": data.department})
-    if department is None:
+    found = session.execute(_DEPARTMENT, {"slug": data.department, "user_id": author.id}).first()
+    if found is None:
         raise Invalid(
             f"unknown department '{data.department}'",
             errors=[{"field": "department", "message": f"unknown department '{data.department}'"}],
         )
-    ensure_can_draft_for(author, department)
+    department, member = found
+    ensure_can_draft_for(author, department, member=member)
     if data.emergency:
         ensure_can_flag_emergency(author)
     announcement = Announcement(

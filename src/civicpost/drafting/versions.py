@@ -53,7 +53,7 @@ _INSERT = insert(cast(Table, AnnouncementVersion.__table__))  # built once, as i
 def record_first(session: Session, *, announcement: Announcement, preview: Preview, actor: User) -> None:
     """Version 1 of a new announcement, in one INSERT: no number to look up and
     no unit of work (a create is the API's busiest write)."""
-    session.execute(
+    session.connection().execute(  # a plain INSERT: nothing pending for the session to flush first
         _INSERT,
         {"announcement_id": announcement.id, "number": 1, "author_id": actor.id, "reason": "create",
          "fingerprint": preview.fingerprint, "content": content(announcement, preview)},
