@@ -18,7 +18,6 @@ from sqlalchemy import (
     Insert,
     MetaData,
     Result,
-    Table,
     create_engine,
     event,
     insert,
@@ -158,43 +157,56 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 def insert_new(session: Session, obj: Base, *collections: str) -> None:
     """Write a new object and the new objects in its one-to-many `collections`
     with one INSERT per table, and make them persistent in `session` exactly as
-    a flush would have left them: every column loaded (what the database gave
-    back, defaults included), the relationships as they were set, nothing
+    a flush would have left them: every column loaded (what was set, and what
+    the database filled in), the relationships as they were set, nothing
     pending. A third of the unit of work's CPU for a new announcement and its
     targets (docs/benchmarks.md); for a graph written on a hot path only.
 
     The session's flush events do not see these objects: use it only where the
     flush listeners have nothing to do (public_site's: a new draft is not public).
     """
-    id_ = _insert_returning(session, obj)
+    (id_,) = _insert_returning(session, [obj])
     parent = inspect(obj).mapper
     for name in collections:
         children = getattr(obj, name)
-        (local, remote), = parent.relationships[name].local_remote_pairs
+        if not children:
+            continue
+        (_, remote), = parent.relationships[name].local_remote_pairs
+        key = inspect(children[0]).mapper.get_property_by_column(remote).key
         for child in children:
-            setattr(child, inspect(child).mapper.get_property_by_column(remote).key, id_)
-            _insert_returning(session, child)
+            setattr(child, key, id_)
+        _insert_returning(session, children)
+        for child in children:
             make_transient_to_detached(child)
     make_transient_to_detached(obj)
     session.add(obj)  # with its children (save-update cascade): persistent, unchanged
 
 
-def _insert_returning(session: Session, obj: Base) -> Any:
-    """INSERT the object's set columns, RETURNING every column; load them all onto it. Answers its id."""
-    mapper = inspect(obj).mapper
-    given = obj.__dict__
-    values = {prop.columns[0].key: given[prop.key] for prop in mapper.column_attrs if prop.key in given}
-    statement = _INSERTS.get(mapper.local_table)
+def _insert_returning(session: Session, objs: list[Any]) -> list[Any]:
+    """INSERT objects of one class in one statement, with the columns each has
+    set; load onto each what the database filled in (its id, the defaults).
+    Answers their ids."""
+    mapper = inspect(objs[0]).mapper
+    columns = [(prop.key, prop.columns[0]) for prop in mapper.column_attrs]
+    rows = [{column.key: obj.__dict__[key] for key, column in columns if key in obj.__dict__} for obj in objs]
+    given = frozenset(rows[0])
+    if any(row.keys() != given for row in rows):
+        raise ValueError(f"new {mapper.class_.__name__} objects set different columns; insert them apart")
+    filled = [(key, column) for key, column in columns if column.key not in given or column.primary_key]
+    statement = _INSERTS.get((mapper, given))
     if statement is None:
-        table = cast(Table, mapper.local_table)
-        statement = _INSERTS[table] = insert(table).returning(*table.c)
-    row = session.connection().execute(statement, values).one()._mapping
-    for prop in mapper.column_attrs:
-        setattr(obj, prop.key, row[prop.columns[0]])
-    return row[mapper.primary_key[0]]
+        statement = _INSERTS[(mapper, given)] = insert(mapper.local_table).returning(
+            *(column for _, column in filled), sort_by_parameter_order=True)
+    answered = session.connection().execute(statement, rows if len(rows) > 1 else rows[0]).all()
+    for obj, values in zip(objs, answered, strict=True):
+        for (key, _), value in zip(filled, values, strict=True):
+            setattr(obj, key, value)
+    primary = mapper.get_property_by_column(mapper.primary_key[0]).key
+    return [getattr(obj, primary) for obj in objs]
 
 
-_INSERTS: dict[Any, Insert] = {}  # one statement per table, built once (its cache key is then computed once)
+# Built once per table and set of columns given (its cache key is then computed once).
+_INSERTS: dict[tuple[Any, frozenset[str]], Insert] = {}
 
 
 def rows_changed(result: Result[Any]) -> int:
