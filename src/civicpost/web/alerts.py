@@ -14,12 +14,13 @@ from civicpost.drafting import access
 from civicpost.errors import Conflict, NotFound
 from civicpost.web.deps import CurrentUser, SessionDep, SettingsDep, one_trip
 from civicpost.web.params import IdPath
+from civicpost.web.quick_route import QuickRoute
 from civicpost.web.shapes import ERRORS
 
 CAP_TYPE = "application/cap+xml"
 ATOM = "http://www.w3.org/2005/Atom"
 
-api_router = APIRouter(prefix="/api/v1", responses=ERRORS)
+api_router = APIRouter(prefix="/api/v1", responses=ERRORS, route_class=QuickRoute)
 public_router = APIRouter(include_in_schema=False)
 
 

@@ -60,6 +60,7 @@ from civicpost.web.deps import (
 )
 from civicpost.web.params import IdPath, SlugQuery
 from civicpost.web.people_schemas import UserOut
+from civicpost.web.quick_route import QuickRoute
 from civicpost.web.shapes import (
     ERRORS,
     PROBLEM,
@@ -76,7 +77,7 @@ from civicpost.web.shapes import (
     RenditionList,
 )
 
-router = APIRouter(prefix="/api/v1", responses=ERRORS)
+router = APIRouter(prefix="/api/v1", responses=ERRORS, route_class=QuickRoute)
 
 
 # The busiest two first: a request's route is found by trying each in order,

@@ -11,10 +11,11 @@ from civicpost.models import Comment
 from civicpost.schemas import CommentIn
 from civicpost.web.deps import CurrentUser, SessionDep, SettingsDep, one_trip
 from civicpost.web.params import IdPath
+from civicpost.web.quick_route import QuickRoute
 from civicpost.web.shapes import ERRORS, Instant, Shape
 from civicpost.web.views import instant
 
-router = APIRouter(prefix="/api/v1", responses=ERRORS)
+router = APIRouter(prefix="/api/v1", responses=ERRORS, route_class=QuickRoute)
 
 
 class CommentOut(Shape):

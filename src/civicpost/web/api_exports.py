@@ -16,10 +16,11 @@ from civicpost.models import Export
 from civicpost.schemas import Strict
 from civicpost.web.deps import AdminUser, SessionDep, SettingsDep, one_trip
 from civicpost.web.params import IdPath, SlugQuery
+from civicpost.web.quick_route import QuickRoute
 from civicpost.web.shapes import ERRORS, Instant, Shape
 from civicpost.web.views import instant
 
-router = APIRouter(prefix="/api/v1", responses=ERRORS)
+router = APIRouter(prefix="/api/v1", responses=ERRORS, route_class=QuickRoute)
 public_router = APIRouter()
 LISTED = 100
 

@@ -10,9 +10,10 @@ from civicpost.follow_up_schemas import AlertUpdateIn, AlertWordingIn, AlertWord
 from civicpost.web import views
 from civicpost.web.deps import AdminUser, CurrentUser, RendererDep, SessionDep, SettingsDep, one_trip
 from civicpost.web.params import IdPath
+from civicpost.web.quick_route import QuickRoute
 from civicpost.web.shapes import ERRORS, AnnouncementOut
 
-router = APIRouter(prefix="/api/v1", responses=ERRORS)
+router = APIRouter(prefix="/api/v1", responses=ERRORS, route_class=QuickRoute)
 
 
 def _shown(session, follow_up, renderer, settings) -> dict[str, Any]:

@@ -11,10 +11,11 @@ from civicpost.insights import export, sketch
 from civicpost.insights import filters as insight_filters
 from civicpost.insights.summary import Group, Summary, posts, summarize
 from civicpost.web.deps import CurrentUser, SessionDep, SettingsDep, one_trip
+from civicpost.web.quick_route import QuickRoute
 from civicpost.web.shapes import ERRORS, Instant, Shape
 from civicpost.web.views import instant
 
-router = APIRouter(prefix="/api/v1", responses=ERRORS)
+router = APIRouter(prefix="/api/v1", responses=ERRORS, route_class=QuickRoute)
 
 
 class Medians(Shape):

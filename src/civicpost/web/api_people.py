@@ -18,9 +18,10 @@ from civicpost.web.people_schemas import (
     UserOut,
     UserPatch,
 )
+from civicpost.web.quick_route import QuickRoute
 from civicpost.web.shapes import ERRORS
 
-router = APIRouter(prefix="/api/v1", responses=ERRORS)
+router = APIRouter(prefix="/api/v1", responses=ERRORS, route_class=QuickRoute)
 
 
 @router.get("/users", response_model=UserList)

@@ -13,10 +13,11 @@ from civicpost.schemas import Strict
 from civicpost.web import views
 from civicpost.web.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, one_trip
 from civicpost.web.params import IdPath, SlugPath, SlugQuery
+from civicpost.web.quick_route import QuickRoute
 from civicpost.web.shapes import ERRORS, DepartmentOut, Instant, Shape
 from civicpost.web.views import instant
 
-router = APIRouter(prefix="/api/v1", responses=ERRORS)
+router = APIRouter(prefix="/api/v1", responses=ERRORS, route_class=QuickRoute)
 
 
 class VersionOut(Shape):

@@ -14,10 +14,11 @@ from civicpost.replies.moderation import Action
 from civicpost.schemas import Strict
 from civicpost.web.deps import CurrentUser, SessionDep, SettingsDep, in_request_thread, one_trip
 from civicpost.web.params import IdPath
+from civicpost.web.quick_route import QuickRoute
 from civicpost.web.shapes import ERRORS, Instant, Shape
 from civicpost.web.views import instant
 
-router = APIRouter(prefix="/api/v1", responses=ERRORS)
+router = APIRouter(prefix="/api/v1", responses=ERRORS, route_class=QuickRoute)
 
 
 class ReplyOut(Shape):

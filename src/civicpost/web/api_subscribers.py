@@ -10,10 +10,11 @@ from civicpost.schemas import Name, Slug, Strict
 from civicpost.subscribers import importing, roster, topics
 from civicpost.subscribers.crypto import SubscriberBox
 from civicpost.web.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, one_trip
+from civicpost.web.quick_route import QuickRoute
 from civicpost.web.shapes import ERRORS, Instant, Shape
 from civicpost.web.views import instant
 
-router = APIRouter(prefix="/api/v1", responses=ERRORS)
+router = APIRouter(prefix="/api/v1", responses=ERRORS, route_class=QuickRoute)
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000),
                         Field(description="what residents will hear about, up to 1000 characters")]

@@ -12,10 +12,11 @@ from civicpost.schemas import Id, Reason, Slug, Strict
 from civicpost.suspensions import service
 from civicpost.web.deps import CurrentUser, SessionDep, SettingsDep, one_trip
 from civicpost.web.params import IdPath
+from civicpost.web.quick_route import QuickRoute
 from civicpost.web.shapes import ERRORS, Instant, Shape
 from civicpost.web.views import instant
 
-router = APIRouter(prefix="/api/v1", responses=ERRORS)
+router = APIRouter(prefix="/api/v1", responses=ERRORS, route_class=QuickRoute)
 
 
 class SuspensionIn(Strict):

@@ -9,9 +9,10 @@ from civicpost.db import utcnow
 from civicpost.schemas import Strict
 from civicpost.sms import limits, plan
 from civicpost.web.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, one_trip
+from civicpost.web.quick_route import QuickRoute
 from civicpost.web.shapes import ERRORS, Shape
 
-router = APIRouter(prefix="/api/v1", responses=ERRORS)
+router = APIRouter(prefix="/api/v1", responses=ERRORS, route_class=QuickRoute)
 
 
 class TextingIn(Strict):
