@@ -48,19 +48,29 @@ def to_instant(value: datetime | date | None, zone: ZoneInfo, *, now: datetime) 
 _CHANNELS = (
     select(Channel).options(lazyload(Channel.department)).where(Channel.id.in_(bindparam("ids", expanding=True)))
 )
-# The department and whether the author belongs to it, in one statement.
-_DEPARTMENT = select(
-    Department,
-    exists().where(user_departments.c.user_id == bindparam("user_id"),
-                   user_departments.c.department_id == Department.id).label("member"),
-).where(Department.slug == bindparam("slug"))
+# A new draft's department, whether its author belongs to it and the channels
+# it names, in one statement (each statement is a round trip): a row for each
+# channel found, or one row without a channel.
+_DEPARTMENT = (
+    select(
+        Department,
+        exists().where(user_departments.c.user_id == bindparam("user_id"),
+                       user_departments.c.department_id == Department.id).label("member"),
+        Channel,
+    )
+    .outerjoin(Channel, Channel.id.in_(bindparam("ids", expanding=True)))
+    .options(lazyload(Channel.department))
+    .where(Department.slug == bindparam("slug"))
+)
 
 
 def _targets(
-    session: Session, department: Department, channel_ids: list[int], overrides: dict[str, str]
+    session: Session, department: Department, channel_ids: list[int], overrides: dict[str, str],
+    found: dict[int, Channel] | None = None,
 ) -> list[Target]:
+    """`found`: the channels named, when the caller read them already."""
     wanted = list(dict.fromkeys(channel_ids))
-    channels = {c.id: c for c in session.scalars(_CHANNELS, {"ids": wanted})}
+    channels = found if found is not None else {c.id: c for c in session.scalars(_CHANNELS, {"ids": wanted})}
     errors = []
     for cid in wanted:
         channel = channels.get(cid)
@@ -153,13 +163,15 @@ def ensure_can_flag_emergency(user: User | None) -> None:
 
 
 def create(session: Session, *, author: User, data: AnnouncementIn, zone: ZoneInfo) -> Announcement:
-    found = session.execute(_DEPARTMENT, {"slug": data.department, "user_id": author.id}).first()
-    if found is None:
+    rows = session.execute(
+        _DEPARTMENT, {"slug": data.department, "user_id": author.id, "ids": list(dict.fromkeys(data.channels))}
+    ).all()
+    if not rows:
         raise Invalid(
             f"unknown department '{data.department}'",
             errors=[{"field": "department", "message": f"unknown department '{data.department}'"}],
         )
-    department, member = found
+    department, member, _ = rows[0]
     ensure_can_draft_for(author, department, member=member)
     if data.emergency:
         ensure_can_flag_emergency(author)
@@ -180,7 +192,8 @@ def create(session: Session, *, author: User, data: AnnouncementIn, zone: ZoneIn
         location=data.location,
         state=State.draft,
         translations=_translations(data.translations, data.language),
-        targets=_targets(session, department, data.channels, data.overrides),
+        targets=_targets(session, department, data.channels, data.overrides,
+                         found={c.id: c for _, _, c in rows if c is not None}),
         media=_media(session, data.media, department=department, actor=author),
     )
     _check_alert(announcement)
