@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Live, shoot
 
@@ -41,15 +41,15 @@ def test_an_admin_starts_an_export_without_script_and_downloads_it(browser, live
     page.get_by_label("Password").fill("correct horse battery staple")
     page.get_by_role("button", name="Sign in").click()
     page.goto("/staff/exports")
-    assert page.get_by_role("heading", name="Records exports").is_visible()
+    expect(page.get_by_role("heading", name="Records exports")).to_be_visible()
 
     page.get_by_label("First day").fill("2026-01-31")
     page.get_by_role("button", name="Start export").click()
-    assert page.get_by_text("Enter the last day as a date").first.is_visible()
+    expect(page.get_by_text("Enter the last day as a date").first).to_be_visible()
     page.get_by_label("Last day").fill("2030-12-31")
     page.get_by_label("Department").select_option(label="Parks and Recreation")
     page.get_by_role("button", name="Start export").click()
-    assert page.get_by_text("is waiting for a worker").is_visible()
+    expect(page.get_by_text("is waiting for a worker")).to_be_visible()
     deadline = time.monotonic() + 30
     while not page.get_by_role("link", name="Download export").count() and time.monotonic() < deadline:
         time.sleep(1)
@@ -67,7 +67,7 @@ def test_the_exports_page_is_accessible_and_fits_a_phone(open_page, live: Live) 
     page.goto("/staff/exports")
     assert_axe_clean(page, "exports")
     page.get_by_role("button", name="Start export").click()
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()
     assert_axe_clean(page, "exports with errors")
     shoot(page, "staff-exports")
     page.set_viewport_size(PHONE)

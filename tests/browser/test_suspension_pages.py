@@ -6,6 +6,7 @@ the page fits 390 and 320 px phones, and nothing is loaded from another host."""
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import Live, axe_clean_and_narrow
 
@@ -25,11 +26,11 @@ def test_an_approver_pauses_ends_and_releases_without_script(browser, live: Live
     page.get_by_role("link", name="Pause all scheduled posts").click()
     assert page.get_by_label("The whole city").is_checked()
     page.get_by_role("button", name="Pause scheduled posts").click()
-    assert page.get_by_text("Say why scheduled posts are paused").first.is_visible()
+    expect(page.get_by_text("Say why scheduled posts are paused").first).to_be_visible()
     axe_clean_and_narrow(browser, page, "start form with an error")
     page.get_by_label("Why").fill("Flooding downtown: hold everything")
     page.get_by_role("button", name="Pause scheduled posts").click()
-    assert page.get_by_role("heading", name="Scheduled posts are paused for the whole city").is_visible()
+    expect(page.get_by_role("heading", name="Scheduled posts are paused for the whole city")).to_be_visible()
 
     with live.api(live.parks_staff) as staff, live.api(live.approver) as approver:
         a = staff.post("/announcements", json={
@@ -39,18 +40,18 @@ def test_an_approver_pauses_ends_and_releases_without_script(browser, live: Live
         approver.post(f"/announcements/{a}/approve", json={"fingerprint": submitted["fingerprint"],
                                                              "confirm_suspended": True}).raise_for_status()
     page.goto("/staff/suspensions")
-    assert page.get_by_text("Holding 1 item(s)").is_visible()
+    expect(page.get_by_text("Holding 1 item(s)")).to_be_visible()
     axe_clean_and_narrow(browser, page, "an active suspension")
     page.goto(f"/staff/announcements/{a}")
-    assert page.get_by_text("A request already on the wire when the pause began may still have landed").is_visible()
+    expect(page.get_by_text("A request already on the wire when the pause began may still have landed")).to_be_visible()
 
     page.goto("/staff/suspensions")
     page.get_by_role("button", name="End suspension").click()
-    assert page.get_by_role("link", name="Pool party Saturday").is_visible()
+    expect(page.get_by_role("link", name="Pool party Saturday")).to_be_visible()
     axe_clean_and_narrow(browser, page, "an ended suspension with a held item")
     page.get_by_label("Publish now").check()
     page.get_by_role("button", name="Release all 1").click()
-    assert page.get_by_text("1 item(s) released").is_visible()
-    assert page.get_by_text("It holds nothing now").is_visible()
+    expect(page.get_by_text("1 item(s) released")).to_be_visible()
+    expect(page.get_by_text("It holds nothing now")).to_be_visible()
     assert set(hosts) == {urlsplit(live.url).hostname}
     context.close()
