@@ -4,7 +4,8 @@
     python bench/api_cpu.py create --count 500
     python bench/api_cpu.py list --postgres   # a scratch PostgreSQL database instead of SQLite
 
-Seeds a fresh SQLite database (bench/_api_seed.py), makes the app with
+Seeds a fresh SQLite database (or, with --postgres, a scratch PostgreSQL one;
+bench/_api_seed.py), makes the app with
 create_app, and sends the same requests bench/api.py does (list pages as its
 "list first" and "list filtered" kinds, or creates) one at a time straight to
 the ASGI callable; prints the process CPU per request. Without uvicorn's

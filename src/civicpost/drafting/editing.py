@@ -51,7 +51,7 @@ _CHANNELS = (
 # A new draft's department, whether its author belongs to it and the channels
 # it names, in one statement (each statement is a round trip): a row for each
 # channel found, or one row without a channel.
-_DEPARTMENT = (
+_NEW_DRAFT_SOURCES = (
     select(
         Department,
         exists().where(user_departments.c.user_id == bindparam("user_id"),
@@ -65,12 +65,10 @@ _DEPARTMENT = (
 
 
 def _targets(
-    session: Session, department: Department, channel_ids: list[int], overrides: dict[str, str],
-    found: dict[int, Channel] | None = None,
+    department: Department, channel_ids: list[int], overrides: dict[str, str], channels: dict[int, Channel]
 ) -> list[Target]:
-    """`found`: the channels named, when the caller read them already."""
+    """The targets for `channel_ids`, from `channels` (those of them that exist, by id)."""
     wanted = list(dict.fromkeys(channel_ids))
-    channels = found if found is not None else {c.id: c for c in session.scalars(_CHANNELS, {"ids": wanted})}
     errors = []
     for cid in wanted:
         channel = channels.get(cid)
@@ -164,7 +162,7 @@ def ensure_can_flag_emergency(user: User | None) -> None:
 
 def create(session: Session, *, author: User, data: AnnouncementIn, zone: ZoneInfo) -> Announcement:
     rows = session.execute(
-        _DEPARTMENT, {"slug": data.department, "user_id": author.id, "ids": list(dict.fromkeys(data.channels))}
+        _NEW_DRAFT_SOURCES, {"slug": data.department, "user_id": author.id, "ids": list(dict.fromkeys(data.channels))}
     ).all()
     if not rows:
         raise Invalid(
@@ -192,8 +190,7 @@ def create(session: Session, *, author: User, data: AnnouncementIn, zone: ZoneIn
         location=data.location,
         state=State.draft,
         translations=_translations(data.translations, data.language),
-        targets=_targets(session, department, data.channels, data.overrides,
-                         found={c.id: c for _, _, c in rows if c is not None}),
+        targets=_targets(department, data.channels, data.overrides, {c.id: c for _, _, c in rows if c is not None}),
         media=_media(session, data.media, department=department, actor=author),
     )
     _check_alert(announcement)
@@ -249,7 +246,8 @@ def apply_patch(
             if "overrides" in given
             else {str(t.channel_id): t.override_text for t in announcement.targets if t.override_text is not None}
         )
-        new_targets = _targets(session, announcement.department, channel_ids or [], overrides)
+        named = {c.id: c for c in session.scalars(_CHANNELS, {"ids": list(dict.fromkeys(channel_ids or []))})}
+        new_targets = _targets(announcement.department, channel_ids or [], overrides, named)
         before = [(t.channel_id, t.override_text) for t in announcement.targets]
         if [(t.channel_id, t.override_text) for t in new_targets] != before:
             # Flush the removals first: (announcement, channel) is unique.
