@@ -2,10 +2,20 @@
 work: what the create answers, what the database holds and what the rest of
 the request sees must be exactly what a flush would have left."""
 
+import pytest
 from sqlalchemy import event, select
 
-from civicpost.db import insert_new, transaction
-from civicpost.models import Announcement, Channel, Department, Target, Translation, User
+from civicpost.db import insert_new, insert_together, transaction, utcnow
+from civicpost.models import (
+    Announcement,
+    AnnouncementVersion,
+    AuditEvent,
+    Channel,
+    Department,
+    Target,
+    Translation,
+    User,
+)
 from tests.factories import create_channel, create_media
 
 
@@ -82,3 +92,63 @@ def test_a_refused_create_writes_nothing(client, city, sessions):
 def _count(sessions) -> tuple[int, int, int]:
     with sessions() as session:
         return tuple(len(session.scalars(select(m.id)).all()) for m in (Announcement, Target, Translation))
+
+
+def test_a_create_writes_its_first_version_and_audit_event_together(client, city, sessions, engine):
+    """Version 1 and the "create" event are plain rows written as the create ends:
+    one statement on PostgreSQL (a WITH clause), one INSERT each elsewhere."""
+    statements: list[str] = []
+
+    def count(_connection, _cursor, statement, *_rest) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        created = client.post("/api/v1/announcements", headers=city.parks_staff.auth, json={
+            "department": "parks", "title": "Rink opens", "body": "Skates on at noon.",
+            "channels": [city.parks_channels[0]]})
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert created.status_code == 201, created.text
+    draft = created.json()
+    writes = [s for s in statements if "INSERT INTO announcement_versions" in s or "INSERT INTO audit_events" in s]
+    assert len(writes) == (1 if engine.dialect.name == "postgresql" else 2), writes
+    with sessions() as session:
+        version = session.scalars(select(AnnouncementVersion)
+                                  .where(AnnouncementVersion.announcement_id == draft["id"])).one()
+        made = session.scalars(select(AuditEvent).where(AuditEvent.object_type == "announcement",
+                                                        AuditEvent.object_id == draft["id"])).one()
+    assert (version.number, version.reason, version.author.email) == (1, "create", city.parks_staff.email)
+    assert version.fingerprint == draft["fingerprint"] and version.content["title"] == "Rink opens"
+    assert version.content["channels"][0]["id"] == city.parks_channels[0] and version.created_at is not None
+    assert (made.action, made.actor, made.detail) == ("create", city.parks_staff.email, None)
+
+
+def test_rows_written_together_must_give_the_same_columns_and_every_defaulted_one(sessions, city):
+    versions_table = AnnouncementVersion.__table__
+    events = AuditEvent.__table__
+    event_row = {"actor_id": None, "actor": "worker", "action": "probe", "object_type": "announcement",
+                 "object_id": 1, "fingerprint": None, "detail": None, "at": utcnow()}
+    with transaction(sessions) as session:
+        with pytest.raises(ValueError, match="rows for audit_events give different columns"):
+            insert_together(session, [(events, [event_row, {**event_row, "extra": 1}])])
+        if session.get_bind().dialect.name == "postgresql":
+            # A WITH clause cannot fill in a default made in Python: the caller gives it.
+            draft = _a_draft_id(session, city)
+            without_time = {"announcement_id": draft, "number": 99, "author_id": None, "reason": "probe",
+                            "fingerprint": "x" * 64, "content": {}}
+            with pytest.raises(ValueError, match="rows for announcement_versions leave out created_at"):
+                insert_together(session, [(versions_table, [without_time]), (events, [event_row])])
+        session.rollback()
+    with sessions() as session:
+        assert session.scalars(select(AuditEvent).where(AuditEvent.action == "probe")).all() == []
+
+
+def _a_draft_id(session, city) -> int:
+    """Any announcement's id (a version row needs one)."""
+    parks = session.scalars(select(Department).where(Department.slug == "parks")).one()
+    author = session.scalars(select(User).where(User.email == city.parks_staff.email)).one()
+    draft = Announcement(department_id=parks.id, department=parks, author_id=author.id, author=author,
+                         title="Probe", body="Probe.", translations=[], targets=[], media=[])
+    insert_new(session, draft)
+    return draft.id

@@ -5,7 +5,7 @@ One commit point per request or job step: services take a session and flush;
 dependency is a `transaction()` too).
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -18,6 +18,8 @@ from sqlalchemy import (
     Insert,
     MetaData,
     Result,
+    Table,
+    bindparam,
     create_engine,
     event,
     insert,
@@ -207,6 +209,60 @@ def _insert_returning(session: Session, objs: list[Any]) -> list[Any]:
 
 # Built once per table and set of columns given (its cache key is then computed once).
 _INSERTS: dict[tuple[Any, frozenset[str]], Insert] = {}
+
+
+def insert_together(session: Session, writes: Sequence[tuple[Table, list[dict[str, Any]]]]) -> None:
+    """Rows for several tables, nothing read back, in as few round trips as the
+    database allows: on PostgreSQL, a row for each table in one statement (each
+    but the last an INSERT in a WITH clause, which PostgreSQL runs whether or not
+    it is read); otherwise one INSERT per table, in the order given.
+
+    A row gives every column that has a default in Python (a WITH clause cannot
+    name one twice), and the rows of one table give the same columns.
+    """
+    writes = [(table, rows) for table, rows in writes if rows]
+    if not writes:
+        return
+    for table, rows in writes:
+        if any(row.keys() != rows[0].keys() for row in rows):
+            raise ValueError(f"rows for {table.name} give different columns; write them apart")
+    connection = session.connection()
+    # A table of several rows goes apart (executemany): SQLAlchemy compiles an
+    # INSERT of several VALUES rows afresh each time, which costs more than a trip.
+    if len(writes) < 2 or connection.dialect.name != "postgresql" or any(len(rows) > 1 for _, rows in writes):
+        for table, rows in writes:
+            connection.execute(_plain_insert(table), rows if len(rows) > 1 else rows[0])
+        return
+    shape = tuple((table, tuple(rows[0])) for table, rows in writes)
+    statement = _TOGETHER.get(shape)
+    if statement is None:
+        if len(_TOGETHER) >= 64:  # a few shapes are written on hot paths; others need not stay
+            _TOGETHER.clear()
+        statement = _TOGETHER[shape] = _together(shape)
+    connection.execute(statement, {f"w{k}_{key}": value for k, (_, (row,)) in enumerate(writes)
+                                   for key, value in row.items()})
+
+
+def _together(shape: tuple[tuple[Table, tuple[str, ...]], ...]) -> Insert:
+    """One INSERT for the last table's row, the others' as WITH clauses; a typed parameter for each value."""
+    for table, keys in shape:
+        if missing := [c.key for c in table.columns if c.default is not None and c.key not in keys]:
+            raise ValueError(f"rows for {table.name} leave out {', '.join(missing)}, which have defaults")
+    inserts = [insert(table).values({key: bindparam(f"w{k}_{key}", type_=table.c[key].type) for key in keys})
+               for k, (table, keys) in enumerate(shape)]
+    return inserts[-1].add_cte(*(done.cte(f"w{k}") for k, done in enumerate(inserts[:-1])))
+
+
+def _plain_insert(table: Table) -> Insert:
+    statement = _PLAIN.get(table)
+    if statement is None:
+        statement = _PLAIN[table] = insert(table)
+    return statement
+
+
+# Built once per shape (tables, columns) and per table: each cache key is then computed once.
+_TOGETHER: dict[tuple[tuple[Table, tuple[str, ...]], ...], Insert] = {}
+_PLAIN: dict[Table, Insert] = {}
 
 
 def rows_changed(result: Result[Any]) -> int:

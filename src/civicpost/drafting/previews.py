@@ -7,6 +7,7 @@ reads is what an approver signs (the fingerprint) and what a worker sends.
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -79,7 +80,7 @@ class Preview:
     draft: Draft | None = None
     alert: dict[str, Any] | None = None  # an emergency's CAP details, which the approver signs too
 
-    @property
+    @cached_property  # a create's version and its answer both show it: worked out once
     def fingerprint(self) -> str:
         """What an approver signs: these renditions, the time they go out, and any alert details."""
         return fingerprint(self.renditions, publish_at=self.publish_at, alert=self.alert)

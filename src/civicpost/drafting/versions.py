@@ -6,9 +6,10 @@ it signed by its fingerprint."""
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
+from civicpost.db import utcnow
 from civicpost.drafting.previews import Preview
 from civicpost.models import Announcement, AnnouncementVersion, User
 
@@ -47,17 +48,16 @@ def record(session: Session, *, announcement: Announcement, preview: Preview, ac
     return version
 
 
-_INSERT = insert(cast(Table, AnnouncementVersion.__table__))  # built once, as its cache key is
+_TABLE = cast(Table, AnnouncementVersion.__table__)
 
 
-def record_first(session: Session, *, announcement: Announcement, preview: Preview, actor: User) -> None:
-    """Version 1 of a new announcement, in one INSERT: no number to look up and
-    no unit of work (a create is the API's busiest write)."""
-    session.connection().execute(  # a plain INSERT: nothing pending for the session to flush first
-        _INSERT,
-        {"announcement_id": announcement.id, "number": 1, "author_id": actor.id, "reason": "create",
-         "fingerprint": preview.fingerprint, "content": content(announcement, preview)},
-    )
+def first(*, announcement: Announcement, preview: Preview, actor: User) -> tuple[Table, list[dict[str, Any]]]:
+    """Version 1 of a new announcement as a plain row for its table, to be written
+    with the create's audit event (audit.collected): no number to look up and no
+    unit of work (a create is the API's busiest write)."""
+    return _TABLE, [{"announcement_id": announcement.id, "number": 1, "author_id": actor.id, "reason": "create",
+                     "created_at": utcnow(), "fingerprint": preview.fingerprint,
+                     "content": content(announcement, preview)}]
 
 
 def of(session: Session, announcement_id: int) -> list[AnnouncementVersion]:
