@@ -4,7 +4,9 @@ import threading
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
+from civicpost.db import make_engine
 from civicpost.drafting import access, workflow
 from civicpost.models import AuditEvent, Delivery, User
 from civicpost.rendering import Renderer
@@ -70,3 +72,24 @@ def test_racing_approvals_over_http_give_one_200_and_the_rest_409(client, city, 
     assert sorted(codes) == [200, 409, 409, 409]
 
 
+
+
+def test_a_writer_that_cannot_get_sqlites_lock_gets_sqlalchemys_operational_error(tmp_path):
+    """BEGIN goes straight to the driver (db.make_engine); a locked database must still be the
+    OperationalError that the command line turns into one line ("the database cannot be used")."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'locked.db'}")
+    with engine.connect() as first:
+        first.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        first.commit()
+        first.execution_options(sqlite_begin="IMMEDIATE")
+        first.begin()  # holds the write lock
+        first.exec_driver_sql("INSERT INTO t VALUES (1)")
+        with engine.connect() as second:
+            second.connection.driver_connection.execute("PRAGMA busy_timeout=50")  # not 30 s
+            second.execution_options(sqlite_begin="IMMEDIATE")
+            with pytest.raises(OperationalError, match="database is locked"):
+                second.begin()
+        first.commit()
+    with engine.connect() as reader:
+        assert reader.exec_driver_sql("SELECT count(*) FROM t").scalar() == 1
+    engine.dispose()

@@ -5,6 +5,7 @@ One commit point per request or job step: services take a session and flush;
 dependency is a `transaction()` too).
 """
 
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -131,8 +133,16 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _sqlite_begin(connection) -> None:
-    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-    connection.exec_driver_sql(f"BEGIN {mode}")
+    statement = _SQLITE_BEGIN[connection.get_execution_options().get("sqlite_begin", "DEFERRED")]
+    # Straight to the driver: at every request's start, SQLAlchemy's statement
+    # machinery (context, events, result) cost more than the BEGIN itself.
+    try:
+        connection.connection.driver_connection.execute(statement)
+    except sqlite3.Error as exc:  # as exec_driver_sql would raise it (a locked database is an OperationalError)
+        raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+
+
+_SQLITE_BEGIN = {mode: f"BEGIN {mode}" for mode in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")}
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
