@@ -46,7 +46,9 @@ def production_password_cost() -> Iterator[None]:
 # Tests that use no database but take a while: .ci/run's PostgreSQL pass (which has less to do) runs them
 # after its own instead of the SQLite pass, so the two passes side by side end about together.
 MOVED_TO_THE_DATABASE_PASS = ("tests/platforms/", "tests/sandbox/", "tests/test_zipstream.py", "tests/test_lengths.py",
-                              "tests/test_cli_people.py")
+                              "tests/test_cli_people.py",
+                              # 85 s on a slow 2-core VM, where the SQLite pass ended 2.6 minutes after this one.
+                              "tests/test_page_evidence.py::test_lighthouse_scores")
 
 
 def pytest_collection_modifyitems(config, items) -> None:
