@@ -7,13 +7,12 @@ from typing import Any, cast
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from civicpost.db import insert_together, utcnow
+from civicpost.db import TableRows, insert_together, utcnow
 from civicpost.models import AuditEvent, User
 
 WORKER = "worker"
 # Where a session collects the events of a batch (see `collect`).
 _COLLECTED = "civicpost.audit_rows"
-Writes = Sequence[tuple[Table, list[dict[str, Any]]]]  # (table, rows), as db.insert_together takes them
 
 
 def record(
@@ -52,7 +51,7 @@ def collect(session: Session) -> None:
     session.info[_COLLECTED] = []
 
 
-def write_collected(session: Session, *, together_with: Writes = ()) -> None:
+def write_collected(session: Session, *, together_with: Sequence[TableRows] = ()) -> None:
     """Write the events collected, and `together_with` (other tables' rows) before
     them: in one statement on PostgreSQL (db.insert_together)."""
     rows = session.info.pop(_COLLECTED, None) or []
@@ -62,7 +61,7 @@ def write_collected(session: Session, *, together_with: Writes = ()) -> None:
 
 
 @contextmanager
-def collected(session: Session) -> Iterator[list[tuple[Table, list[dict[str, Any]]]]]:
+def collected(session: Session) -> Iterator[list[TableRows]]:
     """The events recorded inside are written in one INSERT as it ends (no unit
     of work for them); on an error nothing is written and collecting stops.
     Inside a batch that already collects, its events simply join the batch.
@@ -71,7 +70,7 @@ def collected(session: Session) -> Iterator[list[tuple[Table, list[dict[str, Any
     as it ends too, before the events, in the same statement where the database
     allows (a round trip saved).
     """
-    together: list[tuple[Table, list[dict[str, Any]]]] = []
+    together: list[TableRows] = []
     if _COLLECTED in session.info:
         yield together
         insert_together(session, together)

@@ -221,14 +221,19 @@ def _insert_returning(session: Session, objs: list[Any]) -> list[Any]:
 _INSERTS: dict[tuple[Any, frozenset[str]], Insert] = {}
 
 
-def insert_together(session: Session, writes: Sequence[tuple[Table, list[dict[str, Any]]]]) -> None:
+# A table and rows for it, as insert_together takes them.
+TableRows = tuple[Table, list[dict[str, Any]]]
+
+
+def insert_together(session: Session, writes: Sequence[TableRows]) -> None:
     """Rows for several tables, nothing read back, in as few round trips as the
     database allows: on PostgreSQL, a row for each table in one statement (each
     but the last an INSERT in a WITH clause, which PostgreSQL runs whether or not
     it is read); otherwise one INSERT per table, in the order given.
 
-    A row gives every column that has a default in Python (a WITH clause cannot
-    name one twice), and the rows of one table give the same columns.
+    A row gives every column that has a default made in Python (in one statement
+    two tables' defaults would share a parameter's name), and the rows of one
+    table give the same columns.
     """
     writes = [(table, rows) for table, rows in writes if rows]
     if not writes:

@@ -9,7 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from civicpost.db import utcnow
+from civicpost.db import TableRows, utcnow
 from civicpost.drafting.previews import Preview
 from civicpost.models import Announcement, AnnouncementVersion, User
 
@@ -51,7 +51,7 @@ def record(session: Session, *, announcement: Announcement, preview: Preview, ac
 _TABLE = cast(Table, AnnouncementVersion.__table__)
 
 
-def first(*, announcement: Announcement, preview: Preview, actor: User) -> tuple[Table, list[dict[str, Any]]]:
+def first(*, announcement: Announcement, preview: Preview, actor: User) -> TableRows:
     """Version 1 of a new announcement as a plain row for its table, to be written
     with the create's audit event (audit.collected): no number to look up and no
     unit of work (a create is the API's busiest write)."""
