@@ -10,6 +10,8 @@ import pytest
 from civicpost.content import MediaRef
 from civicpost.platforms import spec
 from civicpost.text.lint import lint_media, lint_text
+from civicpost.text.readability import flesch_kincaid_grade
+from civicpost.text.word_table import WordTable
 
 HARD = (
     "The municipal infrastructure rehabilitation initiative necessitates comprehensive "
@@ -63,6 +65,22 @@ def test_an_all_lowercase_multi_word_hashtag_gets_a_pascal_case_fix() -> None:
     problem = find(lint_text("Summer fun! #parksandrec", "en"), "hashtag_case")
     assert problem.severity == "warning"
     assert "#parksandrec → #ParksAndRec" in (problem.suggestion or "")
+
+
+@pytest.mark.parametrize(("tag", "fixed"), [
+    ("boilwateradvisory", "BoilWaterAdvisory"),
+    ("snowemergency", "SnowEmergency"),
+    ("citycouncilmeeting", "CityCouncilMeeting"),
+    ("BOILWATERNOTICE", "BoilWaterNotice"),
+    ("heatwarningtoday", "HeatWarningToday"),
+])
+def test_hashtags_split_into_words_as_wordsegment_splits_them(tag: str, fixed: str) -> None:
+    import wordsegment  # its full tables (95 MB), as the check against our compact ones
+
+    wordsegment.load()
+    assert "".join(w.capitalize() for w in wordsegment.segment(tag)) == fixed
+    problem = find(lint_text(f"Please share #{tag}", "en"), "hashtag_case")
+    assert f"#{tag} → #{fixed}" in (problem.suggestion or "")
 
 
 @pytest.mark.parametrize("text", ["#ParksAndRec", "#nyc", "#Parks", "https://city.gov/page#roadclosures"])
@@ -135,6 +153,38 @@ def test_text_lint_only_ever_warns() -> None:
     problems = lint_text(f"{HARD} ROAD CLOSED #parksandrec click here 🎉 and 🎈🥁🎺", "en")
     assert len(problems) >= 5
     assert {p.severity for p in problems} == {"warning"}
+
+
+@pytest.mark.parametrize("text", [
+    HARD,
+    EASY,
+    "Boil water before drinking. Bring it to a rolling boil for one minute, then let it cool.",
+    "Qwzx plorbic flanquistry, notwithstanding the xylophonic municipal reverberations!",  # words not in the dictionary
+    "Café hours: Monday–Friday. Naïve résumé reviewers' co-operation (re-examined) is appreciated.",
+])
+def test_reading_grades_are_textstats_own(text: str) -> None:
+    import textstat  # with its whole pronouncing dictionary, as the check against our compact table
+
+    assert flesch_kincaid_grade(text) == pytest.approx(textstat.flesch_kincaid_grade(text), abs=1e-9)
+
+
+def test_a_word_table_answers_as_the_dict_it_replaces() -> None:
+    words = {f"word{i}": float(i % 7) for i in range(5000)} | {"": 3.0, "naïve": 2.0, "two words": 9.5}
+    table = WordTable(words.items(), "d")
+    assert len(table) == len(words)
+    for word, count in words.items():
+        assert word in table
+        assert table[word] == count
+        assert table.get(word) == count
+    for missing in ("word5000", "Word1", "naive", "two  words", " "):
+        assert missing not in table
+        assert table.get(missing) is None
+        assert table.get(missing, 1.5) == 1.5
+        with pytest.raises(KeyError):
+            table[missing]
+    assert 3 not in table  # not a word
+    small = WordTable([("syllable", 3), ("a", 1)], "B")
+    assert small["syllable"] == 3 and small["a"] == 1
 
 
 def test_textstat_is_the_pinned_offline_version() -> None:

@@ -16,17 +16,15 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
-
-import requests
-from authlib.common.security import generate_token
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.requests_client import OAuth2Session
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from typing import TYPE_CHECKING, Any
 
 from civicpost.config import Settings
+
+# authlib, joserfc and requests are imported where they are used, at first use: a web process
+# holds their 10 MB only once someone signs in through a provider (docs/benchmarks.md).
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session
+    from joserfc.jwk import KeySet
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +90,10 @@ class Provider:
                 self._keys = None
             return self._metadata
 
-    def keys(self, kid: str | None) -> KeySet:
+    def keys(self, kid: str | None) -> "KeySet":
+        from joserfc.errors import JoseError
+        from joserfc.jwk import KeySet
+
         jwks_uri = self.metadata()["jwks_uri"]
         with self._lock:
             stale = self._keys is None or (kid is not None and kid not in _kids(self._keys))
@@ -108,6 +109,8 @@ class Provider:
     # --- The flow -------------------------------------------------------------------------
 
     def begin(self, *, redirect_uri: str) -> Attempt:
+        from authlib.common.security import generate_token
+
         state, nonce, verifier = generate_token(43), generate_token(43), generate_token(64)
         with self._session(redirect_uri) as client:
             url, _ = client.create_authorization_url(
@@ -116,6 +119,9 @@ class Provider:
 
     def finish(self, *, code: str, redirect_uri: str, code_verifier: str, nonce: str) -> dict[str, Any]:
         """Exchange the code and return the ID token's claims, every check passed."""
+        import requests
+        from authlib.integrations.base_client import OAuthError
+
         endpoint = self.metadata()["token_endpoint"]
         try:
             with self._session(redirect_uri) as client:
@@ -131,6 +137,9 @@ class Provider:
         return self.verify(id_token, nonce=nonce)
 
     def verify(self, id_token: str, *, nonce: str) -> dict[str, Any]:
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+
         keys = self.keys(_header(id_token).get("kid"))
         try:
             decoded = jwt.decode(id_token, keys, algorithms=ALGORITHMS)
@@ -156,7 +165,9 @@ class Provider:
             raise OidcError("the ID token has no subject")
         return found
 
-    def _session(self, redirect_uri: str) -> OAuth2Session:
+    def _session(self, redirect_uri: str) -> "OAuth2Session":
+        from authlib.integrations.requests_client import OAuth2Session
+
         methods = self.metadata().get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
         method = "client_secret_basic" if "client_secret_basic" in methods else "client_secret_post"
         return OAuth2Session(self.client_id, self._client_secret, scope=SCOPE, redirect_uri=redirect_uri,
@@ -221,7 +232,7 @@ def email_of(claims: dict[str, Any]) -> str:
     return email
 
 
-def _kids(keys: KeySet) -> set[str]:
+def _kids(keys: "KeySet") -> set[str]:
     return {key.kid for key in keys.keys if key.kid}
 
 
@@ -237,6 +248,8 @@ def _header(token: str) -> dict[str, Any]:
 
 
 def _get_json(url: str) -> dict[str, Any]:
+    import requests
+
     try:
         response = requests.get(url, timeout=TIMEOUT, headers={"accept": "application/json"})
         response.raise_for_status()

@@ -11,25 +11,11 @@ behind); the package refuses a counter that goes back.
 import ipaddress
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from civicpost import audit
 from civicpost.config import Settings
@@ -37,6 +23,11 @@ from civicpost.db import utcnow
 from civicpost.errors import Conflict, Invalid
 from civicpost.models import User
 from civicpost.models.identity import PASSKEY, SecondFactor
+
+# `webauthn` is imported by the functions that use it, at first use: 14 MB that a
+# web process holds only once someone adds or uses a passkey (docs/benchmarks.md).
+if TYPE_CHECKING:
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
 
 # A credential as the browser sends it is a few hundred bytes to a few kilobytes.
 MAX_CREDENTIAL_JSON = 20_000
@@ -70,12 +61,23 @@ def _passkeys(session: Session, *, user_id: int) -> list[SecondFactor]:
         SecondFactor.user_id == user_id, SecondFactor.kind == PASSKEY, SecondFactor.confirmed_at.is_not(None))))
 
 
-def _descriptor(factor: SecondFactor) -> PublicKeyCredentialDescriptor:
+def _descriptor(factor: SecondFactor) -> "PublicKeyCredentialDescriptor":
+    from webauthn.helpers import base64url_to_bytes
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
+
     return PublicKeyCredentialDescriptor(id=base64url_to_bytes(factor.credential_id or ""))
 
 
 def registration_options(session: Session, *, user: User, settings: Settings) -> tuple[str, str]:
     """The options for navigator.credentials.create() (JSON) and the challenge to keep."""
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers import bytes_to_base64url
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     options = generate_registration_options(
         rp_id=rp_id(settings), rp_name=f"{settings.city_name} civicpost", user_name=user.email,
         user_id=f"civicpost-user-{user.id}".encode(), user_display_name=user.name,
@@ -87,6 +89,10 @@ def registration_options(session: Session, *, user: User, settings: Settings) ->
 
 
 def authentication_options(session: Session, *, user: User, settings: Settings) -> tuple[str, str]:
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers import bytes_to_base64url
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     options = generate_authentication_options(
         rp_id=rp_id(settings), allow_credentials=[_descriptor(f) for f in _passkeys(session, user_id=user.id)],
         user_verification=UserVerificationRequirement.PREFERRED,
@@ -108,6 +114,10 @@ def _parsed(credential: str) -> dict:
 
 def register(session: Session, *, user: User, settings: Settings, credential: str, challenge: str,
              name: str = "") -> SecondFactor:
+    from webauthn import verify_registration_response
+    from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+    from webauthn.helpers.exceptions import WebAuthnException
+
     try:
         verified = verify_registration_response(
             credential=_parsed(credential), expected_challenge=base64url_to_bytes(challenge),
@@ -135,6 +145,10 @@ def register(session: Session, *, user: User, settings: Settings, credential: st
 def authenticate(session: Session, *, user: User, settings: Settings, credential: str, challenge: str,
                  now: datetime | None = None) -> SecondFactor | None:
     """The person's passkey that signed this challenge, its counter moved on; None if it does not check."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers import base64url_to_bytes
+    from webauthn.helpers.exceptions import WebAuthnException
+
     parsed = _parsed(credential)
     factor = next((f for f in _passkeys(session, user_id=user.id) if f.credential_id == parsed.get("id")), None)
     if factor is None or factor.public_key is None:

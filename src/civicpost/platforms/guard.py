@@ -2,14 +2,15 @@
 
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import requests
-from requests.adapters import HTTPAdapter
 
 from civicpost import net
 from civicpost.platforms import AddressRefused, TransientError
+
+if TYPE_CHECKING:
+    import requests
 
 # A host that passed is looked up again after this long: the check stays
 # close to each connection without a look-up before every request.
@@ -54,18 +55,13 @@ class AddressGuard:
 
         return {"request": [before]}
 
-    def guard_session(self, session: requests.Session) -> requests.Session:
+    def guard_session(self, session: "requests.Session") -> "requests.Session":
         """Every request of a requests session (and each redirect it follows) is checked first."""
+        # Only the clients built on requests (tweepy, Mastodon.py) come here, in the worker: a web
+        # process does not load requests for the guard (docs/benchmarks.md).
+        from civicpost.platforms.guarded_requests import GuardedTransport
+
         for prefix in ("http://", "https://"):
             session.mount(prefix, GuardedTransport(self))
         return session
 
-
-class GuardedTransport(HTTPAdapter):
-    def __init__(self, guard: AddressGuard, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.guard = guard
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        self.guard.check_url(request.url or "")
-        return super().send(request, **kwargs)

@@ -5,6 +5,7 @@ will cut); warnings are advice the drafter may overrule. Text checks are
 cached by (text, language): a preview of ten channels mostly repeats them.
 """
 
+from collections.abc import Iterator
 from functools import cache, lru_cache
 
 import regex
@@ -15,6 +16,7 @@ from civicpost.media import MediaLimits
 from civicpost.text import lengths
 from civicpost.text.readability import flesch_kincaid_grade
 from civicpost.text.readability import warm_up as _warm_readability
+from civicpost.text.word_table import WordTable
 
 MAX_GRADE = 9.0
 # Below this many words a reading grade says more about the formula than the text.
@@ -46,7 +48,8 @@ _GENERIC_ALT = {"image", "photo", "picture", "pic", "img", "graphic", "photograp
 
 
 # wordsegment's full tables take 95 MB; words and word pairs this common (the
-# top 67,000 words, 60,000 pairs) split hashtags the same way in 16 MB.
+# top 67,000 words, 60,000 pairs) split hashtags the same way, in 16 MB as dicts
+# and 2 MB as WordTables.
 MIN_WORD_COUNT = 200_000
 MIN_PAIR_COUNT = 500_000
 
@@ -61,14 +64,16 @@ def _segmenter() -> wordsegment.Segmenter:
     return segmenter
 
 
-def _counts(filename: str, minimum: float) -> dict[str, float]:
-    counts: dict[str, float] = {}
+def _counts(filename: str, minimum: float) -> WordTable:
+    return WordTable(_common(filename, minimum), "d")
+
+
+def _common(filename: str, minimum: float) -> Iterator[tuple[str, float]]:
     with open(filename, encoding="utf-8") as lines:
         for line in lines:
             words, _, count = line.rstrip("\n").partition("\t")
             if float(count) >= minimum:
-                counts[words] = float(count)
-    return counts
+                yield words, float(count)
 
 
 @cache

