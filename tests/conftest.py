@@ -96,11 +96,29 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+# On PostgreSQL, after each test: which tables hold rows, and which ids were handed out (their sequences
+# restart, so every test counts from 1 as on a fresh database). A TRUNCATE of even one table cost 120 ms here
+# (a new file for the table and each index, and its CASCADE reaches most tables): 1,500 tests, three minutes
+# of CI. Emptying only the tables a test wrote, with DELETE, costs 4-8 ms.
+_SEQUENCES_USED = text(
+    "SELECT s.relname FROM pg_depend d"
+    " JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'"
+    " JOIN pg_sequences q ON q.schemaname = current_schema() AND q.sequencename = s.relname"
+    " WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND q.last_value IS NOT NULL"
+)
+
+
 def empty_tables(engine: Engine) -> None:
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]  # each before the tables it refers to
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            holding = text(" UNION ALL ".join(f"SELECT '{name}' WHERE EXISTS (SELECT FROM {name})" for name in tables))
+            written = set(connection.scalars(holding))
+            for name in tables:
+                if name in written:
+                    connection.execute(text(f"DELETE FROM {name}"))
+            for sequence in connection.scalars(_SEQUENCES_USED).all():
+                connection.execute(text(f"ALTER SEQUENCE {sequence} RESTART"))
         else:
             for name in tables:
                 connection.execute(text(f"DELETE FROM {name}"))
