@@ -123,7 +123,7 @@ def test_a_real_export_holds_every_record_in_the_range_and_verifies(sessions, se
     assert verify(written.path, public_key_file(settings, tmp_path)) == (0, f"{written.path}: valid; "
                   f"{len(names) - 5} files match the manifest and the signature matches the key\n")
     with sessions() as session:
-        events = session.scalars(select(AuditEvent).where(AuditEvent.object_type == "export")).all()
+        events = session.scalars(select(AuditEvent).where(AuditEvent.object_type == "export").order_by(AuditEvent.id)).all()
     assert [e.action for e in events] == ["export.requested", "export.finished"]
     assert events[0].detail["from"] == str(TODAY - timedelta(days=1)) and events[0].actor.startswith("command line")
 

@@ -85,7 +85,8 @@ def test_a_legal_hold_takes_an_announcement_off_the_due_list_until_lifted_with_a
     assert lifted.status_code == 200 and lifted.json()["legal_hold"] is False
     with sessions() as session:
         actions = session.scalars(select(AuditEvent.action).where(AuditEvent.object_id == old_city["old"],
-                                                                  AuditEvent.action.like("legal_hold.%"))).all()
+                                                                  AuditEvent.action.like("legal_hold.%"))
+                                  .order_by(AuditEvent.id)).all()
     assert actions == ["legal_hold.placed", "legal_hold.lifted"]
 
 

@@ -136,7 +136,7 @@ def test_secret_key_reset_forgets_the_unreadable_credentials_and_the_new_key_the
         channel = session.scalars(select(Channel)).one()
         assert channel.credentials_encrypted is None and channel.needs_attention
         assert "enter this channel's credentials again" in channel.last_error
-        assert session.scalars(select(AuditEvent.action)).all()[-1] == "channel.credentials_forgotten"
+        assert session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()[-1] == "channel.credentials_forgotten"
         assert keycheck.matches(session, OTHER_KEY)
     engine.dispose()
     from civicpost.web import create_app

@@ -66,7 +66,7 @@ def test_an_export_is_accepted_then_written_by_a_worker_with_progress_and_a_down
     found = bag.verify(saved, signing.private_key(settings).public_key())
     assert found.valid, found.problems
     with sessions() as session:
-        events = session.scalars(select(AuditEvent).where(AuditEvent.object_type == "export")).all()
+        events = session.scalars(select(AuditEvent).where(AuditEvent.object_type == "export").order_by(AuditEvent.id)).all()
     assert [(e.action, e.actor) for e in events] == [("export.requested", "admin@city.example"),
                                                      ("export.finished", "export-worker")]
     assert events[0].detail == {"from": RANGE["from"], "to": RANGE["to"], "department": "parks"}
