@@ -96,7 +96,30 @@ def readme_ports() -> Iterator[None]:
         yield
 
 
-def test_a_new_city_follows_the_readme_and_docs_from_nothing_to_a_post_on_the_sandbox(tmp_path, database_url,
+@pytest.fixture
+def readme_database(database_url: str) -> Iterator[str | None]:
+    """In the PostgreSQL pass, the README's lines run against a scratch database of their own, dropped after."""
+    if not database_url.startswith("postgresql"):
+        yield None
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin_url = make_url(database_url)
+    scratch = f"{admin_url.database}_readme"
+    engine = create_engine(admin_url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {scratch}"))
+    try:
+        yield admin_url.set(database=scratch).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
+        engine.dispose()
+
+
+def test_a_new_city_follows_the_readme_and_docs_from_nothing_to_a_post_on_the_sandbox(tmp_path, readme_database,
                                                                                       readme_ports):
     if port_taken(8000) or port_taken(8025):
         pytest.skip("the README's ports 8000 and 8025 are in use on this machine")
@@ -106,19 +129,8 @@ def test_a_new_city_follows_the_readme_and_docs_from_nothing_to_a_post_on_the_sa
     home.mkdir()
     (home / ".venv").symlink_to(Path(sys.executable).parent.parent)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICPOST_")}
-    if database_url.startswith("postgresql"):
-        # In the PostgreSQL pass, the same lines run against a scratch database of their own.
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        admin_url = make_url(database_url)
-        scratch = f"{admin_url.database}_readme"
-        engine = create_engine(admin_url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
-            connection.execute(text(f"CREATE DATABASE {scratch}"))
-        engine.dispose()
-        env["CIVICPOST_DATABASE_URL"] = admin_url.set(database=scratch).render_as_string(hide_password=False)
+    if readme_database is not None:
+        env["CIVICPOST_DATABASE_URL"] = readme_database
         assert bash(".venv/bin/civicpost db upgrade", cwd=home, env={**env, "CIVICPOST_SECRET_KEY": "x" * 40}).returncode == 0
 
     done = bash(first, cwd=home, env=env)
