@@ -131,7 +131,8 @@ def test_a_new_city_follows_the_readme_and_docs_from_nothing_to_a_post_on_the_sa
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICPOST_")}
     if readme_database is not None:
         env["CIVICPOST_DATABASE_URL"] = readme_database
-        assert bash(".venv/bin/civicpost db upgrade", cwd=home, env={**env, "CIVICPOST_SECRET_KEY": "x" * 40}).returncode == 0
+        upgraded = bash(".venv/bin/civicpost db upgrade", cwd=home, env={**env, "CIVICPOST_SECRET_KEY": "x" * 40})
+        assert upgraded.returncode == 0, upgraded.stderr
 
     done = bash(first, cwd=home, env=env)
     assert done.returncode == 0, done.stderr
