@@ -111,7 +111,8 @@ def test_a_drill_times_every_sandbox_channel_then_ends_its_alert_and_stays_on_re
     staff = town.client.get(f"/api/v1/announcements/{drilled.id}", headers=town.admin_auth)
     assert staff.status_code == 200 and staff.json()["state"] == "published"
     with town.sessions() as session:  # type: ignore[operator]
-        actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.object_id == drilled.id)))
+        actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.object_id == drilled.id)
+                                       .order_by(AuditEvent.id)))
     assert "break_glass" in actions and actions[-1] == "drill_ended"
 
 

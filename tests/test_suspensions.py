@@ -92,7 +92,8 @@ def test_ending_releases_nothing_and_release_lets_items_go_now_or_back_to_the_au
     assert set(statuses(sessions, second["id"])) == {"cancelled"}
     with sessions() as session:
         assert session.get(Announcement, second["id"]).state == "draft"
-        actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "suspension")))
+        actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "suspension")
+                                       .order_by(AuditEvent.id)))
     assert actions == ["suspension.start", "suspension.end", "suspension.release", "suspension.release"]
 
 
