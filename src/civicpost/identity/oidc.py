@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from civicpost.config import Settings
 
 # authlib, joserfc and requests are imported where they are used, at first use: a web process
-# holds their 10 MB only once someone signs in through a provider (docs/benchmarks.md).
+# holds them (about 7 MB) only once someone signs in through a provider (docs/benchmarks.md).
 if TYPE_CHECKING:
     from authlib.integrations.requests_client import OAuth2Session
     from joserfc.jwk import KeySet

@@ -49,7 +49,7 @@ _GENERIC_ALT = {"image", "photo", "picture", "pic", "img", "graphic", "photograp
 
 # wordsegment's full tables take 95 MB; words and word pairs this common (the
 # top 67,000 words, 60,000 pairs) split hashtags the same way, in 16 MB as dicts
-# and 2 MB as WordTables.
+# and 2 MB of arrays as WordTables.
 MIN_WORD_COUNT = 200_000
 MIN_PAIR_COUNT = 500_000
 

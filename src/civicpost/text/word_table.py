@@ -4,7 +4,7 @@ The lint's word lists (syllables a word, how common words and word pairs are)
 hold some 250,000 words. As a dict of strings that is about 100 bytes a word, 28
 MB in every web process; here it is the words' hashes, sorted, in one array and
 each word's number beside it in another: 9-16 bytes a word. A lookup is a binary
-search (about half a microsecond, where a dict takes a tenth of that), and the
+search (about 0.8 µs, where a dict takes a tenth of that), and the
 lint looks up a few dozen words a text, once per text (it is cached).
 
 The hashes are Python's own `hash(str)`, which differs from one process to the
