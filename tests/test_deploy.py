@@ -191,8 +191,9 @@ def test_the_documented_cache_keeps_the_public_pages_and_a_retraction_leaves_it_
                     time.sleep(0.02)
                 assert set(left) == set(paths), left
                 # max-age (1 s) + stale-while-revalidate (1 s) + CIVICPOST_PUBLIC_CHECK_SECONDS (0.5 s) + 0.2 s
-                # (civicpost's stale window, whose answers no cache keeps), and 0.3 s for a busy machine.
-                assert max(left.values()) < 3.0, left
+                # (civicpost's stale window, whose answers no cache keeps): 2.7 s; on a quiet machine 0.9-1.9 s.
+                # On a busy one nginx's copy can go round once more (3.10-3.16 s while a CI run held both cores).
+                assert max(left.values()) < 2.7 + 1.0, left
                 assert "retracted" in web.get(paths[-1]).text.lower()
     finally:
         engine.dispose()
