@@ -4,16 +4,21 @@ The numbers here decide whether a post is refused at approval, so every
 counter errs on the side of counting too much, never too little.
 """
 
+import importlib
+import importlib.resources
+import sys
+import threading
+import types
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import regex
 
 # twitter-text (X's rules, and the link finder Mastodon's count uses) is imported at the first
-# measure: its emoji tables are 12 MB, and a worker that only sends what was measured at
-# approval never needs them.
+# measure (`_twitter_text`): its emoji tables are 12 MB, and a worker that only sends what was
+# measured at approval never needs them.
 
 # X and Mastodon both replace every link with a t.co-sized placeholder.
 URL_WEIGHT = 23
@@ -78,16 +83,20 @@ def x_length(text: str) -> int:
 def _x_word(before: str, word: str) -> int:
     text = before + word
     if _X_HEAVY.search(word):
-        from twitter_text import parse_tweet
-
-        return parse_tweet(text).weightedLength - len(before)
-    return _with_links_as(URL_WEIGHT, text, links_in(text)) - len(before)
+        return _twitter_text().parse_tweet(text).weightedLength - len(before)
+    # parse_tweet steps over as many characters as the link it found has, from
+    # the link's start; where twitter-text rewrote what it found (a t.co link
+    # run into more text: "яt.co/abяt.co/ab" is found as "t.co/abt.co/ab"),
+    # that is fewer than the link spans, and those left over count.
+    urls = links_in(text)
+    return len(text) - sum(len(u["url"]) for u in urls) + URL_WEIGHT * len(urls) - len(before)
 
 
 def x_invalid_characters(text: str) -> tuple[str, ...]:
     """The characters in `text` that make X refuse it (parse_tweet's `valid` is
     false for them at any length), each once, in order. The list is
     twitter-text's own (U+FFFE, U+FEFF, U+FFFF), so it follows X's rules."""
+    _twitter_text()
     from twitter_text.regexp.invalid_chars import invalid_chars
 
     return tuple(dict.fromkeys(invalid_chars.findall(text)))
@@ -100,9 +109,45 @@ def warm_up() -> None:
 
 def links_in(text: str, *, without_scheme: bool = True) -> list[dict[str, Any]]:
     """The links X's rules find in `text` ("url" and "indices" each); bare domains too unless told not."""
-    from twitter_text import extract_urls_with_indices
+    return _twitter_text().extract_urls_with_indices(text, extract_urls_without_protocol=without_scheme)
 
-    return extract_urls_with_indices(text, extract_urls_without_protocol=without_scheme)
+
+_importing = threading.Lock()
+
+
+@cache
+def _twitter_text() -> types.ModuleType:
+    """twitter-text, imported with a stand-in for the one thing it wants of setuptools.
+
+    twitter-text 3.0.0, its last release, reads its emoji list with
+    `pkg_resources.resource_string` as it is imported. pkg_resources is gone
+    from setuptools 81 on, and a venv of Python 3.12 or newer has no
+    setuptools at all (Debian 13's python3 is 3.13): there the import failed
+    and a web process could not start. Where pkg_resources is installed,
+    importing it reads the metadata of every installed distribution (4 MB a
+    process, for one file). The stand-in reads that file, for the import only.
+    """
+    with _importing:
+        lent = "pkg_resources" not in sys.modules
+        if lent:
+            sys.modules["pkg_resources"] = _PACKAGE_FILES
+        try:
+            return importlib.import_module("twitter_text")
+        finally:
+            if lent and sys.modules.get("pkg_resources") is _PACKAGE_FILES:
+                del sys.modules["pkg_resources"]
+
+
+def _resource_string(module_name: str, resource: str) -> bytes:
+    """pkg_resources.resource_string: a file beside the module `module_name`."""
+    spec = sys.modules[module_name].__spec__
+    assert spec is not None
+    package = module_name if spec.submodule_search_locations is not None else spec.parent or module_name
+    return importlib.resources.files(package).joinpath(resource).read_bytes()
+
+
+_PACKAGE_FILES = types.ModuleType("pkg_resources", "What twitter-text asks of pkg_resources (see _twitter_text).")
+_PACKAGE_FILES.resource_string = _resource_string  # type: ignore[attr-defined]
 
 
 def _with_links_as(weight: int, text: str, urls: list[dict[str, Any]]) -> int:
