@@ -62,3 +62,22 @@ def test_deliveries_are_due_at_the_exact_instant_across_dst(client, city, draft)
                        json={"fingerprint": seen}).json()
     due = {datetime.fromisoformat(d["due_at"]).astimezone(UTC) for d in body["deliveries"]}
     assert due == {datetime(first_sunday.year, first_sunday.month, first_sunday.day, 6, 30, tzinfo=UTC)}
+
+
+def test_the_list_writes_each_moment_as_the_announcement_itself_does(client, city, draft):
+    # The list reads its moments as UTC text from the database (two forms: SQLite's and PostgreSQL's);
+    # one announcement's answer makes each from a datetime. Both sides of the fall change, a winter
+    # and a summer moment, and created_at/updated_at with their microseconds.
+    year = _next(11, 1)
+    first_sunday = next(date(year, 11, d) for d in range(1, 8) if date(year, 11, d).weekday() == 6).isoformat()
+    made = [draft(publish_at=when) for when in (f"{first_sunday}T01:30:00-04:00", f"{first_sunday}T01:30:00-05:00",
+                                                f"{_next(1, 15)}-01-15T16:00:00.250000Z", f"{_next(7, 4)}-07-04T23:59:59Z")]
+    page = client.get("/api/v1/announcements", headers=city.parks_staff.auth).json()
+    listed = {item["id"]: item for item in page["items"]}
+    for one in made:
+        shown = client.get(f"/api/v1/announcements/{one['id']}", headers=city.parks_staff.auth).json()
+        for field in ("publish_at", "created_at", "updated_at"):
+            assert listed[one["id"]][field] == shown[field], field
+    assert [listed[one["id"]]["publish_at"] for one in made[:2]] == [f"{first_sunday}T01:30:00-04:00",
+                                                                     f"{first_sunday}T01:30:00-05:00"]
+    assert listed[made[2]["id"]]["publish_at"].endswith("T11:00:00.250000-05:00")

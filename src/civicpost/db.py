@@ -19,6 +19,7 @@ from sqlalchemy import (
     Insert,
     MetaData,
     Result,
+    String,
     Table,
     bindparam,
     create_engine,
@@ -77,29 +78,30 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-class _NaiveUTC(FunctionElement[datetime]):
-    """A timestamp column read as a naive UTC datetime, the database doing the work."""
+class _UTCText(FunctionElement[str]):
+    """A timestamp column read as UTC text, "YYYY-MM-DD HH:MM:SS.ffffff", the database doing the work."""
 
-    type = DateTime()
+    type = String()
     inherit_cache = True
-    name = "naive_utc"
+    name = "utc_text"
 
 
-@compiles(_NaiveUTC)
-def _naive_utc_as_stored(element: _NaiveUTC, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)  # SQLite stores them so
+@compiles(_UTCText)
+def _utc_text_as_stored(element: _UTCText, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)  # SQLite stores them so (UTCDateTime through DateTime)
 
 
-@compiles(_NaiveUTC, "postgresql")
-def _naive_utc_postgresql(element: _NaiveUTC, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC')"
+@compiles(_UTCText, "postgresql")
+def _utc_text_postgresql(element: _UTCText, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
 
 
-def naive_utc(column: ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnElement[datetime]:
-    """`column` (a UTCDateTime) as a naive UTC datetime, bypassing UTCDateTime's
-    per-value hook: for a list that writes many moments (web.views.Instants),
-    where making each aware and then naive again cost more than the query."""
-    return _NaiveUTC(column)
+def utc_text(column: ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnElement[str]:
+    """`column` (a UTCDateTime) as UTC text, bypassing UTCDateTime's per-value
+    hook and the driver's datetimes: for a list that writes many moments
+    (web.views.Instants.text), where making each a datetime and then text again
+    cost more than the query."""
+    return _UTCText(column)
 
 
 def utcnow() -> datetime:

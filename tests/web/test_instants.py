@@ -34,6 +34,17 @@ def test_same_text_as_instant_for_naive_and_aware_values(name: str) -> None:
         assert times(moment.replace(tzinfo=ZoneInfo("Etc/UTC"))) == want, moment  # as PostgreSQL's UTC sessions do
 
 
+@pytest.mark.parametrize("name", ZONES)
+def test_same_text_as_instant_for_the_utc_text_the_database_reads(name: str) -> None:
+    zone = ZoneInfo(name)
+    times = views.Instants(zone)
+    for moment in _moments()[::3]:  # every 21 minutes 39 seconds
+        want = views.instant(moment.replace(tzinfo=UTC), zone)
+        assert times.text(moment.strftime("%Y-%m-%d %H:%M:%S.%f")) == want, moment  # db.utc_text's form
+        if not moment.microsecond:
+            assert times.text(moment.strftime("%Y-%m-%d %H:%M:%S")) == want, moment  # as SQLite's own clock writes
+
+
 def test_the_hours_around_a_change_of_offset() -> None:
     chicago = views.Instants(ZoneInfo("America/Chicago"))
     # Clocks go forward at 2 a.m. CST, 08:00 UTC: the change falls between two UTC hours.
@@ -48,3 +59,4 @@ def test_the_hours_around_a_change_of_offset() -> None:
 
 def test_none_is_none() -> None:
     assert views.Instants(ZoneInfo("UTC"))(None) is None
+    assert views.Instants(ZoneInfo("UTC")).text(None) is None

@@ -10,7 +10,7 @@ from typing import Literal
 from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
-from civicpost.db import naive_utc
+from civicpost.db import utc_text
 from civicpost.drafting import search
 from civicpost.errors import Forbidden, Invalid
 from civicpost.models import Announcement, Channel, Department, State, Target, User
@@ -37,11 +37,11 @@ SUMMARY = (
     User.email.label("author"),
 )
 
-# What the API's list reads: the summary, its three moments as naive UTC
-# datetimes made by the database (db.naive_utc) rather than through
-# UTCDateTime's Python hook per value; web.views.Instants writes them.
+# What the API's list reads: the summary, its three moments as UTC text made by
+# the database (db.utc_text) rather than datetimes through UTCDateTime's
+# Python hook per value; web.views.Instants.text writes them.
 LIST_COLUMNS = tuple(
-    naive_utc(column).label(column.key)
+    utc_text(column).label(column.key)
     if column.key in ("publish_at", "created_at", "updated_at") else column
     for column in SUMMARY
 )
