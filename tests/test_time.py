@@ -70,8 +70,9 @@ def test_the_list_writes_each_moment_as_the_announcement_itself_does(client, cit
     # and a summer moment, and created_at/updated_at with their microseconds.
     year = _next(11, 1)
     first_sunday = next(date(year, 11, d) for d in range(1, 8) if date(year, 11, d).weekday() == 6).isoformat()
-    made = [draft(publish_at=when) for when in (f"{first_sunday}T01:30:00-04:00", f"{first_sunday}T01:30:00-05:00",
-                                                f"{_next(1, 15)}-01-15T16:00:00.250000Z", f"{_next(7, 4)}-07-04T23:59:59Z")]
+    moments = (f"{first_sunday}T01:30:00-04:00", f"{first_sunday}T01:30:00-05:00",
+               f"{_next(1, 15)}-01-15T16:00:00.250000Z", f"{_next(7, 4)}-07-04T23:59:59Z")
+    made = [draft(publish_at=when) for when in moments]
     page = client.get("/api/v1/announcements", headers=city.parks_staff.auth).json()
     listed = {item["id"]: item for item in page["items"]}
     for one in made:

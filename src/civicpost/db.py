@@ -8,6 +8,7 @@ dependency is a `transaction()` too).
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -124,12 +125,15 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
+_SQLITE_BUSY_TIMEOUT = "PRAGMA busy_timeout=30000"  # how long a statement waits for another's lock
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(_SQLITE_BUSY_TIMEOUT)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -138,13 +142,49 @@ def _sqlite_begin(connection) -> None:
     statement = _SQLITE_BEGIN[connection.get_execution_options().get("sqlite_begin", "DEFERRED")]
     # Straight to the driver: at every request's start, SQLAlchemy's statement
     # machinery (context, events, result) cost more than the BEGIN itself.
+    driver = connection.connection.driver_connection
+    if _lock_now.get() and statement != "BEGIN DEFERRED":
+        _sqlite_begin_now(driver, statement)
+        return
     try:
-        connection.connection.driver_connection.execute(statement)
+        driver.execute(statement)
     except sqlite3.Error as exc:  # as exec_driver_sql would raise it (a locked database is an OperationalError)
         raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
 
+def _sqlite_begin_now(driver: sqlite3.Connection, statement: str) -> None:
+    driver.execute("PRAGMA busy_timeout=0")
+    try:
+        driver.execute(statement)
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise WriteLockBusy() from exc
+        raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+    finally:
+        driver.execute(_SQLITE_BUSY_TIMEOUT)
+
+
 _SQLITE_BEGIN = {mode: f"BEGIN {mode}" for mode in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")}
+
+_lock_now: ContextVar[bool] = ContextVar("civicpost_lock_now", default=False)
+
+
+class WriteLockBusy(Exception):
+    """Another connection held SQLite's write lock, and this transaction was not to wait for it."""
+
+
+@contextmanager
+def lock_now_or_never() -> Iterator[None]:
+    """On SQLite, a writing transaction begun within takes the write lock at once
+    or raises WriteLockBusy before it has done anything: it never waits for
+    another writer (the event loop may run it; web.deps.one_trip). Holding that
+    lock, nothing it does waits for another connection (WAL: readers never
+    block the writer). Reads and PostgreSQL are as they were."""
+    token = _lock_now.set(True)
+    try:
+        yield
+    finally:
+        _lock_now.reset(token)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -2,30 +2,13 @@
 one_trip's `on_loop`), and only when that cannot make the loop wait: a search, a pool with no
 connection idle and the token's last use (a write) go through the request threads as before."""
 
-import threading
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from civicpost import tokens
 from civicpost.models import ApiToken
-
-REQUEST_THREAD = "civicpost-request"
-
-
-@contextmanager
-def statements_by_thread(engine):
-    """(first words of each statement, the name of the thread that ran it)"""
-    seen: list[tuple[str, str]] = []
-
-    def note(conn, cursor, statement, params, context, executemany):
-        seen.append((" ".join(statement.split()[:3]).upper(), threading.current_thread().name))
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
+from tests.statements import REQUEST_THREAD, statements_by_thread
 
 
 def threads_reading_announcements(seen) -> set[str]:

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 
 from civicpost import tokens
 from civicpost.config import Settings
-from civicpost.db import transaction, utcnow
+from civicpost.db import WriteLockBusy, lock_now_or_never, transaction, utcnow
 from civicpost.identity import scopes
 from civicpost.models import User
 from civicpost.rendering import Renderer
@@ -192,13 +192,16 @@ def one_trip(handler: Callable[..., Any] | None = None, /, *,
     the session and caller are made in the request's one thread, and
     SettingsDep / RendererDep / BoxDep are read from app state there.
 
-    `on_loop` (given the request's other arguments) marks a read short and
+    `on_loop` (given the request's other arguments) marks a request short and
     bounded enough to run on the event loop itself: the trip through a thread
-    costs a list page about a fifth of its CPU (docs/benchmarks.md), and under
-    the interpreter lock a thread runs no sooner than the loop would. It runs
-    there only for GET and HEAD and only while the pool has a connection idle,
-    so the loop never waits for one (nor for a lock: reads take none, and the
-    token's use, a write, goes through a thread).
+    costs a list page about a fifth of its CPU and a create about a tenth
+    (docs/benchmarks.md), and under the interpreter lock a thread runs no
+    sooner than the loop would. It runs there only while the pool has a
+    connection idle, so the loop never waits for one, and never waits for a
+    lock: reads take none (the token's use, a write, goes through a thread);
+    a write does only on SQLite, where it takes the write lock at once or goes
+    through a thread after all (`db.lock_now_or_never`). On PostgreSQL a write
+    may wait for a row another transaction holds, so it always takes a thread.
     """
     if handler is None:
         return functools.partial(one_trip, on_loop=on_loop)
@@ -231,9 +234,12 @@ def one_trip(handler: Callable[..., Any] | None = None, /, *,
     async def endpoint(**kwargs: Any) -> Any:
         request = kwargs[request_name] if request_name in signature.parameters else kwargs.pop(request_name)
         loop = asyncio.get_running_loop()
-        if on_loop is not None and request.method in SAFE_METHODS and on_loop(kwargs) and _connection_idle(request):
+        if on_loop is not None and _loop_may_run(request) and on_loop(kwargs):
             try:
-                return run(request, kwargs, touch=False)
+                with lock_now_or_never():
+                    return run(request, kwargs, touch=False)
+            except WriteLockBusy:
+                pass  # another connection is writing: wait for it on a request thread (nothing was done yet)
             finally:
                 if getattr(request.state, "token_to_touch", None) is not None:
                     await loop.run_in_executor(_threads, _touch_token, request)
@@ -242,6 +248,13 @@ def one_trip(handler: Callable[..., Any] | None = None, /, *,
     endpoint.__signature__ = signature.replace(parameters=kept)  # type: ignore[attr-defined]
     del endpoint.__wrapped__  # FastAPI must read the signature above, not the handler's
     return endpoint
+
+
+def _loop_may_run(request: Request) -> bool:
+    """Reads, and writes on SQLite, while a connection is idle (see one_trip)."""
+    if request.method not in SAFE_METHODS and request.app.state.engine.dialect.name != "sqlite":
+        return False
+    return _connection_idle(request)
 
 
 def _connection_idle(request: Request) -> bool:
