@@ -63,7 +63,7 @@ class Instants:
         Where the city's offset is whole hours all through that UTC hour (most
         zones, most hours) a moment differs from its local time only in the date
         and hour: those are kept per hour, and the text is joined from pieces
-        without making a datetime (a fifth of a list page's CPU went to making
+        without making a datetime (a seventh of a list page's CPU went to making
         150 of them and writing them out again). Any other text, or hour, goes
         the datetime's way.
         """
