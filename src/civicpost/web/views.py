@@ -84,8 +84,7 @@ class Instants:
 
     def _local_hour(self, value: datetime) -> tuple[str, str] | None:
         """The local date and hour ("YYYY-MM-DDTHH") of this UTC hour and the offset's text, if whole hours."""
-        hour = value.toordinal() * 24 + value.hour
-        shift = self._hours.get(hour) or self._shift(value)
+        shift = self._shift(value)
         if shift is None or shift[0] % timedelta(hours=1):
             return None
         return (value.replace(minute=0, second=0, microsecond=0) + shift[0]).isoformat()[:13], shift[1]
