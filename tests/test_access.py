@@ -1,11 +1,12 @@
 """Passwords, tokens, roles and department scoping."""
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy import delete, inspect, select, text
 
 from civicpost import security
-from civicpost.db import transaction
+from civicpost.db import transaction, utcnow
 from civicpost.models import ApiToken, Department, User, user_departments
 
 
@@ -39,6 +40,55 @@ def test_a_request_without_a_token_is_told_how_to_get_one(client, city):
 def test_an_unknown_token_is_refused(client, city):
     r = client.get("/api/v1/announcements", headers={"Authorization": "Bearer cp_not-a-real-token"})
     assert r.status_code == 401
+
+
+def _refusal(response) -> tuple:
+    return response.status_code, response.json()["detail"], response.headers.get("www-authenticate")
+
+
+def test_the_list_refuses_every_token_a_route_that_loads_the_person_refuses_in_the_same_words(
+    client, city, engine, sessions
+):
+    # The list signs its caller in from plain columns (a Reader), other routes load the User:
+    # two ways of loading, one set of rules. Each refusal must read the same on both.
+    def both(headers: dict[str, str]) -> None:
+        listed = client.get("/api/v1/announcements", headers=headers)
+        me = client.get("/api/v1/users/me", headers=headers)
+        assert listed.status_code == 401, listed.text
+        assert _refusal(listed) == _refusal(me)
+
+    both({})
+    both({"Authorization": "Basic " + city.parks_staff.token})
+    both({"Authorization": "Bearer cp_not-a-real-token"})
+    with engine.begin() as connection:  # the police staff member's token expired an hour ago
+        connection.execute(
+            ApiToken.__table__.update().where(ApiToken.user_id == city.police_staff.id)
+            .values(expires_at=utcnow() - timedelta(hours=1))
+        )
+    both(city.police_staff.auth)
+    assert "expired on" in client.get("/api/v1/announcements", headers=city.police_staff.auth).json()["detail"]
+    with engine.begin() as connection:  # the admin's token revoked
+        connection.execute(
+            ApiToken.__table__.update().where(ApiToken.user_id == city.admin.id).values(revoked_at=utcnow())
+        )
+    both(city.admin.auth)
+    with transaction(sessions) as session:  # parks staff's account switched off
+        session.get(User, city.parks_staff.id).active = False
+    both(city.parks_staff.auth)
+    # The approver still lists, and the list recorded the token's use as any route does.
+    assert client.get("/api/v1/announcements", headers=city.approver.auth).status_code == 200
+    with sessions() as session:
+        used = session.scalar(select(ApiToken.last_used_at).where(ApiToken.user_id == city.approver.id))
+    assert used is not None and utcnow() - used < timedelta(minutes=1)
+
+
+def test_a_staff_member_lists_by_department_only_their_own_and_the_refusal_names_it(client, city, draft):
+    draft()
+    mine = client.get("/api/v1/announcements?department=parks", headers=city.parks_staff.auth)
+    assert mine.status_code == 200 and {a["department"] for a in mine.json()["items"]} == {"parks"}
+    theirs = client.get("/api/v1/announcements?department=police", headers=city.parks_staff.auth)
+    assert theirs.status_code == 403 and theirs.json()["detail"] == "you are not a member of Police Department"
+    assert client.get("/api/v1/announcements?department=police", headers=city.approver.auth).status_code == 200
 
 
 def test_parks_staff_get_the_same_404_for_police_drafts_as_for_missing_ones(client, city):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from civicpost.db import utc_text
 from civicpost.drafting import search
 from civicpost.errors import Forbidden, Invalid
-from civicpost.models import Announcement, Channel, Department, State, Target, User
+from civicpost.models import Announcement, Channel, Department, Reader, State, Target, User
 from civicpost.schemas import parse_id
 
 
@@ -109,7 +109,7 @@ def _list_query(*, department: bool, scoped: bool, state: bool, emergency: bool,
 def list_page(
     session: Session,
     *,
-    user: User,
+    user: User | Reader,
     state: State | None,
     department: Department | None,
     emergency: bool | None,

@@ -21,7 +21,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from civicpost.errors import Invalid
-from civicpost.models import SecondFactor, User
+from civicpost.models import Reader, SecondFactor, User
 
 Scope = Literal["read", "draft", "approve"]
 READ: Scope = "read"
@@ -71,7 +71,7 @@ def allows(held: tuple[Scope, ...] | None, needed: Scope) -> bool:
     return needed in held
 
 
-def may_hold(user: User) -> tuple[Scope, ...]:
+def may_hold(user: User | Reader) -> tuple[Scope, ...]:
     """The scopes this person's role lets a token of theirs carry."""
     if user.can_approve or user.emergency_publisher:
         return ALL

@@ -35,7 +35,7 @@ from civicpost.models.subscriber_send import SendState, SubscriberSend
 from civicpost.models.suspension import Suspension
 from civicpost.models.throttle import SignInThrottle
 from civicpost.models.tracked_link import TrackedLink
-from civicpost.models.user import NO_PASSWORD, ApiToken, User
+from civicpost.models.user import NO_PASSWORD, ApiToken, Reader, User
 from civicpost.models.version import AnnouncementVersion
 from civicpost.models.worker import WorkerHeartbeat
 
@@ -90,6 +90,7 @@ __all__ = [
     "Topic",
     "TrackedLink",
     "Translation",
+    "Reader",
     "User",
     "user_departments",
     "WorkerHeartbeat",

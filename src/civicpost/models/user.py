@@ -1,4 +1,6 @@
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import Connection, ForeignKey, Index, String, bindparam, false, inspect, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -18,7 +20,60 @@ _DEPARTMENT_IDS = select(user_departments.c.department_id).where(user_department
 NO_PASSWORD = "!"
 
 
-class User(Base):
+class _Person(Protocol):
+    @property
+    def role(self) -> str: ...
+    @property
+    def emergency_publisher(self) -> bool: ...
+
+
+class RoleRules:
+    """What a person's role lets them do: for a User, and for the plain row a
+    read-only API request signs in with (tokens.Reader)."""
+
+    @property
+    def can_approve(self: _Person) -> bool:
+        return self.role in (Role.approver, Role.admin)
+
+    @property
+    def is_admin(self: _Person) -> bool:
+        return self.role == Role.admin
+
+    @property
+    def can_flag_emergency(self: _Person) -> bool:
+        return self.role in (Role.approver, Role.admin) or self.emergency_publisher
+
+
+def membership(reader: Connection, *, user_id: int, department_id: int) -> bool:
+    """Whether the person is a member of the department: one indexed lookup."""
+    return reader.execute(_MEMBERSHIP, {"user_id": user_id, "department_id": department_id}).first() is not None
+
+
+def department_ids(reader: Connection, *, user_id: int) -> list[int]:
+    """The ids of the person's departments, read through `reader`."""
+    return list(reader.execute(_DEPARTMENT_IDS, {"user_id": user_id}).scalars())
+
+
+@dataclass(frozen=True)
+class Reader(RoleRules):
+    """The person a token belongs to as three plain columns, not a User: all a
+    request that only lists announcements asks of its caller (may they approve,
+    which departments are theirs). Loading the User as an ORM object cost a list
+    page more than its own query (docs/benchmarks.md). Made by tokens.reader."""
+
+    id: int
+    role: str
+    emergency_publisher: bool
+    reader: Connection  # where their departments are asked about
+
+    def is_member(self, department_id: int) -> bool:
+        return membership(self.reader, user_id=self.id, department_id=department_id)
+
+    def department_ids(self) -> list[int]:
+        return department_ids(self.reader, user_id=self.id)
+
+
+class User(RoleRules, Base):
     __tablename__ = "users"
     __table_args__ = (Index("ix_users_sso", "sso_provider", "sso_subject", unique=True),)
 
@@ -62,26 +117,14 @@ class User(Base):
 
     def is_member(self, department_id: int) -> bool:
         if (reader := self._membership_reader()) is not None:
-            return reader.execute(_MEMBERSHIP, {"user_id": self.id, "department_id": department_id}).first() is not None
+            return membership(reader, user_id=self.id, department_id=department_id)
         return any(d.id == department_id for d in self.departments)
 
     def department_ids(self) -> list[int]:
         """The ids of the person's departments (what a staff member's list is narrowed to)."""
         if (reader := self._membership_reader()) is not None:
-            return list(reader.execute(_DEPARTMENT_IDS, {"user_id": self.id}).scalars())
+            return department_ids(reader, user_id=self.id)
         return [d.id for d in self.departments]
-
-    @property
-    def can_approve(self) -> bool:
-        return self.role in (Role.approver, Role.admin)
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == Role.admin
-
-    @property
-    def can_flag_emergency(self) -> bool:
-        return self.can_approve or self.emergency_publisher
 
 
 class ApiToken(Base):

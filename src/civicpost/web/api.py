@@ -50,6 +50,7 @@ from civicpost.web import views
 from civicpost.web.deps import (
     AdminUser,
     BoxDep,
+    CurrentReader,
     CurrentUser,
     RendererDep,
     SessionDep,
@@ -97,7 +98,7 @@ def create_announcement(
 @one_trip(on_loop=lambda given: not given.get("q"))
 def list_announcements(
     session: SessionDep,
-    user: CurrentUser,
+    user: CurrentReader,
     settings: SettingsDep,
     state: State | None = None,
     department: SlugQuery = None,

@@ -17,7 +17,7 @@ from civicpost import tokens
 from civicpost.config import Settings
 from civicpost.db import WriteLockBusy, lock_now_or_never, transaction, utcnow
 from civicpost.identity import scopes
-from civicpost.models import User
+from civicpost.models import Reader, User
 from civicpost.rendering import Renderer
 from civicpost.security import CredentialBox
 from civicpost.web import route_scopes
@@ -75,6 +75,18 @@ BoxDep = Annotated[CredentialBox, Depends(get_box)]
 
 
 def current_user(request: Request, session: SessionDep) -> User:
+    return _signed_in(request, lambda token: tokens.bearer(session, token)).user
+
+
+def current_reader(request: Request, session: SessionDep) -> Reader:
+    """The caller as a Reader, for a handler that only reads lists: the
+    same checks and answers as current_user, without loading a User."""
+    return _signed_in(request, lambda token: tokens.reader(session.connection(), token)).user
+
+
+def _signed_in(
+    request: Request, find: Callable[[str], tokens.Bearer[tokens.Person] | None]
+) -> tokens.Bearer[tokens.Person]:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -83,7 +95,7 @@ def current_user(request: Request, session: SessionDep) -> User:
             detail="sign in: send 'Authorization: Bearer <token>' (make a token with `civicpost token create EMAIL`)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    found = tokens.bearer(session, token.strip())
+    found = find(token.strip())
     if found is None:
         raise HTTPException(
             401,
@@ -107,10 +119,10 @@ def current_user(request: Request, session: SessionDep) -> User:
     if tokens.touch_due(found, now=now):
         # Written after the request's own transaction, never inside it (see `_touch_token`).
         request.state.token_to_touch = found.token_id
-    return found.user
+    return found
 
 
-def _check_scope(user: User, held: tuple[scopes.Scope, ...] | None, needed: scopes.Scope) -> None:
+def _check_scope(user: User | Reader, held: tuple[scopes.Scope, ...] | None, needed: scopes.Scope) -> None:
     if scopes.allows(held, needed):
         return
     doing = route_scopes.DOING[needed]
@@ -139,6 +151,7 @@ def _touch_token(request: Request) -> None:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+CurrentReader = Annotated[Reader, Depends(current_reader)]
 
 
 def admin_user(user: CurrentUser) -> User:
@@ -160,7 +173,9 @@ AdminUser = Annotated[User, Depends(admin_user)]
 # pool, so a thread never waits for a connection held by a request that waits
 # for a thread.
 
-_CALLER_DEPS: dict[Any, str] = {get_session: "session", current_user: "user", admin_user: "admin"}
+_CALLER_DEPS: dict[Any, str] = {
+    get_session: "session", current_user: "user", admin_user: "admin", current_reader: "reader",
+}
 # What only reads app state is handed over in the thread too: as FastAPI
 # dependencies each costs a resolution per request, for an attribute read.
 _STATE_DEPS: dict[Any, str] = {get_settings: "settings", get_renderer: "renderer", get_box: "box"}
@@ -172,7 +187,7 @@ _threads = ThreadPoolExecutor(max_workers=REQUEST_THREADS, thread_name_prefix="c
 
 
 def _role(annotation: Any) -> str | None:
-    """'session', 'user' or 'admin' for SessionDep / CurrentUser / AdminUser parameters;
+    """'session', 'user', 'admin' or 'reader' for SessionDep / CurrentUser / AdminUser / CurrentReader parameters;
     'settings', 'renderer' or 'box' for SettingsDep / RendererDep / BoxDep (app state)."""
     if typing.get_origin(annotation) is not Annotated:
         return None
@@ -216,18 +231,25 @@ def one_trip(handler: Callable[..., Any] | None = None, /, *,
     # Parameters without defaults first, as Python requires of a signature.
     kept.sort(key=lambda p: p.default is not inspect.Parameter.empty)
     signs_in = any(role in ("user", "admin") for role in roles.values())
+    reads_in = "reader" in roles.values()
+    assert not (signs_in and reads_in), "a handler takes its caller as a User or as a Reader, not both"
 
     def run(request: Request, kwargs: dict[str, Any], touch: bool = True) -> Any:
         with request_transaction(request, write=request.method not in SAFE_METHODS, touch=touch) as session:
-            caller = current_user(request, session) if signs_in else None
+            caller: User | Reader | None = (
+                current_user(request, session) if signs_in
+                else current_reader(request, session) if reads_in else None
+            )
             for name, role in roles.items():
                 if role == "session":
                     kwargs[name] = session
                 elif role in _STATE_DEPS.values():
                     kwargs[name] = getattr(request.app.state, role)
+                elif role == "admin":
+                    assert isinstance(caller, User)  # signs_in
+                    kwargs[name] = admin_user(caller)
                 else:
-                    assert caller is not None  # signs_in: some parameter wants the caller
-                    kwargs[name] = admin_user(caller) if role == "admin" else caller
+                    kwargs[name] = caller
             return handler(**kwargs)
 
     @functools.wraps(handler)
