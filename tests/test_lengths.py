@@ -3,10 +3,10 @@
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from twitter_text import parse_tweet
+from twitter_text import extract_urls_with_indices, parse_tweet
 
 from civicpost.platforms import spec
-from civicpost.text.lengths import graphemes, mastodon_length, utf8_bytes, x_length
+from civicpost.text.lengths import graphemes, link_spans, mastodon_length, utf8_bytes, x_length
 
 FAMILY = "\U0001F468\u200D\U0001F469\u200D\U0001F467"  # one emoji, five code points
 LONG_URL = "https://city.example.gov/public-works/road-resurfacing/2025/main-street-phase-two"
@@ -54,6 +54,21 @@ def test_x_counts_what_twitter_text_leaves_over_when_it_rewrites_a_link_it_found
 @given(st.lists(st.one_of(st.sampled_from(X_PIECES), st.text(max_size=5)), max_size=40).map("".join))
 def test_x_length_always_equals_twitter_text_parse_tweet(text: str) -> None:
     assert x_length(text) == parse_tweet(text).weightedLength
+
+
+@settings(max_examples=1000)
+@given(st.lists(st.one_of(st.sampled_from(X_PIECES), st.text(max_size=5), st.sampled_from(" \t\n\r\u00a0")),
+                max_size=40).map("".join))
+def test_the_links_found_word_by_word_are_where_twitter_text_finds_them_in_the_whole_text(text: str) -> None:
+    # The lint leaves links out of the prose it reads by these spans.
+    whole = [tuple(u["indices"]) for u in extract_urls_with_indices(text, extract_urls_without_protocol=True)]
+    assert link_spans(text) == whole
+
+
+def test_links_found_word_by_word_keep_their_place_in_the_text() -> None:
+    text = "Pool opens 9am.\nSee city.gov/pools or https://city.gov/a?b=1, and (parks.org)."
+    assert [text[start:end] for start, end in link_spans(text)] == [
+        "city.gov/pools", "https://city.gov/a?b=1", "parks.org"]
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters=".:")))

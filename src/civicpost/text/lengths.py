@@ -92,6 +92,29 @@ def _x_word(before: str, word: str) -> int:
     return len(text) - sum(len(u["url"]) for u in urls) + URL_WEIGHT * len(urls) - len(before)
 
 
+def link_spans(text: str) -> list[tuple[int, int]]:
+    """Where in `text` X's rules find links (bare domains too): the (start, end)
+    of each, as links_in's "indices". Worked out word by word as x_length is,
+    each word once (cached) with the space before it: twitter-text's scan of a
+    whole rendition cost a new draft about a twentieth of its CPU, once for each
+    of its channels. A property test holds this equal to links_in."""
+    spans: list[tuple[int, int]] = []
+    before = ""
+    for match in _SPACE_OR_WORD.finditer(text):
+        piece = match.group(0)
+        if piece[0] in _ASCII_SPACES:
+            before = piece[-1]
+            continue
+        at = match.start()
+        spans += [(at + start, at + end) for start, end in _word_links(before, piece)]
+    return spans
+
+
+@lru_cache(maxsize=16_384)
+def _word_links(before: str, word: str) -> tuple[tuple[int, int], ...]:
+    return tuple((u["indices"][0] - len(before), u["indices"][1] - len(before)) for u in links_in(before + word))
+
+
 def x_invalid_characters(text: str) -> tuple[str, ...]:
     """The characters in `text` that make X refuse it (parse_tweet's `valid` is
     false for them at any length), each once, in order. The list is

@@ -104,9 +104,7 @@ def _lint_text(text: str, language: str) -> tuple[Problem, ...]:
 
 
 def _without_urls(text: str) -> str:
-    urls = lengths.links_in(text)
-    for url in reversed(urls):
-        start, end = url["indices"]
+    for start, end in reversed(lengths.link_spans(text)):
         text = text[:start] + text[end:]
     return text
 
