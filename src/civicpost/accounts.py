@@ -3,8 +3,9 @@
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Connection, Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from civicpost import audit, throttle, tokens
@@ -48,7 +49,21 @@ _BY_SLUG = select(Department).where(Department.slug == bindparam("slug"))
 
 
 def department_by_slug(session: Session, slug: str) -> Department:
-    department = session.scalar(_BY_SLUG, {"slug": slug})
+    return _found(session.scalar(_BY_SLUG, {"slug": slug}), slug)
+
+
+_NAMED = select(Department.id, Department.name).where(Department.slug == bindparam("slug"))
+
+
+def department_named(connection: Connection, slug: str) -> Row[int, str]:
+    """As department_by_slug, its id and name as a plain row (for a request that only reads lists)."""
+    return _found(connection.execute(_NAMED, {"slug": slug}).first(), slug)
+
+
+_Found = TypeVar("_Found")
+
+
+def _found(department: _Found | None, slug: str) -> _Found:
     if department is None:
         raise NotFound(f"no department with slug '{slug}'")
     return department

@@ -5,9 +5,9 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from civicpost.db import utc_text
@@ -106,19 +106,29 @@ def _list_query(*, department: bool, scoped: bool, state: bool, emergency: bool,
     return query
 
 
+class Named(Protocol):
+    """A department as the list narrows by it: accounts.department_named's row, or a Department."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+
+
 def list_page(
-    session: Session,
+    connection: Connection,
     *,
     user: User | Reader,
     state: State | None,
-    department: Department | None,
+    department: Named | None,
     emergency: bool | None,
     limit: int,
     cursor: str | None,
     words: list[str] | None = None,
 ) -> Page:
     """Newest first, by keyset on id: each page is one index range scan
-    (with `words`, from search.words, only announcements holding them all)."""
+    (with `words`, from search.words, only announcements holding them all).
+    Plain rows through `connection`, without the ORM's loading of each one."""
     if department is not None and not (user.can_approve or user.is_member(department.id)):
         raise Forbidden(f"you are not a member of {department.name}")
     scoped = department is None and not user.can_approve
@@ -127,7 +137,7 @@ def list_page(
         emergency=emergency is not None, after=bool(cursor),
     )
     if words:
-        query = query.where(search.matches(session.get_bind().dialect.name, words))
+        query = query.where(search.matches(connection.dialect.name, words))
     values = {
         "limit": limit + 1,
         "department_id": department.id if department is not None else None,
@@ -137,8 +147,7 @@ def list_page(
         "before_id": decode_cursor(cursor) if cursor else None,
     }
     bound = {name: value for name, value in values.items() if value is not None}
-    # Through the session's connection: plain rows, without the ORM's loading of each one.
-    rows = session.connection().execute(query, bound).all()  # one fetch, not one a row
+    rows = connection.execute(query, bound).all()  # one fetch, not one a row
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(items=rows, next_cursor=encode_cursor(rows[-1].id) if more and rows else None)

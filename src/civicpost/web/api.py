@@ -50,6 +50,7 @@ from civicpost.web import views
 from civicpost.web.deps import (
     AdminUser,
     BoxDep,
+    ConnectionDep,
     CurrentReader,
     CurrentUser,
     RendererDep,
@@ -97,7 +98,7 @@ def create_announcement(
 @router.get("/announcements", response_model=AnnouncementPage)
 @one_trip(on_loop=lambda given: not given.get("q"))
 def list_announcements(
-    session: SessionDep,
+    connection: ConnectionDep,
     user: CurrentReader,
     settings: SettingsDep,
     state: State | None = None,
@@ -107,11 +108,10 @@ def list_announcements(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     q: Annotated[str | None, Query(max_length=search.MAX_QUERY, description="words in the title or text")] = None,
 ) -> dict[str, Any]:
-    dept = accounts.department_by_slug(session, department) if department else None
+    dept = accounts.department_named(connection, department) if department else None
     words = search.words(q) if q and q.strip() else None
-    page = listing.list_page(
-        session, user=user, state=state, department=dept, emergency=emergency, limit=limit, cursor=cursor, words=words
-    )
+    page = listing.list_page(connection, user=user, state=state, department=dept, emergency=emergency,
+                             limit=limit, cursor=cursor, words=words)
     times = views.instants(settings.zone)
     return {"items": [views.summary_row(row, times) for row in page.items], "next_cursor": page.next_cursor}
 

@@ -164,6 +164,7 @@ def create_app(
     # without it a statement left open kept its connection's old snapshot (and
     # its lock) until the next one, and pages read what an earlier test wrote.
     read_engine = engine if settings.is_sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
+    app.state.read_engine = read_engine  # a plain Connection for what only reads lists (web.deps.request_connection)
     app.state.read_sessions = make_sessionmaker(read_engine)
     write_engine = engine.execution_options(sqlite_begin="IMMEDIATE") if settings.is_sqlite else engine
     app.state.write_sessions = make_sessionmaker(write_engine)

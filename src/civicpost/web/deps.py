@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
@@ -43,6 +44,21 @@ def request_transaction(request: Request, *, write: bool, touch: bool = True) ->
             _touch_token(request)
 
 
+@contextmanager
+def request_connection(request: Request, *, touch: bool = True) -> Iterator[Connection]:
+    """A request that only reads, on a plain Connection rather than a Session:
+    the same one transaction (a BEGIN on SQLite; none on PostgreSQL, whose reads
+    run each statement in its own), without the Session's setting up and
+    committing around it (a fifth of a list page's statements, docs/benchmarks.md).
+    Then the caller's token use, as request_transaction."""
+    try:
+        with request.app.state.read_engine.connect() as connection, connection.begin():
+            yield connection
+    finally:
+        if touch:
+            _touch_token(request)
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """Commits once when the handler returns; rolls back if it raises.
 
@@ -54,6 +70,17 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_connection(request: Request) -> Iterator[Connection]:
+    """For a handler that only reads (a GET): see request_connection."""
+    if request.method not in SAFE_METHODS:
+        raise RuntimeError("a Connection is for requests that only read; a write takes a SessionDep")
+    with request_connection(request) as connection:
+        yield connection
+
+
+ConnectionDep = Annotated[Connection, Depends(get_connection, scope="function")]
 
 
 async def get_settings(request: Request) -> Settings:
@@ -78,10 +105,10 @@ def current_user(request: Request, session: SessionDep) -> User:
     return _signed_in(request, lambda token: tokens.bearer(session, token)).user
 
 
-def current_reader(request: Request, session: SessionDep) -> Reader:
-    """The caller as a Reader, for a handler that only reads lists: the
+def current_reader(request: Request, connection: ConnectionDep) -> Reader:
+    """The caller as a models.Reader, for a handler that only reads lists: the
     same checks and answers as current_user, without loading a User."""
-    return _signed_in(request, lambda token: tokens.reader(session.connection(), token)).user
+    return _signed_in(request, lambda token: tokens.reader(connection, token)).user
 
 
 def _signed_in(
@@ -174,7 +201,8 @@ AdminUser = Annotated[User, Depends(admin_user)]
 # for a thread.
 
 _CALLER_DEPS: dict[Any, str] = {
-    get_session: "session", current_user: "user", admin_user: "admin", current_reader: "reader",
+    get_session: "session", get_connection: "connection", current_user: "user", admin_user: "admin",
+    current_reader: "reader",
 }
 # What only reads app state is handed over in the thread too: as FastAPI
 # dependencies each costs a resolution per request, for an attribute read.
@@ -187,7 +215,8 @@ _threads = ThreadPoolExecutor(max_workers=REQUEST_THREADS, thread_name_prefix="c
 
 
 def _role(annotation: Any) -> str | None:
-    """'session', 'user', 'admin' or 'reader' for SessionDep / CurrentUser / AdminUser / CurrentReader parameters;
+    """'session', 'connection', 'user', 'admin' or 'reader' for SessionDep / ConnectionDep / CurrentUser /
+    AdminUser / CurrentReader parameters;
     'settings', 'renderer' or 'box' for SettingsDep / RendererDep / BoxDep (app state)."""
     if typing.get_origin(annotation) is not Annotated:
         return None
@@ -231,18 +260,26 @@ def one_trip(handler: Callable[..., Any] | None = None, /, *,
     # Parameters without defaults first, as Python requires of a signature.
     kept.sort(key=lambda p: p.default is not inspect.Parameter.empty)
     signs_in = any(role in ("user", "admin") for role in roles.values())
-    reads_in = "reader" in roles.values()
-    assert not (signs_in and reads_in), "a handler takes its caller as a User or as a Reader, not both"
+    # A handler that only reads may take a Connection and its caller as a Reader, instead of a Session and a User.
+    plain = "connection" in roles.values() or "reader" in roles.values()
+    assert not (plain and (signs_in or "session" in roles.values())), \
+        "a handler takes a Session and a User, or a Connection and a Reader"
 
     def run(request: Request, kwargs: dict[str, Any], touch: bool = True) -> Any:
-        with request_transaction(request, write=request.method not in SAFE_METHODS, touch=touch) as session:
+        if plain:
+            if request.method not in SAFE_METHODS:
+                raise RuntimeError("a Connection is for requests that only read; a write takes a SessionDep")
+            opened: Any = request_connection(request, touch=touch)
+        else:
+            opened = request_transaction(request, write=request.method not in SAFE_METHODS, touch=touch)
+        with opened as held:
             caller: User | Reader | None = (
-                current_user(request, session) if signs_in
-                else current_reader(request, session) if reads_in else None
+                current_user(request, held) if signs_in
+                else current_reader(request, held) if "reader" in roles.values() else None
             )
             for name, role in roles.items():
-                if role == "session":
-                    kwargs[name] = session
+                if role in ("session", "connection"):
+                    kwargs[name] = held
                 elif role in _STATE_DEPS.values():
                     kwargs[name] = getattr(request.app.state, role)
                 elif role == "admin":
