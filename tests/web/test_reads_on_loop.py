@@ -4,7 +4,7 @@ connection idle and the token's last use (a write) go through the request thread
 
 from contextlib import ExitStack
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from civicpost import tokens
 from civicpost.models import ApiToken
@@ -53,3 +53,27 @@ def test_with_no_connection_idle_the_loop_does_not_wait_for_one(client, city, en
     assert r.status_code == 200 and len(r.json()["items"]) == 1
     readers = threads_reading_announcements(seen)
     assert readers and all(t.startswith(REQUEST_THREAD) for t in readers), seen
+
+
+def test_a_staff_members_list_page_is_three_plain_reads_on_one_connection(client, city, engine, draft):
+    # The sign-in reads three columns of the person (a Reader), not the whole User; then their
+    # departments and the page itself, each one indexed statement, all on one connection.
+    draft()
+    client.get("/api/v1/announcements", headers=city.parks_staff.auth)  # the token's first use written
+    seen: list[tuple[str, int]] = []
+
+    def note(conn, cursor, statement, params, context, executemany):
+        seen.append((" ".join(statement.split()[:4]).upper(), id(conn.connection.dbapi_connection)))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        r = client.get("/api/v1/announcements", headers=city.parks_staff.auth)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert r.status_code == 200 and len(r.json()["items"]) == 1
+    assert [words for words, _ in seen] == [
+        "SELECT USERS.ID, USERS.ROLE, USERS.EMERGENCY_PUBLISHER,",
+        "SELECT USER_DEPARTMENTS.DEPARTMENT_ID FROM USER_DEPARTMENTS",
+        "SELECT ANNOUNCEMENTS.ID, ANNOUNCEMENTS.TITLE, ANNOUNCEMENTS.STATE,",
+    ], seen
+    assert len({connection for _, connection in seen}) == 1, seen
