@@ -31,11 +31,13 @@ class Instants:
     """
 
     KEPT_HOURS = 20_000  # about two years of distinct hours; then it starts again
+    KEPT_TEXTS = 5_000  # about thirty list pages' moments, under a megabyte; then it starts again
 
     def __init__(self, zone: ZoneInfo) -> None:
         self.zone = zone
         self._hours: dict[int, tuple[timedelta, str] | None] = {}
         self._local_hours: dict[str, tuple[str, str] | None] = {}
+        self._texts: dict[str, str] = {}
 
     def __call__(self, value: datetime | None) -> str | None:
         if value is None:
@@ -65,10 +67,21 @@ class Instants:
         and hour: those are kept per hour, and the text is joined from pieces
         without making a datetime (a seventh of a list page's CPU went to making
         150 of them and writing them out again). Any other text, or hour, goes
-        the datetime's way.
+        the datetime's way. The texts written are kept too (the newest pages
+        are the ones listed again and again): a moment listed before is one
+        dictionary look-up.
         """
         if value is None:
             return None
+        try:
+            return self._texts[value]
+        except KeyError:
+            if len(self._texts) >= self.KEPT_TEXTS:
+                self._texts.clear()
+            written = self._texts[value] = self._written(value)
+            return written
+
+    def _written(self, value: str) -> str:
         if len(value) == 26 and value[19] == ".":
             hour = value[:13]
             try:
@@ -80,7 +93,9 @@ class Instants:
             if local is not None:
                 # isoformat() leaves out a fraction of zero.
                 return local[0] + (value[13:19] if value.endswith("000000") else value[13:]) + local[1]
-        return self(datetime.fromisoformat(value))
+        written = self(datetime.fromisoformat(value))
+        assert written is not None  # a moment given
+        return written
 
     def _local_hour(self, value: datetime) -> tuple[str, str] | None:
         """The local date and hour ("YYYY-MM-DDTHH") of this UTC hour and the offset's text, if whole hours."""
