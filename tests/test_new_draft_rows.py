@@ -152,3 +152,34 @@ def _a_draft_id(session, city) -> int:
                          title="Probe", body="Probe.", translations=[], targets=[], media=[])
     insert_new(session, draft)
     return draft.id
+
+
+def test_a_new_draft_signs_its_author_in_as_plain_columns_and_names_them_everywhere(client, city, sessions, engine):
+    # The author is read as four columns (a Reader), never loaded as a whole User, yet the answer,
+    # the first version and the audit record all name them, as a later read of the draft does.
+    statements: list[str] = []
+
+    def count(_connection, _cursor, statement, *_rest) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        created = client.post("/api/v1/announcements", headers=city.parks_staff.auth, json={
+            "department": "parks", "title": "Rink opens", "body": "Skates on at noon.",
+            "channels": [city.parks_channels[0]]})
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert created.status_code == 201, created.text
+    assert statements[0].startswith("SELECT users.id, users.email, users.role, users.emergency_publisher, "), statements
+    assert not any("users.password_hash" in s for s in statements), statements
+    draft = created.json()
+    assert draft["author"] == city.parks_staff.email
+    again = client.get(f"/api/v1/announcements/{draft['id']}", headers=city.parks_staff.auth).json()
+    assert again["author"] == city.parks_staff.email
+    with sessions() as session:
+        version = session.scalars(select(AnnouncementVersion)
+                                  .where(AnnouncementVersion.announcement_id == draft["id"])).one()
+        made = session.scalars(select(AuditEvent).where(AuditEvent.object_type == "announcement",
+                                                        AuditEvent.object_id == draft["id"])).one()
+        assert version.author_id == city.parks_staff.id
+        assert (made.actor_id, made.actor, made.action) == (city.parks_staff.id, city.parks_staff.email, "create")

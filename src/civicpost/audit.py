@@ -8,7 +8,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from civicpost.db import TableRows, insert_together, utcnow
-from civicpost.models import AuditEvent, User
+from civicpost.models import AuditEvent, Reader, User
 
 WORKER = "worker"
 # Where a session collects the events of a batch (see `collect`).
@@ -18,7 +18,7 @@ _COLLECTED = "civicpost.audit_rows"
 def record(
     session: Session,
     *,
-    actor: User | None,
+    actor: User | Reader | None,
     action: str,
     object_type: str,
     object_id: int,

@@ -136,7 +136,7 @@ _TOKEN = (ApiToken.id, ApiToken.expires_at, ApiToken.last_used_at, ApiToken.scop
 # Built once: constructing a statement costs more than running this one.
 _BEARER = select(User, *_TOKEN).join(ApiToken, ApiToken.user_id == User.id).where(*_PRESENTED)
 _READER = (
-    select(User.id, User.role, User.emergency_publisher, *_TOKEN)
+    select(User.id, User.email, User.role, User.emergency_publisher, *_TOKEN)
     .join(ApiToken, ApiToken.user_id == User.id).where(*_PRESENTED)
 )
 
@@ -152,8 +152,9 @@ def reader(connection: Connection, token: str) -> Bearer[Reader] | None:
     row = connection.execute(_READER, {"token_hash": hash_token(token)}).first()
     if row is None:
         return None
-    user_id, role, emergency_publisher, token_id, expires_at, last_used_at, held = row
-    return Bearer(Reader(user_id, role, emergency_publisher, connection), token_id, expires_at, last_used_at, held)
+    user_id, email, role, emergency_publisher, token_id, expires_at, last_used_at, held = row
+    return Bearer(Reader(user_id, email, role, emergency_publisher, connection), token_id, expires_at, last_used_at,
+                  held)
 
 
 def user_for_token(session: Session, token: str) -> User | None:

@@ -16,7 +16,17 @@ from sqlalchemy.orm import Session
 
 from civicpost import media
 from civicpost.errors import Forbidden, Invalid
-from civicpost.models import Announcement, AnnouncementMedia, Delivery, DeliveryStatus, Department, Media, State, User
+from civicpost.models import (
+    Announcement,
+    AnnouncementMedia,
+    Delivery,
+    DeliveryStatus,
+    Department,
+    Media,
+    Reader,
+    State,
+    User,
+)
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
@@ -71,7 +81,7 @@ def record(session: Session, *, stored: media.StoredMedia, department_id: int, u
 
 
 def usable(
-    session: Session, ids: list[str], *, department_id: int, actor: User | None,
+    session: Session, ids: list[str], *, department_id: int, actor: User | Reader | None,
     attached: frozenset[str] = frozenset(),
 ) -> dict[str, Media]:
     """Of `ids`, the images an announcement of the department may use: its own

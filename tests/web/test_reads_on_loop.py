@@ -56,7 +56,7 @@ def test_with_no_connection_idle_the_loop_does_not_wait_for_one(client, city, en
 
 
 def test_a_staff_members_list_page_is_three_plain_reads_on_one_connection(client, city, engine, draft):
-    # The sign-in reads three columns of the person (a Reader), not the whole User; then their
+    # The sign-in reads four columns of the person (a Reader), not the whole User; then their
     # departments and the page itself, each one indexed statement, all on one connection.
     draft()
     client.get("/api/v1/announcements", headers=city.parks_staff.auth)  # the token's first use written
@@ -72,7 +72,7 @@ def test_a_staff_members_list_page_is_three_plain_reads_on_one_connection(client
         event.remove(engine, "before_cursor_execute", note)
     assert r.status_code == 200 and len(r.json()["items"]) == 1
     assert [words for words, _ in seen] == [
-        "SELECT USERS.ID, USERS.ROLE, USERS.EMERGENCY_PUBLISHER,",
+        "SELECT USERS.ID, USERS.EMAIL, USERS.ROLE,",
         "SELECT USER_DEPARTMENTS.DEPARTMENT_ID FROM USER_DEPARTMENTS",
         "SELECT ANNOUNCEMENTS.ID, ANNOUNCEMENTS.TITLE, ANNOUNCEMENTS.STATE,",
     ], seen

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civicpost.errors import Forbidden, NotFound
-from civicpost.models import Announcement, Department, User
+from civicpost.models import Announcement, Department, Reader, User
 from civicpost.schemas import MAX_ID
 
 
@@ -23,12 +23,12 @@ def ensure_can_view(user: User, announcement: Announcement) -> None:
         raise _not_found(announcement.id)
 
 
-def can_draft_for(user: User, department: Department, *, member: bool | None = None) -> bool:
+def can_draft_for(user: User | Reader, department: Department, *, member: bool | None = None) -> bool:
     """`member`: whether the person belongs to the department, when the caller read it already."""
     return user.is_admin or (user.is_member(department.id) if member is None else member)
 
 
-def ensure_can_draft_for(user: User, department: Department, *, member: bool | None = None) -> None:
+def ensure_can_draft_for(user: User | Reader, department: Department, *, member: bool | None = None) -> None:
     if not can_draft_for(user, department, member=member):
         raise Forbidden(f"you are not a member of {department.name}, so you cannot draft for it")
 

@@ -15,6 +15,7 @@ from civicpost.models import (
     AnnouncementMedia,
     Channel,
     Department,
+    Reader,
     State,
     Target,
     Translation,
@@ -91,7 +92,7 @@ def _targets(
 
 
 def _media(
-    session: Session, items: list[MediaIn], *, department: Department, actor: User | None,
+    session: Session, items: list[MediaIn], *, department: Department, actor: User | Reader | None,
     attached: frozenset[str] = frozenset(),
 ) -> list[AnnouncementMedia]:
     """Rows for the images an announcement lists: its department's own uploads
@@ -149,7 +150,7 @@ def _check_alert(announcement: Announcement) -> None:
         )
 
 
-def ensure_can_flag_emergency(user: User | None) -> None:
+def ensure_can_flag_emergency(user: User | Reader | None) -> None:
     """The emergency flag opens the break-glass lane (SPEC §8.4): not for ordinary staff."""
     if user is not None and not user.can_flag_emergency:
         raise Invalid(
@@ -160,7 +161,7 @@ def ensure_can_flag_emergency(user: User | None) -> None:
         )
 
 
-def create(session: Session, *, author: User, data: AnnouncementIn, zone: ZoneInfo) -> Announcement:
+def create(session: Session, *, author: User | Reader, data: AnnouncementIn, zone: ZoneInfo) -> Announcement:
     rows = session.execute(
         _NEW_DRAFT_SOURCES, {"slug": data.department, "user_id": author.id, "ids": list(dict.fromkeys(data.channels))}
     ).all()
@@ -177,7 +178,6 @@ def create(session: Session, *, author: User, data: AnnouncementIn, zone: ZoneIn
         department_id=department.id,
         department=department,
         author_id=author.id,
-        author=author,
         title=data.title,
         body=data.body,
         link=data.link,
@@ -193,6 +193,8 @@ def create(session: Session, *, author: User, data: AnnouncementIn, zone: ZoneIn
         targets=_targets(department, data.channels, data.overrides, {c.id: c for _, _, c in rows if c is not None}),
         media=_media(session, data.media, department=department, actor=author),
     )
+    if isinstance(author, User):
+        announcement.author = author  # else (a Reader) left unloaded: read when first asked for
     _check_alert(announcement)
     _check_event(announcement)
     insert_new(session, announcement, "translations", "targets", "media")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from civicpost.db import TableRows, utcnow
 from civicpost.drafting.previews import Preview
-from civicpost.models import Announcement, AnnouncementVersion, User
+from civicpost.models import Announcement, AnnouncementVersion, Reader, User
 
 
 def content(announcement: Announcement, preview: Preview) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def record(session: Session, *, announcement: Announcement, preview: Preview, ac
 _TABLE = cast(Table, AnnouncementVersion.__table__)
 
 
-def first(*, announcement: Announcement, preview: Preview, actor: User) -> TableRows:
+def first(*, announcement: Announcement, preview: Preview, actor: User | Reader) -> TableRows:
     """Version 1 of a new announcement as a plain row for its table, to be written
     with the create's audit event (audit.collected): no number to look up and no
     unit of work (a create is the API's busiest write)."""

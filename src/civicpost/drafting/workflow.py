@@ -25,6 +25,7 @@ from civicpost.models import (
     Announcement,
     Delivery,
     DeliveryStatus,
+    Reader,
     State,
     User,
 )
@@ -51,7 +52,9 @@ def current_fingerprint(renderer: Renderer, announcement: Announcement) -> str:
     return previews.of_announcement(renderer, announcement).fingerprint
 
 
-def create(session: Session, *, author: User, data, zone, renderer: Renderer) -> tuple[Announcement, previews.Preview]:
+def create(
+    session: Session, *, author: User | Reader, data, zone, renderer: Renderer
+) -> tuple[Announcement, previews.Preview]:
     """A new draft and its first version; answers the preview too (the API shows it)."""
     # Its first version and audit event go in as plain rows after the announcement's
     # own INSERTs, in one statement where the database allows: no unit of work.

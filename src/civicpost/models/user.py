@@ -56,12 +56,13 @@ def department_ids(reader: Connection, *, user_id: int) -> list[int]:
 
 @dataclass(frozen=True)
 class Reader(RoleRules):
-    """The person a token belongs to as three plain columns, not a User: all a
-    request that only lists announcements asks of its caller (may they approve,
+    """The person a token belongs to as four plain columns, not a User: all a
+    list page or a new draft asks of its author (who they are, may they approve,
     which departments are theirs). Loading the User as an ORM object cost a list
     page more than its own query (docs/benchmarks.md). Made by tokens.reader."""
 
     id: int
+    email: str
     role: str
     emergency_publisher: bool
     reader: Connection  # where their departments are asked about

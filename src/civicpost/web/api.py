@@ -87,10 +87,11 @@ router = APIRouter(prefix="/api/v1", responses=ERRORS, route_class=QuickRoute)
 @router.post("/announcements", status_code=201, response_model=AnnouncementOut)
 @one_trip(on_loop=lambda given: True)  # on SQLite, when no one else is writing (deps.one_trip)
 def create_announcement(
-    body: AnnouncementIn, session: SessionDep, user: CurrentUser, settings: SettingsDep, renderer: RendererDep
+    body: AnnouncementIn, session: SessionDep, user: CurrentReader, settings: SettingsDep, renderer: RendererDep
 ) -> dict[str, Any]:
     announcement, shown = workflow.create(session, author=user, data=body, zone=settings.zone, renderer=renderer)
-    return _full(session, announcement, renderer, settings, new=True, shown=shown)  # a new draft has no deliveries
+    # A new draft has no deliveries; its author signed in as a Reader (announcement.author is not loaded).
+    return _full(session, announcement, renderer, settings, new=True, shown=shown, author=user.email)
 
 
 # On the loop (deps.one_trip): a page is one index range scan of at most 201 rows; a search
@@ -202,11 +203,11 @@ def replace_credentials(
 
 
 def _full(session, announcement, renderer, settings, *, new: bool = False,
-          shown: previews.Preview | None = None) -> dict[str, Any]:
+          shown: previews.Preview | None = None, author: str | None = None) -> dict[str, Any]:
     shown = shown or previews.of_announcement(renderer, announcement)
     deliveries = [] if new else workflow.deliveries_of(session, announcement)
     data = views.announcement(announcement, settings.zone, renditions=shown.renditions, deliveries=deliveries,
-                              fingerprint=shown.fingerprint)
+                              fingerprint=shown.fingerprint, author=author)
     if any(spec(d.channel.platform).capabilities.fanout for d in deliveries if d.channel.platform in PLATFORMS):
         data["residents"] = fanout.counts(session, announcement.id)
     return data

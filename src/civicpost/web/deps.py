@@ -260,10 +260,11 @@ def one_trip(handler: Callable[..., Any] | None = None, /, *,
     # Parameters without defaults first, as Python requires of a signature.
     kept.sort(key=lambda p: p.default is not inspect.Parameter.empty)
     signs_in = any(role in ("user", "admin") for role in roles.values())
-    # A handler that only reads may take a Connection and its caller as a Reader, instead of a Session and a User.
-    plain = "connection" in roles.values() or "reader" in roles.values()
-    assert not (plain and (signs_in or "session" in roles.values())), \
-        "a handler takes a Session and a User, or a Connection and a Reader"
+    reads_in = "reader" in roles.values()
+    # A handler that only reads may take a Connection rather than a Session.
+    plain = "connection" in roles.values()
+    assert not (signs_in and reads_in), "a handler takes its caller as a User or as a Reader, not both"
+    assert not (plain and "session" in roles.values()), "a handler takes a Session or a Connection, not both"
 
     def run(request: Request, kwargs: dict[str, Any], touch: bool = True) -> Any:
         if plain:
@@ -275,7 +276,7 @@ def one_trip(handler: Callable[..., Any] | None = None, /, *,
         with opened as held:
             caller: User | Reader | None = (
                 current_user(request, held) if signs_in
-                else current_reader(request, held) if "reader" in roles.values() else None
+                else current_reader(request, held if plain else held.connection()) if reads_in else None
             )
             for name, role in roles.items():
                 if role in ("session", "connection"):

@@ -144,7 +144,8 @@ def channel(c: Channel, zone: ZoneInfo, quiet: Quiet) -> dict[str, Any]:
     }
 
 
-def announcement_summary(a: Announcement, zone: ZoneInfo) -> dict[str, Any]:
+def announcement_summary(a: Announcement, zone: ZoneInfo, *, author: str | None = None) -> dict[str, Any]:
+    """`author`: the author's email when the caller has it (a.author is then not read)."""
     return {
         "id": a.id,
         "department": a.department.slug,
@@ -152,7 +153,7 @@ def announcement_summary(a: Announcement, zone: ZoneInfo) -> dict[str, Any]:
         "state": a.state,
         "emergency": a.emergency,
         "language": a.language,
-        "author": a.author.email,
+        "author": author if author is not None else a.author.email,
         "publish_at": instant(a.publish_at, zone),
         "created_at": instant(a.created_at, zone),
         "updated_at": instant(a.updated_at, zone),
@@ -201,9 +202,10 @@ def delivery(d: Delivery, zone: ZoneInfo) -> dict[str, Any]:
 
 
 def announcement(
-    a: Announcement, zone: ZoneInfo, *, renditions: list[Rendition], deliveries: list[Delivery], fingerprint: str
+    a: Announcement, zone: ZoneInfo, *, renditions: list[Rendition], deliveries: list[Delivery], fingerprint: str,
+    author: str | None = None,
 ) -> dict[str, Any]:
-    data = announcement_summary(a, zone)
+    data = announcement_summary(a, zone, author=author)
     data.update(
         body=a.body,
         link=a.link,
