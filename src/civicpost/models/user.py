@@ -28,8 +28,8 @@ class _Person(Protocol):
 
 
 class RoleRules:
-    """What a person's role lets them do: for a User, and for the plain row a
-    read-only API request signs in with (tokens.Reader)."""
+    """What a person's role lets them do: for a User, and for a Reader (the plain
+    row a list page or a new draft signs its caller in as)."""
 
     @property
     def can_approve(self: _Person) -> bool:

@@ -49,8 +49,9 @@ def request_connection(request: Request, *, touch: bool = True) -> Iterator[Conn
     """A request that only reads, on a plain Connection rather than a Session:
     the same one transaction (a BEGIN on SQLite; none on PostgreSQL, whose reads
     run each statement in its own), without the Session's setting up and
-    committing around it (a fifth of a list page's statements, docs/benchmarks.md).
-    Then the caller's token use, as request_transaction."""
+    committing around it (about 45 µs, a fourteenth of a SQLite list page's CPU
+    in-process; docs/benchmarks.md). Then the caller's token use, as
+    request_transaction."""
     try:
         with request.app.state.read_engine.connect() as connection, connection.begin():
             yield connection
@@ -106,8 +107,10 @@ def current_user(request: Request, session: SessionDep) -> User:
 
 
 def current_reader(request: Request, connection: ConnectionDep) -> Reader:
-    """The caller as a models.Reader, for a handler that only reads lists: the
-    same checks and answers as current_user, without loading a User."""
+    """The caller as a models.Reader (four columns: who, their email and role),
+    for a handler that asks no more of its caller (a list page, a new draft): the
+    same checks and answers as current_user, without loading a User. one_trip
+    hands it the request's Connection, or its Session's for a write."""
     return _signed_in(request, lambda token: tokens.reader(connection, token)).user
 
 
