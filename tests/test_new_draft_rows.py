@@ -97,18 +97,7 @@ def _count(sessions) -> tuple[int, int, int]:
 def test_a_create_writes_its_first_version_and_audit_event_together(client, city, sessions, engine):
     """Version 1 and the "create" event are plain rows written as the create ends:
     one statement on PostgreSQL (a WITH clause), one INSERT each elsewhere."""
-    statements: list[str] = []
-
-    def count(_connection, _cursor, statement, *_rest) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        created = client.post("/api/v1/announcements", headers=city.parks_staff.auth, json={
-            "department": "parks", "title": "Rink opens", "body": "Skates on at noon.",
-            "channels": [city.parks_channels[0]]})
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    created, statements = _created_counting(client, city, engine)
     assert created.status_code == 201, created.text
     draft = created.json()
     writes = [s for s in statements if "INSERT INTO announcement_versions" in s or "INSERT INTO audit_events" in s]
@@ -157,18 +146,7 @@ def _a_draft_id(session, city) -> int:
 def test_a_new_draft_signs_its_author_in_as_plain_columns_and_names_them_everywhere(client, city, sessions, engine):
     # The author is read as four columns (a Reader), never loaded as a whole User, yet the answer,
     # the first version and the audit record all name them, as a later read of the draft does.
-    statements: list[str] = []
-
-    def count(_connection, _cursor, statement, *_rest) -> None:
-        statements.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        created = client.post("/api/v1/announcements", headers=city.parks_staff.auth, json={
-            "department": "parks", "title": "Rink opens", "body": "Skates on at noon.",
-            "channels": [city.parks_channels[0]]})
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    created, statements = _created_counting(client, city, engine)
     assert created.status_code == 201, created.text
     assert statements[0].startswith("SELECT users.id, users.email, users.role, users.emergency_publisher, "), statements
     assert not any("users.password_hash" in s for s in statements), statements
@@ -183,3 +161,20 @@ def test_a_new_draft_signs_its_author_in_as_plain_columns_and_names_them_everywh
                                                         AuditEvent.object_id == draft["id"])).one()
         assert version.author_id == city.parks_staff.id
         assert (made.actor_id, made.actor, made.action) == (city.parks_staff.id, city.parks_staff.email, "create")
+
+
+def _created_counting(client, city, engine):
+    """A Parks draft made through the API, and the statements it ran (spaces folded)."""
+    statements: list[str] = []
+
+    def count(_connection, _cursor, statement, *_rest) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        created = client.post("/api/v1/announcements", headers=city.parks_staff.auth, json={
+            "department": "parks", "title": "Rink opens", "body": "Skates on at noon.",
+            "channels": [city.parks_channels[0]]})
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return created, statements
