@@ -52,6 +52,8 @@ def request_connection(request: Request, *, touch: bool = True) -> Iterator[Conn
     committing around it (about 45 µs, a fourteenth of a SQLite list page's CPU
     in-process; docs/benchmarks.md). Then the caller's token use, as
     request_transaction."""
+    if request.method not in SAFE_METHODS:
+        raise RuntimeError("a Connection is for requests that only read; a write takes a SessionDep")
     try:
         with request.app.state.read_engine.connect() as connection, connection.begin():
             yield connection
@@ -75,8 +77,6 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 def get_connection(request: Request) -> Iterator[Connection]:
     """For a handler that only reads (a GET): see request_connection."""
-    if request.method not in SAFE_METHODS:
-        raise RuntimeError("a Connection is for requests that only read; a write takes a SessionDep")
     with request_connection(request) as connection:
         yield connection
 
@@ -270,12 +270,10 @@ def one_trip(handler: Callable[..., Any] | None = None, /, *,
     assert not (plain and "session" in roles.values()), "a handler takes a Session or a Connection, not both"
 
     def run(request: Request, kwargs: dict[str, Any], touch: bool = True) -> Any:
-        if plain:
-            if request.method not in SAFE_METHODS:
-                raise RuntimeError("a Connection is for requests that only read; a write takes a SessionDep")
-            opened: Any = request_connection(request, touch=touch)
-        else:
-            opened = request_transaction(request, write=request.method not in SAFE_METHODS, touch=touch)
+        opened: Any = (
+            request_connection(request, touch=touch) if plain
+            else request_transaction(request, write=request.method not in SAFE_METHODS, touch=touch)
+        )
         with opened as held:
             caller: User | Reader | None = (
                 current_user(request, held) if signs_in
