@@ -1,17 +1,24 @@
-"""The floor for the list route: Starlette and the stdlib sqlite3 module, nothing else.
+"""The floor for the list and create routes: Starlette and the stdlib sqlite3 module, nothing else.
 
 It answers the same GET /api/v1/announcements (same filters, same cursor
 format, same JSON fields) with the same SQL shape civicpost runs: newest
 first, keyset on id, joined with the department's slug and the author's email.
-There is no sign-in, no ORM and no threadpool, so the gap between this and
-civicpost is what those cost. Run by bench/api.py as:
+And the same POST /api/v1/announcements: the department and its channels
+looked up, then in one transaction the rows a new draft is in civicpost (the
+announcement, a target per channel, version 1 with its content as JSON, an
+audit event), answered 201 with the draft as JSON.
+There is no sign-in, no validation beyond the department and channels, no
+previews, no ORM and no threadpool, so the gap between this and civicpost is
+what those cost. Run by bench/api.py as:
 
     BENCH_SQLITE_PATH=/path/to.db uvicorn --factory --app-dir bench bare_list:create_app
 """
 
 import base64
+import json
 import os
 import sqlite3
+from datetime import UTC, datetime
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -38,6 +45,10 @@ def create_app() -> Starlette:
     # millisecond, and hopping to a thread would cost more than it saves.
     db = sqlite3.connect(os.environ["BENCH_SQLITE_PATH"], check_same_thread=False)
     db.execute("PRAGMA query_only=ON")
+    # Writes on their own connection, with civicpost's settings for SQLite (WAL is the file's own).
+    writer = sqlite3.connect(os.environ["BENCH_SQLITE_PATH"], check_same_thread=False, isolation_level=None)
+    for pragma in ("foreign_keys=ON", "synchronous=NORMAL", "busy_timeout=30000"):
+        writer.execute(f"PRAGMA {pragma}")
 
     async def announcements(request: Request) -> JSONResponse:
         q = request.query_params
@@ -67,7 +78,53 @@ def create_app() -> Starlette:
         next_cursor = _encode(items[-1]["id"]) if len(rows) > limit else None
         return JSONResponse({"items": items, "next_cursor": next_cursor})
 
+    async def create(request: Request) -> JSONResponse:
+        given = await request.json()
+        found = writer.execute(
+            "SELECT d.id, (SELECT user_id FROM user_departments WHERE department_id = d.id ORDER BY user_id LIMIT 1)"
+            " FROM departments d WHERE d.slug = ?", [given["department"]]).fetchone()
+        if found is None:
+            return JSONResponse({"detail": "unknown department"}, status_code=422)
+        department_id, author_id = found
+        wanted = sorted(set(given["channels"]))
+        channels = writer.execute(
+            f"SELECT id, name, platform FROM channels WHERE department_id = ? AND active"
+            f" AND id IN ({', '.join('?' * len(wanted))}) ORDER BY id", [department_id, *wanted]).fetchall()
+        if len(channels) != len(wanted):
+            return JSONResponse({"detail": "some channels cannot be used"}, status_code=422)
+        now = _stored(datetime.now(UTC))
+        writer.execute("BEGIN")
+        try:
+            (announcement_id,) = writer.execute(
+                "INSERT INTO announcements (department_id, author_id, title, body, language, emergency, state,"
+                " legal_hold, version, created_at, updated_at) VALUES (?, ?, ?, ?, 'en', 0, 'draft', 0, 1, ?, ?)"
+                " RETURNING id", [department_id, author_id, given["title"], given["body"], now, now]).fetchone()
+            writer.executemany("INSERT INTO announcement_targets (announcement_id, channel_id) VALUES (?, ?)",
+                               [(announcement_id, channel_id) for channel_id, _, _ in channels])
+            content = {"title": given["title"], "body": given["body"], "language": "en",
+                       "channels": [{"id": i, "name": name, "platform": platform} for i, name, platform in channels]}
+            writer.execute(
+                "INSERT INTO announcement_versions (announcement_id, number, author_id, created_at, reason,"
+                " fingerprint, content) VALUES (?, 1, ?, ?, 'create', ?, ?)",
+                [announcement_id, author_id, now, "0" * 64, json.dumps(content)])
+            writer.execute(
+                "INSERT INTO audit_events (at, actor_id, actor, action, object_type, object_id)"
+                " VALUES (?, ?, 'bench', 'create', 'announcement', ?)", [now, author_id, announcement_id])
+            writer.execute("COMMIT")
+        except BaseException:
+            writer.execute("ROLLBACK")
+            raise
+        return JSONResponse({"id": announcement_id, "department": given["department"], "state": "draft",
+                             **content, "created_at": now, "updated_at": now}, status_code=201)
+
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    return Starlette(routes=[Route("/api/v1/announcements", announcements), Route("/healthz", healthz)])
+    return Starlette(routes=[Route("/api/v1/announcements", announcements, methods=["GET"]),
+                             Route("/api/v1/announcements", create, methods=["POST"]),
+                             Route("/healthz", healthz)])
+
+
+def _stored(moment: datetime) -> str:
+    """An instant as civicpost stores it in SQLite: UTC, "YYYY-MM-DD HH:MM:SS.ffffff"."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
