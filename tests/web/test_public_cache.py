@@ -2,6 +2,7 @@
 and repeats without rendering, gzip and brotli, Cache-Control sized to a retraction's
 second, and every kept answer dropped the moment something residents see changes."""
 
+import asyncio
 import datetime as dt
 import gzip
 import os
@@ -22,7 +23,8 @@ from civicpost import public_site
 from civicpost.db import transaction, utcnow
 from civicpost.engine.worker import Worker
 from civicpost.models import Delivery, Department, Topic
-from civicpost.web.public_cache import PageStore, keep
+from civicpost.web import public_cache
+from civicpost.web.public_cache import PageStore, PublicCache, keep
 from tests.factories import create_approved, create_published_alert, create_published_post, make_alert
 
 PUBLIC = ["/", "/directory", "/feed.atom", "/feed.json"]
@@ -376,3 +378,84 @@ def test_a_retraction_leaves_two_serving_processes_within_a_second(client, city,
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_background_render_waits_for_the_staff_requests_under_way_and_for_a_moment_at_most(
+    app, sessions, monkeypatch
+):
+    """A render is pure Python for milliseconds, and a staff request beside it gets half the interpreter
+    (bench/public.py: a create in a surge waited behind the renders after each publication). So after a
+    change the kept page's new render starts once the requests under way that are not public pages have
+    ended, or after GIVE_WAY_SECONDS if they go on; the page before the change goes out meanwhile."""
+    now = [100.0]
+    store = PageStore(app.state.read_sessions, check_seconds=0.5, clock=lambda: now[0])
+    began: list[float] = []  # when each render of the feed began
+
+    async def served(scope, receive, send) -> None:
+        if scope["path"] == "/feed.json":
+            began.append(time.monotonic())
+            body = b'{"render": %d}' % len(began)
+        else:  # a staff request, under way until the test lets it end
+            await scope["state"]["go_on"].wait()
+            body = b"{}"
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+
+    cache = PublicCache(served, store=store)
+
+    async def ask(path: str, **state) -> tuple[str, bytes]:
+        answer: dict = {"body": b""}
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message) -> None:
+            if message["type"] == "http.response.start":
+                answer["control"] = dict(message["headers"]).get(b"cache-control", b"").decode()
+            else:
+                answer["body"] += message.get("body", b"")
+
+        await cache({"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": [],
+                     "state": state}, receive, send)
+        return answer["control"], answer["body"]
+
+    async def renders_by(deadline: float, count: int) -> bool:
+        while len(began) < count and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        return len(began) >= count
+
+    async def change_and_ask() -> float:
+        with transaction(sessions) as session:
+            public_site.changed(session)
+        now[0] += 0.5  # the version is read again: the kept feed is stale, its new render due
+        asked = time.monotonic()
+        assert await ask("/feed.json") == ("no-store", b'{"render": %d}' % len(began))
+        return asked
+
+    async def scenario() -> None:
+        assert await ask("/feed.json") == (CACHE_CONTROL, b'{"render": 1}')
+        # While a staff request is under way, no render begins (however long it takes, up to the bound).
+        monkeypatch.setattr(public_cache, "GIVE_WAY_SECONDS", 30.0)
+        go_on = asyncio.Event()
+        staff = asyncio.create_task(ask("/api/v1/announcements", go_on=go_on))
+        await asyncio.sleep(0.05)
+        await change_and_ask()
+        assert not await renders_by(time.monotonic() + 0.5, 2)
+        ended = time.monotonic()
+        go_on.set()
+        assert await staff == ("", b"{}")
+        assert await renders_by(time.monotonic() + 5, 2) and began[1] - ended < 5
+        assert await ask("/feed.json") == (CACHE_CONTROL, b'{"render": 2}')
+        # One that goes on past the bound does not hold the public pages back longer.
+        monkeypatch.setattr(public_cache, "GIVE_WAY_SECONDS", 0.3)
+        go_on = asyncio.Event()
+        staff = asyncio.create_task(ask("/api/v1/announcements", go_on=go_on))
+        await asyncio.sleep(0.05)
+        asked = await change_and_ask()
+        assert await renders_by(time.monotonic() + 10, 3) and began[2] - asked >= 0.3
+        assert not staff.done()
+        go_on.set()
+        await staff
+
+    asyncio.run(scenario())

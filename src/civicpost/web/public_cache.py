@@ -24,6 +24,7 @@ these pages are the same for everyone (no cookies read, none set).
 """
 
 import asyncio
+import functools
 import gzip
 import logging
 import re
@@ -58,6 +59,10 @@ PATHS = re.compile(r"/|/announcements/[1-9][0-9]{0,17}|/directory|/feed\.atom|/f
                    r"|/t/[a-z0-9][a-z0-9-]{0,62}/(?:feed\.atom|feed\.json|calendar\.ics)")
 KEPT_STATUSES = (200, 410)
 MAX_ENTRIES = 512
+# How long a background render waits for the staff requests under way to end before it starts: a
+# render is pure Python for several milliseconds, and a staff request beside it gets half the interpreter.
+# Bounded, so a steady stream of them delays the public pages' refresh by this much at most.
+GIVE_WAY_SECONDS = 0.025
 SMALLEST_COMPRESSED = 512  # bytes: below this the headers outweigh the saving
 
 
@@ -198,10 +203,20 @@ class PublicCache:
         # renders at once (pure Python, on five threads) left a staff request a sixth of the interpreter
         # while they lasted. In turn, the same work ends as soon, and the old answers cover the wait.
         self._refresh_turn = asyncio.Lock()
+        # Requests under way that these pages do not answer (staff pages and the API, mostly):
+        # background renders give way to them (GIVE_WAY_SECONDS).
+        self.others = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not PATHS.fullmatch(scope["path"]):
-            await self.app(scope, receive, send)
+            if scope["type"] != "http":
+                await self.app(scope, receive, send)
+                return
+            self.others += 1
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.others -= 1
             return
         store = self.store
         if store.due_for_check():
@@ -248,6 +263,7 @@ class PublicCache:
         async def render() -> None:
             try:
                 async with self._refresh_turn:
+                    await self._give_way()
                     kept, _, _ = await self._render(scope, no_body, key)
                 done.set_result(kept)
             except Exception:
@@ -260,6 +276,13 @@ class PublicCache:
         task = asyncio.create_task(render())
         self._refreshing.add(task)  # held, so the loop does not drop it half-way
         task.add_done_callback(self._refreshing.discard)
+
+    async def _give_way(self) -> None:
+        """Wait until no other request is under way, GIVE_WAY_SECONDS at most (the stale answer
+        still goes out meanwhile, for STALE_SECONDS after the change was seen)."""
+        deadline = time.monotonic() + GIVE_WAY_SECONDS
+        while self.others and time.monotonic() < deadline:
+            await asyncio.sleep(0.002)
 
     async def _render(self, scope: Scope, receive: Receive, key: str) -> tuple[Kept | None, Message, bytes]:
         store = self.store
@@ -280,7 +303,10 @@ class PublicCache:
             return None, start, body
         media_type = next((v for k, v in start.get("headers", ()) if k.lower() == b"content-type"), b"")
         until = store.keep_until(scope.get("state", {}).get("public_until"))
-        kept = keep(start["status"], media_type, body, version=version, until=until)
+        # Compressing a feed takes milliseconds; zlib and brotli let go of the interpreter meanwhile, so on
+        # a thread the event loop goes on answering.
+        made = functools.partial(keep, start["status"], media_type, body, version=version, until=until)
+        kept = await run_in_threadpool(made) if len(body) >= SMALLEST_COMPRESSED else made()
         store.put(key, kept)
         return kept, start, body
 
