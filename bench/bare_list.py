@@ -9,9 +9,12 @@ announcement, a target per channel, version 1 with its content as JSON, an
 audit event), answered 201 with the draft as JSON.
 There is no sign-in, no validation beyond the department and channels, no
 previews, no ORM and no threadpool, so the gap between this and civicpost is
-what those cost. Run by bench/api.py as:
+what those cost. `create_fastapi_app` serves the same list query through
+FastAPI and civicpost's response model: the floor the framework sets. Run by
+bench/api.py as:
 
     BENCH_SQLITE_PATH=/path/to.db uvicorn --factory --app-dir bench bare_list:create_app
+    BENCH_SQLITE_PATH=/path/to.db uvicorn --factory --app-dir bench bare_list:create_fastapi_app
 """
 
 import base64
@@ -19,6 +22,7 @@ import json
 import os
 import sqlite3
 from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -40,11 +44,69 @@ def _encode(last_id: int) -> str:
     return base64.urlsafe_b64encode(f"a:{last_id}".encode()).decode().rstrip("=")
 
 
-def create_app() -> Starlette:
+def _page(db: sqlite3.Connection, *, limit: int, state: str | None, department: str | None,
+          emergency: bool | None, cursor: str | None) -> dict:
+    where, params = [], []
+    if state is not None:
+        where.append("a.state = ?")
+        params.append(state)
+    if department is not None:
+        where.append("a.department_id = (SELECT id FROM departments WHERE slug = ?)")
+        params.append(department)
+    if emergency is not None:
+        where.append("a.emergency = ?")
+        params.append(emergency)
+    if cursor is not None:
+        where.append("a.id < ?")
+        params.append(_cursor_id(cursor))
+    sql = (
+        f"SELECT {COLUMNS} FROM announcements a"
+        " LEFT OUTER JOIN departments d ON d.id = a.department_id"
+        " LEFT OUTER JOIN users u ON u.id = a.author_id"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY a.id DESC LIMIT ?"
+    )
+    rows = db.execute(sql, [*params, limit + 1]).fetchall()
+    items = [dict(zip(FIELDS, row, strict=True)) for row in rows[:limit]]
+    return {"items": items, "next_cursor": _encode(items[-1]["id"]) if len(rows) > limit else None}
+
+
+def _reader() -> sqlite3.Connection:
     # One connection used from the event loop: each query takes well under a
     # millisecond, and hopping to a thread would cost more than it saves.
     db = sqlite3.connect(os.environ["BENCH_SQLITE_PATH"], check_same_thread=False)
     db.execute("PRAGMA query_only=ON")
+    return db
+
+
+def create_fastapi_app() -> Any:
+    """The same list query under FastAPI, its parameters declared and its answer
+    validated and written through civicpost's own response model
+    (AnnouncementPage), on the event loop: what the framework and the typed
+    response the design card and issue 19 keep cost a list page, before any of
+    civicpost's own work (sign-in, visibility, its SQL through SQLAlchemy)."""
+    from fastapi import FastAPI, Query
+
+    from civicpost.web.shapes import AnnouncementPage
+
+    db = _reader()
+    app = FastAPI()
+
+    @app.get("/api/v1/announcements", response_model=AnnouncementPage)
+    async def announcements(state: str | None = None, department: str | None = None, emergency: bool | None = None,
+                            limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                            cursor: Annotated[str | None, Query(max_length=200)] = None) -> dict:
+        return _page(db, limit=limit, state=state, department=department, emergency=emergency, cursor=cursor)
+
+    @app.get("/healthz")
+    async def healthz() -> dict:
+        return {"status": "ok"}
+
+    return app
+
+
+def create_app() -> Starlette:
+    db = _reader()
     # Writes on their own connection, with civicpost's settings for SQLite (WAL is the file's own).
     writer = sqlite3.connect(os.environ["BENCH_SQLITE_PATH"], check_same_thread=False, isolation_level=None)
     for pragma in ("foreign_keys=ON", "synchronous=NORMAL", "busy_timeout=30000"):
@@ -52,31 +114,10 @@ def create_app() -> Starlette:
 
     async def announcements(request: Request) -> JSONResponse:
         q = request.query_params
-        limit = min(int(q.get("limit", 50)), 200)
-        where, params = [], []
-        if "state" in q:
-            where.append("a.state = ?")
-            params.append(q["state"])
-        if "department" in q:
-            where.append("a.department_id = (SELECT id FROM departments WHERE slug = ?)")
-            params.append(q["department"])
-        if "emergency" in q:
-            where.append("a.emergency = ?")
-            params.append(q["emergency"] == "true")
-        if "cursor" in q:
-            where.append("a.id < ?")
-            params.append(_cursor_id(q["cursor"]))
-        sql = (
-            f"SELECT {COLUMNS} FROM announcements a"
-            " LEFT OUTER JOIN departments d ON d.id = a.department_id"
-            " LEFT OUTER JOIN users u ON u.id = a.author_id"
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY a.id DESC LIMIT ?"
-        )
-        rows = db.execute(sql, [*params, limit + 1]).fetchall()
-        items = [dict(zip(FIELDS, row, strict=True)) for row in rows[:limit]]
-        next_cursor = _encode(items[-1]["id"]) if len(rows) > limit else None
-        return JSONResponse({"items": items, "next_cursor": next_cursor})
+        return JSONResponse(_page(db, limit=min(int(q.get("limit", 50)), 200), state=q.get("state"),
+                                  department=q.get("department"),
+                                  emergency=q["emergency"] == "true" if "emergency" in q else None,
+                                  cursor=q.get("cursor")))
 
     async def create(request: Request) -> JSONResponse:
         given = await request.json()
