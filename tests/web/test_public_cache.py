@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -458,4 +459,6 @@ def test_a_background_render_waits_for_the_staff_requests_under_way_and_for_a_mo
         go_on.set()
         await staff
 
-    asyncio.run(scenario())
+    # A thread of its own: the browser tests leave an event loop running in this one.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, scenario()).result()
