@@ -5,9 +5,10 @@
 Seeds a fresh database, serves the real app with uvicorn in its own process,
 drives a fixed-rate mix (80% list pages, 20% creates) and prints latency
 percentiles, errors and the server's memory; then serves the same mix from a
-bare Starlette + sqlite3 app on the same data (bare_list.py: the same list
-query, a create's same rows), and the same list query under FastAPI with
-civicpost's response model, and prints the ratios.
+bare Starlette app on the same data with the database's own driver (sqlite3
+or psycopg; bare_list.py: the same list query, a create's same rows), and the
+same list query under FastAPI with civicpost's response model, and prints the
+ratios, each database's to its own floor.
 The aims (issue 2): p99 under 25 ms at 200 requests/s, no errors, under 150 MB.
 Prints figures, not pass or fail. The _api_*.py modules beside it are its helpers.
 """
@@ -52,6 +53,7 @@ AIM_CPU_MS = {"list": 1.0, "create": 2.0}  # issue 19; the CPU a kind costs, one
 @dataclass(frozen=True)
 class Outcome:
     label: str
+    database: str  # "sqlite" or "postgres"
     rows: list[Summary]
     memory: dict[str, float]
     errors: list[str]
@@ -84,16 +86,16 @@ def main() -> None:
     try:
         if args.db in ("sqlite", "both"):
             url = f"sqlite:///{workdir / 'bench.db'}"
-            outcomes += _bench_database("sqlite", url, args, workdir, bare=True)
+            outcomes += _bench_database("sqlite", url, args, workdir)
         if args.db in ("postgres", "both"):
             with scratch_postgres(args.pg_admin_url) as url:
-                outcomes += _bench_database("postgres", url, args, workdir, bare=False)
+                outcomes += _bench_database("postgres", url, args, workdir)
         _print_comparison(outcomes)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _bench_database(name: str, url: str, args: argparse.Namespace, workdir: Path, *, bare: bool) -> list[Outcome]:
+def _bench_database(name: str, url: str, args: argparse.Namespace, workdir: Path) -> list[Outcome]:
     rng = random.Random(2)
     print(f"== {name}: seeding")
     seeded = seed(url, rows=args.rows, rng=rng)
@@ -113,24 +115,24 @@ def _bench_database(name: str, url: str, args: argparse.Namespace, workdir: Path
     }
     label = f"civicpost {name}" + (f" x{args.workers}" if args.workers > 1 else "")
     outcomes = [_drive(label, "civicpost.web:served_app", env, seeded, args, workdir, creates=True,
-                       workers=args.workers)]
-    if bare:
-        path = make_url(url).database
-        outcomes.append(
-            _drive("bare sqlite3", "bare_list:create_app", {"BENCH_SQLITE_PATH": str(path)}, seeded, args, workdir,
-                   creates=True, app_dir=BENCH_DIR)
-        )
-        # The same list query through FastAPI and civicpost's response model: the framework's own floor.
-        outcomes.append(
-            _drive("bare under FastAPI", "bare_list:create_fastapi_app", {"BENCH_SQLITE_PATH": str(path)}, seeded,
-                   args, workdir, creates=False, app_dir=BENCH_DIR)
-        )
+                       workers=args.workers, database=name)]
+    # The floors, on the same data: the bare app with the database's own driver, and its list under FastAPI.
+    parsed = make_url(url)
+    if name == "sqlite":
+        driver, bare_env = "sqlite3", {"BENCH_SQLITE_PATH": str(parsed.database)}
+    else:
+        driver = "psycopg"
+        bare_env = {"BENCH_POSTGRES_URL": parsed.set(drivername="postgresql").render_as_string(hide_password=False)}
+    outcomes.append(_drive(f"bare {driver}", "bare_list:create_app", bare_env, seeded, args, workdir, creates=True,
+                           app_dir=BENCH_DIR, database=name))
+    outcomes.append(_drive(f"bare {driver}+FastAPI", "bare_list:create_fastapi_app", bare_env, seeded, args, workdir,
+                           creates=False, app_dir=BENCH_DIR, database=name))
     return outcomes
 
 
 def _drive(
     label: str, app: str, env: dict[str, str], seeded: Seeded, args: argparse.Namespace, workdir: Path,
-    *, creates: bool, app_dir: Path | None = None, workers: int = 1,
+    *, creates: bool, database: str, app_dir: Path | None = None, workers: int = 1,
 ) -> Outcome:
     with serving(app, env=env, workdir=workdir, app_dir=app_dir, workers=workers) as server:
         pids = server.serving_pids()
@@ -155,7 +157,7 @@ def _drive(
         # Per process: the largest worker (each is a whole copy of the app).
         memory = {key: max(memory_mb(pid)[key] for pid in pids) for key in ("VmRSS", "VmHWM")}
         server_errors = server.errors()
-    outcome = Outcome(label, summarise(run, KINDS), memory, run.errors, cpu_ms, cpu_by_kind)
+    outcome = Outcome(label, database, summarise(run, KINDS), memory, run.errors, cpu_ms, cpu_by_kind)
     print()
     print(format_table(f"== {label}: {SEQUENTIAL_REQUESTS} requests one at a time (service time)",
                        [r for r in summarise(alone, KINDS) if r.kind in ("list", "create", "all")]))
@@ -190,18 +192,20 @@ def _print_comparison(outcomes: list[Outcome]) -> None:
                 f"{o.memory['VmRSS']:>8.0f}{o.memory['VmHWM']:>8.0f}"
                 f"{o.cpu_by_kind.get(kind, o.cpu_ms):>11.2f}"
             )
-    bare = next((o for o in outcomes if o.label == "bare sqlite3"), None)
-    for kind in ("list", "create") if bare is not None else ():
-        if (floor := bare.row(kind)) is None:
-            continue
-        print(f"\n== {kind} against the bare baseline (x times slower)")
+    for kind in ("list", "create"):
+        lines = []
         for o in outcomes:
+            # Each database's runs against its own bare app (the first "bare" run of that database).
+            bare = next((b for b in outcomes if b.database == o.database and b.label.startswith("bare")), None)
             ours = o.row(kind)
-            if o is not bare and ours is not None:
-                print(
-                    f"  {o.label:<20} p50 {ours.p50 / floor.p50:>5.1f}x   p99 {ours.p99 / floor.p99:>5.1f}x"
-                    f"   server CPU per request {o.cpu_by_kind[kind] / bare.cpu_by_kind[kind]:>4.1f}x"
-                )
+            if bare is None or o is bare or ours is None or (floor := bare.row(kind)) is None:
+                continue
+            lines.append(f"  {o.label:<20} p50 {ours.p50 / floor.p50:>5.1f}x   p99 {ours.p99 / floor.p99:>5.1f}x"
+                         f"   server CPU per request {o.cpu_by_kind[kind] / bare.cpu_by_kind[kind]:>4.1f}x"
+                         f"   (against {bare.label})")
+        if lines:
+            print(f"\n== {kind} against the bare baseline (x times slower)")
+            print("\n".join(lines))
     print(f"\n== aims: p99 < {AIM_P99_MS:g} ms, no errors, server memory < {AIM_MEMORY_MB:g} MB;"
           f" server CPU a list page <= {AIM_CPU_MS['list']:g} ms, a create <= {AIM_CPU_MS['create']:g} ms")
     for o in outcomes:
