@@ -205,18 +205,18 @@ class PublicCache:
         self._refresh_turn = asyncio.Lock()
         # Requests under way that these pages do not answer (staff pages and the API, mostly):
         # background renders give way to them (GIVE_WAY_SECONDS).
-        self.others = 0
+        self._others = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not PATHS.fullmatch(scope["path"]):
-            if scope["type"] != "http":
-                await self.app(scope, receive, send)
-                return
-            self.others += 1
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] not in ("GET", "HEAD") or not PATHS.fullmatch(scope["path"]):
+            self._others += 1
             try:
                 await self.app(scope, receive, send)
             finally:
-                self.others -= 1
+                self._others -= 1
             return
         store = self.store
         if store.due_for_check():
@@ -281,7 +281,7 @@ class PublicCache:
         """Wait until no other request is under way, GIVE_WAY_SECONDS at most (the stale answer
         still goes out meanwhile, for STALE_SECONDS after the change was seen)."""
         deadline = time.monotonic() + GIVE_WAY_SECONDS
-        while self.others and time.monotonic() < deadline:
+        while self._others and time.monotonic() < deadline:
             await asyncio.sleep(0.002)
 
     async def _render(self, scope: Scope, receive: Receive, key: str) -> tuple[Kept | None, Message, bytes]:
